@@ -1,0 +1,12 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../src/config';
+import type { Logger } from '../src/logger';
+import type { Metrics } from '../src/metrics';
+
+/** Everything activities may touch, built once by the worker and passed in (never reached globally). */
+export interface ActivityDeps {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  metrics: Metrics;
+}

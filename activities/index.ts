@@ -1,0 +1,13 @@
+import { createAgentActivities } from './agents.activities';
+import type { ActivityDeps } from './deps';
+
+export type { ActivityDeps } from './deps';
+
+/** Merges every area's activity factory into the one object the worker registers. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createAgentActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,12 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123094011_Initial } from './Migration20261123094011_Initial';
+import { Migration20261123094500_SeedAgents } from './Migration20261123094500_SeedAgents';
+
+/**
+ * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
+ * without scanning folders. An applied migration is never edited: add a new one.
+ */
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261123094011_Initial', class: Migration20261123094011_Initial },
+  { name: 'Migration20261123094500_SeedAgents', class: Migration20261123094500_SeedAgents },
+];

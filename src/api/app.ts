@@ -1,0 +1,74 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import compose from 'koa-compose';
+import { bodyParser } from '@koa/bodyparser';
+import cors from '@koa/cors';
+import helmet from 'koa-helmet';
+import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { auditLog } from './middleware/audit';
+import { authenticate } from './middleware/auth';
+import { errorHandler } from './middleware/error-handler';
+import { httpMetrics } from './middleware/http-metrics';
+import { rateLimit, type RateLimitStore } from './middleware/rate-limit';
+import { requestContext } from './middleware/request-context';
+import { agentsRouter } from './routes/agents/router';
+import { systemRouter } from './routes/system/router';
+import type { AppContext, AppState } from './types';
+
+export interface AppDeps {
+  config: Config;
+  orm: MikroORM;
+  temporal: Client;
+  logger: Logger;
+  metrics: Metrics;
+  rateLimitStore: RateLimitStore;
+}
+
+/** Builds the Koa application (never listens): the middleware chain of STYLE.md, then `/api` routers. */
+export function createApp(deps: AppDeps): Koa<AppState> {
+  const { config, orm, logger } = deps;
+  const httpLogger = logger.child({ component: 'http' });
+  const app = new Koa<AppState>({ proxy: config.api.trustProxy });
+
+  app.use(errorHandler(httpLogger));
+  app.use(requestContext(httpLogger));
+  app.use(httpMetrics(deps.metrics));
+  if (config.api.securityHeaders) app.use(helmet());
+  app.use(
+    cors({
+      origin: (ctx) => (config.api.corsOrigins.includes(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+      allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Last-Event-ID'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    }),
+  );
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      jsonLimit: config.api.bodyLimitBytes,
+      encoding: 'utf-8',
+    }),
+  );
+
+  const system = systemRouter(deps);
+  app.use(system.routes());
+
+  // Applied to every path under /api, matched or not, so an unknown route without a key is a 401, not a 404.
+  const guard = compose<AppContext>([
+    authenticate(orm),
+    ...(config.api.rateLimit.enabled ? [rateLimit(deps.rateLimitStore, config.api.rateLimit)] : []),
+    auditLog(orm, httpLogger),
+    (_ctx, next) => RequestContext.create(orm.em, next),
+  ]);
+  app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
+
+  const api = new Router<AppState>({ prefix: '/api' });
+  for (const router of [agentsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  app.use(api.routes());
+  app.use(api.allowedMethods());
+  return app;
+}

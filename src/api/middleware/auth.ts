@@ -1,0 +1,36 @@
+import type { Middleware } from 'koa';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { findActiveApiKey } from '../../auth/api-keys';
+import { ApiKey, type ApiKeyRole } from '../../db/entities';
+import { forbidden, unauthorized } from '../errors';
+import type { AppState } from '../types';
+
+const ROLE_RANK: Record<ApiKeyRole, number> = { viewer: 0, operator: 1, admin: 2 };
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Requires `Authorization: Bearer <key>` naming an active key; puts the key's identity and role on `ctx.state.auth`. */
+export function authenticate(orm: MikroORM): Middleware<AppState> {
+  return async (ctx, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
+    if (match?.[1] === undefined) throw unauthorized();
+    const em = orm.em.fork();
+    const key = await findActiveApiKey(em, match[1]);
+    if (key === null) throw unauthorized();
+    ctx.state.auth = { keyId: key.id, name: key.name, role: key.role };
+    if (key.lastUsedAt === null || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      // Coarse on purpose: one write a minute per key, not one per request.
+      await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: new Date() });
+    }
+    await next();
+  };
+}
+
+/** Route guard: the authenticated key's role must be at least `role` (viewer < operator < admin). */
+export function requireRole(role: ApiKeyRole): Middleware<AppState> {
+  return async (ctx, next) => {
+    const auth = ctx.state.auth;
+    if (auth === undefined) throw unauthorized();
+    if (ROLE_RANK[auth.role] < ROLE_RANK[role]) throw forbidden(`this action needs the ${role} role; the key has ${auth.role}`);
+    await next();
+  };
+}

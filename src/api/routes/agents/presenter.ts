@@ -1,0 +1,35 @@
+import type { Agent, AgentSkillRating } from '../../../db/entities';
+import { levelForXp, rankForLevel, xpForLevel } from '../../../domain/levels';
+
+/** The public shape of an agent: progression, custody statistics, skill ratings, LLM profile override. */
+export function presentAgent(agent: Agent, ratings: AgentSkillRating[]) {
+  return {
+    id: agent.id,
+    name: agent.name,
+    role: agent.role,
+    description: agent.description,
+    status: agent.status,
+    statusReason: agent.statusReason,
+    statusChangedAt: agent.statusChangedAt?.toISOString() ?? null,
+    level: agent.level,
+    rank: rankForLevel(agent.level),
+    xp: agent.xp,
+    xpForNextLevel: xpForLevel(agent.level + 1),
+    levelAllowedByXp: levelForXp(agent.xp),
+    levelHoldReason: agent.levelHoldReason,
+    custody: {
+      examsTaken: agent.examsTaken,
+      examsPassed: agent.examsPassed,
+      examsFailed: agent.examsFailed,
+      consecutivePasses: agent.consecutivePasses,
+      consecutiveFailures: agent.consecutiveFailures,
+      lastExamAt: agent.lastExamAt?.toISOString() ?? null,
+      lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
+    },
+    skillRatings: Object.fromEntries(
+      ratings.map((r) => [r.category, { rating: Math.round(r.rating * 10) / 10, exams: r.examsCount }]),
+    ),
+    llmProfile: { provider: agent.llmProvider, model: agent.llmModel },
+    updatedAt: agent.updatedAt.toISOString(),
+  };
+}

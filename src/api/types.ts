@@ -1,0 +1,18 @@
+import type { ParameterizedContext } from 'koa';
+import type { ApiKeyRole } from '../db/entities';
+
+export interface AuthContext {
+  keyId: string;
+  name: string;
+  role: ApiKeyRole;
+}
+
+/** What middleware puts on `ctx.state`. */
+export interface AppState {
+  requestId: string;
+  auth?: AuthContext;
+  /** Set by a handler to name what a mutating call acted on, for the audit log (default: the route's :id). */
+  auditTarget?: string;
+}
+
+export type AppContext = ParameterizedContext<AppState>;

@@ -1,0 +1,70 @@
+import { Redis } from 'ioredis';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createActivities } from '../../activities';
+import { memoryRateLimitStore, redisRateLimitStore } from '../api/middleware/rate-limit';
+import { listen, type RunningApi } from '../api/server';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { createTemporalClient } from '../temporal/client';
+import { scheduleDefinitions } from '../temporal/schedule-definitions';
+import { syncSchedules } from '../temporal/schedules';
+import { createWorker } from '../temporal/worker';
+
+interface Shared {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Starts the API with its Temporal client and rate-limit store; `close` releases all three. */
+export async function startApi({ config, orm, logger, metrics }: Shared): Promise<RunningApi> {
+  const temporal = createTemporalClient(config.temporal);
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const rateLimitStore = redis === undefined ? memoryRateLimitStore() : redisRateLimitStore(redis);
+  const api = await listen({ config, orm, temporal, logger, metrics, rateLimitStore }, config.api.host, config.api.port);
+  logger.info(`API listening on ${api.url}`);
+  return {
+    ...api,
+    close: async () => {
+      await api.close();
+      await temporal.connection.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+export interface RunningWorker {
+  /** Resolves when the worker has stopped (after `shutdown`, or on a fatal error, which it rethrows). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Creates the worker, syncs the schedules, and starts polling. */
+export async function startWorker({ config, orm, logger, metrics }: Shared): Promise<RunningWorker> {
+  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics });
+  const { worker, connection } = await createWorker({
+    temporal: config.temporal,
+    activities,
+    shutdownGraceSeconds: config.worker.shutdownGraceSeconds,
+  });
+  const client = createTemporalClient(config.temporal);
+  try {
+    await syncSchedules(client, scheduleDefinitions(config), {
+      catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
+      logger: logger.child({ component: 'schedules' }),
+    });
+  } finally {
+    await client.connection.close();
+  }
+  const done = worker.run().finally(() => connection.close());
+  logger.info(`worker polling task queue "${config.temporal.taskQueue}"`);
+  return {
+    done,
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

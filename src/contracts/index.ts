@@ -1,0 +1,6 @@
+/**
+ * Contracts shared by the API, the worker and the workflows: task queues, workflow ids, inputs and outputs, and
+ * every signal, query and update definition. Safe to import from workflow code (no I/O).
+ */
+export * from './agents';
+export * from './progress';

@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { Config } from '../config';
+import { connectionOptions } from './client';
+
+/** The pre-built bundle `npm run build` writes; the worker loads it when present instead of bundling at start. */
+export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '../../workflow-bundle.js');
+
+export interface WorkerOptions {
+  temporal: Config['temporal'];
+  activities: Activities;
+  taskQueue?: string;
+  workflowsPath?: string;
+  shutdownGraceSeconds: number;
+}
+
+/** Connects to Temporal and creates the worker for the default task queue (does not start polling). */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect(connectionOptions(opts.temporal));
+  const workflowSource =
+    opts.workflowsPath === undefined && existsSync(WORKFLOW_BUNDLE_PATH)
+      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+      : { workflowsPath: opts.workflowsPath ?? require.resolve('../../workflows') };
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.temporal.namespace,
+    taskQueue: opts.taskQueue ?? opts.temporal.taskQueue,
+    activities: opts.activities,
+    shutdownGraceTime: `${opts.shutdownGraceSeconds}s`,
+    ...workflowSource,
+  });
+  return { worker, connection };
+}

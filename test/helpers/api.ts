@@ -1,0 +1,67 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createApiKey } from '../../src/auth/api-keys';
+import { memoryRateLimitStore } from '../../src/api/middleware/rate-limit';
+import { listen } from '../../src/api/server';
+import type { Config } from '../../src/config';
+import type { ApiKeyRole } from '../../src/db/entities';
+import { createOrm } from '../../src/db/orm';
+import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics';
+import { createTemporalClient } from '../../src/temporal/client';
+
+export interface TestApi {
+  url: string;
+  orm: MikroORM;
+  /** Creates a key with `role` and returns it in clear. */
+  key(role: ApiKeyRole, name?: string): Promise<string>;
+  request(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  text: string;
+}
+
+/** Starts the real API (full middleware stack) on a free port against `config`, driven over real HTTP. */
+export async function startTestApi(config: Config): Promise<TestApi> {
+  const orm = await createOrm(config.database);
+  const temporal = createTemporalClient(config.temporal);
+  const logger = createLogger(config.log);
+  const api = await listen(
+    { config, orm, temporal, logger, metrics: createMetrics(), rateLimitStore: memoryRateLimitStore() },
+    '127.0.0.1',
+    0,
+  );
+  let keys = 0;
+  return {
+    url: api.url,
+    orm,
+    key: async (role, name) => (await createApiKey(orm.em.fork(), { name: name ?? `${role}-${++keys}`, role })).key,
+    request: async (method, path, opts = {}) => {
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.key !== undefined) headers.Authorization = `Bearer ${opts.key}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+        headers['Content-Type'] ??= 'application/json';
+      }
+      const res = await fetch(api.url + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON (e.g. /metrics): keep the text
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    close: async () => {
+      await api.close();
+      await temporal.connection.close();
+      await orm.close();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { loadConfig, type Config } from '../../src/config';
+import { requiredTestEnv, TEST_ENV } from './env';
+
+/** Config for a test: the run's Temporal server and the given database, quiet logs, plus any overrides. */
+export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: '5',
+    TEMPORAL_ADDRESS: requiredTestEnv(TEST_ENV.temporalAddress),
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    LOG_LEVEL: 'error',
+    LOG_FORMAT: 'json',
+    ...overrides,
+  });
+}

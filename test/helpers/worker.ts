@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createActivities } from '../../activities';
+import type { Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics';
+
+export interface TestWorker {
+  client: Client;
+  taskQueue: string;
+  /** Runs `fn` while the worker polls, then stops the worker. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real worker on the run's Temporal dev server with the real activities, on a task queue of its own so test files
+ * never steal each other's tasks. `workflowsPath` lets a test register test-only workflows.
+ */
+export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string }): Promise<TestWorker> {
+  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const address = config.temporal.address ?? '';
+  const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const logger = createLogger(config.log);
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue,
+    workflowsPath: opts.workflowsPath,
+    activities: createActivities({ config, orm, logger, metrics: createMetrics() }),
+  });
+  return {
+    client,
+    taskQueue,
+    run: (fn) => worker.runUntil(fn),
+    close: async () => {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
