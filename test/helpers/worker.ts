@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createActivities } from '../../activities';
 import type { Config } from '../../src/config';
@@ -20,6 +20,7 @@ export interface TestWorker {
  * never steal each other's tasks. `workflowsPath` lets a test register test-only workflows.
  */
 export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string }): Promise<TestWorker> {
+  quietSdkLogs();
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const address = config.temporal.address ?? '';
   const nativeConnection = await NativeConnection.connect({ address });
@@ -42,4 +43,12 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
       await nativeConnection.close();
     },
   };
+}
+
+function quietSdkLogs(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed for this test process.
+  }
 }

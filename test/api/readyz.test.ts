@@ -1,0 +1,48 @@
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { testConfig } from '../helpers/config';
+import { startTestApi } from '../helpers/api';
+import { freePort } from '../helpers/env';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+it('is ready when PostgreSQL and Temporal answer', async () => {
+  const api = await startTestApi(testConfig(db.url));
+  try {
+    const res = await api.request('GET', '/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ready', checks: { database: 'up', temporal: 'up' } });
+    expect((await api.request('GET', '/healthz')).status).toBe(200);
+  } finally {
+    await api.close();
+  }
+});
+
+it('answers 503 naming the database when it is unreachable', async () => {
+  const port = await freePort();
+  const api = await startTestApi(testConfig(`postgres://postgres@127.0.0.1:${port}/nowhere`));
+  try {
+    const res = await api.request('GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({
+      error: { code: 'service_unavailable', message: 'not ready: database unreachable', details: { database: 'down', temporal: 'up' } },
+    });
+  } finally {
+    await api.close();
+  }
+});
+
+it('answers 503 naming Temporal when it is unreachable', async () => {
+  const port = await freePort();
+  const api = await startTestApi(testConfig(db.url, { TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
+  try {
+    const res = await api.request('GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ error: { details: { database: 'up', temporal: 'down' } } });
+  } finally {
+    await api.close();
+  }
+});
