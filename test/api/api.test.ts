@@ -106,3 +106,12 @@ describe('input and limits', () => {
     expect(metrics.text).toContain('http_request_duration_seconds_bucket');
   });
 });
+
+it('stops accepting a revoked key within the 5 s verification cache', async () => {
+  const key = await api.key('viewer', 'short-lived');
+  expect((await api.request('GET', '/api/agents', { key })).status).toBe(200);
+  const { ApiKey } = await import('../../src/db/entities');
+  await api.orm.em.fork().nativeUpdate(ApiKey, { name: 'short-lived' }, { revokedAt: new Date() });
+  await new Promise((r) => setTimeout(r, 5_100));
+  expect((await api.request('GET', '/api/agents', { key })).status).toBe(401);
+});
