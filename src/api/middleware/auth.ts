@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { findActiveApiKey } from '../../auth/api-keys';
+import { findActiveApiKey, hashApiKey } from '../../auth/api-keys';
 import { ApiKey, type ApiKeyRole } from '../../db/entities';
 import { forbidden, unauthorized } from '../errors';
 import type { AppState, AuthContext } from '../types';
@@ -22,20 +22,19 @@ export function authenticate(orm: MikroORM): Middleware<AppState> {
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
     if (match?.[1] === undefined) throw unauthorized();
     const presented = match[1];
-    const cached = verified.get(presented);
+    // Keyed on the hash, so clear keys never outlive the request in memory.
+    const cacheKey = hashApiKey(presented);
+    const cached = verified.get(cacheKey);
     if (cached !== undefined && cached.expiresAt > Date.now()) {
       ctx.state.auth = cached.auth;
       return next();
     }
     const em = orm.em.fork();
     const key = await findActiveApiKey(em, presented);
-    if (key === null) {
-      verified.delete(presented);
-      throw unauthorized();
-    }
+    if (key === null) throw unauthorized();
     ctx.state.auth = { keyId: key.id, name: key.name, role: key.role };
     if (verified.size >= VERIFIED_KEY_MAX) verified.clear();
-    verified.set(presented, { auth: ctx.state.auth, expiresAt: Date.now() + VERIFIED_KEY_TTL_MS });
+    verified.set(cacheKey, { auth: ctx.state.auth, expiresAt: Date.now() + VERIFIED_KEY_TTL_MS });
     if (key.lastUsedAt === null || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       // Coarse on purpose: one write a minute per key, not one per request.
       await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: new Date() });
