@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../src/config';
+import type { LlmGateway } from '../src/llm';
 import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
 
@@ -9,4 +10,5 @@ export interface ActivityDeps {
   orm: MikroORM;
   logger: Logger;
   metrics: Metrics;
+  llm: LlmGateway;
 }

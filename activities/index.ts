@@ -1,5 +1,6 @@
 import { createAgentActivities } from './agents.activities';
 import type { ActivityDeps } from './deps';
+import { createLlmActivities } from './llm.activities';
 
 export type { ActivityDeps } from './deps';
 
@@ -7,6 +8,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createAgentActivities(deps),
+    ...createLlmActivities(deps),
   };
 }
 

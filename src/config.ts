@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { LLM_PROVIDERS, parseProfile, type LlmProfile, type LlmProvider } from './domain/llm';
 
 /**
  * The one place that reads the environment. Every interval, threshold and limit of the system is here with its
@@ -26,6 +27,12 @@ const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+
+/** 0 means "no limit". */
+const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const profile = optionalString.refine((v) => v === undefined || parseProfile(v) !== undefined, {
+  message: `must be provider:model with provider one of ${LLM_PROVIDERS.join(', ')} (e.g. openai:gpt-4o-mini)`,
+});
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -78,6 +85,33 @@ const envSchema = z.object({
   CACHE_TTL: seconds(3600),
   CACHE_MAX_SIZE: z.coerce.number().int().positive().default(1000),
 
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  LLM_PROFILE_PRIMARY: profile,
+  LLM_PROFILE_FALLBACK: profile,
+  LLM_PROFILE_EXAMINER: profile,
+  LLM_PROFILE_JUDGE: profile,
+  LLM_PROFILE_IMPERIUM: profile,
+  LLM_PROFILE_GUARDIAN: profile,
+  LLM_PROFILE_SANDBOX: profile,
+  LLM_PROFILE_CONQUEST: profile,
+  LLM_TIMEOUT_SECONDS: seconds(60),
+  LLM_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  LLM_OPENAI_RPM: count(0),
+  LLM_OPENAI_TPM: count(0),
+  LLM_ANTHROPIC_RPM: count(0),
+  LLM_ANTHROPIC_TPM: count(0),
+  LLM_BUDGET_MONTHLY_TOKENS: count(5_000_000),
+  LLM_BUDGET_MONTHLY_USD: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().positive().optional()),
+  LLM_CACHE_TTLS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\s*[\w.:-]+\s*=\s*\d+\s*(,\s*[\w.:-]+\s*=\s*\d+\s*)*$/, { message: 'must be purpose=seconds[,purpose=seconds…]' })
+      .optional(),
+  ),
+
   TARGET_REPO_PATH: optionalString,
   TARGET_TEST_CMD: z.string().min(1).default('npm test'),
   TARGET_BENCH_CMD: optionalString,
@@ -98,7 +132,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment (by default `process.env`) into the frozen config; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.superRefine(checkProfilesHaveProviders).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
@@ -157,8 +191,84 @@ function toConfig(e: z.infer<typeof envSchema>) {
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
     },
+    llm: llmConfig(e),
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
   };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+const DEFAULT_MODELS: Record<LlmProvider, string> = { openai: 'gpt-4o-mini', anthropic: 'claude-3-5-haiku-latest' };
+const PROFILE_VARS = [
+  'LLM_PROFILE_PRIMARY',
+  'LLM_PROFILE_FALLBACK',
+  'LLM_PROFILE_EXAMINER',
+  'LLM_PROFILE_JUDGE',
+  'LLM_PROFILE_IMPERIUM',
+  'LLM_PROFILE_GUARDIAN',
+  'LLM_PROFILE_SANDBOX',
+  'LLM_PROFILE_CONQUEST',
+] as const;
+
+function configuredProviders(e: Pick<Env, 'OPENAI_API_KEY' | 'OPENAI_BASE_URL' | 'ANTHROPIC_API_KEY'>): LlmProvider[] {
+  const providers: LlmProvider[] = [];
+  // An OpenAI-compatible server (Ollama, vLLM, LM Studio) needs a base URL but usually no key.
+  if (e.OPENAI_API_KEY !== undefined || e.OPENAI_BASE_URL !== undefined) providers.push('openai');
+  if (e.ANTHROPIC_API_KEY !== undefined) providers.push('anthropic');
+  return providers;
+}
+
+function checkProfilesHaveProviders(e: Env, ctx: z.RefinementCtx): void {
+  const providers = configuredProviders(e);
+  for (const name of PROFILE_VARS) {
+    const parsed = e[name] === undefined ? undefined : parseProfile(e[name]);
+    if (parsed !== undefined && !providers.includes(parsed.provider)) {
+      const needs = parsed.provider === 'openai' ? 'OPENAI_API_KEY or OPENAI_BASE_URL' : 'ANTHROPIC_API_KEY';
+      ctx.addIssue({ code: 'custom', path: [name], message: `uses ${parsed.provider} but ${needs} is not set` });
+    }
+  }
+}
+
+function llmConfig(e: Env) {
+  const providers = configuredProviders(e);
+  const profileOf = (v: string | undefined): LlmProfile | undefined => (v === undefined ? undefined : parseProfile(v));
+  // With no explicit profiles, the first configured provider is primary and the other one (if any) the fallback.
+  const primary = profileOf(e.LLM_PROFILE_PRIMARY) ?? (providers[0] && { provider: providers[0], model: DEFAULT_MODELS[providers[0]] });
+  const otherProvider = providers.find((p) => p !== primary?.provider);
+  const fallback = profileOf(e.LLM_PROFILE_FALLBACK) ?? (otherProvider && { provider: otherProvider, model: DEFAULT_MODELS[otherProvider] });
+  return {
+    openai: providers.includes('openai') ? { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL } : undefined,
+    anthropic: providers.includes('anthropic') ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL } : undefined,
+    profiles: {
+      primary,
+      fallback,
+      examiner: profileOf(e.LLM_PROFILE_EXAMINER),
+      judge: profileOf(e.LLM_PROFILE_JUDGE),
+      agents: {
+        imperium: profileOf(e.LLM_PROFILE_IMPERIUM),
+        guardian: profileOf(e.LLM_PROFILE_GUARDIAN),
+        sandbox: profileOf(e.LLM_PROFILE_SANDBOX),
+        conquest: profileOf(e.LLM_PROFILE_CONQUEST),
+      },
+    },
+    timeoutMs: e.LLM_TIMEOUT_SECONDS * 1000,
+    fallbackAfterAttempts: e.LLM_FALLBACK_AFTER_ATTEMPTS,
+    rateLimits: {
+      openai: { requestsPerMinute: e.LLM_OPENAI_RPM, tokensPerMinute: e.LLM_OPENAI_TPM },
+      anthropic: { requestsPerMinute: e.LLM_ANTHROPIC_RPM, tokensPerMinute: e.LLM_ANTHROPIC_TPM },
+    },
+    defaultBudget: { monthlyTokens: e.LLM_BUDGET_MONTHLY_TOKENS || null, monthlyUsd: e.LLM_BUDGET_MONTHLY_USD ?? null },
+    cacheTtlSeconds: { default: e.CACHE_TTL, byPurpose: parseTtls(e.LLM_CACHE_TTLS) },
+  };
+}
+
+function parseTtls(v: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of v?.split(',') ?? []) {
+    const [purpose, ttl] = pair.split('=').map((s) => s.trim());
+    if (purpose && ttl) out[purpose] = Number(ttl);
+  }
+  return out;
 }
 
 /** Like libpq, a URL without a user name connects as the operating-system user (node-postgres would send none). */

@@ -5,6 +5,11 @@ export interface Metrics {
   registry: Registry;
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   httpRequests: Counter<'method' | 'route' | 'status'>;
+  llmRequests: Counter<'provider' | 'model' | 'purpose' | 'outcome'>;
+  llmTokens: Counter<'provider' | 'model' | 'purpose' | 'direction'>;
+  llmCostUsd: Counter<'provider' | 'model' | 'purpose'>;
+  llmRequestDuration: Histogram<'provider' | 'model' | 'purpose' | 'outcome'>;
+  llmCacheHits: Counter<'provider' | 'model' | 'purpose'>;
 }
 
 /** Creates the registry (with Node's default metrics) and every instrument the application records. */
@@ -24,5 +29,41 @@ export function createMetrics(): Metrics {
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
   });
-  return { registry, httpRequestDuration, httpRequests };
+  const llm = ['provider', 'model', 'purpose'] as const;
+  return {
+    registry,
+    httpRequestDuration,
+    httpRequests,
+    llmRequests: new Counter({
+      name: 'llm_requests_total',
+      help: 'LLM gateway calls by outcome (ok, cache_hit, bad_output, rate_limited, budget_exceeded, timeout, …)',
+      labelNames: [...llm, 'outcome'] as const,
+      registers: [registry],
+    }),
+    llmTokens: new Counter({
+      name: 'llm_tokens_total',
+      help: 'Tokens billed by providers, by direction (input, output)',
+      labelNames: [...llm, 'direction'] as const,
+      registers: [registry],
+    }),
+    llmCostUsd: new Counter({
+      name: 'llm_cost_usd_total',
+      help: 'Cost of LLM calls in USD (price table in src/llm/prices.ts)',
+      labelNames: llm,
+      registers: [registry],
+    }),
+    llmRequestDuration: new Histogram({
+      name: 'llm_request_duration_seconds',
+      help: 'Duration of LLM gateway calls, cache hits included',
+      labelNames: [...llm, 'outcome'] as const,
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    llmCacheHits: new Counter({
+      name: 'llm_cache_hits_total',
+      help: 'LLM calls answered from the cache',
+      labelNames: llm,
+      registers: [registry],
+    }),
+  };
 }

@@ -1,11 +1,13 @@
 import { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createActivities } from '../../activities';
-import { memoryRateLimitStore, redisRateLimitStore } from '../api/middleware/rate-limit';
+import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { listen, type RunningApi } from '../api/server';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { createLlmGateway } from '../llm';
+import { notConfigured } from '../llm/errors';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
 import { syncSchedules } from '../temporal/schedules';
@@ -43,7 +45,10 @@ export interface RunningWorker {
 
 /** Creates the worker, syncs the schedules, and starts polling. */
 export async function startWorker({ config, orm, logger, metrics }: Shared): Promise<RunningWorker> {
-  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics });
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const llm = createLlmGateway({ config, orm, logger, metrics, redis });
+  if (!llm.configured) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
+  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm });
   const { worker, connection } = await createWorker({
     temporal: config.temporal,
     activities,
@@ -58,7 +63,10 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
   } finally {
     await client.connection.close();
   }
-  const done = worker.run().finally(() => connection.close());
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    redis?.disconnect();
+  });
   logger.info(`worker polling task queue "${config.temporal.taskQueue}"`);
   return {
     done,

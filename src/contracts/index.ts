@@ -4,3 +4,4 @@
  */
 export * from './agents';
 export * from './progress';
+export * from './llm';

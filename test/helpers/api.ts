@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createApiKey } from '../../src/auth/api-keys';
-import { memoryRateLimitStore } from '../../src/api/middleware/rate-limit';
+import { memoryRateLimitStore } from '../../src/rate-limit-store';
 import { listen } from '../../src/api/server';
 import type { Config } from '../../src/config';
 import type { ApiKeyRole } from '../../src/db/entities';

@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createActivities } from '../../activities';
 import type { Config } from '../../src/config';
+import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 
@@ -27,12 +28,14 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const logger = createLogger(config.log);
+  const metrics = createMetrics();
+  const llm = createLlmGateway({ config, orm, logger, metrics });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue,
     workflowsPath: opts.workflowsPath,
-    activities: createActivities({ config, orm, logger, metrics: createMetrics() }),
+    activities: createActivities({ config, orm, logger, metrics, llm }),
   });
   return {
     client,

@@ -1,0 +1,62 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import {
+  LLM_OUTPUT_SCHEMAS,
+  llmCompleteInput,
+  type LlmCompleteInput,
+  type LlmCompleteOutput,
+  type LlmOutputOf,
+  type LlmOutputSchemaName,
+} from '../src/contracts/llm';
+import { isLlmError, type LlmRequest } from '../src/llm';
+import type { ActivityDeps } from './deps';
+
+type OutputFor<S> = S extends LlmOutputSchemaName ? LlmOutputOf<S> : string;
+
+/** The one door to LLM providers for workflows: budget-safe, cached, ledgered, with retry meaning on every failure. */
+export function createLlmActivities({ llm }: Pick<ActivityDeps, 'llm'>) {
+  return {
+    /**
+     * Completes `messages` (as JSON of the named schema when `schema` is given). Throws `ApplicationFailure`s typed
+     * LlmNotConfigured, LlmBadOutput, LlmRequestRejected, LlmQuotaExhausted, BudgetExceeded (non-retryable),
+     * LlmRateLimited, LlmProviderUnavailable, LlmTimeout (retryable, with the provider's retry-after as the delay),
+     * and LlmInvalidRequest for bad input.
+     */
+    async llmComplete<S extends LlmOutputSchemaName | undefined = undefined>(input: LlmCompleteInput<S>): Promise<LlmCompleteOutput<OutputFor<S>>> {
+      const parsed = llmCompleteInput.safeParse(input);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+        throw ApplicationFailure.nonRetryable(`invalid llmComplete input: ${problems}`, 'LlmInvalidRequest');
+      }
+      const { schema, profile, ...rest } = parsed.data;
+      const ctx = Context.current();
+      const request: LlmRequest<unknown> = {
+        ...rest,
+        profile: profile as LlmRequest['profile'],
+        ...(schema && { schema: LLM_OUTPUT_SCHEMAS[schema], schemaName: schema }),
+      };
+      try {
+        const result = await llm.complete(request, {
+          workflowId: ctx.info.workflowExecution?.workflowId,
+          activityId: ctx.info.activityId,
+          attempt: ctx.info.attempt,
+          signal: ctx.cancellationSignal,
+        });
+        const { output, provider, model, usage, costUsd, cacheHit, fallbackUsed, repaired } = result;
+        return { output: output as OutputFor<S>, provider, model, usage, costUsd, cacheHit, fallbackUsed, repaired };
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+  };
+}
+
+function toFailure(err: unknown): unknown {
+  if (!isLlmError(err)) return err;
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.type,
+    nonRetryable: !err.retryable,
+    nextRetryDelay: err.retryAfterMs,
+    details: [{ status: err.opts.status ?? null, scope: err.opts.scope ?? null, retryAfterMs: err.retryAfterMs ?? null }],
+  });
+}

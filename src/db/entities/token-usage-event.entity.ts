@@ -1,0 +1,86 @@
+import { DecimalType, EntitySchema } from '@mikro-orm/core';
+
+/** How a gateway call ended; `ok` and `cache_hit` are answers, the rest are refusals and failures. */
+export const LLM_OUTCOMES = [
+  'ok',
+  'cache_hit',
+  'bad_output',
+  'rate_limited',
+  'budget_exceeded',
+  'timeout',
+  'unavailable',
+  'rejected',
+  'quota_exhausted',
+  'not_configured',
+] as const;
+export type LlmOutcome = (typeof LLM_OUTCOMES)[number];
+
+/** The ledger (ARCHITECTURE §4): one row per gateway call, cached or not, with its tokens, cost and outcome. */
+export class TokenUsageEvent {
+  id?: string;
+  at: Date = new Date();
+  month: string;
+  agentId: string | null;
+  purpose: string;
+  provider: string;
+  model: string;
+  workflowId: string | null;
+  activityId: string | null;
+  attempt: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  outcome: LlmOutcome;
+  cacheHit: boolean;
+  error: string | null;
+
+  constructor(init: Omit<TokenUsageEvent, 'id' | 'at'> & { at?: Date }) {
+    this.at = init.at ?? new Date();
+    this.month = init.month;
+    this.agentId = init.agentId;
+    this.purpose = init.purpose;
+    this.provider = init.provider;
+    this.model = init.model;
+    this.workflowId = init.workflowId;
+    this.activityId = init.activityId;
+    this.attempt = init.attempt;
+    this.inputTokens = init.inputTokens;
+    this.outputTokens = init.outputTokens;
+    this.costUsd = init.costUsd;
+    this.latencyMs = init.latencyMs;
+    this.outcome = init.outcome;
+    this.cacheHit = init.cacheHit;
+    this.error = init.error;
+  }
+}
+
+export const TokenUsageEventSchema = new EntitySchema<TokenUsageEvent>({
+  class: TokenUsageEvent,
+  tableName: 'token_usage_events',
+  indexes: [
+    { properties: ['at'] },
+    { properties: ['month', 'agentId'] },
+    { properties: ['month', 'provider'] },
+    { properties: ['workflowId'] },
+  ],
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    at: { type: 'Date', columnType: 'timestamptz' },
+    month: { type: 'string', length: 7 },
+    agentId: { type: 'string', length: 32, nullable: true },
+    purpose: { type: 'string', length: 100 },
+    provider: { type: 'string', length: 20 },
+    model: { type: 'string', length: 200 },
+    workflowId: { type: 'string', length: 255, nullable: true },
+    activityId: { type: 'string', length: 255, nullable: true },
+    attempt: { type: 'integer', nullable: true },
+    inputTokens: { type: 'integer' },
+    outputTokens: { type: 'integer' },
+    costUsd: { type: new DecimalType('number'), precision: 14, scale: 6 },
+    latencyMs: { type: 'integer' },
+    outcome: { type: 'string', length: 20 },
+    cacheHit: { type: 'boolean' },
+    error: { type: 'text', nullable: true },
+  },
+});

@@ -1,0 +1,209 @@
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../config';
+import type { LlmOutcome } from '../db/entities';
+import { estimateInputTokens, scopesFor, type LlmProvider } from '../domain/llm';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
+import { createBudgets, type Budgets, type Reservation } from './budgets';
+import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
+import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
+import { createLedger, type Ledger, type LedgerEntry } from './ledger';
+import { costOf } from './prices';
+import { resolveProfiles, shouldFallBack } from './profiles';
+import { classifyProviderError, createProviders } from './providers';
+import { createProviderRateLimiter, type ProviderRateLimiter } from './rate-limits';
+import { cacheKey, jsonSchemaFor, parseStructured, repairMessages, schemaNameFor } from './structured';
+import type { CallContext, ChatMessage, LlmProfile, LlmRequest, LlmResult, ProviderClient, ProviderReply } from './types';
+
+export interface LlmGateway {
+  /**
+   * Answers one request: from the cache, else from the request's profile (then its fallback), within the rate
+   * limits and budgets, with one repair attempt for output that does not match the schema. Every call is a ledger
+   * row. Throws `LlmError` (see errors.ts for each type's retry meaning).
+   */
+  complete<T = string>(request: LlmRequest<T>, context?: CallContext): Promise<LlmResult<T>>;
+  /** Whether any provider is configured (the API reports which features need a key). */
+  readonly configured: boolean;
+}
+
+export interface LlmGatewayDeps {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  metrics: Metrics;
+  /** Shares the cache and the rate limits between workers; memory and PostgreSQL otherwise. */
+  redis?: Redis;
+  /** Replaces the SDK-backed providers (benchmarks compare against a bare SDK call with these). */
+  providers?: Partial<Record<LlmProvider, ProviderClient>>;
+}
+
+interface Sent {
+  reply: ProviderReply;
+  costUsd: number;
+}
+
+const OUTCOME_OF: Record<LlmErrorType, LlmOutcome> = {
+  LlmNotConfigured: 'not_configured',
+  LlmBadOutput: 'bad_output',
+  LlmRequestRejected: 'rejected',
+  LlmQuotaExhausted: 'quota_exhausted',
+  LlmRateLimited: 'rate_limited',
+  LlmProviderUnavailable: 'unavailable',
+  LlmTimeout: 'timeout',
+  BudgetExceeded: 'budget_exceeded',
+};
+
+/** Builds the gateway from config; the one module that talks to LLM providers (ARCHITECTURE §4). */
+export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
+  const { config, orm, logger, metrics, redis } = deps;
+  const llm = config.llm;
+  const providers = deps.providers ?? createProviders(llm);
+  const log = logger.child({ component: 'llm' });
+  const cache = new ResponseCache(config.cache.maxSize, redis ? redisSharedCache(redis) : postgresSharedCache(orm), log);
+  const rateLimiter = createProviderRateLimiter(redis ? redisRateLimitStore(redis) : memoryRateLimitStore(), llm.rateLimits);
+  // A reservation outlives the longest call it can cover (a call and its repair), then stops counting.
+  const budgets = createBudgets({ orm, defaults: llm.defaultBudget, reservationTtlMs: 2 * llm.timeoutMs + 60_000, logger: log });
+  const ledger = createLedger({ orm, metrics, logger: log });
+  const send = sender({ rateLimiter, budgets, ledger, logger: log });
+
+  async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
+    const client = providers[profile.provider];
+    if (client === undefined) throw notConfigured(`profile ${profile.provider}:${profile.model} needs the ${profile.provider} provider configured`);
+    const started = performance.now();
+    const jsonSchema = req.schema && jsonSchemaFor(req.schema);
+    const key = cacheKey({ ...profile, messages: req.messages, jsonSchema, temperature: req.temperature, maxTokens: req.maxTokens });
+    const ttlSeconds = req.cacheTtlSeconds ?? llm.cacheTtlSeconds.byPurpose[req.purpose] ?? llm.cacheTtlSeconds.default;
+    const entry = ledgerBase(profile, req, ctx);
+
+    if (ttlSeconds > 0) {
+      const hit = await cache.get(key);
+      if (hit !== undefined) {
+        const latencyMs = performance.now() - started;
+        await ledger.record({ ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs, outcome: 'cache_hit' });
+        const usage = { inputTokens: 0, outputTokens: 0 };
+        return { output: hit.output as T, text: hit.text, ...profile, usage, costUsd: 0, cacheHit: true, repaired: false, latencyMs };
+      }
+    }
+
+    const request = { ...profile, maxTokens: req.maxTokens, temperature: req.temperature, signal: ctx.signal };
+    const schemaSpec = jsonSchema && { name: schemaNameFor(req.schemaName, req.purpose), schema: jsonSchema };
+    const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    let messages = req.messages;
+    for (let turn = 0; turn < 2; turn++) {
+      const sentAt = performance.now();
+      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, entry);
+      spent.inputTokens += sent.reply.inputTokens;
+      spent.outputTokens += sent.reply.outputTokens;
+      spent.costUsd += sent.costUsd;
+      const parsed = req.schema === undefined ? ({ ok: true, value: sent.reply.text as T } as const) : parseStructured(req.schema, sent.reply);
+      const usage = { inputTokens: sent.reply.inputTokens, outputTokens: sent.reply.outputTokens };
+      await ledger.record({ ...entry, ...usage, costUsd: sent.costUsd, latencyMs: performance.now() - sentAt, outcome: parsed.ok ? 'ok' : 'bad_output', error: parsed.ok ? undefined : parsed.problem });
+      if (parsed.ok) {
+        if (ttlSeconds > 0) {
+          await cache.set(key, { ...profile, text: sent.reply.text, output: parsed.value, expiresAt: Date.now() + ttlSeconds * 1000 });
+        }
+        const { costUsd, ...tokens } = spent;
+        return { output: parsed.value, text: sent.reply.text, ...profile, usage: tokens, costUsd: round6(costUsd), cacheHit: false, repaired: turn > 0, latencyMs: performance.now() - started };
+      }
+      if (turn > 0 || jsonSchema === undefined) {
+        throw new LlmError(LLM_ERROR_TYPES.badOutput, `${profile.provider}:${profile.model} gave unusable output twice for "${req.purpose}": ${parsed.problem}`);
+      }
+      messages = repairMessages(req.messages, sent.reply.text, parsed.problem, jsonSchema);
+    }
+    throw new Error('unreachable');
+  }
+
+  return {
+    configured: Object.keys(providers).length > 0,
+    async complete<T = string>(req: LlmRequest<T>, ctx: CallContext = {}): Promise<LlmResult<T>> {
+      const candidates = resolveProfiles(llm.profiles, req);
+      for (const [index, profile] of candidates.entries()) {
+        try {
+          const result = await withProfile(profile, req, ctx);
+          return { ...result, fallbackUsed: index > 0 };
+        } catch (err) {
+          const last = index === candidates.length - 1;
+          if (last || !shouldFallBack(err, ctx.attempt ?? 1, llm.fallbackAfterAttempts)) throw err;
+          log.warn('LLM profile failed; using the fallback', { purpose: req.purpose, failed: `${profile.provider}:${profile.model}`, error: (err as Error).message });
+        }
+      }
+      throw notConfigured();
+    },
+  };
+}
+
+/**
+ * One provider request within the limits: rate limit, budget reservation, the SDK call, then settling the real
+ * usage (or releasing the hold on failure). Failures are ledgered here; answers by the caller, who knows whether
+ * the output was usable.
+ */
+function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledger: Ledger; logger: Logger }) {
+  const { rateLimiter, budgets, ledger, logger } = deps;
+  return async function send(
+    request: Parameters<ProviderClient['complete']>[0],
+    client: ProviderClient,
+    entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'>,
+  ): Promise<Sent> {
+    const started = performance.now();
+    const schemaChars = request.jsonSchema ? JSON.stringify(request.jsonSchema.schema).length : 0;
+    const inputEstimate = estimateInputTokens(request.messages, schemaChars);
+    const failed = async (err: unknown) => {
+      const outcome = err instanceof LlmError ? OUTCOME_OF[err.type] : 'unavailable';
+      const error = err instanceof Error ? err.message : String(err);
+      await ledger.record({ ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: performance.now() - started, outcome, error });
+      return err;
+    };
+
+    let reservation: Reservation;
+    try {
+      await rateLimiter.take(client.provider, inputEstimate + request.maxTokens);
+      const scopes = scopesFor(entry.agentId, client.provider);
+      const usd = costOf(request.model, inputEstimate, request.maxTokens);
+      reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd });
+    } catch (err) {
+      throw await failed(err);
+    }
+
+    let reply: ProviderReply;
+    try {
+      reply = withUsage(await client.complete(request), request.messages, inputEstimate);
+    } catch (err) {
+      await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
+      throw await failed(classifyProviderError(err, client.provider));
+    }
+
+    const costUsd = costOf(request.model, reply.inputTokens, reply.outputTokens);
+    try {
+      await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd });
+    } catch (err) {
+      // The provider has answered (and charged): failing now would only make Temporal pay for it again.
+      logger.error('could not settle a budget reservation; it expires on its own', { error: (err as Error).message });
+    }
+    return { reply, costUsd };
+  };
+}
+
+/** Servers that report no usage (some OpenAI-compatible ones) are charged an estimate rather than nothing. */
+function withUsage(reply: ProviderReply, messages: ChatMessage[], inputEstimate: number): ProviderReply {
+  if (reply.inputTokens > 0 || reply.outputTokens > 0 || messages.length === 0) return reply;
+  return { ...reply, inputTokens: inputEstimate, outputTokens: Math.ceil(reply.text.length / 3) };
+}
+
+function ledgerBase(profile: LlmProfile, req: LlmRequest<unknown>, ctx: CallContext) {
+  return {
+    agentId: req.agentId,
+    purpose: req.purpose,
+    provider: profile.provider,
+    model: profile.model,
+    workflowId: ctx.workflowId,
+    activityId: ctx.activityId,
+    attempt: ctx.attempt,
+  };
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1_000_000) / 1_000_000;
+}

@@ -1,0 +1,78 @@
+import type { z } from 'zod';
+import type { AgentId } from '../domain/agents';
+import type { LlmProfile, LlmProfileRole, LlmProvider } from '../domain/llm';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** What a caller asks of the gateway. `schema` makes the output parsed and validated JSON. */
+export interface LlmRequest<T = unknown> {
+  agentId?: AgentId;
+  /** Why the call is made (e.g. `exam.grade`): a ledger and metrics label, and the key of its cache TTL. */
+  purpose: string;
+  messages: ChatMessage[];
+  schema?: z.ZodType<T>;
+  /** A name for the schema sent to the provider (OpenAI json_schema name, Anthropic tool name). */
+  schemaName?: string;
+  maxTokens: number;
+  temperature: number;
+  /** A named profile (`examiner`, `judge`, …) or an explicit `provider:model`; default: the agent's, else primary. */
+  profile?: LlmProfileRole | `${LlmProvider}:${string}`;
+  /** Overrides the purpose's cache TTL; 0 disables caching for this call. */
+  cacheTtlSeconds?: number;
+}
+
+/** Where the call comes from, for the ledger and for fallback-after-N-attempts. */
+export interface CallContext {
+  workflowId?: string;
+  activityId?: string;
+  attempt?: number;
+  signal?: AbortSignal;
+}
+
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface LlmResult<T> {
+  /** The validated object when a schema was given, else the text. */
+  output: T;
+  text: string;
+  provider: LlmProvider;
+  model: string;
+  /** Tokens spent by this call (0 on a cache hit), repair attempt included. */
+  usage: LlmUsage;
+  costUsd: number;
+  cacheHit: boolean;
+  fallbackUsed: boolean;
+  repaired: boolean;
+  latencyMs: number;
+}
+
+/** One request as a provider adapter sees it. */
+export interface ProviderRequest {
+  model: string;
+  messages: ChatMessage[];
+  maxTokens: number;
+  temperature: number;
+  jsonSchema?: { name: string; schema: Record<string, unknown> };
+  signal?: AbortSignal;
+}
+
+export interface ProviderReply extends LlmUsage {
+  /** The reply's text (for Anthropic tool use: the tool input, serialised). */
+  text: string;
+  /** Already-structured output (Anthropic tool input), when the provider gave one. */
+  json?: unknown;
+}
+
+/** A provider behind its official SDK. Throws the SDK's errors; `classifyProviderError` gives them meaning. */
+export interface ProviderClient {
+  readonly provider: LlmProvider;
+  complete(request: ProviderRequest): Promise<ProviderReply>;
+}
+
+export type { LlmProfile };
