@@ -50,7 +50,7 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
 
 function quietSdkLogs(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // Already installed for this test process.
   }
