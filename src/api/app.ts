@@ -19,6 +19,7 @@ import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { agentsRouter } from './routes/agents/router';
 import { systemRouter } from './routes/system/router';
+import { tokenUsageRouter } from './routes/token-usage/router';
 import type { AppContext, AppState } from './types';
 
 export interface AppDeps {
@@ -68,7 +69,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), tokenUsageRouter(deps)]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

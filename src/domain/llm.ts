@@ -69,3 +69,33 @@ export function thresholdsReached(used: number, limit: number | null): number[] 
   const pct = (used / limit) * 100;
   return BUDGET_WARNING_THRESHOLDS.filter((t) => pct >= t);
 }
+
+/** Every scope a budget can be set on, in display order. */
+export const BUDGET_SCOPES: readonly BudgetScope[] = [
+  'global',
+  ...AGENT_IDS.map((id) => `agent:${id}` as const),
+  ...LLM_PROVIDERS.map((p) => `provider:${p}` as const),
+];
+
+export interface BudgetLimits {
+  monthlyTokens: number | null;
+  monthlyUsd: number | null;
+}
+
+/**
+ * The limits in force for a scope: its stored budget; for `global` without one, the configured default
+ * (LLM_BUDGET_MONTHLY_TOKENS / _USD); otherwise none.
+ */
+export function effectiveBudget(
+  scope: BudgetScope,
+  stored: BudgetLimits | undefined,
+  globalDefault: BudgetLimits,
+): BudgetLimits & { source: 'stored' | 'default' | 'none' } {
+  if (stored !== undefined) return { ...pickLimits(stored), source: 'stored' };
+  if (scope === 'global') return { ...pickLimits(globalDefault), source: 'default' };
+  return { monthlyTokens: null, monthlyUsd: null, source: 'none' };
+}
+
+function pickLimits(l: BudgetLimits): BudgetLimits {
+  return { monthlyTokens: l.monthlyTokens, monthlyUsd: l.monthlyUsd };
+}

@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
-import { budgetMonth, thresholdsReached, type BudgetScope } from '../domain/llm';
+import { budgetMonth, effectiveBudget, thresholdsReached, type BudgetLimits, type BudgetScope } from '../domain/llm';
 import type { Logger } from '../logger';
 import { createNotification } from '../notifications/create';
 import { LlmError, LLM_ERROR_TYPES } from './errors';
 
-interface Limits {
-  tokens: number | null;
-  usd: number | null;
-}
+type Limits = BudgetLimits;
 
 /** Tokens and dollars held for one call in flight, with the limits that applied when it was taken. */
 export interface Reservation {
@@ -67,8 +64,9 @@ export function createBudgets(deps: {
   }
 
   function limitsOf(row: ScopeState): Limits {
-    if (!row.has_budget && row.scope === 'global') return { tokens: defaults.monthlyTokens, usd: defaults.monthlyUsd };
-    return { tokens: toNumberOrNull(row.monthly_tokens), usd: toNumberOrNull(row.monthly_usd) };
+    const stored = row.has_budget ? { monthlyTokens: toNumberOrNull(row.monthly_tokens), monthlyUsd: toNumberOrNull(row.monthly_usd) } : undefined;
+    const { monthlyTokens, monthlyUsd } = effectiveBudget(row.scope, stored, defaults);
+    return { monthlyTokens, monthlyUsd };
   }
 
   async function exhausted(scope: BudgetScope, month: string, what: string) {
@@ -110,8 +108,8 @@ export function createBudgets(deps: {
         for (const row of rows) {
           const limit = limitsOf(row);
           limits[row.scope] = limit;
-          const overTokens = limit.tokens !== null && Number(row.used_tokens) + Number(row.reserved_tokens) + tokens > limit.tokens;
-          const overUsd = limit.usd !== null && Number(row.used_usd) + Number(row.reserved_usd) + usd > limit.usd;
+          const overTokens = limit.monthlyTokens !== null && Number(row.used_tokens) + Number(row.reserved_tokens) + tokens > limit.monthlyTokens;
+          const overUsd = limit.monthlyUsd !== null && Number(row.used_usd) + Number(row.reserved_usd) + usd > limit.monthlyUsd;
           if (overTokens || overUsd) return { exceeded: { row, limit, kind: overTokens ? 'token' : 'USD' } };
         }
         const id = randomUUID();
@@ -128,8 +126,8 @@ export function createBudgets(deps: {
       await exhausted(row.scope, month, kind);
       const spent =
         kind === 'token'
-          ? `${Number(row.used_tokens)} used + ${Number(row.reserved_tokens)} in flight + ${tokens} for this call > ${limit.tokens} tokens`
-          : `$${Number(row.used_usd)} used + $${Number(row.reserved_usd)} in flight + $${usd} for this call > $${limit.usd}`;
+          ? `${Number(row.used_tokens)} used + ${Number(row.reserved_tokens)} in flight + ${tokens} for this call > ${limit.monthlyTokens} tokens`
+          : `$${Number(row.used_usd)} used + $${Number(row.reserved_usd)} in flight + $${usd} for this call > $${limit.monthlyUsd}`;
       throw new LlmError(LLM_ERROR_TYPES.budgetExceeded, `the ${month} ${kind} budget of ${row.scope} would be exceeded: ${spent}`, {
         scope: row.scope,
       });
@@ -148,8 +146,8 @@ export function createBudgets(deps: {
       for (const row of rows) {
         const limit = reservation.limits[row.scope];
         if (limit === undefined) continue;
-        await raiseWarnings(em, row.scope, month, Number(row.used_tokens), limit.tokens, 'token');
-        await raiseWarnings(em, row.scope, month, Number(row.used_usd), limit.usd, 'USD');
+        await raiseWarnings(em, row.scope, month, Number(row.used_tokens), limit.monthlyTokens, 'token');
+        await raiseWarnings(em, row.scope, month, Number(row.used_usd), limit.monthlyUsd, 'USD');
       }
     },
 

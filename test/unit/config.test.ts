@@ -23,4 +23,45 @@ describe('config', () => {
     expect((error as ConfigError).message).not.toContain('short-secret');
     expect((error as ConfigError).message).toContain('got "eighty"');
   });
+
+  describe('LLM', () => {
+    it('has no provider and no profile by default', () => {
+      const { llm } = loadConfig({});
+      expect(llm.openai).toBeUndefined();
+      expect(llm.anthropic).toBeUndefined();
+      expect(llm.profiles.primary).toBeUndefined();
+      expect(llm.defaultBudget).toEqual({ monthlyTokens: 5_000_000, monthlyUsd: null });
+    });
+
+    it('makes the first configured provider primary and the other the fallback', () => {
+      const { llm } = loadConfig({ OPENAI_API_KEY: 'sk-a', ANTHROPIC_API_KEY: 'sk-b' });
+      expect(llm.profiles.primary).toEqual({ provider: 'openai', model: 'gpt-4o-mini' });
+      expect(llm.profiles.fallback).toEqual({ provider: 'anthropic', model: 'claude-3-5-haiku-latest' });
+    });
+
+    it('takes an OpenAI-compatible server without a key and keeps colons in model names', () => {
+      const { llm } = loadConfig({ OPENAI_BASE_URL: 'http://localhost:11434/v1', LLM_PROFILE_PRIMARY: 'openai:llama3.1:8b' });
+      expect(llm.openai).toEqual({ apiKey: undefined, baseUrl: 'http://localhost:11434/v1' });
+      expect(llm.profiles.primary).toEqual({ provider: 'openai', model: 'llama3.1:8b' });
+      expect(llm.profiles.fallback).toBeUndefined();
+    });
+
+    it('parses per-purpose cache TTLs', () => {
+      const { llm } = loadConfig({ LLM_CACHE_TTLS: 'exam.grade=0, learning=86400', CACHE_TTL: '120' });
+      expect(llm.cacheTtlSeconds).toEqual({ default: 120, byPurpose: { 'exam.grade': 0, learning: 86400 } });
+    });
+
+    it('rejects a malformed profile, a profile whose provider has no key, and bad TTLs, without echoing keys', () => {
+      let error: unknown;
+      try {
+        loadConfig({ LLM_PROFILE_PRIMARY: 'gpt-4o', LLM_PROFILE_JUDGE: 'anthropic:claude-sonnet-4-5', OPENAI_API_KEY: 'sk-secret-value', LLM_CACHE_TTLS: 'x' });
+      } catch (err) {
+        error = err;
+      }
+      const problems = (error as ConfigError).problems;
+      expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['LLM_CACHE_TTLS', 'LLM_PROFILE_JUDGE', 'LLM_PROFILE_PRIMARY']);
+      expect(problems.join('\n')).toMatch(/LLM_PROFILE_JUDGE: uses anthropic but ANTHROPIC_API_KEY is not set/);
+      expect((error as ConfigError).message).not.toContain('sk-secret-value');
+    });
+  });
 });
