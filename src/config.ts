@@ -73,6 +73,7 @@ const envSchema = z.object({
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   WORKER_METRICS_ADDRESS: optionalString,
+  WORKER_APP_METRICS_ADDRESS: optionalString.refine((v) => v === undefined || /^[^:]*:\d+$/.test(v), { message: 'must be host:port' }),
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds(10),
 
   IMPERIUM_LEARNING_INTERVAL: seconds(1800),
@@ -175,6 +176,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
     },
     worker: {
       metricsAddress: e.WORKER_METRICS_ADDRESS,
+      appMetricsAddress: e.WORKER_APP_METRICS_ADDRESS,
       shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
     },
     intervals: {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One prom-client registry per process, with the application's own instruments on it. */
@@ -66,4 +67,29 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+}
+
+/**
+ * Serves the registry at http://address/metrics, for a process without the API (a standalone worker: its llm_*
+ * metrics live here). Resolves once listening; the returned function stops the server.
+ */
+export async function serveMetrics(registry: Registry, address: string): Promise<() => Promise<void>> {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at) || '0.0.0.0';
+  const port = Number(address.slice(at + 1));
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
 }

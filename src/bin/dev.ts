@@ -42,8 +42,10 @@ runMain(async () => {
     if (applied.length > 0) log.info(`applied migrations: ${applied.join(', ')}`);
     await bootstrapData(orm, config, logger);
     const firstKey = await createFirstAdminKey(orm);
-    const worker = await startWorker({ config, orm, logger, metrics: createMetrics() });
-    const api = await startApi({ config, orm, logger, metrics: createMetrics() });
+    // One process, one registry: the API's /metrics also shows the worker's llm_* metrics.
+    const metrics = createMetrics();
+    const worker = await startWorker({ config, orm, logger, metrics });
+    const api = await startApi({ config, orm, logger, metrics });
     printBanner(api.url, devServer?.uiUrl, firstKey);
     await Promise.race([onShutdownSignal(log), worker.done]);
     await api.close();

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config';
 import { createOrm } from '../db/orm';
 import { createLogger } from '../logger';
-import { createMetrics } from '../metrics';
+import { createMetrics, serveMetrics } from '../metrics';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { bootstrapData } from './bootstrap';
 import { startWorker } from './processes';
@@ -15,8 +15,11 @@ runMain(async () => {
   installTemporalRuntime(logger, config.worker.metricsAddress);
   const orm = await createOrm(config.database);
   await bootstrapData(orm, config, logger);
-  const worker = await startWorker({ config, orm, logger, metrics: createMetrics() });
+  const metrics = createMetrics();
+  const stopMetrics = config.worker.appMetricsAddress === undefined ? undefined : await serveMetrics(metrics.registry, config.worker.appMetricsAddress);
+  const worker = await startWorker({ config, orm, logger, metrics });
   await Promise.race([onShutdownSignal(logger), worker.done]);
   await worker.shutdown();
+  await stopMetrics?.();
   await orm.close();
 });

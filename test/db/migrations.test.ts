@@ -1,3 +1,4 @@
+import { MIGRATIONS } from '../../migrations';
 import { createEmptyDatabase, type TestDatabase } from '../helpers/database';
 import { createOrm, runMigrations } from '../../src/db/orm';
 import { bootstrapAdminKey } from '../../src/auth/api-keys';
@@ -12,7 +13,7 @@ afterAll(() => db.drop());
 it('migrates an empty database, seeds the four agents, and is then up to date with the entities', async () => {
   const orm = await createOrm({ url: db.url, poolSize: 2 });
   try {
-    expect(await runMigrations(orm)).toHaveLength(2);
+    expect(await runMigrations(orm)).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(orm)).toEqual([]);
     const em = orm.em.fork();
     const agents = await em.find(Agent, {}, { orderBy: { id: 'asc' } });
