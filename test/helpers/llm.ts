@@ -2,9 +2,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config';
 import { createLlmGateway, type LlmGateway } from '../../src/llm';
+import { createOrm } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { startFakeAnthropic, startFakeOpenAI, type FakeLlmServer } from '../fakes/llm-servers';
+import { testConfig } from './config';
+import { createTestDatabase, type TestDatabase } from './database';
 
 export interface FakeLlms {
   openai: FakeLlmServer;
@@ -46,4 +49,40 @@ export async function startFakeLlms(): Promise<FakeLlms> {
 export function testGateway(config: Config, orm: MikroORM, redis?: Redis): { llm: LlmGateway; metrics: Metrics } {
   const metrics = createMetrics();
   return { llm: createLlmGateway({ config, orm, logger: createLogger(config.log), metrics, redis }), metrics };
+}
+
+export interface LlmTestBed {
+  readonly db: TestDatabase;
+  readonly orm: MikroORM;
+  readonly fakes: FakeLlms;
+}
+
+/** Registers beforeAll/afterAll for a test file that needs its own database, an ORM and the fake providers. */
+export function useLlmTestBed(): LlmTestBed {
+  const bed: { db?: TestDatabase; orm?: MikroORM; fakes?: FakeLlms } = {};
+  beforeAll(async () => {
+    bed.db = await createTestDatabase();
+    bed.fakes = await startFakeLlms();
+    bed.orm = await createOrm(testConfig(bed.db.url).database);
+  });
+  afterAll(async () => {
+    await bed.orm?.close();
+    await bed.fakes?.close();
+    await bed.db?.drop();
+  });
+  const ready = <T>(value: T | undefined, name: string): T => {
+    if (value === undefined) throw new Error(`the LLM test bed's ${name} is used before beforeAll ran`);
+    return value;
+  };
+  return {
+    get db() {
+      return ready(bed.db, 'database');
+    },
+    get orm() {
+      return ready(bed.orm, 'ORM');
+    },
+    get fakes() {
+      return ready(bed.fakes, 'fake providers');
+    },
+  };
 }

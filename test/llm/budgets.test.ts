@@ -1,33 +1,18 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import { Notification, TokenUsageEvent } from '../../src/db/entities';
-import { createOrm } from '../../src/db/orm';
 import { estimateInputTokens } from '../../src/domain/llm';
 import { LlmError, type LlmRequest } from '../../src/llm';
 import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { startFakeLlms, testGateway, type FakeLlms } from '../helpers/llm';
+import { testGateway, useLlmTestBed } from '../helpers/llm';
 
-let db: TestDatabase;
-let orm: MikroORM;
-let fakes: FakeLlms;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fakes = await startFakeLlms();
-  orm = await createOrm(testConfig(db.url).database);
-});
-afterAll(async () => {
-  await orm.close();
-  await fakes.close();
-  await db.drop();
-});
+const bed = useLlmTestBed();
 beforeEach(async () => {
-  fakes.reset();
+  bed.fakes.reset();
   await em().execute('truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications');
 });
 
-const em = () => orm.em.fork() as EntityManager;
+const em = () => bed.orm.em.fork() as EntityManager;
 const MAX_TOKENS = 100;
 const request = (n: number): LlmRequest<string> => ({
   agentId: 'guardian',
@@ -41,7 +26,7 @@ const request = (n: number): LlmRequest<string> => ({
 const PER_CALL = estimateInputTokens(request(0).messages) + MAX_TOKENS;
 
 function spendTheReservation(delayMs = 0) {
-  fakes.openai.respond(() => ({ text: 'ok', usage: { input: PER_CALL - MAX_TOKENS, output: MAX_TOKENS }, delayMs }));
+  bed.fakes.openai.respond(() => ({ text: 'ok', usage: { input: PER_CALL - MAX_TOKENS, output: MAX_TOKENS }, delayMs }));
 }
 
 async function setBudget(scope: string, monthlyTokens: number | null, monthlyUsd: number | null = null): Promise<void> {
@@ -49,7 +34,7 @@ async function setBudget(scope: string, monthlyTokens: number | null, monthlyUsd
 }
 
 const gateway = (env: Record<string, string> = {}) =>
-  testGateway(testConfig(db.url, fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', ...env })), orm).llm;
+  testGateway(testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', ...env })), bed.orm).llm;
 
 describe('budgets', () => {
   it('lets 20 concurrent calls against a budget for 10 spend at most the budget; the rest fail BudgetExceeded', async () => {
@@ -63,13 +48,13 @@ describe('budgets', () => {
     expect(ok).toHaveLength(10);
     expect(refused).toHaveLength(10);
     for (const err of refused) expect(err).toMatchObject({ type: 'BudgetExceeded', retryable: false, opts: { scope: 'agent:guardian' } });
-    expect(fakes.openai.requests).toHaveLength(10);
+    expect(bed.fakes.openai.requests).toHaveLength(10);
 
     const [usage] = (await em().execute("select used_tokens from llm_budget_usage where scope = 'agent:guardian'")) as Array<{ used_tokens: string }>;
     expect(Number(usage?.used_tokens)).toBe(10 * PER_CALL);
-    const spent = (await orm.em.fork().find(TokenUsageEvent, { outcome: 'ok' })).reduce((s, e) => s + e.inputTokens + e.outputTokens, 0);
+    const spent = (await bed.orm.em.fork().find(TokenUsageEvent, { outcome: 'ok' })).reduce((s, e) => s + e.inputTokens + e.outputTokens, 0);
     expect(spent).toBeLessThanOrEqual(10 * PER_CALL);
-    expect(await orm.em.fork().count(TokenUsageEvent, { outcome: 'budget_exceeded' })).toBe(10);
+    expect(await bed.orm.em.fork().count(TokenUsageEvent, { outcome: 'budget_exceeded' })).toBe(10);
     const [reservations] = (await em().execute('select count(*)::int as n from llm_budget_reservations')) as Array<{ n: number }>;
     expect(reservations?.n).toBe(0);
   });
@@ -84,7 +69,7 @@ describe('budgets', () => {
     // A second gateway (another worker) must not repeat them either.
     await expect(gateway().complete(request(12))).rejects.toMatchObject({ type: 'BudgetExceeded' });
 
-    const notes = await orm.em.fork().find(Notification, {}, { orderBy: { createdAt: 'asc' } });
+    const notes = await bed.orm.em.fork().find(Notification, {}, { orderBy: { createdAt: 'asc' } });
     expect(notes.map((n) => [n.kind, n.data.threshold ?? null])).toEqual([
       ['budget_warning', 80],
       ['budget_warning', 95],
@@ -112,7 +97,7 @@ describe('budgets', () => {
 
   it('gives the reservation back when the provider call fails', async () => {
     await setBudget('agent:guardian', PER_CALL);
-    fakes.openai.enqueue({ status: 500 });
+    bed.fakes.openai.enqueue({ status: 500 });
     await expect(gateway().complete(request(1))).rejects.toMatchObject({ type: 'LlmProviderUnavailable' });
     spendTheReservation();
     await expect(gateway().complete(request(2))).resolves.toMatchObject({ output: 'ok' });
@@ -132,21 +117,21 @@ describe('with Redis', () => {
   });
 
   it('shares the cache between gateways through Redis', async () => {
-    fakes.openai.respond(() => ({ text: 'cached in redis' }));
-    const config = testConfig(db.url, fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', REDIS_URL: 'redis://127.0.0.1:6379' }));
+    bed.fakes.openai.respond(() => ({ text: 'cached in redis' }));
+    const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', REDIS_URL: 'redis://127.0.0.1:6379' }));
     const ask = { ...request(1), cacheTtlSeconds: 60 };
-    await testGateway(config, orm, redis).llm.complete(ask);
-    const second = await testGateway(config, orm, redis).llm.complete(ask);
+    await testGateway(config, bed.orm, redis).llm.complete(ask);
+    const second = await testGateway(config, bed.orm, redis).llm.complete(ask);
     expect(second).toMatchObject({ cacheHit: true, output: 'cached in redis' });
-    expect(fakes.openai.requests).toHaveLength(1);
+    expect(bed.fakes.openai.requests).toHaveLength(1);
     const [rows] = (await em().execute('select count(*)::int as n from llm_cache_entries')) as Array<{ n: number }>;
     expect(rows?.n).toBe(0);
   });
 
   it('shares the per-provider rate limit between gateways through Redis', async () => {
-    fakes.openai.respond(() => ({ text: 'ok' }));
-    const config = testConfig(db.url, fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', LLM_OPENAI_RPM: '1' }));
-    await testGateway(config, orm, redis).llm.complete(request(1));
-    await expect(testGateway(config, orm, redis).llm.complete(request(2))).rejects.toMatchObject({ type: 'LlmRateLimited', retryable: true });
+    bed.fakes.openai.respond(() => ({ text: 'ok' }));
+    const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', LLM_OPENAI_RPM: '1' }));
+    await testGateway(config, bed.orm, redis).llm.complete(request(1));
+    await expect(testGateway(config, bed.orm, redis).llm.complete(request(2))).rejects.toMatchObject({ type: 'LlmRateLimited', retryable: true });
   });
 });

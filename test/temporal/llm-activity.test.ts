@@ -1,28 +1,12 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TokenUsageEvent } from '../../src/db/entities';
-import { createOrm } from '../../src/db/orm';
 import type { LlmCompleteInput } from '../../src/contracts';
 import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { startFakeLlms, type FakeLlms } from '../helpers/llm';
+import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
 const WORKFLOWS = require.resolve('../fixtures/llm.workflows');
-let db: TestDatabase;
-let orm: MikroORM;
-let fakes: FakeLlms;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fakes = await startFakeLlms();
-  orm = await createOrm(testConfig(db.url).database);
-});
-afterAll(async () => {
-  await orm.close();
-  await fakes.close();
-  await db.drop();
-});
+const bed = useLlmTestBed();
 
 const input = (marker: string): LlmCompleteInput<'judge.verdict'> => ({
   agentId: 'imperium',
@@ -50,14 +34,14 @@ function appFailure(err: unknown): ApplicationFailure {
 }
 
 it("retries a 429 after the provider's retry-after, not the workflow's shorter backoff, and ledgers both calls", async () => {
-  const worker = await createTestWorker(testConfig(db.url, fakes.env()), orm, { workflowsPath: WORKFLOWS });
+  const worker = await createTestWorker(testConfig(bed.db.url, bed.fakes.env()), bed.orm, { workflowsPath: WORKFLOWS });
   try {
-    fakes.openai.enqueue({ status: 429, retryAfter: 2 }, { json: { score: 88, passed: true, reasoning: 'clear and correct' } });
+    bed.fakes.openai.enqueue({ status: 429, retryAfter: 2 }, { json: { score: 88, passed: true, reasoning: 'clear and correct' } });
     const result = await run(worker, 'llm-429', input('[429-then-ok]'));
     expect(result).toMatchObject({ output: { score: 88, passed: true }, provider: 'openai', cacheHit: false });
-    const [first, second] = fakes.openai.requests;
+    const [first, second] = bed.fakes.openai.requests;
     expect((second?.receivedAt ?? 0) - (first?.receivedAt ?? 0)).toBeGreaterThanOrEqual(1900);
-    const rows = await orm.em.fork().find(TokenUsageEvent, { purpose: 'exam.grade' }, { orderBy: { id: 'asc' } });
+    const rows = await bed.orm.em.fork().find(TokenUsageEvent, { purpose: 'exam.grade' }, { orderBy: { id: 'asc' } });
     expect(rows.map((r) => [r.outcome, r.attempt])).toEqual([
       ['rate_limited', 1],
       ['ok', 2],
@@ -70,7 +54,7 @@ it("retries a 429 after the provider's retry-after, not the workflow's shorter b
 });
 
 it('fails the workflow at once with a non-retryable LlmNotConfigured when no provider is configured', async () => {
-  const worker = await createTestWorker(testConfig(db.url), orm, { workflowsPath: WORKFLOWS });
+  const worker = await createTestWorker(testConfig(bed.db.url), bed.orm, { workflowsPath: WORKFLOWS });
   try {
     const failure = appFailure(await run(worker, 'llm-none', input('[none]')));
     expect(failure.type).toBe('LlmNotConfigured');
@@ -82,7 +66,7 @@ it('fails the workflow at once with a non-retryable LlmNotConfigured when no pro
 });
 
 it('rejects invalid input as a non-retryable LlmInvalidRequest', async () => {
-  const worker = await createTestWorker(testConfig(db.url, fakes.env()), orm, { workflowsPath: WORKFLOWS });
+  const worker = await createTestWorker(testConfig(bed.db.url, bed.fakes.env()), bed.orm, { workflowsPath: WORKFLOWS });
   try {
     const failure = appFailure(await run(worker, 'llm-invalid', { ...input('[bad]'), maxTokens: 0, schema: 'no.such.schema' }));
     expect(failure.type).toBe('LlmInvalidRequest');
