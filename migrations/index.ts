@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123094011_Initial } from './Migration20261123094011_Initial';
 import { Migration20261123094500_SeedAgents } from './Migration20261123094500_SeedAgents';
 import { Migration20261123121918_LlmGateway } from './Migration20261123121918_LlmGateway';
+import { Migration20261123124500_LlmBudgetReserve } from './Migration20261123124500_LlmBudgetReserve';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -11,4 +12,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123094011_Initial', class: Migration20261123094011_Initial },
   { name: 'Migration20261123094500_SeedAgents', class: Migration20261123094500_SeedAgents },
   { name: 'Migration20261123121918_LlmGateway', class: Migration20261123121918_LlmGateway },
+  { name: 'Migration20261123124500_LlmBudgetReserve', class: Migration20261123124500_LlmBudgetReserve },
 ];

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { LlmProvider } from '../domain/llm';
 import type { Logger } from '../logger';
 
@@ -67,21 +67,21 @@ export function postgresSharedCache(orm: MikroORM, sweepEvery = 500): SharedCach
   let writes = 0;
   return {
     async get(key) {
-      const em = orm.em.fork() as EntityManager;
-      const rows = (await em.execute('select value from llm_cache_entries where key = ? and expires_at > now()', [key])) as Array<{
+      const db = orm.em.getConnection();
+      const rows = (await db.execute('select value from llm_cache_entries where key = ? and expires_at > now()', [key])) as Array<{
         value: CachedAnswer;
       }>;
       return rows[0]?.value;
     },
     async set(key, value) {
-      const em = orm.em.fork() as EntityManager;
-      await em.execute(
+      const db = orm.em.getConnection();
+      await db.execute(
         `insert into llm_cache_entries (key, value, expires_at) values (?, ?::jsonb, to_timestamp(? / 1000.0))
          on conflict (key) do update set value = excluded.value, expires_at = excluded.expires_at`,
         [key, JSON.stringify(value), value.expiresAt],
         'run',
       );
-      if (++writes % sweepEvery === 0) await em.execute('delete from llm_cache_entries where expires_at < now()', [], 'run');
+      if (++writes % sweepEvery === 0) await db.execute('delete from llm_cache_entries where expires_at < now()', [], 'run');
     },
   };
 }

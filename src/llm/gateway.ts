@@ -10,7 +10,7 @@ import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
-import { createLedger, type Ledger, type LedgerEntry } from './ledger';
+import { createLedger, ledgerInsert, type Ledger, type LedgerEntry } from './ledger';
 import { costOf } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
@@ -43,6 +43,8 @@ export interface LlmGatewayDeps {
 interface Sent {
   reply: ProviderReply;
   costUsd: number;
+  /** Settles the budget with the real usage and writes the call's ledger row, in one statement. */
+  finish(outcome: 'ok' | 'bad_output', error?: string): Promise<void>;
 }
 
 const OUTCOME_OF: Record<LlmErrorType, LlmOutcome> = {
@@ -93,14 +95,12 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
     let messages = req.messages;
     for (let turn = 0; turn < 2; turn++) {
-      const sentAt = performance.now();
       const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, entry);
       spent.inputTokens += sent.reply.inputTokens;
       spent.outputTokens += sent.reply.outputTokens;
       spent.costUsd += sent.costUsd;
       const parsed = req.schema === undefined ? ({ ok: true, value: sent.reply.text as T } as const) : parseStructured(req.schema, sent.reply);
-      const usage = { inputTokens: sent.reply.inputTokens, outputTokens: sent.reply.outputTokens };
-      await ledger.record({ ...entry, ...usage, costUsd: sent.costUsd, latencyMs: performance.now() - sentAt, outcome: parsed.ok ? 'ok' : 'bad_output', error: parsed.ok ? undefined : parsed.problem });
+      await sent.finish(parsed.ok ? 'ok' : 'bad_output', parsed.ok ? undefined : parsed.problem);
       if (parsed.ok) {
         if (ttlSeconds > 0) {
           await cache.set(key, { ...profile, text: sent.reply.text, output: parsed.value, expiresAt: Date.now() + ttlSeconds * 1000 });
@@ -176,13 +176,20 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
     }
 
     const costUsd = costOf(request.model, reply.inputTokens, reply.outputTokens);
-    try {
-      await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd });
-    } catch (err) {
-      // The provider has answered (and charged): failing now would only make Temporal pay for it again.
-      logger.error('could not settle a budget reservation; it expires on its own', { error: (err as Error).message });
-    }
-    return { reply, costUsd };
+    const latencyMs = performance.now() - started;
+    const finish = async (outcome: 'ok' | 'bad_output', error?: string) => {
+      const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, latencyMs, outcome, error };
+      ledger.observe(row);
+      try {
+        await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd }, ledgerInsert(row));
+      } catch (err) {
+        // The provider has answered (and charged): failing now would only make Temporal pay for it again.
+        logger.error('could not settle a budget reservation or write its ledger row; the reservation expires on its own', {
+          error: (err as Error).message,
+        });
+      }
+    };
+    return { reply, costUsd, finish };
   };
 }
 

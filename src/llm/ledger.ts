@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { budgetMonth, type AgentId, type LlmProvider } from '../domain';
 import type { LlmOutcome } from '../db/entities';
 import type { Logger } from '../logger';
@@ -23,45 +23,57 @@ export interface LedgerEntry {
 export interface Ledger {
   /** Writes the row and the metrics. Never throws: the tokens are already spent, so losing a row must not fail the call. */
   record(entry: LedgerEntry): Promise<void>;
+  /** The metrics alone, for a row written by another statement (see `ledgerInsert`). */
+  observe(entry: LedgerEntry): void;
+}
+
+const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
+  input_tokens, output_tokens, cost_usd, latency_ms, outcome, cache_hit, error)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The ledger row as SQL, so a caller can write it in the same statement as other work (one round trip). */
+export function ledgerInsert(e: LedgerEntry, at = new Date()): { sql: string; params: unknown[] } {
+  return {
+    sql: INSERT,
+    params: [
+      at,
+      budgetMonth(at),
+      e.agentId ?? null,
+      e.purpose,
+      e.provider,
+      e.model,
+      e.workflowId ?? null,
+      e.activityId ?? null,
+      e.attempt ?? null,
+      e.inputTokens,
+      e.outputTokens,
+      e.costUsd,
+      Math.round(e.latencyMs),
+      e.outcome,
+      e.outcome === 'cache_hit',
+      e.error?.slice(0, 2000) ?? null,
+    ],
+  };
 }
 
 /** The `token_usage_events` ledger plus the `llm_*` Prometheus metrics, written together so they always agree. */
 export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics: Metrics; logger: Logger }): Ledger {
+  const observe = (e: LedgerEntry) => {
+    const labels = { provider: e.provider, model: e.model, purpose: e.purpose };
+    metrics.llmRequests.inc({ ...labels, outcome: e.outcome });
+    metrics.llmRequestDuration.observe({ ...labels, outcome: e.outcome }, e.latencyMs / 1000);
+    if (e.inputTokens > 0) metrics.llmTokens.inc({ ...labels, direction: 'input' }, e.inputTokens);
+    if (e.outputTokens > 0) metrics.llmTokens.inc({ ...labels, direction: 'output' }, e.outputTokens);
+    if (e.costUsd > 0) metrics.llmCostUsd.inc(labels, e.costUsd);
+    if (e.outcome === 'cache_hit') metrics.llmCacheHits.inc(labels);
+  };
   return {
+    observe,
     async record(e) {
-      const labels = { provider: e.provider, model: e.model, purpose: e.purpose };
-      metrics.llmRequests.inc({ ...labels, outcome: e.outcome });
-      metrics.llmRequestDuration.observe({ ...labels, outcome: e.outcome }, e.latencyMs / 1000);
-      if (e.inputTokens > 0) metrics.llmTokens.inc({ ...labels, direction: 'input' }, e.inputTokens);
-      if (e.outputTokens > 0) metrics.llmTokens.inc({ ...labels, direction: 'output' }, e.outputTokens);
-      if (e.costUsd > 0) metrics.llmCostUsd.inc(labels, e.costUsd);
-      if (e.outcome === 'cache_hit') metrics.llmCacheHits.inc(labels);
-      const at = new Date();
+      observe(e);
+      const { sql, params } = ledgerInsert(e);
       try {
-        await (orm.em.fork() as EntityManager).execute(
-          `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
-             input_tokens, output_tokens, cost_usd, latency_ms, outcome, cache_hit, error)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            at,
-            budgetMonth(at),
-            e.agentId ?? null,
-            e.purpose,
-            e.provider,
-            e.model,
-            e.workflowId ?? null,
-            e.activityId ?? null,
-            e.attempt ?? null,
-            e.inputTokens,
-            e.outputTokens,
-            e.costUsd,
-            Math.round(e.latencyMs),
-            e.outcome,
-            e.outcome === 'cache_hit',
-            e.error?.slice(0, 2000) ?? null,
-          ],
-          'run',
-        );
+        await orm.em.getConnection().execute(sql, params, 'run');
       } catch (err) {
         logger.error('could not write a token usage event', { error: (err as Error).message, purpose: e.purpose });
       }
