@@ -3,6 +3,7 @@ import { Migration20261123094011_Initial } from './Migration20261123094011_Initi
 import { Migration20261123094500_SeedAgents } from './Migration20261123094500_SeedAgents';
 import { Migration20261123121918_LlmGateway } from './Migration20261123121918_LlmGateway';
 import { Migration20261123124500_LlmBudgetReserve } from './Migration20261123124500_LlmBudgetReserve';
+import { Migration20261123124833_LlmBudgetCounters } from './Migration20261123124833_LlmBudgetCounters';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -13,4 +14,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123094500_SeedAgents', class: Migration20261123094500_SeedAgents },
   { name: 'Migration20261123121918_LlmGateway', class: Migration20261123121918_LlmGateway },
   { name: 'Migration20261123124500_LlmBudgetReserve', class: Migration20261123124500_LlmBudgetReserve },
+  { name: 'Migration20261123124833_LlmBudgetCounters', class: Migration20261123124833_LlmBudgetCounters },
 ];

@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import { Notification, TokenUsageEvent } from '../../src/db/entities';
-import { estimateInputTokens } from '../../src/domain/llm';
+import { estimateInputTokens, scopesFor } from '../../src/domain/llm';
+import { createBudgets } from '../../src/llm/budgets';
+import { createLogger } from '../../src/logger';
 import { LlmError, type LlmRequest } from '../../src/llm';
 import { testConfig } from '../helpers/config';
 import { testGateway, useLlmTestBed } from '../helpers/llm';
@@ -133,5 +135,22 @@ describe('with Redis', () => {
     const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', LLM_OPENAI_RPM: '1' }));
     await testGateway(config, bed.orm, redis).llm.complete(request(1));
     await expect(testGateway(config, bed.orm, redis).llm.complete(request(2))).rejects.toMatchObject({ type: 'LlmRateLimited', retryable: true });
+  });
+});
+
+describe('reservations left by a crashed worker', () => {
+  it('hold the budget until they expire, then the sweep gives them back', async () => {
+    await setBudget('agent:guardian', 1000);
+    const budgets = createBudgets({ orm: bed.orm, defaults: { monthlyTokens: null, monthlyUsd: null }, reservationTtlMs: 300, logger: createLogger({ level: 'error', format: 'json' }) });
+    const scopes = scopesFor('guardian', 'openai');
+    await budgets.reserve({ scopes, tokens: 800, usd: 0 }); // never settled: the worker "crashed"
+    await expect(budgets.reserve({ scopes, tokens: 300, usd: 0 })).rejects.toMatchObject({ type: 'BudgetExceeded' });
+    expect(await budgets.sweep()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await budgets.sweep()).toBe(1);
+    const held = await budgets.reserve({ scopes, tokens: 300, usd: 0 });
+    await budgets.settle(held, { tokens: 250, usd: 0 });
+    const [usage] = (await em().execute("select used_tokens, reserved_tokens from llm_budget_usage where scope = 'agent:guardian'")) as Array<{ used_tokens: string; reserved_tokens: string }>;
+    expect(usage).toEqual({ used_tokens: '250', reserved_tokens: '0' });
   });
 });

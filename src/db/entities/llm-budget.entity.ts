@@ -28,12 +28,14 @@ export const LlmBudgetSchema = new EntitySchema<LlmBudget>({
   },
 });
 
-/** What one scope has spent in one month; the row a reservation locks. */
+/** What one scope has spent in one month, and holds for calls in flight; the row a reservation locks. */
 export class LlmBudgetUsage {
   scope: string;
   month: string;
   usedTokens = 0;
   usedUsd = 0;
+  reservedTokens = 0;
+  reservedUsd = 0;
 
   constructor(init: { scope: string; month: string }) {
     this.scope = init.scope;
@@ -49,12 +51,15 @@ export const LlmBudgetUsageSchema = new EntitySchema<LlmBudgetUsage>({
     month: { type: 'string', length: 7, primary: true },
     usedTokens: { type: new BigIntType('number'), default: 0 },
     usedUsd: { type: new DecimalType('number'), precision: 14, scale: 6, default: 0 },
+    reservedTokens: { type: new BigIntType('number'), default: 0 },
+    reservedUsd: { type: new DecimalType('number'), precision: 14, scale: 6, default: 0 },
   },
 });
 
 /**
- * Tokens (and dollars) held for a call in flight. A reservation that is never settled or released (a crashed
- * worker) stops counting at `expiresAt`, so a crash cannot leak budget for good.
+ * Tokens (and dollars) held for a call in flight, also counted in its scopes' `reserved_*` columns. A reservation
+ * that is never settled or released (a crashed worker) is swept after `expiresAt` and its hold given back, so a
+ * crash cannot leak budget for good.
  */
 export class LlmBudgetReservation {
   id: string;
