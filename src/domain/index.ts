@@ -1,3 +1,6 @@
 export * from './agents';
 export * from './levels';
 export * from './llm';
+export * from './custody';
+export * from './ratings';
+export * from './eligibility';

@@ -1,0 +1,59 @@
+import type { Difficulty } from './custody';
+
+/**
+ * Elo-style skill ratings per (agent, category) and skill-regression detection (ARCHITECTURE §3.1 step 8).
+ * Pure, safe in workflows. The starting rating is INITIAL_SKILL_RATING in agents.ts.
+ */
+
+/** The rating of an exam's difficulty: basic 1000, +200 per step, legendary 2000. */
+export const DIFFICULTY_RATING: Readonly<Record<Difficulty, number>> = {
+  basic: 1000, intermediate: 1200, advanced: 1400, expert: 1600, master: 1800, legendary: 2000,
+};
+
+export const RATING_K = 32;
+export const REGRESSION_RECENT_EXAMS = 5;
+export const REGRESSION_BASELINE_EXAMS = 10;
+export const REGRESSION_MIN_DROP = 15;
+
+/** Tolerance so a drop of 14.999999999999998 (floating noise in the means) still counts as 15. */
+const EPSILON = 1e-9;
+
+/** The expected score (0–1) of an agent rated `rating` against an exam rated `difficultyRating`. */
+export function expectedScore(rating: number, difficultyRating: number): number {
+  return 1 / (1 + 10 ** ((difficultyRating - rating) / 400));
+}
+
+/**
+ * The rating after an exam scored `score` (0–100): R + 32·(score/100 − E), rounded to 0.01 so stored ratings stay
+ * readable (the rounding never moves a rating by more than 0.005). Throws RangeError when score is outside 0–100.
+ */
+export function updateRating(rating: number, difficulty: Difficulty, score: number): number {
+  if (!Number.isFinite(score) || score < 0 || score > 100) throw new RangeError(`score must be 0–100, got ${score}`);
+  const next = rating + RATING_K * (score / 100 - expectedScore(rating, DIFFICULTY_RATING[difficulty]));
+  return Math.round(next * 100) / 100;
+}
+
+/** A detected drop in an agent's scores in one category. `drop` = previousMean − recentMean. */
+export interface Regression {
+  recentMean: number;
+  previousMean: number;
+  drop: number;
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/**
+ * Compares the mean of the last 5 exam scores with the mean of the 10 before them; a regression when the recent
+ * mean is at least 15 below. Null when there are fewer than 15 scores or no such drop.
+ */
+export function detectRegression(scoresOldestFirst: readonly number[]): Regression | null {
+  const needed = REGRESSION_RECENT_EXAMS + REGRESSION_BASELINE_EXAMS;
+  if (scoresOldestFirst.length < needed) return null;
+  const window = scoresOldestFirst.slice(-needed);
+  const previousMean = mean(window.slice(0, REGRESSION_BASELINE_EXAMS));
+  const recentMean = mean(window.slice(REGRESSION_BASELINE_EXAMS));
+  const drop = previousMean - recentMean;
+  return drop >= REGRESSION_MIN_DROP - EPSILON ? { recentMean, previousMean, drop } : null;
+}
