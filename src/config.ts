@@ -117,6 +117,12 @@ const envSchema = z.object({
   TARGET_TEST_CMD: z.string().min(1).default('npm test'),
   TARGET_BENCH_CMD: optionalString,
 
+  SANDBOX_REQUIRE_ISOLATION: bool(false),
+  SANDBOX_TIMEOUT_SECONDS: seconds(60),
+  SANDBOX_MEMORY_MB: z.coerce.number().int().positive().default(1024),
+  SANDBOX_CPU_SECONDS: seconds(60),
+  SANDBOX_BWRAP_PATH: optionalString,
+
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug', 'trace']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -192,6 +198,13 @@ function toConfig(e: z.infer<typeof envSchema>) {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
+    },
+    sandbox: {
+      requireIsolation: e.SANDBOX_REQUIRE_ISOLATION,
+      timeoutSeconds: e.SANDBOX_TIMEOUT_SECONDS,
+      memoryMb: e.SANDBOX_MEMORY_MB,
+      cpuSeconds: e.SANDBOX_CPU_SECONDS,
+      bwrapPath: e.SANDBOX_BWRAP_PATH,
     },
     llm: llmConfig(e),
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },

@@ -1,0 +1,65 @@
+/** How a run was contained: `bwrap` (namespaces, read-only root, no network) or `process` (limits only). */
+export type SandboxIsolation = 'bwrap' | 'process';
+
+export interface SandboxRunRequest {
+  /** The program, resolved on the sandbox's PATH (which starts with the directory of the running `node`). */
+  command: string;
+  /** Passed as an array, never through a shell. */
+  args: string[];
+  /** The one writable directory: absolute and existing. It is also HOME and the working directory. */
+  cwd: string;
+  /** Wall clock; at the limit the whole process tree is killed. */
+  timeoutMs: number;
+  /** Data-segment limit (RLIMIT_DATA) per process; defaults to the sandbox's limit. */
+  memoryMb?: number;
+  /** CPU-time limit (RLIMIT_CPU) per process; defaults to the sandbox's limit. */
+  cpuSeconds?: number;
+  /** Added to the clean environment (PATH, HOME, LANG); nothing else of the parent's environment is passed. */
+  env?: Record<string, string>;
+  stdin?: string;
+  /** Cap per stream; default 64 KiB. */
+  maxOutputBytes?: number;
+}
+
+export interface SandboxRunResult {
+  exitCode: number | null;
+  /** The signal that ended the program (e.g. `SIGKILL` at the timeout or the CPU limit), else null. */
+  signal: string | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+  isolation: SandboxIsolation;
+}
+
+export interface Sandbox {
+  readonly isolation: SandboxIsolation;
+  /** Runs one command to completion (or the timeout); throws SandboxError only for an invalid request. */
+  run(req: SandboxRunRequest): Promise<SandboxRunResult>;
+}
+
+export interface SandboxLimits {
+  memoryMb: number;
+  cpuSeconds: number;
+}
+
+/** Both are permanent: retrying the same request on the same machine cannot help. */
+export const SANDBOX_ERROR_TYPES = {
+  /** Isolation is required (SANDBOX_REQUIRE_ISOLATION=true) but bubblewrap cannot run here. */
+  unavailable: 'SandboxUnavailable',
+  /** The request itself is unusable (cwd not an absolute existing directory, a non-positive limit, …). */
+  invalidRequest: 'SandboxInvalidRequest',
+} as const;
+export type SandboxErrorType = (typeof SANDBOX_ERROR_TYPES)[keyof typeof SANDBOX_ERROR_TYPES];
+
+export class SandboxError extends Error {
+  constructor(
+    readonly type: SandboxErrorType,
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
