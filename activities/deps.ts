@@ -3,6 +3,7 @@ import type { Config } from '../src/config';
 import type { LlmGateway } from '../src/llm';
 import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
+import type { Sandbox } from '../src/sandbox';
 
 /** Everything activities may touch, built once by the worker and passed in (never reached globally). */
 export interface ActivityDeps {
@@ -11,4 +12,5 @@ export interface ActivityDeps {
   logger: Logger;
   metrics: Metrics;
   llm: LlmGateway;
+  sandbox: Sandbox;
 }

@@ -1,4 +1,5 @@
 import { createAgentActivities } from './agents.activities';
+import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
 import { createLlmActivities } from './llm.activities';
 
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createAgentActivities(deps),
     ...createLlmActivities(deps),
+    ...createCustodyActivities(deps),
   };
 }
 

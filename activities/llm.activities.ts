@@ -7,7 +7,7 @@ import {
   type LlmOutputOf,
   type LlmOutputSchemaName,
 } from '../src/contracts/llm';
-import { isLlmError, type LlmRequest } from '../src/llm';
+import { isLlmError, type CallContext, type LlmRequest } from '../src/llm';
 import type { ActivityDeps } from './deps';
 
 type OutputFor<S> = S extends LlmOutputSchemaName ? LlmOutputOf<S> : string;
@@ -28,19 +28,13 @@ export function createLlmActivities({ llm }: Pick<ActivityDeps, 'llm'>) {
         throw ApplicationFailure.nonRetryable(`invalid llmComplete input: ${problems}`, 'LlmInvalidRequest');
       }
       const { schema, profile, ...rest } = parsed.data;
-      const ctx = Context.current();
       const request: LlmRequest<unknown> = {
         ...rest,
         profile: profile as LlmRequest['profile'],
         ...(schema && { schema: LLM_OUTPUT_SCHEMAS[schema], schemaName: schema }),
       };
       try {
-        const result = await llm.complete(request, {
-          workflowId: ctx.info.workflowExecution?.workflowId,
-          activityId: ctx.info.activityId,
-          attempt: ctx.info.attempt,
-          signal: ctx.cancellationSignal,
-        });
+        const result = await llm.complete(request, activityCallContext());
         const { output, provider, model, usage, costUsd, cacheHit, fallbackUsed, repaired } = result;
         return { output: output as OutputFor<S>, provider, model, usage, costUsd, cacheHit, fallbackUsed, repaired };
       } catch (err) {
@@ -50,7 +44,19 @@ export function createLlmActivities({ llm }: Pick<ActivityDeps, 'llm'>) {
   };
 }
 
-function toFailure(err: unknown): unknown {
+/** Where an LLM call made inside an activity comes from (for the ledger, fallback-after-N and cancellation). */
+export function activityCallContext(): CallContext {
+  const ctx = Context.current();
+  return {
+    workflowId: ctx.info.workflowExecution?.workflowId,
+    activityId: ctx.info.activityId,
+    attempt: ctx.info.attempt,
+    signal: ctx.cancellationSignal,
+  };
+}
+
+/** An `LlmError` as the `ApplicationFailure` carrying its retry meaning; anything else unchanged. */
+export function toFailure(err: unknown): unknown {
   if (!isLlmError(err)) return err;
   return ApplicationFailure.create({
     message: err.message,

@@ -4,6 +4,7 @@ import { Migration20261123094500_SeedAgents } from './Migration20261123094500_Se
 import { Migration20261123121918_LlmGateway } from './Migration20261123121918_LlmGateway';
 import { Migration20261123124500_LlmBudgetReserve } from './Migration20261123124500_LlmBudgetReserve';
 import { Migration20261123124833_LlmBudgetCounters } from './Migration20261123124833_LlmBudgetCounters';
+import { Migration20261123125644_Custody } from './Migration20261123125644_Custody';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -15,4 +16,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123121918_LlmGateway', class: Migration20261123121918_LlmGateway },
   { name: 'Migration20261123124500_LlmBudgetReserve', class: Migration20261123124500_LlmBudgetReserve },
   { name: 'Migration20261123124833_LlmBudgetCounters', class: Migration20261123124833_LlmBudgetCounters },
+  { name: 'Migration20261123125644_Custody', class: Migration20261123125644_Custody },
 ];

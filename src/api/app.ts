@@ -18,8 +18,11 @@ import type { RateLimitStore } from '../rate-limit-store';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { agentsRouter } from './routes/agents/router';
+import { custodyRouter } from './routes/custody/router';
+import { enhancedLearningRouter } from './routes/enhanced-learning/router';
 import { systemRouter } from './routes/system/router';
 import { tokenUsageRouter } from './routes/token-usage/router';
+import { workflowsRouter } from './routes/workflows/router';
 import type { AppContext, AppState } from './types';
 
 export interface AppDeps {
@@ -69,7 +72,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), tokenUsageRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

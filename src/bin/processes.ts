@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { createLlmGateway } from '../llm';
 import { notConfigured } from '../llm/errors';
+import { createSandbox } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
 import { syncSchedules } from '../temporal/schedules';
@@ -48,7 +49,13 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const llm = createLlmGateway({ config, orm, logger, metrics, redis });
   if (!llm.configured) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
-  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm });
+  const sandbox = await createSandbox({
+    requireIsolation: config.sandbox.requireIsolation,
+    logger,
+    bwrapPath: config.sandbox.bwrapPath,
+    limits: { memoryMb: config.sandbox.memoryMb, cpuSeconds: config.sandbox.cpuSeconds },
+  });
+  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox });
   const { worker, connection } = await createWorker({
     temporal: config.temporal,
     activities,

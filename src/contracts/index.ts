@@ -5,3 +5,4 @@
 export * from './agents';
 export * from './progress';
 export * from './llm';
+export * from './custody';

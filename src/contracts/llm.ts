@@ -6,7 +6,30 @@ import { AGENT_IDS } from '../domain/agents';
  * is asked for by name from this registry; the gateway validates against the same zod schema, and the workflow
  * gets the parsed type.
  */
+const rubricCriterion = z.object({
+  name: z.string().min(1).max(80),
+  weight: z.number().positive().max(10),
+  description: z.string().min(1).max(500),
+});
+const examItem = z.object({
+  kind: z.enum(['open', 'code']),
+  prompt: z.string().min(20).max(4000),
+  /** open items: what the judge scores, each 0–10. */
+  rubric: z.array(rubricCriterion).min(1).max(6).optional(),
+  /** code items: the function the answer must define, and the hidden tests (arguments → expected return value). */
+  functionName: z.string().regex(/^[A-Za-z_$][\w$]{0,63}$/).optional(),
+  tests: z.array(z.object({ args: z.array(z.unknown()).max(10), expected: z.unknown() })).min(2).max(20).optional(),
+});
+
 export const LLM_OUTPUT_SCHEMAS = {
+  /** The examiner's exam: items of the requested kinds, each with its rubric or hidden tests. */
+  'custody.items': z.object({ items: z.array(examItem).min(1).max(12) }),
+  /** An agent's answer to a code item: JavaScript defining the requested function. */
+  'custody.code_answer': z.object({ code: z.string().min(1).max(20_000), explanation: z.string().max(2000).optional() }),
+  /** A judge's scores for an open answer, one per rubric criterion. */
+  'custody.grade': z.object({
+    criteria: z.array(z.object({ name: z.string().min(1).max(80), score: z.number().min(0).max(10), reason: z.string().min(1).max(1000) })).min(1).max(6),
+  }),
   /** A judge's grade of an answer or a change: the shape every grading step shares. */
   'judge.verdict': z.object({
     score: z.number().min(0).max(100).describe('0 (worthless) to 100 (perfect)'),

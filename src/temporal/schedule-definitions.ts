@@ -1,10 +1,25 @@
 import type { Config } from '../config';
+import { CUSTODY_EXAM_WORKFLOW, type CustodyExamInput } from '../contracts';
+import { AGENT_IDS } from '../domain/agents';
 import type { ScheduleDefinition } from './schedules';
 
 /**
  * Every recurring workflow (ARCHITECTURE §3.8), with its interval from config. Each workflow's issue adds its entry
  * here when the workflow exists: custody exams, the learning cycle, scans, experiments, analyses, the weekly report.
  */
-export function scheduleDefinitions(_config: Config): ScheduleDefinition[] {
-  return [];
+export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
+  // One exam schedule per agent; a paused agent's scheduled exam is stored as skipped by the workflow.
+  const custody = AGENT_IDS.map((agentId): ScheduleDefinition => {
+    const input: CustodyExamInput = { agentId, trigger: 'schedule' };
+    return {
+      id: `custody-${agentId}`,
+      workflowType: CUSTODY_EXAM_WORKFLOW,
+      args: [input],
+      taskQueue: config.temporal.taskQueue,
+      intervalSeconds: config.intervals.custodyTest,
+      workflowIdPrefix: `custody-${agentId}-scheduled`,
+      note: `custody exam of ${agentId} every CUSTODY_TEST_INTERVAL`,
+    };
+  });
+  return [...custody];
 }

@@ -6,6 +6,7 @@ import { createActivities } from '../../activities';
 import type { Config } from '../../src/config';
 import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
+import { createSandbox } from '../../src/sandbox';
 import { createMetrics } from '../../src/metrics';
 
 export interface TestWorker {
@@ -20,9 +21,9 @@ export interface TestWorker {
  * A real worker on the run's Temporal dev server with the real activities, on a task queue of its own so test files
  * never steal each other's tasks. `workflowsPath` lets a test register test-only workflows.
  */
-export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string }): Promise<TestWorker> {
+export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string; taskQueue?: string }): Promise<TestWorker> {
   quietSdkLogs();
-  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const taskQueue = opts.taskQueue ?? `test-${randomBytes(4).toString('hex')}`;
   const address = config.temporal.address ?? '';
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
@@ -30,18 +31,30 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
   const logger = createLogger(config.log);
   const metrics = createMetrics();
   const llm = createLlmGateway({ config, orm, logger, metrics });
+  const sandbox = await createSandbox({
+    requireIsolation: config.sandbox.requireIsolation,
+    logger,
+    bwrapPath: config.sandbox.bwrapPath,
+    limits: { memoryMb: config.sandbox.memoryMb, cpuSeconds: config.sandbox.cpuSeconds },
+  });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue,
     workflowsPath: opts.workflowsPath,
-    activities: createActivities({ config, orm, logger, metrics, llm }),
+    activities: createActivities({ config, orm, logger, metrics, llm, sandbox }),
   });
+  let ran = false;
   return {
     client,
     taskQueue,
-    run: (fn) => worker.runUntil(fn),
+    run: (fn) => {
+      ran = true;
+      return worker.runUntil(fn);
+    },
     close: async () => {
+      // A worker that never ran still holds its connection: start and stop it so the connection can close.
+      if (!ran) await worker.runUntil(async () => undefined);
       await connection.close();
       await nativeConnection.close();
     },

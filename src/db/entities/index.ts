@@ -2,20 +2,26 @@ import { AgentSchema } from './agent.entity';
 import { AgentSkillRatingSchema } from './agent-skill-rating.entity';
 import { ApiKeySchema } from './api-key.entity';
 import { AuditLogSchema } from './audit-log.entity';
+import { ExamItemSchema, ExamSchema } from './exam.entity';
+import { KnowledgeNoteSchema } from './knowledge-note.entity';
 import { LlmBudgetReservationSchema, LlmBudgetSchema, LlmBudgetUsageSchema } from './llm-budget.entity';
 import { LlmCacheEntrySchema } from './llm-cache-entry.entity';
 import { NotificationSchema } from './notification.entity';
 import { RepositorySchema } from './repository.entity';
+import { SkillRatingEventSchema } from './skill-rating-event.entity';
 import { TokenUsageEventSchema } from './token-usage-event.entity';
 
 export * from './agent.entity';
 export * from './agent-skill-rating.entity';
 export * from './api-key.entity';
 export * from './audit-log.entity';
+export * from './exam.entity';
+export * from './knowledge-note.entity';
 export * from './llm-budget.entity';
 export * from './llm-cache-entry.entity';
 export * from './notification.entity';
 export * from './repository.entity';
+export * from './skill-rating-event.entity';
 export * from './token-usage-event.entity';
 
 /** Every entity schema, registered with the ORM in one place. */
@@ -24,11 +30,15 @@ export const ENTITIES = [
   AgentSkillRatingSchema,
   ApiKeySchema,
   AuditLogSchema,
+  ExamSchema,
+  ExamItemSchema,
+  KnowledgeNoteSchema,
   LlmBudgetSchema,
   LlmBudgetUsageSchema,
   LlmBudgetReservationSchema,
   LlmCacheEntrySchema,
   NotificationSchema,
   RepositorySchema,
+  SkillRatingEventSchema,
   TokenUsageEventSchema,
 ];

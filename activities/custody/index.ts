@@ -1,0 +1,20 @@
+import type { CustodyExamInput } from '../../src/contracts';
+import type { ActivityDeps } from '../deps';
+import { answerItem } from './answer';
+import { finishExam, recordExamFailure } from './finish';
+import { generateItems } from './generate';
+import { gradeItem } from './grade';
+import { planExam } from './plan';
+
+/** The custody exam's steps (ARCHITECTURE §3.1), each idempotent on the exam's stored state. */
+export function createCustodyActivities({ orm, llm, sandbox, config }: Pick<ActivityDeps, 'orm' | 'llm' | 'sandbox' | 'config'>) {
+  return {
+    custodyPlan: (input: CustodyExamInput & { examId: string; workflowId: string }) => planExam(orm, input),
+    custodyGenerateItems: (examId: string) => generateItems(orm, llm, examId),
+    custodyAnswerItem: (examId: string, position: number) => answerItem(orm, llm, examId, position),
+    custodyGradeItem: (examId: string, position: number, run: number) =>
+      gradeItem({ orm, llm, sandbox, sandboxTimeoutMs: config.sandbox.timeoutSeconds * 1000 }, examId, position, run),
+    custodyFinish: (examId: string) => finishExam(orm, examId),
+    custodyRecordFailure: (examId: string, error: string) => recordExamFailure(orm, examId, error),
+  };
+}

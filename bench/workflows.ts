@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig } from '../src/config';
+import { AGENT_IDS, type AgentId } from '../src/domain/agents';
+import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../src/contracts';
+import { createOrm, ensureDatabase, runMigrations } from '../src/db/orm';
+import { createLlmGateway } from '../src/llm';
+import { createLogger } from '../src/logger';
+import { createMetrics } from '../src/metrics';
+import { createSandbox } from '../src/sandbox';
+import { resolveTemporalCli } from '../src/temporal/cli';
+import { startDevServer } from '../src/temporal/dev-server';
+import { startFakeOpenAI } from '../test/fakes/llm-servers';
+
+/**
+ * `npm run bench:workflows`: BENCH_EXAMS custody exams (default 40) on a fresh in-memory Temporal dev server with a
+ * real worker and PostgreSQL (`DATABASE_URL`, database `lvlup_bench_wf` by default, reset first), the LLM answered
+ * instantly by the fake OpenAI server. Four agents examine in parallel (one running exam per agent is the rule).
+ * Prints exams/min, end-to-end p50/p99, and per activity the orchestration overhead (scheduled → started, from the
+ * workflow histories) next to the activity's own run time.
+ */
+const EXAMS = Number(process.env.BENCH_EXAMS ?? 40);
+const QUIET = createLogger({ level: 'error', format: 'json' });
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const fake = await startFakeOpenAI();
+  let n = 0;
+  fake.when('rigorous examiner', (req) => ({
+    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, () => ({ kind: 'open', prompt: `Bench question ${++n} ${randomUUID()}.`, rubric: [{ name: 'accuracy', weight: 1, description: 'correct?' }] })) },
+  }));
+  fake.when('You are taking an exam', { text: 'An answer.' });
+  fake.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 9, reason: 'good' }] } });
+
+  const dbUrl = process.env.DATABASE_URL?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
+  const server = await startDevServer({ cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }), port: await freePort(), namespace: 'default', logger: QUIET });
+  const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
+  const config = loadConfig({ DATABASE_URL: dbUrl, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-bench', LLM_PROFILE_PRIMARY: 'openai:gpt-4o-mini', LLM_BUDGET_MONTHLY_TOKENS: '0', TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'error' });
+  await ensureDatabase(config.database.url);
+  const orm = await createOrm(config.database);
+  await runMigrations(orm);
+  await orm.em.getConnection().execute('truncate exams, exam_items, skill_rating_events, token_usage_events, notifications cascade');
+  await orm.em.getConnection().execute('update agents set level = 1, xp = 0, exams_taken = 0, exams_passed = 0, exams_failed = 0, consecutive_passes = 0, consecutive_failures = 0');
+
+  const metrics = createMetrics();
+  const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }) });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+
+  const durations: number[] = [];
+  const ids: string[] = [];
+  const started = performance.now();
+  await worker.runUntil(async () => {
+    const perAgent = Math.ceil(EXAMS / AGENT_IDS.length);
+    await Promise.all(
+      AGENT_IDS.map(async (agentId: AgentId) => {
+        for (let i = 0; i < perAgent && ids.length < EXAMS; i++) {
+          const workflowId = custodyWorkflowId(agentId, randomUUID());
+          ids.push(workflowId);
+          const input: CustodyExamInput = { agentId, trigger: 'api' };
+          const t0 = performance.now();
+          await client.workflow.execute(CUSTODY_EXAM_WORKFLOW, { taskQueue, workflowId, args: [input] });
+          durations.push(performance.now() - t0);
+        }
+      }),
+    );
+  });
+  const wallMs = performance.now() - started;
+
+  const overhead: Record<string, number[]> = {};
+  const runTime: Record<string, number[]> = {};
+  for (const id of ids) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    const scheduled = new Map<string, { type: string; at: number }>();
+    const startedAt = new Map<string, number>();
+    for (const [index, e] of (history.events ?? []).entries()) {
+      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      const eventId = String(e.eventId ?? index + 1);
+      if (e.activityTaskScheduledEventAttributes) scheduled.set(eventId, { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+      if (e.activityTaskStartedEventAttributes) {
+        const s = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
+        if (s) (overhead[s.type] ??= []).push(at - s.at);
+        startedAt.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+      }
+      if (e.activityTaskCompletedEventAttributes) {
+        const key = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
+        const s = scheduled.get(key);
+        const st = startedAt.get(key);
+        if (s && st !== undefined) (runTime[s.type] ??= []).push(at - st);
+      }
+    }
+  }
+
+  console.log(`\n${ids.length} custody exams (3 open items each, LLM answered instantly), 4 agents in parallel, 1 worker\n`);
+  console.log(`throughput    ${((ids.length / wallMs) * 60_000).toFixed(1)} exams/min (wall ${(wallMs / 1000).toFixed(1)} s)`);
+  console.log(`end-to-end    p50 ${q(durations, 0.5).toFixed(0)} ms   p99 ${q(durations, 0.99).toFixed(0)} ms\n`);
+  console.log('activity                 count   schedule→start p50/p99 ms   run p50/p99 ms');
+  for (const [type, values] of Object.entries(overhead)) {
+    const run = runTime[type] ?? [];
+    console.log(`${type.padEnd(24)} ${String(values.length).padStart(5)}   ${q(values, 0.5).toFixed(0).padStart(8)} / ${q(values, 0.99).toFixed(0).padEnd(12)}   ${q(run, 0.5).toFixed(0).padStart(5)} / ${q(run, 0.99).toFixed(0)}`);
+  }
+
+  await connection.close();
+  await nativeConnection.close();
+  await orm.close();
+  await server.stop();
+  await fake.close();
+}
+
+function q(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

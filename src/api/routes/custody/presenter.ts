@@ -1,0 +1,67 @@
+import type { Agent, Exam, ExamItem } from '../../../db/entities';
+import { rankForLevel } from '../../../domain/levels';
+
+export function presentExamSummary(e: Exam) {
+  return {
+    id: e.id,
+    workflowId: e.workflowId,
+    agentId: e.agentId,
+    category: e.category,
+    difficulty: e.difficulty,
+    olympus: e.olympus,
+    examNumber: e.examNumber,
+    passMark: e.passMark,
+    timeLimitSeconds: e.timeLimitSeconds,
+    itemCount: e.itemCount,
+    trigger: e.trigger,
+    requestedBy: e.requestedBy,
+    status: e.status,
+    score: e.score,
+    borderline: e.borderline,
+    outcome: e.outcome,
+    error: e.error,
+    startedAt: e.startedAt.toISOString(),
+    completedAt: e.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** The whole exam. Hidden tests stay hidden while the exam runs. */
+export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number }) {
+  const finished = e.status !== 'running';
+  return {
+    ...presentExamSummary(e),
+    steps: e.steps,
+    usage,
+    items: items.map((i) => ({
+      position: i.position,
+      kind: i.kind,
+      prompt: i.prompt,
+      rubric: i.rubric,
+      hiddenTests: finished ? i.hiddenTests : null,
+      answer: i.answer,
+      answeredAt: i.answeredAt?.toISOString() ?? null,
+      score: i.grading?.score ?? null,
+      spread: i.grading?.spread ?? null,
+      gradings: i.grading?.runs ?? [],
+      gradedAt: i.gradedAt?.toISOString() ?? null,
+    })),
+  };
+}
+
+export function presentLeader(a: Agent, position: number, avgRating: number | null) {
+  return {
+    position,
+    agentId: a.id,
+    name: a.name,
+    level: a.level,
+    rank: rankForLevel(a.level),
+    xp: a.xp,
+    examsTaken: a.examsTaken,
+    examsPassed: a.examsPassed,
+    passRate: a.examsTaken === 0 ? null : Math.round((a.examsPassed / a.examsTaken) * 1000) / 1000,
+    consecutivePasses: a.consecutivePasses,
+    consecutiveFailures: a.consecutiveFailures,
+    averageRating: avgRating === null ? null : Math.round(avgRating * 10) / 10,
+    status: a.status,
+  };
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../../config';
+import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
+import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
+import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
+import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS, XP_MULTIPLIER } from '../../../domain/custody';
+import { proposalEligibility } from '../../../domain/eligibility';
+import { DIFFICULTY_RATING } from '../../../domain/ratings';
+import { badRequest, conflict, notFound } from '../../errors';
+import { requireRole } from '../../middleware/auth';
+import { page } from '../../pagination';
+import type { AppState } from '../../types';
+import { parse } from '../../validate';
+import { presentExam, presentExamSummary, presentLeader } from './presenter';
+import { agentParams, examIdParams, listExamsQuery, startExamBody } from './schema';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `/custody`: start exams (operator), read them, eligibility, leaderboard and categories (viewer). */
+export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/custody' });
+  const em = () => orm.em as EntityManager;
+
+  router.post('/tests', requireRole('operator'), async (ctx) => {
+    const body = parse(startExamBody, ctx.request.body);
+    const agent = await em().findOneOrFail(Agent, { id: body.agentId });
+    if (body.category !== undefined && !AGENT_CATEGORIES[agent.id].includes(body.category)) {
+      throw badRequest(`${agent.id} is not examined in ${body.category}`, [{ field: 'category', message: `must be one of ${AGENT_CATEGORIES[agent.id].join(', ')}` }]);
+    }
+    if (agent.status === 'paused') throw conflict(`agent ${agent.id} is paused`);
+    const running = await em().findOne(Exam, { agentId: agent.id, status: 'running' });
+    if (running !== null) throw conflict(`agent ${agent.id} already has an exam running`, { examId: running.id, workflowId: running.workflowId });
+    const workflowId = custodyWorkflowId(agent.id, randomUUID());
+    const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name };
+    await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    ctx.state.auditTarget = `workflow:${workflowId}`;
+    ctx.status = 202;
+    ctx.body = { workflowId, agentId: agent.id, statusUrl: `/api/workflows/${workflowId}`, examUrl: `/api/custody/tests/${workflowId}` };
+  });
+
+  router.get('/tests', requireRole('viewer'), async (ctx) => {
+    const q = parse(listExamsQuery, ctx.query);
+    const where = { ...(q.agentId && { agentId: q.agentId }), ...(q.status && { status: q.status }), ...(q.category && { category: q.category }) };
+    const [exams, total] = await em().findAndCount(Exam, where, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
+    ctx.body = page(exams.map(presentExamSummary), total, q);
+  });
+
+  router.get('/tests/:id', requireRole('viewer'), async (ctx) => {
+    const { id } = parse(examIdParams, ctx.params);
+    const exam = await em().findOne(Exam, UUID.test(id) ? { id } : { workflowId: id });
+    if (exam === null) throw notFound(`exam "${id}"`);
+    const items = await em().find(ExamItem, { examId: exam.id }, { orderBy: { position: 'asc' } });
+    const [usage] = (await em().getConnection().execute(
+      `select count(*)::int as calls, coalesce(sum(input_tokens), 0)::int as "inputTokens", coalesce(sum(output_tokens), 0)::int as "outputTokens",
+              coalesce(sum(cost_usd), 0)::float as "costUsd" from token_usage_events where workflow_id = ?`,
+      [exam.workflowId],
+    )) as Array<{ calls: number; inputTokens: number; outputTokens: number; costUsd: number }>;
+    ctx.body = presentExam(exam, items, usage ?? { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+  });
+
+  router.get('/eligibility/:agentId', requireRole('viewer'), async (ctx) => {
+    const { agentId } = parse(agentParams, ctx.params);
+    const agent = await em().findOneOrFail(Agent, { id: agentId });
+    // Proposals arrive with the proposal pipeline; until then no agent has an open one.
+    const decision = proposalEligibility({
+      status: agent.status,
+      lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
+      consecutiveFailures: agent.consecutiveFailures,
+      openProposals: 0,
+      now: new Date().toISOString(),
+    });
+    ctx.body = { agentId, ...decision };
+  });
+
+  router.get('/leaderboard', requireRole('viewer'), async (ctx) => {
+    const agents = await em().find(Agent, {}, { orderBy: { level: 'desc', xp: 'desc', id: 'asc' } });
+    const ratings = await em().find(AgentSkillRating, {});
+    const avg = (id: string) => {
+      const mine = ratings.filter((r) => r.agentId === id);
+      return mine.length === 0 ? null : mine.reduce((s, r) => s + r.rating, 0) / mine.length;
+    };
+    ctx.body = { items: agents.map((a, i) => presentLeader(a, i + 1, avg(a.id))) };
+  });
+
+  router.get('/categories', requireRole('viewer'), async (ctx) => {
+    ctx.body = {
+      categories: EXAM_CATEGORIES.map((c) => ({ id: c, agents: AGENT_IDS.filter((a) => AGENT_CATEGORIES[a].includes(c)), requiresCodeItem: requiresCodeItem(c) })),
+      difficulties: DIFFICULTIES.map((d) => ({
+        id: d,
+        fromLevel: DIFFICULTY_MIN_LEVEL[d],
+        timeLimitSeconds: TIME_LIMIT_SECONDS[d],
+        items: ITEM_COUNT[d],
+        xpMultiplier: XP_MULTIPLIER[d],
+        rating: DIFFICULTY_RATING[d],
+      })),
+    };
+  });
+
+  return router;
+}

@@ -1,0 +1,57 @@
+import Router from '@koa/router';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { AgentSkillRating, SkillRatingEvent } from '../../../db/entities';
+import { AGENT_CATEGORIES, AGENT_IDS } from '../../../domain/agents';
+import { detectRegression, REGRESSION_BASELINE_EXAMS, REGRESSION_RECENT_EXAMS } from '../../../domain/ratings';
+import { requireRole } from '../../middleware/auth';
+import type { AppState } from '../../types';
+import { parse } from '../../validate';
+
+const agentParams = z.object({ agentId: z.enum(AGENT_IDS) });
+const WINDOW = REGRESSION_RECENT_EXAMS + REGRESSION_BASELINE_EXAMS;
+
+/** `/enhanced-learning`: category ratings with their history, and live skill regressions (viewer). */
+export function enhancedLearningRouter({ orm }: { orm: MikroORM }): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/enhanced-learning' });
+  const em = () => orm.em as EntityManager;
+
+  router.get('/skills/:agentId', requireRole('viewer'), async (ctx) => {
+    const { agentId } = parse(agentParams, ctx.params);
+    const ratings = await em().find(AgentSkillRating, { agentId });
+    const history = await em().find(SkillRatingEvent, { agentId }, { orderBy: { at: 'asc', id: 'asc' } });
+    ctx.body = {
+      agentId,
+      skills: AGENT_CATEGORIES[agentId].map((category) => {
+        const rating = ratings.find((r) => r.category === category);
+        return {
+          category,
+          rating: rating === undefined ? null : Math.round(rating.rating * 100) / 100,
+          exams: rating?.examsCount ?? 0,
+          history: history
+            .filter((h) => h.category === category)
+            .map((h) => ({ examId: h.examId, at: h.at.toISOString(), score: h.score, ratingBefore: h.ratingBefore, ratingAfter: h.ratingAfter })),
+        };
+      }),
+    };
+  });
+
+  router.get('/regressions', requireRole('viewer'), async (ctx) => {
+    // The last 15 graded exams per agent and category, oldest first: the window §3.1 step 8 compares.
+    const rows = (await em().getConnection().execute(
+      `select agent_id, category, array_agg(score::float order by completed_at) as scores from (
+         select agent_id, category, score, completed_at,
+                row_number() over (partition by agent_id, category order by completed_at desc) as n
+           from exams where status in ('passed', 'failed')) t
+        where n <= ? group by agent_id, category`,
+      [WINDOW],
+    )) as Array<{ agent_id: string; category: string; scores: number[] }>;
+    const items = rows.flatMap((r) => {
+      const regression = detectRegression(r.scores);
+      return regression === null ? [] : [{ agentId: r.agent_id, category: r.category, ...regression }];
+    });
+    ctx.body = { items };
+  });
+
+  return router;
+}

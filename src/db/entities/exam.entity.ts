@@ -1,0 +1,168 @@
+import { DecimalType, EntitySchema } from '@mikro-orm/core';
+import type { AgentId, ExamCategory } from '../../domain/agents';
+
+export const EXAM_STATUSES = ['running', 'passed', 'failed', 'error', 'skipped'] as const;
+export type ExamStatus = (typeof EXAM_STATUSES)[number];
+export const EXAM_TRIGGERS = ['schedule', 'api'] as const;
+export type ExamTrigger = (typeof EXAM_TRIGGERS)[number];
+
+/** One step of an exam as it happened (the progress the API and the weekly report read). */
+export interface ExamStep {
+  step: string;
+  at: string;
+  detail?: string;
+}
+
+/** The outcome of an exam on the agent's progression, stored as it was applied (ARCHITECTURE §3.1 steps 6–8). */
+export interface ExamOutcome {
+  xpBefore: number;
+  xpDelta: number;
+  xpAfter: number;
+  levelBefore: number;
+  levelAfter: number;
+  levelHeldReason: string | null;
+  ratingBefore: number;
+  ratingAfter: number;
+  regression: { recentMean: number; previousMean: number; drop: number } | null;
+}
+
+/** A custody exam (ARCHITECTURE §3.1): one per workflow run, keyed on its workflow id. */
+export class Exam {
+  id: string;
+  workflowId: string;
+  agentId: AgentId;
+  category: ExamCategory;
+  difficulty: string;
+  olympus: boolean;
+  examNumber: number;
+  passMark: number;
+  timeLimitSeconds: number;
+  itemCount: number;
+  trigger: ExamTrigger;
+  requestedBy: string | null;
+  status: ExamStatus = 'running';
+  steps: ExamStep[] = [];
+  score: number | null = null;
+  borderline = false;
+  outcome: ExamOutcome | null = null;
+  error: string | null = null;
+  startedAt: Date = new Date();
+  completedAt: Date | null = null;
+
+  constructor(init: Omit<Exam, 'status' | 'steps' | 'score' | 'borderline' | 'outcome' | 'error' | 'startedAt' | 'completedAt'>) {
+    this.id = init.id;
+    this.workflowId = init.workflowId;
+    this.agentId = init.agentId;
+    this.category = init.category;
+    this.difficulty = init.difficulty;
+    this.olympus = init.olympus;
+    this.examNumber = init.examNumber;
+    this.passMark = init.passMark;
+    this.timeLimitSeconds = init.timeLimitSeconds;
+    this.itemCount = init.itemCount;
+    this.trigger = init.trigger;
+    this.requestedBy = init.requestedBy;
+  }
+}
+
+export const ExamSchema = new EntitySchema<Exam>({
+  class: Exam,
+  tableName: 'exams',
+  indexes: [{ properties: ['agentId', 'startedAt'] }, { properties: ['agentId', 'category', 'completedAt'] }],
+  properties: {
+    id: { type: 'uuid', primary: true },
+    workflowId: { type: 'string', length: 255, unique: true },
+    agentId: { type: 'string', length: 32 },
+    category: { type: 'string', length: 64 },
+    difficulty: { type: 'string', length: 16 },
+    olympus: { type: 'boolean' },
+    examNumber: { type: 'integer' },
+    passMark: { type: 'integer' },
+    timeLimitSeconds: { type: 'integer' },
+    itemCount: { type: 'integer' },
+    trigger: { type: 'string', length: 16 },
+    requestedBy: { type: 'string', length: 100, nullable: true },
+    status: { type: 'string', length: 16 },
+    steps: { type: 'json' },
+    score: { type: new DecimalType('number'), precision: 6, scale: 2, nullable: true },
+    borderline: { type: 'boolean' },
+    outcome: { type: 'json', nullable: true },
+    error: { type: 'text', nullable: true },
+    startedAt: { type: 'Date', columnType: 'timestamptz' },
+    completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+  },
+});
+
+export const EXAM_ITEM_KINDS = ['open', 'code'] as const;
+export type ExamItemKind = (typeof EXAM_ITEM_KINDS)[number];
+
+/** A rubric criterion of an `open` item. */
+export interface RubricCriterion {
+  name: string;
+  weight: number;
+  description: string;
+}
+
+/** The hidden tests of a `code` item: calls of `functionName` and the value each must return. */
+export interface HiddenTests {
+  functionName: string;
+  cases: Array<{ args: unknown[]; expected: unknown }>;
+}
+
+/** One judging of an open item (several when the exam was borderline), or the test run of a code item. */
+export interface ItemGrading {
+  runs: Array<{ score: number; criteria?: Array<{ name: string; weight: number; score: number; reason: string }>; tests?: Array<{ args: unknown[]; expected: unknown; actual?: unknown; passed: boolean; error?: string }> }>;
+  /** The score that counts: the only run's, or the median of the runs. */
+  score: number;
+  /** max − min of the runs' scores (0 with one run). */
+  spread: number;
+}
+
+/** An exam item with the agent's answer and its grading. */
+export class ExamItem {
+  id?: string;
+  examId: string;
+  position: number;
+  kind: ExamItemKind;
+  prompt: string;
+  normalizedPrompt: string;
+  rubric: RubricCriterion[] | null;
+  hiddenTests: HiddenTests | null;
+  answer: string | null = null;
+  answeredAt: Date | null = null;
+  grading: ItemGrading | null = null;
+  gradedAt: Date | null = null;
+  createdAt: Date = new Date();
+
+  constructor(init: Pick<ExamItem, 'examId' | 'position' | 'kind' | 'prompt' | 'normalizedPrompt' | 'rubric' | 'hiddenTests'>) {
+    this.examId = init.examId;
+    this.position = init.position;
+    this.kind = init.kind;
+    this.prompt = init.prompt;
+    this.normalizedPrompt = init.normalizedPrompt;
+    this.rubric = init.rubric;
+    this.hiddenTests = init.hiddenTests;
+  }
+}
+
+export const ExamItemSchema = new EntitySchema<ExamItem>({
+  class: ExamItem,
+  tableName: 'exam_items',
+  uniques: [{ properties: ['examId', 'position'] }],
+  indexes: [{ properties: ['normalizedPrompt'] }],
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    examId: { type: 'uuid' },
+    position: { type: 'integer' },
+    kind: { type: 'string', length: 8 },
+    prompt: { type: 'text' },
+    normalizedPrompt: { type: 'text' },
+    rubric: { type: 'json', nullable: true },
+    hiddenTests: { type: 'json', nullable: true },
+    answer: { type: 'text', nullable: true },
+    answeredAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    grading: { type: 'json', nullable: true },
+    gradedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+  },
+});

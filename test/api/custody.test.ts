@@ -1,0 +1,97 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { startTestApi, type TestApi } from '../helpers/api';
+import { testConfig } from '../helpers/config';
+import { useLlmTestBed } from '../helpers/llm';
+import { createTestWorker, type TestWorker } from '../helpers/worker';
+
+const bed = useLlmTestBed();
+const TASK_QUEUE = `api-custody-${randomBytes(4).toString('hex')}`;
+let api: TestApi;
+let worker: TestWorker;
+let viewer: string;
+let operator: string;
+
+beforeAll(async () => {
+  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', TEMPORAL_TASK_QUEUE: TASK_QUEUE, RATE_LIMIT_MAX: '10000' }));
+  api = await startTestApi(config);
+  worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: TASK_QUEUE });
+  [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
+});
+afterAll(async () => {
+  await worker.close();
+  await api.close();
+});
+
+const RUBRIC = [{ name: 'accuracy', weight: 1, description: 'Is it correct?' }];
+
+it('starts an exam (202), reports it through /workflows/:id, and serves the graded exam, eligibility and skills', async () => {
+  bed.fakes.openai.when('rigorous examiner', (req) => ({
+    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Question ${i} ${randomUUID()} about knowledge.`, rubric: RUBRIC })) },
+  }));
+  bed.fakes.openai.when('You are taking an exam', { text: 'An answer.' });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 8, reason: 'mostly right' }] } });
+
+  const before = await api.request('GET', '/api/custody/eligibility/imperium', { key: viewer });
+  expect(before.body).toMatchObject({ eligible: false, reasons: [expect.stringMatching(/never passed/)] });
+
+  const started = await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'imperium', category: 'self_improvement' } });
+  expect(started.status).toBe(202);
+  const { workflowId, statusUrl } = started.body as { workflowId: string; statusUrl: string };
+  expect(workflowId).toMatch(/^custody-imperium-[0-9a-f-]{36}$/);
+
+  const status = await worker.run(async () => {
+    for (;;) {
+      const res = await api.request('GET', statusUrl, { key: viewer });
+      const body = res.body as { status: string; progress: { step: string } | null };
+      if (body.status !== 'RUNNING') return body;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+  expect(status).toMatchObject({ status: 'COMPLETED', type: 'custodyExamWorkflow' });
+
+  const exam = await api.request('GET', `/api/custody/tests/${workflowId}`, { key: viewer });
+  expect(exam.status).toBe(200);
+  expect(exam.body).toMatchObject({
+    agentId: 'imperium',
+    category: 'self_improvement',
+    status: 'passed',
+    score: 80,
+    requestedBy: 'ops',
+    items: [{ kind: 'open', answer: 'An answer.', score: 80, gradings: [{ criteria: [{ name: 'accuracy', score: 8, reason: 'mostly right' }] }] }, {}, {}],
+  });
+  expect((exam.body as { usage: { calls: number } }).usage.calls).toBe(7);
+
+  const list = await api.request('GET', '/api/custody/tests?agentId=imperium', { key: viewer });
+  expect(list.body).toMatchObject({ items: [{ workflowId, status: 'passed' }], page: { total: 1 } });
+  const after = await api.request('GET', '/api/custody/eligibility/imperium', { key: viewer });
+  expect(after.body).toMatchObject({ eligible: true });
+  const skills = await api.request('GET', '/api/enhanced-learning/skills/imperium', { key: viewer });
+  const self = (skills.body as { skills: Array<{ category: string; exams: number; history: unknown[] }> }).skills.find((s) => s.category === 'self_improvement');
+  expect(self).toMatchObject({ exams: 1, history: [{ score: 80, ratingBefore: 1200 }] });
+  const board = await api.request('GET', '/api/custody/leaderboard', { key: viewer });
+  expect((board.body as { items: Array<{ agentId: string; xp: number }> }).items[0]).toMatchObject({ agentId: 'imperium', xp: 50, passRate: 1 });
+});
+
+it('answers 409 when the agent already has an exam running, 400 for a category it does not take, 403 for a viewer', async () => {
+  await (bed.orm.em.fork() as EntityManager).execute(
+    `insert into exams (id, workflow_id, agent_id, category, difficulty, olympus, exam_number, pass_mark, time_limit_seconds, item_count, trigger, status, steps, borderline, started_at)
+     values (?, ?, 'conquest', 'code_quality', 'basic', false, 1, 70, 300, 3, 'api', 'running', '[]', false, now())`,
+    [randomUUID(), `running-${randomUUID()}`],
+  );
+  expect((await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'conquest' } })).status).toBe(409);
+  const wrong = await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'guardian', category: 'self_improvement' } });
+  expect(wrong.status).toBe(400);
+  expect(wrong.body).toMatchObject({ error: { details: [{ field: 'category' }] } });
+  expect((await api.request('POST', '/api/custody/tests', { key: viewer, body: { agentId: 'guardian' } })).status).toBe(403);
+  expect((await api.request('GET', '/api/custody/tests/no-such-exam', { key: viewer })).status).toBe(404);
+  expect((await api.request('GET', '/api/workflows/no-such-workflow', { key: viewer })).status).toBe(404);
+});
+
+it('describes the categories and difficulties with their numbers', async () => {
+  const res = await api.request('GET', '/api/custody/categories', { key: viewer });
+  expect(res.body).toMatchObject({
+    categories: expect.arrayContaining([{ id: 'code_quality', agents: ['guardian', 'sandbox', 'conquest'], requiresCodeItem: true }]),
+    difficulties: expect.arrayContaining([{ id: 'intermediate', fromLevel: 10, timeLimitSeconds: 600, items: 3, xpMultiplier: 1.5, rating: 1200 }]),
+  });
+});

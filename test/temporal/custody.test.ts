@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
+import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
+import type { AgentId } from '../../src/domain/agents';
+import type { FakeRequest } from '../fakes/llm-servers';
+import { testConfig } from '../helpers/config';
+import { useLlmTestBed } from '../helpers/llm';
+import { createTestWorker } from '../helpers/worker';
+
+const WORKFLOWS = require.resolve('../../workflows');
+const TIMEOUTS = { llmMs: 8000, sandboxMs: 15000, dbMs: 5000 };
+const bed = useLlmTestBed();
+const em = () => bed.orm.em.fork() as EntityManager;
+
+// What the fake providers answer, by who is asking (the prompts' fixed openings).
+const EXAMINER = 'rigorous examiner';
+const ANSWERING = 'You are taking an exam';
+const JUDGE = 'strict, fair judge';
+const RUBRIC = [
+  { name: 'accuracy', weight: 2, description: 'Is it correct?' },
+  { name: 'clarity', weight: 1, description: 'Is it clear?' },
+];
+const openItem = (n: number) => ({ kind: 'open', prompt: `Explain concept number ${n} of this test run ${randomUUID()} in detail.`, rubric: RUBRIC });
+const codeItem = { kind: 'code', prompt: 'Write a JavaScript function add(a, b) that returns the sum of two numbers.', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [-1, 1], expected: 0 }] };
+
+function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number; code?: string }) {
+  let judged = 0;
+  bed.fakes.reset();
+  bed.fakes.openai.when(EXAMINER, (req) => ({ json: { items: opts.items(Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3)) } }));
+  bed.fakes.openai.when(ANSWERING, (req) => (req.schema === undefined ? { text: 'A careful, complete answer.' } : { json: { code: opts.code ?? 'function add(a, b) { return a + b; }' } }));
+  bed.fakes.openai.when(JUDGE, (req) => {
+    const score = opts.judge(req, judged++);
+    return { json: { criteria: RUBRIC.map((c) => ({ name: c.name, score, reason: `scored ${score}` })) } };
+  });
+}
+
+async function runExam(agentId: AgentId, input: Partial<CustodyExamInput> = {}, env: Record<string, string> = {}): Promise<CustodyExamResult | Error> {
+  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', ...env }));
+  const worker = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS });
+  try {
+    const args: CustodyExamInput = { agentId, trigger: 'api', timeouts: TIMEOUTS, ...input };
+    return await worker.run(() =>
+      worker.client.workflow
+        .execute(CUSTODY_EXAM_WORKFLOW, { args: [args], taskQueue: worker.taskQueue, workflowId: custodyWorkflowId(agentId, randomUUID()) })
+        .catch((err: Error) => err),
+    );
+  } finally {
+    await worker.close();
+  }
+}
+
+async function resetAgent(id: AgentId, fields: Partial<Agent> = {}): Promise<void> {
+  await em().execute('delete from exam_items where exam_id in (select id from exams where agent_id = ?)', [id]);
+  await em().execute('delete from exams where agent_id = ?', [id]);
+  await em().execute('delete from notifications');
+  await em().nativeUpdate(Agent, { id }, { level: 1, xp: 0, examsTaken: 0, examsPassed: 0, examsFailed: 0, consecutivePasses: 0, consecutiveFailures: 0, lastPassedAt: null, levelHoldReason: null, status: 'active', ...fields });
+}
+
+const agent = (id: AgentId) => em().findOneOrFail(Agent, { id });
+const examOf = (result: CustodyExamResult | Error) => em().findOneOrFail(Exam, { id: (result as CustodyExamResult).examId });
+
+it('passes an exam: items, answers, per-criterion grades stored; XP, rating and a level-up applied; ledger tied to the workflow', async () => {
+  await resetAgent('imperium', { xp: 80 });
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 9 });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'passed', score: 90 });
+
+  const exam = await examOf(result);
+  expect(exam).toMatchObject({ category: 'knowledge_verification', difficulty: 'basic', olympus: false, passMark: 70, itemCount: 3 });
+  expect(exam.outcome).toMatchObject({ xpBefore: 80, xpDelta: 50, xpAfter: 130, levelBefore: 1, levelAfter: 2, levelHeldReason: null, ratingBefore: 1200 });
+  expect(exam.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['plan', 'generate', 'answer', 'grade', 'score']));
+  const items = await em().find(ExamItem, { examId: exam.id }, { orderBy: { position: 'asc' } });
+  expect(items).toHaveLength(3);
+  expect(items[0]?.answer).toBe('A careful, complete answer.');
+  expect(items[0]?.grading?.runs[0]?.criteria).toEqual([
+    { name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' },
+    { name: 'clarity', weight: 1, score: 9, reason: 'scored 9' },
+  ]);
+  expect(await agent('imperium')).toMatchObject({ xp: 130, level: 2, examsTaken: 1, examsPassed: 1, consecutivePasses: 1 });
+  expect((await agent('imperium')).lastPassedAt).not.toBeNull();
+  expect(await em().count(Notification, { kind: 'level_up' })).toBe(1);
+  const purposes = (await em().find(TokenUsageEvent, { workflowId: exam.workflowId })).map((e) => e.purpose).sort();
+  expect(purposes).toEqual(['exam.answer', 'exam.answer', 'exam.answer', 'exam.generate', 'exam.grade', 'exam.grade', 'exam.grade']);
+});
+
+it('holds the level with the reason when the recent pass rate is too low', async () => {
+  // Exam 6 (not an Olympus one) after four failed exams: 1 pass in the last 5.
+  await resetAgent('imperium', { xp: 80, examsTaken: 5, examsFailed: 4, consecutiveFailures: 0 });
+  for (let i = 0; i < 4; i++) {
+    await em().execute(
+      `insert into exams (id, workflow_id, agent_id, category, difficulty, olympus, exam_number, pass_mark, time_limit_seconds, item_count, trigger, status, steps, score, borderline, started_at, completed_at)
+       values (?, ?, 'imperium', 'self_improvement', 'basic', false, ?, 70, 300, 3, 'api', 'failed', '[]', 20, false, now() - interval '1 hour', now() - ? * interval '1 minute')`,
+      [randomUUID(), `history-${randomUUID()}`, i + 1, 10 - i],
+    );
+  }
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 9 });
+  const result = await runExam('imperium', { category: 'knowledge_verification' });
+  expect(result).toMatchObject({ status: 'passed' });
+  const after = await agent('imperium');
+  expect(after).toMatchObject({ xp: 130, level: 1 });
+  expect(after.levelHoldReason).toMatch(/pass rate over the last 5 exams is 0\.20/);
+  expect((await examOf(result)).outcome?.levelHeldReason).toBe(after.levelHoldReason);
+});
+
+it('fails an exam: +1 XP, a failure counted, no level-up', async () => {
+  await resetAgent('imperium');
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 3 });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'failed', score: 30 });
+  expect(await agent('imperium')).toMatchObject({ xp: 1, level: 1, examsFailed: 1, consecutiveFailures: 1, lastPassedAt: null });
+});
+
+it('makes every 5th exam an Olympus Treaty exam: one more item, pass mark 90, −50 XP on a fail', async () => {
+  await resetAgent('imperium', { xp: 120, level: 2, examsTaken: 4, examsPassed: 4 });
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 8 });
+  const result = await runExam('imperium');
+  const exam = await examOf(result);
+  expect(exam).toMatchObject({ olympus: true, passMark: 90, itemCount: 4, examNumber: 5, status: 'failed', score: 80 });
+  expect(await agent('imperium')).toMatchObject({ xp: 70, level: 2 });
+});
+
+it('re-judges a borderline exam twice and counts the median, storing the spread', async () => {
+  await resetAgent('imperium');
+  // First judging: 7 everywhere (score 70, on the pass mark); re-judgings: 9 then 5 per item → median 7.
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: (_req, n) => (n < 3 ? 7 : n < 6 ? 9 : 5) });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'passed', score: 70 });
+  const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId });
+  for (const item of items) {
+    expect(item.grading?.runs.map((r) => r.score)).toEqual([70, 90, 50]);
+    expect(item.grading).toMatchObject({ score: 70, spread: 40 });
+  }
+});
+
+it.each([
+  ['a correct', 'function add(a, b) { return a + b; }', 100, 3],
+  ['an incorrect', 'function add(a, b) { return a - b; }', 0, 0],
+])('grades %s code answer by really running the hidden tests in the sandbox', async (_label, code, expectedScore, passedTests) => {
+  await resetAgent('guardian');
+  script({ items: () => [openItem(1), openItem(2), codeItem], judge: () => 10, code });
+  const result = await runExam('guardian', { category: 'code_quality' });
+  const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId, kind: 'code' });
+  expect(items).toHaveLength(1);
+  const tests = items[0]?.grading?.runs[0]?.tests ?? [];
+  expect(tests.filter((t) => t.passed)).toHaveLength(passedTests);
+  expect(items[0]?.grading?.score).toBe(expectedScore);
+});
+
+it('fails clearly when the examiner output does not fit the schema, even after the repair; nothing is half-written', async () => {
+  await resetAgent('imperium');
+  bed.fakes.reset();
+  bed.fakes.openai.when(EXAMINER, { json: { items: [{ kind: 'essay', prompt: 'too short' }] } });
+  const result = await runExam('imperium');
+  expect(result).toBeInstanceOf(WorkflowFailedError);
+  expect(bed.fakes.openai.requests).toHaveLength(2);
+  const exam = await em().findOneOrFail(Exam, { agentId: 'imperium' });
+  expect(exam.status).toBe('error');
+  expect(exam.error).toMatch(/LlmBadOutput/);
+  expect(await em().count(ExamItem, { examId: exam.id })).toBe(0);
+  expect(await agent('imperium')).toMatchObject({ xp: 0, examsTaken: 0 });
+});
+
+it('fails clearly with no provider configured and applies nothing', async () => {
+  await resetAgent('conquest');
+  const result = await runExam('conquest', {}, { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '' });
+  expect(result).toBeInstanceOf(WorkflowFailedError);
+  const exam = await em().findOneOrFail(Exam, { agentId: 'conquest' });
+  expect(exam).toMatchObject({ status: 'error' });
+  expect(exam.error).toMatch(/LlmNotConfigured.*OPENAI_API_KEY/);
+  expect(await agent('conquest')).toMatchObject({ xp: 0, examsTaken: 0 });
+});
+
+it('skips a paused agent and records the skip', async () => {
+  await resetAgent('sandbox', { status: 'paused' });
+  const result = await runExam('sandbox', { trigger: 'schedule' });
+  expect(result).toMatchObject({ status: 'skipped' });
+  expect(await examOf(result)).toMatchObject({ status: 'skipped', error: expect.stringMatching(/paused/) });
+  await resetAgent('sandbox');
+});
+
+it('survives a worker stopped after the items are generated: a new worker finishes with no duplicate rows or charges', async () => {
+  await resetAgent('imperium');
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 9 });
+  // Slow answers, so the first worker is stopped while the exam is between generation and grading.
+  bed.fakes.openai.when(ANSWERING, { text: 'A slow but complete answer.', delayMs: 1500 });
+  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '' }));
+  const first = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS });
+  const workflowId = custodyWorkflowId('imperium', randomUUID());
+  const args: CustodyExamInput = { agentId: 'imperium', trigger: 'api', timeouts: { ...TIMEOUTS, llmMs: 4000 } };
+  await first.client.workflow.start(CUSTODY_EXAM_WORKFLOW, { args: [args], taskQueue: first.taskQueue, workflowId });
+  await first.run(async () => {
+    for (;;) {
+      const exam = await em().findOne(Exam, { workflowId });
+      if (exam !== null && (await em().count(ExamItem, { examId: exam.id })) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  await first.close();
+  const planned = await em().findOneOrFail(Exam, { workflowId });
+  expect(await em().count(ExamItem, { examId: planned.id, grading: { $ne: null } })).toBe(0);
+
+  const second = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS, taskQueue: first.taskQueue });
+  try {
+    const result = await second.run(() => second.client.workflow.getHandle(workflowId).result());
+    expect(result).toMatchObject({ status: 'passed', score: 90 });
+  } finally {
+    await second.close();
+  }
+  const exam = await em().findOneOrFail(Exam, { workflowId });
+  expect(await em().count(ExamItem, { examId: exam.id })).toBe(3);
+  const generated = await em().count(TokenUsageEvent, { workflowId, purpose: 'exam.generate' });
+  expect(generated).toBe(1);
+  expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAMINER))).toHaveLength(1);
+  expect(await agent('imperium')).toMatchObject({ xp: 50, examsTaken: 1 });
+});

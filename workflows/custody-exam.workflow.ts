@@ -1,0 +1,78 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { progressQuery, type CustodyExamInput, type CustodyExamResult, type WorkflowProgress } from '../src/contracts';
+import { examScore, isBorderline } from '../src/domain/custody';
+
+/**
+ * The custody protocol (ARCHITECTURE §3.1): plan → generate items → answer → grade → (borderline) re-judge → score.
+ * Every step is an idempotent activity keyed on the exam's stored state, so a worker crash anywhere resumes without
+ * duplicate rows or a second LLM charge. An exam that cannot finish is recorded as `error` and the workflow fails.
+ */
+export async function custodyExamWorkflow(input: CustodyExamInput): Promise<CustodyExamResult> {
+  const t = { llmMs: 300_000, sandboxMs: 120_000, dbMs: 30_000, ...input.timeouts };
+  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  const grader = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.sandboxMs, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+
+  const progress: WorkflowProgress = { step: 'plan', state: 'running', completedSteps: [], detail: { agentId: input.agentId } };
+  setHandler(progressQuery, () => progress);
+  const enter = (step: string, detail?: Record<string, unknown>) => {
+    progress.completedSteps.push(progress.step);
+    progress.step = step;
+    if (detail) progress.detail = { ...progress.detail, ...detail };
+  };
+
+  const examId = uuid4();
+  const plan = await db.custodyPlan({ ...input, examId, workflowId: workflowInfo().workflowId });
+  progress.detail = { ...progress.detail, examId: plan.examId, category: plan.category, difficulty: plan.difficulty, olympus: plan.olympus };
+  if (plan.skipped) {
+    enter('done');
+    progress.state = 'completed';
+    return { examId: plan.examId, status: 'skipped', score: null, reason: plan.skipReason };
+  }
+
+  try {
+    enter('generate');
+    const { itemCount } = await llm.custodyGenerateItems(plan.examId);
+    const positions = Array.from({ length: itemCount }, (_, i) => i);
+
+    enter('answer', { itemCount });
+    // The exam's time limit bounds answering; an item not answered in time scores 0.
+    const answerer = proxyActivities<Activities>({
+      startToCloseTimeout: t.llmMs,
+      scheduleToCloseTimeout: Math.min(plan.timeLimitSeconds * 1000, t.llmMs * 6),
+      retry: { initialInterval: '2 seconds', maximumAttempts: 6 },
+    });
+    const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));
+    for (const a of answers) if (a.status === 'rejected' && !timedOut(a.reason)) throw a.reason;
+
+    enter('grade');
+    let scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
+    if (isBorderline(examScore(scores), plan.passMark)) {
+      enter('rejudge', { provisionalScore: examScore(scores) });
+      for (const run of [2, 3]) {
+        scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);
+      }
+    }
+
+    enter('score');
+    const result = await db.custodyFinish(plan.examId);
+    enter('done', { status: result.status, score: result.score });
+    progress.state = 'completed';
+    return result;
+  } catch (err) {
+    progress.state = 'failed';
+    await db.custodyRecordFailure(plan.examId, describe(err));
+    throw err;
+  }
+}
+
+function timedOut(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
+}
+
+function describe(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(cause);
+}
