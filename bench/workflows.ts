@@ -30,10 +30,15 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const fake = await startFakeOpenAI();
   let n = 0;
-  fake.when('rigorous examiner', (req) => ({
-    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, () => ({ kind: 'open', prompt: `Bench question ${++n} ${randomUUID()}.`, rubric: [{ name: 'accuracy', weight: 1, description: 'correct?' }] })) },
-  }));
-  fake.when('You are taking an exam', { text: 'An answer.' });
+  const code = { kind: 'code', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }] };
+  fake.when('rigorous examiner', (req) => {
+    const count = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
+    const items = Array.from({ length: count }, () => ({ kind: 'open', prompt: `Bench question ${++n} ${randomUUID()}.`, rubric: [{ name: 'accuracy', weight: 1, description: 'correct?' }] }));
+    // Categories that need a code item get one, graded by really running it in the sandbox.
+    if (req.prompt.includes('MUST be of kind "code"')) items[0] = { ...code, prompt: `Write add(a, b) returning the sum (${randomUUID()}).` } as never;
+    return { json: { items } };
+  });
+  fake.when('You are taking an exam', (req) => (req.schema === undefined ? { text: 'An answer.' } : { json: { code: 'function add(a, b) { return a + b; }' } }));
   fake.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 9, reason: 'good' }] } });
 
   const dbUrl = process.env.DATABASE_URL?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log(`\n${ids.length} custody exams (3 open items each, LLM answered instantly), 4 agents in parallel, 1 worker\n`);
+  console.log(`\n${ids.length} custody exams (3 items each, one of them a code item run in the sandbox for 3 of the 4 agents; LLM answered instantly), 4 agents in parallel, 1 worker\n`);
   console.log(`throughput    ${((ids.length / wallMs) * 60_000).toFixed(1)} exams/min (wall ${(wallMs / 1000).toFixed(1)} s)`);
   console.log(`end-to-end    p50 ${q(durations, 0.5).toFixed(0)} ms   p99 ${q(durations, 0.99).toFixed(0)} ms\n`);
   console.log('activity                 count   schedule→start p50/p99 ms   run p50/p99 ms');

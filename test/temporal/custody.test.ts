@@ -104,12 +104,44 @@ it('holds the level with the reason when the recent pass rate is too low', async
   expect((await examOf(result)).outcome?.levelHeldReason).toBe(after.levelHoldReason);
 });
 
-it('fails an exam: +1 XP, a failure counted, no level-up', async () => {
-  await resetAgent('imperium');
+it('fails an exam: +1 XP, a failure counted, no level-up; the third failure in a row notifies the streak', async () => {
+  await resetAgent('imperium', { consecutiveFailures: 1, examsTaken: 1, examsFailed: 1 });
   script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 3 });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'failed', score: 30 });
-  expect(await agent('imperium')).toMatchObject({ xp: 1, level: 1, examsFailed: 1, consecutiveFailures: 1, lastPassedAt: null });
+  expect(await agent('imperium')).toMatchObject({ xp: 1, level: 1, examsFailed: 2, consecutiveFailures: 2, lastPassedAt: null });
+  expect(await em().count(Notification, { kind: 'exam_failure_streak' })).toBe(0);
+  await runExam('imperium');
+  expect(await agent('imperium')).toMatchObject({ consecutiveFailures: 3 });
+  expect(await em().findOne(Notification, { kind: 'exam_failure_streak' })).toMatchObject({ priority: 'high', data: { agentId: 'imperium', consecutiveFailures: 3 } });
+});
+
+it('puts the agent\'s most relevant knowledge notes in context and replaces items it saw in the last 30 days', async () => {
+  await resetAgent('imperium');
+  await em().execute(
+    `insert into knowledge_notes (id, agent_id, category, title, body, sources, created_at) values
+       (?, 'imperium', 'knowledge_verification', 'Idempotent activities', 'Key every write on a business id so retries change nothing twice.', '[]', now()),
+       (?, 'imperium', null, 'Gardening', 'Tomatoes like sun.', '[]', now())`,
+    [randomUUID(), randomUUID()],
+  );
+  const repeated = 'Why must activities be idempotent when Temporal retries them?';
+  // A first exam with the repeated prompt; the second exam's examiner offers it again, first.
+  script({ items: (n) => [{ kind: 'open', prompt: repeated, rubric: RUBRIC }, ...Array.from({ length: n - 1 }, (_, i) => openItem(i))], judge: () => 9 });
+  await runExam('imperium');
+  const answering = bed.fakes.openai.requests.filter((r) => r.prompt.includes(ANSWERING));
+  const withRepeated = answering.find((r) => r.prompt.includes(repeated));
+  expect(withRepeated?.prompt).toMatch(/Idempotent activities: Key every write/);
+  expect(withRepeated?.prompt).not.toMatch(/Tomatoes/);
+
+  // The examiner offers the seen prompt again in its first answer, fresh ones when asked for replacements.
+  script({ items: (n) => (n === 3 ? [{ kind: 'open', prompt: repeated, rubric: RUBRIC }, openItem(1), openItem(2)] : Array.from({ length: n }, (_, i) => openItem(i + 10))), judge: () => 9 });
+  const second = await runExam('imperium');
+  const prompts = (await em().find(ExamItem, { examId: (second as CustodyExamResult).examId })).map((i) => i.prompt);
+  expect(prompts).toHaveLength(3);
+  expect(prompts).not.toContain(repeated);
+  const examinerCalls = bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAMINER));
+  expect(examinerCalls).toHaveLength(2);
+  expect(examinerCalls[1]?.prompt).toContain(repeated.toLowerCase().replace(/[?]/g, '').trim());
 });
 
 it('makes every 5th exam an Olympus Treaty exam: one more item, pass mark 90, −50 XP on a fail', async () => {
