@@ -41,10 +41,19 @@ async function main(): Promise<void> {
   fake.when('You are taking an exam', (req) => (req.schema === undefined ? { text: 'An answer.' } : { json: { code: 'function add(a, b) { return a + b; }' } }));
   fake.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 9, reason: 'good' }] } });
 
-  const dbUrl = process.env.DATABASE_URL?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
   const server = await startDevServer({ cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }), port: await freePort(), namespace: 'default', logger: QUIET });
+  try {
+    await run(server.address, fake.url);
+  } finally {
+    await server.stop();
+    await fake.close();
+  }
+}
+
+async function run(address: string, fakeUrl: string): Promise<void> {
+  const dbUrl = process.env.DATABASE_URL?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
   const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
-  const config = loadConfig({ DATABASE_URL: dbUrl, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-bench', LLM_PROFILE_PRIMARY: 'openai:gpt-4o-mini', LLM_BUDGET_MONTHLY_TOKENS: '0', TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'error' });
+  const config = loadConfig({ DATABASE_URL: dbUrl, OPENAI_BASE_URL: fakeUrl, OPENAI_API_KEY: 'sk-bench', LLM_PROFILE_PRIMARY: 'openai:gpt-4o-mini', LLM_BUDGET_MONTHLY_TOKENS: '0', TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'error' });
   await ensureDatabase(config.database.url);
   const orm = await createOrm(config.database);
   await runMigrations(orm);
@@ -53,9 +62,9 @@ async function main(): Promise<void> {
 
   const metrics = createMetrics();
   const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }) });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const nativeConnection = await NativeConnection.connect({ address });
   const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities });
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await Connection.connect({ address });
   const client = new Client({ connection });
 
   const durations: number[] = [];
@@ -114,8 +123,6 @@ async function main(): Promise<void> {
   await connection.close();
   await nativeConnection.close();
   await orm.close();
-  await server.stop();
-  await fake.close();
 }
 
 function q(values: number[], p: number): number {

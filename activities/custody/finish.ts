@@ -66,7 +66,8 @@ export async function finishExam(orm: MikroORM, examId: string): Promise<Custody
       lastExamAt: new Date(),
       ...(passed && { lastPassedAt: new Date() }),
     });
-    Object.assign(exam, { status: passed ? 'passed' : 'failed', score, outcome, completedAt: new Date() });
+    const borderline = items.some((i) => (i.grading?.runs.length ?? 0) > 1);
+    Object.assign(exam, { status: passed ? 'passed' : 'failed', score, outcome, borderline, completedAt: new Date() });
     exam.steps = [...exam.steps, { step: 'score', at: new Date().toISOString(), detail: `${score} / pass ${exam.passMark}: ${passed ? 'passed' : 'failed'}, xp ${outcome.xpDelta >= 0 ? '+' : ''}${outcome.xpDelta}` }];
     await em.flush();
     await notify(em, { exam, agentName: agent.name, outcome, leveledUp: decision.leveledUp, consecutiveFailures, passed });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
+import type { SandboxRunResult } from './types';
 
 export interface SpawnOptions {
   cwd: string;
@@ -10,16 +11,8 @@ export interface SpawnOptions {
   maxOutputBytes: number;
 }
 
-export interface SpawnResult {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  durationMs: number;
-}
+/** What one spawn gives back; the runner adds which isolation it ran under. */
+export type SpawnResult = Omit<SandboxRunResult, 'isolation'>;
 
 /** After the main process exits, how long leftovers holding the output pipes may delay the result. */
 const PIPE_GRACE_MS = 500;

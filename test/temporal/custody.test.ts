@@ -159,6 +159,7 @@ it('re-judges a borderline exam twice and counts the median, storing the spread'
   script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: (_req, n) => (n < 3 ? 7 : n < 6 ? 9 : 5) });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'passed', score: 70 });
+  expect(await examOf(result)).toMatchObject({ borderline: true });
   const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId });
   for (const item of items) {
     expect(item.grading?.runs.map((r) => r.score)).toEqual([70, 90, 50]);

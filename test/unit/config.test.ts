@@ -64,4 +64,10 @@ describe('config', () => {
       expect((error as ConfigError).message).not.toContain('sk-secret-value');
     });
   });
+
+  it('reads the sandbox limits and rejects bad ones', () => {
+    expect(loadConfig({}).sandbox).toMatchObject({ requireIsolation: false, timeoutSeconds: 60, memoryMb: 1024, cpuSeconds: 60 });
+    expect(loadConfig({ SANDBOX_REQUIRE_ISOLATION: 'true', SANDBOX_MEMORY_MB: '256' }).sandbox).toMatchObject({ requireIsolation: true, memoryMb: 256 });
+    expect(() => loadConfig({ SANDBOX_TIMEOUT_SECONDS: '0' })).toThrow(/SANDBOX_TIMEOUT_SECONDS/);
+  });
 });
