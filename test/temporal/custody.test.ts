@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
+import { requiredTestEnv, TEST_ENV } from '../helpers/env';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
@@ -58,6 +62,18 @@ async function resetAgent(id: AgentId, fields: Partial<Agent> = {}): Promise<voi
   await em().nativeUpdate(Agent, { id }, { level: 1, xp: 0, examsTaken: 0, examsPassed: 0, examsFailed: 0, consecutivePasses: 0, consecutiveFailures: 0, lastPassedAt: null, levelHoldReason: null, status: 'active', ...fields });
 }
 
+/** With LVLUP_RECORD_HISTORIES=1, saves the run's history under test/histories for replay.test.ts to replay from then on. */
+async function recordHistory(workflowId: string, name: string): Promise<void> {
+  if (process.env.LVLUP_RECORD_HISTORIES !== '1') return;
+  const connection = await Connection.connect({ address: requiredTestEnv(TEST_ENV.temporalAddress) });
+  try {
+    const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
+    await writeFile(path.join(__dirname, '../histories', `${name}.json`), historyToJSON(history));
+  } finally {
+    await connection.close();
+  }
+}
+
 const agent = (id: AgentId) => em().findOneOrFail(Agent, { id });
 const examOf = (result: CustodyExamResult | Error) => em().findOneOrFail(Exam, { id: (result as CustodyExamResult).examId });
 
@@ -81,6 +97,7 @@ it('passes an exam: items, answers, per-criterion grades stored; XP, rating and 
   expect(await agent('imperium')).toMatchObject({ xp: 130, level: 2, examsTaken: 1, examsPassed: 1, consecutivePasses: 1 });
   expect((await agent('imperium')).lastPassedAt).not.toBeNull();
   expect(await em().count(Notification, { kind: 'level_up' })).toBe(1);
+  await recordHistory(exam.workflowId, 'custody-exam-passed');
   const purposes = (await em().find(TokenUsageEvent, { workflowId: exam.workflowId })).map((e) => e.purpose).sort();
   expect(purposes).toEqual(['exam.answer', 'exam.answer', 'exam.answer', 'exam.generate', 'exam.grade', 'exam.grade', 'exam.grade']);
 });

@@ -1,0 +1,20 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+
+/**
+ * Recorded histories of real runs (test/histories, written by the workflow tests under LVLUP_RECORD_HISTORIES=1),
+ * replayed against the current workflow code: a change that would break running workflows fails here (STYLE §3).
+ */
+const DIR = path.join(__dirname, '../histories');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+
+it('has recorded histories to replay', () => {
+  expect(files.length).toBeGreaterThan(0);
+});
+
+it.each(files)('replays %s deterministically against the current workflows', async (file) => {
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(DIR, file), 'utf8')));
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, file.replace(/\.json$/, ''));
+});
