@@ -1,0 +1,3 @@
+export { git } from './git';
+export { PathEscapeError, resolveInside } from './paths';
+export { withWorktree, type Worktree } from './worktrees';
