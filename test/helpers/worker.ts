@@ -61,7 +61,8 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
   };
 }
 
-function quietSdkLogs(): void {
+/** Temporal SDK logs at ERROR only, once per test process. */
+export function quietSdkLogs(): void {
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {

@@ -2,11 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { quietSdkLogs } from '../helpers/worker';
 
 /**
  * Recorded histories of real runs (test/histories, written by the workflow tests under LVLUP_RECORD_HISTORIES=1),
  * replayed against the current workflow code: a change that would break running workflows fails here (STYLE §3).
  */
+quietSdkLogs();
 const DIR = path.join(__dirname, '../histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
