@@ -3,8 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { Repository } from './entities';
 
-/** Upserts the `repositories` row for TARGET_REPO_PATH (keyed on its path), so later work can reference it by id. */
-export async function syncTargetRepository(em: EntityManager, target: Config['target']): Promise<Repository | null> {
+/** Upserts the `repositories` row for the target (keyed on its path), so later work can reference it by id. */
+export async function syncTargetRepository(
+  em: EntityManager,
+  target: Pick<Config['target'], 'testCmd' | 'benchCmd'> & { repoPath: string | undefined },
+): Promise<Repository | null> {
   if (target.repoPath === undefined) return null;
   const existing = await em.findOne(Repository, { path: target.repoPath });
   const repo =

@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '../../src/logger';
+import { createSandbox } from '../../src/sandbox';
+import { git, resolveTargetRepository, withWorktree } from '../../src/target';
+
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-data-'));
+});
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+const target = { repoPath: undefined, testCmd: 'npm test', benchCmd: undefined };
+
+it('makes a git repository of the example target under DATA_DIR once, leaving examples/ untouched', async () => {
+  const first = await resolveTargetRepository({ target, dataDir });
+  expect(first).toMatchObject({ path: path.join(dataDir, 'target'), example: true, benchCmd: 'node bench/run.js' });
+  expect(existsSync(path.join(first.path, '.git'))).toBe(true);
+  const commit = (await git(first.path, ['rev-parse', 'HEAD'])).trim();
+  const again = await resolveTargetRepository({ target, dataDir });
+  expect((await git(again.path, ['rev-parse', 'HEAD'])).trim()).toBe(commit);
+  expect(existsSync(path.join(__dirname, '../../examples/target/.git'))).toBe(false);
+});
+
+it('refuses a TARGET_REPO_PATH that is not the top of a git repository', async () => {
+  const plain = await mkdtemp(path.join(os.tmpdir(), 'lvlup-plain-'));
+  try {
+    await expect(resolveTargetRepository({ target: { ...target, repoPath: plain }, dataDir })).rejects.toThrow(/must be the top directory of a git repository/);
+    await expect(resolveTargetRepository({ target: { ...target, repoPath: path.join(plain, 'missing') }, dataDir })).rejects.toThrow(/does not exist/);
+  } finally {
+    await rm(plain, { recursive: true, force: true });
+  }
+});
+
+it("runs the example target's own test suite in the sandbox, on a worktree", async () => {
+  const repo = await resolveTargetRepository({ target, dataDir });
+  const sandbox = await createSandbox({ requireIsolation: false, logger: createLogger({ level: 'error', format: 'json' }) });
+  const result = await withWorktree(repo.path, (wt) => sandbox.run({ command: process.execPath, args: ['--test'], cwd: wt.dir, timeoutMs: 60_000 }));
+  expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+  expect(result.stdout).toMatch(/# fail 0/);
+  expect(await git(repo.path, ['status', '--porcelain'])).toBe('');
+});
