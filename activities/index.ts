@@ -1,6 +1,8 @@
 import { createAgentActivities } from './agents.activities';
 import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
+import { createGuardianActivities } from './guardian';
+import { createRunActivities } from './runs.activities';
 import { createLlmActivities } from './llm.activities';
 
 export type { ActivityDeps } from './deps';
@@ -11,6 +13,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createAgentActivities(deps),
     ...createLlmActivities(deps),
     ...createCustodyActivities(deps),
+    ...createRunActivities(deps),
+    ...createGuardianActivities(deps),
   };
 }
 

@@ -5,6 +5,7 @@ import { Migration20261123121918_LlmGateway } from './Migration20261123121918_Ll
 import { Migration20261123124500_LlmBudgetReserve } from './Migration20261123124500_LlmBudgetReserve';
 import { Migration20261123124833_LlmBudgetCounters } from './Migration20261123124833_LlmBudgetCounters';
 import { Migration20261123125644_Custody } from './Migration20261123125644_Custody';
+import { Migration20261123135032_AgentRunsFindings } from './Migration20261123135032_AgentRunsFindings';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -17,4 +18,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123124500_LlmBudgetReserve', class: Migration20261123124500_LlmBudgetReserve },
   { name: 'Migration20261123124833_LlmBudgetCounters', class: Migration20261123124833_LlmBudgetCounters },
   { name: 'Migration20261123125644_Custody', class: Migration20261123125644_Custody },
+  { name: 'Migration20261123135032_AgentRunsFindings', class: Migration20261123135032_AgentRunsFindings },
 ];

@@ -1,5 +1,6 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { describeFailure } from './failures';
 import { progressQuery, type CustodyExamInput, type CustodyExamResult, type WorkflowProgress } from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
 
@@ -62,17 +63,11 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     return result;
   } catch (err) {
     progress.state = 'failed';
-    await db.custodyRecordFailure(plan.examId, describe(err));
+    await db.custodyRecordFailure(plan.examId, describeFailure(err));
     throw err;
   }
 }
 
 function timedOut(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
-}
-
-function describe(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return cause instanceof Error ? cause.message : String(cause);
 }

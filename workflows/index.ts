@@ -3,3 +3,4 @@
  * activities.
  */
 export { custodyExamWorkflow } from './custody-exam.workflow';
+export { guardianScanWorkflow } from './guardian-scan.workflow';

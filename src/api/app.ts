@@ -20,6 +20,7 @@ import { requestContext } from './middleware/request-context';
 import { agentsRouter } from './routes/agents/router';
 import { custodyRouter } from './routes/custody/router';
 import { enhancedLearningRouter } from './routes/enhanced-learning/router';
+import { guardianRouter } from './routes/guardian/router';
 import { systemRouter } from './routes/system/router';
 import { tokenUsageRouter } from './routes/token-usage/router';
 import { workflowsRouter } from './routes/workflows/router';
@@ -72,7 +73,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

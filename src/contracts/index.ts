@@ -6,3 +6,4 @@ export * from './agents';
 export * from './progress';
 export * from './llm';
 export * from './custody';
+export * from './agent-runs';

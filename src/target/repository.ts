@@ -4,8 +4,10 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { git } from './git';
 
-/** The example target shipped with the project (ARCHITECTURE §2). */
-export const EXAMPLE_TARGET_DIR = path.resolve(__dirname, '../../examples/target');
+/** The example target shipped with the project (ARCHITECTURE §2): next to src/ under ts-node and jest, next to dist/ once built. */
+export const EXAMPLE_TARGET_DIR =
+  [path.resolve(__dirname, '../../examples/target'), path.resolve(__dirname, '../../../examples/target')].find((dir) => existsSync(dir)) ??
+  path.resolve(__dirname, '../../examples/target');
 export const EXAMPLE_BENCH_CMD = 'node bench/run.js';
 
 export interface ResolvedTarget {

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { CUSTODY_EXAM_WORKFLOW, type CustodyExamInput } from '../contracts';
+import { CUSTODY_EXAM_WORKFLOW, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type CustodyExamInput } from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
 import type { ScheduleDefinition } from './schedules';
 
@@ -21,5 +21,15 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       note: `custody exam of ${agentId} every CUSTODY_TEST_INTERVAL`,
     };
   });
-  return [...custody];
+  const scheduled: AgentRunInput = { trigger: 'schedule' };
+  const guardianScan: ScheduleDefinition = {
+    id: 'guardian-scan',
+    workflowType: GUARDIAN_SCAN_WORKFLOW,
+    args: [scheduled],
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.intervals.guardianScan,
+    workflowIdPrefix: 'guardian-scan-scheduled',
+    note: 'Guardian security scan every GUARDIAN_SCAN_INTERVAL',
+  };
+  return [...custody, guardianScan];
 }

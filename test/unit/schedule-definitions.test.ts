@@ -2,10 +2,15 @@ import { loadConfig } from '../../src/config';
 import { scheduleDefinitions } from '../../src/temporal/schedule-definitions';
 
 it('defines one custody exam schedule per agent at CUSTODY_TEST_INTERVAL on the default task queue', () => {
-  const defs = scheduleDefinitions(loadConfig({ CUSTODY_TEST_INTERVAL: '1800', TEMPORAL_TASK_QUEUE: 'q' }));
+  const defs = scheduleDefinitions(loadConfig({ CUSTODY_TEST_INTERVAL: '1800', TEMPORAL_TASK_QUEUE: 'q' })).filter((d) => d.id.startsWith('custody-'));
   expect(defs.map((d) => d.id)).toEqual(['custody-imperium', 'custody-guardian', 'custody-sandbox', 'custody-conquest']);
   for (const d of defs) {
     expect(d).toMatchObject({ workflowType: 'custodyExamWorkflow', intervalSeconds: 1800, taskQueue: 'q' });
     expect(d.args).toEqual([{ agentId: d.id.replace('custody-', ''), trigger: 'schedule' }]);
   }
+});
+
+it('schedules the Guardian scan at GUARDIAN_SCAN_INTERVAL', () => {
+  const scan = scheduleDefinitions(loadConfig({ GUARDIAN_SCAN_INTERVAL: '600' })).find((d) => d.id === 'guardian-scan');
+  expect(scan).toMatchObject({ workflowType: 'guardianScanWorkflow', intervalSeconds: 600, args: [{ trigger: 'schedule' }] });
 });

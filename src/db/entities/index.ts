@@ -1,8 +1,10 @@
 import { AgentSchema } from './agent.entity';
+import { AgentRunSchema } from './agent-run.entity';
 import { AgentSkillRatingSchema } from './agent-skill-rating.entity';
 import { ApiKeySchema } from './api-key.entity';
 import { AuditLogSchema } from './audit-log.entity';
 import { ExamItemSchema, ExamSchema } from './exam.entity';
+import { FindingSchema } from './finding.entity';
 import { KnowledgeNoteSchema } from './knowledge-note.entity';
 import { LlmBudgetReservationSchema, LlmBudgetSchema, LlmBudgetUsageSchema } from './llm-budget.entity';
 import { LlmCacheEntrySchema } from './llm-cache-entry.entity';
@@ -12,10 +14,12 @@ import { SkillRatingEventSchema } from './skill-rating-event.entity';
 import { TokenUsageEventSchema } from './token-usage-event.entity';
 
 export * from './agent.entity';
+export * from './agent-run.entity';
 export * from './agent-skill-rating.entity';
 export * from './api-key.entity';
 export * from './audit-log.entity';
 export * from './exam.entity';
+export * from './finding.entity';
 export * from './knowledge-note.entity';
 export * from './llm-budget.entity';
 export * from './llm-cache-entry.entity';
@@ -27,11 +31,13 @@ export * from './token-usage-event.entity';
 /** Every entity schema, registered with the ORM in one place. */
 export const ENTITIES = [
   AgentSchema,
+  AgentRunSchema,
   AgentSkillRatingSchema,
   ApiKeySchema,
   AuditLogSchema,
   ExamSchema,
   ExamItemSchema,
+  FindingSchema,
   KnowledgeNoteSchema,
   LlmBudgetSchema,
   LlmBudgetUsageSchema,

@@ -1,0 +1,71 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../src/config';
+import { AgentRun, Finding, Repository } from '../../src/db/entities';
+import { syncTargetRepository } from '../../src/db/repositories';
+import { resolveTargetRepository, withWorktree } from '../../src/target';
+import { runSecurityScanners, type RawFinding, type ScanReport } from '../../src/target/scanners';
+import { recordRunStep } from '../runs.activities';
+
+export interface ScanOutcome {
+  commit: string;
+  tools: Array<{ tool: string; status: string; detail: string }>;
+  total: number;
+  newIds: string[];
+  reopenedIds: string[];
+  resolved: number;
+}
+
+/**
+ * Runs the security scanners on a temporary worktree of the target and folds the results into `findings`: seen again
+ * → updated; new → inserted; resolved but back → reopened; dismissed stays dismissed; open ones a tool that ran did
+ * not report any more → resolved. Stored on the run, so a retry after success returns the same outcome.
+ */
+export async function scanTarget(deps: { orm: MikroORM; config: Config }, runId: string): Promise<ScanOutcome> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const run = await em.findOneOrFail(AgentRun, { id: runId });
+  const stored = run.summary.scan as ScanOutcome | undefined;
+  if (stored !== undefined) return stored;
+
+  const target = await resolveTargetRepository(deps.config);
+  const repo = (await em.findOne(Repository, { path: target.path })) ?? (await syncTargetRepository(em, { repoPath: target.path, testCmd: target.testCmd, benchCmd: target.benchCmd }));
+  if (repo === null) throw new Error('no target repository');
+  const { commit, report } = await withWorktree(target.path, async (wt) => ({ commit: wt.baseCommit, report: await runSecurityScanners(wt.dir) }));
+
+  const outcome = await em.transactional((tx) => fold(tx, { repositoryId: repo.id, runId, report }));
+  const result: ScanOutcome = { commit, tools: report.tools.map(({ tool, status, detail }) => ({ tool, status, detail })), ...outcome };
+  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb, commit = ?, repository_id = ? where id = ?', [JSON.stringify({ scan: result }), commit, repo.id, runId], 'run');
+  await recordRunStep(deps.orm, runId, 'scan', `${result.total} findings: ${result.newIds.length} new, ${result.reopenedIds.length} reopened, ${result.resolved} resolved`);
+  return result;
+}
+
+async function fold(tx: EntityManager, ctx: { repositoryId: string; runId: string; report: ScanReport }): Promise<Omit<ScanOutcome, 'commit' | 'tools'>> {
+  const { repositoryId, runId, report } = ctx;
+  const unique = new Map<string, RawFinding>();
+  for (const f of report.findings) unique.set(f.fingerprint, f);
+  const known = await tx.find(Finding, { repositoryId, kind: 'security', fingerprint: { $in: [...unique.keys()] } });
+  const byFingerprint = new Map(known.map((f) => [f.fingerprint, f]));
+  const newIds: string[] = [];
+  const reopenedIds: string[] = [];
+  const now = new Date();
+  for (const raw of unique.values()) {
+    const existing = byFingerprint.get(raw.fingerprint);
+    if (existing === undefined) {
+      const created = new Finding({ repositoryId, agentId: 'guardian', kind: 'security', ...raw, firstRunId: runId, data: raw.data ?? {} });
+      tx.persist(created);
+      newIds.push(created.id);
+      continue;
+    }
+    Object.assign(existing, { line: raw.line, message: raw.message, severity: raw.severity, lastRunId: runId, lastSeenAt: now });
+    if (existing.status === 'resolved') {
+      existing.status = 'open';
+      existing.resolvedAt = null;
+      reopenedIds.push(existing.id);
+    }
+  }
+  // Only tools that ran can vouch that a finding is gone.
+  const ranOk = report.tools.filter((t) => t.status === 'ok').map((t) => t.tool);
+  const gone = await tx.find(Finding, { repositoryId, kind: 'security', status: 'open', tool: { $in: ranOk }, fingerprint: { $nin: [...unique.keys()] } });
+  for (const f of gone) Object.assign(f, { status: 'resolved', resolvedAt: now, lastRunId: runId });
+  await tx.flush();
+  return { total: unique.size, newIds, reopenedIds, resolved: gone.length };
+}

@@ -1,0 +1,70 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { guardianTriageSchema } from '../../src/contracts';
+import { Finding } from '../../src/db/entities';
+import { createNotification } from '../../src/notifications/create';
+import type { LlmGateway } from '../../src/llm';
+import { activityCallContext, toFailure } from '../llm.activities';
+import { recordRunStep } from '../runs.activities';
+
+/**
+ * Guardian's model reads the new findings (with the offending lines) and says which are real, why, and how to fix
+ * them. Findings already triaged are skipped, so a retry costs nothing twice. Throws LlmNotConfigured and the other
+ * gateway failures as ApplicationFailures (the workflow records an unavailable triage and goes on).
+ */
+export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, runId: string, findingIds: string[]): Promise<{ triaged: number }> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const pending = (await em.find(Finding, { id: { $in: findingIds } })).filter((f) => f.triage === null);
+  if (pending.length === 0) return { triaged: 0 };
+  const listing = pending.map((f) => ({ id: f.id, tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message }));
+  let result;
+  try {
+    result = await deps.llm.complete(
+      {
+        agentId: 'guardian',
+        purpose: 'guardian.triage',
+        schema: guardianTriageSchema,
+        schemaName: 'triage',
+        messages: [
+          { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review. Be concise and concrete.' },
+          { role: 'user', content: `Findings (JSON):\n${JSON.stringify(listing, null, 1)}` },
+        ],
+        maxTokens: 3000,
+        temperature: 0,
+      },
+      activityCallContext(),
+    );
+  } catch (err) {
+    throw toFailure(err);
+  }
+  const at = new Date().toISOString();
+  let triaged = 0;
+  for (const verdict of result.output.findings) {
+    const finding = pending.find((f) => f.id === verdict.id);
+    if (finding === undefined) continue;
+    finding.triage = { verdict: verdict.verdict, explanation: verdict.explanation, suggestedFix: verdict.suggestedFix ?? null, provider: result.provider, model: result.model, at };
+    triaged++;
+  }
+  await em.flush();
+  await recordRunStep(deps.orm, runId, 'triage', `${triaged} of ${pending.length} new findings`);
+  return { triaged };
+}
+
+/** One `security_finding` notification per new or reopened high/critical finding (idempotent per finding). */
+export async function notifyFindings(orm: MikroORM, findingIds: string[]): Promise<{ notified: number }> {
+  const em = orm.em.fork() as EntityManager;
+  const serious = await em.find(Finding, { id: { $in: findingIds }, severity: { $in: ['high', 'critical'] }, status: 'open' });
+  let notified = 0;
+  for (const f of serious) {
+    if (f.triage?.verdict === 'false_positive') continue;
+    const created = await createNotification(em, {
+      kind: 'security_finding',
+      title: `${f.severity === 'critical' ? 'Critical' : 'High'} security finding: ${f.title}`,
+      message: `${f.tool} (${f.rule}) in ${f.file ?? 'the repository'}${f.line ? `:${f.line}` : ''}: ${f.message}`,
+      priority: f.severity === 'critical' ? 'critical' : 'high',
+      data: { findingId: f.id, severity: f.severity, file: f.file, line: f.line, rule: f.rule },
+      dedupeKey: `security_finding:${f.id}:${f.firstSeenAt.toISOString()}`,
+    });
+    if (created) notified++;
+  }
+  return { notified };
+}

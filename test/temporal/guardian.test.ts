@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { agentRunWorkflowId, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type GuardianScanResult } from '../../src/contracts';
+import { Agent, AgentRun, Finding, Notification } from '../../src/db/entities';
+import { git } from '../../src/target';
+import { testConfig } from '../helpers/config';
+import { useLlmTestBed } from '../helpers/llm';
+import { createTestWorker } from '../helpers/worker';
+
+const WORKFLOWS = require.resolve('../../workflows');
+const bed = useLlmTestBed();
+const em = () => bed.orm.em.fork() as EntityManager;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-guardian-'));
+});
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+function scriptTriage(): void {
+  bed.fakes.reset();
+  bed.fakes.openai.when('You are Guardian', (req) => {
+    const ids = [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => m[1]);
+    return { json: { findings: ids.map((id) => ({ id, verdict: 'true_positive', explanation: 'Reachable from user input.', suggestedFix: 'Use a parameterized query.' })) } };
+  });
+}
+
+async function scan(env: Record<string, string> = {}): Promise<GuardianScanResult | Error> {
+  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...env }));
+  const worker = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS });
+  try {
+    const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
+    return await worker.run(() =>
+      worker.client.workflow
+        .execute(GUARDIAN_SCAN_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId('guardian-scan', randomUUID()) })
+        .catch((err: Error) => err),
+    );
+  } finally {
+    await worker.close();
+  }
+}
+
+it('finds the example target’s hard-coded secret and injections with the real tools, triages them and notifies', async () => {
+  scriptTriage();
+  const result = (await scan()) as GuardianScanResult;
+  expect(result).toMatchObject({ status: 'completed', triage: { triaged: expect.any(Number) } });
+  expect(result.findings?.new).toBeGreaterThanOrEqual(3);
+  expect(result.tools?.find((t) => t.tool === 'secretlint')).toMatchObject({ status: 'ok' });
+
+  const open = await em().find(Finding, { status: 'open' });
+  const secret = open.find((f) => f.tool === 'secretlint' && f.file === 'src/config.js');
+  expect(secret).toBeDefined();
+  expect(secret?.message).not.toMatch(/[A-Za-z0-9/+]{40}/);
+  expect(open.find((f) => f.rule === 'security/detect-child-process' && f.file === 'src/users.js')).toBeDefined();
+  expect(open.find((f) => f.rule === 'lvlup/sql-concatenation' && f.file === 'src/users.js')).toMatchObject({ severity: 'high' });
+  expect(secret?.triage).toMatchObject({ verdict: 'true_positive', provider: 'openai' });
+  expect(await em().count(Notification, { kind: 'security_finding' })).toBeGreaterThanOrEqual(3);
+  const run = await em().findOneOrFail(AgentRun, { id: result.runId });
+  expect(run).toMatchObject({ status: 'completed', kind: 'guardian_scan' });
+  expect(run.commit).toMatch(/^[0-9a-f]{40}$/);
+});
+
+it('dedupes on a second scan, resolves a fixed flaw, and never writes to the target’s branch', async () => {
+  scriptTriage();
+  const repo = path.join(dataDir, 'target');
+  const before = await em().count(Finding, {});
+  const again = (await scan()) as GuardianScanResult;
+  expect(again.findings).toMatchObject({ new: 0, resolved: 0 });
+  expect(await em().count(Finding, {})).toBe(before);
+  expect(await git(repo, ['status', '--porcelain'])).toBe('');
+
+  // A developer fixes the SQL injection on the target's branch.
+  const file = path.join(repo, 'src', 'users.js');
+  const source = await readFile(file, 'utf8');
+  const fixed = source.replace(`"SELECT id, name, email FROM users WHERE name = '" + name + "'"`, `'SELECT id, name, email FROM users WHERE name = $1'`);
+  expect(fixed).not.toBe(source);
+  await writeFile(file, fixed);
+  await git(repo, ['-c', 'user.name=dev', '-c', 'user.email=dev@example.com', 'commit', '-qam', 'fix sql injection']);
+  const afterFix = (await scan()) as GuardianScanResult;
+  expect(afterFix.findings?.resolved).toBeGreaterThanOrEqual(1);
+  const sql = await em().find(Finding, { rule: 'lvlup/sql-concatenation', file: 'src/users.js' });
+  expect(sql.filter((f) => f.status === 'resolved')).toHaveLength(1);
+});
+
+it('still scans and stores findings with no LLM provider, saying triage was unavailable', async () => {
+  await em().execute('delete from findings');
+  const result = (await scan({ OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '' })) as GuardianScanResult;
+  expect(result.status).toBe('completed');
+  expect(result.findings?.new).toBeGreaterThan(0);
+  expect(result.triage?.unavailable).toMatch(/LlmNotConfigured/);
+  expect(await em().count(Finding, { status: 'open' })).toBe(result.findings?.total);
+});
+
+it('skips the scan while Guardian is paused and records the skip', async () => {
+  await em().nativeUpdate(Agent, { id: 'guardian' }, { status: 'paused', statusReason: 'maintenance' });
+  try {
+    const result = (await scan()) as GuardianScanResult;
+    expect(result.status).toBe('skipped');
+    expect(await em().findOneOrFail(AgentRun, { id: result.runId })).toMatchObject({ status: 'skipped', error: expect.stringMatching(/paused: maintenance/) });
+  } finally {
+    await em().nativeUpdate(Agent, { id: 'guardian' }, { status: 'active', statusReason: null });
+  }
+});
