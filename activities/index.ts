@@ -1,4 +1,5 @@
 import { createAgentActivities } from './agents.activities';
+import { createConquestActivities } from './conquest';
 import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
 import { createGuardianActivities } from './guardian';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCustodyActivities(deps),
     ...createRunActivities(deps),
     ...createGuardianActivities(deps),
+    ...createConquestActivities(deps),
   };
 }
 

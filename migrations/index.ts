@@ -6,6 +6,7 @@ import { Migration20261123124500_LlmBudgetReserve } from './Migration20261123124
 import { Migration20261123124833_LlmBudgetCounters } from './Migration20261123124833_LlmBudgetCounters';
 import { Migration20261123125644_Custody } from './Migration20261123125644_Custody';
 import { Migration20261123135032_AgentRunsFindings } from './Migration20261123135032_AgentRunsFindings';
+import { Migration20261123140835_PerformanceSamples } from './Migration20261123140835_PerformanceSamples';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -19,4 +20,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123124833_LlmBudgetCounters', class: Migration20261123124833_LlmBudgetCounters },
   { name: 'Migration20261123125644_Custody', class: Migration20261123125644_Custody },
   { name: 'Migration20261123135032_AgentRunsFindings', class: Migration20261123135032_AgentRunsFindings },
+  { name: 'Migration20261123140835_PerformanceSamples', class: Migration20261123140835_PerformanceSamples },
 ];

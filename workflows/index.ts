@@ -4,3 +4,4 @@
  */
 export { custodyExamWorkflow } from './custody-exam.workflow';
 export { guardianScanWorkflow } from './guardian-scan.workflow';
+export { conquestAnalysisWorkflow } from './conquest-analysis.workflow';

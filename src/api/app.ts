@@ -18,6 +18,7 @@ import type { RateLimitStore } from '../rate-limit-store';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { agentsRouter } from './routes/agents/router';
+import { conquestRouter } from './routes/conquest/router';
 import { custodyRouter } from './routes/custody/router';
 import { enhancedLearningRouter } from './routes/enhanced-learning/router';
 import { guardianRouter } from './routes/guardian/router';
@@ -73,7 +74,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /** The agents' own workflows (ARCHITECTURE §3.3–3.5): ids, inputs and results. */
 export const GUARDIAN_SCAN_WORKFLOW = 'guardianScanWorkflow';
+export const CONQUEST_ANALYSIS_WORKFLOW = 'conquestAnalysisWorkflow';
 
-export function agentRunWorkflowId(kind: 'guardian-scan', uuid: string): string {
+export function agentRunWorkflowId(kind: 'guardian-scan' | 'conquest-analysis', uuid: string): string {
   return `${kind}-${uuid}`;
 }
 
@@ -21,6 +22,15 @@ export interface GuardianScanResult {
   findings?: { total: number; new: number; reopened: number; resolved: number };
   tools?: Array<{ tool: string; status: string; detail: string }>;
   triage?: { triaged: number; unavailable?: string };
+}
+
+export interface ConquestAnalysisResult {
+  runId: string;
+  status: 'completed' | 'skipped';
+  commit?: string;
+  ok?: boolean;
+  samples?: Array<{ name: string; currentMs: number; baselineMs: number | null; change: number | null; regressed: boolean }>;
+  regressions?: string[];
 }
 
 /** Guardian's triage of new findings: one verdict per finding id. */

@@ -4,3 +4,4 @@ export * from './llm';
 export * from './custody';
 export * from './ratings';
 export * from './eligibility';
+export * from './performance';

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { CUSTODY_EXAM_WORKFLOW, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type CustodyExamInput } from '../contracts';
+import { CONQUEST_ANALYSIS_WORKFLOW, CUSTODY_EXAM_WORKFLOW, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type CustodyExamInput } from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
 import type { ScheduleDefinition } from './schedules';
 
@@ -31,5 +31,14 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     workflowIdPrefix: 'guardian-scan-scheduled',
     note: 'Guardian security scan every GUARDIAN_SCAN_INTERVAL',
   };
-  return [...custody, guardianScan];
+  const conquestAnalysis: ScheduleDefinition = {
+    id: 'conquest-analysis',
+    workflowType: CONQUEST_ANALYSIS_WORKFLOW,
+    args: [scheduled],
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.intervals.conquestAnalysis,
+    workflowIdPrefix: 'conquest-analysis-scheduled',
+    note: 'Conquest performance analysis every CONQUEST_ANALYSIS_INTERVAL',
+  };
+  return [...custody, guardianScan, conquestAnalysis];
 }

@@ -14,3 +14,8 @@ it('schedules the Guardian scan at GUARDIAN_SCAN_INTERVAL', () => {
   const scan = scheduleDefinitions(loadConfig({ GUARDIAN_SCAN_INTERVAL: '600' })).find((d) => d.id === 'guardian-scan');
   expect(scan).toMatchObject({ workflowType: 'guardianScanWorkflow', intervalSeconds: 600, args: [{ trigger: 'schedule' }] });
 });
+
+it('schedules the Conquest analysis at CONQUEST_ANALYSIS_INTERVAL', () => {
+  const analysis = scheduleDefinitions(loadConfig({ CONQUEST_ANALYSIS_INTERVAL: '900' })).find((d) => d.id === 'conquest-analysis');
+  expect(analysis).toMatchObject({ workflowType: 'conquestAnalysisWorkflow', intervalSeconds: 900 });
+});

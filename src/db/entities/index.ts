@@ -9,6 +9,7 @@ import { KnowledgeNoteSchema } from './knowledge-note.entity';
 import { LlmBudgetReservationSchema, LlmBudgetSchema, LlmBudgetUsageSchema } from './llm-budget.entity';
 import { LlmCacheEntrySchema } from './llm-cache-entry.entity';
 import { NotificationSchema } from './notification.entity';
+import { PerformanceSampleSchema } from './performance-sample.entity';
 import { RepositorySchema } from './repository.entity';
 import { SkillRatingEventSchema } from './skill-rating-event.entity';
 import { TokenUsageEventSchema } from './token-usage-event.entity';
@@ -24,6 +25,7 @@ export * from './knowledge-note.entity';
 export * from './llm-budget.entity';
 export * from './llm-cache-entry.entity';
 export * from './notification.entity';
+export * from './performance-sample.entity';
 export * from './repository.entity';
 export * from './skill-rating-event.entity';
 export * from './token-usage-event.entity';
@@ -44,6 +46,7 @@ export const ENTITIES = [
   LlmBudgetReservationSchema,
   LlmCacheEntrySchema,
   NotificationSchema,
+  PerformanceSampleSchema,
   RepositorySchema,
   SkillRatingEventSchema,
   TokenUsageEventSchema,

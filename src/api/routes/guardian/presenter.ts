@@ -1,22 +1,4 @@
-import type { AgentRun, Finding } from '../../../db/entities';
-
-export function presentRun(r: AgentRun) {
-  return {
-    id: r.id,
-    workflowId: r.workflowId,
-    agentId: r.agentId,
-    kind: r.kind,
-    trigger: r.trigger,
-    requestedBy: r.requestedBy,
-    status: r.status,
-    commit: r.commit,
-    summary: r.summary,
-    steps: r.steps,
-    error: r.error,
-    startedAt: r.startedAt.toISOString(),
-    completedAt: r.completedAt?.toISOString() ?? null,
-  };
-}
+import type { Finding } from '../../../db/entities';
 
 export function presentFinding(f: Finding) {
   return {

@@ -11,7 +11,8 @@ import { requireRole } from '../../middleware/auth';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentFinding, presentRun } from './presenter';
+import { presentRun } from '../runs.presenter';
+import { presentFinding } from './presenter';
 import { dismissBody, findingParams, listFindingsQuery, listScansQuery } from './schema';
 
 const SEVERITY_ORDER = `case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`;

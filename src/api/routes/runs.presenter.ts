@@ -1,0 +1,20 @@
+import type { AgentRun } from '../../db/entities';
+
+/** An agent run (scan, experiment, analysis, cycle) as every area's API shows it. */
+export function presentRun(r: AgentRun) {
+  return {
+    id: r.id,
+    workflowId: r.workflowId,
+    agentId: r.agentId,
+    kind: r.kind,
+    trigger: r.trigger,
+    requestedBy: r.requestedBy,
+    status: r.status,
+    commit: r.commit,
+    summary: r.summary,
+    steps: r.steps,
+    error: r.error,
+    startedAt: r.startedAt.toISOString(),
+    completedAt: r.completedAt?.toISOString() ?? null,
+  };
+}
