@@ -2,6 +2,7 @@ import { createAgentActivities } from './agents.activities';
 import { createConquestActivities } from './conquest';
 import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
+import { createExperimentActivities } from './experiments';
 import { createGuardianActivities } from './guardian';
 import { createRunActivities } from './runs.activities';
 import { createLlmActivities } from './llm.activities';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunActivities(deps),
     ...createGuardianActivities(deps),
     ...createConquestActivities(deps),
+    ...createExperimentActivities(deps),
   };
 }
 

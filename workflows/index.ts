@@ -5,3 +5,4 @@
 export { custodyExamWorkflow } from './custody-exam.workflow';
 export { guardianScanWorkflow } from './guardian-scan.workflow';
 export { conquestAnalysisWorkflow } from './conquest-analysis.workflow';
+export { sandboxExperimentWorkflow } from './sandbox-experiment.workflow';

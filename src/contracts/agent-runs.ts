@@ -3,8 +3,9 @@ import { z } from 'zod';
 /** The agents' own workflows (ARCHITECTURE §3.3–3.5): ids, inputs and results. */
 export const GUARDIAN_SCAN_WORKFLOW = 'guardianScanWorkflow';
 export const CONQUEST_ANALYSIS_WORKFLOW = 'conquestAnalysisWorkflow';
+export const SANDBOX_EXPERIMENT_WORKFLOW = 'sandboxExperimentWorkflow';
 
-export function agentRunWorkflowId(kind: 'guardian-scan' | 'conquest-analysis', uuid: string): string {
+export function agentRunWorkflowId(kind: 'guardian-scan' | 'conquest-analysis' | 'sandbox-experiment', uuid: string): string {
   return `${kind}-${uuid}`;
 }
 
@@ -32,6 +33,41 @@ export interface ConquestAnalysisResult {
   samples?: Array<{ name: string; currentMs: number; baselineMs: number | null; change: number | null; regressed: boolean }>;
   regressions?: string[];
 }
+
+export interface TestRunSummary {
+  ok: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  tests: number | null;
+  pass: number | null;
+  fail: number | null;
+  durationMs: number;
+  outputTail: string;
+}
+
+export interface ExperimentOutcome {
+  file: string;
+  rationale: string;
+  passed: boolean;
+  coversNewModules: string[];
+  findingId: string | null;
+  outputTail: string;
+}
+
+export interface SandboxExperimentResult {
+  runId: string;
+  status: 'completed' | 'skipped';
+  commit?: string;
+  tests?: TestRunSummary;
+  experiment?: ExperimentOutcome | { unavailable: string };
+}
+
+/** Sandbox's designed experiment: one new test file for the target. */
+export const experimentDesignSchema = z.object({
+  file: z.string().regex(/^test\/[A-Za-z0-9_-]+\.test\.js$/, 'must be test/<name>.test.js'),
+  content: z.string().min(20).max(20_000),
+  rationale: z.string().min(1).max(2000),
+});
 
 /** Guardian's triage of new findings: one verdict per finding id. */
 export const guardianTriageSchema = z.object({

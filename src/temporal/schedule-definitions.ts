@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { CONQUEST_ANALYSIS_WORKFLOW, CUSTODY_EXAM_WORKFLOW, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type CustodyExamInput } from '../contracts';
+import { CONQUEST_ANALYSIS_WORKFLOW, CUSTODY_EXAM_WORKFLOW, GUARDIAN_SCAN_WORKFLOW, SANDBOX_EXPERIMENT_WORKFLOW, type AgentRunInput, type CustodyExamInput } from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
 import type { ScheduleDefinition } from './schedules';
 
@@ -40,5 +40,14 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     workflowIdPrefix: 'conquest-analysis-scheduled',
     note: 'Conquest performance analysis every CONQUEST_ANALYSIS_INTERVAL',
   };
-  return [...custody, guardianScan, conquestAnalysis];
+  const sandboxExperiment: ScheduleDefinition = {
+    id: 'sandbox-experiment',
+    workflowType: SANDBOX_EXPERIMENT_WORKFLOW,
+    args: [scheduled],
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.intervals.sandboxExperiment,
+    workflowIdPrefix: 'sandbox-experiment-scheduled',
+    note: 'Sandbox experiment every SANDBOX_EXPERIMENT_INTERVAL',
+  };
+  return [...custody, guardianScan, conquestAnalysis, sandboxExperiment];
 }

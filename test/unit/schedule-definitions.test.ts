@@ -19,3 +19,8 @@ it('schedules the Conquest analysis at CONQUEST_ANALYSIS_INTERVAL', () => {
   const analysis = scheduleDefinitions(loadConfig({ CONQUEST_ANALYSIS_INTERVAL: '900' })).find((d) => d.id === 'conquest-analysis');
   expect(analysis).toMatchObject({ workflowType: 'conquestAnalysisWorkflow', intervalSeconds: 900 });
 });
+
+it('schedules the Sandbox experiment at SANDBOX_EXPERIMENT_INTERVAL', () => {
+  const experiment = scheduleDefinitions(loadConfig({ SANDBOX_EXPERIMENT_INTERVAL: '3600' })).find((d) => d.id === 'sandbox-experiment');
+  expect(experiment).toMatchObject({ workflowType: 'sandboxExperimentWorkflow', intervalSeconds: 3600 });
+});

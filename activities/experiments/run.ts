@@ -1,0 +1,144 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../src/config';
+import { experimentDesignSchema, type ExperimentOutcome, type TestRunSummary } from '../../src/contracts';
+import { AgentRun, Finding, Repository } from '../../src/db/entities';
+import { syncTargetRepository } from '../../src/db/repositories';
+import type { LlmGateway } from '../../src/llm';
+import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
+import { resolveInside, resolveTargetRepository, withWorktree, type Worktree } from '../../src/target';
+import { activityCallContext, toFailure } from '../llm.activities';
+import { recordRunStep } from '../runs.activities';
+
+type Deps = { orm: MikroORM; config: Config; sandbox: Sandbox; llm: LlmGateway };
+
+/** Reads node:test's summary lines (`# tests N`, `# pass N`, `# fail N`); null when the runner printed none. */
+export function summarize(run: SandboxRunResult): TestRunSummary {
+  const count = (label: string) => {
+    const m = new RegExp(`^# ${label} (\\d+)`, 'm').exec(run.stdout);
+    return m?.[1] === undefined ? null : Number(m[1]);
+  };
+  return {
+    ok: run.exitCode === 0 && !run.timedOut,
+    exitCode: run.exitCode,
+    timedOut: run.timedOut,
+    tests: count('tests'),
+    pass: count('pass'),
+    fail: count('fail'),
+    durationMs: Math.round(run.durationMs),
+    outputTail: `${run.stdout}\n${run.stderr}`.trim().slice(-2000),
+  };
+}
+
+async function target(deps: Deps, em: EntityManager) {
+  const resolved = await resolveTargetRepository(deps.config);
+  const repo = (await em.findOne(Repository, { path: resolved.path })) ?? (await syncTargetRepository(em, { repoPath: resolved.path, testCmd: resolved.testCmd, benchCmd: resolved.benchCmd }));
+  if (repo === null) throw new Error('no target repository');
+  return { resolved, repo };
+}
+
+/** The target's own test suite in the sandbox on a worktree (counts, duration, output tail), stored on the run. */
+export async function runTargetTests(deps: Deps, runId: string): Promise<{ commit: string; tests: TestRunSummary }> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const run = await em.findOneOrFail(AgentRun, { id: runId });
+  const stored = run.summary.tests as TestRunSummary | undefined;
+  if (stored !== undefined && run.commit !== null) return { commit: run.commit, tests: stored };
+  const { resolved, repo } = await target(deps, em);
+  const timeoutMs = deps.config.sandbox.timeoutSeconds * 1000;
+  const { commit, tests } = await withWorktree(resolved.path, async (wt) => ({
+    commit: wt.baseCommit,
+    tests: summarize(await deps.sandbox.run({ command: '/bin/sh', args: ['-c', resolved.testCmd], cwd: wt.dir, timeoutMs })),
+  }));
+  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb, commit = ?, repository_id = ? where id = ?', [JSON.stringify({ tests }), commit, repo.id, runId], 'run');
+  await recordRunStep(deps.orm, runId, 'tests', `${tests.pass ?? '?'} passed, ${tests.fail ?? '?'} failed in ${tests.durationMs} ms`);
+  return { commit, tests };
+}
+
+/**
+ * Sandbox's experiment: its model writes one new test for the target; the test runs in the sandbox on a worktree; a
+ * passing test that loads source modules no existing test loads becomes an `experiment` finding (its content kept for a
+ * proposal). Stored on the run: a retry after success neither asks nor runs again.
+ */
+export async function runExperiment(deps: Deps, runId: string): Promise<ExperimentOutcome> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const run = await em.findOneOrFail(AgentRun, { id: runId });
+  const stored = run.summary.experiment as ExperimentOutcome | undefined;
+  if (stored !== undefined) return stored;
+  const { resolved, repo } = await target(deps, em);
+  const outcome = await withWorktree(resolved.path, async (wt) => {
+    const { sources, tests } = await listFiles(wt);
+    const untested = Object.keys(sources).filter((f) => !Object.values(tests).some((t) => requires(t, f)));
+    const design = await designTest(deps.llm, sources, Object.keys(tests), untested);
+    const file = await resolveInside(wt.dir, design.file);
+    await writeFile(file, design.content);
+    const result = summarize(await deps.sandbox.run({ command: process.execPath, args: ['--test', design.file], cwd: wt.dir, timeoutMs: deps.config.sandbox.timeoutSeconds * 1000 }));
+    return { design, result, covers: untested.filter((f) => requires(design.content, f)) };
+  });
+  let findingId: string | null = null;
+  if (outcome.result.ok && outcome.covers.length > 0) {
+    const finding = new Finding({
+      repositoryId: repo.id,
+      agentId: 'sandbox',
+      kind: 'experiment',
+      tool: 'experiment',
+      rule: 'new-test',
+      severity: 'low',
+      title: `A new passing test covers ${outcome.covers.join(', ')}`,
+      message: outcome.design.rationale,
+      file: outcome.design.file,
+      line: null,
+      fingerprint: `experiment:${runId}`,
+      firstRunId: runId,
+      data: { content: outcome.design.content, covers: outcome.covers, tests: outcome.result.tests },
+    });
+    await em.persistAndFlush(finding);
+    findingId = finding.id;
+  }
+  const experiment: ExperimentOutcome = { file: outcome.design.file, rationale: outcome.design.rationale, passed: outcome.result.ok, coversNewModules: outcome.covers, findingId, outputTail: outcome.result.outputTail };
+  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb where id = ?', [JSON.stringify({ experiment }), runId], 'run');
+  await recordRunStep(deps.orm, runId, 'experiment', `${experiment.file}: ${experiment.passed ? 'passed' : 'failed'}`);
+  return experiment;
+}
+
+async function listFiles(wt: Worktree): Promise<{ sources: Record<string, string>; tests: Record<string, string> }> {
+  const read = async (dir: string) => {
+    const out: Record<string, string> = {};
+    const entries = await readdir(await resolveInside(wt.dir, dir)).catch(() => [] as string[]);
+    for (const name of entries.filter((n) => n.endsWith('.js')).slice(0, 30)) out[`${dir}/${name}`] = (await wt.read(`${dir}/${name}`)).slice(0, 8000);
+    return out;
+  };
+  return { sources: await read('src'), tests: await read('test') };
+}
+
+/** Whether `code` (a test file) loads the source module `file` (`src/x.js`), directly by a relative require. */
+function requires(code: string, file: string): boolean {
+  const base = file.replace(/^src\//, '').replace(/\.js$/, '');
+  return new RegExp(`require\\(['"]\\.\\./src/${base}(\\.js)?['"]\\)`).test(code);
+}
+
+async function designTest(llm: LlmGateway, sources: Record<string, string>, testFiles: string[], untested: string[]) {
+  try {
+    const result = await llm.complete(
+      {
+        agentId: 'sandbox',
+        purpose: 'sandbox.experiment',
+        schema: experimentDesignSchema,
+        schemaName: 'experiment',
+        messages: [
+          { role: 'system', content: 'You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.' },
+          {
+            role: 'user',
+            content: `Existing tests: ${testFiles.join(', ') || 'none'}.\nModules no test loads: ${untested.join(', ') || 'none'}.\nSources:\n${Object.entries(sources).map(([f, c]) => `--- ${f}\n${c}`).join('\n')}`,
+          },
+        ],
+        maxTokens: 3000,
+        temperature: 0.2,
+        cacheTtlSeconds: 0,
+      },
+      activityCallContext(),
+    );
+    return result.output;
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
