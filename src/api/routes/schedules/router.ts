@@ -1,0 +1,68 @@
+import Router, { type RouterContext } from '@koa/router';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Config } from '../../../config';
+import { scheduleDefinitions } from '../../../temporal/schedule-definitions';
+import { notFound } from '../../errors';
+import { requireRole } from '../../middleware/auth';
+import type { AppState } from '../../types';
+import { parse } from '../../validate';
+
+const idParams = z.object({ id: z.string().min(1).max(100).regex(/^[a-z0-9-]+$/, 'must be a schedule id') });
+const pauseBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict().default({});
+
+/** `/schedules`: the recurring workflows (viewer); pause, unpause and trigger them (operator). */
+export function schedulesRouter({ temporal, config }: { temporal: Client; config: Config }): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/schedules' });
+  const definitions = () => scheduleDefinitions(config);
+  const handleOf = (id: string) => {
+    if (!definitions().some((d) => d.id === id)) throw notFound(`schedule "${id}"`);
+    return temporal.schedule.getHandle(id);
+  };
+
+  router.get('/', requireRole('viewer'), async (ctx) => {
+    const items = [];
+    for (const def of definitions()) {
+      try {
+        const d = await temporal.schedule.getHandle(def.id).describe();
+        items.push({
+          id: def.id,
+          workflowType: def.workflowType,
+          intervalSeconds: def.intervalSeconds,
+          note: def.note,
+          exists: true,
+          paused: d.state.paused,
+          pauseNote: d.state.note ?? null,
+          nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+          recentRuns: d.info.recentActions.slice(-5).map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+        });
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        items.push({ id: def.id, workflowType: def.workflowType, intervalSeconds: def.intervalSeconds, note: def.note, exists: false, paused: null, pauseNote: null, nextRuns: [], recentRuns: [] });
+      }
+    }
+    ctx.body = { items };
+  });
+
+  const act = (action: 'pause' | 'unpause' | 'trigger') =>
+    async function (ctx: RouterContext<AppState>) {
+      const { id } = parse(idParams, ctx.params);
+      const { reason } = parse(pauseBody, ctx.request.body);
+      ctx.state.auditTarget = `schedule:${id}`;
+      const handle = handleOf(id);
+      const note = reason ?? `${action}d by ${ctx.state.auth?.name ?? 'unknown'} through the API`;
+      try {
+        if (action === 'pause') await handle.pause(note);
+        else if (action === 'unpause') await handle.unpause(note);
+        else await handle.trigger();
+      } catch (err) {
+        if (err instanceof ScheduleNotFoundError) throw notFound(`schedule "${id}" (the worker creates it at start)`);
+        throw err;
+      }
+      ctx.body = { id, action, done: true };
+    };
+  router.post('/:id/pause', requireRole('operator'), act('pause'));
+  router.post('/:id/unpause', requireRole('operator'), act('unpause'));
+  router.post('/:id/trigger', requireRole('operator'), act('trigger'));
+  return router;
+}

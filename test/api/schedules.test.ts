@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { createLogger } from '../../src/logger';
+import { scheduleDefinitions } from '../../src/temporal/schedule-definitions';
+import { syncSchedules } from '../../src/temporal/schedules';
+import { startTestApi, type TestApi } from '../helpers/api';
+import { testConfig } from '../helpers/config';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { requiredTestEnv, TEST_ENV } from '../helpers/env';
+
+let db: TestDatabase;
+let api: TestApi;
+let connection: Connection;
+let client: Client;
+// A task queue no worker polls: a triggered run waits there harmlessly.
+const config = () => testConfig(db.url, { TEMPORAL_TASK_QUEUE: `idle-${randomBytes(4).toString('hex')}`, RATE_LIMIT_MAX: '10000' });
+let definitions: ReturnType<typeof scheduleDefinitions>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const cfg = config();
+  definitions = scheduleDefinitions(cfg);
+  api = await startTestApi(cfg);
+  connection = await Connection.connect({ address: requiredTestEnv(TEST_ENV.temporalAddress) });
+  client = new Client({ connection });
+});
+afterAll(async () => {
+  for (const def of definitions) await client.schedule.getHandle(def.id).delete().catch(() => undefined);
+  await connection.close();
+  await api.close();
+  await db.drop();
+});
+
+it('syncs every schedule idempotently (a second worker start creates none) and lists, pauses, unpauses and triggers them', async () => {
+  const logger = createLogger({ level: 'error', format: 'json' });
+  const first = await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
+  const second = await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
+  expect(first.created.length + first.updated.length).toBe(definitions.length);
+  expect(second).toEqual({ created: [], updated: definitions.map((d) => d.id) });
+
+  const [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
+  const list = await api.request('GET', '/api/schedules', { key: viewer });
+  const items = (list.body as { items: Array<{ id: string; exists: boolean; paused: boolean }> }).items;
+  expect(items.map((i) => i.id).sort()).toEqual(definitions.map((d) => d.id).sort());
+  expect(items.every((i) => i.exists && !i.paused)).toBe(true);
+
+  expect((await api.request('POST', '/api/schedules/guardian-scan/pause', { key: viewer })).status).toBe(403);
+  expect((await api.request('POST', '/api/schedules/guardian-scan/pause', { key: operator, body: { reason: 'maintenance window' } })).status).toBe(200);
+  const paused = await api.request('GET', '/api/schedules', { key: viewer });
+  expect((paused.body as { items: Array<{ id: string }> }).items.find((i) => i.id === 'guardian-scan')).toMatchObject({ paused: true, pauseNote: 'maintenance window' });
+  // A second sync (a worker restart) keeps the operator's pause.
+  await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
+  expect((await client.schedule.getHandle('guardian-scan').describe()).state.paused).toBe(true);
+  expect((await api.request('POST', '/api/schedules/guardian-scan/unpause', { key: operator })).status).toBe(200);
+  expect((await client.schedule.getHandle('guardian-scan').describe()).state.paused).toBe(false);
+  expect((await api.request('POST', '/api/schedules/conquest-analysis/trigger', { key: operator })).status).toBe(200);
+  expect((await api.request('POST', '/api/schedules/no-such-schedule/trigger', { key: operator })).status).toBe(404);
+});
