@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { agentRunWorkflowId, CONQUEST_ANALYSIS_WORKFLOW, type AgentRunInput, type ConquestAnalysisResult } from '../../src/contracts';
-import { Finding, Notification, PerformanceSample } from '../../src/db/entities';
+import { AgentRun, Finding, Notification, PerformanceSample } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { startTestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
@@ -20,6 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
+const workflowIdOf = async (runId: string) => (await em().findOneOrFail(AgentRun, { id: runId })).workflowId;
 const config = () => testConfig(bed.db.url, { DATA_DIR: dataDir });
 
 async function analyse(): Promise<ConquestAnalysisResult> {
@@ -58,6 +60,7 @@ it('measures the example target in the sandbox and detects the slowed function a
   expect(finding).toMatchObject({ status: 'open', tool: 'bench', data: { measure: 'countDuplicates' } });
   expect(await em().count(Notification, { kind: 'performance_regression' })).toBe(1);
   expect(await em().count(PerformanceSample, { name: 'countDuplicates' })).toBe(2);
+  await recordHistory(await workflowIdOf(second.runId), 'conquest-analysis-regression');
   expect(await git(repo, ['status', '--porcelain'])).toBe('');
 
   const api = await startTestApi(config());

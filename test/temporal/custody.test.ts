@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { WorkflowFailedError } from '@temporalio/client';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
-import { requiredTestEnv, TEST_ENV } from '../helpers/env';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
@@ -60,18 +57,6 @@ async function resetAgent(id: AgentId, fields: Partial<Agent> = {}): Promise<voi
   await em().execute('delete from exams where agent_id = ?', [id]);
   await em().execute('delete from notifications');
   await em().nativeUpdate(Agent, { id }, { level: 1, xp: 0, examsTaken: 0, examsPassed: 0, examsFailed: 0, consecutivePasses: 0, consecutiveFailures: 0, lastPassedAt: null, levelHoldReason: null, status: 'active', ...fields });
-}
-
-/** With LVLUP_RECORD_HISTORIES=1, saves the run's history under test/histories for replay.test.ts to replay from then on. */
-async function recordHistory(workflowId: string, name: string): Promise<void> {
-  if (process.env.LVLUP_RECORD_HISTORIES !== '1') return;
-  const connection = await Connection.connect({ address: requiredTestEnv(TEST_ENV.temporalAddress) });
-  try {
-    const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
-    await writeFile(path.join(__dirname, '../histories', `${name}.json`), historyToJSON(history));
-  } finally {
-    await connection.close();
-  }
 }
 
 const agent = (id: AgentId) => em().findOneOrFail(Agent, { id });

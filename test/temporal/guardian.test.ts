@@ -7,6 +7,7 @@ import { agentRunWorkflowId, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type Gu
 import { Agent, AgentRun, Finding, Notification } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { testConfig } from '../helpers/config';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
@@ -61,6 +62,7 @@ it('finds the example target’s hard-coded secret and injections with the real 
   const run = await em().findOneOrFail(AgentRun, { id: result.runId });
   expect(run).toMatchObject({ status: 'completed', kind: 'guardian_scan' });
   expect(run.commit).toMatch(/^[0-9a-f]{40}$/);
+  await recordHistory(run.workflowId, 'guardian-scan-completed');
 });
 
 it('dedupes on a second scan, resolves a fixed flaw, and never writes to the target’s branch', async () => {

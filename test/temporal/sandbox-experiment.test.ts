@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { agentRunWorkflowId, SANDBOX_EXPERIMENT_WORKFLOW, type AgentRunInput, type ExperimentOutcome, type SandboxExperimentResult } from '../../src/contracts';
-import { Finding } from '../../src/db/entities';
+import { AgentRun, Finding } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { startTestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
@@ -53,6 +54,7 @@ it("runs the target's tests in the sandbox and turns a passing, coverage-adding 
   expect(outcome).toMatchObject({ file: 'test/format.test.js', passed: true, coversNewModules: ['src/format.js'] });
   const finding = await em().findOneOrFail(Finding, { id: outcome.findingId ?? '' });
   expect(finding).toMatchObject({ kind: 'experiment', agentId: 'sandbox', status: 'open', data: { content: NEW_TEST } });
+  await recordHistory((await em().findOneOrFail(AgentRun, { id: result.runId })).workflowId, 'sandbox-experiment-finding');
   // The designed test lived only in a throw-away worktree.
   expect(await git(path.join(dataDir, 'target'), ['status', '--porcelain'])).toBe('');
 
