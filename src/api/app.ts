@@ -22,6 +22,7 @@ import { conquestRouter } from './routes/conquest/router';
 import { custodyRouter } from './routes/custody/router';
 import { enhancedLearningRouter } from './routes/enhanced-learning/router';
 import { guardianRouter } from './routes/guardian/router';
+import { imperiumRouter } from './routes/imperium/router';
 import { sandboxRouter } from './routes/sandbox/router';
 import { schedulesRouter } from './routes/schedules/router';
 import { systemRouter } from './routes/system/router';
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), sandboxRouter(deps), schedulesRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), sandboxRouter(deps), schedulesRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;
