@@ -1,6 +1,9 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { Agent, AgentRun, type AgentRunKind, type AgentRunStatus } from '../src/db/entities';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../src/config';
+import { Agent, AgentRun, Repository, type AgentRunKind, type AgentRunStatus } from '../src/db/entities';
+import { syncTargetRepository } from '../src/db/repositories';
 import type { AgentId } from '../src/domain/agents';
+import { resolveTargetRepository, type ResolvedTarget } from '../src/target';
 
 export interface BeginRunInput {
   runId: string;
@@ -47,4 +50,24 @@ export function createRunActivities({ orm }: { orm: MikroORM }) {
 /** Appends a step to a run's recorded progress. */
 export async function recordRunStep(orm: MikroORM, runId: string, step: string, detail?: string): Promise<void> {
   await orm.em.getConnection().execute('update agent_runs set steps = steps || ?::jsonb where id = ?', [JSON.stringify([{ step, at: new Date().toISOString(), ...(detail !== undefined && { detail }) }]), runId], 'run');
+}
+
+/** The target repository a run works on, and its `repositories` row (created on first use). */
+export async function runTarget(orm: MikroORM, config: Config): Promise<{ target: ResolvedTarget; repo: Repository }> {
+  const em = orm.em.fork();
+  const target = await resolveTargetRepository(config);
+  const repo =
+    (await em.findOne(Repository, { path: target.path })) ??
+    (await syncTargetRepository(em as EntityManager, { repoPath: target.path, testCmd: target.testCmd, benchCmd: target.benchCmd }));
+  if (repo === null) throw new Error('no target repository');
+  return { target, repo };
+}
+
+/** Merges `summary` into the run's stored summary and, when given, records the commit and repository it ran on. */
+export async function storeRunSummary(orm: MikroORM, runId: string, summary: Record<string, unknown>, at?: { commit: string; repositoryId: string }): Promise<void> {
+  await orm.em.getConnection().execute(
+    'update agent_runs set summary = summary || ?::jsonb, commit = coalesce(?, commit), repository_id = coalesce(?, repository_id) where id = ?',
+    [JSON.stringify(summary), at?.commit ?? null, at?.repositoryId ?? null, runId],
+    'run',
+  );
 }

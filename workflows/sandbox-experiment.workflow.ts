@@ -1,6 +1,7 @@
-import { proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { progressQuery, type AgentRunInput, type SandboxExperimentResult, type WorkflowProgress } from '../src/contracts';
+import type { AgentRunInput, SandboxExperimentResult } from '../src/contracts';
+import { agentRun } from './agent-run';
 import { describeFailure } from './failures';
 
 /**
@@ -14,36 +15,16 @@ export async function sandboxExperimentWorkflow(input: AgentRunInput): Promise<S
   const runner = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
   const designer = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.scanMs, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
 
-  const progress: WorkflowProgress = { step: 'begin', state: 'running', completedSteps: [] };
-  setHandler(progressQuery, () => progress);
-  const enter = (step: string) => {
-    progress.completedSteps.push(progress.step);
-    progress.step = step;
-  };
-
-  const { workflowId } = workflowInfo();
-  const begun = await db.beginAgentRun({ runId: uuid4(), workflowId, agentId: 'sandbox', kind: 'sandbox_experiment', trigger: input.trigger, requestedBy: input.requestedBy });
-  if (begun.skipped) {
-    progress.state = 'completed';
-    return { runId: begun.runId, status: 'skipped' };
-  }
-  try {
+  return agentRun(db, { agentId: 'sandbox', kind: 'sandbox_experiment', input }, async (runId, enter) => {
     enter('tests');
-    const { commit, tests } = await runner.sandboxRunTests(begun.runId);
+    const { commit, tests } = await runner.sandboxRunTests(runId);
     enter('experiment');
     let experiment: SandboxExperimentResult['experiment'];
     try {
-      experiment = await designer.sandboxExperiment(begun.runId);
+      experiment = await designer.sandboxExperiment(runId);
     } catch (err) {
       experiment = { unavailable: describeFailure(err) };
     }
-    await db.finishAgentRun(begun.runId, 'completed', { experimentOutcome: experiment });
-    enter('done');
-    progress.state = 'completed';
-    return { runId: begun.runId, status: 'completed', commit, tests, experiment };
-  } catch (err) {
-    progress.state = 'failed';
-    await db.finishAgentRun(begun.runId, 'failed', {}, describeFailure(err));
-    throw err;
-  }
+    return { result: { runId, status: 'completed', commit, tests, experiment }, summary: { experimentOutcome: experiment } };
+  });
 }

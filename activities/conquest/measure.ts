@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
-import { AgentRun, Finding, Repository } from '../../src/db/entities';
-import { syncTargetRepository } from '../../src/db/repositories';
+import { AgentRun, Finding } from '../../src/db/entities';
 import { parseBenchOutput, performanceVerdict, type PerformanceVerdict } from '../../src/domain/performance';
 import { createNotification } from '../../src/notifications/create';
 import type { Sandbox } from '../../src/sandbox';
-import { resolveTargetRepository, withWorktree } from '../../src/target';
-import { recordRunStep } from '../runs.activities';
+import { withWorktree } from '../../src/target';
+import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 
 export interface Measurement {
   commit: string;
@@ -37,9 +36,7 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
   const stored = run.summary.measure as Measurement | undefined;
   if (stored !== undefined) return stored;
 
-  const target = await resolveTargetRepository(deps.config);
-  const repo = (await em.findOne(Repository, { path: target.path })) ?? (await syncTargetRepository(em, { repoPath: target.path, testCmd: target.testCmd, benchCmd: target.benchCmd }));
-  if (repo === null) throw new Error('no target repository');
+  const { target, repo } = await runTarget(deps.orm, deps.config);
   const source = target.benchCmd !== undefined ? 'bench' : 'tests';
   const command = target.benchCmd ?? target.testCmd;
   const timeoutMs = deps.config.sandbox.timeoutSeconds * 1000;
@@ -76,7 +73,7 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
     regressions: regressions.map((r) => r.name),
     backend: await backendFigures(em),
   };
-  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb, commit = ?, repository_id = ? where id = ?', [JSON.stringify({ measure: measurement }), commit, repo.id, runId], 'run');
+  await storeRunSummary(deps.orm, runId, { measure: measurement }, { commit, repositoryId: repo.id });
   await recordRunStep(deps.orm, runId, 'measure', `${measurement.detail}; ${regressions.length} regression(s)`);
   return measurement;
 }

@@ -2,13 +2,12 @@ import { readdir, writeFile } from 'node:fs/promises';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { experimentDesignSchema, type ExperimentOutcome, type TestRunSummary } from '../../src/contracts';
-import { AgentRun, Finding, Repository } from '../../src/db/entities';
-import { syncTargetRepository } from '../../src/db/repositories';
+import { AgentRun, Finding } from '../../src/db/entities';
 import type { LlmGateway } from '../../src/llm';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
-import { resolveInside, resolveTargetRepository, withWorktree, type Worktree } from '../../src/target';
+import { resolveInside, withWorktree, type Worktree } from '../../src/target';
 import { activityCallContext, toFailure } from '../llm.activities';
-import { recordRunStep } from '../runs.activities';
+import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 
 type Deps = { orm: MikroORM; config: Config; sandbox: Sandbox; llm: LlmGateway };
 
@@ -30,26 +29,19 @@ export function summarize(run: SandboxRunResult): TestRunSummary {
   };
 }
 
-async function target(deps: Deps, em: EntityManager) {
-  const resolved = await resolveTargetRepository(deps.config);
-  const repo = (await em.findOne(Repository, { path: resolved.path })) ?? (await syncTargetRepository(em, { repoPath: resolved.path, testCmd: resolved.testCmd, benchCmd: resolved.benchCmd }));
-  if (repo === null) throw new Error('no target repository');
-  return { resolved, repo };
-}
-
 /** The target's own test suite in the sandbox on a worktree (counts, duration, output tail), stored on the run. */
 export async function runTargetTests(deps: Deps, runId: string): Promise<{ commit: string; tests: TestRunSummary }> {
   const em = deps.orm.em.fork() as EntityManager;
   const run = await em.findOneOrFail(AgentRun, { id: runId });
   const stored = run.summary.tests as TestRunSummary | undefined;
   if (stored !== undefined && run.commit !== null) return { commit: run.commit, tests: stored };
-  const { resolved, repo } = await target(deps, em);
+  const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
   const timeoutMs = deps.config.sandbox.timeoutSeconds * 1000;
   const { commit, tests } = await withWorktree(resolved.path, async (wt) => ({
     commit: wt.baseCommit,
     tests: summarize(await deps.sandbox.run({ command: '/bin/sh', args: ['-c', resolved.testCmd], cwd: wt.dir, timeoutMs })),
   }));
-  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb, commit = ?, repository_id = ? where id = ?', [JSON.stringify({ tests }), commit, repo.id, runId], 'run');
+  await storeRunSummary(deps.orm, runId, { tests }, { commit, repositoryId: repo.id });
   await recordRunStep(deps.orm, runId, 'tests', `${tests.pass ?? '?'} passed, ${tests.fail ?? '?'} failed in ${tests.durationMs} ms`);
   return { commit, tests };
 }
@@ -64,7 +56,7 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
   const run = await em.findOneOrFail(AgentRun, { id: runId });
   const stored = run.summary.experiment as ExperimentOutcome | undefined;
   if (stored !== undefined) return stored;
-  const { resolved, repo } = await target(deps, em);
+  const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
   const outcome = await withWorktree(resolved.path, async (wt) => {
     const { sources, tests } = await listFiles(wt);
     const untested = Object.keys(sources).filter((f) => !Object.values(tests).some((t) => requires(t, f)));
@@ -95,7 +87,7 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
     findingId = finding.id;
   }
   const experiment: ExperimentOutcome = { file: outcome.design.file, rationale: outcome.design.rationale, passed: outcome.result.ok, coversNewModules: outcome.covers, findingId, outputTail: outcome.result.outputTail };
-  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb where id = ?', [JSON.stringify({ experiment }), runId], 'run');
+  await storeRunSummary(deps.orm, runId, { experiment });
   await recordRunStep(deps.orm, runId, 'experiment', `${experiment.file}: ${experiment.passed ? 'passed' : 'failed'}`);
   return experiment;
 }

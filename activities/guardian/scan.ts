@@ -1,10 +1,9 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
-import { AgentRun, Finding, Repository } from '../../src/db/entities';
-import { syncTargetRepository } from '../../src/db/repositories';
-import { resolveTargetRepository, withWorktree } from '../../src/target';
+import { AgentRun, Finding } from '../../src/db/entities';
+import { withWorktree } from '../../src/target';
 import { runSecurityScanners, type RawFinding, type ScanReport } from '../../src/target/scanners';
-import { recordRunStep } from '../runs.activities';
+import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 
 export interface ScanOutcome {
   commit: string;
@@ -26,14 +25,12 @@ export async function scanTarget(deps: { orm: MikroORM; config: Config }, runId:
   const stored = run.summary.scan as ScanOutcome | undefined;
   if (stored !== undefined) return stored;
 
-  const target = await resolveTargetRepository(deps.config);
-  const repo = (await em.findOne(Repository, { path: target.path })) ?? (await syncTargetRepository(em, { repoPath: target.path, testCmd: target.testCmd, benchCmd: target.benchCmd }));
-  if (repo === null) throw new Error('no target repository');
+  const { target, repo } = await runTarget(deps.orm, deps.config);
   const { commit, report } = await withWorktree(target.path, async (wt) => ({ commit: wt.baseCommit, report: await runSecurityScanners(wt.dir) }));
 
   const outcome = await em.transactional((tx) => fold(tx, { repositoryId: repo.id, runId, report }));
   const result: ScanOutcome = { commit, tools: report.tools.map(({ tool, status, detail }) => ({ tool, status, detail })), ...outcome };
-  await deps.orm.em.getConnection().execute('update agent_runs set summary = summary || ?::jsonb, commit = ?, repository_id = ? where id = ?', [JSON.stringify({ scan: result }), commit, repo.id, runId], 'run');
+  await storeRunSummary(deps.orm, runId, { scan: result }, { commit, repositoryId: repo.id });
   await recordRunStep(deps.orm, runId, 'scan', `${result.total} findings: ${result.newIds.length} new, ${result.reopenedIds.length} reopened, ${result.resolved} resolved`);
   return result;
 }

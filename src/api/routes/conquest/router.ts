@@ -1,43 +1,26 @@
-import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../../../config';
-import { agentRunWorkflowId, CONQUEST_ANALYSIS_WORKFLOW, type AgentRunInput } from '../../../contracts';
-import { Agent, AgentRun, AGENT_RUN_STATUSES, PerformanceSample } from '../../../db/entities';
+import { CONQUEST_ANALYSIS_WORKFLOW } from '../../../contracts';
+import { PerformanceSample } from '../../../db/entities';
 import { performanceVerdict } from '../../../domain/performance';
-import { conflict } from '../../errors';
 import { requireRole } from '../../middleware/auth';
-import { page, paginationQuery } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentRun } from '../runs.presenter';
+import { listAgentRuns, startAgentRun } from '../runs';
 
-const listQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 const performanceQuery = z.object({ measure: z.string().min(1).max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) });
 
 /** `/conquest`: start an analysis (operator), list analyses and the measured performance history (viewer). */
-export function conquestRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+  const { orm } = deps;
   const router = new Router<AppState>({ prefix: '/conquest' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/analyses', requireRole('operator'), async (ctx) => {
-    const conquest = await em().findOneOrFail(Agent, { id: 'conquest' });
-    if (conquest.status === 'paused') throw conflict('agent conquest is paused');
-    const workflowId = agentRunWorkflowId('conquest-analysis', randomUUID());
-    const input: AgentRunInput = { trigger: 'api', requestedBy: ctx.state.auth?.name };
-    await temporal.workflow.start(CONQUEST_ANALYSIS_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
-    ctx.state.auditTarget = `workflow:${workflowId}`;
-    ctx.status = 202;
-    ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}` };
-  });
-
-  router.get('/analyses', requireRole('viewer'), async (ctx) => {
-    const q = parse(listQuery, ctx.query);
-    const [runs, total] = await em().findAndCount(AgentRun, { kind: 'conquest_analysis', ...(q.status && { status: q.status }) }, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
-    ctx.body = page(runs.map(presentRun), total, q);
-  });
+  router.post('/analyses', requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', workflowType: CONQUEST_ANALYSIS_WORKFLOW, idKind: 'conquest-analysis' }));
+  router.get('/analyses', requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
 
   router.get('/performance', requireRole('viewer'), async (ctx) => {
     const q = parse(performanceQuery, ctx.query);

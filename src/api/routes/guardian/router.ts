@@ -1,43 +1,29 @@
-import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
-import { agentRunWorkflowId, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput } from '../../../contracts';
-import { Agent, AgentRun, Finding } from '../../../db/entities';
+import { GUARDIAN_SCAN_WORKFLOW } from '../../../contracts';
+import { Finding } from '../../../db/entities';
 import { conflict, notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentRun } from '../runs.presenter';
+import { listAgentRuns, startAgentRun } from '../runs';
 import { presentFinding } from './presenter';
-import { dismissBody, findingParams, listFindingsQuery, listScansQuery } from './schema';
+import { dismissBody, findingParams, listFindingsQuery } from './schema';
 
 const SEVERITY_ORDER = `case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`;
 
 /** `/guardian`: start a scan (operator), list scans and findings (viewer), dismiss a finding (operator). */
-export function guardianRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+  const { orm } = deps;
   const router = new Router<AppState>({ prefix: '/guardian' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/scans', requireRole('operator'), async (ctx) => {
-    const guardian = await em().findOneOrFail(Agent, { id: 'guardian' });
-    if (guardian.status === 'paused') throw conflict('agent guardian is paused');
-    const workflowId = agentRunWorkflowId('guardian-scan', randomUUID());
-    const input: AgentRunInput = { trigger: 'api', requestedBy: ctx.state.auth?.name };
-    await temporal.workflow.start(GUARDIAN_SCAN_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
-    ctx.state.auditTarget = `workflow:${workflowId}`;
-    ctx.status = 202;
-    ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}` };
-  });
-
-  router.get('/scans', requireRole('viewer'), async (ctx) => {
-    const q = parse(listScansQuery, ctx.query);
-    const [runs, total] = await em().findAndCount(AgentRun, { kind: 'guardian_scan', ...(q.status && { status: q.status }) }, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
-    ctx.body = page(runs.map(presentRun), total, q);
-  });
+  router.post('/scans', requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', workflowType: GUARDIAN_SCAN_WORKFLOW, idKind: 'guardian-scan' }));
+  router.get('/scans', requireRole('viewer'), listAgentRuns(orm, 'guardian_scan'));
 
   router.get('/findings', requireRole('viewer'), async (ctx) => {
     const q = parse(listFindingsQuery, ctx.query);

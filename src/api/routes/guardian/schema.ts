@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { AGENT_RUN_STATUSES, FINDING_SEVERITIES, FINDING_STATUSES } from '../../../db/entities';
+import { FINDING_SEVERITIES, FINDING_STATUSES } from '../../../db/entities';
 import { paginationQuery } from '../../pagination';
 
-export const listScansQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 export const listFindingsQuery = paginationQuery.extend({
   severity: z.enum(FINDING_SEVERITIES).optional(),
   status: z.enum(FINDING_STATUSES).optional(),
