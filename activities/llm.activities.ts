@@ -7,7 +7,7 @@ import {
   type LlmOutputOf,
   type LlmOutputSchemaName,
 } from '../src/contracts/llm';
-import { isLlmError, type CallContext, type LlmRequest } from '../src/llm';
+import { isLlmError, type CallContext, type LlmGateway, type LlmRequest, type LlmResult } from '../src/llm';
 import type { ActivityDeps } from './deps';
 
 type OutputFor<S> = S extends LlmOutputSchemaName ? LlmOutputOf<S> : string;
@@ -53,6 +53,18 @@ export function activityCallContext(): CallContext {
     attempt: ctx.info.attempt,
     signal: ctx.cancellationSignal,
   };
+}
+
+/**
+ * One gateway call from inside an activity: the call's context from the activity, and a gateway error thrown as the
+ * ApplicationFailure carrying its retry meaning.
+ */
+export async function askModel<T>(llm: LlmGateway, request: LlmRequest<T>): Promise<LlmResult<T>> {
+  try {
+    return await llm.complete(request, activityCallContext());
+  } catch (err) {
+    throw toFailure(err);
+  }
 }
 
 /** An `LlmError` as the `ApplicationFailure` carrying its retry meaning; anything else unchanged. */

@@ -2,20 +2,33 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AgentRunInput, ConquestAnalysisResult } from '../src/contracts';
 import { agentRun } from './agent-run';
+import { describeFailure } from './failures';
 
 /**
  * Conquest's performance analysis (ARCHITECTURE §3.5): measure the target in the sandbox, compare each figure with
- * its recent median, record regressions as findings and notifications, and keep the backend's own figures on the run.
+ * its recent median, record regressions as findings and notifications, and keep the backend's own figures on the run;
+ * then the model explains the hot spots as findings (skipped, and said so, without a provider).
  */
 export async function conquestAnalysisWorkflow(input: AgentRunInput): Promise<ConquestAnalysisResult> {
-  const t = { scanMs: 300_000, dbMs: 30_000, ...input.timeouts };
+  const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const measurer = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
 
   return agentRun(db, { agentId: 'conquest', kind: 'conquest_analysis', input }, async (runId, enter) => {
     enter('measure');
     const m = await measurer.conquestMeasure(runId);
-    const result: ConquestAnalysisResult = { runId, status: 'completed', commit: m.commit, ok: m.ok, samples: m.samples, regressions: m.regressions };
-    return { result, summary: { regressions: m.regressions } };
+
+    enter('explain');
+    let explain: ConquestAnalysisResult['explain'];
+    try {
+      explain = await llm.conquestExplain(runId);
+    } catch (err) {
+      // The measurement stands on its own: figures without a model are still figures.
+      explain = { unavailable: describeFailure(err) };
+    }
+
+    const result: ConquestAnalysisResult = { runId, status: 'completed', commit: m.commit, ok: m.ok, samples: m.samples, regressions: m.regressions, explain };
+    return { result, summary: { regressions: m.regressions, explain } };
   });
 }

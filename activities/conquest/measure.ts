@@ -78,11 +78,16 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
   return measurement;
 }
 
+/** One performance finding per measure and rule: the bench's `regression`, the model's `hotspot`. */
+export function performanceFingerprint(rule: 'regression' | 'hotspot', measure: string): string {
+  return createHash('sha256').update(`${rule === 'regression' ? 'performance' : 'performance-hotspot'}\0${measure}`).digest('hex');
+}
+
 async function recordRegression(em: EntityManager, ctx: { repositoryId: string; runId: string; commit: string; sample: Measurement['samples'][number] }): Promise<void> {
   const { sample } = ctx;
   const pct = Math.round((sample.change ?? 0) * 1000) / 10;
   const message = `${sample.name} took ${sample.currentMs.toFixed(1)} ms at ${ctx.commit.slice(0, 10)}, ${pct} % slower than the median of its last runs (${sample.baselineMs?.toFixed(1)} ms).`;
-  const fingerprint = createHash('sha256').update(`performance\0${sample.name}`).digest('hex');
+  const fingerprint = performanceFingerprint('regression', sample.name);
   let finding = await em.findOne(Finding, { repositoryId: ctx.repositoryId, fingerprint });
   if (finding === null) {
     finding = new Finding({ repositoryId: ctx.repositoryId, agentId: 'conquest', kind: 'performance', tool: 'bench', rule: 'regression', severity: pct > 100 ? 'high' : 'medium', title: `${sample.name} regressed by ${pct} %`, message, file: null, line: null, fingerprint, firstRunId: ctx.runId });

@@ -6,7 +6,7 @@ import { AgentRun, Finding } from '../../src/db/entities';
 import type { LlmGateway } from '../../src/llm';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
 import { resolveInside, withWorktree, type Worktree } from '../../src/target';
-import { activityCallContext, toFailure } from '../llm.activities';
+import { askModel } from '../llm.activities';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 
 type Deps = { orm: MikroORM; config: Config; sandbox: Sandbox; llm: LlmGateway };
@@ -92,7 +92,8 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
   return experiment;
 }
 
-async function listFiles(wt: Worktree): Promise<{ sources: Record<string, string>; tests: Record<string, string> }> {
+/** The target's `src/` and `test/` JavaScript files (up to 30 each, 8 KB each) by repository-relative path. */
+export async function listFiles(wt: Worktree): Promise<{ sources: Record<string, string>; tests: Record<string, string> }> {
   const read = async (dir: string) => {
     const out: Record<string, string> = {};
     const entries = await readdir(await resolveInside(wt.dir, dir)).catch(() => [] as string[]);
@@ -109,28 +110,21 @@ function requires(code: string, file: string): boolean {
 }
 
 async function designTest(llm: LlmGateway, sources: Record<string, string>, testFiles: string[], untested: string[]) {
-  try {
-    const result = await llm.complete(
+  const result = await askModel(llm, {
+    agentId: 'sandbox',
+    purpose: 'sandbox.experiment',
+    schema: experimentDesignSchema,
+    schemaName: 'experiment',
+    messages: [
+      { role: 'system', content: 'You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.' },
       {
-        agentId: 'sandbox',
-        purpose: 'sandbox.experiment',
-        schema: experimentDesignSchema,
-        schemaName: 'experiment',
-        messages: [
-          { role: 'system', content: 'You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.' },
-          {
-            role: 'user',
-            content: `Existing tests: ${testFiles.join(', ') || 'none'}.\nModules no test loads: ${untested.join(', ') || 'none'}.\nSources:\n${Object.entries(sources).map(([f, c]) => `--- ${f}\n${c}`).join('\n')}`,
-          },
-        ],
-        maxTokens: 3000,
-        temperature: 0.2,
-        cacheTtlSeconds: 0,
+        role: 'user',
+        content: `Existing tests: ${testFiles.join(', ') || 'none'}.\nModules no test loads: ${untested.join(', ') || 'none'}.\nSources:\n${Object.entries(sources).map(([f, c]) => `--- ${f}\n${c}`).join('\n')}`,
       },
-      activityCallContext(),
-    );
-    return result.output;
-  } catch (err) {
-    throw toFailure(err);
-  }
+    ],
+    maxTokens: 3000,
+    temperature: 0.2,
+    cacheTtlSeconds: 0,
+  });
+  return result.output;
 }

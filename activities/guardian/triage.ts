@@ -3,7 +3,7 @@ import { guardianTriageSchema } from '../../src/contracts';
 import { Finding } from '../../src/db/entities';
 import { createNotification } from '../../src/notifications/create';
 import type { LlmGateway } from '../../src/llm';
-import { activityCallContext, toFailure } from '../llm.activities';
+import { askModel } from '../llm.activities';
 import { recordRunStep } from '../runs.activities';
 
 /**
@@ -16,26 +16,18 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
   const pending = (await em.find(Finding, { id: { $in: findingIds } })).filter((f) => f.triage === null);
   if (pending.length === 0) return { triaged: 0 };
   const listing = pending.map((f) => ({ id: f.id, tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message }));
-  let result;
-  try {
-    result = await deps.llm.complete(
-      {
-        agentId: 'guardian',
-        purpose: 'guardian.triage',
-        schema: guardianTriageSchema,
-        schemaName: 'triage',
-        messages: [
-          { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review. Be concise and concrete.' },
-          { role: 'user', content: `Findings (JSON):\n${JSON.stringify(listing, null, 1)}` },
-        ],
-        maxTokens: 3000,
-        temperature: 0,
-      },
-      activityCallContext(),
-    );
-  } catch (err) {
-    throw toFailure(err);
-  }
+  const result = await askModel(deps.llm, {
+    agentId: 'guardian',
+    purpose: 'guardian.triage',
+    schema: guardianTriageSchema,
+    schemaName: 'triage',
+    messages: [
+      { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review. Be concise and concrete.' },
+      { role: 'user', content: `Findings (JSON):\n${JSON.stringify(listing, null, 1)}` },
+    ],
+    maxTokens: 3000,
+    temperature: 0,
+  });
   const at = new Date().toISOString();
   let triaged = 0;
   for (const verdict of result.output.findings) {

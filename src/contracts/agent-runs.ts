@@ -32,6 +32,16 @@ export interface ConquestAnalysisResult {
   ok?: boolean;
   samples?: Array<{ name: string; currentMs: number; baselineMs: number | null; change: number | null; regressed: boolean }>;
   regressions?: string[];
+  /** The model's explanations of hot spots (unavailable, with the cause, without a provider). */
+  explain?: ConquestExplanation | { unavailable: string };
+}
+
+/** What Conquest's explain step wrote: how many hot spots, their findings and who answered (absent when nothing was asked). */
+export interface ConquestExplanation {
+  explained: number;
+  findingIds?: string[];
+  provider?: string;
+  model?: string;
 }
 
 export interface TestRunSummary {
@@ -81,4 +91,19 @@ export const guardianTriageSchema = z.object({
       }),
     )
     .max(100),
+});
+
+/** Conquest's explanation of measured hot spots: why each is slow and what would make it faster. */
+export const conquestExplanationSchema = z.object({
+  hotspots: z
+    .array(
+      z.object({
+        measure: z.string().min(1).max(200),
+        file: z.string().max(500).nullable(),
+        explanation: z.string().min(1).max(2000),
+        suggestion: z.string().min(1).max(4000),
+        expectedGain: z.string().max(300).nullable(),
+      }),
+    )
+    .max(10),
 });
