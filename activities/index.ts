@@ -4,6 +4,7 @@ import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiments';
 import { createGuardianActivities } from './guardian';
+import { createLearningActivities } from './learning';
 import { createRunActivities } from './runs.activities';
 import { createLlmActivities } from './llm.activities';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGuardianActivities(deps),
     ...createConquestActivities(deps),
     ...createExperimentActivities(deps),
+    ...createLearningActivities(deps),
   };
 }
 

@@ -6,3 +6,4 @@ export { custodyExamWorkflow } from './custody-exam.workflow';
 export { guardianScanWorkflow } from './guardian-scan.workflow';
 export { conquestAnalysisWorkflow } from './conquest-analysis.workflow';
 export { sandboxExperimentWorkflow } from './sandbox-experiment.workflow';
+export { learningCycleWorkflow } from './learning-cycle.workflow';

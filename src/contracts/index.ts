@@ -7,3 +7,4 @@ export * from './progress';
 export * from './llm';
 export * from './custody';
 export * from './agent-runs';
+export * from './learning-cycle';

@@ -5,3 +5,4 @@ export * from './custody';
 export * from './ratings';
 export * from './eligibility';
 export * from './performance';
+export * from './learning';

@@ -1,5 +1,14 @@
 import type { Config } from '../config';
-import { CONQUEST_ANALYSIS_WORKFLOW, CUSTODY_EXAM_WORKFLOW, GUARDIAN_SCAN_WORKFLOW, SANDBOX_EXPERIMENT_WORKFLOW, type AgentRunInput, type CustodyExamInput } from '../contracts';
+import {
+  CONQUEST_ANALYSIS_WORKFLOW,
+  CUSTODY_EXAM_WORKFLOW,
+  GUARDIAN_SCAN_WORKFLOW,
+  LEARNING_CYCLE_WORKFLOW,
+  SANDBOX_EXPERIMENT_WORKFLOW,
+  type AgentRunInput,
+  type CustodyExamInput,
+  type LearningCycleInput,
+} from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
 import type { ScheduleDefinition } from './schedules';
 
@@ -49,5 +58,16 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     workflowIdPrefix: 'sandbox-experiment-scheduled',
     note: 'Sandbox experiment every SANDBOX_EXPERIMENT_INTERVAL',
   };
-  return [...custody, guardianScan, conquestAnalysis, sandboxExperiment];
+  const cycle: LearningCycleInput = { trigger: 'schedule' };
+  const learningCycle: ScheduleDefinition = {
+    id: 'learning-cycle',
+    workflowType: LEARNING_CYCLE_WORKFLOW,
+    args: [cycle],
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.intervals.imperiumLearning,
+    // Temporal appends the scheduled time: `learning-cycle-<iso-time>`, the id the API gives an on-demand cycle too.
+    workflowIdPrefix: 'learning-cycle',
+    note: "Imperium's learning cycle (with a scan, an experiment and an analysis as children) every IMPERIUM_LEARNING_INTERVAL",
+  };
+  return [...custody, learningCycle, guardianScan, conquestAnalysis, sandboxExperiment];
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { createActivities } from '../../activities';
+import { createActivities, type Activities } from '../../activities';
 import type { Config } from '../../src/config';
 import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
@@ -19,9 +19,10 @@ export interface TestWorker {
 
 /**
  * A real worker on the run's Temporal dev server with the real activities, on a task queue of its own so test files
- * never steal each other's tasks. `workflowsPath` lets a test register test-only workflows.
+ * never steal each other's tasks. `workflowsPath` lets a test register test-only workflows; `faults` replaces named
+ * activities (fault injection: a dependency that fails).
  */
-export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string; taskQueue?: string }): Promise<TestWorker> {
+export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string; taskQueue?: string; faults?: Partial<Activities> }): Promise<TestWorker> {
   quietSdkLogs();
   const taskQueue = opts.taskQueue ?? `test-${randomBytes(4).toString('hex')}`;
   const address = config.temporal.address ?? '';
@@ -42,7 +43,7 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
     namespace: config.temporal.namespace,
     taskQueue,
     workflowsPath: opts.workflowsPath,
-    activities: createActivities({ config, orm, logger, metrics, llm, sandbox }),
+    activities: { ...createActivities({ config, orm, logger, metrics, llm, sandbox }), ...opts.faults },
   });
   let ran = false;
   return {

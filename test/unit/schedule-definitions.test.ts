@@ -24,3 +24,8 @@ it('schedules the Sandbox experiment at SANDBOX_EXPERIMENT_INTERVAL', () => {
   const experiment = scheduleDefinitions(loadConfig({ SANDBOX_EXPERIMENT_INTERVAL: '3600' })).find((d) => d.id === 'sandbox-experiment');
   expect(experiment).toMatchObject({ workflowType: 'sandboxExperimentWorkflow', intervalSeconds: 3600 });
 });
+
+it("schedules Imperium's learning cycle at IMPERIUM_LEARNING_INTERVAL with ids learning-cycle-<time>", () => {
+  const cycle = scheduleDefinitions(loadConfig({ IMPERIUM_LEARNING_INTERVAL: '1200' })).find((d) => d.id === 'learning-cycle');
+  expect(cycle).toMatchObject({ workflowType: 'learningCycleWorkflow', intervalSeconds: 1200, workflowIdPrefix: 'learning-cycle', args: [{ trigger: 'schedule' }] });
+});

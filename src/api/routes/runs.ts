@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../../config';
-import { agentRunWorkflowId, type AgentRunInput } from '../../contracts';
+import { agentRunWorkflowId, type AgentRunInput, type LearningCycleInput } from '../../contracts';
 import { Agent, AgentRun, AGENT_RUN_STATUSES, type AgentRunKind } from '../../db/entities';
 import type { AgentId } from '../../domain/agents';
-import { conflict } from '../errors';
+import { conflict, notFound } from '../errors';
 import { page, paginationQuery } from '../pagination';
 import type { AppContext } from '../types';
 import { parse } from '../validate';
 import { presentRun } from './runs.presenter';
 
 type Deps = { orm: MikroORM; temporal: Client; config: Config };
+
+const runIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a run id or a workflow id') });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const listRunsQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 
@@ -22,14 +25,25 @@ export const listRunsQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_S
  */
 export function startAgentRun(
   { orm, temporal, config }: Deps,
-  spec: { agentId: AgentId; workflowType: string; idKind: Parameters<typeof agentRunWorkflowId>[0]; links?: (workflowId: string) => Record<string, string> },
+  spec: {
+    agentId: AgentId;
+    workflowType: string;
+    /** the new workflow's id: `<kind>-<uuid>` for a kind of agent run, or the id a function makes */
+    workflowId: Parameters<typeof agentRunWorkflowId>[0] | (() => string);
+    links?: (workflowId: string) => Record<string, string>;
+  },
 ): (ctx: AppContext) => Promise<void> {
   return async (ctx) => {
     const agent = await (orm.em as EntityManager).findOneOrFail(Agent, { id: spec.agentId });
     if (agent.status === 'paused') throw conflict(`agent ${spec.agentId} is paused`);
-    const workflowId = agentRunWorkflowId(spec.idKind, randomUUID());
-    const input: AgentRunInput = { trigger: 'api', requestedBy: ctx.state.auth?.name };
-    await temporal.workflow.start(spec.workflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    const workflowId = typeof spec.workflowId === 'function' ? spec.workflowId() : agentRunWorkflowId(spec.workflowId, randomUUID());
+    const input: AgentRunInput & LearningCycleInput = { trigger: 'api', requestedBy: ctx.state.auth?.name };
+    try {
+      await temporal.workflow.start(spec.workflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`workflow ${workflowId} is already running`, { workflowId });
+      throw err;
+    }
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;
     ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}`, ...spec.links?.(workflowId) };
@@ -42,5 +56,15 @@ export function listAgentRuns(orm: MikroORM, kind: AgentRunKind): (ctx: AppConte
     const q = parse(listRunsQuery, ctx.query);
     const [runs, total] = await (orm.em as EntityManager).findAndCount(AgentRun, { kind, ...(q.status && { status: q.status }) }, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
     ctx.body = page(runs.map(presentRun), total, q);
+  };
+}
+
+/** The handler that reads one run of a kind by its id or its workflow id; 404 names `label`. */
+export function getAgentRun(orm: MikroORM, kind: AgentRunKind, label: string): (ctx: AppContext) => Promise<void> {
+  return async (ctx) => {
+    const { id } = parse(runIdParams, ctx.params);
+    const run = await (orm.em as EntityManager).findOne(AgentRun, { kind, ...(UUID.test(id) ? { id } : { workflowId: id }) });
+    if (run === null) throw notFound(`${label} "${id}"`);
+    ctx.body = presentRun(run);
   };
 }

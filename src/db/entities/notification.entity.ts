@@ -12,6 +12,7 @@ export const NOTIFICATION_KINDS = [
   'performance_regression',
   'budget_warning',
   'budget_exhausted',
+  'cycle_completed',
   'cycle_failed',
   'weekly_report',
 ] as const;

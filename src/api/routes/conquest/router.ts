@@ -19,7 +19,7 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/conquest' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/analyses', requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', workflowType: CONQUEST_ANALYSIS_WORKFLOW, idKind: 'conquest-analysis' }));
+  router.post('/analyses', requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
   router.get('/analyses', requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
 
   router.get('/performance', requireRole('viewer'), async (ctx) => {

@@ -22,7 +22,7 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/guardian' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/scans', requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', workflowType: GUARDIAN_SCAN_WORKFLOW, idKind: 'guardian-scan' }));
+  router.post('/scans', requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', workflowType: GUARDIAN_SCAN_WORKFLOW, workflowId: 'guardian-scan' }));
   router.get('/scans', requireRole('viewer'), listAgentRuns(orm, 'guardian_scan'));
 
   router.get('/findings', requireRole('viewer'), async (ctx) => {

@@ -1,11 +1,15 @@
 import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
+import type { Config } from '../../../config';
+import { LEARNING_CYCLE_WORKFLOW, learningCycleWorkflowId } from '../../../contracts';
 import { AGENT_IDS } from '../../../domain/agents';
 import { requireRole } from '../../middleware/auth';
 import { paginationQuery } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
+import { getAgentRun, listAgentRuns, startAgentRun } from '../runs';
 
 const knowledgeQuery = paginationQuery.extend({
   agent: z.enum(AGENT_IDS).optional(),
@@ -24,9 +28,26 @@ interface NoteRow {
   total: number;
 }
 
-/** `/imperium`: the agents' knowledge notes, searchable with PostgreSQL full-text search (viewer). */
-export function imperiumRouter({ orm }: { orm: MikroORM }): Router<AppState> {
+/**
+ * `/imperium`: start a learning cycle (operator), list and read cycles with every step's outcome, timing and cost
+ * (viewer), and the agents' knowledge notes, searchable with PostgreSQL full-text search (viewer).
+ */
+export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+  const { orm } = deps;
   const router = new Router<AppState>({ prefix: '/imperium' });
+
+  router.post(
+    '/cycles',
+    requireRole('operator'),
+    startAgentRun(deps, {
+      agentId: 'imperium',
+      workflowType: LEARNING_CYCLE_WORKFLOW,
+      workflowId: () => learningCycleWorkflowId(new Date()),
+      links: (workflowId) => ({ cycleUrl: `/api/imperium/cycles/${workflowId}` }),
+    }),
+  );
+  router.get('/cycles', requireRole('viewer'), listAgentRuns(orm, 'learning_cycle'));
+  router.get('/cycles/:id', requireRole('viewer'), getAgentRun(orm, 'learning_cycle', 'learning cycle'));
 
   router.get('/knowledge', requireRole('viewer'), async (ctx) => {
     const q = parse(knowledgeQuery, ctx.query);
