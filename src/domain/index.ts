@@ -6,3 +6,4 @@ export * from './ratings';
 export * from './eligibility';
 export * from './performance';
 export * from './learning';
+export * from './diff';
