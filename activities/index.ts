@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps';
 import { createExperimentActivities } from './experiments';
 import { createGuardianActivities } from './guardian';
 import { createLearningActivities } from './learning';
+import { createProposalActivities } from './proposals';
 import { createRunActivities } from './runs.activities';
 import { createLlmActivities } from './llm.activities';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConquestActivities(deps),
     ...createExperimentActivities(deps),
     ...createLearningActivities(deps),
+    ...createProposalActivities(deps),
   };
 }
 

@@ -7,6 +7,7 @@ import { Migration20261123124833_LlmBudgetCounters } from './Migration2026112312
 import { Migration20261123125644_Custody } from './Migration20261123125644_Custody';
 import { Migration20261123135032_AgentRunsFindings } from './Migration20261123135032_AgentRunsFindings';
 import { Migration20261123140835_PerformanceSamples } from './Migration20261123140835_PerformanceSamples';
+import { Migration20261123152848_Proposals } from './Migration20261123152848_Proposals';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -21,4 +22,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123125644_Custody', class: Migration20261123125644_Custody },
   { name: 'Migration20261123135032_AgentRunsFindings', class: Migration20261123135032_AgentRunsFindings },
   { name: 'Migration20261123140835_PerformanceSamples', class: Migration20261123140835_PerformanceSamples },
+  { name: 'Migration20261123152848_Proposals', class: Migration20261123152848_Proposals },
 ];

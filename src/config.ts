@@ -83,6 +83,9 @@ const envSchema = z.object({
   CUSTODY_TEST_INTERVAL: seconds(3600),
   SCHEDULE_CATCHUP_WINDOW: seconds(600),
 
+  PROPOSAL_MAX_CHANGED_LINES: z.coerce.number().int().min(1).max(100_000).default(200),
+  PROPOSAL_REVIEW_TIMEOUT: seconds(7 * 24 * 3600),
+
   CACHE_TTL: seconds(3600),
   CACHE_MAX_SIZE: z.coerce.number().int().positive().default(1000),
 
@@ -194,6 +197,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
       scheduleCatchupWindow: e.SCHEDULE_CATCHUP_WINDOW,
     },
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
+    proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT },
     target: {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
       testCmd: e.TARGET_TEST_CMD,

@@ -7,3 +7,4 @@ export { guardianScanWorkflow } from './guardian-scan.workflow';
 export { conquestAnalysisWorkflow } from './conquest-analysis.workflow';
 export { sandboxExperimentWorkflow } from './sandbox-experiment.workflow';
 export { learningCycleWorkflow } from './learning-cycle.workflow';
+export { proposalWorkflow } from './proposal.workflow';

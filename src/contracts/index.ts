@@ -8,3 +8,4 @@ export * from './llm';
 export * from './custody';
 export * from './agent-runs';
 export * from './learning-cycle';
+export * from './proposals';

@@ -10,6 +10,7 @@ import { LlmBudgetReservationSchema, LlmBudgetSchema, LlmBudgetUsageSchema } fro
 import { LlmCacheEntrySchema } from './llm-cache-entry.entity';
 import { NotificationSchema } from './notification.entity';
 import { PerformanceSampleSchema } from './performance-sample.entity';
+import { ProposalEventSchema, ProposalSchema } from './proposal.entity';
 import { RepositorySchema } from './repository.entity';
 import { SkillRatingEventSchema } from './skill-rating-event.entity';
 import { TokenUsageEventSchema } from './token-usage-event.entity';
@@ -26,6 +27,7 @@ export * from './llm-budget.entity';
 export * from './llm-cache-entry.entity';
 export * from './notification.entity';
 export * from './performance-sample.entity';
+export * from './proposal.entity';
 export * from './repository.entity';
 export * from './skill-rating-event.entity';
 export * from './token-usage-event.entity';
@@ -47,6 +49,8 @@ export const ENTITIES = [
   LlmCacheEntrySchema,
   NotificationSchema,
   PerformanceSampleSchema,
+  ProposalSchema,
+  ProposalEventSchema,
   RepositorySchema,
   SkillRatingEventSchema,
   TokenUsageEventSchema,

@@ -1,0 +1,125 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../src/config';
+import type { ProposalInput, ProposalStatus } from '../../src/contracts';
+import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import { createNotification } from '../../src/notifications/create';
+import { runTarget } from '../runs.activities';
+import { eligibilityOf, loadProposal } from './shared';
+
+/** XP for an approved proposal (ARCHITECTURE §3.6 step 8). */
+export const APPROVAL_XP = 20;
+
+export interface BeginOutcome {
+  eligible: boolean;
+  reasons: string[];
+  reviewTimeoutMs: number;
+}
+
+/**
+ * Stores the proposal (keyed on its id: a retry finds it) and decides eligibility (ARCHITECTURE §3.1), adding the
+ * proposal's own preconditions: the finding exists, is open and has no other live proposal. Returns the review
+ * timeout from config so the workflow's timer is in its history.
+ */
+export async function beginProposal(deps: { orm: MikroORM; config: Config }, input: ProposalInput & { workflowId: string }): Promise<BeginOutcome> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const reviewTimeoutMs = deps.config.proposals.reviewTimeoutSeconds * 1000;
+  let proposal = await em.findOne(Proposal, { id: input.proposalId });
+  if (proposal === null) {
+    const { repo } = await runTarget(deps.orm, deps.config);
+    proposal = new Proposal({ id: input.proposalId, workflowId: input.workflowId, agentId: input.agentId, findingId: input.findingId ?? null, goal: input.goal ?? null, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
+    proposal.repositoryId = repo.id;
+    await em.persistAndFlush(proposal);
+  }
+  if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
+
+  const decision = await eligibilityOf(em, input.agentId, proposal.id);
+  const reasons = decision.eligible ? [] : [...decision.reasons];
+  if (input.findingId !== undefined) {
+    const finding = await em.findOne(Finding, { id: input.findingId });
+    if (finding === null) reasons.push(`finding ${input.findingId} does not exist`);
+    else if (finding.status !== 'open') reasons.push(`finding ${input.findingId} is ${finding.status}`);
+    const live = await em.findOne(Proposal, { findingId: input.findingId, id: { $ne: proposal.id }, status: { $nin: ['ineligible', 'failed', 'invalid', 'expired'] } });
+    if (live !== null) reasons.push(`finding ${input.findingId} already has proposal ${live.id} (${live.status})`);
+  } else if ((input.goal ?? '').trim() === '') {
+    reasons.push('a proposal needs a finding or a goal');
+  }
+  const eligible = reasons.length === 0;
+  proposal.eligibility = { eligible, reasons: eligible ? decision.reasons : reasons, checks: decision.checks, openProposals: decision.openProposals };
+  await em.flush();
+  return { eligible, reasons: eligible ? decision.reasons : reasons, reviewTimeoutMs };
+}
+
+/**
+ * One transition: a timeline row keyed on (proposal, seq) — a retry lands once — and the proposal's status; a terminal
+ * state also sets `completedAt`, and a failing one the error.
+ */
+export async function transition(orm: MikroORM, proposalId: string, seq: number, state: ProposalStatus, detail?: string, data: Record<string, unknown> = {}): Promise<void> {
+  const em = orm.em.fork() as EntityManager;
+  await em.transactional(async (tx) => {
+    const existing = await tx.findOne(ProposalEvent, { proposalId, seq });
+    if (existing !== null) return;
+    tx.persist(new ProposalEvent({ proposalId, seq, state, detail: detail?.slice(0, 4000) ?? null, data }));
+    const proposal = await loadProposal(tx, proposalId);
+    proposal.status = state;
+    if (TERMINAL_PROPOSAL_STATES.includes(state)) {
+      proposal.completedAt = new Date();
+      if (state !== 'applied' && state !== 'rejected' && detail !== undefined) proposal.error = detail.slice(0, 4000);
+    }
+  });
+}
+
+/** The proposal's notifications (awaiting review, applied, expired), once each. */
+export async function notifyProposal(orm: MikroORM, proposalId: string, kind: 'proposal_awaiting_review' | 'proposal_applied' | 'proposal_expired'): Promise<void> {
+  const em = orm.em.fork() as EntityManager;
+  const p = await loadProposal(em, proposalId);
+  const what = p.title ?? p.goal ?? 'a change';
+  const text = {
+    proposal_awaiting_review: { title: `Proposal awaiting review: ${what}`, message: `${p.agentId} proposes "${what}" (${p.changedLines} changed lines in ${p.changedFiles.join(', ')}); tests pass and Guardian did not block it. Review: POST /api/proposals/${p.id}/review`, priority: 'high' as const },
+    proposal_applied: { title: `Proposal applied: ${what}`, message: `Committed as ${p.commit?.slice(0, 12)} on ${p.branch}.`, priority: 'normal' as const },
+    proposal_expired: { title: `Proposal expired: ${what}`, message: `Nobody reviewed ${p.agentId}'s proposal in time; it expired unapplied.`, priority: 'low' as const },
+  }[kind];
+  await createNotification(em, { kind, ...text, data: { proposalId: p.id, agentId: p.agentId, findingId: p.findingId, branch: p.branch, commit: p.commit }, dedupeKey: `${kind}:${p.id}` });
+}
+
+/**
+ * The review's lesson (ARCHITECTURE §3.6 step 8): +20 xp on approval; the reviewer's comment becomes a knowledge note
+ * for the agent either way. Once per proposal (`learnedAt`), in one transaction.
+ */
+export async function learnFromReview(orm: MikroORM, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null }): Promise<{ xp: number; noteId: string | null }> {
+  return (orm.em.fork() as EntityManager).transactional(async (tx) => {
+    const p = await loadProposal(tx, proposalId);
+    if (p.learnedAt !== null) return { xp: 0, noteId: null };
+    p.review ??= { decision: review.decision, reviewer: review.reviewer, comment: review.comment?.trim() || null, at: new Date().toISOString() };
+    p.learnedAt = new Date();
+    let xp = 0;
+    if (review.decision === 'approve') {
+      const agent = await tx.findOneOrFail(Agent, { id: p.agentId as Agent['id'] });
+      agent.xp += APPROVAL_XP;
+      xp = APPROVAL_XP;
+    }
+    let noteId: string | null = null;
+    const comment = review.comment?.trim();
+    if (comment) {
+      const verdict = review.decision === 'approve' ? 'approved' : 'rejected';
+      const note = new KnowledgeNote({
+        agentId: p.agentId,
+        category: null,
+        title: `Reviewer ${verdict} "${p.title ?? p.goal ?? 'a proposal'}"`.slice(0, 300),
+        body: `${review.reviewer} ${verdict} the proposal "${p.title ?? ''}" (${p.changedFiles.join(', ') || 'no files'}): ${comment}`,
+        sources: [{ kind: 'proposal', ref: p.id }, { kind: 'review', ref: review.reviewer }, ...(p.findingId ? [{ kind: 'finding', ref: p.findingId }] : [])],
+      });
+      tx.persist(note);
+      noteId = note.id;
+    }
+    return { xp, noteId };
+  });
+}
+
+/** Stores the reviewer's decision on the proposal as soon as it arrives (before it is carried out). */
+export async function recordReview(orm: MikroORM, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null }): Promise<void> {
+  const em = orm.em.fork() as EntityManager;
+  const p = await loadProposal(em, proposalId);
+  if (p.review !== null) return;
+  p.review = { decision: review.decision, reviewer: review.reviewer, comment: review.comment?.trim() || null, at: new Date().toISOString() };
+  await em.flush();
+}

@@ -1,0 +1,101 @@
+import { defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { AgentId } from '../domain/agents';
+
+/** The proposal pipeline (ARCHITECTURE §3.6): id, input, the `review` Update, results and the models' outputs. */
+export const PROPOSAL_WORKFLOW = 'proposalWorkflow';
+
+/** `proposal-<proposal id>`: the workflow and its row share one id. */
+export function proposalWorkflowId(proposalId: string): string {
+  return `proposal-${proposalId}`;
+}
+
+/** `lvlup/proposal-<first 8 characters of the proposal id>`. */
+export function proposalBranch(proposalId: string): string {
+  return `lvlup/proposal-${proposalId.replace(/-/g, '').slice(0, 8)}`;
+}
+
+/** A proposal's states, the terminal ones last (kept in step with the `proposals` status check). */
+export type ProposalStatus =
+  | 'drafting'
+  | 'validating'
+  | 'testing'
+  | 'reviewing'
+  | 'awaiting_review'
+  | 'applying'
+  | 'applied'
+  | 'rejected'
+  | 'expired'
+  | 'invalid'
+  | 'failed_tests'
+  | 'blocked'
+  | 'ineligible'
+  | 'apply_failed'
+  | 'failed';
+
+export interface ProposalInput {
+  proposalId: string;
+  agentId: AgentId;
+  /** the finding to fix, or a free-form goal (one of the two) */
+  findingId?: string;
+  goal?: string;
+  trigger: 'api' | 'cycle';
+  requestedBy?: string;
+  /** Activity timeouts (ms) and the review timeout (ms; default PROPOSAL_REVIEW_TIMEOUT); tests pass short ones. */
+  timeouts?: { llmMs?: number; scanMs?: number; dbMs?: number; reviewMs?: number };
+}
+
+export interface ProposalResult {
+  proposalId: string;
+  status: ProposalStatus;
+  reasons?: string[];
+  branch?: string;
+  commit?: string;
+}
+
+export const reviewInput = z.object({
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().trim().max(5000).nullable().optional(),
+});
+
+export interface ReviewInput {
+  decision: 'approve' | 'reject';
+  /** the API key's name */
+  reviewer: string;
+  comment?: string | null;
+}
+
+/** What a review led to: the proposal's state once the decision has been carried out. */
+export interface ReviewOutcome {
+  proposalId: string;
+  decision: 'approve' | 'reject';
+  status: ProposalStatus;
+  commit?: string;
+  branch?: string;
+  reason?: string;
+}
+
+/** A reviewer's decision on a proposal awaiting review; the validator refuses it in any other state. */
+export const reviewUpdate = defineUpdate<ReviewOutcome, [ReviewInput]>('review');
+
+/** The agent's draft: one unified diff with its title, rationale and risk. */
+export const proposalDraftSchema = z.object({
+  title: z.string().min(3).max(200),
+  rationale: z.string().min(1).max(4000),
+  risk: z.string().min(1).max(2000),
+  diff: z.string().min(10).max(200_000),
+});
+
+/** Guardian's model review of a proposal's diff. */
+export const diffReviewSchema = z.object({
+  summary: z.string().min(1).max(2000),
+  concerns: z
+    .array(
+      z.object({
+        severity: z.enum(['low', 'medium', 'high', 'critical']),
+        file: z.string().max(500).nullable(),
+        message: z.string().min(1).max(2000),
+      }),
+    )
+    .max(20),
+});
