@@ -23,6 +23,7 @@ import { custodyRouter } from './routes/custody/router';
 import { enhancedLearningRouter } from './routes/enhanced-learning/router';
 import { guardianRouter } from './routes/guardian/router';
 import { imperiumRouter } from './routes/imperium/router';
+import { proposalsRouter } from './routes/proposals/router';
 import { sandboxRouter } from './routes/sandbox/router';
 import { schedulesRouter } from './routes/schedules/router';
 import { systemRouter } from './routes/system/router';
@@ -77,7 +78,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), sandboxRouter(deps), schedulesRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

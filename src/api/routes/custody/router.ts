@@ -4,7 +4,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
-import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
+import { Agent, AgentSkillRating, Exam, ExamItem, OPEN_PROPOSAL_STATES, Proposal } from '../../../db/entities';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
 import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS, XP_MULTIPLIER } from '../../../domain/custody';
 import { proposalEligibility } from '../../../domain/eligibility';
@@ -64,15 +64,15 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
   router.get('/eligibility/:agentId', requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
     const agent = await em().findOneOrFail(Agent, { id: agentId });
-    // Proposals arrive with the proposal pipeline; until then no agent has an open one.
+    const openProposals = await em().count(Proposal, { agentId, status: { $in: [...OPEN_PROPOSAL_STATES] } });
     const decision = proposalEligibility({
       status: agent.status,
       lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
       consecutiveFailures: agent.consecutiveFailures,
-      openProposals: 0,
+      openProposals,
       now: new Date().toISOString(),
     });
-    ctx.body = { agentId, ...decision };
+    ctx.body = { agentId, openProposals, ...decision };
   });
 
   router.get('/leaderboard', requireRole('viewer'), async (ctx) => {

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Config } from '../../../config';
+import { PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, type ProposalInput, type ReviewInput, type ReviewOutcome } from '../../../contracts';
+import { Finding, Proposal, ProposalEvent, type ProposalReview } from '../../../db/entities';
+import { conflict, notFound, unauthorized } from '../../errors';
+import { requireRole } from '../../middleware/auth';
+import { page } from '../../pagination';
+import type { AppState } from '../../types';
+import { parse } from '../../validate';
+import { presentProposal, presentProposalSummary, presentReviewOutcome } from './presenter';
+import { createProposalBody, listProposalsQuery, proposalIdParams, reviewBody } from './schema';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `/proposals`: list and read proposals (viewer), request one (operator; the pipeline decides eligibility and records
+ * a refusal) and review one awaiting review (operator; the workflow's `review` Update).
+ */
+export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/proposals' });
+  const em = () => orm.em as EntityManager;
+
+  const findProposal = async (id: string): Promise<Proposal> => {
+    const proposal = await em().findOne(Proposal, UUID.test(id) ? { id } : { workflowId: id });
+    if (proposal === null) throw notFound(`proposal "${id}"`);
+    return proposal;
+  };
+
+  router.get('/', requireRole('viewer'), async (ctx) => {
+    const q = parse(listProposalsQuery, ctx.query);
+    const where = { ...(q.status && { status: q.status }), ...(q.agent && { agentId: q.agent }), ...(q.findingId && { findingId: q.findingId }) };
+    const [proposals, total] = await em().findAndCount(Proposal, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
+    ctx.body = page(proposals.map(presentProposalSummary), total, q);
+  });
+
+  router.get('/:id', requireRole('viewer'), async (ctx) => {
+    const { id } = parse(proposalIdParams, ctx.params);
+    const proposal = await findProposal(id);
+    const events = await em().find(ProposalEvent, { proposalId: proposal.id }, { orderBy: { seq: 'asc' } });
+    ctx.body = presentProposal(proposal, events);
+  });
+
+  router.post('/', requireRole('operator'), async (ctx) => {
+    const body = parse(createProposalBody, ctx.request.body);
+    if (body.findingId !== undefined) {
+      const finding = await em().findOne(Finding, { id: body.findingId });
+      if (finding === null) throw notFound(`finding "${body.findingId}"`);
+      if (finding.status !== 'open') throw conflict(`finding ${finding.id} is ${finding.status}, not open`, { status: finding.status });
+    }
+    const proposalId = randomUUID();
+    const workflowId = proposalWorkflowId(proposalId);
+    const subject = body.findingId !== undefined ? { findingId: body.findingId } : { goal: body.goal };
+    const input: ProposalInput = { proposalId, agentId: body.agentId, ...subject, trigger: 'api', requestedBy: ctx.state.auth?.name };
+    ctx.state.auditTarget = `proposal:${proposalId}`;
+    try {
+      await temporal.workflow.start(PROPOSAL_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`workflow ${workflowId} is already running`, { workflowId });
+      throw err;
+    }
+    ctx.status = 202;
+    ctx.body = { proposalId, workflowId, statusUrl: `/api/workflows/${workflowId}`, proposalUrl: `/api/proposals/${proposalId}` };
+  });
+
+  router.post('/:id/review', requireRole('operator'), async (ctx) => {
+    const { id } = parse(proposalIdParams, ctx.params);
+    const body = parse(reviewBody, ctx.request.body);
+    const reviewer = ctx.state.auth?.name;
+    if (reviewer === undefined) throw unauthorized();
+    const proposal = await findProposal(id);
+    ctx.state.auditTarget = `proposal:${proposal.id}`;
+    const review: ReviewInput = { decision: body.decision, reviewer, comment: normalizeComment(body.comment) };
+    if (proposal.review !== null && sameReview(proposal.review, review)) {
+      ctx.body = presentReviewOutcome({
+        proposalId: proposal.id,
+        decision: review.decision,
+        status: proposal.status,
+        commit: proposal.commit ?? undefined,
+        branch: proposal.branch ?? undefined,
+        reason: proposal.error ?? undefined,
+      });
+      return;
+    }
+    if (proposal.status !== 'awaiting_review') throw conflict(`proposal is ${proposal.status}, not awaiting_review`, { status: proposal.status });
+    ctx.body = presentReviewOutcome(await sendReview(temporal, proposal.id, review));
+  });
+
+  return router;
+}
+
+/** A comment as the workflow stores it: trimmed, and null when there is none. */
+function normalizeComment(comment: string | null | undefined): string | null {
+  const trimmed = comment?.trim() ?? '';
+  return trimmed === '' ? null : trimmed;
+}
+
+/** Whether a repeated review is the one already recorded (same decision, reviewer and comment). */
+function sameReview(recorded: ProposalReview, review: ReviewInput): boolean {
+  return recorded.decision === review.decision && recorded.reviewer === review.reviewer && normalizeComment(recorded.comment) === normalizeComment(review.comment);
+}
+
+/**
+ * Sends the `review` Update and waits for its outcome. Throws a 409 when the validator refuses it (the proposal is no
+ * longer awaiting review) or the workflow is gone or closed.
+ */
+async function sendReview(temporal: Client, proposalId: string, review: ReviewInput): Promise<ReviewOutcome> {
+  try {
+    return await temporal.workflow.getHandle(proposalWorkflowId(proposalId)).executeUpdate(reviewUpdate, { args: [review] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw conflict(err.cause?.message ?? err.message);
+    // The client turns gRPC NOT_FOUND (unknown or already closed workflow) into WorkflowNotFoundError.
+    if (err instanceof WorkflowNotFoundError) throw conflict(`the workflow of proposal ${proposalId} is not running`);
+    throw err;
+  }
+}
