@@ -1,9 +1,11 @@
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { executeChild, ParentClosePolicy, proxyActivities, startChild, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   CONQUEST_ANALYSIS_WORKFLOW,
   CYCLE_CHILDREN,
   GUARDIAN_SCAN_WORKFLOW,
+  PROPOSAL_WORKFLOW,
+  proposalWorkflowId,
   SANDBOX_EXPERIMENT_WORKFLOW,
   type AgentRunInput,
   type CycleChildAgent,
@@ -12,6 +14,7 @@ import {
   type CycleStudyOutcome,
   type LearningCycleInput,
   type LearningCycleResult,
+  type ProposalInput,
 } from '../src/contracts';
 import type { CycleStep } from '../activities/learning/cycle';
 import { agentRun } from './agent-run';
@@ -100,13 +103,20 @@ export async function learningCycleWorkflow(input: LearningCycleInput): Promise<
 
       const proposals = await step('propose', {}, async () => {
         const candidates = await db.cycleProposalCandidates();
-        // The proposal pipeline (ARCHITECTURE §3.6) starts here: one proposal workflow per eligible candidate, as a
-        // child that outlives the cycle. Until it exists the candidates are recorded and nothing is started.
-        const ready = candidates.filter((c) => c.eligible && c.findingId !== null);
+        // One proposal per eligible agent with an actionable finding, as a child that outlives the cycle.
+        const started: string[] = [];
+        for (const c of candidates) {
+          if (!c.eligible || c.findingId === null) continue;
+          const proposalId = uuid4();
+          const proposal: ProposalInput = { proposalId, agentId: c.agentId, findingId: c.findingId, trigger: 'cycle', requestedBy: input.requestedBy, timeouts: { llmMs: t.llmMs, scanMs: t.scanMs, dbMs: t.dbMs } };
+          await startChild(PROPOSAL_WORKFLOW, { workflowId: proposalWorkflowId(proposalId), args: [proposal], parentClosePolicy: ParentClosePolicy.ABANDON });
+          started.push(proposalId);
+        }
+        const waiting = candidates.filter((c) => !c.eligible).length;
         return {
-          value: { candidates, started: [] as string[], note: 'proposal pipeline not available yet' },
-          outcome: 'skipped' as const,
-          detail: `${ready.length} eligible agent(s) with an actionable finding; proposal pipeline not available yet`,
+          value: { candidates, started },
+          outcome: started.length > 0 ? ('ok' as const) : ('skipped' as const),
+          detail: `${started.length} proposal(s) started; ${waiting} agent(s) not eligible; ${candidates.filter((c) => c.eligible && c.findingId === null).length} eligible without an actionable finding`,
         };
       });
 

@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CycleChildOutcome, CycleProposalCandidate, CycleStudyOutcome } from '../../src/contracts';
-import { Agent, AgentRun, AgentSkillRating, Finding } from '../../src/db/entities';
+import { Agent, AgentRun, AgentSkillRating, Finding, OPEN_PROPOSAL_STATES, Proposal } from '../../src/db/entities';
 import { bestProposalCandidate, proposalEligibility, type FindingForProposal } from '../../src/domain';
 import { createNotification } from '../../src/notifications/create';
 import { storeRunSummary } from '../runs.activities';
@@ -121,13 +121,16 @@ export function createCycleActivities({ orm }: { orm: MikroORM }) {
       const em = orm.em.fork() as EntityManager;
       const agents = await em.find(Agent, { id: { $in: ['guardian', 'sandbox', 'conquest'] } }, { orderBy: { id: 'asc' } });
       const findings = await em.find(Finding, { status: 'open' }, { orderBy: { firstSeenAt: 'asc', id: 'asc' } });
+      const proposals = await em.find(Proposal, { $or: [{ findingId: { $in: findings.map((f) => f.id) } }, { status: { $in: [...OPEN_PROPOSAL_STATES] } }] });
+      // A finding counts as proposed once a proposal for it got past eligibility and drafting.
+      const proposed = new Set(proposals.filter((p) => p.findingId !== null && !['ineligible', 'failed'].includes(p.status)).map((p) => p.findingId));
       const now = new Date().toISOString();
       return agents.map((agent) => {
-        // Proposals arrive with the proposal pipeline; until then no agent has an open one and nothing is proposed.
-        const decision = proposalEligibility({ status: agent.status, lastPassedAt: agent.lastPassedAt?.toISOString() ?? null, consecutiveFailures: agent.consecutiveFailures, openProposals: 0, now });
+        const openProposals = proposals.filter((p) => p.agentId === agent.id && OPEN_PROPOSAL_STATES.includes(p.status)).length;
+        const decision = proposalEligibility({ status: agent.status, lastPassedAt: agent.lastPassedAt?.toISOString() ?? null, consecutiveFailures: agent.consecutiveFailures, openProposals, now });
         const own: Array<FindingForProposal & { id: string }> = findings
           .filter((f) => f.agentId === agent.id)
-          .map((f) => ({ id: f.id, agentId: f.agentId, kind: f.kind, severity: f.severity, status: f.status, triageVerdict: f.triage?.verdict ?? null, proposed: false }));
+          .map((f) => ({ id: f.id, agentId: f.agentId, kind: f.kind, severity: f.severity, status: f.status, triageVerdict: f.triage?.verdict ?? null, proposed: proposed.has(f.id) }));
         return { agentId: agent.id, eligible: decision.eligible, reasons: decision.reasons, findingId: bestProposalCandidate(own)?.id ?? null };
       });
     },

@@ -52,7 +52,7 @@ export interface CycleStudyOutcome {
 }
 
 export interface CycleProposalCandidate {
-  agentId: string;
+  agentId: AgentId;
   eligible: boolean;
   reasons: string[];
   findingId: string | null;
@@ -64,7 +64,7 @@ export interface LearningCycleResult {
   plan?: CyclePlan;
   children?: CycleChildOutcome[];
   study?: CycleStudyOutcome[];
-  proposals?: { candidates: CycleProposalCandidate[]; started: string[]; note?: string };
+  proposals?: { candidates: CycleProposalCandidate[]; started: string[] };
   usage?: { calls: number; tokens: number; costUsd: number };
 }
 

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
-import { LEARNING_CYCLE_WORKFLOW, learningCycleWorkflowId, type CyclePlan, type LearningCycleInput, type LearningCycleResult } from '../../src/contracts';
-import { Agent, AgentRun, KnowledgeNote, Notification } from '../../src/db/entities';
+import { LEARNING_CYCLE_WORKFLOW, learningCycleWorkflowId, proposalWorkflowId, type CyclePlan, type LearningCycleInput, type LearningCycleResult } from '../../src/contracts';
+import { Agent, AgentRun, Finding, KnowledgeNote, Notification, Proposal } from '../../src/db/entities';
+import type { Config } from '../../src/config';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { git } from '../../src/target';
 import { startTestApi } from '../helpers/api';
@@ -31,7 +32,7 @@ afterEach(async () => {
 const NO_LLM = { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '', ANTHROPIC_API_KEY: '', LLM_PROFILE_FALLBACK: '' };
 const SHORT: LearningCycleInput['timeouts'] = { scanMs: 120_000, llmMs: 15_000, dbMs: 10_000, childMs: 300_000 };
 
-async function cycle(opts: { env?: Record<string, string>; workflows?: string; faults?: Partial<Activities> } = {}): Promise<{ workflowId: string; result: Promise<LearningCycleResult> }> {
+async function cycle(opts: { env?: Record<string, string>; workflows?: string; faults?: Partial<Activities> } = {}): Promise<{ workflowId: string; result: Promise<LearningCycleResult>; taskQueue: string; config: Config }> {
   const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...opts.env }));
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: opts.workflows ?? require.resolve('../../workflows'), faults: opts.faults });
   const workflowId = learningCycleWorkflowId(new Date());
@@ -39,7 +40,7 @@ async function cycle(opts: { env?: Record<string, string>; workflows?: string; f
   const result = worker
     .run(() => worker.client.workflow.execute(LEARNING_CYCLE_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId }))
     .finally(() => worker.close());
-  return { workflowId, result };
+  return { workflowId, result, taskQueue: worker.taskQueue, config };
 }
 
 const PLAN = {
@@ -148,12 +149,14 @@ it('runs a full learning cycle: model plan, three children, notes with sources, 
   }
 });
 
-it('records a failing child and a paused agent while the cycle completes, and plans without a model', async () => {
+it('records a failing child and a paused agent while the cycle completes, plans without a model, and starts a proposal', async () => {
   bed.fakes.reset();
   await em().nativeUpdate(Agent, { id: 'sandbox' }, { status: 'paused', statusReason: 'maintenance' });
+  // Guardian passed an exam an hour ago: eligible, with open findings from the first test's scan.
+  await em().nativeUpdate(Agent, { id: 'guardian' }, { lastPassedAt: new Date(Date.now() - 3_600_000) });
   const notesBefore = await em().count(KnowledgeNote, {});
 
-  const { workflowId, result: pending } = await cycle({ env: NO_LLM, workflows: require.resolve('../fixtures/cycle.workflows') });
+  const { workflowId, result: pending, taskQueue, config } = await cycle({ env: NO_LLM, workflows: require.resolve('../fixtures/cycle.workflows') });
   const result = await pending;
 
   expect(result.status).toBe('completed');
@@ -181,6 +184,18 @@ it('records a failing child and a paused agent while the cycle completes, and pl
   const summary = await em().findOneOrFail(Notification, { kind: 'cycle_completed', data: { workflowId } });
   expect(summary).toMatchObject({ priority: 'normal', title: expect.stringMatching(/1 failed child/) });
   expect(summary.message).toMatch(/conquest failed \(InjectedFailure/);
+
+  // Guardian's most severe open finding became a proposal that outlives the cycle; with no model to draft it fails, recorded.
+  expect(result.proposals?.started).toHaveLength(1);
+  expect(result.proposals?.candidates.find((c) => c.agentId === 'guardian')).toMatchObject({ eligible: true, findingId: expect.any(String) });
+  const proposalId = result.proposals?.started[0] ?? '';
+  const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue });
+  await worker.run(() => worker.client.workflow.getHandle(proposalWorkflowId(proposalId)).result().catch(() => undefined));
+  await worker.close();
+  const proposal = await em().findOne(Proposal, { id: proposalId });
+  const finding = await em().findOneOrFail(Finding, { id: proposal?.findingId ?? '' });
+  expect(proposal).toMatchObject({ agentId: 'guardian', trigger: 'cycle', status: 'failed', error: expect.stringMatching(/LlmNotConfigured/) });
+  expect(finding).toMatchObject({ agentId: 'guardian', severity: 'critical', status: 'open' });
 });
 
 it('records a cycle that fails as failed and notifies cycle_failed', async () => {
