@@ -14,6 +14,8 @@ interface AgentPicture {
   weakest: string[];
   openFindings: Array<{ id: string; kind: string; severity: string; title: string }>;
   openFindingCount: number;
+  /** reviewers' comments on its latest rejected proposals */
+  rejections: Array<{ title: string | null; comment: string }>;
 }
 
 /** What the plan starts from: each agent's standing per category (rating, recent pass rate) and its open findings. */
@@ -33,6 +35,12 @@ async function gatherPictures(em: EntityManager): Promise<AgentPicture[]> {
                from findings where status = 'open') f
       where n <= 5`,
   )) as Array<{ id: string; agent_id: string; kind: string; severity: string; title: string; total: number }>;
+  const rejections = (await em.getConnection().execute(
+    `select agent_id, title, review->>'comment' as comment
+       from (select *, row_number() over (partition by agent_id order by completed_at desc) as n
+               from proposals where status = 'rejected' and review->>'comment' is not null) r
+      where n <= 3`,
+  )) as Array<{ agent_id: string; title: string | null; comment: string }>;
 
   return agents.map((agent) => {
     const standings: CategoryStanding[] = AGENT_CATEGORIES[agent.id].map((category) => {
@@ -53,6 +61,7 @@ async function gatherPictures(em: EntityManager): Promise<AgentPicture[]> {
       weakest: weakestCategories(agent.id, standings),
       openFindings: own.map(({ id, kind, severity, title }) => ({ id, kind, severity, title })),
       openFindingCount: own[0]?.total ?? 0,
+      rejections: rejections.filter((r) => r.agent_id === agent.id).map(({ title, comment }) => ({ title, comment: comment.slice(0, 500) })),
     };
   });
 }
@@ -86,8 +95,8 @@ async function storedPlan(em: EntityManager, runId: string): Promise<CyclePlan |
 }
 
 /**
- * Imperium's model chooses up to 3 study topics per active agent from each one's weakest categories and open findings
- * (reviewers' comments on rejected proposals join this picture with the proposal pipeline). Stored on the cycle's run,
+ * Imperium's model chooses up to 3 study topics per active agent from each one's weakest categories, open findings and
+ * reviewers' comments on its latest rejected proposals. Stored on the cycle's run,
  * so a retry asks nothing twice. Gateway failures are thrown as ApplicationFailures: the workflow then plans without
  * a model (`planCycleWithoutModel`).
  */
@@ -102,6 +111,7 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway }, runId:
     level: p.level,
     categories: p.standings.map((s) => ({ category: s.category, rating: Math.round(s.rating), passRate: s.passRate, exams: s.exams })),
     openFindings: p.openFindings,
+    rejectedProposals: p.rejections,
   }));
   const reply = await askModel(deps.llm, {
     agentId: 'imperium',

@@ -77,9 +77,14 @@ it('runs a full learning cycle: model plan, three children, notes with sources, 
   bed.fakes.openai.when('You are Sandbox', { json: { file: 'test/format.test.js', content: "'use strict';\nconst { test } = require('node:test');\nconst assert = require('node:assert/strict');\nconst { truncate } = require('../src/format');\ntest('t', () => assert.equal(truncate('abc', 10), 'abc'));\n", rationale: 'untested module' } });
   bed.fakes.openai.when('You are Conquest', { json: { hotspots: [] } });
   const headBefore = await git(path.join(dataDir, 'target'), ['rev-parse', 'HEAD']).catch(() => null);
+  // A reviewer rejected one of Guardian's proposals earlier: the plan is made with that comment in view.
+  const rejected = new Proposal({ workflowId: `proposal-${Date.now()}`, agentId: 'guardian', findingId: null, goal: 'escape names', trigger: 'api', requestedBy: 'test' });
+  Object.assign(rejected, { status: 'rejected', title: 'Escape names by hand', completedAt: new Date(), review: { decision: 'reject', reviewer: 'ops', comment: 'Hand-rolled escaping again; learn parameterised queries.', at: new Date().toISOString() } });
+  await em().persistAndFlush(rejected);
 
   const { workflowId, result: pending } = await cycle();
   const result = await pending;
+  expect(bed.fakes.openai.requests.find((r) => r.prompt.includes('Plan this learning cycle'))?.prompt).toContain('learn parameterised queries');
 
   expect(result.status).toBe('completed');
   expect(result.plan).toMatchObject({ planner: 'model' });
