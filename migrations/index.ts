@@ -8,6 +8,7 @@ import { Migration20261123125644_Custody } from './Migration20261123125644_Custo
 import { Migration20261123135032_AgentRunsFindings } from './Migration20261123135032_AgentRunsFindings';
 import { Migration20261123140835_PerformanceSamples } from './Migration20261123140835_PerformanceSamples';
 import { Migration20261123152848_Proposals } from './Migration20261123152848_Proposals';
+import { Migration20261123154532_OperatorSurface } from './Migration20261123154532_OperatorSurface';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -23,4 +24,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123135032_AgentRunsFindings', class: Migration20261123135032_AgentRunsFindings },
   { name: 'Migration20261123140835_PerformanceSamples', class: Migration20261123140835_PerformanceSamples },
   { name: 'Migration20261123152848_Proposals', class: Migration20261123152848_Proposals },
+  { name: 'Migration20261123154532_OperatorSurface', class: Migration20261123154532_OperatorSurface },
 ];

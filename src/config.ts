@@ -83,6 +83,14 @@ const envSchema = z.object({
   CUSTODY_TEST_INTERVAL: seconds(3600),
   SCHEDULE_CATCHUP_WINDOW: seconds(600),
 
+  WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
+  WEBHOOK_GIVE_UP_AFTER: seconds(3600),
+  DATA_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
+    message: 'must be 32 bytes as 64 hex characters or base64',
+  }),
+  DATA_ENCRYPTION_KEY_PREVIOUS: optionalString,
+
   PROPOSAL_MAX_CHANGED_LINES: z.coerce.number().int().min(1).max(100_000).default(200),
   PROPOSAL_REVIEW_TIMEOUT: seconds(7 * 24 * 3600),
 
@@ -197,6 +205,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       scheduleCatchupWindow: e.SCHEDULE_CATCHUP_WINDOW,
     },
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
+    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER },
+    encryption: { key: e.DATA_ENCRYPTION_KEY, previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '') },
     proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT },
     target: {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),

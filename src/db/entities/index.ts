@@ -13,6 +13,8 @@ import { PerformanceSampleSchema } from './performance-sample.entity';
 import { ProposalEventSchema, ProposalSchema } from './proposal.entity';
 import { RepositorySchema } from './repository.entity';
 import { SkillRatingEventSchema } from './skill-rating-event.entity';
+import { StoredSecretSchema } from './stored-secret.entity';
+import { WebhookDeliverySchema } from './webhook-delivery.entity';
 import { TokenUsageEventSchema } from './token-usage-event.entity';
 
 export * from './agent.entity';
@@ -30,6 +32,8 @@ export * from './performance-sample.entity';
 export * from './proposal.entity';
 export * from './repository.entity';
 export * from './skill-rating-event.entity';
+export * from './stored-secret.entity';
+export * from './webhook-delivery.entity';
 export * from './token-usage-event.entity';
 
 /** Every entity schema, registered with the ORM in one place. */
@@ -53,5 +57,7 @@ export const ENTITIES = [
   ProposalEventSchema,
   RepositorySchema,
   SkillRatingEventSchema,
+  StoredSecretSchema,
+  WebhookDeliverySchema,
   TokenUsageEventSchema,
 ];

@@ -32,6 +32,8 @@ export class Notification {
   read = false;
   readAt: Date | null = null;
   createdAt: Date = new Date();
+  /** Insertion order, set by the database: the SSE stream's event id (`Last-Event-ID` resumes after it). */
+  seq?: string;
 
   constructor(init: {
     kind: NotificationKind;
@@ -65,5 +67,6 @@ export const NotificationSchema = new EntitySchema<Notification>({
     read: { type: 'boolean' },
     readAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
+    seq: { type: 'bigint', columnType: 'bigserial', persist: false, unique: true },
   },
 });
