@@ -6,8 +6,10 @@ import { createExperimentActivities } from './experiments';
 import { createGuardianActivities } from './guardian';
 import { createLearningActivities } from './learning';
 import { createProposalActivities } from './proposals';
+import { createReportActivities } from './reports';
 import { createRunActivities } from './runs.activities';
 import { createLlmActivities } from './llm.activities';
+import { createWebhookActivities } from './webhooks.activities';
 
 export type { ActivityDeps } from './deps';
 
@@ -23,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createExperimentActivities(deps),
     ...createLearningActivities(deps),
     ...createProposalActivities(deps),
+    ...createWebhookActivities(deps),
+    ...createReportActivities(deps),
   };
 }
 

@@ -8,3 +8,5 @@ export { conquestAnalysisWorkflow } from './conquest-analysis.workflow';
 export { sandboxExperimentWorkflow } from './sandbox-experiment.workflow';
 export { learningCycleWorkflow } from './learning-cycle.workflow';
 export { proposalWorkflow } from './proposal.workflow';
+export { webhookDeliveryWorkflow } from './webhook-delivery.workflow';
+export { weeklyReportWorkflow } from './weekly-report.workflow';

@@ -7,6 +7,7 @@ import helmet from 'koa-helmet';
 import { RequestContext } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
+import { version } from '../../package.json';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -17,16 +18,21 @@ import { httpMetrics } from './middleware/http-metrics';
 import type { RateLimitStore } from '../rate-limit-store';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
+import { lazyOpenApiDocument } from './openapi/generate';
 import { agentsRouter } from './routes/agents/router';
 import { conquestRouter } from './routes/conquest/router';
 import { custodyRouter } from './routes/custody/router';
 import { enhancedLearningRouter } from './routes/enhanced-learning/router';
 import { guardianRouter } from './routes/guardian/router';
 import { imperiumRouter } from './routes/imperium/router';
+import { kpisRouter } from './routes/kpis/router';
+import { notificationsRouter } from './routes/notifications/router';
 import { proposalsRouter } from './routes/proposals/router';
+import { reportsRouter } from './routes/reports/router';
 import { sandboxRouter } from './routes/sandbox/router';
 import { schedulesRouter } from './routes/schedules/router';
-import { systemRouter } from './routes/system/router';
+import { settingsRouter } from './routes/settings/router';
+import { systemApiRouter, systemRouter } from './routes/system/router';
 import { tokenUsageRouter } from './routes/token-usage/router';
 import { workflowsRouter } from './routes/workflows/router';
 import type { AppContext, AppState } from './types';
@@ -65,7 +71,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }),
   );
 
-  const system = systemRouter(deps);
+  // Built on first request, from the routers mounted below: the document lists exactly what the app serves.
+  const openApi = lazyOpenApiDocument(app, { title: 'Lvl_UP API', version, description: 'Four AI agents that earn, by passing exams, the right to improve a code repository.' });
+  const system = systemRouter({ ...deps, openApi });
   app.use(system.routes());
 
   // Applied to every path under /api, matched or not, so an unknown route without a key is a 401, not a 404.
@@ -78,7 +86,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps)]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps), systemApiRouter({ openApi })]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createApiKey } from '../auth/api-keys';
-import { loadConfig } from '../config';
+import { loadConfig, type Config } from '../config';
+import { loadEncryptionKeys, rotateSecrets } from '../crypto/secrets';
 import { API_KEY_ROLES, ApiKey, type ApiKeyRole } from '../db/entities';
 import { createOrm } from '../db/orm';
 import { createLogger } from '../logger';
@@ -13,9 +14,10 @@ const USAGE = `usage: npm run cli -- <command>
   keys create --role viewer|operator|admin --name NAME   create a key and print it once
   keys list                                             list keys (never the keys themselves)
   keys revoke ID                                        revoke a key
-  schedules sync                                        create or update every schedule`;
+  schedules sync                                        create or update every schedule
+  secrets rotate                                        re-seal stored secrets under DATA_ENCRYPTION_KEY`;
 
-/** Operator commands that need no running API: key management and schedule sync. */
+/** Operator commands that need no running API: key management, schedule sync and secret rotation. */
 runMain(async () => {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -36,6 +38,10 @@ runMain(async () => {
     } finally {
       await client.connection.close();
     }
+    return;
+  }
+  if (area === 'secrets' && command === 'rotate') {
+    await rotateStoredSecrets(config);
     return;
   }
   if (area !== 'keys') throw new Error(USAGE);
@@ -66,6 +72,24 @@ runMain(async () => {
     await orm.close();
   }
 });
+
+/**
+ * Re-seals every stored secret not sealed under DATA_ENCRYPTION_KEY (opening it with DATA_ENCRYPTION_KEY_PREVIOUS)
+ * and prints the counts; fails when some secret no configured key opens.
+ */
+async function rotateStoredSecrets(config: Config): Promise<void> {
+  const keys = loadEncryptionKeys(config.encryption);
+  const orm = await createOrm(config.database);
+  try {
+    const result = await rotateSecrets(orm.em.fork(), keys);
+    process.stdout.write(`re-sealed: ${result.resealed}; already under the current key: ${result.current}; unreadable: ${result.unreadable.length}\n`);
+    if (result.unreadable.length > 0) {
+      throw new Error(`no configured key opens: ${result.unreadable.join(', ')} (add the key that sealed them to DATA_ENCRYPTION_KEY_PREVIOUS)`);
+    }
+  } finally {
+    await orm.close();
+  }
+}
 
 function isRole(value: string | undefined): value is ApiKeyRole {
   return value !== undefined && (API_KEY_ROLES as readonly string[]).includes(value);

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { createLlmGateway } from '../llm';
 import { notConfigured } from '../llm/errors';
+import { startWebhookDispatcher } from '../notifications/dispatcher';
 import { createSandbox } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
@@ -44,7 +45,7 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-/** Creates the worker, syncs the schedules, and starts polling. */
+/** Creates the worker, syncs the schedules, starts the webhook dispatcher, and starts polling. */
 export async function startWorker({ config, orm, logger, metrics }: Shared): Promise<RunningWorker> {
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const llm = createLlmGateway({ config, orm, logger, metrics, redis });
@@ -67,10 +68,15 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
       catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
       logger: logger.child({ component: 'schedules' }),
     });
-  } finally {
+  } catch (err) {
     await client.connection.close();
+    throw err;
   }
+  // The webhook outbox runs in every worker (claims are idempotent across workers); it keeps the client.
+  const webhooks = startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
   const done = worker.run().finally(async () => {
+    await webhooks.stop();
+    await client.connection.close();
     await connection.close();
     redis?.disconnect();
   });

@@ -9,3 +9,4 @@ export * from './custody';
 export * from './agent-runs';
 export * from './learning-cycle';
 export * from './proposals';
+export * from './reports';

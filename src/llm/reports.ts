@@ -23,14 +23,18 @@ interface TotalsRow {
 
 const GROUPS = { all: `''`, agent: 'agent_id', provider: 'provider', model: `provider || ':' || model`, purpose: 'purpose' } as const;
 
-/** Ledger totals for a month, grouped by agent, provider, provider:model or purpose (or not at all). */
-export async function usageTotals(em: EntityManager, month: string, by: keyof typeof GROUPS): Promise<Array<UsageTotals & { key: string | null }>> {
+/** A budget month (`YYYY-MM`), or a time window [from, to) such as a report week. */
+export type UsagePeriod = string | { from: Date; to: Date };
+
+/** Ledger totals for a month or a window, grouped by agent, provider, provider:model or purpose (or not at all). */
+export async function usageTotals(em: EntityManager, period: UsagePeriod, by: keyof typeof GROUPS): Promise<Array<UsageTotals & { key: string | null }>> {
   const key = GROUPS[by];
+  const [where, params] = typeof period === 'string' ? ['month = ?', [period]] : ['at >= ? and at < ?', [period.from, period.to]];
   const rows = (await em.execute(
     `select ${key} as key, count(*) as calls, count(*) filter (where cache_hit) as cache_hits,
             sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(cost_usd) as cost_usd
-       from token_usage_events where month = ? group by 1 order by 1 nulls first`,
-    [month],
+       from token_usage_events where ${where} group by 1 order by 1 nulls first`,
+    params,
   )) as TotalsRow[];
   return rows.map((r) => ({
     key: r.key,

@@ -5,9 +5,11 @@ import {
   GUARDIAN_SCAN_WORKFLOW,
   LEARNING_CYCLE_WORKFLOW,
   SANDBOX_EXPERIMENT_WORKFLOW,
+  WEEKLY_REPORT_WORKFLOW,
   type AgentRunInput,
   type CustodyExamInput,
   type LearningCycleInput,
+  type WeeklyReportInput,
 } from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
 import type { ScheduleDefinition } from './schedules';
@@ -69,5 +71,16 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     workflowIdPrefix: 'learning-cycle',
     note: "Imperium's learning cycle (with a scan, an experiment and an analysis as children) every IMPERIUM_LEARNING_INTERVAL",
   };
-  return [...custody, learningCycle, guardianScan, conquestAnalysis, sandboxExperiment];
+  const weekly: WeeklyReportInput = { trigger: 'schedule' };
+  const weeklyReport: ScheduleDefinition = {
+    id: 'weekly-report',
+    workflowType: WEEKLY_REPORT_WORKFLOW,
+    args: [weekly],
+    taskQueue: config.temporal.taskQueue,
+    calendar: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
+    // The run hands the week over to `weekly-report-<Monday>`, the id the API gives an on-demand report too.
+    workflowIdPrefix: 'weekly-report-scheduled',
+    note: 'Weekly report of the week just ended, Mondays 09:00 UTC',
+  };
+  return [...custody, learningCycle, guardianScan, conquestAnalysis, sandboxExperiment, weeklyReport];
 }

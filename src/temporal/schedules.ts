@@ -2,22 +2,33 @@ import {
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   type Client,
+  type DayOfWeek,
   type ScheduleOptions,
+  type ScheduleSpec,
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
 import type { Logger } from '../logger';
 
-/** One recurring workflow, run every `intervalSeconds` on `taskQueue`. */
-export interface ScheduleDefinition {
+/** A time of the week in UTC, e.g. `{ dayOfWeek: 'MONDAY', hour: 9, minute: 0 }`. */
+export interface WeeklyCalendar {
+  dayOfWeek: DayOfWeek;
+  hour: number;
+  minute: number;
+}
+
+/**
+ * One recurring workflow on `taskQueue`, run either every `intervalSeconds` or at a `calendar` time (UTC) — exactly
+ * one of the two.
+ */
+export type ScheduleDefinition = {
   id: string;
   workflowType: string;
   args: unknown[];
   taskQueue: string;
-  intervalSeconds: number;
   /** Workflow ids become `<workflowIdPrefix>-<scheduled time>`. */
   workflowIdPrefix: string;
   note: string;
-}
+} & ({ intervalSeconds: number; calendar?: never } | { calendar: WeeklyCalendar; intervalSeconds?: never });
 
 export interface SyncResult {
   created: string[];
@@ -59,7 +70,7 @@ export async function syncSchedules(
 function toScheduleOptions(def: ScheduleDefinition, catchupWindowSeconds: number): ScheduleOptions {
   return {
     scheduleId: def.id,
-    spec: { intervals: [{ every: `${def.intervalSeconds}s` }] },
+    spec: toScheduleSpec(def),
     action: {
       type: 'startWorkflow',
       workflowType: def.workflowType,
@@ -70,4 +81,13 @@ function toScheduleOptions(def: ScheduleDefinition, catchupWindowSeconds: number
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${catchupWindowSeconds}s` },
     state: { note: def.note },
   };
+}
+
+/** The Temporal spec of a definition: one interval, or one calendar time in UTC. */
+export function toScheduleSpec(def: ScheduleDefinition): ScheduleSpec {
+  if (def.calendar !== undefined) {
+    const { dayOfWeek, hour, minute } = def.calendar;
+    return { calendars: [{ dayOfWeek, hour, minute, comment: def.note }], timezone: 'UTC' };
+  }
+  return { intervals: [{ every: `${def.intervalSeconds}s` }] };
 }

@@ -56,3 +56,31 @@ it('syncs every schedule idempotently (a second worker start creates none) and l
   expect((await api.request('POST', '/api/schedules/conquest-analysis/trigger', { key: operator })).status).toBe(200);
   expect((await api.request('POST', '/api/schedules/no-such-schedule/trigger', { key: operator })).status).toBe(404);
 });
+
+it('creates the weekly report as a calendar schedule firing Mondays at 09:00 UTC', async () => {
+  const logger = createLogger({ level: 'error', format: 'json' });
+  await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
+  const described = await client.schedule.getHandle('weekly-report').describe();
+  expect(described.spec.intervals ?? []).toEqual([]);
+  expect(described.spec.calendars).toEqual([expect.objectContaining({ dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }], hour: [{ start: 9, end: 9, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] })]);
+  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'weeklyReportWorkflow', workflowId: 'weekly-report-scheduled' });
+  const next = described.info.nextActionTimes;
+  expect(next.length).toBeGreaterThan(0);
+  for (const t of next) expect([t.getUTCDay(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()]).toEqual([1, 9, 0, 0]);
+});
+
+it('moves a schedule between an interval and a calendar on sync, keeping one schedule', async () => {
+  const logger = createLogger({ level: 'error', format: 'json' });
+  const id = `switch-${randomBytes(4).toString('hex')}`;
+  const base = { id, workflowType: 'weeklyReportWorkflow', args: [{ trigger: 'schedule' }], taskQueue: 'idle', workflowIdPrefix: id, note: 'spec switch' };
+  try {
+    expect(await syncSchedules(client, [{ ...base, intervalSeconds: 3600 }], { catchupWindowSeconds: 60, logger })).toEqual({ created: [id], updated: [] });
+    expect(await syncSchedules(client, [{ ...base, calendar: { dayOfWeek: 'FRIDAY', hour: 17, minute: 30 } }], { catchupWindowSeconds: 60, logger })).toEqual({ created: [], updated: [id] });
+    const spec = (await client.schedule.getHandle(id).describe()).spec;
+    expect(spec.intervals ?? []).toEqual([]);
+    expect(spec.calendars).toHaveLength(1);
+    expect(spec.calendars?.[0]).toMatchObject({ dayOfWeek: [{ start: 'FRIDAY' }], hour: [{ start: 17 }], minute: [{ start: 30 }] });
+  } finally {
+    await client.schedule.getHandle(id).delete().catch(() => undefined);
+  }
+});

@@ -1,7 +1,9 @@
+import type Koa from 'koa';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createApiKey } from '../../src/auth/api-keys';
 import { memoryRateLimitStore } from '../../src/rate-limit-store';
 import { listen } from '../../src/api/server';
+import type { AppState } from '../../src/api/types';
 import type { Config } from '../../src/config';
 import type { ApiKeyRole } from '../../src/db/entities';
 import { createOrm } from '../../src/db/orm';
@@ -11,6 +13,8 @@ import { createTemporalClient } from '../../src/temporal/client';
 
 export interface TestApi {
   url: string;
+  /** the Koa app being served: its routers are what the API routes */
+  app: Koa<AppState>;
   orm: MikroORM;
   /** Creates a key with `role` and returns it in clear. */
   key(role: ApiKeyRole, name?: string): Promise<string>;
@@ -38,6 +42,7 @@ export async function startTestApi(config: Config): Promise<TestApi> {
   let keys = 0;
   return {
     url: api.url,
+    app: api.app,
     orm,
     key: async (role, name) => (await createApiKey(orm.em.fork(), { name: name ?? `${role}-${++keys}`, role })).key,
     request: async (method, path, opts = {}) => {

@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config';
 import { scheduleDefinitions } from '../../src/temporal/schedule-definitions';
+import { toScheduleSpec } from '../../src/temporal/schedules';
 
 it('defines one custody exam schedule per agent at CUSTODY_TEST_INTERVAL on the default task queue', () => {
   const defs = scheduleDefinitions(loadConfig({ CUSTODY_TEST_INTERVAL: '1800', TEMPORAL_TASK_QUEUE: 'q' })).filter((d) => d.id.startsWith('custody-'));
@@ -28,4 +29,19 @@ it('schedules the Sandbox experiment at SANDBOX_EXPERIMENT_INTERVAL', () => {
 it("schedules Imperium's learning cycle at IMPERIUM_LEARNING_INTERVAL with ids learning-cycle-<time>", () => {
   const cycle = scheduleDefinitions(loadConfig({ IMPERIUM_LEARNING_INTERVAL: '1200' })).find((d) => d.id === 'learning-cycle');
   expect(cycle).toMatchObject({ workflowType: 'learningCycleWorkflow', intervalSeconds: 1200, workflowIdPrefix: 'learning-cycle', args: [{ trigger: 'schedule' }] });
+});
+
+it('schedules the weekly report on Mondays at 09:00 UTC, by calendar rather than interval', () => {
+  const weekly = scheduleDefinitions(loadConfig({ TEMPORAL_TASK_QUEUE: 'q' })).find((d) => d.id === 'weekly-report');
+  expect(weekly).toMatchObject({ workflowType: 'weeklyReportWorkflow', taskQueue: 'q', args: [{ trigger: 'schedule' }], calendar: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 } });
+  expect(weekly?.intervalSeconds).toBeUndefined();
+  expect(weekly && toScheduleSpec(weekly)).toEqual({ calendars: [{ dayOfWeek: 'MONDAY', hour: 9, minute: 0, comment: weekly?.note }], timezone: 'UTC' });
+});
+
+it('gives every schedule exactly one of an interval and a calendar', () => {
+  for (const def of scheduleDefinitions(loadConfig({}))) {
+    expect([def.intervalSeconds, def.calendar].filter((v) => v !== undefined)).toHaveLength(1);
+    const spec = toScheduleSpec(def);
+    expect((spec.intervals?.length ?? 0) + (spec.calendars?.length ?? 0)).toBe(1);
+  }
 });

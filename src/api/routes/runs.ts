@@ -1,23 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { z } from 'zod';
 import type { Config } from '../../config';
 import { agentRunWorkflowId, type AgentRunInput, type LearningCycleInput } from '../../contracts';
-import { Agent, AgentRun, AGENT_RUN_STATUSES, type AgentRunKind } from '../../db/entities';
+import { Agent, AgentRun, type AgentRunKind } from '../../db/entities';
 import type { AgentId } from '../../domain/agents';
 import { conflict, notFound } from '../errors';
-import { page, paginationQuery } from '../pagination';
+import { page } from '../pagination';
 import type { AppContext } from '../types';
 import { parse } from '../validate';
 import { presentRun } from './runs.presenter';
+import { listRunsQuery, runIdParams } from './runs.schema';
 
 type Deps = { orm: MikroORM; temporal: Client; config: Config };
 
-const runIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a run id or a workflow id') });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const listRunsQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 
 /**
  * The handler that starts one of an agent's own workflows on demand: 409 while the agent is paused, else 202 with the

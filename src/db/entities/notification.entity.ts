@@ -33,7 +33,7 @@ export class Notification {
   readAt: Date | null = null;
   createdAt: Date = new Date();
   /** Insertion order, set by the database: the SSE stream's event id (`Last-Event-ID` resumes after it). */
-  seq?: string;
+  seq?: bigint | string | number;
 
   constructor(init: {
     kind: NotificationKind;

@@ -4,6 +4,7 @@ import { Agent, AgentSkillRating } from '../../../db/entities';
 import type { AgentStatus } from '../../../domain/agents';
 import { notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
@@ -14,7 +15,7 @@ import { agentIdParams, changeStatusBody, listAgentsQuery } from './schema';
 export function agentsRouter({ orm }: { orm: MikroORM }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/agents' });
 
-  router.get('/', requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: 'List agents with level, rank and skill ratings', role: 'viewer', query: listAgentsQuery, responses: { 200: { description: 'a page of agents' } } }), requireRole('viewer'), async (ctx) => {
     const query = parse(listAgentsQuery, ctx.query);
     const em = orm.em as EntityManager;
     const where = query.status ? { status: query.status } : {};
@@ -31,7 +32,7 @@ export function agentsRouter({ orm }: { orm: MikroORM }): Router<AppState> {
     );
   });
 
-  router.get('/:id', requireRole('viewer'), async (ctx) => {
+  router.get('/:id', doc({ summary: 'Read one agent', role: 'viewer', params: agentIdParams, responses: { 200: { description: 'the agent' } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(agentIdParams, ctx.params);
     const agent = await loadAgent(orm.em as EntityManager, id);
     ctx.body = presentAgent(agent, await orm.em.find(AgentSkillRating, { agentId: agent.id }));
@@ -53,8 +54,9 @@ export function agentsRouter({ orm }: { orm: MikroORM }): Router<AppState> {
       ctx.body = presentAgent(agent, await em.find(AgentSkillRating, { agentId: agent.id }));
     };
 
-  router.post('/:id/pause', requireRole('operator'), changeStatus('paused'));
-  router.post('/:id/resume', requireRole('operator'), changeStatus('active'));
+  const changeStatusDoc = (summary: string) => doc({ summary, role: 'operator', params: agentIdParams, body: changeStatusBody, responses: { 200: { description: 'the agent' } } });
+  router.post('/:id/pause', changeStatusDoc("Pause an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('paused'));
+  router.post('/:id/resume', changeStatusDoc("Resume an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('active'));
   return router;
 }
 

@@ -1,17 +1,17 @@
 import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { z } from 'zod';
 import type { Config } from '../../../config';
 import { CONQUEST_ANALYSIS_WORKFLOW } from '../../../contracts';
 import { PerformanceSample } from '../../../db/entities';
 import { performanceVerdict } from '../../../domain/performance';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { listAgentRuns, startAgentRun } from '../runs';
-
-const performanceQuery = z.object({ measure: z.string().min(1).max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) });
+import { listRunsQuery, startedRunResponse } from '../runs.schema';
+import { performanceQuery } from './schema';
 
 /** `/conquest`: start an analysis (operator), list analyses and the measured performance history (viewer). */
 export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -19,10 +19,10 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/conquest' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/analyses', requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
-  router.get('/analyses', requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
+  router.post('/analyses', doc({ summary: 'Start a Conquest analysis', role: 'operator', responses: { 202: { description: 'started: the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
+  router.get('/analyses', doc({ summary: 'List Conquest analyses, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of analyses' } } }), requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
 
-  router.get('/performance', requireRole('viewer'), async (ctx) => {
+  router.get('/performance', doc({ summary: 'Measured performance history and the latest verdict per measure', role: 'viewer', query: performanceQuery, responses: { 200: { description: 'the measures' } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(performanceQuery, ctx.query);
     const names = q.measure !== undefined ? [q.measure] : ((await em().getConnection().execute('select distinct name from performance_samples order by name')) as Array<{ name: string }>).map((r) => r.name);
     const measures = [];

@@ -11,6 +11,7 @@ import { proposalEligibility } from '../../../domain/eligibility';
 import { DIFFICULTY_RATING } from '../../../domain/ratings';
 import { badRequest, conflict, notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
@@ -24,7 +25,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/tests', requireRole('operator'), async (ctx) => {
+  router.post('/tests', doc({ summary: 'Start a custody exam for an agent', role: 'operator', body: startExamBody, responses: { 202: { description: 'started: the workflow id, its status URL and the exam URL' } } }), requireRole('operator'), async (ctx) => {
     const body = parse(startExamBody, ctx.request.body);
     const agent = await em().findOneOrFail(Agent, { id: body.agentId });
     if (body.category !== undefined && !AGENT_CATEGORIES[agent.id].includes(body.category)) {
@@ -41,14 +42,14 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     ctx.body = { workflowId, agentId: agent.id, statusUrl: `/api/workflows/${workflowId}`, examUrl: `/api/custody/tests/${workflowId}` };
   });
 
-  router.get('/tests', requireRole('viewer'), async (ctx) => {
+  router.get('/tests', doc({ summary: 'List exams, newest first', role: 'viewer', query: listExamsQuery, responses: { 200: { description: 'a page of exams' } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listExamsQuery, ctx.query);
     const where = { ...(q.agentId && { agentId: q.agentId }), ...(q.status && { status: q.status }), ...(q.category && { category: q.category }) };
     const [exams, total] = await em().findAndCount(Exam, where, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
     ctx.body = page(exams.map(presentExamSummary), total, q);
   });
 
-  router.get('/tests/:id', requireRole('viewer'), async (ctx) => {
+  router.get('/tests/:id', doc({ summary: 'Read one exam (by id or workflow id) with its items and token usage', role: 'viewer', params: examIdParams, responses: { 200: { description: 'the exam' } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(examIdParams, ctx.params);
     const exam = await em().findOne(Exam, UUID.test(id) ? { id } : { workflowId: id });
     if (exam === null) throw notFound(`exam "${id}"`);
@@ -61,7 +62,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     ctx.body = presentExam(exam, items, usage ?? { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
   });
 
-  router.get('/eligibility/:agentId', requireRole('viewer'), async (ctx) => {
+  router.get('/eligibility/:agentId', doc({ summary: 'Whether an agent may propose changes now, and why', role: 'viewer', params: agentParams, responses: { 200: { description: 'the eligibility decision' } } }), requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
     const agent = await em().findOneOrFail(Agent, { id: agentId });
     const openProposals = await em().count(Proposal, { agentId, status: { $in: [...OPEN_PROPOSAL_STATES] } });
@@ -75,7 +76,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     ctx.body = { agentId, openProposals, ...decision };
   });
 
-  router.get('/leaderboard', requireRole('viewer'), async (ctx) => {
+  router.get('/leaderboard', doc({ summary: 'Agents ranked by level and XP', role: 'viewer', responses: { 200: { description: 'the leaderboard' } } }), requireRole('viewer'), async (ctx) => {
     const agents = await em().find(Agent, {}, { orderBy: { level: 'desc', xp: 'desc', id: 'asc' } });
     const ratings = await em().find(AgentSkillRating, {});
     const avg = (id: string) => {
@@ -85,7 +86,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     ctx.body = { items: agents.map((a, i) => presentLeader(a, i + 1, avg(a.id))) };
   });
 
-  router.get('/categories', requireRole('viewer'), async (ctx) => {
+  router.get('/categories', doc({ summary: 'Exam categories and difficulty levels', role: 'viewer', responses: { 200: { description: 'categories and difficulties' } } }), requireRole('viewer'), async (ctx) => {
     ctx.body = {
       categories: EXAM_CATEGORIES.map((c) => ({ id: c, agents: AGENT_IDS.filter((a) => AGENT_CATEGORIES[a].includes(c)), requiresCodeItem: requiresCodeItem(c) })),
       difficulties: DIFFICULTIES.map((d) => ({

@@ -1,14 +1,14 @@
 import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { z } from 'zod';
 import { AgentSkillRating, SkillRatingEvent } from '../../../db/entities';
-import { AGENT_CATEGORIES, AGENT_IDS } from '../../../domain/agents';
+import { AGENT_CATEGORIES } from '../../../domain/agents';
 import { detectRegression, REGRESSION_BASELINE_EXAMS, REGRESSION_RECENT_EXAMS } from '../../../domain/ratings';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
+import { agentParams } from './schema';
 
-const agentParams = z.object({ agentId: z.enum(AGENT_IDS) });
 const WINDOW = REGRESSION_RECENT_EXAMS + REGRESSION_BASELINE_EXAMS;
 
 /** `/enhanced-learning`: category ratings with their history, and live skill regressions (viewer). */
@@ -16,7 +16,7 @@ export function enhancedLearningRouter({ orm }: { orm: MikroORM }): Router<AppSt
   const router = new Router<AppState>({ prefix: '/enhanced-learning' });
   const em = () => orm.em as EntityManager;
 
-  router.get('/skills/:agentId', requireRole('viewer'), async (ctx) => {
+  router.get('/skills/:agentId', doc({ summary: "An agent's category ratings with their history", role: 'viewer', params: agentParams, responses: { 200: { description: 'the ratings' } } }), requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
     const ratings = await em().find(AgentSkillRating, { agentId });
     const history = await em().find(SkillRatingEvent, { agentId }, { orderBy: { at: 'asc', id: 'asc' } });
@@ -36,7 +36,7 @@ export function enhancedLearningRouter({ orm }: { orm: MikroORM }): Router<AppSt
     };
   });
 
-  router.get('/regressions', requireRole('viewer'), async (ctx) => {
+  router.get('/regressions', doc({ summary: 'Live skill regressions per agent and category', role: 'viewer', responses: { 200: { description: 'the regressions' } } }), requireRole('viewer'), async (ctx) => {
     // The last 15 graded exams per agent and category, oldest first: the window §3.1 step 8 compares.
     const rows = (await em().getConnection().execute(
       `select agent_id, category, array_agg(score::float order by completed_at) as scores from (

@@ -1,20 +1,15 @@
 import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { z } from 'zod';
 import type { Config } from '../../../config';
 import { LEARNING_CYCLE_WORKFLOW, learningCycleWorkflowId } from '../../../contracts';
-import { AGENT_IDS } from '../../../domain/agents';
 import { requireRole } from '../../middleware/auth';
-import { paginationQuery } from '../../pagination';
+import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { getAgentRun, listAgentRuns, startAgentRun } from '../runs';
-
-const knowledgeQuery = paginationQuery.extend({
-  agent: z.enum(AGENT_IDS).optional(),
-  q: z.string().trim().min(1).max(200).optional(),
-});
+import { listRunsQuery, runIdParams, startedRunResponse } from '../runs.schema';
+import { knowledgeQuery } from './schema';
 
 interface NoteRow {
   id: string;
@@ -38,6 +33,7 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
 
   router.post(
     '/cycles',
+    doc({ summary: 'Start a learning cycle', role: 'operator', responses: { 202: { description: 'started: the workflow id, its status URL and the cycle URL', schema: startedRunResponse } } }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'imperium',
@@ -46,17 +42,17 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
       links: (workflowId) => ({ cycleUrl: `/api/imperium/cycles/${workflowId}` }),
     }),
   );
-  router.get('/cycles', requireRole('viewer'), listAgentRuns(orm, 'learning_cycle'));
-  router.get('/cycles/:id', requireRole('viewer'), getAgentRun(orm, 'learning_cycle', 'learning cycle'));
+  router.get('/cycles', doc({ summary: 'List learning cycles, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of cycles' } } }), requireRole('viewer'), listAgentRuns(orm, 'learning_cycle'));
+  router.get('/cycles/:id', doc({ summary: "Read one learning cycle (by id or workflow id) with every step's outcome, timing and cost", role: 'viewer', params: runIdParams, responses: { 200: { description: 'the cycle' } } }), requireRole('viewer'), getAgentRun(orm, 'learning_cycle', 'learning cycle'));
 
-  router.get('/knowledge', requireRole('viewer'), async (ctx) => {
+  router.get('/knowledge', doc({ summary: "The agents' knowledge notes, full-text searchable", role: 'viewer', query: knowledgeQuery, responses: { 200: { description: 'a page of notes, best match first' } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(knowledgeQuery, ctx.query);
-    const doc = `to_tsvector('english', title || ' ' || body)`;
-    const filters = [...(q.agent ? ['agent_id = ?'] : []), ...(q.q ? [`${doc} @@ websearch_to_tsquery('english', ?)`] : [])];
+    const document = `to_tsvector('english', title || ' ' || body)`;
+    const filters = [...(q.agent ? ['agent_id = ?'] : []), ...(q.q ? [`${document} @@ websearch_to_tsquery('english', ?)`] : [])];
     const params: unknown[] = [...(q.agent ? [q.agent] : []), ...(q.q ? [q.q] : [])];
     const rows = (await (orm.em as EntityManager).getConnection().execute(
       `select id, agent_id, category, title, body, sources, created_at,
-              ${q.q ? `ts_rank(${doc}, websearch_to_tsquery('english', ?))` : 'null'} as rank, count(*) over () as total
+              ${q.q ? `ts_rank(${document}, websearch_to_tsquery('english', ?))` : 'null'} as rank, count(*) over () as total
          from knowledge_notes ${filters.length > 0 ? `where ${filters.join(' and ')}` : ''}
         order by rank desc nulls last, created_at desc, id limit ? offset ?`,
       [...(q.q ? [q.q] : []), ...params, q.limit, q.offset],

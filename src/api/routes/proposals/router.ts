@@ -7,6 +7,7 @@ import { PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, type ProposalInput
 import { Finding, Proposal, ProposalEvent, type ProposalReview } from '../../../db/entities';
 import { conflict, notFound, unauthorized } from '../../errors';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
@@ -29,21 +30,21 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     return proposal;
   };
 
-  router.get('/', requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: 'List proposals, newest first', role: 'viewer', query: listProposalsQuery, responses: { 200: { description: 'a page of proposals' } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listProposalsQuery, ctx.query);
     const where = { ...(q.status && { status: q.status }), ...(q.agent && { agentId: q.agent }), ...(q.findingId && { findingId: q.findingId }) };
     const [proposals, total] = await em().findAndCount(Proposal, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
     ctx.body = page(proposals.map(presentProposalSummary), total, q);
   });
 
-  router.get('/:id', requireRole('viewer'), async (ctx) => {
+  router.get('/:id', doc({ summary: 'Read one proposal (by id or workflow id): diff, validation, tests, guardian review and timeline', role: 'viewer', params: proposalIdParams, responses: { 200: { description: 'the proposal' } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(proposalIdParams, ctx.params);
     const proposal = await findProposal(id);
     const events = await em().find(ProposalEvent, { proposalId: proposal.id }, { orderBy: { seq: 'asc' } });
     ctx.body = presentProposal(proposal, events);
   });
 
-  router.post('/', requireRole('operator'), async (ctx) => {
+  router.post('/', doc({ summary: 'Request a proposal from an agent, for a goal or an open finding', role: 'operator', body: createProposalBody, responses: { 202: { description: 'started: the proposal id, workflow id and their URLs' } } }), requireRole('operator'), async (ctx) => {
     const body = parse(createProposalBody, ctx.request.body);
     if (body.findingId !== undefined) {
       const finding = await em().findOne(Finding, { id: body.findingId });
@@ -65,7 +66,7 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     ctx.body = { proposalId, workflowId, statusUrl: `/api/workflows/${workflowId}`, proposalUrl: `/api/proposals/${proposalId}` };
   });
 
-  router.post('/:id/review', requireRole('operator'), async (ctx) => {
+  router.post('/:id/review', doc({ summary: 'Approve or reject a proposal awaiting review', role: 'operator', params: proposalIdParams, body: reviewBody, responses: { 200: { description: 'the review outcome' } } }), requireRole('operator'), async (ctx) => {
     const { id } = parse(proposalIdParams, ctx.params);
     const body = parse(reviewBody, ctx.request.body);
     const reviewer = ctx.state.auth?.name;

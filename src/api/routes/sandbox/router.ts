@@ -4,8 +4,10 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { SANDBOX_EXPERIMENT_WORKFLOW } from '../../../contracts';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { getAgentRun, listAgentRuns, startAgentRun } from '../runs';
+import { listRunsQuery, runIdParams, startedRunResponse } from '../runs.schema';
 
 /** `/sandbox`: start an experiment (operator), list and read experiments (viewer). */
 export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -14,6 +16,7 @@ export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: C
 
   router.post(
     '/experiments',
+    doc({ summary: 'Start a Sandbox experiment', role: 'operator', responses: { 202: { description: 'started: the workflow id, its status URL and the experiment URL', schema: startedRunResponse } } }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'sandbox',
@@ -22,9 +25,9 @@ export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: C
       links: (workflowId) => ({ experimentUrl: `/api/sandbox/experiments/${workflowId}` }),
     }),
   );
-  router.get('/experiments', requireRole('viewer'), listAgentRuns(orm, 'sandbox_experiment'));
+  router.get('/experiments', doc({ summary: 'List Sandbox experiments, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of experiments' } } }), requireRole('viewer'), listAgentRuns(orm, 'sandbox_experiment'));
 
-  router.get('/experiments/:id', requireRole('viewer'), getAgentRun(orm, 'sandbox_experiment', 'experiment'));
+  router.get('/experiments/:id', doc({ summary: 'Read one experiment (by id or workflow id)', role: 'viewer', params: runIdParams, responses: { 200: { description: 'the experiment' } } }), requireRole('viewer'), getAgentRun(orm, 'sandbox_experiment', 'experiment'));
 
   return router;
 }

@@ -1,15 +1,13 @@
 import Router, { type RouterContext } from '@koa/router';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import { z } from 'zod';
 import type { Config } from '../../../config';
 import { scheduleDefinitions } from '../../../temporal/schedule-definitions';
 import { notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-
-const idParams = z.object({ id: z.string().min(1).max(100).regex(/^[a-z0-9-]+$/, 'must be a schedule id') });
-const pauseBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict().default({});
+import { scheduleActionBody, scheduleIdParams } from './schema';
 
 /** `/schedules`: the recurring workflows (viewer); pause, unpause and trigger them (operator). */
 export function schedulesRouter({ temporal, config }: { temporal: Client; config: Config }): Router<AppState> {
@@ -20,7 +18,7 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
     return temporal.schedule.getHandle(id);
   };
 
-  router.get('/', requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: 'The recurring workflows with their state, next and recent runs', role: 'viewer', responses: { 200: { description: 'the schedules' } } }), requireRole('viewer'), async (ctx) => {
     const items = [];
     for (const def of definitions()) {
       try {
@@ -28,7 +26,8 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
         items.push({
           id: def.id,
           workflowType: def.workflowType,
-          intervalSeconds: def.intervalSeconds,
+          intervalSeconds: def.intervalSeconds ?? null,
+          calendar: def.calendar ?? null,
           note: def.note,
           exists: true,
           paused: d.state.paused,
@@ -38,7 +37,7 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
         });
       } catch (err) {
         if (!(err instanceof ScheduleNotFoundError)) throw err;
-        items.push({ id: def.id, workflowType: def.workflowType, intervalSeconds: def.intervalSeconds, note: def.note, exists: false, paused: null, pauseNote: null, nextRuns: [], recentRuns: [] });
+        items.push({ id: def.id, workflowType: def.workflowType, intervalSeconds: def.intervalSeconds ?? null, calendar: def.calendar ?? null, note: def.note, exists: false, paused: null, pauseNote: null, nextRuns: [], recentRuns: [] });
       }
     }
     ctx.body = { items };
@@ -46,8 +45,8 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
 
   const act = (action: 'pause' | 'unpause' | 'trigger') =>
     async function (ctx: RouterContext<AppState>) {
-      const { id } = parse(idParams, ctx.params);
-      const { reason } = parse(pauseBody, ctx.request.body);
+      const { id } = parse(scheduleIdParams, ctx.params);
+      const { reason } = parse(scheduleActionBody, ctx.request.body);
       ctx.state.auditTarget = `schedule:${id}`;
       const handle = handleOf(id);
       const note = reason ?? `${action}d by ${ctx.state.auth?.name ?? 'unknown'} through the API`;
@@ -61,8 +60,9 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
       }
       ctx.body = { id, action, done: true };
     };
-  router.post('/:id/pause', requireRole('operator'), act('pause'));
-  router.post('/:id/unpause', requireRole('operator'), act('unpause'));
-  router.post('/:id/trigger', requireRole('operator'), act('trigger'));
+  const actDoc = (summary: string) => doc({ summary, role: 'operator', params: scheduleIdParams, body: scheduleActionBody, responses: { 200: { description: 'the action was done' } } });
+  router.post('/:id/pause', actDoc('Pause a schedule'), requireRole('operator'), act('pause'));
+  router.post('/:id/unpause', actDoc('Unpause a schedule'), requireRole('operator'), act('unpause'));
+  router.post('/:id/trigger', actDoc("Trigger a schedule's workflow now"), requireRole('operator'), act('trigger'));
   return router;
 }

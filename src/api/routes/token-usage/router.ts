@@ -7,6 +7,7 @@ import { budgetMonth, formatProfile, LLM_PROVIDERS, type BudgetScope, type LlmPr
 import { notConfigured } from '../../../llm/errors';
 import { budgetStates, usageTotals, type UsageTotals } from '../../../llm/reports';
 import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
@@ -20,7 +21,7 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
   const router = new Router<AppState>({ prefix: '/token-usage' });
   const em = () => orm.em as EntityManager;
 
-  router.get('/summary', requireRole('viewer'), async (ctx) => {
+  router.get('/summary', doc({ summary: "A month's token usage and cost by agent, provider and model, against the budgets", role: 'viewer', query: summaryQuery, responses: { 200: { description: 'the summary' } } }), requireRole('viewer'), async (ctx) => {
     const { month = budgetMonth(new Date()) } = parse(summaryQuery, ctx.query);
     const [all] = await usageTotals(em(), month, 'all');
     const byAgent = await usageTotals(em(), month, 'agent');
@@ -43,7 +44,7 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
     };
   });
 
-  router.get('/events', requireRole('viewer'), async (ctx) => {
+  router.get('/events', doc({ summary: 'The LLM call ledger, newest first', role: 'viewer', query: eventsQuery, responses: { 200: { description: 'a page of ledger events' } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(eventsQuery, ctx.query);
     const where: FilterQuery<TokenUsageEvent> = {};
     if (q.month) where.month = q.month;
@@ -58,12 +59,12 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
     ctx.body = page(events.map(presentEvent), total, q);
   });
 
-  router.get('/budgets', requireRole('viewer'), async (ctx) => {
+  router.get('/budgets', doc({ summary: "This month's budgets and how much of each is spent", role: 'viewer', responses: { 200: { description: 'the budgets' } } }), requireRole('viewer'), async (ctx) => {
     const month = budgetMonth(new Date());
     ctx.body = { month, items: (await budgetStates(em(), month, config.llm.defaultBudget)).map(presentBudget) };
   });
 
-  router.put('/budgets/:scope', requireRole('admin'), async (ctx) => {
+  router.put('/budgets/:scope', doc({ summary: 'Set the monthly budget of a scope (global, an agent or a provider)', role: 'admin', params: scopeParams, body: putBudgetBody, responses: { 200: { description: 'the budget with its current spend' } } }), requireRole('admin'), async (ctx) => {
     const { scope } = parse(scopeParams, ctx.params);
     const body = parse(putBudgetBody, ctx.request.body);
     ctx.state.auditTarget = `budget:${scope}`;

@@ -1,0 +1,39 @@
+import Router from '@koa/router';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { evaluateKpi } from '../../../domain/kpis';
+import type { Metrics } from '../../../metrics';
+import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
+import type { AppState } from '../../types';
+import { apiResponseTimeP95, backgroundTaskSuccess, cacheHitRate, dbQueryTime, errorRate, examPassRate, proposalApprovalRate } from './measure';
+import { presentKpi, presentSummary } from './presenter';
+
+/** `/kpis`: every KPI of ARCHITECTURE §8 measured live against its target (viewer). */
+export function kpisRouter({ orm, metrics }: { orm: MikroORM; metrics: Metrics }): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/kpis' });
+
+  router.get(
+    '/',
+    doc({
+      summary: 'The KPIs (ARCHITECTURE §8) measured now against their targets; `met: null` where there is no data yet',
+      role: 'viewer',
+      responses: { 200: { description: '`{ measuredAt, summary: { met, notMet, noData }, items: [{ name, label, value, unit, target, comparator, met, window, source, detail }] }`' } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const em = orm.em as EntityManager;
+      const kpis = [
+        evaluateKpi('api_response_time_p95', await apiResponseTimeP95(metrics)),
+        evaluateKpi('error_rate', await errorRate(metrics)),
+        evaluateKpi('db_query_time', await dbQueryTime(em)),
+        evaluateKpi('cache_hit_rate', await cacheHitRate(em)),
+        evaluateKpi('background_task_success', await backgroundTaskSuccess(em)),
+        evaluateKpi('exam_pass_rate', await examPassRate(em)),
+        evaluateKpi('proposal_approval_rate', await proposalApprovalRate(em)),
+      ];
+      ctx.body = { measuredAt: new Date().toISOString(), summary: presentSummary(kpis), items: kpis.map(presentKpi) };
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,75 @@
+import Router from '@koa/router';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { Notification } from '../../../db/entities';
+import type { Logger } from '../../../logger';
+import { notFound } from '../../errors';
+import { requireRole } from '../../middleware/auth';
+import { doc } from '../../openapi/doc';
+import { page } from '../../pagination';
+import { openSse, sseHeartbeatMs } from '../../sse';
+import type { AppState } from '../../types';
+import { parse } from '../../validate';
+import { NotificationFeed } from './feed';
+import { presentNotification } from './presenter';
+import { listNotificationsQuery, notificationIdParams, notificationStreamQuery, readAllResponse } from './schema';
+
+/**
+ * `/notifications`: list them and follow new ones as Server-Sent Events (viewer), mark one or all read (operator).
+ * The stream's event id is the notification's `seq`; one poller per router serves every open stream.
+ */
+export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Logger }): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/notifications' });
+  const em = () => orm.em as EntityManager;
+  const feed = new NotificationFeed(orm, logger.child({ component: 'notifications-feed' }));
+  const heartbeatMs = sseHeartbeatMs();
+
+  router.get('/', doc({ summary: 'List notifications, newest first', role: 'viewer', query: listNotificationsQuery, responses: { 200: { description: 'a page of notifications' } } }), requireRole('viewer'), async (ctx) => {
+    const q = parse(listNotificationsQuery, ctx.query);
+    const where = { ...(q.unread !== undefined && { read: !q.unread }), ...(q.kind && { kind: q.kind }) };
+    const [rows, total] = await em().findAndCount(Notification, where, { orderBy: { seq: 'desc' }, limit: q.limit, offset: q.offset });
+    ctx.body = page(rows.map(presentNotification), total, q);
+  });
+
+  router.get(
+    '/stream',
+    doc({
+      summary: 'Stream new notifications (Server-Sent Events)',
+      role: 'viewer',
+      query: notificationStreamQuery,
+      stream: true,
+      responses: { 200: { description: '`notification` events (id: the seq, data: the notification) from now, or after `Last-Event-ID`; `: ping` comments in between' } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const { lastEventId } = parse(notificationStreamQuery, { lastEventId: ctx.get('Last-Event-ID') || ctx.query.lastEventId });
+      // Subscribed and caught up before the stream opens: a failure is still a JSON error, and nothing created after
+      // the client saw the stream open can be missed. What arrives meanwhile waits in `early`.
+      const early: Notification[] = [];
+      let send: (n: Notification) => void = (n) => {
+        early.push(n);
+      };
+      const unsubscribe = await feed.subscribe(lastEventId === undefined ? undefined : BigInt(lastEventId), (n) => send(n));
+      const stream = openSse(ctx, { heartbeatMs });
+      send = (n) => stream.send('notification', presentNotification(n), String(n.seq));
+      early.forEach(send);
+      stream.onClose(unsubscribe);
+    },
+  );
+
+  router.post('/read-all', doc({ summary: 'Mark every unread notification read', role: 'operator', responses: { 200: { description: 'how many were marked', schema: readAllResponse } } }), requireRole('operator'), async (ctx) => {
+    ctx.state.auditTarget = 'notifications';
+    const marked = await em().nativeUpdate(Notification, { read: false }, { read: true, readAt: new Date() });
+    ctx.body = { marked };
+  });
+
+  router.post('/:id/read', doc({ summary: 'Mark a notification read (a repeat keeps the first readAt)', role: 'operator', params: notificationIdParams, responses: { 200: { description: 'the notification' } } }), requireRole('operator'), async (ctx) => {
+    const { id } = parse(notificationIdParams, ctx.params);
+    ctx.state.auditTarget = `notification:${id}`;
+    await em().nativeUpdate(Notification, { id, read: false }, { read: true, readAt: new Date() });
+    const notification = await em().findOne(Notification, { id });
+    if (notification === null) throw notFound(`notification "${id}"`);
+    ctx.body = presentNotification(notification);
+  });
+
+  return router;
+}

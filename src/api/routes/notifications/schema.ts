@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { NOTIFICATION_KINDS } from '../../../db/entities';
+import { paginationQuery } from '../../pagination';
+
+export const listNotificationsQuery = paginationQuery.extend({
+  unread: z.stringbool().optional(),
+  kind: z.enum(NOTIFICATION_KINDS).optional(),
+});
+
+export const notificationIdParams = z.object({ id: z.uuid('must be a notification id') });
+
+/**
+ * Where a stream resumes: after the `seq` of the last event the client saw. EventSource sends it as the `Last-Event-ID`
+ * header when it reconnects; `?lastEventId=` is for clients that cannot set headers (the header wins).
+ */
+export const notificationStreamQuery = z.object({ lastEventId: z.string().regex(/^\d{1,18}$/, 'must be the id of an event (a notification seq)').optional() });
+
+export const readAllResponse = z.object({ marked: z.number().int().min(0) });
