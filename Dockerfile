@@ -21,7 +21,8 @@ RUN --mount=type=cache,target=/root/.npm \
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Full install + build: tsc -p tsconfig.build.json into dist/, then the pre-built Temporal workflow bundle
-# (dist/workflow-bundle.js), which the worker loads instead of bundling the workflows with webpack at start-up.
+# (dist/workflow-bundle.js), which the worker loads instead of bundling the workflows with webpack at start-up, then the
+# web console (vite, web/ → dist/web), which the API serves at / — all of it reaches the runtime stage with dist/.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -32,6 +33,7 @@ COPY . .
 # copies it from here and must not fail on that.
 RUN npm run build \
  && test -f dist/workflow-bundle.js \
+ && test -f dist/web/index.html \
  && mkdir -p examples
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -72,6 +72,7 @@ const envSchema = z.object({
   TEMPORAL_CLI_CACHE_DIR: optionalString,
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_UI_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   WORKER_METRICS_ADDRESS: optionalString,
   WORKER_APP_METRICS_ADDRESS: optionalString.refine((v) => v === undefined || /^[^:]*:\d+$/.test(v), { message: 'must be host:port' }),
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds(10),
@@ -190,6 +191,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
       cliCacheDir: e.TEMPORAL_CLI_CACHE_DIR,
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL?.replace(/\/+$/, ''),
     },
     worker: {
       metricsAddress: e.WORKER_METRICS_ADDRESS,

@@ -20,6 +20,8 @@ import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { lazyOpenApiDocument } from './openapi/generate';
 import { agentsRouter } from './routes/agents/router';
+import { consoleRouter } from './routes/console/router';
+import { consoleAssets } from './routes/console/static';
 import { conquestRouter } from './routes/conquest/router';
 import { custodyRouter } from './routes/custody/router';
 import { enhancedLearningRouter } from './routes/enhanced-learning/router';
@@ -75,6 +77,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const openApi = lazyOpenApiDocument(app, { title: 'Lvl_UP API', version, description: 'Four AI agents that earn, by passing exams, the right to improve a code repository.' });
   const system = systemRouter({ ...deps, openApi });
   app.use(system.routes());
+  // The web console (built static files and its public settings), outside /api auth: it signs in with a key itself.
+  app.use(consoleRouter(deps).routes());
+  app.use(consoleAssets());
 
   // Applied to every path under /api, matched or not, so an unknown route without a key is a 401, not a 404.
   const guard = compose<AppContext>([

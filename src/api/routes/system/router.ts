@@ -49,9 +49,14 @@ export function systemRouter(deps: { orm: MikroORM; temporal: Client; metrics: M
   return router;
 }
 
-/** The system routes under `/api` and its auth: the OpenAPI document (viewer). */
+/** The system routes under `/api` and its auth: the caller's own identity and the OpenAPI document (viewer). */
 export function systemApiRouter({ openApi }: { openApi: () => OpenApiDocument }): Router<AppState> {
   const router = new Router<AppState>();
+  // A client (the web console) learns which actions to offer from the key's role, instead of trying them for a 403.
+  router.get('/me', doc({ summary: "The calling key's name and role", role: 'viewer', tags: ['system'], responses: { 200: { description: '{name, role}' } } }), requireRole('viewer'), (ctx) => {
+    const auth = ctx.state.auth;
+    ctx.body = { name: auth?.name ?? null, role: auth?.role ?? null };
+  });
   router.get(
     '/openapi.json',
     doc({ summary: 'This API as an OpenAPI 3.1 document, generated from the routes and their zod schemas', role: 'viewer', tags: ['system'], responses: { 200: { description: 'the OpenAPI document' } } }),

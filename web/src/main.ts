@@ -1,0 +1,95 @@
+import './style.css';
+import { ApiError, api, loadConsoleConfig, session, whenUnauthorized, type ConsoleConfig, type Me } from './api';
+import { canAct, type PageContext } from './context';
+import { h } from './dom';
+import { agentsPage } from './pages/agents';
+import { examPage, examsPage } from './pages/exams';
+import { findingsPage } from './pages/findings';
+import { notificationsPage } from './pages/notifications';
+import { performancePage } from './pages/performance';
+import { proposalPage, proposalsPage } from './pages/proposals';
+import { runsPage } from './pages/runs';
+import { tokenUsagePage } from './pages/tokens';
+
+type Page = (ctx: PageContext) => Promise<HTMLElement>;
+
+/** Hash routes (`#/proposals/<id>?…`): the server serves one index.html and never sees the route. */
+const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string }> = [
+  { pattern: /^agents$/, title: 'Agents', page: agentsPage, nav: '#/agents' },
+  { pattern: /^exams$/, title: 'Exams', page: examsPage, nav: '#/exams' },
+  { pattern: /^exams\/([^/]+)$/, title: 'Exam', page: examPage },
+  { pattern: /^proposals$/, title: 'Proposals', page: proposalsPage, nav: '#/proposals' },
+  { pattern: /^proposals\/([^/]+)$/, title: 'Proposal', page: proposalPage },
+  { pattern: /^cycles$/, title: 'Cycles', page: runsPage('/imperium/cycles', 'Learning cycles'), nav: '#/cycles' },
+  { pattern: /^scans$/, title: 'Scans', page: runsPage('/guardian/scans', 'Guardian scans'), nav: '#/scans' },
+  { pattern: /^findings$/, title: 'Findings', page: findingsPage, nav: '#/findings' },
+  { pattern: /^experiments$/, title: 'Experiments', page: runsPage('/sandbox/experiments', 'Sandbox experiments'), nav: '#/experiments' },
+  { pattern: /^analyses$/, title: 'Analyses', page: runsPage('/conquest/analyses', 'Conquest analyses'), nav: '#/analyses' },
+  { pattern: /^performance$/, title: 'Performance', page: performancePage, nav: '#/performance' },
+  { pattern: /^tokens$/, title: 'Token usage', page: tokenUsagePage, nav: '#/tokens' },
+  { pattern: /^notifications$/, title: 'Notifications', page: notificationsPage, nav: '#/notifications' },
+];
+
+const root = document.getElementById('app') as HTMLElement;
+let config: ConsoleConfig;
+let me: Me | null = null;
+let leave: Array<() => void> = [];
+
+function signIn(message?: string): void {
+  me = null;
+  const input = h('input', { type: 'password', name: 'key', autocomplete: 'off', placeholder: 'lvl_…', required: true, 'aria-label': 'API key' });
+  const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
+  const form = h('form', { class: 'signin' }, h('h1', {}, 'Lvl_UP console'), h('label', {}, 'API key', input), h('button', { type: 'submit' }, 'Sign in'), error);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    session.set(input.value.trim());
+    void start().catch((err: unknown) => {
+      session.clear();
+      signIn(err instanceof ApiError && err.status === 401 ? 'That key is not valid.' : String(err));
+    });
+  });
+  root.replaceChildren(form);
+  input.focus();
+}
+
+async function start(): Promise<void> {
+  me = await api<Me>('/me');
+  if (location.hash === '' || location.hash === '#/') location.hash = '#/agents';
+  else await render();
+}
+
+async function render(): Promise<void> {
+  if (me === null) return;
+  for (const fn of leave) fn();
+  leave = [];
+  const [route = '', queryString = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(route) })).find((x) => x.m !== null);
+  const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
+  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
+  root.replaceChildren(nav, main);
+  if (match === undefined || match.m === null) {
+    main.replaceChildren(h('p', {}, 'No such page.'));
+    return;
+  }
+  document.title = `${match.r.title} · Lvl_UP`;
+  const signedIn = me;
+  const ctx: PageContext = { me: signedIn, config, params: match.m.slice(1).map((p) => decodeURIComponent(p ?? '')), query: new URLSearchParams(queryString), can: (role) => canAct(signedIn, role), onLeave: (fn) => leave.push(fn), reload: () => void render() };
+  try {
+    main.replaceChildren(await match.r.page(ctx));
+  } catch (err) {
+    main.replaceChildren(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
+  }
+}
+
+whenUnauthorized(() => {
+  session.clear();
+  signIn('The key was refused; sign in again.');
+});
+window.addEventListener('hashchange', () => void render());
+
+void (async () => {
+  config = await loadConsoleConfig();
+  if (session.key() === null) return signIn();
+  await start().catch(() => signIn());
+})();
