@@ -1,13 +1,11 @@
 import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { progressQuery, reviewUpdate, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
+import { progressQuery, reviewUpdate, sameReview, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
 import { describeFailure } from './failures';
 
 const TERMINAL: readonly ProposalStatus[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed'];
 /** Redrafts allowed after an invalid draft, and after failing tests (ARCHITECTURE §3.6 steps 3–4). */
 const REDRAFTS = { invalid: 1, tests: 1 };
-
-const sameReview = (a: ReviewInput, b: ReviewInput) => a.decision === b.decision && a.reviewer === b.reviewer && (a.comment?.trim() || null) === (b.comment?.trim() || null);
 
 /**
  * The proposal pipeline (ARCHITECTURE §3.6): eligibility → draft → validate (one redraft) → test in the sandbox (one

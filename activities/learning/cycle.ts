@@ -1,7 +1,8 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { CycleChildOutcome, CycleProposalCandidate, CycleStudyOutcome } from '../../src/contracts';
-import { Agent, AgentRun, AgentSkillRating, Finding, OPEN_PROPOSAL_STATES, Proposal } from '../../src/db/entities';
-import { bestProposalCandidate, proposalEligibility, type FindingForProposal } from '../../src/domain';
+import { CYCLE_CHILDREN, type CycleChildOutcome, type CycleProposalCandidate, type CycleStudyOutcome } from '../../src/contracts';
+import { agentEligibility } from '../../src/db/eligibility';
+import { Agent, AgentRun, AgentSkillRating, Finding, Proposal } from '../../src/db/entities';
+import { bestProposalCandidate, type FindingForProposal } from '../../src/domain';
 import { createNotification } from '../../src/notifications/create';
 import { storeRunSummary } from '../runs.activities';
 
@@ -119,20 +120,19 @@ export function createCycleActivities({ orm }: { orm: MikroORM }) {
      */
     async cycleProposalCandidates(): Promise<CycleProposalCandidate[]> {
       const em = orm.em.fork() as EntityManager;
-      const agents = await em.find(Agent, { id: { $in: ['guardian', 'sandbox', 'conquest'] } }, { orderBy: { id: 'asc' } });
       const findings = await em.find(Finding, { status: 'open' }, { orderBy: { firstSeenAt: 'asc', id: 'asc' } });
-      const proposals = await em.find(Proposal, { $or: [{ findingId: { $in: findings.map((f) => f.id) } }, { status: { $in: [...OPEN_PROPOSAL_STATES] } }] });
+      const proposals = await em.find(Proposal, { findingId: { $in: findings.map((f) => f.id) } });
       // A finding counts as proposed once a proposal for it got past eligibility and drafting.
-      const proposed = new Set(proposals.filter((p) => p.findingId !== null && !['ineligible', 'failed'].includes(p.status)).map((p) => p.findingId));
-      const now = new Date().toISOString();
-      return agents.map((agent) => {
-        const openProposals = proposals.filter((p) => p.agentId === agent.id && OPEN_PROPOSAL_STATES.includes(p.status)).length;
-        const decision = proposalEligibility({ status: agent.status, lastPassedAt: agent.lastPassedAt?.toISOString() ?? null, consecutiveFailures: agent.consecutiveFailures, openProposals, now });
+      const proposed = new Set(proposals.filter((p) => !['ineligible', 'failed'].includes(p.status)).map((p) => p.findingId));
+      const candidates: CycleProposalCandidate[] = [];
+      for (const agentId of [...CYCLE_CHILDREN].sort()) {
+        const decision = await agentEligibility(em, agentId);
         const own: Array<FindingForProposal & { id: string }> = findings
-          .filter((f) => f.agentId === agent.id)
+          .filter((f) => f.agentId === agentId)
           .map((f) => ({ id: f.id, agentId: f.agentId, kind: f.kind, severity: f.severity, status: f.status, triageVerdict: f.triage?.verdict ?? null, proposed: proposed.has(f.id) }));
-        return { agentId: agent.id, eligible: decision.eligible, reasons: decision.reasons, findingId: bestProposalCandidate(own)?.id ?? null };
-      });
+        candidates.push({ agentId, eligible: decision.eligible, reasons: decision.reasons, findingId: bestProposalCandidate(own)?.id ?? null });
+      }
+      return candidates;
     },
 
     /** The cycle's summary notification, or `cycle_failed` with the cause; once per cycle either way. */

@@ -3,7 +3,8 @@ import type { Config } from '../../src/config';
 import { proposalBranch } from '../../src/contracts';
 import { checkPatch, commitPatchToBranch, git, headCommit, PatchError, withWorktree } from '../../src/target';
 import { runTarget } from '../runs.activities';
-import { eligibilityOf, loadProposal } from './shared';
+import { agentEligibility } from '../../src/db/eligibility';
+import { loadProposal } from './shared';
 
 /**
  * Applies an approved proposal (ARCHITECTURE §3.6 step 7): eligibility re-checked, the patch checked against the
@@ -21,7 +22,7 @@ export async function applyProposal(deps: { orm: MikroORM; config: Config }, pro
   const existing = (await git(target.path, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
   if (existing !== '') return record(em, p, existing, branch);
 
-  const eligibility = await eligibilityOf(em, p.agentId, p.id);
+  const eligibility = await agentEligibility(em, p.agentId, p.id);
   if (!eligibility.eligible) return { ok: false, reason: `${p.agentId} is no longer eligible: ${eligibility.reasons.join('; ')}` };
   const head = await headCommit(target.path);
   const check = await withWorktree(target.path, (wt) => checkPatch(wt.dir, p.diff ?? ''), head);

@@ -1,10 +1,11 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
-import type { ProposalInput, ProposalStatus } from '../../src/contracts';
+import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
 import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
-import { eligibilityOf, loadProposal } from './shared';
+import { agentEligibility } from '../../src/db/eligibility';
+import { loadProposal } from './shared';
 
 /** XP for an approved proposal (ARCHITECTURE §3.6 step 8). */
 export const APPROVAL_XP = 20;
@@ -32,7 +33,7 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
   }
   if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
 
-  const decision = await eligibilityOf(em, input.agentId, proposal.id);
+  const decision = await agentEligibility(em, input.agentId, proposal.id);
   const reasons = decision.eligible ? [] : [...decision.reasons];
   if (input.findingId !== undefined) {
     const finding = await em.findOne(Finding, { id: input.findingId });
@@ -89,7 +90,7 @@ export async function learnFromReview(orm: MikroORM, proposalId: string, review:
   return (orm.em.fork() as EntityManager).transactional(async (tx) => {
     const p = await loadProposal(tx, proposalId);
     if (p.learnedAt !== null) return { xp: 0, noteId: null };
-    p.review ??= { decision: review.decision, reviewer: review.reviewer, comment: review.comment?.trim() || null, at: new Date().toISOString() };
+    p.review ??= { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
     p.learnedAt = new Date();
     let xp = 0;
     if (review.decision === 'approve') {
@@ -120,6 +121,6 @@ export async function recordReview(orm: MikroORM, proposalId: string, review: { 
   const em = orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   if (p.review !== null) return;
-  p.review = { decision: review.decision, reviewer: review.reviewer, comment: review.comment?.trim() || null, at: new Date().toISOString() };
+  p.review = { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
   await em.flush();
 }

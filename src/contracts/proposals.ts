@@ -65,6 +65,17 @@ export interface ReviewInput {
   comment?: string | null;
 }
 
+/** A review's comment as it is stored and compared: trimmed, null when there is none. */
+export function normalizeComment(comment: string | null | undefined): string | null {
+  const trimmed = comment?.trim() ?? '';
+  return trimmed === '' ? null : trimmed;
+}
+
+/** Whether two reviews are the same decision by the same reviewer with the same comment (an idempotent repeat). */
+export function sameReview(a: ReviewInput, b: ReviewInput): boolean {
+  return a.decision === b.decision && a.reviewer === b.reviewer && normalizeComment(a.comment) === normalizeComment(b.comment);
+}
+
 /** What a review led to: the proposal's state once the decision has been carried out. */
 export interface ReviewOutcome {
   proposalId: string;

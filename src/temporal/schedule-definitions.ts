@@ -32,34 +32,23 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       note: `custody exam of ${agentId} every CUSTODY_TEST_INTERVAL`,
     };
   });
+  // The agents' own work: one schedule each, runs named `<id>-scheduled-<time>`.
   const scheduled: AgentRunInput = { trigger: 'schedule' };
-  const guardianScan: ScheduleDefinition = {
-    id: 'guardian-scan',
-    workflowType: GUARDIAN_SCAN_WORKFLOW,
+  const agentWork = (
+    [
+      ['guardian-scan', GUARDIAN_SCAN_WORKFLOW, config.intervals.guardianScan, 'Guardian security scan every GUARDIAN_SCAN_INTERVAL'],
+      ['conquest-analysis', CONQUEST_ANALYSIS_WORKFLOW, config.intervals.conquestAnalysis, 'Conquest performance analysis every CONQUEST_ANALYSIS_INTERVAL'],
+      ['sandbox-experiment', SANDBOX_EXPERIMENT_WORKFLOW, config.intervals.sandboxExperiment, 'Sandbox experiment every SANDBOX_EXPERIMENT_INTERVAL'],
+    ] as const
+  ).map(([id, workflowType, intervalSeconds, note]): ScheduleDefinition => ({
+    id,
+    workflowType,
     args: [scheduled],
     taskQueue: config.temporal.taskQueue,
-    intervalSeconds: config.intervals.guardianScan,
-    workflowIdPrefix: 'guardian-scan-scheduled',
-    note: 'Guardian security scan every GUARDIAN_SCAN_INTERVAL',
-  };
-  const conquestAnalysis: ScheduleDefinition = {
-    id: 'conquest-analysis',
-    workflowType: CONQUEST_ANALYSIS_WORKFLOW,
-    args: [scheduled],
-    taskQueue: config.temporal.taskQueue,
-    intervalSeconds: config.intervals.conquestAnalysis,
-    workflowIdPrefix: 'conquest-analysis-scheduled',
-    note: 'Conquest performance analysis every CONQUEST_ANALYSIS_INTERVAL',
-  };
-  const sandboxExperiment: ScheduleDefinition = {
-    id: 'sandbox-experiment',
-    workflowType: SANDBOX_EXPERIMENT_WORKFLOW,
-    args: [scheduled],
-    taskQueue: config.temporal.taskQueue,
-    intervalSeconds: config.intervals.sandboxExperiment,
-    workflowIdPrefix: 'sandbox-experiment-scheduled',
-    note: 'Sandbox experiment every SANDBOX_EXPERIMENT_INTERVAL',
-  };
+    intervalSeconds,
+    workflowIdPrefix: `${id}-scheduled`,
+    note,
+  }));
   const cycle: LearningCycleInput = { trigger: 'schedule' };
   const learningCycle: ScheduleDefinition = {
     id: 'learning-cycle',
@@ -82,5 +71,5 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     workflowIdPrefix: 'weekly-report-scheduled',
     note: 'Weekly report of the week just ended, Mondays 09:00 UTC',
   };
-  return [...custody, learningCycle, guardianScan, conquestAnalysis, sandboxExperiment, weeklyReport];
+  return [...custody, learningCycle, ...agentWork, weeklyReport];
 }

@@ -4,10 +4,10 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
-import { Agent, AgentSkillRating, Exam, ExamItem, OPEN_PROPOSAL_STATES, Proposal } from '../../../db/entities';
+import { agentEligibility } from '../../../db/eligibility';
+import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
 import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS, XP_MULTIPLIER } from '../../../domain/custody';
-import { proposalEligibility } from '../../../domain/eligibility';
 import { DIFFICULTY_RATING } from '../../../domain/ratings';
 import { badRequest, conflict, notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
@@ -64,15 +64,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 
   router.get('/eligibility/:agentId', doc({ summary: 'Whether an agent may propose changes now, and why', role: 'viewer', params: agentParams, responses: { 200: { description: 'the eligibility decision' } } }), requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
-    const agent = await em().findOneOrFail(Agent, { id: agentId });
-    const openProposals = await em().count(Proposal, { agentId, status: { $in: [...OPEN_PROPOSAL_STATES] } });
-    const decision = proposalEligibility({
-      status: agent.status,
-      lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
-      consecutiveFailures: agent.consecutiveFailures,
-      openProposals,
-      now: new Date().toISOString(),
-    });
+    const { openProposals, ...decision } = await agentEligibility(em(), agentId);
     ctx.body = { agentId, openProposals, ...decision };
   });
 

@@ -3,8 +3,8 @@ import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../../config';
-import { PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, type ProposalInput, type ReviewInput, type ReviewOutcome } from '../../../contracts';
-import { Finding, Proposal, ProposalEvent, type ProposalReview } from '../../../db/entities';
+import { normalizeComment, PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, sameReview, type ProposalInput, type ReviewInput, type ReviewOutcome } from '../../../contracts';
+import { Finding, Proposal, ProposalEvent } from '../../../db/entities';
 import { conflict, notFound, unauthorized } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
@@ -90,17 +90,6 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
   });
 
   return router;
-}
-
-/** A comment as the workflow stores it: trimmed, and null when there is none. */
-function normalizeComment(comment: string | null | undefined): string | null {
-  const trimmed = comment?.trim() ?? '';
-  return trimmed === '' ? null : trimmed;
-}
-
-/** Whether a repeated review is the one already recorded (same decision, reviewer and comment). */
-function sameReview(recorded: ProposalReview, review: ReviewInput): boolean {
-  return recorded.decision === review.decision && recorded.reviewer === review.reviewer && normalizeComment(recorded.comment) === normalizeComment(review.comment);
 }
 
 /**
