@@ -72,10 +72,11 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     );
   }
   const isolation: SandboxIsolation = problem === undefined ? 'bwrap' : 'process';
+  const gate = createRunGate();
   return {
     isolation,
     run: async (req) => {
-      const result = await runOnce(isolation, bwrapPath, limits, req);
+      const result = await gate.run(req.exclusive === true, () => runOnce(isolation, bwrapPath, limits, req));
       opts.logger.debug('sandbox run finished', {
         command: req.command,
         cwd: req.cwd,
@@ -116,7 +117,12 @@ async function runOnce(isolation: SandboxIsolation, bwrapPath: string, defaults:
     const [file, ...args] = limited;
     return { ...(await spawnLimited(file, args, options)), isolation };
   }
-  const bwrapArgs = [...BWRAP_ISOLATION, '--bind', dir, dir, '--chdir', dir, '--', ...limited];
+  const binds = [
+    ...(req.network === true ? ['--share-net'] : []),
+    ...(req.readOnlyPaths ?? []).flatMap((p) => ['--ro-bind', p, p]),
+    ...(req.writablePaths ?? []).flatMap((p) => ['--bind', p, p]),
+  ];
+  const bwrapArgs = [...BWRAP_ISOLATION, ...binds, '--bind', dir, dir, '--chdir', dir, '--', ...limited];
   return { ...signalFromBwrapStatus(await spawnLimited(bwrapPath, bwrapArgs, options)), isolation };
 }
 
@@ -163,4 +169,39 @@ function checkLimit(name: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) {
     throw new SandboxError(SANDBOX_ERROR_TYPES.invalidRequest, `${name} must be a positive integer (got ${value})`);
   }
+}
+
+/**
+ * A readers-writer gate over runs: shared runs go concurrently, an exclusive run waits for those in flight and holds
+ * back every run asked for after it (first come, first served, so an exclusive run is never starved).
+ */
+function createRunGate() {
+  let active = 0;
+  let exclusiveActive = false;
+  const queue: Array<{ exclusive: boolean; start: () => void }> = [];
+  const pump = () => {
+    while (queue.length > 0 && !exclusiveActive) {
+      const next = queue[0];
+      if (next === undefined || (next.exclusive && active > 0)) return;
+      queue.shift();
+      active += 1;
+      if (next.exclusive) exclusiveActive = true;
+      next.start();
+    }
+  };
+  return {
+    async run<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+      await new Promise<void>((start) => {
+        queue.push({ exclusive, start });
+        pump();
+      });
+      try {
+        return await fn();
+      } finally {
+        active -= 1;
+        if (exclusive) exclusiveActive = false;
+        pump();
+      }
+    },
+  };
 }

@@ -19,6 +19,20 @@ export interface SandboxRunRequest {
   stdin?: string;
   /** Cap per stream; default 64 KiB. */
   maxOutputBytes?: number;
+  /**
+   * Network access for this run only (a dependency install); default false. Under bwrap the run then shares the host's
+   * network and sees the resolver and CA files; every other run has no network at all.
+   */
+  network?: boolean;
+  /** Host directories the run may read (a dependency cache), bound read-only at the same absolute path. */
+  readOnlyPaths?: string[];
+  /** Host directories the run may write besides `cwd` (a package manager's download cache during setup). */
+  writablePaths?: string[];
+  /**
+   * Run alone: wait until no other run of this sandbox is in flight and start none until this one ends (benchmarks,
+   * whose figures must not be skewed by concurrent sandbox work on the same cores).
+   */
+  exclusive?: boolean;
 }
 
 export interface SandboxRunResult {
