@@ -9,6 +9,7 @@ import { Migration20261123135032_AgentRunsFindings } from './Migration2026112313
 import { Migration20261123140835_PerformanceSamples } from './Migration20261123140835_PerformanceSamples';
 import { Migration20261123152848_Proposals } from './Migration20261123152848_Proposals';
 import { Migration20261123154532_OperatorSurface } from './Migration20261123154532_OperatorSurface';
+import { Migration20261202050606_WorkersIsolation } from './Migration20261202050606_WorkersIsolation';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -25,4 +26,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123140835_PerformanceSamples', class: Migration20261123140835_PerformanceSamples },
   { name: 'Migration20261123152848_Proposals', class: Migration20261123152848_Proposals },
   { name: 'Migration20261123154532_OperatorSurface', class: Migration20261123154532_OperatorSurface },
+  { name: 'Migration20261202050606_WorkersIsolation', class: Migration20261202050606_WorkersIsolation },
 ];

@@ -91,7 +91,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps), systemApiRouter({ openApi })]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps), systemApiRouter({ ...deps, openApi })]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

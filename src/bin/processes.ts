@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics';
 import { createLlmGateway } from '../llm';
 import { notConfigured } from '../llm/errors';
 import { startWebhookDispatcher } from '../notifications/dispatcher';
+import { registerWorker } from '../db/workers';
 import { createSandbox } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
@@ -74,13 +75,15 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
   }
   // The webhook outbox runs in every worker (claims are idempotent across workers); it keeps the client.
   const webhooks = startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
+  const registration = await registerWorker(orm, { identity: worker.options.identity, taskQueue: config.temporal.taskQueue, sandbox: { isolation: sandbox.isolation } });
   const done = worker.run().finally(async () => {
+    await registration.stop();
     await webhooks.stop();
     await client.connection.close();
     await connection.close();
     redis?.disconnect();
   });
-  logger.info(`worker polling task queue "${config.temporal.taskQueue}"`);
+  logger.info(`worker polling task queue "${config.temporal.taskQueue}"; sandbox isolation: ${sandbox.isolation}`);
   return {
     done,
     shutdown: async () => {

@@ -2,6 +2,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testConfig } from '../helpers/config';
 import { startTestApi } from '../helpers/api';
 import { freePort } from '../helpers/env';
+import { registerWorker } from '../../src/db/workers';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -14,9 +15,31 @@ it('is ready when PostgreSQL and Temporal answer', async () => {
   try {
     const res = await api.request('GET', '/readyz');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ready', checks: { database: 'up', temporal: 'up' } });
+    expect(res.body).toEqual({ status: 'ready', checks: { database: 'up', temporal: 'up' }, sandbox: { isolation: 'unknown', workers: 0 } });
     expect((await api.request('GET', '/healthz')).status).toBe(200);
   } finally {
+    await api.close();
+  }
+});
+
+it('shows the sandbox isolation the live workers announced, in /readyz and GET /api/system', async () => {
+  const api = await startTestApi(testConfig(db.url));
+  const worker = await registerWorker(api.orm, { identity: 'test-worker@host', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap', cgroup: 'v1' } });
+  try {
+    expect((await api.request('GET', '/readyz')).body).toMatchObject({ status: 'ready', sandbox: { isolation: 'bwrap', workers: 1 } });
+    const system = await api.request('GET', '/api/system', { key: await api.key('viewer') });
+    expect(system.status).toBe(200);
+    expect(system.body).toMatchObject({
+      database: 'up',
+      temporal: 'up',
+      sandbox: { isolation: 'bwrap', workers: [{ identity: 'test-worker@host', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap', cgroup: 'v1' } }] },
+      llm: { providers: expect.any(Array) },
+    });
+    expect((await api.request('GET', '/api/system')).status).toBe(401);
+    await worker.stop();
+    expect((await api.request('GET', '/readyz')).body).toMatchObject({ sandbox: { isolation: 'unknown', workers: 0 } });
+  } finally {
+    await worker.stop();
     await api.close();
   }
 });

@@ -12,6 +12,7 @@ import type { Config } from '../../src/config';
 import { PROPOSAL_WORKFLOW, proposalWorkflowId, type ProposalInput } from '../../src/contracts';
 import { Agent, Proposal } from '../../src/db/entities';
 import { runTarget } from '../../activities/runs.activities';
+import { registerWorker } from '../../src/db/workers';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
@@ -147,8 +148,11 @@ it('refuses a wrong key at sign-in', async () => {
 });
 
 it('shows the four agents with their levels and pause buttons for an operator (screenshot in test-artifacts/)', async () => {
+  const announced = await registerWorker(bed.orm, { identity: 'console-test-worker', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap' } });
   const { page, errors } = await signIn(operator);
   await page.waitForSelector('article.agent[data-agent="conquest"]');
+  await page.waitForSelector('nav .sandbox-mode .badge-bwrap');
+  await announced.stop();
   expect(await page.locator('article.agent').count()).toBe(4);
   expect(await page.locator('article.agent[data-agent="guardian"] progress.xp').count()).toBe(1);
   expect(await page.locator('article.agent button:has-text("Pause")').count()).toBe(4);

@@ -6,6 +6,13 @@ export interface Me {
   name: string;
   role: Role;
 }
+/** GET /api/system: dependencies, the live workers' sandbox, the LLM providers configured. */
+export interface SystemState {
+  database: 'up' | 'down';
+  temporal: 'up' | 'down';
+  sandbox: { isolation: string; workers: Array<{ identity: string; sandbox: Record<string, unknown> }> };
+  llm: { providers: string[] };
+}
 export interface ConsoleConfig {
   temporalUiUrl: string | null;
   temporalUiPort: number;

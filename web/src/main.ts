@@ -1,7 +1,7 @@
 import './style.css';
-import { ApiError, api, loadConsoleConfig, session, whenUnauthorized, type ConsoleConfig, type Me } from './api';
+import { ApiError, api, loadConsoleConfig, session, whenUnauthorized, type ConsoleConfig, type Me, type SystemState } from './api';
 import { canAct, type PageContext } from './context';
-import { h } from './dom';
+import { badge, h } from './dom';
 import { agentsPage } from './pages/agents';
 import { examPage, examsPage } from './pages/exams';
 import { findingsPage } from './pages/findings';
@@ -66,7 +66,7 @@ async function render(): Promise<void> {
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(route) })).find((x) => x.m !== null);
   const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
-  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
+  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
   root.replaceChildren(nav, main);
   if (match === undefined || match.m === null) {
     main.replaceChildren(h('p', {}, 'No such page.'));
@@ -80,6 +80,23 @@ async function render(): Promise<void> {
   } catch (err) {
     main.replaceChildren(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
   }
+}
+
+/**
+ * How the live workers isolate target code, always in view: `bwrap` (isolated), `process` (NOT isolated: limits only),
+ * `mixed` or `unknown` (no live worker). Filled in when GET /api/system answers.
+ */
+function sandboxIndicator(): HTMLElement {
+  const holder = h('span', { class: 'sandbox-mode', title: 'sandbox isolation of the live workers' }, 'sandbox: …');
+  void api<SystemState>('/system').then(
+    (s) => {
+      const warnings = s.sandbox.workers.flatMap((w) => (Array.isArray(w.sandbox.warnings) ? w.sandbox.warnings.map(String) : []));
+      holder.replaceChildren('sandbox: ', badge(s.sandbox.isolation));
+      holder.title = [`${s.sandbox.workers.length} live worker(s)`, ...new Set(warnings)].join('\n');
+    },
+    () => holder.replaceChildren('sandbox: ', badge('unknown')),
+  );
+  return holder;
 }
 
 whenUnauthorized(() => {

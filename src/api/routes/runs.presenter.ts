@@ -14,6 +14,7 @@ export function presentRun(r: AgentRun) {
     summary: r.summary,
     steps: r.steps,
     error: r.error,
+    isolation: r.isolation,
     startedAt: r.startedAt.toISOString(),
     completedAt: r.completedAt?.toISOString() ?? null,
   };

@@ -19,6 +19,8 @@ export class AgentRun {
   steps: Array<{ step: string; at: string; detail?: string }> = [];
   summary: Record<string, unknown> = {};
   error: string | null = null;
+  /** How the sandbox isolated this run's target code (`bwrap` or `process`); null when it ran none. */
+  isolation: string | null = null;
   startedAt: Date = new Date();
   completedAt: Date | null = null;
 
@@ -49,6 +51,7 @@ export const AgentRunSchema = new EntitySchema<AgentRun>({
     steps: { type: 'json' },
     summary: { type: 'json' },
     error: { type: 'text', nullable: true },
+    isolation: { type: 'string', length: 16, nullable: true },
     startedAt: { type: 'Date', columnType: 'timestamptz' },
     completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },

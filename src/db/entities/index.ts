@@ -16,6 +16,7 @@ import { SkillRatingEventSchema } from './skill-rating-event.entity';
 import { StoredSecretSchema } from './stored-secret.entity';
 import { WebhookDeliverySchema } from './webhook-delivery.entity';
 import { TokenUsageEventSchema } from './token-usage-event.entity';
+import { WorkerRegistrationSchema } from './worker-registration.entity';
 
 export * from './agent.entity';
 export * from './agent-run.entity';
@@ -35,6 +36,7 @@ export * from './skill-rating-event.entity';
 export * from './stored-secret.entity';
 export * from './webhook-delivery.entity';
 export * from './token-usage-event.entity';
+export * from './worker-registration.entity';
 
 /** Every entity schema, registered with the ORM in one place. */
 export const ENTITIES = [
@@ -60,4 +62,5 @@ export const ENTITIES = [
   StoredSecretSchema,
   WebhookDeliverySchema,
   TokenUsageEventSchema,
+  WorkerRegistrationSchema,
 ];

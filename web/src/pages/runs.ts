@@ -12,6 +12,7 @@ interface Run {
   summary: Record<string, unknown>;
   steps: unknown;
   error: string | null;
+  isolation: string | null;
   startedAt: string;
   completedAt: string | null;
 }
@@ -32,11 +33,12 @@ export function runsPage(path: string, title: string) {
       h('h1', {}, title),
       h('p', { class: 'filters' }, [['', 'all'], ...STATUSES.map((s) => [s, s])].map(([value = '', text = '']) => h('a', { href: `${route}?status=${value}`, class: value === status ? 'active' : null }, text))),
       table(
-        ['started', 'status', 'trigger', 'summary', 'workflow'],
+        ['started', 'status', 'trigger', 'sandbox', 'summary', 'workflow'],
         data.items.map((r) => [
           fmtDate(r.startedAt),
           badge(r.status),
           r.trigger,
+          r.isolation === null ? '—' : badge(r.isolation),
           h('details', {}, h('summary', {}, summaryLine(r)), h('h3', {}, 'Summary'), json(r.summary), h('h3', {}, 'Steps'), json(r.steps)),
           workflowLink(ctx.config, r.workflowId),
         ]),

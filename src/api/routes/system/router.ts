@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../../config';
+import { isolationSummary, liveWorkers } from '../../../db/workers';
 import type { Metrics } from '../../../metrics';
 import { temporalAnswers } from '../../../temporal/client';
 import { requireRole } from '../../middleware/auth';
@@ -23,15 +25,18 @@ export function systemRouter(deps: { orm: MikroORM; temporal: Client; metrics: M
     ctx.body = { status: 'ok' };
   });
 
-  const readyDoc = doc({ summary: 'Readiness: PostgreSQL and Temporal reachable', role: 'public', responses: { 200: { description: 'ready' }, 503: { description: 'PostgreSQL or Temporal unreachable (the error details say which)' } } });
+  const readyDoc = doc({
+    summary: 'Readiness: PostgreSQL and Temporal reachable; also the isolation mode the live workers run target code under',
+    role: 'public',
+    responses: { 200: { description: 'ready' }, 503: { description: 'PostgreSQL or Temporal unreachable (the error details say which)' } },
+  });
   router.get('/readyz', readyDoc, async (ctx) => {
-    const [database, temporal] = await Promise.all([databaseAnswers(deps.orm), temporalAnswers(deps.temporal.connection, CHECK_TIMEOUT_MS)]);
-    const checks = { database: database ? 'up' : 'down', temporal: temporal ? 'up' : 'down' };
+    const { checks, sandbox } = await systemChecks(deps);
     const down = Object.entries(checks).filter(([, v]) => v === 'down').map(([k]) => k);
     ctx.status = down.length === 0 ? 200 : 503;
     ctx.body =
       down.length === 0
-        ? { status: 'ready', checks }
+        ? { status: 'ready', checks, sandbox: { isolation: sandbox.isolation, workers: sandbox.workers.length } }
         : { error: { code: 'service_unavailable', message: `not ready: ${down.join(' and ')} unreachable`, details: checks } };
   });
 
@@ -49,9 +54,36 @@ export function systemRouter(deps: { orm: MikroORM; temporal: Client; metrics: M
   return router;
 }
 
-/** The system routes under `/api` and its auth: the caller's own identity and the OpenAPI document (viewer). */
-export function systemApiRouter({ openApi }: { openApi: () => OpenApiDocument }): Router<AppState> {
+/**
+ * The system routes under `/api` and its auth: the caller's own identity, the system's state (dependencies, the live
+ * workers' sandbox isolation, which LLM providers are configured) and the OpenAPI document (viewer).
+ */
+export function systemApiRouter(deps: { config: Config; orm: MikroORM; temporal: Client; openApi: () => OpenApiDocument }): Router<AppState> {
+  const { openApi } = deps;
   const router = new Router<AppState>();
+  router.get(
+    '/system',
+    doc({
+      summary: 'System state: PostgreSQL and Temporal, the live workers with their sandbox isolation and limits, the LLM providers configured',
+      role: 'viewer',
+      tags: ['system'],
+      responses: { 200: { description: '{database, temporal, sandbox: {isolation, workers}, llm: {providers, profiles}}' } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const { checks, sandbox } = await systemChecks(deps);
+      const { llm } = deps.config;
+      const profile = (p: { provider: string; model: string } | undefined) => (p === undefined ? null : `${p.provider}:${p.model}`);
+      ctx.body = {
+        ...checks,
+        sandbox,
+        llm: {
+          providers: [...(llm.openai ? ['openai'] : []), ...(llm.anthropic ? ['anthropic'] : [])],
+          profiles: { primary: profile(llm.profiles.primary), fallback: profile(llm.profiles.fallback), examiner: profile(llm.profiles.examiner), judge: profile(llm.profiles.judge) },
+        },
+      };
+    },
+  );
   // A client (the web console) learns which actions to offer from the key's role, instead of trying them for a 403.
   router.get('/me', doc({ summary: "The calling key's name and role", role: 'viewer', tags: ['system'], responses: { 200: { description: '{name, role}' } } }), requireRole('viewer'), (ctx) => {
     const auth = ctx.state.auth;
@@ -66,6 +98,16 @@ export function systemApiRouter({ openApi }: { openApi: () => OpenApiDocument })
     },
   );
   return router;
+}
+
+/** Dependencies up or down, and the sandbox isolation the live workers reported (read only when the database answers). */
+async function systemChecks(deps: { orm: MikroORM; temporal: Client }) {
+  const [database, temporal] = await Promise.all([databaseAnswers(deps.orm), temporalAnswers(deps.temporal.connection, CHECK_TIMEOUT_MS)]);
+  const workers = database ? await liveWorkers(deps.orm).catch(() => []) : [];
+  return {
+    checks: { database: database ? 'up' : 'down', temporal: temporal ? 'up' : 'down' },
+    sandbox: { isolation: isolationSummary(workers), workers },
+  };
 }
 
 async function databaseAnswers(orm: MikroORM): Promise<boolean> {
