@@ -128,6 +128,15 @@ const envSchema = z.object({
   TARGET_REPO_PATH: optionalString,
   TARGET_TEST_CMD: z.string().min(1).default('npm test'),
   TARGET_BENCH_CMD: optionalString,
+  TARGET_NPM_REGISTRY: z
+    .string()
+    .default('https://registry.npmjs.org/')
+    .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' }),
+
+  CONQUEST_MIN_BASELINE: z.coerce.number().int().min(1).max(100).default(3),
+  CONQUEST_BENCH_REPEATS: z.coerce.number().int().min(1).max(20).default(3),
+  CONQUEST_REGRESSION_PCT: z.coerce.number().positive().max(10_000).default(20),
+  CONQUEST_NOISE_K: z.coerce.number().min(0).max(100).default(3),
 
   SANDBOX_REQUIRE_ISOLATION: bool(false),
   SANDBOX_TIMEOUT_SECONDS: seconds(60),
@@ -214,6 +223,14 @@ function toConfig(e: z.infer<typeof envSchema>) {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
+    },
+    /** Guardian's tools on target files: npm audit asks this registry only, never the target's own `.npmrc`. */
+    scanners: { npmRegistry: e.TARGET_NPM_REGISTRY },
+    conquest: {
+      minBaseline: e.CONQUEST_MIN_BASELINE,
+      benchRepeats: e.CONQUEST_BENCH_REPEATS,
+      regressionPct: e.CONQUEST_REGRESSION_PCT,
+      noiseK: e.CONQUEST_NOISE_K,
     },
     sandbox: {
       requireIsolation: e.SANDBOX_REQUIRE_ISOLATION,

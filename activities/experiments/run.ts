@@ -3,6 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { experimentDesignSchema, type ExperimentOutcome, type TestRunSummary } from '../../src/contracts';
 import { AgentRun, Finding } from '../../src/db/entities';
+import { parseTestCounts, type TestRunner } from '../../src/domain/test-results';
 import type { LlmGateway } from '../../src/llm';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
 import { resolveInside, withWorktree, type Worktree } from '../../src/target';
@@ -11,19 +12,22 @@ import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 
 type Deps = { orm: MikroORM; config: Config; sandbox: Sandbox; llm: LlmGateway };
 
-/** Reads node:test's summary lines (`# tests N`, `# pass N`, `# fail N`); null when the runner printed none. */
-export function summarize(run: SandboxRunResult): TestRunSummary {
-  const count = (label: string) => {
-    const m = new RegExp(`^# ${label} (\\d+)`, 'm').exec(run.stdout);
-    return m?.[1] === undefined ? null : Number(m[1]);
-  };
+/**
+ * A test run's outcome with the counts read from its runner's output (node:test, mocha, jest, vitest, TAP; see
+ * src/domain/test-results); counts are null when the output held none. `runner` is the one the command was detected
+ * as, if known: its shape is tried first.
+ */
+export function summarize(run: SandboxRunResult, runner: TestRunner = 'unknown'): TestRunSummary {
+  const parsed = parseTestCounts(runner, `${run.stdout}\n${run.stderr}`);
   return {
     ok: run.exitCode === 0 && !run.timedOut,
     exitCode: run.exitCode,
     timedOut: run.timedOut,
-    tests: count('tests'),
-    pass: count('pass'),
-    fail: count('fail'),
+    tests: parsed?.counts.tests ?? null,
+    pass: parsed?.counts.pass ?? null,
+    fail: parsed?.counts.fail ?? null,
+    skip: parsed?.counts.skip ?? null,
+    runner: parsed?.runner ?? runner,
     durationMs: Math.round(run.durationMs),
     outputTail: `${run.stdout}\n${run.stderr}`.trim().slice(-2000),
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TestRunner } from '../domain/test-results';
 
 /** The agents' own workflows (ARCHITECTURE §3.3–3.5): ids, inputs and results. */
 export const GUARDIAN_SCAN_WORKFLOW = 'guardianScanWorkflow';
@@ -51,6 +52,10 @@ export interface TestRunSummary {
   tests: number | null;
   pass: number | null;
   fail: number | null;
+  /** Skipped, pending and todo tests (absent on summaries stored before it was counted). */
+  skip?: number | null;
+  /** Whose output the counts were read from (`unknown` when none was recognized). */
+  runner?: TestRunner;
   durationMs: number;
   outputTail: string;
 }

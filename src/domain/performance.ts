@@ -1,25 +1,84 @@
 import { median } from './custody';
 
-/** Conquest's rules (ARCHITECTURE §3.5): a measure regressed when it is more than 20 % slower than its recent median. */
+/**
+ * Conquest's rules (ARCHITECTURE §3.5), made not to cry wolf: a measure regressed only when there are enough earlier
+ * samples to know its usual time, and the current figure (the median of several repeats in one run) is both more than
+ * the threshold above the baseline median and beyond the baseline's own noise — its median plus k robust standard
+ * deviations (MAD × 1.4826). A same-commit re-run on a busy machine then stays within noise; a real slowdown does not.
+ */
 export const PERFORMANCE_BASELINE_RUNS = 5;
+/** The default threshold as a ratio (CONQUEST_REGRESSION_PCT / 100). */
 export const PERFORMANCE_REGRESSION_RATIO = 0.2;
+/** MAD × this estimates the standard deviation of normally distributed samples. */
+const MAD_TO_SD = 1.4826;
+
+/** The thresholds (config.conquest carries them; the defaults are the spec's). */
+export interface PerformanceRules {
+  /** Earlier samples needed before anything can regress (CONQUEST_MIN_BASELINE). */
+  minBaseline: number;
+  /** Percent above the baseline median (CONQUEST_REGRESSION_PCT). */
+  regressionPct: number;
+  /** Robust standard deviations above the baseline median (CONQUEST_NOISE_K). */
+  noiseK: number;
+}
+export const DEFAULT_PERFORMANCE_RULES: Readonly<PerformanceRules> = Object.freeze({ minBaseline: 3, regressionPct: 20, noiseK: 3 });
+
+export type PerformanceReason = 'insufficient_baseline' | 'within_threshold' | 'within_noise' | 'regressed';
 
 export interface PerformanceVerdict {
   baselineMs: number | null;
+  /** The median of this run's repeats. */
   currentMs: number;
   /** (current − baseline) / baseline; null without a baseline. */
   change: number | null;
   regressed: boolean;
+  reason: PerformanceReason;
+  /** How many earlier samples the baseline had (of the last five). */
+  baselineSamples: number;
+  /** Baseline median + k × MAD × 1.4826; null without a baseline. */
+  noiseCeilingMs: number | null;
+  /** One sentence for the run, the finding and the console. */
+  why: string;
 }
 
-/** Compares `currentMs` with the median of the last five earlier samples (oldest first); no baseline, no regression. */
-export function performanceVerdict(previousMs: readonly number[], currentMs: number): PerformanceVerdict {
+/**
+ * Compares this run's figure (one number, or its repeats, whose median counts) with the last five earlier samples
+ * (oldest first). Throws RangeError when `current` is an empty list.
+ */
+export function performanceVerdict(
+  previousMs: readonly number[],
+  current: number | readonly number[],
+  rules: PerformanceRules = DEFAULT_PERFORMANCE_RULES,
+): PerformanceVerdict {
+  const currentMs = typeof current === 'number' ? current : median(current);
   const recent = previousMs.slice(-PERFORMANCE_BASELINE_RUNS);
-  if (recent.length === 0) return { baselineMs: null, currentMs, change: null, regressed: false };
+  const n = recent.length;
+  if (n === 0 || n < rules.minBaseline) {
+    const why = `${n} earlier sample${n === 1 ? '' : 's'}, ${rules.minBaseline} needed before a regression can be called`;
+    const baselineMs = n === 0 ? null : median(recent);
+    return { baselineMs, currentMs, change: relative(currentMs, baselineMs), regressed: false, reason: 'insufficient_baseline', baselineSamples: n, noiseCeilingMs: null, why };
+  }
   const baselineMs = median(recent);
-  const change = baselineMs > 0 ? (currentMs - baselineMs) / baselineMs : 0;
-  return { baselineMs, currentMs, change, regressed: change > PERFORMANCE_REGRESSION_RATIO };
+  const mad = median(recent.map((ms) => Math.abs(ms - baselineMs)));
+  const noiseCeilingMs = baselineMs + rules.noiseK * mad * MAD_TO_SD;
+  const change = relative(currentMs, baselineMs);
+  const base = { baselineMs, currentMs, change, baselineSamples: n, noiseCeilingMs };
+  const shown = `${fmt(currentMs)} ms vs a median of ${fmt(baselineMs)} ms over ${n} runs (${change === null ? 'n/a' : `${change >= 0 ? '+' : ''}${fmt(change * 100)} %`})`;
+  if (change === null || change * 100 <= rules.regressionPct) {
+    return { ...base, regressed: false, reason: 'within_threshold', why: `${shown}: not more than ${rules.regressionPct} % slower` };
+  }
+  if (currentMs <= noiseCeilingMs) {
+    return { ...base, regressed: false, reason: 'within_noise', why: `${shown}: within the measured noise (up to ${fmt(noiseCeilingMs)} ms)` };
+  }
+  return { ...base, regressed: true, reason: 'regressed', why: `${shown}: beyond ${rules.regressionPct} % and the measured noise (up to ${fmt(noiseCeilingMs)} ms)` };
 }
+
+function relative(currentMs: number, baselineMs: number | null): number | null {
+  if (baselineMs === null) return null;
+  return baselineMs > 0 ? (currentMs - baselineMs) / baselineMs : null;
+}
+
+const fmt = (v: number): string => (Math.round(v * 10) / 10).toString();
 
 /** Reads the bench contract: one JSON object `{"name": string, "ms": number}` per line; other lines are ignored. */
 export function parseBenchOutput(stdout: string): Array<{ name: string; ms: number }> {
@@ -37,4 +96,14 @@ export function parseBenchOutput(stdout: string): Array<{ name: string; ms: numb
     }
   }
   return samples;
+}
+
+/**
+ * One run's repeats gathered per measure (first-seen order): the figures of each repeat of the bench command (or of
+ * the timed test files) become `{ name, repeats }`, whose median `performanceVerdict` compares.
+ */
+export function collectRepeats(runs: ReadonlyArray<ReadonlyArray<{ name: string; ms: number }>>): Array<{ name: string; repeats: number[] }> {
+  const byName = new Map<string, number[]>();
+  for (const run of runs) for (const { name, ms } of run) byName.set(name, [...(byName.get(name) ?? []), ms]);
+  return [...byName].map(([name, repeats]) => ({ name, repeats }));
 }

@@ -70,4 +70,23 @@ describe('config', () => {
     expect(loadConfig({ SANDBOX_REQUIRE_ISOLATION: 'true', SANDBOX_MEMORY_MB: '256' }).sandbox).toMatchObject({ requireIsolation: true, memoryMb: 256 });
     expect(() => loadConfig({ SANDBOX_TIMEOUT_SECONDS: '0' })).toThrow(/SANDBOX_TIMEOUT_SECONDS/);
   });
+
+  it('reads Conquest\'s regression rules with the spec\'s defaults and rejects bad ones', () => {
+    expect(loadConfig({}).conquest).toEqual({ minBaseline: 3, benchRepeats: 3, regressionPct: 20, noiseK: 3 });
+    expect(loadConfig({ CONQUEST_MIN_BASELINE: '5', CONQUEST_BENCH_REPEATS: '1', CONQUEST_REGRESSION_PCT: '12.5', CONQUEST_NOISE_K: '0' }).conquest).toEqual({
+      minBaseline: 5,
+      benchRepeats: 1,
+      regressionPct: 12.5,
+      noiseK: 0,
+    });
+    for (const [name, value] of [['CONQUEST_MIN_BASELINE', '0'], ['CONQUEST_BENCH_REPEATS', '2.5'], ['CONQUEST_REGRESSION_PCT', '-1'], ['CONQUEST_NOISE_K', 'x']]) {
+      expect(() => loadConfig({ [name as string]: value })).toThrow(new RegExp(name as string));
+    }
+  });
+
+  it('reads the registry npm audit asks, and only an http(s) URL', () => {
+    expect(loadConfig({}).scanners.npmRegistry).toBe('https://registry.npmjs.org/');
+    expect(loadConfig({ TARGET_NPM_REGISTRY: 'http://127.0.0.1:4873/' }).scanners.npmRegistry).toBe('http://127.0.0.1:4873/');
+    expect(() => loadConfig({ TARGET_NPM_REGISTRY: 'file:///etc' })).toThrow(/TARGET_NPM_REGISTRY/);
+  });
 });

@@ -27,7 +27,7 @@ export async function runSecurityScanners(dir: string, opts: ScanOptions = {}): 
     runTool('secretlint', () => scanSecrets(walk, timeoutMs)),
     runTool('eslint-security', () => scanEslint(dir, walk, timeoutMs)),
     runTool('npm-audit', () =>
-      opts.npmAudit === false ? Promise.resolve({ status: 'unavailable', detail: 'disabled', findings: [] }) : scanNpmAudit(dir, timeoutMs),
+      opts.npmAudit === false ? Promise.resolve({ status: 'unavailable', detail: 'disabled', findings: [] }) : scanNpmAudit(dir, timeoutMs, opts.npmRegistry),
     ),
   ]);
   const findings = withFingerprints(runs.flatMap((r) => r.drafts)).sort(byLocation);

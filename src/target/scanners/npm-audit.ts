@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { copyFile, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FindingDraft, Severity, ToolOutcome } from './types';
@@ -39,14 +41,24 @@ interface NpmRun {
   error: (Error & { code?: string | number | null; killed?: boolean }) | null;
 }
 
+/** The public registry: npm audit asks it unless the operator names another (TARGET_NPM_REGISTRY). */
+export const DEFAULT_NPM_REGISTRY = 'https://registry.npmjs.org/';
+
+/** The only files of the target npm audit sees: never its `.npmrc`, never anything it could run. */
+const AUDITED_FILES = ['package.json', 'package-lock.json'] as const;
+
 /**
- * `npm audit --json --omit=dev` in `dir`: one finding per advisory. `unavailable` (never a throw) without a
- * package-lock.json, without npm, on timeout, or when the registry cannot be reached or does not implement the audit
- * endpoint. Throws only for output it cannot understand.
+ * `npm audit --json --omit=dev` for the manifest and lockfile in `dir`, one finding per advisory. npm never runs in the
+ * target's tree nor with the worker's environment: both files are copied to a fresh temporary directory where npm runs
+ * with PATH alone, HOME there, empty user and global configs and `registry` explicit, so a target's `.npmrc` (or the
+ * worker's npm settings and secrets) can neither redirect the request nor put a credential in it. `unavailable`
+ * (never a throw) without a package-lock.json, without npm, on timeout, or when the registry cannot be reached or does
+ * not implement the audit endpoint. Throws for a manifest or lockfile that is not a regular file (a symlink out of the
+ * worktree) and for output it cannot understand.
  */
-export async function scanNpmAudit(dir: string, timeoutMs: number): Promise<ToolOutcome> {
+export async function scanNpmAudit(dir: string, timeoutMs: number, registry: string = DEFAULT_NPM_REGISTRY): Promise<ToolOutcome> {
   if (!existsSync(path.join(dir, 'package-lock.json'))) return unavailable('no package-lock.json');
-  const run = await runNpmAudit(dir, timeoutMs);
+  const run = await inCleanDirectory(dir, (clean) => runNpmAudit(clean, timeoutMs, registry));
   if (run.error?.code === 'ENOENT') return unavailable('npm is not installed');
   if (run.error?.killed === true) return unavailable(`npm audit timed out after ${timeoutMs} ms`);
   const json = parseJson(run.stdout);
@@ -68,11 +80,42 @@ function unavailable(detail: string): ToolOutcome {
   return { status: 'unavailable', detail, findings: [] };
 }
 
-function runNpmAudit(dir: string, timeoutMs: number): Promise<NpmRun> {
+/** Copies the manifest and lockfile (regular files only) to a fresh directory, runs `work` there, then removes it. */
+async function inCleanDirectory<T>(dir: string, work: (clean: string) => Promise<T>): Promise<T> {
+  const clean = await mkdtemp(path.join(os.tmpdir(), 'lvlup-npm-audit-'));
+  try {
+    for (const name of AUDITED_FILES) {
+      const source = path.join(dir, name);
+      const info = await lstat(source).catch(() => undefined);
+      if (info === undefined) continue;
+      if (!info.isFile()) throw new Error(`npm audit: ${name} is not a regular file`);
+      await copyFile(source, path.join(clean, name));
+    }
+    await writeFile(path.join(clean, '.user-npmrc'), '');
+    await writeFile(path.join(clean, '.global-npmrc'), '');
+    return await work(clean);
+  } finally {
+    await rm(clean, { recursive: true, force: true });
+  }
+}
+
+/** PATH (with this node first, so `npm` finds it) and npm's own settings pointing inside `clean`; nothing else. */
+function npmEnv(clean: string): NodeJS.ProcessEnv {
+  return {
+    PATH: [path.dirname(process.execPath), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
+    HOME: clean,
+    npm_config_userconfig: path.join(clean, '.user-npmrc'),
+    npm_config_globalconfig: path.join(clean, '.global-npmrc'),
+    npm_config_cache: path.join(clean, '.npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+  };
+}
+
+function runNpmAudit(clean: string, timeoutMs: number, registry: string): Promise<NpmRun> {
+  const args = ['audit', '--json', '--omit=dev', '--registry', registry];
   return new Promise((resolve) => {
-    execFile('npm', ['audit', '--json', '--omit=dev'], { cwd: dir, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-      resolve({ error, stdout, stderr }),
-    );
+    execFile('npm', args, { cwd: clean, env: npmEnv(clean), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
   });
 }
 

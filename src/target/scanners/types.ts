@@ -35,6 +35,8 @@ export interface ScanReport {
 export interface ScanOptions {
   /** Run `npm audit` (needs a package-lock.json and a registry with the audit endpoint). Default true. */
   npmAudit?: boolean;
+  /** The registry npm audit asks (never the target's own `.npmrc`). Default https://registry.npmjs.org/. */
+  npmRegistry?: string;
   /** Per-tool time limit in milliseconds. Default 60 000. */
   timeoutMs?: number;
 }

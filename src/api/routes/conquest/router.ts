@@ -31,7 +31,7 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
       const latest = samples.at(-1);
       measures.push({
         name,
-        latest: latest === undefined ? null : { ...performanceVerdict(samples.slice(0, -1).map((s) => s.ms), latest.ms), commit: latest.commit, at: latest.at.toISOString() },
+        latest: latest === undefined ? null : { ...performanceVerdict(samples.slice(0, -1).map((s) => s.ms), latest.ms, deps.config.conquest), commit: latest.commit, at: latest.at.toISOString() },
         samples: samples.map((s) => ({ ms: s.ms, commit: s.commit, source: s.source, runId: s.runId, at: s.at.toISOString() })),
       });
     }
