@@ -1,9 +1,13 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../src/config';
+import { loadEncryptionKeys, SecretsError } from '../src/crypto/secrets';
 import { Agent, AgentRun, Repository, type AgentRunKind, type AgentRunStatus } from '../src/db/entities';
 import { syncTargetRepository } from '../src/db/repositories';
 import type { AgentId } from '../src/domain/agents';
-import { resolveTargetRepository, type ResolvedTarget } from '../src/target';
+import { gitUrlKind } from '../src/domain/git-url';
+import { RemoteTargetError, resolveTargetRepository, type GitCredentials, type ResolvedTarget } from '../src/target';
+import { loadTargetCredentials } from '../src/target/credentials-settings';
 
 export interface BeginRunInput {
   runId: string;
@@ -52,15 +56,29 @@ export async function recordRunStep(orm: MikroORM, runId: string, step: string, 
   await orm.em.getConnection().execute('update agent_runs set steps = steps || ?::jsonb where id = ?', [JSON.stringify([{ step, at: new Date().toISOString(), ...(detail !== undefined && { detail }) }]), runId], 'run');
 }
 
-/** The target repository a run works on, and its `repositories` row (created on first use). */
+/**
+ * The target repository a run works on — for a remote target the worker's mirror, fetched first, with the sealed
+ * https credentials — and its `repositories` row (created on first use). Throws non-retryable `target_unavailable`
+ * for a branch the remote lacks or credentials no configured key opens; a network failure is retried.
+ */
 export async function runTarget(orm: MikroORM, config: Config): Promise<{ target: ResolvedTarget; repo: Repository }> {
-  const em = orm.em.fork();
-  const target = await resolveTargetRepository(config);
-  const repo =
-    (await em.findOne(Repository, { path: target.path })) ??
-    (await syncTargetRepository(em as EntityManager, { repoPath: target.path, testCmd: target.testCmd, benchCmd: target.benchCmd }));
-  if (repo === null) throw new Error('no target repository');
+  const em = orm.em.fork() as EntityManager;
+  let target: ResolvedTarget;
+  try {
+    target = await resolveTargetRepository(config, { credentials: await remoteCredentials(em, config) });
+  } catch (err) {
+    if (err instanceof RemoteTargetError || err instanceof SecretsError) throw ApplicationFailure.nonRetryable(err.message, 'target_unavailable');
+    throw err;
+  }
+  const repo = (await em.findOne(Repository, { path: target.key })) ?? (await syncTargetRepository(em, target));
   return { target, repo };
+}
+
+/** The stored credentials, for an https remote only (ssh uses the worker's own key; a local path needs none). */
+async function remoteCredentials(em: EntityManager, config: Config): Promise<GitCredentials | null> {
+  const remote = config.target.remote;
+  if (remote === undefined || gitUrlKind(remote.url) !== 'https') return null;
+  return loadTargetCredentials(em, loadEncryptionKeys(config.encryption));
 }
 
 /** Merges `summary` into the run's stored summary and, when given, records the commit and repository it ran on. */

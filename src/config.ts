@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { gitUrlProblem } from './domain/git-url';
 import { LLM_PROVIDERS, parseProfile, type LlmProfile, type LlmProvider } from './domain/llm';
 
 /**
@@ -126,6 +127,15 @@ const envSchema = z.object({
   ),
 
   TARGET_REPO_PATH: optionalString,
+  TARGET_REPO_URL: optionalString.superRefine((v, ctx) => {
+    const problem = v === undefined ? null : gitUrlProblem(v);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  TARGET_REPO_BRANCH: optionalString.refine((v) => v === undefined || (/^[A-Za-z0-9._/-]+$/.test(v) && !/^[-/]|\.\.|\/\/|\/$|\.lock$|\.$/.test(v)), {
+    message: 'must be a plain branch name (letters, digits, . _ - /)',
+  }),
+  TARGET_FETCH_MIN_INTERVAL_SECONDS: count(10),
+  TARGET_GIT_SSH_COMMAND: optionalString,
   TARGET_TEST_CMD: z.string().min(1).default('npm test'),
   TARGET_BENCH_CMD: optionalString,
   TARGET_NPM_REGISTRY: z
@@ -160,7 +170,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment (by default `process.env`) into the frozen config; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.superRefine(checkProfilesHaveProviders).safeParse(env);
+  const parsed = envSchema.superRefine(checkProfilesHaveProviders).superRefine(checkTargetSource).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
@@ -221,6 +231,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
     proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT },
     target: {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
+      remote: e.TARGET_REPO_URL === undefined ? undefined : { url: e.TARGET_REPO_URL, branch: e.TARGET_REPO_BRANCH, fetchMinIntervalSeconds: e.TARGET_FETCH_MIN_INTERVAL_SECONDS, sshCommand: e.TARGET_GIT_SSH_COMMAND },
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
     },
@@ -274,6 +285,16 @@ function checkProfilesHaveProviders(e: Env, ctx: z.RefinementCtx): void {
       const needs = parsed.provider === 'openai' ? 'OPENAI_API_KEY or OPENAI_BASE_URL' : 'ANTHROPIC_API_KEY';
       ctx.addIssue({ code: 'custom', path: [name], message: `uses ${parsed.provider} but ${needs} is not set` });
     }
+  }
+}
+
+/** A target is a local path or a git remote, never both; a branch only means something for a remote. */
+function checkTargetSource(e: Env, ctx: z.RefinementCtx): void {
+  if (e.TARGET_REPO_URL !== undefined && e.TARGET_REPO_PATH !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['TARGET_REPO_URL'], message: 'set TARGET_REPO_URL or TARGET_REPO_PATH, not both' });
+  }
+  if (e.TARGET_REPO_BRANCH !== undefined && e.TARGET_REPO_URL === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['TARGET_REPO_BRANCH'], message: 'only applies with TARGET_REPO_URL (a local target works on its checked-out HEAD)' });
   }
 }
 

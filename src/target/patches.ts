@@ -59,7 +59,10 @@ export interface CommitPatchOptions {
   /** A new branch, e.g. `lvlup/proposal-<short-id>`. */
   branch: string;
   message: string;
+  /** Author and committer. */
   author: { name: string; email: string };
+  /** Author and committer date (default now); fixed, it makes the commit id a function of its inputs. */
+  date?: Date;
 }
 
 /**
@@ -68,23 +71,36 @@ export interface CommitPatchOptions {
  * an invalid or existing branch, a bad identity or a patch that does not apply.
  */
 export async function commitPatchToBranch(repoPath: string, opts: CommitPatchOptions): Promise<{ commit: string; branch: string }> {
-  const { branch, author } = opts;
+  const { branch } = opts;
   await assertNewBranch(repoPath, branch);
+  const commit = await commitPatch(repoPath, opts);
+  await createBranch(repoPath, branch, commit);
+  return { commit, branch };
+}
+
+/**
+ * Makes the commit of `diff` on top of `ref` without pointing any branch at it. With a fixed `date` the commit is
+ * reproducible: the same parent, patch, message and identity give the same id in any clone, on any worker — which is
+ * how two workers agree on a proposal's commit. No hook or signing runs (`commit-tree`). Throws PatchError for a bad
+ * identity or message or a patch that does not apply.
+ */
+export async function commitPatch(repoPath: string, opts: Omit<CommitPatchOptions, 'branch'>): Promise<string> {
+  const { author } = opts;
   if (opts.message.trim() === '') throw new PatchError('invalid_commit', 'the commit message is empty');
   // eslint-disable-next-line no-control-regex
   if ([author.name, author.email].some((v) => v.trim() === '' || /[<>\u0000-\u001f]/.test(v))) {
     throw new PatchError('invalid_commit', `invalid commit author ${JSON.stringify(`${author.name} <${author.email}>`)}`);
   }
+  const when = `@${Math.floor((opts.date ?? new Date()).getTime() / 1000)} +0000`;
+  const identity = { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_AUTHOR_DATE: when, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email, GIT_COMMITTER_DATE: when };
   return withWorktree(
     repoPath,
     async (wt) => {
       // --index stages exactly the patch, even a file the target's .gitignore would make `git add -A` skip.
       await runGitApply(wt.dir, opts.diff, ['--index']);
-      const identity = ['-c', `user.name=${author.name}`, '-c', `user.email=${author.email}`, '-c', 'commit.gpgsign=false'];
-      await git(wt.dir, [...identity, 'commit', '-q', '--no-verify', '-m', opts.message]);
-      const commit = await headCommit(wt.dir);
-      await createBranch(repoPath, branch, commit);
-      return { commit, branch };
+      const tree = (await git(wt.dir, ['write-tree'])).trim();
+      const settings = ['-c', 'commit.gpgsign=false', '-c', 'i18n.commitEncoding=UTF-8'];
+      return (await git(wt.dir, [...settings, 'commit-tree', '--no-gpg-sign', tree, '-p', wt.baseCommit, '-m', opts.message], { env: identity })).trim();
     },
     opts.ref,
   );

@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
+import { gitUrlName, redactGitUrl } from '../domain/git-url';
 import { git } from './git';
+import type { GitCredentials } from './git-credentials';
+import { openMirror, type RemoteAccess } from './mirror';
 
 /** The example target shipped with the project (ARCHITECTURE §2): next to src/ under ts-node and jest, next to dist/ once built. */
 export const EXAMPLE_TARGET_DIR =
@@ -11,31 +14,58 @@ export const EXAMPLE_TARGET_DIR =
 export const EXAMPLE_BENCH_CMD = 'node bench/run.js';
 
 export interface ResolvedTarget {
+  /** A git repository to make worktrees from: the checkout, the example's copy, or a remote's bare mirror. */
   path: string;
+  /** What the `repositories` row is keyed on: the local path, or the remote's credential-free URL. */
+  key: string;
+  name: string;
   /** True when this is the project's example, copied under DATA_DIR. */
   example: boolean;
+  /** Set for TARGET_REPO_URL: the mirror and the way to push to the remote. */
+  remote?: RemoteAccess;
   testCmd: string;
   benchCmd: string | undefined;
 }
 
+/** The part of the config the target is resolved from (tests pass just this). */
+export interface TargetConfig {
+  dataDir: string;
+  target: Pick<Config['target'], 'repoPath' | 'testCmd' | 'benchCmd'> & Partial<Pick<Config['target'], 'remote'>>;
+}
+
+/** The `repositories` key and name of the configured target, without touching the disk or the network. */
+export function targetIdentity(config: TargetConfig): { key: string; name: string } {
+  const { remote, repoPath } = config.target;
+  if (remote !== undefined) return { key: redactGitUrl(remote.url), name: gitUrlName(remote.url) };
+  const dir = repoPath ?? path.join(config.dataDir, 'target');
+  return { key: dir, name: path.basename(dir) };
+}
+
 /**
- * The target repository to work on: TARGET_REPO_PATH (which must be a git repository; it is only ever read and used
- * through temporary worktrees), else a copy of `examples/target` made into a git repository under DATA_DIR on first
- * use, so the project's own tree is never modified. Throws with a clear message for a path that is not a repository.
+ * The target repository to work on: TARGET_REPO_URL (the worker's mirror, fetched first — see openMirror; the
+ * credentials are for an https remote), TARGET_REPO_PATH (which must be a git repository; it is only ever read and
+ * used through temporary worktrees), else a copy of `examples/target` made into a git repository under DATA_DIR on
+ * first use, so the project's own tree is never modified. Throws with a clear message for a path that is not a
+ * repository, RemoteTargetError for a missing branch, a plain Error when the remote cannot be reached.
  */
-export async function resolveTargetRepository(config: Pick<Config, 'target' | 'dataDir'>): Promise<ResolvedTarget> {
+export async function resolveTargetRepository(config: TargetConfig, opts: { credentials?: GitCredentials | null } = {}): Promise<ResolvedTarget> {
   const { target } = config;
+  const { key, name } = targetIdentity(config);
+  if (target.remote !== undefined) {
+    const remote = await openMirror(config.dataDir, target.remote, opts.credentials ?? null);
+    return { path: remote.dir, key, name, example: false, remote, testCmd: target.testCmd, benchCmd: target.benchCmd };
+  }
   if (target.repoPath !== undefined) {
     if (!existsSync(target.repoPath)) throw new Error(`TARGET_REPO_PATH ${target.repoPath} does not exist`);
     const top = await git(target.repoPath, ['rev-parse', '--show-toplevel']).catch(() => '');
     if (path.resolve(top.trim()) !== path.resolve(target.repoPath)) {
       throw new Error(`TARGET_REPO_PATH ${target.repoPath} must be the top directory of a git repository (run git init and commit first)`);
     }
-    return { path: target.repoPath, example: false, testCmd: target.testCmd, benchCmd: target.benchCmd };
+    return { path: target.repoPath, key, name, example: false, testCmd: target.testCmd, benchCmd: target.benchCmd };
   }
   const dir = path.join(config.dataDir, 'target');
   if (!existsSync(path.join(dir, '.git'))) await copyExample(dir);
-  return { path: dir, example: true, testCmd: target.testCmd, benchCmd: target.benchCmd ?? EXAMPLE_BENCH_CMD };
+  return { path: dir, key, name, example: true, testCmd: target.testCmd, benchCmd: target.benchCmd ?? EXAMPLE_BENCH_CMD };
 }
 
 /** Copies the example into a staging directory, commits it, then renames it into place (a crash leaves no half repo). */

@@ -11,6 +11,7 @@ import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentWebhookSettings } from './presenter';
 import { putWebhookBody, webhookSettingsResponse } from './schema';
+import { addTargetCredentialsRoutes } from './target-credentials';
 
 /**
  * Secrets that cannot be sealed or opened as HTTP errors: 503 `encryption_not_configured` without DATA_ENCRYPTION_KEY,
@@ -28,7 +29,10 @@ const secretsErrors: Middleware<AppState> = async (_ctx, next) => {
 
 const settingsDoc = { 200: { description: 'the webhook settings (never the secret)', schema: webhookSettingsResponse } };
 
-/** `/settings`: the webhook notifications are POSTed to (admin; audited; the secret is sealed and never shown). */
+/**
+ * `/settings`: the webhook notifications are POSTed to, and the remote target's credentials (admin; audited; secrets
+ * are sealed and never shown).
+ */
 export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/settings' });
   const em = () => orm.em as EntityManager;
@@ -74,6 +78,8 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
       ctx.body = await show();
     },
   );
+
+  addTargetCredentialsRoutes(router, { em, keys, secretsErrors });
 
   return router;
 }
