@@ -128,6 +128,12 @@ const envSchema = z.object({
   TARGET_REPO_PATH: optionalString,
   TARGET_TEST_CMD: z.string().min(1).default('npm test'),
   TARGET_BENCH_CMD: optionalString,
+  TARGET_SETUP_CMD: optionalString,
+  TARGET_INSTALL_SCRIPTS: bool(false),
+  TARGET_SETUP_NETWORK: bool(true),
+  TARGET_SETUP_TIMEOUT_SECONDS: seconds(240),
+  TARGET_NPM_REGISTRY: z.string().url().refine((v) => /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }).default('https://registry.npmjs.org/'),
+  TARGET_DEPS_CACHE_MB: z.coerce.number().int().positive().default(2048),
 
   SANDBOX_REQUIRE_ISOLATION: bool(false),
   SANDBOX_TIMEOUT_SECONDS: seconds(60),
@@ -214,6 +220,15 @@ function toConfig(e: z.infer<typeof envSchema>) {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
+    },
+    /** How a workspace gets the target's dependencies (ARCHITECTURE §2 "Workspaces"). */
+    workspace: {
+      setupCmd: e.TARGET_SETUP_CMD,
+      installScripts: e.TARGET_INSTALL_SCRIPTS,
+      setupNetwork: e.TARGET_SETUP_NETWORK,
+      setupTimeoutSeconds: e.TARGET_SETUP_TIMEOUT_SECONDS,
+      npmRegistry: e.TARGET_NPM_REGISTRY,
+      depsCacheMb: e.TARGET_DEPS_CACHE_MB,
     },
     sandbox: {
       requireIsolation: e.SANDBOX_REQUIRE_ISOLATION,
