@@ -95,12 +95,17 @@ describe('npm ci from the registry', () => {
       hits.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
       res.writeHead(500).end();
     });
+    server.on('connect', (req, socket) => {
+      hits.push(`CONNECT ${req.url ?? ''}`);
+      socket.destroy();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     try {
       const hostile = await createNodeProject(fresh('npmrc'), {
         manifest: { description: 'with a hostile .npmrc' },
-        files: { '.npmrc': `registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=leaked-token\n` },
+        // The explicit registry in the environment outranks a project's `registry=`, but not a proxy or a scoped registry.
+        files: { '.npmrc': `registry=http://127.0.0.1:${port}/\nhttps-proxy=http://127.0.0.1:${port}/\nproxy=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=leaked-token\n` },
       });
       const setup = await withWorkspace(context(fresh('npmrc-data')), hostile, async (ws) => ws.setup);
       expect(setup.cacheHit).toBe(false);
@@ -164,13 +169,18 @@ describe('TARGET_SETUP_CMD and the cache', () => {
     expect(left).toHaveLength(1);
   });
 
-  it('lets two concurrent builders of one key finish with one intact tree', async () => {
+  it('never shows a second builder a half-built tree, and two builders of one key finish with one intact tree', async () => {
     const dataDir = fresh('race-data');
     const repo = await createNodeProject(fresh('race'), { manifest: { scripts: { test: 'tool' } } });
-    const ctx = context(dataDir, { command: toolSetup('raced', 1000, 1) });
-    const outs = await Promise.all([0, 1].map(() => withWorkspace(ctx, repo, async (ws) => ({ setup: ws.setup, out: (await ws.run('node_modules/.bin/tool')).stdout }))));
+    // node_modules appears at once, the tool a second later: a tree published before it is complete would lack it.
+    const slowSetup = `mkdir -p node_modules/.bin && sleep 1 && printf '#!/bin/sh\\necho raced\\n' > node_modules/.bin/tool && chmod +x node_modules/.bin/tool`;
+    const ctx = context(dataDir, { command: slowSetup });
+    const build = () => withWorkspace(ctx, repo, async (ws) => ({ setup: ws.setup, out: (await ws.run('node_modules/.bin/tool')).stdout }));
+    const first = build();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const outs = await Promise.all([first, build()]);
     expect(outs.map((o) => o.setup.cacheHit)).toEqual([false, false]);
-    expect(outs.every((o) => o.out.includes('raced'))).toBe(true);
+    expect(outs.map((o) => o.out.trim())).toEqual(['raced', 'raced']);
     const deps = path.join(dataDir, 'workspaces', 'deps');
     expect((await readdir(deps)).filter((name) => !name.startsWith('.'))).toEqual([outs[0]?.setup.cacheKey]);
     expect(await readdir(path.join(deps, '.staging'))).toEqual([]);
