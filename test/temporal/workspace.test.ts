@@ -6,11 +6,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   agentRunWorkflowId,
   CONQUEST_ANALYSIS_WORKFLOW,
+  LEARNING_CYCLE_WORKFLOW,
+  learningCycleWorkflowId,
   PROPOSAL_WORKFLOW,
   proposalWorkflowId,
   SANDBOX_EXPERIMENT_WORKFLOW,
   type AgentRunInput,
   type ConquestAnalysisResult,
+  type LearningCycleResult,
   type ProposalInput,
   type SandboxExperimentResult,
 } from '../../src/contracts';
@@ -158,4 +161,29 @@ describe('when the tests cannot run', () => {
     const states = (await em().find(ProposalEvent, { proposalId: id }, { orderBy: { seq: 'asc' } })).map((e) => e.state);
     expect(states).toEqual(['drafting', 'validating', 'testing', 'failed']);
   });
+});
+
+it('records a child whose tests cannot start as failed in the learning cycle, which still completes', async () => {
+  bed.fakes.reset();
+  // No lockfile and no dependencies: nothing to install (and nothing for Guardian's audit to send to a registry).
+  const plain = await createNodeProject(path.join(tmp, 'cycle'), { lockfile: false, manifest: { scripts: { test: 'nonexistent-runner' }, devDependencies: {} } });
+  const noLlm = { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '', ANTHROPIC_API_KEY: '', LLM_PROFILE_FALLBACK: '' };
+  const config = testConfig(bed.db.url, { DATA_DIR: dataDir, TARGET_REPO_PATH: plain, ...noLlm });
+  const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
+  const workflowId = learningCycleWorkflowId(new Date());
+  const timeouts = { scanMs: 120_000, llmMs: 15_000, dbMs: 10_000, childMs: 300_000 };
+  let result: LearningCycleResult;
+  try {
+    result = await worker.run(() => worker.client.workflow.execute(LEARNING_CYCLE_WORKFLOW, { args: [{ trigger: 'api', requestedBy: 'test', timeouts }], taskQueue: worker.taskQueue, workflowId }));
+  } finally {
+    await worker.close();
+  }
+  expect(result.status).toBe('completed');
+  const unavailable = expect.stringMatching(/^TargetCommandUnavailable: "npm test" cannot start: command not found \(exit 127\)/);
+  expect(result.children).toEqual([
+    expect.objectContaining({ agentId: 'guardian', status: 'completed' }),
+    expect.objectContaining({ agentId: 'sandbox', status: 'failed', error: unavailable }),
+    expect.objectContaining({ agentId: 'conquest', status: 'failed', error: unavailable }),
+  ]);
+  expect(await em().findOneOrFail(AgentRun, { workflowId: `${workflowId}-sandbox-experiment` })).toMatchObject({ status: 'failed', error: unavailable });
 });
