@@ -115,6 +115,7 @@ export async function discardStaging(staging: string): Promise<void> {
  * the evicted keys. An entry is first renamed aside, then checked for leases taken meanwhile (and put back if so).
  */
 export async function evictOverCap(cache: DependencyCache, keep?: string): Promise<string[]> {
+  await sweepLeftovers(cache);
   const entries = await listEntries(cache);
   let total = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
   const evicted: string[] = [];
@@ -147,6 +148,19 @@ export async function listEntries(cache: DependencyCache): Promise<Array<{ key: 
     out.push({ key, dir, sizeBytes, lastUsedMs: info?.mtimeMs ?? 0 });
   }
   return out;
+}
+
+/** Staging directories of builders that died mid-install, and anything left in the trash. */
+async function sweepLeftovers(cache: DependencyCache): Promise<void> {
+  const staging = path.join(cache.root, '.staging');
+  for (const name of await readdir(staging).catch(() => [] as string[])) {
+    const pid = Number(name.split('-')[1]);
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await rm(path.join(staging, name), { recursive: true, force: true });
+  }
+  const trash = path.join(cache.root, '.trash');
+  for (const name of await readdir(trash).catch(() => [] as string[])) {
+    if (!(await hasLiveLease(path.join(trash, name)))) await rm(path.join(trash, name), { recursive: true, force: true });
+  }
 }
 
 function entryOf(cache: DependencyCache, key: string, lease: string): CacheEntry {

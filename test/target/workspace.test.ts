@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/logger';
 import { createSandbox, type Sandbox } from '../../src/sandbox';
-import { git, listEntries, withWorkspace, WorkspaceError, type WorkspaceContext } from '../../src/target';
+import { evictOverCap, git, listEntries, withWorkspace, WorkspaceError, type WorkspaceContext } from '../../src/target';
 import { createNodeProject, SEMVER_MANIFEST } from '../helpers/node-project';
 
 let tmp: string;
@@ -186,6 +186,17 @@ describe('TARGET_SETUP_CMD and the cache', () => {
     expect(await readdir(path.join(deps, '.staging'))).toEqual([]);
     expect(await readFile(path.join(deps, outs[0]?.setup.cacheKey ?? '', 'node_modules', '.bin', 'tool'), 'utf8')).toContain('raced');
   });
+});
+
+it('sweeps the staging directory of a builder that died mid-install', async () => {
+  const root = path.join(fresh('sweep'), 'deps');
+  const dead = path.join(root, '.staging', 'abc-2147483646-0011');
+  const live = path.join(root, '.staging', `abc-${process.pid}-0022`);
+  await mkdir(path.join(dead, 'node_modules'), { recursive: true });
+  await mkdir(live, { recursive: true });
+  await evictOverCap({ root, capBytes: 1 });
+  expect(existsSync(dead)).toBe(false);
+  expect(existsSync(live)).toBe(true);
 });
 
 describe('commands that cannot start', () => {
