@@ -131,7 +131,7 @@ const envSchema = z.object({
   TARGET_SETUP_CMD: optionalString,
   TARGET_INSTALL_SCRIPTS: bool(false),
   TARGET_SETUP_NETWORK: bool(true),
-  TARGET_SETUP_TIMEOUT_SECONDS: seconds(240),
+  TARGET_SETUP_TIMEOUT_SECONDS: seconds(180),
   TARGET_NPM_REGISTRY: z.string().url().refine((v) => /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }).default('https://registry.npmjs.org/'),
   TARGET_DEPS_CACHE_MB: z.coerce.number().int().positive().default(2048),
 
