@@ -142,6 +142,11 @@ const envSchema = z.object({
     .string()
     .default('https://registry.npmjs.org/')
     .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' }),
+  TARGET_SETUP_CMD: optionalString,
+  TARGET_INSTALL_SCRIPTS: bool(false),
+  TARGET_SETUP_NETWORK: bool(true),
+  TARGET_SETUP_TIMEOUT_SECONDS: seconds(180),
+  TARGET_DEPS_CACHE_MB: z.coerce.number().int().positive().default(2048),
 
   CONQUEST_MIN_BASELINE: z.coerce.number().int().min(1).max(100).default(3),
   CONQUEST_BENCH_REPEATS: z.coerce.number().int().min(1).max(20).default(3),
@@ -235,13 +240,21 @@ function toConfig(e: z.infer<typeof envSchema>) {
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
     },
-    /** Guardian's tools on target files: npm audit asks this registry only, never the target's own `.npmrc`. */
-    scanners: { npmRegistry: e.TARGET_NPM_REGISTRY },
     conquest: {
       minBaseline: e.CONQUEST_MIN_BASELINE,
       benchRepeats: e.CONQUEST_BENCH_REPEATS,
       regressionPct: e.CONQUEST_REGRESSION_PCT,
       noiseK: e.CONQUEST_NOISE_K,
+    },
+    /** How a workspace gets the target's dependencies (ARCHITECTURE §2 "Workspaces"). */
+    workspace: {
+      setupCmd: e.TARGET_SETUP_CMD,
+      installScripts: e.TARGET_INSTALL_SCRIPTS,
+      setupNetwork: e.TARGET_SETUP_NETWORK,
+      setupTimeoutSeconds: e.TARGET_SETUP_TIMEOUT_SECONDS,
+      /** The one registry installs and Guardian's npm audit use; the target's own `.npmrc` is never read. */
+      npmRegistry: e.TARGET_NPM_REGISTRY,
+      depsCacheMb: e.TARGET_DEPS_CACHE_MB,
     },
     sandbox: {
       requireIsolation: e.SANDBOX_REQUIRE_ISOLATION,

@@ -5,8 +5,8 @@ import { AgentRun, Finding } from '../../src/db/entities';
 import { parseBenchOutput, performanceVerdict, type PerformanceVerdict } from '../../src/domain/performance';
 import { createNotification } from '../../src/notifications/create';
 import type { Sandbox } from '../../src/sandbox';
-import { withWorktree } from '../../src/target';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
+import { inWorkspace, recordSetup } from '../workspace';
 
 export interface Measurement {
   commit: string;
@@ -26,7 +26,7 @@ interface BackendFigures {
 
 /**
  * Conquest's measurement (ARCHITECTURE §3.5): the bench command (lines of {"name","ms"}) — or, without one, the test
- * suite's duration — run in the sandbox on a temporary worktree; each figure compared with the median of its last five;
+ * suite's duration — run in the sandbox on a workspace (a command that cannot start fails the run, TargetCommandUnavailable); each figure compared with the median of its last five;
  * a regression (> 20 % slower) becomes an open `performance` finding and a `performance_regression` notification. The
  * backend's own figures (LLM latency and cost, workflow durations) ride along. Stored on the run: a retry repeats nothing.
  */
@@ -39,11 +39,10 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
   const { target, repo } = await runTarget(deps.orm, deps.config);
   const source = target.benchCmd !== undefined ? 'bench' : 'tests';
   const command = target.benchCmd ?? target.testCmd;
-  const timeoutMs = deps.config.sandbox.timeoutSeconds * 1000;
-  const { commit, result } = await withWorktree(target.path, async (wt) => ({
-    commit: wt.baseCommit,
-    result: await deps.sandbox.run({ command: '/bin/sh', args: ['-c', command], cwd: wt.dir, timeoutMs }),
-  }));
+  const { commit, result } = await inWorkspace(deps, target.path, async (ws) => {
+    await recordSetup(deps.orm, runId, ws.setup);
+    return { commit: ws.baseCommit, result: await ws.run(command) };
+  });
   const ok = !result.timedOut && result.exitCode === 0;
   const figures = !ok ? [] : source === 'bench' ? parseBenchOutput(result.stdout) : [{ name: 'test-suite', ms: result.durationMs }];
 

@@ -6,9 +6,10 @@ import { AgentRun, Finding } from '../../src/db/entities';
 import { parseTestCounts, type TestRunner } from '../../src/domain/test-results';
 import type { LlmGateway } from '../../src/llm';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
-import { resolveInside, withWorktree, type Worktree } from '../../src/target';
+import { resolveInside, type Worktree } from '../../src/target';
 import { askModel } from '../llm.activities';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
+import { inWorkspace, recordSetup } from '../workspace';
 
 type Deps = { orm: MikroORM; config: Config; sandbox: Sandbox; llm: LlmGateway };
 
@@ -33,18 +34,20 @@ export function summarize(run: SandboxRunResult, runner: TestRunner = 'unknown')
   };
 }
 
-/** The target's own test suite in the sandbox on a worktree (counts, duration, output tail), stored on the run. */
+/**
+ * The target's own test suite in the sandbox on a workspace (counts, duration, output tail), stored on the run with how
+ * the dependencies got there. Throws TargetSetupFailed / TargetCommandUnavailable (non-retryable) when it cannot run.
+ */
 export async function runTargetTests(deps: Deps, runId: string): Promise<{ commit: string; tests: TestRunSummary }> {
   const em = deps.orm.em.fork() as EntityManager;
   const run = await em.findOneOrFail(AgentRun, { id: runId });
   const stored = run.summary.tests as TestRunSummary | undefined;
   if (stored !== undefined && run.commit !== null) return { commit: run.commit, tests: stored };
   const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
-  const timeoutMs = deps.config.sandbox.timeoutSeconds * 1000;
-  const { commit, tests } = await withWorktree(resolved.path, async (wt) => ({
-    commit: wt.baseCommit,
-    tests: summarize(await deps.sandbox.run({ command: '/bin/sh', args: ['-c', resolved.testCmd], cwd: wt.dir, timeoutMs })),
-  }));
+  const { commit, tests } = await inWorkspace(deps, resolved.path, async (ws) => {
+    await recordSetup(deps.orm, runId, ws.setup);
+    return { commit: ws.baseCommit, tests: summarize(await ws.run(resolved.testCmd)) };
+  });
   await storeRunSummary(deps.orm, runId, { tests }, { commit, repositoryId: repo.id });
   await recordRunStep(deps.orm, runId, 'tests', `${tests.pass ?? '?'} passed, ${tests.fail ?? '?'} failed in ${tests.durationMs} ms`);
   return { commit, tests };
@@ -61,13 +64,14 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
   const stored = run.summary.experiment as ExperimentOutcome | undefined;
   if (stored !== undefined) return stored;
   const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
-  const outcome = await withWorktree(resolved.path, async (wt) => {
+  const outcome = await inWorkspace(deps, resolved.path, async (wt) => {
+    await recordSetup(deps.orm, runId, wt.setup, 'experiment-setup');
     const { sources, tests } = await listFiles(wt);
     const untested = Object.keys(sources).filter((f) => !Object.values(tests).some((t) => requires(t, f)));
     const design = await designTest(deps.llm, sources, Object.keys(tests), untested);
     const file = await resolveInside(wt.dir, design.file);
     await writeFile(file, design.content);
-    const result = summarize(await deps.sandbox.run({ command: process.execPath, args: ['--test', design.file], cwd: wt.dir, timeoutMs: deps.config.sandbox.timeoutSeconds * 1000 }));
+    const result = summarize(await wt.exec(process.execPath, ['--test', design.file]));
     return { design, result, covers: untested.filter((f) => requires(design.content, f)) };
   });
   let findingId: string | null = null;

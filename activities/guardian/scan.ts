@@ -26,7 +26,7 @@ export async function scanTarget(deps: { orm: MikroORM; config: Config }, runId:
   if (stored !== undefined) return stored;
 
   const { target, repo } = await runTarget(deps.orm, deps.config);
-  const { commit, report } = await withWorktree(target.path, async (wt) => ({ commit: wt.baseCommit, report: await runSecurityScanners(wt.dir, { npmRegistry: deps.config.scanners.npmRegistry }) }));
+  const { commit, report } = await withWorktree(target.path, async (wt) => ({ commit: wt.baseCommit, report: await runSecurityScanners(wt.dir, { npmRegistry: deps.config.workspace.npmRegistry }) }));
 
   const outcome = await em.transactional((tx) => fold(tx, { repositoryId: repo.id, runId, report }));
   const result: ScanOutcome = { commit, tools: report.tools.map(({ tool, status, detail }) => ({ tool, status, detail })), ...outcome };

@@ -5,6 +5,7 @@ import { Proposal } from '../../src/db/entities';
 import { checkDiff } from '../../src/domain';
 import type { Sandbox } from '../../src/sandbox';
 import { applyPatch, checkPatch, diffHash, withWorktree } from '../../src/target';
+import { inWorkspace } from '../workspace';
 import { summarize } from '../experiments/run';
 import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
@@ -47,7 +48,11 @@ export async function validateProposal(deps: { orm: MikroORM; config: Config }, 
   return outcome;
 }
 
-/** The target's tests in the sandbox with the current draft applied to the base commit; stored per draft. */
+/**
+ * The target's tests in the sandbox on a workspace with the current draft applied to the base commit (installed after
+ * the patch); stored per draft with the setup. Throws TargetSetupFailed / TargetCommandUnavailable (non-retryable) when
+ * the tests cannot run at all: the proposal then fails with that reason instead of being redrafted.
+ */
 export async function testProposal(deps: { orm: MikroORM; config: Config; sandbox: Sandbox }, proposalId: string): Promise<{ ok: boolean; tests: TestRunSummary }> {
   const em = deps.orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
@@ -55,15 +60,13 @@ export async function testProposal(deps: { orm: MikroORM; config: Config; sandbo
   if (stored !== null && stored.draft === p.drafts) return { ok: stored.ok, tests: stored.tests };
   if (p.diff === null || p.baseCommit === null) throw new Error(`proposal ${proposalId} has no draft to test`);
   const { target } = await runTarget(deps.orm, deps.config);
-  const tests = await withWorktree(
-    target.path,
-    async (wt) => {
-      await applyPatch(wt.dir, p.diff ?? '');
-      return summarize(await deps.sandbox.run({ command: '/bin/sh', args: ['-c', target.testCmd], cwd: wt.dir, timeoutMs: deps.config.sandbox.timeoutSeconds * 1000 }));
-    },
-    p.baseCommit,
-  );
-  p.tests = { draft: p.drafts, ok: tests.ok, tests };
+  const diff = p.diff;
+  const { tests, setup } = await inWorkspace(deps, target.path, async (ws) => ({ tests: summarize(await ws.run(target.testCmd)), setup: ws.setup }), {
+    ref: p.baseCommit,
+    // The patch goes in before the install: it may change package.json or the lockfile.
+    prepare: (wt) => applyPatch(wt.dir, diff),
+  });
+  p.tests = { draft: p.drafts, ok: tests.ok, tests, setup };
   await em.flush();
   return { ok: tests.ok, tests };
 }

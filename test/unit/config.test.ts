@@ -85,8 +85,8 @@ describe('config', () => {
   });
 
   it('reads the registry npm audit asks, and only an http(s) URL', () => {
-    expect(loadConfig({}).scanners.npmRegistry).toBe('https://registry.npmjs.org/');
-    expect(loadConfig({ TARGET_NPM_REGISTRY: 'http://127.0.0.1:4873/' }).scanners.npmRegistry).toBe('http://127.0.0.1:4873/');
+    expect(loadConfig({}).workspace.npmRegistry).toBe('https://registry.npmjs.org/');
+    expect(loadConfig({ TARGET_NPM_REGISTRY: 'http://127.0.0.1:4873/' }).workspace.npmRegistry).toBe('http://127.0.0.1:4873/');
     expect(() => loadConfig({ TARGET_NPM_REGISTRY: 'file:///etc' })).toThrow(/TARGET_NPM_REGISTRY/);
   });
 });

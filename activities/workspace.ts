@@ -1,0 +1,34 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../src/config';
+import type { Sandbox } from '../src/sandbox';
+import { withWorkspace, workspaceContext, WorkspaceError, type SetupOutcome, type Workspace, type WorkspaceOptions } from '../src/target';
+import { recordRunStep, storeRunSummary } from './runs.activities';
+
+/**
+ * The one way an activity runs target code: `fn` on a workspace (worktree + installed dependencies) of `repoPath`. A
+ * setup that fails or a command that cannot start becomes an ApplicationFailure of type TargetSetupFailed or
+ * TargetCommandUnavailable carrying the reason — non-retryable, except an install that could not reach the registry —
+ * so the run or proposal ends failed with that reason instead of completing on an empty result.
+ */
+export async function inWorkspace<T>(deps: { config: Config; sandbox: Sandbox }, repoPath: string, fn: (ws: Workspace) => Promise<T>, opts?: WorkspaceOptions): Promise<T> {
+  try {
+    return await withWorkspace(workspaceContext(deps.config, deps.sandbox), repoPath, fn, opts);
+  } catch (err) {
+    if (err instanceof WorkspaceError) throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
+    throw err;
+  }
+}
+
+/** One line for a run's `setup` step: `npm ci --ignore-scripts: cache hit in 12 ms`. */
+export function describeSetup(setup: SetupOutcome): string {
+  if (setup.manager === 'none') return `no install: ${setup.note ?? 'nothing to install'}`;
+  const how = setup.cacheHit ? `cache hit in ${setup.durationMs} ms` : `installed in ${setup.durationMs} ms (cache miss, ${setup.network ? 'with network' : 'offline'})`;
+  return `${setup.command ?? setup.manager}: ${how}${setup.note === undefined ? '' : `; ${setup.note}`}`;
+}
+
+/** Stores the setup on the run (`summary.setup`) and records it as a `setup` step (or `step`). */
+export async function recordSetup(orm: MikroORM, runId: string, setup: SetupOutcome, step = 'setup'): Promise<void> {
+  if (step === 'setup') await storeRunSummary(orm, runId, { setup });
+  await recordRunStep(orm, runId, step, describeSetup(setup));
+}
