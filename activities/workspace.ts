@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../src/config';
-import type { Sandbox } from '../src/sandbox';
+import { detectRunner, type PackageManifest, type TestRunner } from '../src/domain/test-results';
+import type { Sandbox, SandboxIsolation } from '../src/sandbox';
 import { withWorkspace, workspaceContext, WorkspaceError, type SetupOutcome, type Workspace, type WorkspaceOptions } from '../src/target';
 import { recordRunStep, storeRunSummary } from './runs.activities';
 
@@ -27,8 +28,21 @@ export function describeSetup(setup: SetupOutcome): string {
   return `${setup.command ?? setup.manager}: ${how}${setup.note === undefined ? '' : `; ${setup.note}`}`;
 }
 
-/** Stores the setup on the run (`summary.setup`) and records it as a `setup` step (or `step`). */
-export async function recordSetup(orm: MikroORM, runId: string, setup: SetupOutcome, step = 'setup'): Promise<void> {
+/**
+ * Stores the setup on the run (`summary.setup`), records it as a `setup` step (or `step`), and stores the isolation
+ * mode the run's target code runs under (ARCHITECTURE §2: shown on every run).
+ */
+export async function recordSetup(orm: MikroORM, runId: string, setup: SetupOutcome, isolation: SandboxIsolation, step = 'setup'): Promise<void> {
   if (step === 'setup') await storeRunSummary(orm, runId, { setup });
+  await orm.em.getConnection().execute('update agent_runs set isolation = ? where id = ?', [isolation, runId], 'run');
   await recordRunStep(orm, runId, step, describeSetup(setup));
+}
+
+/** The test runner of the workspace's test command, from its package.json (`unknown` without one). */
+export async function workspaceRunner(ws: Workspace, testCmd: string): Promise<TestRunner> {
+  const manifest = await ws.read('package.json').then(
+    (text) => JSON.parse(text) as PackageManifest,
+    () => null,
+  );
+  return detectRunner(manifest !== null && typeof manifest === 'object' ? manifest : null, testCmd);
 }

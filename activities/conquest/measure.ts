@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { AgentRun, Finding } from '../../src/db/entities';
-import { parseBenchOutput, performanceVerdict, type PerformanceVerdict } from '../../src/domain/performance';
+import { collectRepeats, parseBenchOutput, performanceVerdict, type PerformanceVerdict } from '../../src/domain/performance';
+import { parseFileDurations, reporterArgs, reporterEnv } from '../../src/domain/test-durations';
 import { createNotification } from '../../src/notifications/create';
-import type { Sandbox } from '../../src/sandbox';
+import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
+import type { Workspace } from '../../src/target';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
-import { inWorkspace, recordSetup } from '../workspace';
+import { inWorkspace, recordSetup, workspaceRunner } from '../workspace';
 
 export interface Measurement {
   commit: string;
@@ -14,7 +16,8 @@ export interface Measurement {
   command: string;
   ok: boolean;
   detail: string;
-  samples: Array<{ name: string } & PerformanceVerdict>;
+  /** Per measure: this run's repeats and the verdict on their median. */
+  samples: Array<{ name: string; repeats?: number[] } & PerformanceVerdict>;
   regressions: string[];
   backend: BackendFigures;
 }
@@ -26,9 +29,12 @@ interface BackendFigures {
 
 /**
  * Conquest's measurement (ARCHITECTURE §3.5): the bench command (lines of {"name","ms"}) — or, without one, the test
- * suite's duration — run in the sandbox on a workspace (a command that cannot start fails the run, TargetCommandUnavailable); each figure compared with the median of its last five;
- * a regression (> 20 % slower) becomes an open `performance` finding and a `performance_regression` notification. The
- * backend's own figures (LLM latency and cost, workflow durations) ride along. Stored on the run: a retry repeats nothing.
+ * suite with its runner's machine-readable report, timing the whole suite and each test file — run alone on this
+ * worker (`exclusive`: no concurrent sandbox work skews the figures) CONQUEST_BENCH_REPEATS times on one workspace.
+ * Each measure's median is compared with its last five samples under src/domain/performance's rules (enough baseline,
+ * beyond the threshold and the measured noise); a regression becomes an open `performance` finding and a
+ * `performance_regression` notification. The backend's own figures ride along. Stored on the run: a retry repeats
+ * nothing. Throws TargetSetupFailed / TargetCommandUnavailable when the command cannot run at all.
  */
 export async function measureTarget(deps: { orm: MikroORM; config: Config; sandbox: Sandbox }, runId: string): Promise<Measurement> {
   const em = deps.orm.em.fork() as EntityManager;
@@ -37,25 +43,32 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
   if (stored !== undefined) return stored;
 
   const { target, repo } = await runTarget(deps.orm, deps.config);
-  const source = target.benchCmd !== undefined ? 'bench' : 'tests';
-  const command = target.benchCmd ?? target.testCmd;
-  const { commit, result } = await inWorkspace(deps, target.path, async (ws) => {
-    await recordSetup(deps.orm, runId, ws.setup);
-    return { commit: ws.baseCommit, result: await ws.run(command) };
+  const { commit, command, source, outcome } = await inWorkspace(deps, target.path, async (ws) => {
+    await recordSetup(deps.orm, runId, ws.setup, deps.sandbox.isolation);
+    const plan = await measurePlan(ws, target);
+    const runs: SandboxRunResult[] = [];
+    for (let i = 0; i < deps.config.conquest.benchRepeats; i++) {
+      const result = await ws.run(plan.command, { exclusive: true, env: plan.env });
+      runs.push(result);
+      if (result.timedOut || result.exitCode !== 0) break;
+    }
+    return { commit: ws.baseCommit, command: plan.command, source: plan.source, outcome: { runs, figures: runs.map((r) => plan.figures(r, ws.dir)) } };
   });
-  const ok = !result.timedOut && result.exitCode === 0;
-  const figures = !ok ? [] : source === 'bench' ? parseBenchOutput(result.stdout) : [{ name: 'test-suite', ms: result.durationMs }];
+  const failed = outcome.runs.find((r) => r.timedOut || r.exitCode !== 0);
+  const ok = failed === undefined;
+  const measures = ok ? collectRepeats(outcome.figures) : [];
 
   const samples: Measurement['samples'] = [];
-  for (const figure of figures) {
+  for (const measure of measures) {
     const previous = (await em.getConnection().execute(
       'select ms from performance_samples where repository_id = ? and name = ? and run_id <> ? order by at desc limit 5',
-      [repo.id, figure.name, runId],
+      [repo.id, measure.name, runId],
     )) as Array<{ ms: number }>;
-    samples.push({ name: figure.name, ...performanceVerdict(previous.map((p) => Number(p.ms)).reverse(), figure.ms) });
+    const verdict = performanceVerdict(previous.map((p) => Number(p.ms)).reverse(), measure.repeats, deps.config.conquest);
+    samples.push({ name: measure.name, repeats: measure.repeats, ...verdict });
     await em.getConnection().execute(
       `insert into performance_samples (repository_id, run_id, commit, name, source, ms, at) values (?, ?, ?, ?, ?, ?, now()) on conflict (run_id, name) do nothing`,
-      [repo.id, runId, commit, figure.name, source, figure.ms],
+      [repo.id, runId, commit, measure.name, source, verdict.currentMs],
       'run',
     );
   }
@@ -67,7 +80,7 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
     source,
     command,
     ok,
-    detail: ok ? `${figures.length} figures` : `${result.timedOut ? 'timed out' : `exit ${result.exitCode ?? result.signal}`}: ${result.stderr.slice(-500)}`,
+    detail: failed === undefined ? `${measures.length} figures, ${outcome.runs.length} repeat(s) run alone` : `${failed.timedOut ? 'timed out' : `exit ${failed.exitCode ?? failed.signal}`}: ${failed.stderr.slice(-500)}`,
     samples,
     regressions: regressions.map((r) => r.name),
     backend: await backendFigures(em),
@@ -75,6 +88,32 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
   await storeRunSummary(deps.orm, runId, { measure: measurement }, { commit, repositoryId: repo.id });
   await recordRunStep(deps.orm, runId, 'measure', `${measurement.detail}; ${regressions.length} regression(s)`);
   return measurement;
+}
+
+interface MeasurePlan {
+  source: 'bench' | 'tests';
+  command: string;
+  env: Record<string, string>;
+  figures(result: SandboxRunResult, dir: string): Array<{ name: string; ms: number }>;
+}
+
+/**
+ * What to run: the bench command, or the test command with its runner's report (`npm test -- --reporter json` for
+ * mocha, …) giving `test-suite` (the whole run) plus one figure per test file (ARCHITECTURE §3.5).
+ */
+async function measurePlan(ws: Workspace, target: { benchCmd: string | undefined; testCmd: string }): Promise<MeasurePlan> {
+  if (target.benchCmd !== undefined) return { source: 'bench', command: target.benchCmd, env: {}, figures: (r) => parseBenchOutput(r.stdout) };
+  const runner = await workspaceRunner(ws, target.testCmd);
+  const args = reporterArgs(runner);
+  // npm passes a script's extra arguments only after `--`; pnpm, yarn and a direct runner take them as they are.
+  const separator = /^\s*npm\s/.test(target.testCmd) ? ' --' : '';
+  const command = args.length === 0 ? target.testCmd : `${target.testCmd}${separator} ${args.join(' ')}`;
+  return {
+    source: 'tests',
+    command,
+    env: reporterEnv(runner),
+    figures: (r, dir) => [{ name: 'test-suite', ms: r.durationMs }, ...parseFileDurations(runner, r.stdout, dir).map((f) => ({ name: f.file, ms: f.ms }))],
+  };
 }
 
 /** One performance finding per measure and rule: the bench's `regression`, the model's `hotspot`. */
@@ -85,7 +124,7 @@ export function performanceFingerprint(rule: 'regression' | 'hotspot', measure: 
 async function recordRegression(em: EntityManager, ctx: { repositoryId: string; runId: string; commit: string; sample: Measurement['samples'][number] }): Promise<void> {
   const { sample } = ctx;
   const pct = Math.round((sample.change ?? 0) * 1000) / 10;
-  const message = `${sample.name} took ${sample.currentMs.toFixed(1)} ms at ${ctx.commit.slice(0, 10)}, ${pct} % slower than the median of its last runs (${sample.baselineMs?.toFixed(1)} ms).`;
+  const message = `${sample.name} at ${ctx.commit.slice(0, 10)}: ${sample.why}.`;
   const fingerprint = performanceFingerprint('regression', sample.name);
   let finding = await em.findOne(Finding, { repositoryId: ctx.repositoryId, fingerprint });
   if (finding === null) {

@@ -9,7 +9,7 @@ import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
 import { resolveInside, type Worktree } from '../../src/target';
 import { askModel } from '../llm.activities';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
-import { inWorkspace, recordSetup } from '../workspace';
+import { inWorkspace, recordSetup, workspaceRunner } from '../workspace';
 
 type Deps = { orm: MikroORM; config: Config; sandbox: Sandbox; llm: LlmGateway };
 
@@ -29,6 +29,7 @@ export function summarize(run: SandboxRunResult, runner: TestRunner = 'unknown')
     fail: parsed?.counts.fail ?? null,
     skip: parsed?.counts.skip ?? null,
     runner: parsed?.runner ?? runner,
+    isolation: run.isolation,
     durationMs: Math.round(run.durationMs),
     outputTail: `${run.stdout}\n${run.stderr}`.trim().slice(-2000),
   };
@@ -45,8 +46,8 @@ export async function runTargetTests(deps: Deps, runId: string): Promise<{ commi
   if (stored !== undefined && run.commit !== null) return { commit: run.commit, tests: stored };
   const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
   const { commit, tests } = await inWorkspace(deps, resolved.path, async (ws) => {
-    await recordSetup(deps.orm, runId, ws.setup);
-    return { commit: ws.baseCommit, tests: summarize(await ws.run(resolved.testCmd)) };
+    await recordSetup(deps.orm, runId, ws.setup, deps.sandbox.isolation);
+    return { commit: ws.baseCommit, tests: summarize(await ws.run(resolved.testCmd), await workspaceRunner(ws, resolved.testCmd)) };
   });
   await storeRunSummary(deps.orm, runId, { tests }, { commit, repositoryId: repo.id });
   await recordRunStep(deps.orm, runId, 'tests', `${tests.pass ?? '?'} passed, ${tests.fail ?? '?'} failed in ${tests.durationMs} ms`);
@@ -65,13 +66,13 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
   if (stored !== undefined) return stored;
   const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
   const outcome = await inWorkspace(deps, resolved.path, async (wt) => {
-    await recordSetup(deps.orm, runId, wt.setup, 'experiment-setup');
+    await recordSetup(deps.orm, runId, wt.setup, deps.sandbox.isolation, 'experiment-setup');
     const { sources, tests } = await listFiles(wt);
     const untested = Object.keys(sources).filter((f) => !Object.values(tests).some((t) => requires(t, f)));
     const design = await designTest(deps.llm, sources, Object.keys(tests), untested);
     const file = await resolveInside(wt.dir, design.file);
     await writeFile(file, design.content);
-    const result = summarize(await wt.exec(process.execPath, ['--test', design.file]));
+    const result = summarize(await wt.exec(process.execPath, ['--test', design.file]), 'node:test');
     return { design, result, covers: untested.filter((f) => requires(design.content, f)) };
   });
   let findingId: string | null = null;

@@ -5,7 +5,7 @@ import { Proposal } from '../../src/db/entities';
 import { checkDiff } from '../../src/domain';
 import type { Sandbox } from '../../src/sandbox';
 import { applyPatch, checkPatch, diffHash, withWorktree } from '../../src/target';
-import { inWorkspace } from '../workspace';
+import { inWorkspace, workspaceRunner } from '../workspace';
 import { summarize } from '../experiments/run';
 import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
@@ -61,7 +61,7 @@ export async function testProposal(deps: { orm: MikroORM; config: Config; sandbo
   if (p.diff === null || p.baseCommit === null) throw new Error(`proposal ${proposalId} has no draft to test`);
   const { target } = await runTarget(deps.orm, deps.config);
   const diff = p.diff;
-  const { tests, setup } = await inWorkspace(deps, target.path, async (ws) => ({ tests: summarize(await ws.run(target.testCmd)), setup: ws.setup }), {
+  const { tests, setup } = await inWorkspace(deps, target.path, async (ws) => ({ tests: summarize(await ws.run(target.testCmd), await workspaceRunner(ws, target.testCmd)), setup: ws.setup }), {
     ref: p.baseCommit,
     // The patch goes in before the install: it may change package.json or the lockfile.
     prepare: (wt) => applyPatch(wt.dir, diff),

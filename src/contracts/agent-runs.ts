@@ -56,6 +56,8 @@ export interface TestRunSummary {
   skip?: number | null;
   /** Whose output the counts were read from (`unknown` when none was recognized). */
   runner?: TestRunner;
+  /** How the sandbox isolated the run (absent on summaries stored before it was recorded). */
+  isolation?: 'bwrap' | 'process';
   durationMs: number;
   outputTail: string;
 }

@@ -23,6 +23,8 @@ export interface WorkspaceRunOptions {
   timeoutMs?: number;
   /** Run alone on this worker (benchmarks). */
   exclusive?: boolean;
+  /** Added to the run's environment (a test runner's reporter settings); never a secret. */
+  env?: Record<string, string>;
 }
 
 export interface Workspace extends Worktree {
@@ -83,7 +85,7 @@ export async function withWorkspace<T>(ctx: WorkspaceContext, repoPath: string, 
           exclusive: o.exclusive,
           network: false,
           readOnlyPaths: entry === undefined ? [] : [entry.dir],
-          env: RUN_ENV,
+          env: { ...o.env, ...RUN_ENV },
         });
         const checked = async (shown: string, req: SandboxRunRequest) => assertStarted(shown, await ctx.sandbox.run(req));
         return await fn({
