@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics';
 import { createLlmGateway } from '../llm';
 import { notConfigured } from '../llm/errors';
 import { startWebhookDispatcher } from '../notifications/dispatcher';
-import { createSandbox } from '../sandbox';
+import { createSandbox, PRODUCT_ROOT } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
 import { syncSchedules } from '../temporal/schedules';
@@ -54,7 +54,13 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
     requireIsolation: config.sandbox.requireIsolation,
     logger,
     bwrapPath: config.sandbox.bwrapPath,
-    limits: { memoryMb: config.sandbox.memoryMb, cpuSeconds: config.sandbox.cpuSeconds },
+    limits: {
+      memoryMb: config.sandbox.memoryMb,
+      cpuSeconds: config.sandbox.cpuSeconds,
+      maxProcesses: config.sandbox.maxProcesses,
+      maxFileMb: config.sandbox.maxFileMb,
+    },
+    hiddenPaths: [config.dataDir, PRODUCT_ROOT],
   });
   const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox });
   const { worker, connection } = await createWorker({

@@ -104,7 +104,7 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
       expect(env.LVLUP_TEST_SECRET).toBeUndefined();
       expect(env).toMatchObject({ GIVEN: 'yes', HOME: cwd });
       // PWD is the shell's own, set as it starts the program.
-      for (const name of Object.keys(env)) expect(['GIVEN', 'HOME', 'LANG', 'PATH', 'PWD']).toContain(name);
+      for (const name of Object.keys(env)) expect(['GIVEN', 'HOME', 'LANG', 'PATH', 'PWD', 'LVLUP_SANDBOX_RUN']).toContain(name);
     } finally {
       delete process.env.LVLUP_TEST_SECRET;
     }
