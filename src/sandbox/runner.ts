@@ -59,7 +59,9 @@ interface Context {
  */
 export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox> {
   const bwrapPath = opts.bwrapPath ?? 'bwrap';
-  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
+  // A limit given as undefined keeps its default.
+  const given = Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined));
+  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...given };
   for (const [name, value] of Object.entries(limits)) checkLimit(name, value);
   const view = await systemView();
   const problem = await probeBwrap(bwrapPath, view);

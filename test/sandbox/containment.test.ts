@@ -1,5 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createSandbox, type Sandbox, type SandboxRunRequest } from '../../src/sandbox';
 import { BOGUS_BWRAP, BWRAP_WORKS, logger, NODE, tempDirs } from './support';
@@ -20,11 +21,12 @@ bwrapOnly('a bwrap run sees only what it needs', () => {
   let dataDir: string;
   beforeAll(async () => {
     // The shape of a real deployment: DATA_DIR inside the product's directory, both inside a directory a run binds.
-    product = await dirs.make();
+    product = await mkdtemp(path.join(os.tmpdir(), 'lvlup-sandbox-product-'));
     dataDir = path.join(product, '.data');
     sandbox = await createSandbox({ requireIsolation: true, logger, hiddenPaths: [dataDir, product] });
     expect(sandbox.isolation).toBe('bwrap');
   });
+  afterAll(() => rm(product, { recursive: true, force: true }));
   const run = (script: string, extra: Partial<SandboxRunRequest> & { cwd: string }) =>
     sandbox.run({ command: NODE, args: ['-e', script], timeoutMs: 20_000, ...extra });
 
