@@ -26,14 +26,16 @@ export const BWRAP_ISOLATION = [
  * its arguments are positional parameters, never part of the script. RLIMIT_DATA, not RLIMIT_AS: V8 reserves
  * gigabytes of address space it never touches, so an address-space cap small enough to matter stops `node` booting.
  * `ulimit -f` counts 512-byte blocks (POSIX; dash, and bash as sh); the process count is `-u` in bash, `-p` in dash.
+ * RLIMIT_NPROC only without a cgroup: it counts every task of the user on the machine (the worker's own threads, the
+ * other runs), so next to a cgroup's per-run `pids.max` it would only make runs fail for each other.
  */
-export function withLimits(limits: SandboxLimits, command: string, args: string[]): [string, ...string[]] {
+export function withLimits(limits: SandboxLimits, command: string, args: string[], opts: { processRlimit: boolean }): [string, ...string[]] {
   const script = [
     'ulimit -c 0',
     `ulimit -t ${limits.cpuSeconds}`,
     `ulimit -d ${limits.memoryMb * 1024}`,
     `ulimit -f ${limits.maxFileMb * 2048}`,
-    `{ ulimit -u ${limits.maxProcesses} 2>/dev/null || ulimit -p ${limits.maxProcesses}; }`,
+    ...(opts.processRlimit ? [`{ ulimit -u ${limits.maxProcesses} 2>/dev/null || ulimit -p ${limits.maxProcesses}; }`] : []),
     'exec "$@"',
   ].join(' && ');
   return ['/bin/sh', '-c', script, 'lvlup-sandbox', command, ...args];

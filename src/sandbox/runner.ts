@@ -72,18 +72,19 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
         'allow user namespaces, or set SANDBOX_REQUIRE_ISOLATION=false to accept unisolated runs',
     );
   }
+  const isolation: SandboxIsolation = problem === undefined ? 'bwrap' : 'process';
+  const cgroup = opts.cgroups === false ? { reason: 'disabled' } : await findCgroups(opts.logger);
+  const info = describeSandbox({ isolation, limits, cgroup: cgroup.base?.base.mode ?? 'none', cgroupReason: cgroup.reason, uid: process.getuid?.() ?? -1 });
   if (problem !== undefined) {
     opts.logger.warn(
       `SANDBOX NOT ISOLATED: bubblewrap is unusable (${problem}). Untrusted code will run as a plain child process ` +
         'with only a timeout and resource limits: it can use the network and read and write anywhere this user can. ' +
         'Install bubblewrap (apt-get install bubblewrap) or set SANDBOX_REQUIRE_ISOLATION=true to refuse instead.',
-      { bwrapPath },
+      { bwrapPath, warnings: info.warnings },
     );
+  } else if (info.warnings.length > 0) {
+    opts.logger.warn(`sandbox limits are weaker than intended: ${info.warnings.join('; ')}`);
   }
-  const isolation: SandboxIsolation = problem === undefined ? 'bwrap' : 'process';
-  const cgroup = opts.cgroups === false ? { reason: 'disabled' } : await findCgroups(opts.logger);
-  const info = describeSandbox({ isolation, limits, cgroup: cgroup.base?.base.mode ?? 'none', cgroupReason: cgroup.reason, uid: process.getuid?.() ?? -1 });
-  if (info.warnings.length > 0 && isolation === 'bwrap') opts.logger.warn(`sandbox limits are weaker than intended: ${info.warnings.join('; ')}`);
   const ctx: Context = { isolation, bwrapPath, view, limits, hidden: [...defaultHiddenPaths(), ...(opts.hiddenPaths ?? [])], cgroup: cgroup.base };
   const gate = createRunGate();
   return {
@@ -142,7 +143,7 @@ async function runOnce(ctx: Context, req: SandboxRunRequest): Promise<SandboxRun
   const limits: SandboxLimits = { ...ctx.limits, memoryMb: req.memoryMb ?? ctx.limits.memoryMb, cpuSeconds: req.cpuSeconds ?? ctx.limits.cpuSeconds };
   const tree = await runTree(ctx, limits);
   try {
-    const program = withLimits(limits, req.command, req.args);
+    const program = withLimits(limits, req.command, req.args, { processRlimit: ctx.cgroup === undefined });
     const options = {
       cwd: paths.cwd,
       env: cleanEnv(paths.cwd, { ...req.env, ...tree.env }),

@@ -49,6 +49,17 @@ describe('the cgroup on this machine', () => {
   });
 });
 
+describe('the process rlimit', () => {
+  const maxProcessesOf = async (sandbox: Sandbox) =>
+    /^Max processes\s+(\S+)/m.exec((await runNode(sandbox, 'console.log(require("fs").readFileSync("/proc/self/limits", "utf8"))')).stdout)?.[1];
+
+  it('is set only without a cgroup: it counts every process of the user, not the run', async () => {
+    const mode = MODES[0] ?? 'process';
+    expect(await maxProcessesOf(await sandboxFor(mode, { cgroups: false, maxProcesses: 77 }))).toBe('77');
+    if (cgroupBase !== undefined) expect(await maxProcessesOf(await sandboxFor(mode, { maxProcesses: 77 }))).not.toBe('77');
+  });
+});
+
 describe.each(MODES)('limits in %s mode', (mode) => {
   // Process and tree-memory limits need the cgroup. Without one (known only once beforeAll ran) a root worker has no
   // process limit at all: a fork bomb would take the machine, so these tests then check that info says so instead.
