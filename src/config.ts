@@ -15,6 +15,14 @@ const bool = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** A boolean whose default depends on another variable: undefined when unset or empty. */
+const optionalBool = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+);
 const optionalString = z
   .string()
   .optional()
@@ -153,10 +161,13 @@ const envSchema = z.object({
   CONQUEST_REGRESSION_PCT: z.coerce.number().positive().max(10_000).default(20),
   CONQUEST_NOISE_K: z.coerce.number().min(0).max(100).default(3),
 
-  SANDBOX_REQUIRE_ISOLATION: bool(false),
+  // Unset: required under NODE_ENV=production (see toConfig); an explicit false is the only way to run unisolated there.
+  SANDBOX_REQUIRE_ISOLATION: optionalBool,
   SANDBOX_TIMEOUT_SECONDS: seconds(60),
   SANDBOX_MEMORY_MB: z.coerce.number().int().positive().default(1024),
   SANDBOX_CPU_SECONDS: seconds(60),
+  SANDBOX_MAX_PROCESSES: z.coerce.number().int().positive().default(256),
+  SANDBOX_MAX_FILE_MB: z.coerce.number().int().positive().default(1024),
   SANDBOX_BWRAP_PATH: optionalString,
 
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -257,10 +268,12 @@ function toConfig(e: z.infer<typeof envSchema>) {
       depsCacheMb: e.TARGET_DEPS_CACHE_MB,
     },
     sandbox: {
-      requireIsolation: e.SANDBOX_REQUIRE_ISOLATION,
+      requireIsolation: e.SANDBOX_REQUIRE_ISOLATION ?? e.NODE_ENV === 'production',
       timeoutSeconds: e.SANDBOX_TIMEOUT_SECONDS,
       memoryMb: e.SANDBOX_MEMORY_MB,
       cpuSeconds: e.SANDBOX_CPU_SECONDS,
+      maxProcesses: e.SANDBOX_MAX_PROCESSES,
+      maxFileMb: e.SANDBOX_MAX_FILE_MB,
       bwrapPath: e.SANDBOX_BWRAP_PATH,
     },
     llm: llmConfig(e),

@@ -10,7 +10,7 @@ import { createLlmGateway } from '../llm';
 import { notConfigured } from '../llm/errors';
 import { startWebhookDispatcher } from '../notifications/dispatcher';
 import { registerWorker } from '../db/workers';
-import { createSandbox } from '../sandbox';
+import { createSandbox, PRODUCT_ROOT } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
 import { syncSchedules } from '../temporal/schedules';
@@ -55,7 +55,13 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
     requireIsolation: config.sandbox.requireIsolation,
     logger,
     bwrapPath: config.sandbox.bwrapPath,
-    limits: { memoryMb: config.sandbox.memoryMb, cpuSeconds: config.sandbox.cpuSeconds },
+    limits: {
+      memoryMb: config.sandbox.memoryMb,
+      cpuSeconds: config.sandbox.cpuSeconds,
+      maxProcesses: config.sandbox.maxProcesses,
+      maxFileMb: config.sandbox.maxFileMb,
+    },
+    hiddenPaths: [config.dataDir, PRODUCT_ROOT],
   });
   const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox });
   const { worker, connection } = await createWorker({
@@ -75,7 +81,7 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
   }
   // The webhook outbox runs in every worker (claims are idempotent across workers); it keeps the client.
   const webhooks = startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
-  const registration = await registerWorker(orm, { identity: worker.options.identity, taskQueue: config.temporal.taskQueue, sandbox: { isolation: sandbox.isolation } });
+  const registration = await registerWorker(orm, { identity: worker.options.identity, taskQueue: config.temporal.taskQueue, sandbox: { ...sandbox.info } });
   const done = worker.run().finally(async () => {
     await registration.stop();
     await webhooks.stop();

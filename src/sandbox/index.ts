@@ -1,9 +1,12 @@
+export { PRODUCT_ROOT } from './product-root';
 export { createSandbox, DEFAULT_SANDBOX_LIMITS, type CreateSandboxOptions } from './runner';
 export {
   SANDBOX_ERROR_TYPES,
   SandboxError,
   type Sandbox,
+  type SandboxCgroupMode,
   type SandboxErrorType,
+  type SandboxInfo,
   type SandboxIsolation,
   type SandboxLimits,
   type SandboxRunRequest,

@@ -1,8 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Logger } from '../logger';
-import { spawnLimited, type SpawnResult } from './spawn';
+import { createRunCgroup, ownerTag, sweepStaleCgroups, type RunCgroup } from './cgroup';
+import { detectCgroups, type CgroupBase } from './cgroup-detect';
+import { BWRAP_ISOLATION, cleanEnv, inCgroup, signalFromBwrapStatus, withLimits } from './command';
+import { createRunGate } from './gate';
+import { describeSandbox } from './info';
+import { killMarkedProcesses, RUN_MARKER_VARIABLE } from './marker-kill';
+import { defaultHiddenPaths, runMounts, systemView, type SystemView } from './mounts';
+import { spawnLimited } from './spawn';
 import {
   SANDBOX_ERROR_TYPES,
   SandboxError,
@@ -13,27 +19,11 @@ import {
   type SandboxRunResult,
 } from './types';
 
-/** The defaults of SANDBOX_MEMORY_MB and SANDBOX_CPU_SECONDS, for callers that pass no limits. */
-export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({ memoryMb: 1024, cpuSeconds: 60 });
+/** The defaults of SANDBOX_MEMORY_MB, SANDBOX_CPU_SECONDS, SANDBOX_MAX_PROCESSES and SANDBOX_MAX_FILE_MB. */
+export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({ memoryMb: 1024, cpuSeconds: 60, maxProcesses: 256, maxFileMb: 1024 });
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const PROBE_TIMEOUT_MS = 10_000;
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * No network and no IPC/UTS/pid sharing (`--unshare-all`), no capabilities even when run as root, a read-only view
- * of the host with fresh /dev, /proc and /tmp, a new session (no TIOCSTI into our terminal), and death with us.
- */
-const BWRAP_ISOLATION = [
-  '--unshare-all',
-  '--die-with-parent',
-  '--new-session',
-  '--cap-drop', 'ALL',
-  '--ro-bind', '/', '/',
-  '--dev', '/dev',
-  '--proc', '/proc',
-  '--tmpfs', '/tmp',
-];
 
 export interface CreateSandboxOptions {
   /** Refuse (throw SandboxUnavailable) instead of falling back to a plain child process. */
@@ -43,40 +33,65 @@ export interface CreateSandboxOptions {
   bwrapPath?: string;
   /** Limits for requests that set none; default DEFAULT_SANDBOX_LIMITS. */
   limits?: Partial<SandboxLimits>;
+  /**
+   * Directories runs must never see even when they lie inside something bound (DATA_DIR, the product's own
+   * directory); the worker's HOME, /root and /home are always hidden. Only bwrap can hide anything.
+   */
+  hiddenPaths?: string[];
+  /** Default true: a per-run cgroup where the worker can create one. False forces the rlimit-only fallback. */
+  cgroups?: boolean;
+}
+
+interface Context {
+  isolation: SandboxIsolation;
+  bwrapPath: string;
+  view: SystemView;
+  limits: SandboxLimits;
+  hidden: string[];
+  cgroup: { base: CgroupBase; tag: string } | undefined;
 }
 
 /**
  * Builds the one runner of untrusted code. It probes bubblewrap once: when bwrap can create its namespaces here every
  * run is isolated; otherwise it warns once and runs plain child processes with the same limits, or, with
- * `requireIsolation`, throws a SandboxError of type SandboxUnavailable.
+ * `requireIsolation`, throws a SandboxError of type SandboxUnavailable. It then looks for a cgroup hierarchy to give
+ * each run its own cgroup (and removes those that dead workers left), and says in `info` what the mode lacks.
  */
 export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox> {
   const bwrapPath = opts.bwrapPath ?? 'bwrap';
-  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...opts.limits };
-  checkLimit('memoryMb', limits.memoryMb);
-  checkLimit('cpuSeconds', limits.cpuSeconds);
-  const problem = await probeBwrap(bwrapPath);
+  // A limit given as undefined keeps its default.
+  const given = Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined));
+  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...given };
+  for (const [name, value] of Object.entries(limits)) checkLimit(name, value);
+  const view = await systemView();
+  const problem = await probeBwrap(bwrapPath, view);
   if (problem !== undefined && opts.requireIsolation) {
     throw new SandboxError(
       SANDBOX_ERROR_TYPES.unavailable,
       `bubblewrap cannot isolate commands on this machine (${problem}); install it (apt-get install bubblewrap) and ` +
-        'allow user namespaces, or unset SANDBOX_REQUIRE_ISOLATION to accept unisolated runs',
-    );
-  }
-  if (problem !== undefined) {
-    opts.logger.warn(
-      `SANDBOX NOT ISOLATED: bubblewrap is unusable (${problem}). Untrusted code will run as a plain child process ` +
-        'with only a timeout and memory/CPU limits: it can use the network and write anywhere this user can. ' +
-        'Install bubblewrap (apt-get install bubblewrap) or set SANDBOX_REQUIRE_ISOLATION=true to refuse instead.',
-      { bwrapPath },
+        'allow user namespaces, or set SANDBOX_REQUIRE_ISOLATION=false to accept unisolated runs',
     );
   }
   const isolation: SandboxIsolation = problem === undefined ? 'bwrap' : 'process';
+  const cgroup = opts.cgroups === false ? { reason: 'disabled' } : await findCgroups(opts.logger);
+  const info = describeSandbox({ isolation, limits, cgroup: cgroup.base?.base.mode ?? 'none', cgroupReason: cgroup.reason, uid: process.getuid?.() ?? -1 });
+  if (problem !== undefined) {
+    opts.logger.warn(
+      `SANDBOX NOT ISOLATED: bubblewrap is unusable (${problem}). Untrusted code will run as a plain child process ` +
+        'with only a timeout and resource limits: it can use the network and read and write anywhere this user can. ' +
+        'Install bubblewrap (apt-get install bubblewrap) or set SANDBOX_REQUIRE_ISOLATION=true to refuse instead.',
+      { bwrapPath, warnings: info.warnings },
+    );
+  } else if (info.warnings.length > 0) {
+    opts.logger.warn(`sandbox limits are weaker than intended: ${info.warnings.join('; ')}`);
+  }
+  const ctx: Context = { isolation, bwrapPath, view, limits, hidden: [...defaultHiddenPaths(), ...(opts.hiddenPaths ?? [])], cgroup: cgroup.base };
   const gate = createRunGate();
   return {
     isolation,
+    info,
     run: async (req) => {
-      const result = await gate.run(req.exclusive === true, () => runOnce(isolation, bwrapPath, limits, req));
+      const result = await gate.run(req.exclusive === true, () => runOnce(ctx, req));
       opts.logger.debug('sandbox run finished', {
         command: req.command,
         cwd: req.cwd,
@@ -91,14 +106,24 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
   };
 }
 
-/** Runs `true` with the real isolation flags; returns why that failed, or undefined when bwrap works. */
-async function probeBwrap(bwrapPath: string): Promise<string | undefined> {
+async function findCgroups(logger: Logger): Promise<{ base?: { base: CgroupBase; tag: string }; reason?: string }> {
+  const tag = await ownerTag();
+  const found = await detectCgroups(tag);
+  if (found.base === undefined) return { reason: found.reason };
+  const swept = await sweepStaleCgroups(found.base);
+  if (swept.length > 0) logger.info('removed the cgroups of dead sandbox runs', { swept });
+  return { base: { base: found.base, tag } };
+}
+
+/** Runs `true` with the real isolation flags and mounts; returns why that failed, or undefined when bwrap works. */
+async function probeBwrap(bwrapPath: string, view: SystemView): Promise<string | undefined> {
   try {
-    const probe = await spawnLimited(bwrapPath, [...BWRAP_ISOLATION, '--', 'true'], {
+    const probe = await spawnLimited(bwrapPath, [...BWRAP_ISOLATION, ...view.args, ...dataBinds(view), '--remount-ro', '/', '--', 'true'], {
       cwd: '/',
       env: cleanEnv('/'),
       timeoutMs: PROBE_TIMEOUT_MS,
       maxOutputBytes: 4096,
+      inputs: view.files.map((f) => f.content),
     });
     if (probe.exitCode === 0) return undefined;
     if (probe.timedOut) return `the probe timed out after ${PROBE_TIMEOUT_MS} ms`;
@@ -108,100 +133,91 @@ async function probeBwrap(bwrapPath: string): Promise<string | undefined> {
   }
 }
 
-async function runOnce(isolation: SandboxIsolation, bwrapPath: string, defaults: SandboxLimits, req: SandboxRunRequest): Promise<SandboxRunResult> {
-  const dir = await checkRequest(req);
-  const limits: SandboxLimits = { memoryMb: req.memoryMb ?? defaults.memoryMb, cpuSeconds: req.cpuSeconds ?? defaults.cpuSeconds };
-  const limited = withLimits(limits, req.command, req.args);
-  const options = { cwd: dir, env: cleanEnv(dir, req.env), timeoutMs: req.timeoutMs, stdin: req.stdin, maxOutputBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES };
-  if (isolation === 'process') {
-    const [file, ...args] = limited;
-    return { ...(await spawnLimited(file, args, options)), isolation };
+/** The synthetic /etc files, read by bwrap from file descriptors 3, 4, … */
+function dataBinds(view: SystemView): string[] {
+  return view.files.flatMap((file, i) => ['--ro-bind-data', String(i + 3), file.path]);
+}
+
+async function runOnce(ctx: Context, req: SandboxRunRequest): Promise<SandboxRunResult> {
+  const paths = await checkRequest(req);
+  const limits: SandboxLimits = { ...ctx.limits, memoryMb: req.memoryMb ?? ctx.limits.memoryMb, cpuSeconds: req.cpuSeconds ?? ctx.limits.cpuSeconds };
+  const tree = await runTree(ctx, limits);
+  try {
+    const program = withLimits(limits, req.command, req.args, { processRlimit: ctx.cgroup === undefined });
+    const options = {
+      cwd: paths.cwd,
+      env: cleanEnv(paths.cwd, { ...req.env, ...tree.env }),
+      timeoutMs: req.timeoutMs,
+      stdin: req.stdin,
+      maxOutputBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+      onKill: () => void tree.kill(),
+    };
+    if (ctx.isolation === 'process') {
+      const [file, ...args] = inCgroup(tree.procsFiles, program);
+      return { ...(await spawnLimited(file, args, options)), isolation: ctx.isolation };
+    }
+    const hidden = await existingRealPaths(ctx.hidden);
+    const bwrapArgs = [
+      ...BWRAP_ISOLATION,
+      ...(req.network === true ? ['--share-net'] : []),
+      ...runMounts(ctx.view, { ...paths, hidden }),
+      ...dataBinds(ctx.view),
+      // Last: the root tmpfs, on which bwrap created every mount point above, becomes read-only.
+      '--remount-ro', '/',
+      '--chdir', paths.cwd,
+      '--', ...program,
+    ];
+    const [file, ...args] = inCgroup(tree.procsFiles, [ctx.bwrapPath, ...bwrapArgs]);
+    const result = await spawnLimited(file, args, { ...options, inputs: ctx.view.files.map((f) => f.content) });
+    return { ...signalFromBwrapStatus(result), isolation: ctx.isolation };
+  } finally {
+    await tree.remove();
   }
-  const binds = [
-    ...(req.network === true ? ['--share-net'] : []),
-    ...(req.readOnlyPaths ?? []).flatMap((p) => ['--ro-bind', p, p]),
-    ...(req.writablePaths ?? []).flatMap((p) => ['--bind', p, p]),
-  ];
-  const bwrapArgs = [...BWRAP_ISOLATION, ...binds, '--bind', dir, dir, '--chdir', dir, '--', ...limited];
-  return { ...signalFromBwrapStatus(await spawnLimited(bwrapPath, bwrapArgs, options)), isolation };
 }
 
 /**
- * `sh` sets the limits (soft = hard, so the program cannot raise them) and then becomes the program: the command and
- * its arguments are positional parameters, never part of the script. RLIMIT_DATA, not RLIMIT_AS: V8 reserves
- * gigabytes of address space it never touches, so an address-space cap small enough to matter stops `node` booting.
+ * What holds a run's whole process tree: its cgroup; else, under bwrap, its pid namespace (nothing to do here); else,
+ * in process mode, a marker variable every descendant inherits.
  */
-function withLimits(limits: SandboxLimits, command: string, args: string[]): [string, ...string[]] {
-  const script = `ulimit -c 0 && ulimit -t ${limits.cpuSeconds} && ulimit -d ${limits.memoryMb * 1024} && exec "$@"`;
-  return ['/bin/sh', '-c', script, 'lvlup-sandbox', command, ...args];
+async function runTree(ctx: Context, limits: SandboxLimits): Promise<Pick<RunCgroup, 'procsFiles' | 'kill' | 'remove'> & { env: Record<string, string> }> {
+  if (ctx.cgroup !== undefined) return { ...(await createRunCgroup(ctx.cgroup.base, ctx.cgroup.tag, limits)), env: {} };
+  if (ctx.isolation === 'bwrap') return { procsFiles: [], env: {}, kill: async () => undefined, remove: async () => undefined };
+  const runId = randomBytes(12).toString('hex');
+  const kill = async () => void (await killMarkedProcesses(runId));
+  return { procsFiles: [], env: { [RUN_MARKER_VARIABLE]: runId }, kill, remove: kill };
 }
 
-/** PATH, HOME and LANG, then the request's own variables; the parent's environment holds secrets and never passes. */
-function cleanEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: `${path.dirname(process.execPath)}:${SYSTEM_PATH}`, HOME: home, LANG: 'C.UTF-8', ...extra };
-}
-
-/** bwrap reports a program killed by signal N as exit status 128 + N; report it as the process mode does. */
-function signalFromBwrapStatus(result: SpawnResult): SpawnResult {
-  if (result.signal !== null || result.exitCode === null || result.exitCode <= 128) return result;
-  const number = result.exitCode - 128;
-  const name = Object.entries(os.constants.signals).find(([, n]) => n === number)?.[0];
-  return name === undefined ? result : { ...result, exitCode: null, signal: name };
-}
-
-/** Returns the real path of the work directory; throws SandboxInvalidRequest for anything unusable. */
-async function checkRequest(req: SandboxRunRequest): Promise<string> {
+/** Returns the real paths of the work directory and the extra paths; throws SandboxInvalidRequest for anything unusable. */
+async function checkRequest(req: SandboxRunRequest): Promise<{ cwd: string; readOnly: string[]; writable: string[] }> {
   const invalid = (message: string) => new SandboxError(SANDBOX_ERROR_TYPES.invalidRequest, message);
   if (req.command === '') throw invalid('command must not be empty');
   if (!Number.isFinite(req.timeoutMs) || req.timeoutMs <= 0) throw invalid(`timeoutMs must be positive (got ${req.timeoutMs})`);
   if (req.memoryMb !== undefined) checkLimit('memoryMb', req.memoryMb);
   if (req.cpuSeconds !== undefined) checkLimit('cpuSeconds', req.cpuSeconds);
   if (req.maxOutputBytes !== undefined) checkLimit('maxOutputBytes', req.maxOutputBytes);
-  if (!path.isAbsolute(req.cwd)) throw invalid(`cwd must be an absolute path (got "${req.cwd}")`);
-  const info = await stat(req.cwd).catch(() => undefined);
-  if (info === undefined || !info.isDirectory()) throw invalid(`cwd must be an existing directory (got "${req.cwd}")`);
-  const dir = await realpath(req.cwd);
-  if (dir === '/') throw invalid('cwd must not be the root directory: it is the one writable directory');
-  return dir;
+  const existing = async (name: string, p: string) => {
+    if (!p.startsWith('/')) throw invalid(`${name} must be an absolute path (got "${p}")`);
+    const info = await stat(p).catch(() => undefined);
+    if (info === undefined || !info.isDirectory()) throw invalid(`${name} must be an existing directory (got "${p}")`);
+    const real = await realpath(p);
+    if (real === '/') throw invalid(`${name} must not be the root directory`);
+    return real;
+  };
+  return {
+    cwd: await existing('cwd', req.cwd),
+    readOnly: await Promise.all((req.readOnlyPaths ?? []).map((p) => existing('readOnlyPaths', p))),
+    writable: await Promise.all((req.writablePaths ?? []).map((p) => existing('writablePaths', p))),
+  };
+}
+
+/** Real paths of those that exist (a directory that does not exist yet holds nothing to hide). */
+async function existingRealPaths(paths: string[]): Promise<string[]> {
+  const found = await Promise.all(paths.map((p) => realpath(p).catch(() => undefined)));
+  return [...new Set(found.filter((p): p is string => p !== undefined))];
 }
 
 function checkLimit(name: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) {
     throw new SandboxError(SANDBOX_ERROR_TYPES.invalidRequest, `${name} must be a positive integer (got ${value})`);
   }
-}
-
-/**
- * A readers-writer gate over runs: shared runs go concurrently, an exclusive run waits for those in flight and holds
- * back every run asked for after it (first come, first served, so an exclusive run is never starved).
- */
-function createRunGate() {
-  let active = 0;
-  let exclusiveActive = false;
-  const queue: Array<{ exclusive: boolean; start: () => void }> = [];
-  const pump = () => {
-    while (queue.length > 0 && !exclusiveActive) {
-      const next = queue[0];
-      if (next === undefined || (next.exclusive && active > 0)) return;
-      queue.shift();
-      active += 1;
-      if (next.exclusive) exclusiveActive = true;
-      next.start();
-    }
-  };
-  return {
-    async run<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
-      await new Promise<void>((start) => {
-        queue.push({ exclusive, start });
-        pump();
-      });
-      try {
-        return await fn();
-      } finally {
-        active -= 1;
-        if (exclusive) exclusiveActive = false;
-        pump();
-      }
-    },
-  };
 }

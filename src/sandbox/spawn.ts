@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { SandboxRunResult } from './types';
 
@@ -9,6 +10,10 @@ export interface SpawnOptions {
   timeoutMs: number;
   stdin?: string;
   maxOutputBytes: number;
+  /** Data for file descriptors 3, 4, … of the child (bwrap's `--ro-bind-data`): each is written whole, then closed. */
+  inputs?: string[];
+  /** Called wherever the process group is killed (timeout, exit, error): kills what left the group (a cgroup). */
+  onKill?: () => void;
 }
 
 /** What one spawn gives back; the runner adds which isolation it ran under. */
@@ -18,8 +23,8 @@ export type SpawnResult = Omit<SandboxRunResult, 'isolation'>;
 const PIPE_GRACE_MS = 500;
 
 /**
- * Runs `file args` as the leader of a new process group and kills the whole group with SIGKILL at the timeout and
- * again when the leader exits, so no grandchild outlives the run. Output is kept up to `maxOutputBytes` per stream
+ * Runs `file args` as the leader of a new process group and kills the whole group with SIGKILL (and calls `onKill`
+ * for what left the group) at the timeout and again when the leader exits, so no grandchild outlives the run. Output is kept up to `maxOutputBytes` per stream
  * and read to the end, so a chatty child never blocks on a full pipe. Rejects only when the program cannot be started.
  */
 export function spawnLimited(file: string, args: string[], opts: SpawnOptions): Promise<SpawnResult> {
@@ -29,8 +34,9 @@ export function spawnLimited(file: string, args: string[], opts: SpawnOptions): 
       cwd: opts.cwd,
       env: opts.env,
       detached: true,
-      stdio: 'pipe',
+      stdio: ['pipe', 'pipe', 'pipe', ...(opts.inputs ?? []).map(() => 'pipe' as const)],
     });
+    (opts.inputs ?? []).forEach((data, i) => writeInput(child.stdio[i + 3], data));
     const stdout = createCollector(opts.maxOutputBytes);
     const stderr = createCollector(opts.maxOutputBytes);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -43,9 +49,13 @@ export function spawnLimited(file: string, args: string[], opts: SpawnOptions): 
     let timedOut = false;
     let settled = false;
     let grace: NodeJS.Timeout | undefined;
+    const kill = () => {
+      killGroup(child.pid);
+      opts.onKill?.();
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup(child.pid);
+      kill();
     }, opts.timeoutMs);
 
     const finish = (exitCode: number | null, signal: string | null) => {
@@ -71,11 +81,11 @@ export function spawnLimited(file: string, args: string[], opts: SpawnOptions): 
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      killGroup(child.pid);
+      kill();
       reject(err);
     });
     child.on('exit', (code, signal) => {
-      killGroup(child.pid);
+      kill();
       // A descendant that escaped the group (setsid) may still hold the pipes: stop waiting for it.
       grace = setTimeout(() => {
         child.stdout.destroy();
@@ -85,6 +95,12 @@ export function spawnLimited(file: string, args: string[], opts: SpawnOptions): 
     });
     child.on('close', (code, signal) => finish(code, signal));
   });
+}
+
+function writeInput(stream: unknown, data: string): void {
+  if (!(stream instanceof Writable)) return;
+  stream.on('error', () => undefined);
+  stream.end(data);
 }
 
 function killGroup(pid: number | undefined): void {

@@ -1,4 +1,4 @@
-/** How a run was contained: `bwrap` (namespaces, read-only root, no network) or `process` (limits only). */
+/** How a run was contained: `bwrap` (namespaces, minimal read-only binds, no network) or `process` (limits only). */
 export type SandboxIsolation = 'bwrap' | 'process';
 
 export interface SandboxRunRequest {
@@ -10,7 +10,10 @@ export interface SandboxRunRequest {
   cwd: string;
   /** Wall clock; at the limit the whole process tree is killed. */
   timeoutMs: number;
-  /** Data-segment limit (RLIMIT_DATA) per process; defaults to the sandbox's limit. */
+  /**
+   * Data-segment limit (RLIMIT_DATA) per process and, where the run gets a cgroup, the memory of its whole process
+   * tree; defaults to the sandbox's limit.
+   */
   memoryMb?: number;
   /** CPU-time limit (RLIMIT_CPU) per process; defaults to the sandbox's limit. */
   cpuSeconds?: number;
@@ -48,8 +51,21 @@ export interface SandboxRunResult {
   isolation: SandboxIsolation;
 }
 
+/** How runs are contained on this worker, and what that mode does not guarantee (shown to operators). */
+export interface SandboxInfo {
+  isolation: SandboxIsolation;
+  limits: SandboxLimits;
+  /** The per-run cgroup that limits and kills a run's whole process tree, or `none` (rlimits and signals only). */
+  cgroup: SandboxCgroupMode;
+  /** Each promise the current mode does not keep; empty only under bwrap with a cgroup. */
+  warnings: string[];
+}
+
+export type SandboxCgroupMode = 'v2' | 'v1' | 'none';
+
 export interface Sandbox {
   readonly isolation: SandboxIsolation;
+  readonly info: SandboxInfo;
   /** Runs one command to completion (or the timeout); throws SandboxError only for an invalid request. */
   run(req: SandboxRunRequest): Promise<SandboxRunResult>;
 }
@@ -57,6 +73,10 @@ export interface Sandbox {
 export interface SandboxLimits {
   memoryMb: number;
   cpuSeconds: number;
+  /** Processes (and threads) of one run's tree: pids.max of its cgroup, else RLIMIT_NPROC (never enforced for root). */
+  maxProcesses: number;
+  /** Largest file a run may write (RLIMIT_FSIZE), per file. */
+  maxFileMb: number;
 }
 
 /** Both are permanent: retrying the same request on the same machine cannot help. */

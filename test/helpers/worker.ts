@@ -6,7 +6,7 @@ import { createActivities, type Activities } from '../../activities';
 import type { Config } from '../../src/config';
 import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
-import { createSandbox } from '../../src/sandbox';
+import { createSandbox, PRODUCT_ROOT } from '../../src/sandbox';
 import { createMetrics } from '../../src/metrics';
 
 export interface TestWorker {
@@ -36,7 +36,13 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
     requireIsolation: config.sandbox.requireIsolation,
     logger,
     bwrapPath: config.sandbox.bwrapPath,
-    limits: { memoryMb: config.sandbox.memoryMb, cpuSeconds: config.sandbox.cpuSeconds },
+    limits: {
+      memoryMb: config.sandbox.memoryMb,
+      cpuSeconds: config.sandbox.cpuSeconds,
+      maxProcesses: config.sandbox.maxProcesses,
+      maxFileMb: config.sandbox.maxFileMb,
+    },
+    hiddenPaths: [config.dataDir, PRODUCT_ROOT],
   });
   const worker = await Worker.create({
     connection: nativeConnection,

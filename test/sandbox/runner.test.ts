@@ -1,18 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../../src/logger';
 import { createSandbox, SANDBOX_ERROR_TYPES, SandboxError, type Sandbox, type SandboxIsolation, type SandboxRunRequest } from '../../src/sandbox';
+import { BOGUS_BWRAP, BWRAP_WORKS, logger, NODE } from './support';
 
-const logger = createLogger({ level: 'error', format: 'json' });
-const NODE = process.execPath;
-const BOGUS_BWRAP = '/nonexistent/bwrap';
-/** Checked independently of the module: CI runs on this machine, so where bwrap works the suite demands it is used. */
-const BWRAP_WORKS = spawnSync('bwrap', ['--unshare-all', '--ro-bind', '/', '/', 'true']).status === 0;
 const MODES: SandboxIsolation[] = BWRAP_WORKS ? ['bwrap', 'process'] : ['process'];
 
 const dirs: string[] = [];
@@ -104,7 +98,7 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
       expect(env.LVLUP_TEST_SECRET).toBeUndefined();
       expect(env).toMatchObject({ GIVEN: 'yes', HOME: cwd });
       // PWD is the shell's own, set as it starts the program.
-      for (const name of Object.keys(env)) expect(['GIVEN', 'HOME', 'LANG', 'PATH', 'PWD']).toContain(name);
+      for (const name of Object.keys(env)) expect(['GIVEN', 'HOME', 'LANG', 'PATH', 'PWD', 'LVLUP_SANDBOX_RUN']).toContain(name);
     } finally {
       delete process.env.LVLUP_TEST_SECRET;
     }

@@ -66,7 +66,9 @@ describe('config', () => {
   });
 
   it('reads the sandbox limits and rejects bad ones', () => {
-    expect(loadConfig({}).sandbox).toMatchObject({ requireIsolation: false, timeoutSeconds: 60, memoryMb: 1024, cpuSeconds: 60 });
+    expect(loadConfig({}).sandbox).toMatchObject({ requireIsolation: false, timeoutSeconds: 60, memoryMb: 1024, cpuSeconds: 60, maxProcesses: 256, maxFileMb: 1024 });
+    expect(loadConfig({ SANDBOX_MAX_PROCESSES: '64', SANDBOX_MAX_FILE_MB: '10' }).sandbox).toMatchObject({ maxProcesses: 64, maxFileMb: 10 });
+    expect(() => loadConfig({ SANDBOX_MAX_PROCESSES: '0' })).toThrow(/SANDBOX_MAX_PROCESSES/);
     expect(loadConfig({ SANDBOX_REQUIRE_ISOLATION: 'true', SANDBOX_MEMORY_MB: '256' }).sandbox).toMatchObject({ requireIsolation: true, memoryMb: 256 });
     expect(() => loadConfig({ SANDBOX_TIMEOUT_SECONDS: '0' })).toThrow(/SANDBOX_TIMEOUT_SECONDS/);
   });
@@ -88,5 +90,14 @@ describe('config', () => {
     expect(loadConfig({}).workspace.npmRegistry).toBe('https://registry.npmjs.org/');
     expect(loadConfig({ TARGET_NPM_REGISTRY: 'http://127.0.0.1:4873/' }).workspace.npmRegistry).toBe('http://127.0.0.1:4873/');
     expect(() => loadConfig({ TARGET_NPM_REGISTRY: 'file:///etc' })).toThrow(/TARGET_NPM_REGISTRY/);
+  });
+
+  it('requires sandbox isolation in production unless explicitly opted out', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).sandbox.requireIsolation).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', SANDBOX_REQUIRE_ISOLATION: '' }).sandbox.requireIsolation).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', SANDBOX_REQUIRE_ISOLATION: 'false' }).sandbox.requireIsolation).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development' }).sandbox.requireIsolation).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', SANDBOX_REQUIRE_ISOLATION: 'true' }).sandbox.requireIsolation).toBe(true);
+    expect(() => loadConfig({ SANDBOX_REQUIRE_ISOLATION: 'maybe' })).toThrow(/SANDBOX_REQUIRE_ISOLATION/);
   });
 });
