@@ -31,7 +31,18 @@ export interface ConquestAnalysisResult {
   status: 'completed' | 'skipped';
   commit?: string;
   ok?: boolean;
-  samples?: Array<{ name: string; currentMs: number; baselineMs: number | null; change: number | null; regressed: boolean }>;
+  /** Per measure: this run's repeats (their median is `currentMs`) and the verdict, with why (src/domain/performance). */
+  samples?: Array<{
+    name: string;
+    currentMs: number;
+    baselineMs: number | null;
+    change: number | null;
+    regressed: boolean;
+    repeats?: number[];
+    reason?: string;
+    baselineSamples?: number;
+    why?: string;
+  }>;
   regressions?: string[];
   /** The model's explanations of hot spots (unavailable, with the cause, without a provider). */
   explain?: ConquestExplanation | { unavailable: string };

@@ -22,7 +22,6 @@ beforeAll(async () => {
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 const workflowIdOf = async (runId: string) => (await em().findOneOrFail(AgentRun, { id: runId })).workflowId;
-const config = () => testConfig(bed.db.url, { DATA_DIR: dataDir });
 
 const EXPLANATION = {
   hotspots: [
@@ -45,10 +44,14 @@ async function analyse(env: Record<string, string> = {}): Promise<ConquestAnalys
   }
 }
 
+// One repeat against a one-sample baseline keeps this test short; the rules themselves are unit-tested, and the
+// same-commit test below runs with the defaults (3 repeats, 3 baseline samples).
+const QUICK_RULES = { CONQUEST_BENCH_REPEATS: '1', CONQUEST_MIN_BASELINE: '1' };
+
 it('measures the example target in the sandbox, detects the slowed function as a regression and has the model explain it', async () => {
   bed.fakes.reset();
   bed.fakes.openai.when('You are Conquest', { json: EXPLANATION });
-  const first = await analyse();
+  const first = await analyse(QUICK_RULES);
   expect(first).toMatchObject({ status: 'completed', ok: true, regressions: [] });
   expect(first.samples?.map((s) => s.name)).toEqual(expect.arrayContaining(['countDuplicates']));
   expect(first.samples?.every((s) => s.baselineMs === null)).toBe(true);
@@ -63,7 +66,7 @@ it('measures the example target in the sandbox, detects the slowed function as a
   );
   await git(repo, ['-c', 'user.name=dev', '-c', 'user.email=dev@example.com', 'commit', '-qam', 'slow down countDuplicates']);
 
-  const second = await analyse();
+  const second = await analyse(QUICK_RULES);
   expect(second.regressions).toContain('countDuplicates');
   const sample = second.samples?.find((s) => s.name === 'countDuplicates');
   expect(sample?.change).toBeGreaterThan(0.2);
@@ -91,7 +94,7 @@ it('measures the example target in the sandbox, detects the slowed function as a
   await recordHistory(await workflowIdOf(second.runId), 'conquest-analysis-regression');
   expect(await git(repo, ['status', '--porcelain'])).toBe('');
 
-  const api = await startTestApi(config());
+  const api = await startTestApi(testConfig(bed.db.url, { DATA_DIR: dataDir, ...QUICK_RULES }));
   try {
     const viewer = await api.key('viewer');
     const perf = await api.request('GET', '/api/conquest/performance?measure=countDuplicates', { key: viewer });
@@ -108,4 +111,19 @@ it('still completes the analysis without a provider, recording the explanation a
   expect(result).toMatchObject({ status: 'completed', ok: true, explain: { unavailable: expect.stringMatching(/LlmNotConfigured/) } });
   const run = await em().findOneOrFail(AgentRun, { id: result.runId });
   expect(run).toMatchObject({ status: 'completed', summary: { explain: { unavailable: expect.stringMatching(/LlmNotConfigured/) } } });
+});
+
+it('never calls a regression when the same commit is measured again: runs alone, repeated, judged against its noise', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-conquest-same-'));
+  try {
+    const results: ConquestAnalysisResult[] = [];
+    for (let i = 0; i < 4; i++) results.push(await analyse({ DATA_DIR: dir, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '' }));
+    expect(new Set(results.map((r) => r.commit)).size).toBe(1);
+    expect(results.flatMap((r) => r.regressions ?? [])).toEqual([]);
+    const last = results[3]?.samples?.find((s) => s.name === 'countDuplicates');
+    expect(last).toMatchObject({ regressed: false, baselineSamples: 3, repeats: [expect.any(Number), expect.any(Number), expect.any(Number)] });
+    expect(results[0]?.samples?.[0]).toMatchObject({ reason: 'insufficient_baseline' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

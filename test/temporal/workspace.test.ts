@@ -99,7 +99,8 @@ describe('on a project with dependencies', () => {
     const { runId, result, error } = await execute<ConquestAnalysisResult>(CONQUEST_ANALYSIS_WORKFLOW, 'conquest-analysis', good);
     expect(error).toBeUndefined();
     expect(result).toMatchObject({ status: 'completed', ok: true });
-    expect(result?.samples?.map((s) => s.name)).toEqual(['test-suite']);
+    // The whole suite and, from its runner's report, each test file.
+    expect(result?.samples?.map((s) => s.name)).toEqual(['test-suite', 'test/version.test.js']);
     expect(stepDetail(await runOf(runId), 'setup')).toEqual([expect.stringMatching(/cache hit/)]);
   });
 });
