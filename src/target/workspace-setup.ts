@@ -59,9 +59,27 @@ export async function installDependencies(ctx: Pick<WorkspaceContext, 'sandbox' 
   const cache = { root: path.join(ctx.root, 'deps'), capBytes: ctx.cacheCapBytes };
   // The offline flag is not part of the key: an offline install must find the tree an online one built.
   const key = dependencyCacheKey({ manager: plan.manager, files: plan.files, installScripts: setup.installScripts, command: setup.command ?? '', runtime: runtimeTag() });
+  // A run that starts while this process already installs the same key waits for that install and shares its tree.
+  const flight = path.join(cache.root, key);
+  await installsInFlight.get(flight)?.catch(() => undefined);
   const hit = await acquireCached(cache, key);
   if (hit !== undefined) return { outcome: { ...base, cacheKey: key, cacheHit: true, durationMs: elapsed() }, entry: hit };
 
+  const build = buildEntry(ctx, cache, key, plan);
+  installsInFlight.set(flight, build);
+  try {
+    const entry = await build;
+    return { outcome: { ...base, cacheKey: key, cacheHit: false, durationMs: elapsed() }, entry };
+  } finally {
+    if (installsInFlight.get(flight) === build) installsInFlight.delete(flight);
+  }
+}
+
+/** Installs of this process in flight, by cache entry: concurrent runs of one lockfile install it once. */
+const installsInFlight = new Map<string, Promise<CacheEntry>>();
+
+/** Installs `plan` into a staging directory and publishes it as `key` (another process's tree wins a race). */
+async function buildEntry(ctx: Pick<WorkspaceContext, 'sandbox' | 'setup'>, cache: { root: string; capBytes: number }, key: string, plan: SetupPlan): Promise<CacheEntry> {
   const staging = await createStaging(cache, key);
   try {
     await installInto(ctx, plan, staging);
@@ -71,7 +89,7 @@ export async function installDependencies(ctx: Pick<WorkspaceContext, 'sandbox' 
   }
   const entry = await publishStaging(cache, key, staging);
   await evictOverCap(cache, key).catch(() => []);
-  return { outcome: { ...base, cacheKey: key, cacheHit: false, durationMs: elapsed() }, entry };
+  return entry;
 }
 
 /** The install itself, in the sandbox, in a directory holding only the manifest and lockfile (no `.npmrc` of the target's). */

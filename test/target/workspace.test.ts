@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createLogger } from '../../src/logger';
 import { createSandbox, type Sandbox } from '../../src/sandbox';
 import { evictOverCap, git, listEntries, withWorkspace, WorkspaceError, type WorkspaceContext } from '../../src/target';
+import { createStaging, publishStaging } from '../../src/target/dependency-cache';
 import { createNodeProject, SEMVER_MANIFEST } from '../helpers/node-project';
 
 let tmp: string;
@@ -169,7 +170,7 @@ describe('TARGET_SETUP_CMD and the cache', () => {
     expect(left).toHaveLength(1);
   });
 
-  it('never shows a second builder a half-built tree, and two builders of one key finish with one intact tree', async () => {
+  it('installs a lockfile once when two runs of one worker need it together: the second waits and shares the tree, never half-built', async () => {
     const dataDir = fresh('race-data');
     const repo = await createNodeProject(fresh('race'), { manifest: { scripts: { test: 'tool' } } });
     // node_modules appears at once, the tool a second later: a tree published before it is complete would lack it.
@@ -179,12 +180,29 @@ describe('TARGET_SETUP_CMD and the cache', () => {
     const first = build();
     await new Promise((resolve) => setTimeout(resolve, 400));
     const outs = await Promise.all([first, build()]);
-    expect(outs.map((o) => o.setup.cacheHit)).toEqual([false, false]);
+    expect(outs.map((o) => o.setup.cacheHit)).toEqual([false, true]);
     expect(outs.map((o) => o.out.trim())).toEqual(['raced', 'raced']);
     const deps = path.join(dataDir, 'workspaces', 'deps');
     expect((await readdir(deps)).filter((name) => !name.startsWith('.'))).toEqual([outs[0]?.setup.cacheKey]);
     expect(await readdir(path.join(deps, '.staging'))).toEqual([]);
-    expect(await readFile(path.join(deps, outs[0]?.setup.cacheKey ?? '', 'node_modules', '.bin', 'tool'), 'utf8')).toContain('raced');
+  });
+
+  it('keeps the first published tree when builders in two processes race for one key, and drops the second', async () => {
+    const cache = { root: fresh('publish-race'), capBytes: 10_000_000 };
+    const built = async (word: string) => {
+      const staging = await createStaging(cache, 'k1');
+      await mkdir(path.join(staging, 'node_modules'), { recursive: true });
+      await writeFile(path.join(staging, 'node_modules', 'who'), word);
+      return staging;
+    };
+    const [ours, theirs] = [await built('first'), await built('second')];
+    const a = await publishStaging(cache, 'k1', ours);
+    const b = await publishStaging(cache, 'k1', theirs);
+    expect(b.dir).toBe(a.dir);
+    expect(await readFile(path.join(a.dir, 'node_modules', 'who'), 'utf8')).toBe('first');
+    expect(await readdir(path.join(cache.root, '.staging'))).toEqual([]);
+    await a.release();
+    await b.release();
   });
 });
 
