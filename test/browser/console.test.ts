@@ -34,8 +34,6 @@ let browser: Browser;
 let operator: string;
 let viewer: string;
 let proposalId: string;
-let stopWorker: () => void = () => undefined;
-let running: Promise<void> = Promise.resolve();
 
 /** A fix that keeps the example target's tests passing (the one test/temporal/proposals.test.ts applies). */
 const SAFE_FIX = `--- a/src/users.js
@@ -61,7 +59,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-console-'));
   config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, PROPOSAL_MAX_CHANGED_LINES: '50' }));
   worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
-  running = worker.run(() => new Promise<void>((resolve) => (stopWorker = resolve)));
+  worker.start();
   api = await startTestApi(config);
   operator = await api.key('operator', 'console-operator');
   viewer = await api.key('viewer', 'console-viewer');
@@ -71,8 +69,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await api?.close();
-  stopWorker();
-  await running;
   await worker?.close();
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });

@@ -5,7 +5,7 @@ import { createLlmGateway, type LlmGateway } from '../../src/llm';
 import { createOrm } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 import { createMetrics, type Metrics } from '../../src/metrics';
-import { startFakeAnthropic, startFakeOpenAI, type FakeLlmServer } from '../fakes/llm-servers';
+import { startFakeAnthropic, startFakeOpenAI, type FakeLlmServer, type FakeReply, type FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from './config';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -43,6 +43,12 @@ export async function startFakeLlms(): Promise<FakeLlms> {
       await Promise.all([openai.close(), anthropic.close()]);
     },
   };
+}
+
+/** Guardian's triage as the fake model gives it (`when('You are Guardian', triageAllTruePositive)`): every finding in the prompt a true positive. */
+export function triageAllTruePositive(req: FakeRequest): FakeReply {
+  const ids = [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => m[1]);
+  return { json: { findings: ids.map((id) => ({ id, verdict: 'true_positive', explanation: 'Reachable from user input.', suggestedFix: 'Use a parameterized query.' })) } };
 }
 
 /** A gateway on `config` with its own metrics registry (returned for assertions). */

@@ -63,6 +63,11 @@ export async function createNodeProject(
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), content);
   }
+  return commitRepository(dir);
+}
+
+/** Makes `dir` a git repository on `main` with everything in it committed, as a user's checkout would be. */
+export async function commitRepository(dir: string): Promise<string> {
   await git(dir, ['init', '-q', '-b', 'main']);
   await git(dir, ['add', '-A']);
   await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'fixture']);

@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createActivities, type Activities } from '../../activities';
 import type { Config } from '../../src/config';
+import { agentRunWorkflowId, type AgentRunInput } from '../../src/contracts';
+import { AgentRun } from '../../src/db/entities';
 import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
 import { createSandbox, PRODUCT_ROOT } from '../../src/sandbox';
@@ -14,6 +16,8 @@ export interface TestWorker {
   taskQueue: string;
   /** Runs `fn` while the worker polls, then stops the worker. */
   run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Starts polling in the background, for a test file that shares one worker among its tests; close() stops it. */
+  start(): void;
   close(): Promise<void>;
 }
 
@@ -52,6 +56,8 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
     activities: { ...createActivities({ config, orm, logger, metrics, llm, sandbox }), ...opts.faults },
   });
   let ran = false;
+  let stop = (): void => undefined;
+  let background: Promise<void> | undefined;
   return {
     client,
     taskQueue,
@@ -59,13 +65,41 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
       ran = true;
       return worker.runUntil(fn);
     },
+    start: () => {
+      ran = true;
+      background = worker.runUntil(new Promise<void>((resolve) => (stop = resolve)));
+    },
     close: async () => {
+      stop();
+      await background;
       // A worker that never ran still holds its connection: start and stop it so the connection can close.
       if (!ran) await worker.runUntil(async () => undefined);
       await connection.close();
       await nativeConnection.close();
     },
   };
+}
+
+/** Short timeouts for an agent run in a test: a stuck activity fails the test instead of hanging it. */
+export const TEST_RUN_TIMEOUTS: AgentRunInput['timeouts'] = { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 };
+
+/**
+ * Executes an agent run's workflow (Guardian's scan, Sandbox's experiment, Conquest's analysis) on `worker`, which must
+ * be polling (inside run() or after start()): the workflow's result or its error, and the run it stored.
+ */
+export async function executeAgentRun<R>(
+  worker: TestWorker,
+  orm: MikroORM,
+  workflow: string,
+  kind: Parameters<typeof agentRunWorkflowId>[0],
+): Promise<{ run: AgentRun; result?: R; error?: unknown }> {
+  const workflowId = agentRunWorkflowId(kind, randomUUID());
+  const input: AgentRunInput = { trigger: 'api', timeouts: TEST_RUN_TIMEOUTS };
+  const outcome = await worker.client.workflow.execute(workflow, { args: [input], taskQueue: worker.taskQueue, workflowId }).then(
+    (result: R) => ({ result }),
+    (error: unknown) => ({ error }),
+  );
+  return { run: await (orm.em.fork() as EntityManager).findOneOrFail(AgentRun, { workflowId }), ...outcome };
 }
 
 /** Temporal SDK logs at ERROR only, once per test process. */

@@ -8,7 +8,7 @@ import { Agent, AgentRun, Finding, Notification } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
-import { useLlmTestBed } from '../helpers/llm';
+import { triageAllTruePositive, useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
 const WORKFLOWS = require.resolve('../../workflows');
@@ -23,10 +23,7 @@ afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 function scriptTriage(): void {
   bed.fakes.reset();
-  bed.fakes.openai.when('You are Guardian', (req) => {
-    const ids = [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => m[1]);
-    return { json: { findings: ids.map((id) => ({ id, verdict: 'true_positive', explanation: 'Reachable from user input.', suggestedFix: 'Use a parameterized query.' })) } };
-  });
+  bed.fakes.openai.when('You are Guardian', triageAllTruePositive);
 }
 
 async function scan(env: Record<string, string> = {}): Promise<GuardianScanResult | Error> {

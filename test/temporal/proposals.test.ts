@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PROPOSAL_WORKFLOW, progressQuery, proposalBranch, proposalWorkflowId, type ProposalInput, type ProposalResult } from '../../src/contracts';
-import { Agent, Finding, KnowledgeNote, Notification, Proposal, ProposalEvent } from '../../src/db/entities';
+import { Agent, Finding, KnowledgeNote, Notification, Proposal, ProposalEvent, type ProposalState } from '../../src/db/entities';
 import type { Config } from '../../src/config';
 import { git } from '../../src/target';
 import { runTarget } from '../../activities/runs.activities';
@@ -13,6 +13,7 @@ import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
+import { proposalReaching } from '../helpers/proposals';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
 jest.setTimeout(180_000);
@@ -30,16 +31,12 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-proposals-'));
   config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, PROPOSAL_MAX_CHANGED_LINES: '50' }));
   worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
-  running = worker.run(() => new Promise<void>((resolve) => (stopWorker = resolve)));
+  worker.start();
   api = await startTestApi(config);
   operator = await api.key('operator', 'reviewer-ops');
 });
-let stopWorker: () => void = () => undefined;
-let running: Promise<void> = Promise.resolve();
 afterAll(async () => {
   await api.close();
-  stopWorker();
-  await running;
   await worker.close();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -91,15 +88,7 @@ async function start(input: Partial<ProposalInput> & { timeouts?: ProposalInput[
   return { id, result: handle.result() };
 }
 
-async function until(id: string, status: string): Promise<Proposal> {
-  for (let i = 0; i < 600; i++) {
-    const p = await em().findOne(Proposal, { id });
-    if (p?.status === status) return p;
-    if (p !== null && p.completedAt !== null) throw new Error(`proposal ended ${p.status}: ${p.error}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`proposal ${id} never reached ${status}`);
-}
+const until = (id: string, status: ProposalState) => proposalReaching(bed.orm, id, status);
 
 const timeline = async (id: string) => (await em().find(ProposalEvent, { proposalId: id }, { orderBy: { seq: 'asc' } })).map((e) => e.state);
 

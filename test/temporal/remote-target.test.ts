@@ -33,8 +33,6 @@ let remote: string;
 let seed: string;
 let config: Config;
 let worker: TestWorker;
-let stopWorker: () => void = () => undefined;
-let running: Promise<void> = Promise.resolve();
 const dev = ['-c', 'user.name=dev', '-c', 'user.email=dev@example.com'];
 const remoteHead = async (ref = 'refs/heads/main') => (await git(remote, ['rev-parse', ref])).trim();
 
@@ -53,12 +51,10 @@ beforeAll(async () => {
     bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: path.join(root, 'data'), TARGET_REPO_URL: `file://${remote}`, TARGET_FETCH_MIN_INTERVAL_SECONDS: '0' }),
   );
   worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
-  running = worker.run(() => new Promise<void>((resolve) => (stopWorker = resolve)));
+  worker.start();
   await em().nativeUpdate(Agent, {}, { status: 'active', lastPassedAt: new Date(), consecutiveFailures: 0 });
 });
 afterAll(async () => {
-  stopWorker();
-  await running;
   await worker.close();
   await rm(root, { recursive: true, force: true });
 });

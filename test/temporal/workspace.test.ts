@@ -4,14 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
-  agentRunWorkflowId,
   CONQUEST_ANALYSIS_WORKFLOW,
   LEARNING_CYCLE_WORKFLOW,
   learningCycleWorkflowId,
   PROPOSAL_WORKFLOW,
   proposalWorkflowId,
   SANDBOX_EXPERIMENT_WORKFLOW,
-  type AgentRunInput,
   type ConquestAnalysisResult,
   type LearningCycleResult,
   type ProposalInput,
@@ -22,7 +20,7 @@ import { startTestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
 import { createNodeProject } from '../helpers/node-project';
-import { createTestWorker } from '../helpers/worker';
+import { createTestWorker, executeAgentRun } from '../helpers/worker';
 
 jest.setTimeout(180_000);
 
@@ -52,16 +50,8 @@ test('the installed dependency loads in a designed test', () => assert.equal(sem
 async function execute<R>(workflow: string, prefix: 'conquest-analysis' | 'sandbox-experiment', repo: string, env: Record<string, string> = {}): Promise<{ runId: string; result?: R; error?: unknown }> {
   const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, TARGET_REPO_PATH: repo, ...env }));
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
-  const workflowId = agentRunWorkflowId(prefix, randomUUID());
-  const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
   try {
-    const outcome = await worker.run(() =>
-      worker.client.workflow.execute(workflow, { args: [input], taskQueue: worker.taskQueue, workflowId }).then(
-        (result: R) => ({ result }),
-        (error: unknown) => ({ error }),
-      ),
-    );
-    const run = await em().findOneOrFail(AgentRun, { workflowId });
+    const { run, ...outcome } = await worker.run(() => executeAgentRun<R>(worker, bed.orm, workflow, prefix));
     return { runId: run.id, ...outcome };
   } finally {
     await worker.close();
