@@ -10,7 +10,7 @@ import { createLlmGateway } from '../llm';
 import { notConfigured } from '../llm/errors';
 import { startWebhookDispatcher } from '../notifications/dispatcher';
 import { registerWorker } from '../db/workers';
-import { createSandbox, PRODUCT_ROOT } from '../sandbox';
+import { sandboxFromConfig } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
 import { syncSchedules } from '../temporal/schedules';
@@ -51,18 +51,7 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const llm = createLlmGateway({ config, orm, logger, metrics, redis });
   if (!llm.configured) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
-  const sandbox = await createSandbox({
-    requireIsolation: config.sandbox.requireIsolation,
-    logger,
-    bwrapPath: config.sandbox.bwrapPath,
-    limits: {
-      memoryMb: config.sandbox.memoryMb,
-      cpuSeconds: config.sandbox.cpuSeconds,
-      maxProcesses: config.sandbox.maxProcesses,
-      maxFileMb: config.sandbox.maxFileMb,
-    },
-    hiddenPaths: [config.dataDir, PRODUCT_ROOT],
-  });
+  const sandbox = await sandboxFromConfig(config, logger);
   const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox });
   const { worker, connection } = await createWorker({
     temporal: config.temporal,

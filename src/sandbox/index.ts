@@ -1,5 +1,6 @@
 export { PRODUCT_ROOT } from './product-root';
 export { createSandbox, DEFAULT_SANDBOX_LIMITS, type CreateSandboxOptions } from './runner';
+export { sandboxFromConfig } from './from-config';
 export {
   SANDBOX_ERROR_TYPES,
   SandboxError,

@@ -8,7 +8,7 @@ import { agentRunWorkflowId, type AgentRunInput } from '../../src/contracts';
 import { AgentRun } from '../../src/db/entities';
 import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
-import { createSandbox, PRODUCT_ROOT } from '../../src/sandbox';
+import { sandboxFromConfig } from '../../src/sandbox';
 import { createMetrics } from '../../src/metrics';
 
 export interface TestWorker {
@@ -36,18 +36,7 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
   const logger = createLogger(config.log);
   const metrics = createMetrics();
   const llm = createLlmGateway({ config, orm, logger, metrics });
-  const sandbox = await createSandbox({
-    requireIsolation: config.sandbox.requireIsolation,
-    logger,
-    bwrapPath: config.sandbox.bwrapPath,
-    limits: {
-      memoryMb: config.sandbox.memoryMb,
-      cpuSeconds: config.sandbox.cpuSeconds,
-      maxProcesses: config.sandbox.maxProcesses,
-      maxFileMb: config.sandbox.maxFileMb,
-    },
-    hiddenPaths: [config.dataDir, PRODUCT_ROOT],
-  });
+  const sandbox = await sandboxFromConfig(config, logger);
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
