@@ -63,13 +63,13 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
     },
     hiddenPaths: [config.dataDir, PRODUCT_ROOT],
   });
-  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox });
+  const client = createTemporalClient(config.temporal);
+  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox, temporal: client });
   const { worker, connection } = await createWorker({
     temporal: config.temporal,
     activities,
     shutdownGraceSeconds: config.worker.shutdownGraceSeconds,
   });
-  const client = createTemporalClient(config.temporal);
   try {
     await syncSchedules(client, scheduleDefinitions(config), {
       catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
