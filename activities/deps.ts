@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import type { LlmGateway } from '../src/llm';
 import type { Logger } from '../src/logger';
@@ -13,4 +14,6 @@ export interface ActivityDeps {
   metrics: Metrics;
   llm: LlmGateway;
   sandbox: Sandbox;
+  /** the reconciler asks Temporal how a workflow ended */
+  temporal: Client;
 }

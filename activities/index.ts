@@ -7,6 +7,7 @@ import { createGuardianActivities } from './guardian';
 import { createLearningActivities } from './learning';
 import { createProposalActivities } from './proposals';
 import { createReportActivities } from './reports';
+import { createReconcileActivities } from './reconcile.activities';
 import { createRunActivities } from './runs.activities';
 import { createLlmActivities } from './llm.activities';
 import { createWebhookActivities } from './webhooks.activities';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProposalActivities(deps),
     ...createWebhookActivities(deps),
     ...createReportActivities(deps),
+    ...createReconcileActivities(deps),
   };
 }
 

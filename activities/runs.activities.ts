@@ -20,7 +20,6 @@ export interface BeginRunInput {
 
 /** Run rows shared by every agent workflow: begun (or skipped for a paused agent), steps recorded, finished. */
 export function createRunActivities({ orm }: { orm: MikroORM }) {
-  const conn = () => orm.em.getConnection();
   return {
     /** Stores the run keyed on its workflow id (a retry returns the same row); a paused agent's run is stored as skipped. */
     async beginAgentRun(input: BeginRunInput): Promise<{ runId: string; skipped: boolean; reason?: string }> {
@@ -41,14 +40,20 @@ export function createRunActivities({ orm }: { orm: MikroORM }) {
 
     /** Ends the run with its status, merging `summary` into the stored one. */
     async finishAgentRun(runId: string, status: Exclude<AgentRunStatus, 'running' | 'skipped'>, summary: Record<string, unknown>, error?: string): Promise<void> {
-      await conn().execute(
-        `update agent_runs set status = ?, summary = summary || ?::jsonb, error = ?, completed_at = now(),
-                steps = steps || ?::jsonb where id = ? and status = 'running'`,
-        [status, JSON.stringify(summary), error ?? null, JSON.stringify([{ step: status, at: new Date().toISOString(), ...(error && { detail: error.slice(0, 300) }) }]), runId],
-        'run',
-      );
+      await finishRun(orm, runId, status, summary, error);
     },
   };
+}
+
+/** Ends a running run with `status` (a run already ended is left as it is: false), merging `summary` into the stored one. */
+export async function finishRun(orm: MikroORM, runId: string, status: Exclude<AgentRunStatus, 'running' | 'skipped'>, summary: Record<string, unknown>, error?: string): Promise<boolean> {
+  const ended = await orm.em.getConnection().execute<{ affectedRows: number }>(
+    `update agent_runs set status = ?, summary = summary || ?::jsonb, error = ?, completed_at = now(),
+            steps = steps || ?::jsonb where id = ? and status = 'running'`,
+    [status, JSON.stringify(summary), error ?? null, JSON.stringify([{ step: status, at: new Date().toISOString(), ...(error && { detail: error.slice(0, 300) }) }]), runId],
+    'run',
+  );
+  return ended.affectedRows > 0;
 }
 
 /** Appends a step to a run's recorded progress. */

@@ -61,11 +61,11 @@ async function run(address: string, fakeUrl: string): Promise<void> {
   await orm.em.getConnection().execute('update agents set level = 1, xp = 0, exams_taken = 0, exams_passed = 0, exams_failed = 0, consecutive_passes = 0, consecutive_failures = 0');
 
   const metrics = createMetrics();
-  const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }) });
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
+  const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }), temporal: client });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities });
 
   const durations: number[] = [];
   const ids: string[] = [];

@@ -92,6 +92,13 @@ const envSchema = z.object({
   CONQUEST_ANALYSIS_INTERVAL: seconds(1200),
   CUSTODY_TEST_INTERVAL: seconds(3600),
   SCHEDULE_CATCHUP_WINDOW: seconds(600),
+  /** the reconciler's period, and the age a row must reach before it looks at it */
+  RECONCILE_INTERVAL: seconds(60),
+  RECONCILE_GRACE: z.coerce.number().int().min(0).default(30),
+  /** workflow execution timeouts: a hung run times out and the reconciler ends its row (proposal: at least review + 1 day) */
+  WORKFLOW_TIMEOUT_EXAM: seconds(2 * 3600),
+  WORKFLOW_TIMEOUT_RUN: seconds(6 * 3600),
+  WORKFLOW_TIMEOUT_PROPOSAL: seconds(8 * 24 * 3600),
 
   WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
@@ -240,6 +247,13 @@ function toConfig(e: z.infer<typeof envSchema>) {
       conquestAnalysis: e.CONQUEST_ANALYSIS_INTERVAL,
       custodyTest: e.CUSTODY_TEST_INTERVAL,
       scheduleCatchupWindow: e.SCHEDULE_CATCHUP_WINDOW,
+      reconcile: e.RECONCILE_INTERVAL,
+    },
+    reconcile: { graceSeconds: e.RECONCILE_GRACE },
+    workflowTimeouts: {
+      examSeconds: e.WORKFLOW_TIMEOUT_EXAM,
+      runSeconds: e.WORKFLOW_TIMEOUT_RUN,
+      proposalSeconds: Math.max(e.WORKFLOW_TIMEOUT_PROPOSAL, e.PROPOSAL_REVIEW_TIMEOUT + 24 * 3600),
     },
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER },

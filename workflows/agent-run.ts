@@ -1,7 +1,7 @@
 import { setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { progressQuery, type AgentRunInput, type WorkflowProgress } from '../src/contracts';
-import { describeFailure } from './failures';
+import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 
 type BeginInput = Parameters<Activities['beginAgentRun']>[0];
 
@@ -36,6 +36,7 @@ export async function agentRun<R>(
     return result;
   } catch (err) {
     progress.state = 'failed';
+    if (await endIfCancelled(err, () => db.finishAgentRun(begun.runId, 'cancelled', {}, CANCELLED_REASON))) throw err;
     await db.finishAgentRun(begun.runId, 'failed', {}, describeFailure(err));
     throw err;
   }

@@ -1,6 +1,6 @@
 import { ActivityFailure, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { describeFailure } from './failures';
+import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { progressQuery, type CustodyExamInput, type CustodyExamResult, type WorkflowProgress } from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
 
@@ -63,6 +63,8 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     return result;
   } catch (err) {
     progress.state = 'failed';
+    // A cancelled exam is no verdict on the agent: it ends `cancelled`, applies nothing and frees the agent at once.
+    if (await endIfCancelled(err, () => db.custodyCancel(plan.examId, CANCELLED_REASON))) throw err;
     await db.custodyRecordFailure(plan.examId, describeFailure(err));
     throw err;
   }

@@ -10,3 +10,4 @@ export { learningCycleWorkflow } from './learning-cycle.workflow';
 export { proposalWorkflow } from './proposal.workflow';
 export { webhookDeliveryWorkflow } from './webhook-delivery.workflow';
 export { weeklyReportWorkflow } from './weekly-report.workflow';
+export { reconcileWorkflow } from './reconcile.workflow';

@@ -1,9 +1,9 @@
 import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { progressQuery, reviewUpdate, sameReview, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
-import { describeFailure } from './failures';
+import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 
-const TERMINAL: readonly ProposalStatus[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed'];
+const TERMINAL: readonly ProposalStatus[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed', 'cancelled'];
 /** Redrafts allowed after an invalid draft, and after failing tests (ARCHITECTURE §3.6 steps 3–4). */
 const REDRAFTS = { invalid: 1, tests: 1 };
 
@@ -125,9 +125,11 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
     outcome = { proposalId, decision: decision.decision, status: result.status, commit: result.commit, branch: result.branch, reason: result.reasons?.[0] };
     return result;
   } catch (err) {
+    // Cancelled from outside: ends `cancelled`, which frees its finding and no longer counts as open.
+    const cancelled = !TERMINAL.includes(status) && (await endIfCancelled(err, () => move('cancelled', CANCELLED_REASON)));
     // A step that failed for good (no model to draft with, a dependency down): recorded, never left hanging.
-    if (!TERMINAL.includes(status)) await move('failed', describeFailure(err));
-    outcome ??= review === undefined ? undefined : { proposalId, decision: review.decision, status: 'failed', reason: describeFailure(err) };
+    if (!cancelled && !TERMINAL.includes(status)) await move('failed', describeFailure(err));
+    outcome ??= review === undefined ? undefined : { proposalId, decision: review.decision, status: cancelled ? 'cancelled' : 'failed', reason: describeFailure(err) };
     throw err;
   }
 }

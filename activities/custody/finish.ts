@@ -123,11 +123,15 @@ async function notify(
   }
 }
 
-/** Marks a failed exam run (no provider, invalid examiner output, …) as `error`; nothing of its progression is applied. */
-export async function recordExamFailure(orm: MikroORM, examId: string, error: string): Promise<void> {
-  await orm.em.getConnection().execute(
-    `update exams set status = 'error', error = ?, completed_at = now(), steps = steps || ?::jsonb where id = ? and status = 'running'`,
-    [error.slice(0, 4000), JSON.stringify([{ step: 'error', at: new Date().toISOString(), detail: error.slice(0, 300) }]), examId],
+/**
+ * Ends a running exam that will not be scored — `error` (no provider, invalid examiner output, …) or `cancelled` (its
+ * workflow cancelled, terminated or timed out) — applying nothing of its progression. True when this call ended it.
+ */
+export async function recordExamFailure(orm: MikroORM, examId: string, error: string, status: 'error' | 'cancelled' = 'error'): Promise<boolean> {
+  const ended = await orm.em.getConnection().execute<{ affectedRows: number }>(
+    `update exams set status = ?, error = ?, completed_at = now(), steps = steps || ?::jsonb where id = ? and status = 'running'`,
+    [status, error.slice(0, 4000), JSON.stringify([{ step: status, at: new Date().toISOString(), detail: error.slice(0, 300) }]), examId],
     'run',
   );
+  return ended.affectedRows > 0;
 }

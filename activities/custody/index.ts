@@ -15,6 +15,8 @@ export function createCustodyActivities({ orm, llm, sandbox, config }: Pick<Acti
     custodyGradeItem: (examId: string, position: number, run: number) =>
       gradeItem({ orm, llm, sandbox, sandboxTimeoutMs: config.sandbox.timeoutSeconds * 1000 }, examId, position, run),
     custodyFinish: (examId: string) => finishExam(orm, examId),
-    custodyRecordFailure: (examId: string, error: string) => recordExamFailure(orm, examId, error),
+    custodyRecordFailure: async (examId: string, error: string) => void (await recordExamFailure(orm, examId, error)),
+    /** Ends a cancelled exam `cancelled`: no score, no XP, no streak, no rating; the agent may take its next exam at once. */
+    custodyCancel: async (examId: string, reason: string) => void (await recordExamFailure(orm, examId, reason, 'cancelled')),
   };
 }

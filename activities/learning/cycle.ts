@@ -123,7 +123,7 @@ export function createCycleActivities({ orm }: { orm: MikroORM }) {
       const findings = await em.find(Finding, { status: 'open' }, { orderBy: { firstSeenAt: 'asc', id: 'asc' } });
       const proposals = await em.find(Proposal, { findingId: { $in: findings.map((f) => f.id) } });
       // A finding counts as proposed once a proposal for it got past eligibility and drafting.
-      const proposed = new Set(proposals.filter((p) => !['ineligible', 'failed'].includes(p.status)).map((p) => p.findingId));
+      const proposed = new Set(proposals.filter((p) => !['ineligible', 'failed', 'cancelled'].includes(p.status)).map((p) => p.findingId));
       const candidates: CycleProposalCandidate[] = [];
       for (const agentId of [...CYCLE_CHILDREN].sort()) {
         const decision = await agentEligibility(em, agentId);

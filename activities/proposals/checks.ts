@@ -11,7 +11,7 @@ import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
 
 /** Proposals that never held a valid diff do not make a later one a duplicate. */
-const NEVER_VALID = ['invalid', 'ineligible', 'failed'];
+const NEVER_VALID = ['invalid', 'ineligible', 'failed', 'cancelled'];
 
 export interface ValidationOutcome {
   ok: boolean;

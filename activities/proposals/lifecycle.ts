@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
@@ -39,7 +40,7 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
     const finding = await em.findOne(Finding, { id: input.findingId });
     if (finding === null) reasons.push(`finding ${input.findingId} does not exist`);
     else if (finding.status !== 'open') reasons.push(`finding ${input.findingId} is ${finding.status}`);
-    const live = await em.findOne(Proposal, { findingId: input.findingId, id: { $ne: proposal.id }, status: { $nin: ['ineligible', 'failed', 'invalid', 'expired'] } });
+    const live = await em.findOne(Proposal, { findingId: input.findingId, id: { $ne: proposal.id }, status: { $nin: ['ineligible', 'failed', 'invalid', 'expired', 'cancelled'] } });
     if (live !== null) reasons.push(`finding ${input.findingId} already has proposal ${live.id} (${live.status})`);
   } else if ((input.goal ?? '').trim() === '') {
     reasons.push('a proposal needs a finding or a goal');
@@ -66,6 +67,21 @@ export async function transition(orm: MikroORM, proposalId: string, seq: number,
       proposal.completedAt = new Date();
       if (state !== 'applied' && state !== 'rejected' && detail !== undefined) proposal.error = detail.slice(0, 4000);
     }
+  });
+}
+
+/**
+ * Ends a proposal whose workflow closed without ending it (the reconciler): the row locked, its next timeline event
+ * appended. Keyed on the state: a proposal already terminal is left as it is (false).
+ */
+export async function endClosedProposal(orm: MikroORM, proposalId: string, state: 'cancelled' | 'failed', detail: string): Promise<boolean> {
+  return (orm.em.fork() as EntityManager).transactional(async (tx) => {
+    const proposal = await tx.findOneOrFail(Proposal, { id: proposalId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (TERMINAL_PROPOSAL_STATES.includes(proposal.status)) return false;
+    const last = await tx.findOne(ProposalEvent, { proposalId }, { orderBy: { seq: 'desc' } });
+    tx.persist(new ProposalEvent({ proposalId, seq: (last?.seq ?? 0) + 1, state, detail: detail.slice(0, 4000), data: {} }));
+    Object.assign(proposal, { status: state, completedAt: new Date(), error: detail.slice(0, 4000) });
+    return true;
   });
 }
 

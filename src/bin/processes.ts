@@ -52,13 +52,13 @@ export async function startWorker({ config, orm, logger, metrics }: Shared): Pro
   const llm = createLlmGateway({ config, orm, logger, metrics, redis });
   if (!llm.configured) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
   const sandbox = await sandboxFromConfig(config, logger);
-  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox });
+  const client = createTemporalClient(config.temporal);
+  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox, temporal: client });
   const { worker, connection } = await createWorker({
     temporal: config.temporal,
     activities,
     shutdownGraceSeconds: config.worker.shutdownGraceSeconds,
   });
-  const client = createTemporalClient(config.temporal);
   try {
     await syncSchedules(client, scheduleDefinitions(config), {
       catchupWindowSeconds: config.intervals.scheduleCatchupWindow,

@@ -19,7 +19,7 @@ export interface CustodyExamInput {
 
 export interface CustodyExamResult {
   examId: string;
-  status: 'passed' | 'failed' | 'skipped' | 'error';
+  status: 'passed' | 'failed' | 'skipped' | 'error' | 'cancelled';
   score: number | null;
   reason?: string;
 }

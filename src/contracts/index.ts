@@ -10,3 +10,4 @@ export * from './agent-runs';
 export * from './learning-cycle';
 export * from './proposals';
 export * from './reports';
+export * from './reconcile';

@@ -31,7 +31,9 @@ export type ProposalStatus =
   | 'blocked'
   | 'ineligible'
   | 'apply_failed'
-  | 'failed';
+  | 'failed'
+  /** ended from outside (cancelled, terminated or timed out in Temporal): frees its finding, counts as no open proposal */
+  | 'cancelled';
 
 export interface ProposalInput {
   proposalId: string;

@@ -4,11 +4,13 @@ import {
   CUSTODY_EXAM_WORKFLOW,
   GUARDIAN_SCAN_WORKFLOW,
   LEARNING_CYCLE_WORKFLOW,
+  RECONCILE_WORKFLOW,
   SANDBOX_EXPERIMENT_WORKFLOW,
   WEEKLY_REPORT_WORKFLOW,
   type AgentRunInput,
   type CustodyExamInput,
   type LearningCycleInput,
+  type ReconcileInput,
   type WeeklyReportInput,
 } from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
@@ -29,6 +31,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       taskQueue: config.temporal.taskQueue,
       intervalSeconds: config.intervals.custodyTest,
       workflowIdPrefix: `custody-${agentId}-scheduled`,
+      executionTimeoutSeconds: config.workflowTimeouts.examSeconds,
       note: `custody exam of ${agentId} every CUSTODY_TEST_INTERVAL`,
     };
   });
@@ -48,6 +51,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     intervalSeconds,
     workflowIdPrefix: `${id}-scheduled`,
     note,
+    executionTimeoutSeconds: config.workflowTimeouts.runSeconds,
   }));
   const cycle: LearningCycleInput = { trigger: 'schedule' };
   const learningCycle: ScheduleDefinition = {
@@ -58,6 +62,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     intervalSeconds: config.intervals.imperiumLearning,
     // Temporal appends the scheduled time: `learning-cycle-<iso-time>`, the id the API gives an on-demand cycle too.
     workflowIdPrefix: 'learning-cycle',
+    executionTimeoutSeconds: config.workflowTimeouts.runSeconds,
     note: "Imperium's learning cycle (with a scan, an experiment and an analysis as children) every IMPERIUM_LEARNING_INTERVAL",
   };
   const weekly: WeeklyReportInput = { trigger: 'schedule' };
@@ -71,5 +76,17 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     workflowIdPrefix: 'weekly-report-scheduled',
     note: 'Weekly report of the week just ended, Mondays 09:00 UTC',
   };
-  return [...custody, learningCycle, ...agentWork, weeklyReport];
+  // Ends the rows of workflows closed without ending them (terminated, timed out) within one period.
+  const reconcileInput: ReconcileInput = { graceSeconds: config.reconcile.graceSeconds };
+  const reconcile: ScheduleDefinition = {
+    id: 'reconcile',
+    workflowType: RECONCILE_WORKFLOW,
+    args: [reconcileInput],
+    taskQueue: config.temporal.taskQueue,
+    intervalSeconds: config.intervals.reconcile,
+    workflowIdPrefix: 'reconcile-scheduled',
+    note: 'Reconciler: ends exams, proposals and runs whose workflow closed in Temporal, every RECONCILE_INTERVAL',
+    executionTimeoutSeconds: config.intervals.reconcile * 5,
+  };
+  return [...custody, learningCycle, ...agentWork, weeklyReport, reconcile];
 }

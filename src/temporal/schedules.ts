@@ -28,6 +28,8 @@ export type ScheduleDefinition = {
   /** Workflow ids become `<workflowIdPrefix>-<scheduled time>`. */
   workflowIdPrefix: string;
   note: string;
+  /** the started workflow's execution timeout: a run that hangs times out and the reconciler ends its row */
+  executionTimeoutSeconds?: number;
 } & ({ intervalSeconds: number; calendar?: never } | { calendar: WeeklyCalendar; intervalSeconds?: never });
 
 export interface SyncResult {
@@ -77,6 +79,7 @@ function toScheduleOptions(def: ScheduleDefinition, catchupWindowSeconds: number
       args: def.args,
       taskQueue: def.taskQueue,
       workflowId: def.workflowIdPrefix,
+      ...(def.executionTimeoutSeconds !== undefined && { workflowExecutionTimeout: `${def.executionTimeoutSeconds}s` }),
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${catchupWindowSeconds}s` },
     state: { note: def.note },

@@ -69,6 +69,16 @@ it('creates the weekly report as a calendar schedule firing Mondays at 09:00 UTC
   for (const t of next) expect([t.getUTCDay(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()]).toEqual([1, 9, 0, 0]);
 });
 
+it('creates the reconciler schedule, and starts exams with their workflow execution timeout', async () => {
+  const logger = createLogger({ level: 'error', format: 'json' });
+  await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
+  const reconciler = await client.schedule.getHandle('reconcile').describe();
+  expect(reconciler.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', workflowId: 'reconcile-scheduled' });
+  expect(reconciler.policies.overlap).toBe('SKIP');
+  const exam = await client.schedule.getHandle('custody-guardian').describe();
+  expect(exam.action).toMatchObject({ workflowExecutionTimeout: 2 * 3600 * 1000 });
+});
+
 it('moves a schedule between an interval and a calendar on sync, keeping one schedule', async () => {
   const logger = createLogger({ level: 'error', format: 'json' });
   const id = `switch-${randomBytes(4).toString('hex')}`;

@@ -42,7 +42,7 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
     namespace: config.temporal.namespace,
     taskQueue,
     workflowsPath: opts.workflowsPath,
-    activities: { ...createActivities({ config, orm, logger, metrics, llm, sandbox }), ...opts.faults },
+    activities: { ...createActivities({ config, orm, logger, metrics, llm, sandbox, temporal: client }), ...opts.faults },
   });
   let ran = false;
   let stop = (): void => undefined;

@@ -45,3 +45,10 @@ it('gives every schedule exactly one of an interval and a calendar', () => {
     expect((spec.intervals?.length ?? 0) + (spec.calendars?.length ?? 0)).toBe(1);
   }
 });
+
+it('schedules the reconciler every RECONCILE_INTERVAL with its grace, and gives exams and runs an execution timeout', () => {
+  const defs = scheduleDefinitions(loadConfig({ RECONCILE_INTERVAL: '45', RECONCILE_GRACE: '10', WORKFLOW_TIMEOUT_EXAM: '5400', WORKFLOW_TIMEOUT_RUN: '7200' }));
+  expect(defs.find((d) => d.id === 'reconcile')).toMatchObject({ workflowType: 'reconcileWorkflow', intervalSeconds: 45, args: [{ graceSeconds: 10 }], workflowIdPrefix: 'reconcile-scheduled' });
+  expect(defs.find((d) => d.id === 'custody-guardian')?.executionTimeoutSeconds).toBe(5400);
+  for (const id of ['guardian-scan', 'sandbox-experiment', 'conquest-analysis', 'learning-cycle']) expect(defs.find((d) => d.id === id)?.executionTimeoutSeconds).toBe(7200);
+});

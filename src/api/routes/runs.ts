@@ -36,7 +36,7 @@ export function startAgentRun(
     const workflowId = typeof spec.workflowId === 'function' ? spec.workflowId() : agentRunWorkflowId(spec.workflowId, randomUUID());
     const input: AgentRunInput & LearningCycleInput = { trigger: 'api', requestedBy: ctx.state.auth?.name };
     try {
-      await temporal.workflow.start(spec.workflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+      await temporal.workflow.start(spec.workflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.runSeconds}s` });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`workflow ${workflowId} is already running`, { workflowId });
       throw err;

@@ -2,7 +2,7 @@ import { EntitySchema } from '@mikro-orm/core';
 
 export const AGENT_RUN_KINDS = ['guardian_scan', 'sandbox_experiment', 'conquest_analysis', 'learning_cycle'] as const;
 export type AgentRunKind = (typeof AGENT_RUN_KINDS)[number];
-export const AGENT_RUN_STATUSES = ['running', 'completed', 'failed', 'skipped'] as const;
+export const AGENT_RUN_STATUSES = ['running', 'completed', 'failed', 'skipped', 'cancelled'] as const;
 export type AgentRunStatus = (typeof AGENT_RUN_STATUSES)[number];
 
 /** One run of an agent's own work (a scan, an experiment, an analysis, a learning cycle), keyed on its workflow id. */

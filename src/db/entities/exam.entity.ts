@@ -1,7 +1,7 @@
 import { DecimalType, EntitySchema } from '@mikro-orm/core';
 import type { AgentId, ExamCategory } from '../../domain/agents';
 
-export const EXAM_STATUSES = ['running', 'passed', 'failed', 'error', 'skipped'] as const;
+export const EXAM_STATUSES = ['running', 'passed', 'failed', 'error', 'skipped', 'cancelled'] as const;
 export type ExamStatus = (typeof EXAM_STATUSES)[number];
 export const EXAM_TRIGGERS = ['schedule', 'api'] as const;
 export type ExamTrigger = (typeof EXAM_TRIGGERS)[number];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 
-/** A proposal's states (ARCHITECTURE §3.6); the last nine are terminal. */
+/** A proposal's states (ARCHITECTURE §3.6); the last ten are terminal. */
 export const PROPOSAL_STATES = [
   'drafting',
   'validating',
@@ -18,9 +18,10 @@ export const PROPOSAL_STATES = [
   'ineligible',
   'apply_failed',
   'failed',
+  'cancelled',
 ] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
-export const TERMINAL_PROPOSAL_STATES: readonly ProposalState[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed'];
+export const TERMINAL_PROPOSAL_STATES: readonly ProposalState[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed', 'cancelled'];
 /** States that count as an agent's open proposals for eligibility. */
 export const OPEN_PROPOSAL_STATES: readonly ProposalState[] = ['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review', 'applying'];
 

@@ -36,7 +36,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     if (running !== null) throw conflict(`agent ${agent.id} already has an exam running`, { examId: running.id, workflowId: running.workflowId });
     const workflowId = custodyWorkflowId(agent.id, randomUUID());
     const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name };
-    await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+    await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;
     ctx.body = { workflowId, agentId: agent.id, statusUrl: `/api/workflows/${workflowId}`, examUrl: `/api/custody/tests/${workflowId}` };

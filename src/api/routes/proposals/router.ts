@@ -57,7 +57,7 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     const input: ProposalInput = { proposalId, agentId: body.agentId, ...subject, trigger: 'api', requestedBy: ctx.state.auth?.name };
     ctx.state.auditTarget = `proposal:${proposalId}`;
     try {
-      await temporal.workflow.start(PROPOSAL_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+      await temporal.workflow.start(PROPOSAL_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.proposalSeconds}s` });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`workflow ${workflowId} is already running`, { workflowId });
       throw err;
