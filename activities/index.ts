@@ -2,6 +2,7 @@ import { createAgentActivities } from './agents.activities';
 import { createConquestActivities } from './conquest';
 import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
+import { cancellableSandbox, withHeartbeats } from './heartbeat';
 import { createExperimentActivities } from './experiments';
 import { createGuardianActivities } from './guardian';
 import { createLearningActivities } from './learning';
@@ -14,9 +15,13 @@ import { createWebhookActivities } from './webhooks.activities';
 
 export type { ActivityDeps } from './deps';
 
-/** Merges every area's activity factory into the one object the worker registers. */
-export function createActivities(deps: ActivityDeps) {
-  return {
+/**
+ * Merges every area's activity factory into the one object the worker registers; each activity heartbeats when its
+ * workflow set a heartbeat timeout, and a sandbox run it starts is killed when it is cancelled.
+ */
+export function createActivities(given: ActivityDeps) {
+  const deps: ActivityDeps = { ...given, sandbox: cancellableSandbox(given.sandbox) };
+  return withHeartbeats({
     ...createAgentActivities(deps),
     ...createLlmActivities(deps),
     ...createCustodyActivities(deps),
@@ -29,7 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createReportActivities(deps),
     ...createReconcileActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

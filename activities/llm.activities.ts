@@ -44,13 +44,23 @@ export function createLlmActivities({ llm }: Pick<ActivityDeps, 'llm'>) {
   };
 }
 
-/** Where an LLM call made inside an activity comes from (for the ledger, fallback-after-N and cancellation). */
+/** How many gateway calls each running activity attempt has made (the next call's `callSeq`). */
+const callsMade = new WeakMap<Context, number>();
+
+/**
+ * Where an LLM call made inside an activity comes from (for the ledger and its row key, fallback-after-N and
+ * cancellation). Each call of one attempt gets the next `callSeq`.
+ */
 export function activityCallContext(): CallContext {
   const ctx = Context.current();
+  const callSeq = callsMade.get(ctx) ?? 0;
+  callsMade.set(ctx, callSeq + 1);
   return {
     workflowId: ctx.info.workflowExecution?.workflowId,
+    runId: ctx.info.workflowExecution?.runId,
     activityId: ctx.info.activityId,
     attempt: ctx.info.attempt,
+    callSeq,
     signal: ctx.cancellationSignal,
   };
 }

@@ -11,6 +11,7 @@ import { Migration20261123152848_Proposals } from './Migration20261123152848_Pro
 import { Migration20261123154532_OperatorSurface } from './Migration20261123154532_OperatorSurface';
 import { Migration20261202050606_WorkersIsolation } from './Migration20261202050606_WorkersIsolation';
 import { Migration20261202060500_EndingsCancelled } from './Migration20261202060500_EndingsCancelled';
+import { Migration20261202061238_LedgerCallKeys } from './Migration20261202061238_LedgerCallKeys';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -29,4 +30,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123154532_OperatorSurface', class: Migration20261123154532_OperatorSurface },
   { name: 'Migration20261202050606_WorkersIsolation', class: Migration20261202050606_WorkersIsolation },
   { name: 'Migration20261202060500_EndingsCancelled', class: Migration20261202060500_EndingsCancelled },
+  { name: 'Migration20261202061238_LedgerCallKeys', class: Migration20261202061238_LedgerCallKeys },
 ];

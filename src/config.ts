@@ -85,6 +85,7 @@ const envSchema = z.object({
   WORKER_METRICS_ADDRESS: optionalString,
   WORKER_APP_METRICS_ADDRESS: optionalString.refine((v) => v === undefined || /^[^:]*:\d+$/.test(v), { message: 'must be host:port' }),
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds(10),
+  ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: seconds(30),
 
   IMPERIUM_LEARNING_INTERVAL: seconds(1800),
   GUARDIAN_SCAN_INTERVAL: seconds(900),
@@ -239,6 +240,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       metricsAddress: e.WORKER_METRICS_ADDRESS,
       appMetricsAddress: e.WORKER_APP_METRICS_ADDRESS,
       shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
+      /** A long activity (LLM call, scan, sandbox run, install) not heard from for this long is retried elsewhere. */
+      heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     },
     intervals: {
       imperiumLearning: e.IMPERIUM_LEARNING_INTERVAL,

@@ -12,8 +12,10 @@ import { examScore, isBorderline } from '../src/domain/custody';
 export async function custodyExamWorkflow(input: CustodyExamInput): Promise<CustodyExamResult> {
   const t = { llmMs: 300_000, sandboxMs: 120_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
-  const grader = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.sandboxMs, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  // No heartbeat timeout unless the starter gave one (histories recorded before heartbeats replay unchanged).
+  const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
+  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  const grader = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.sandboxMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
 
   const progress: WorkflowProgress = { step: 'plan', state: 'running', completedSteps: [], detail: { agentId: input.agentId } };
   setHandler(progressQuery, () => progress);
@@ -41,6 +43,7 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     // The exam's time limit bounds answering; an item not answered in time scores 0.
     const answerer = proxyActivities<Activities>({
       startToCloseTimeout: t.llmMs,
+      ...hb,
       scheduleToCloseTimeout: Math.min(plan.timeLimitSeconds * 1000, t.llmMs * 6),
       retry: { initialInterval: '2 seconds', maximumAttempts: 6 },
     });

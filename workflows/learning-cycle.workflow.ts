@@ -36,7 +36,8 @@ const CHILD_WORKFLOWS: Record<CycleChildAgent, { type: string; suffix: string }>
 export async function learningCycleWorkflow(input: LearningCycleInput): Promise<LearningCycleResult> {
   const t = { llmMs: 300_000, dbMs: 30_000, scanMs: 300_000, childMs: 3_600_000, ...input.timeouts };
   const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
+  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
   const { workflowId } = workflowInfo();
 
   try {
@@ -63,7 +64,7 @@ export async function learningCycleWorkflow(input: LearningCycleInput): Promise<
       const children = await step<CycleChildOutcome[]>('children', { childWorkflowIds: childIds }, async () => {
         const settled = await Promise.allSettled(
           CYCLE_CHILDREN.map((agentId, i) => {
-            const childInput: AgentRunInput = { trigger: 'cycle', requestedBy: input.requestedBy, timeouts: { scanMs: t.scanMs, llmMs: t.llmMs, dbMs: t.dbMs, ...input.childTimeouts?.[agentId] } };
+            const childInput: AgentRunInput = { trigger: 'cycle', requestedBy: input.requestedBy, timeouts: { scanMs: t.scanMs, llmMs: t.llmMs, dbMs: t.dbMs, heartbeatMs: t.heartbeatMs, ...input.childTimeouts?.[agentId] } };
             return executeChild<(i: AgentRunInput) => Promise<{ runId: string; status: 'completed' | 'skipped' }>>(CHILD_WORKFLOWS[agentId].type, {
               workflowId: childIds[i],
               args: [childInput],
@@ -108,7 +109,7 @@ export async function learningCycleWorkflow(input: LearningCycleInput): Promise<
         for (const c of candidates) {
           if (!c.eligible || c.findingId === null) continue;
           const proposalId = uuid4();
-          const proposal: ProposalInput = { proposalId, agentId: c.agentId, findingId: c.findingId, trigger: 'cycle', requestedBy: input.requestedBy, timeouts: { llmMs: t.llmMs, scanMs: t.scanMs, dbMs: t.dbMs } };
+          const proposal: ProposalInput = { proposalId, agentId: c.agentId, findingId: c.findingId, trigger: 'cycle', requestedBy: input.requestedBy, timeouts: { llmMs: t.llmMs, scanMs: t.scanMs, dbMs: t.dbMs, heartbeatMs: t.heartbeatMs } };
           await startChild(PROPOSAL_WORKFLOW, { workflowId: proposalWorkflowId(proposalId), args: [proposal], parentClosePolicy: ParentClosePolicy.ABANDON });
           started.push(proposalId);
         }

@@ -15,8 +15,9 @@ const REDRAFTS = { invalid: 1, tests: 1 };
 export async function proposalWorkflow(input: ProposalInput): Promise<ProposalResult> {
   const t = { llmMs: 300_000, scanMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
-  const work = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
+  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const work = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
   const { proposalId } = input;
 
   let status: ProposalStatus = 'drafting';

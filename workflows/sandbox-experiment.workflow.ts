@@ -12,8 +12,9 @@ import { describeFailure } from './failures';
 export async function sandboxExperimentWorkflow(input: AgentRunInput): Promise<SandboxExperimentResult> {
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
-  const runner = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const designer = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.scanMs, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
+  const runner = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const designer = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.scanMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
 
   return agentRun(db, { agentId: 'sandbox', kind: 'sandbox_experiment', input }, async (runId, enter) => {
     enter('tests');

@@ -147,7 +147,8 @@ async function recordRegression(em: EntityManager, ctx: { repositoryId: string; 
 
 async function backendFigures(em: EntityManager): Promise<BackendFigures> {
   const [llm] = (await em.getConnection().execute(
-    `select count(*)::int as calls, percentile_cont(0.95) within group (order by latency_ms) as p95, coalesce(sum(cost_usd), 0)::float as cost
+    // A call whose end was never recorded (`unknown`) counts at its estimated cost but has no latency to rank.
+    `select count(*)::int as calls, percentile_cont(0.95) within group (order by latency_ms) filter (where outcome <> 'unknown') as p95, coalesce(sum(cost_usd), 0)::float as cost
        from token_usage_events where at > now() - interval '24 hours' and outcome <> 'cache_hit'`,
   )) as Array<{ calls: number; p95: number | null; cost: number }>;
   const [wf] = (await em.getConnection().execute(

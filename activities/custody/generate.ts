@@ -13,14 +13,16 @@ const MAX_REPLACEMENT_ROUNDS = 2;
 
 /**
  * Step 3 of §3.1: the examiner writes the items; items the agent saw in the last 30 days are replaced (up to two more
- * rounds). Stored once: a retry (or a new worker after a crash) finds the items and makes no second LLM call.
+ * rounds). Each round's items are stored as soon as they come (keyed on the exam and position), so a retry (or a new
+ * worker after a crash or a timeout) asks only for the items still missing, and none once all are stored.
  * Throws non-retryable `ExamItemsInvalid` when the examiner cannot produce a valid, fresh set.
  */
 export async function generateItems(orm: MikroORM, llm: LlmGateway, examId: string): Promise<{ itemCount: number; kinds: string[] }> {
   const em = fork(orm);
-  const stored = await em.find(ExamItem, { examId }, { orderBy: { position: 'asc' } });
-  if (stored.length > 0) return { itemCount: stored.length, kinds: stored.map((i) => i.kind) };
+  const storedItems = () => fork(orm).find(ExamItem, { examId }, { orderBy: { position: 'asc' } });
+  let stored = await storedItems();
   const exam = await loadExam(em, examId);
+  if (stored.length >= exam.itemCount) return { itemCount: stored.length, kinds: stored.map((i) => i.kind) };
   const seen = new Set(
     ((await em.getConnection().execute(
       `select i.normalized_prompt from exam_items i join exams e on e.id = i.exam_id
@@ -30,43 +32,54 @@ export async function generateItems(orm: MikroORM, llm: LlmGateway, examId: stri
   );
 
   const needCode = requiresCodeItem(exam.category);
-  let items: GeneratedItem[] = [];
-  for (let round = 0; round <= MAX_REPLACEMENT_ROUNDS && items.length < exam.itemCount; round++) {
-    const wanted = exam.itemCount - items.length;
-    const mustBeCode = needCode && !items.some((i) => i.kind === 'code');
+  for (let round = 0; round <= MAX_REPLACEMENT_ROUNDS && stored.length < exam.itemCount; round++) {
+    const wanted = exam.itemCount - stored.length;
+    const mustBeCode = needCode && !stored.some((i) => i.kind === 'code');
     const avoid = [...seen].slice(-50);
-    const fresh = (await askExaminer(llm, exam, wanted, mustBeCode, avoid)).filter((item) => {
-      const key = normalizePrompt(item.prompt);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-    items = [...items, ...fresh].slice(0, exam.itemCount);
+    const fresh = (await askExaminer(llm, exam, wanted, mustBeCode, avoid))
+      .filter((item) => {
+        const key = normalizePrompt(item.prompt);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .slice(0, wanted);
+    if (fresh.length > 0) {
+      await storeItems(orm, examId, stored.length, fresh);
+      stored = await storedItems();
+    }
   }
-  if (items.length < exam.itemCount) {
-    throw ApplicationFailure.nonRetryable(`the examiner gave ${items.length} fresh items of ${exam.itemCount} after ${MAX_REPLACEMENT_ROUNDS} replacement rounds`, 'ExamItemsInvalid');
+  if (stored.length < exam.itemCount) {
+    throw ApplicationFailure.nonRetryable(`the examiner gave ${stored.length} fresh items of ${exam.itemCount} after ${MAX_REPLACEMENT_ROUNDS} replacement rounds`, 'ExamItemsInvalid');
   }
-  if (needCode && !items.some((i) => i.kind === 'code')) {
+  if (needCode && !stored.some((i) => i.kind === 'code')) {
     throw ApplicationFailure.nonRetryable(`a ${exam.category} exam needs a code item and the examiner gave none`, 'ExamItemsInvalid');
   }
+  await recordStep(orm, examId, 'generate', `${stored.length} items (${stored.map((i) => i.kind).join(', ')})`);
+  return { itemCount: stored.length, kinds: stored.map((i) => i.kind) };
+}
 
-  await em.transactional(async (tx) => {
-    for (const [position, item] of items.entries()) {
-      tx.persist(
-        new ExamItem({
-          examId,
-          position,
-          kind: item.kind,
-          prompt: item.prompt,
-          normalizedPrompt: normalizePrompt(item.prompt),
-          rubric: item.kind === 'open' ? (item.rubric ?? null) : null,
-          hiddenTests: item.kind === 'code' ? { functionName: item.functionName ?? '', cases: (item.tests ?? []).map((t) => ({ args: t.args, expected: t.expected })) } : null,
-        }),
-      );
-    }
-  });
-  await recordStep(orm, examId, 'generate', `${items.length} items (${items.map((i) => i.kind).join(', ')})`);
-  return { itemCount: items.length, kinds: items.map((i) => i.kind) };
+/**
+ * Stores items at positions `from`, `from + 1`, … in one statement; a position already stored (a concurrent attempt
+ * got there first) keeps what it has.
+ */
+async function storeItems(orm: MikroORM, examId: string, from: number, items: GeneratedItem[]): Promise<void> {
+  const rows = items.map((item, i) => [
+    examId,
+    from + i,
+    item.kind,
+    item.prompt,
+    normalizePrompt(item.prompt),
+    item.kind === 'open' ? JSON.stringify(item.rubric ?? null) : null,
+    item.kind === 'code' ? JSON.stringify({ functionName: item.functionName ?? '', cases: (item.tests ?? []).map((t) => ({ args: t.args, expected: t.expected })) }) : null,
+  ]);
+  await orm.em.getConnection().execute(
+    `insert into exam_items (exam_id, position, kind, prompt, normalized_prompt, rubric, hidden_tests, created_at)
+     values ${rows.map(() => '(?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, now())').join(', ')}
+     on conflict (exam_id, position) do nothing`,
+    rows.flat(),
+    'run',
+  );
 }
 
 async function askExaminer(

@@ -13,8 +13,8 @@ export function agentRunWorkflowId(kind: 'guardian-scan' | 'conquest-analysis' |
 export interface AgentRunInput {
   trigger: 'schedule' | 'api' | 'cycle';
   requestedBy?: string;
-  /** Activity timeouts (ms); tests pass short ones. */
-  timeouts?: { scanMs?: number; llmMs?: number; dbMs?: number };
+  /** Activity timeouts (ms; starters fill them from config, see src/temporal/activity-timeouts.ts); tests pass short ones. */
+  timeouts?: { scanMs?: number; llmMs?: number; dbMs?: number; heartbeatMs?: number };
 }
 
 export interface GuardianScanResult {

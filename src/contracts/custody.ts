@@ -13,8 +13,9 @@ export interface CustodyExamInput {
   category?: ExamCategory;
   trigger: 'schedule' | 'api';
   requestedBy?: string;
-  /** Activity timeouts (ms); tests pass short ones. Defaults: LLM steps 5 min, sandbox steps 2 min, DB steps 30 s. */
-  timeouts?: { llmMs?: number; sandboxMs?: number; dbMs?: number };
+  /** Activity timeouts (ms); tests pass short ones. Defaults: LLM steps 5 min, sandbox steps 2 min, DB steps 30 s, no heartbeat timeout;
+   * starters fill them from config (src/temporal/activity-timeouts.ts). */
+  timeouts?: { llmMs?: number; sandboxMs?: number; dbMs?: number; heartbeatMs?: number };
 }
 
 export interface CustodyExamResult {

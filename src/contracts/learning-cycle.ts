@@ -19,7 +19,7 @@ export interface LearningCycleInput {
   trigger: 'schedule' | 'api';
   requestedBy?: string;
   /** Activity timeouts (ms) for the cycle and, unless `childTimeouts` says otherwise, its children; tests pass short ones. */
-  timeouts?: { llmMs?: number; dbMs?: number; scanMs?: number; childMs?: number };
+  timeouts?: { llmMs?: number; dbMs?: number; scanMs?: number; childMs?: number; heartbeatMs?: number };
   childTimeouts?: Partial<Record<CycleChildAgent, AgentRunInput['timeouts']>>;
 }
 

@@ -44,7 +44,7 @@ export interface ProposalInput {
   trigger: 'api' | 'cycle';
   requestedBy?: string;
   /** Activity timeouts (ms) and the review timeout (ms; default PROPOSAL_REVIEW_TIMEOUT); tests pass short ones. */
-  timeouts?: { llmMs?: number; scanMs?: number; dbMs?: number; reviewMs?: number };
+  timeouts?: { llmMs?: number; scanMs?: number; dbMs?: number; reviewMs?: number; heartbeatMs?: number };
 }
 
 export interface ProposalResult {

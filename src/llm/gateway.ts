@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -10,7 +11,7 @@ import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
-import { createLedger, ledgerInsert, type Ledger, type LedgerEntry } from './ledger';
+import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry } from './ledger';
 import { costOf } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
@@ -95,7 +96,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
     let messages = req.messages;
     for (let turn = 0; turn < 2; turn++) {
-      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, entry);
+      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, { ...entry, callKey: callKeyOf(ctx, profile, turn) });
       spent.inputTokens += sent.reply.inputTokens;
       spent.outputTokens += sent.reply.outputTokens;
       spent.costUsd += sent.costUsd;
@@ -136,24 +137,27 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
 }
 
 /**
- * One provider request within the limits: rate limit, budget reservation, the SDK call, then settling the real
- * usage (or releasing the hold on failure). Failures are ledgered here; answers by the caller, who knows whether
- * the output was usable.
+ * One provider request within the limits: rate limit, budget reservation, the ledger row written `unknown` at the
+ * reservation's estimate, the SDK call, then settling the real usage and completing the row (or releasing the hold on
+ * failure). A worker that dies while the request is out leaves the row `unknown`: the spend is counted at its
+ * estimate, never missing. Failures are ledgered here; answers by the caller, who knows whether the output was usable.
  */
 function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledger: Ledger; logger: Logger }) {
   const { rateLimiter, budgets, ledger, logger } = deps;
   return async function send(
     request: Parameters<ProviderClient['complete']>[0],
     client: ProviderClient,
-    entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'>,
+    entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'> & { callKey: string },
   ): Promise<Sent> {
     const started = performance.now();
     const schemaChars = request.jsonSchema ? JSON.stringify(request.jsonSchema.schema).length : 0;
     const inputEstimate = estimateInputTokens(request.messages, schemaChars);
+    let begun = false;
     const failed = async (err: unknown) => {
       const outcome = err instanceof LlmError ? OUTCOME_OF[err.type] : 'unavailable';
       const error = err instanceof Error ? err.message : String(err);
-      await ledger.record({ ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: performance.now() - started, outcome, error });
+      const row = { ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: performance.now() - started, outcome, error };
+      await (begun ? ledger.end(row) : ledger.record({ ...row, callKey: undefined }));
       return err;
     };
 
@@ -165,6 +169,15 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
       reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd });
     } catch (err) {
       throw await failed(err);
+    }
+
+    // Recorded before it is sent: if this process dies while the request is out, the row says so.
+    try {
+      await ledger.begin({ ...entry, inputTokens: inputEstimate, outputTokens: request.maxTokens, costUsd: reservation.usd, latencyMs: 0, outcome: 'unknown' });
+      begun = true;
+    } catch (err) {
+      await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
+      throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: its ledger row could not be written (${(err as Error).message})`, { cause: err });
     }
 
     let reply: ProviderReply;
@@ -181,7 +194,7 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
       const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, latencyMs, outcome, error };
       ledger.observe(row);
       try {
-        await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd }, ledgerInsert(row));
+        await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd }, ledgerUpdate(row));
       } catch (err) {
         // The provider has answered (and charged): failing now would only make Temporal pay for it again.
         logger.error('could not settle a budget reservation or write its ledger row; the reservation expires on its own', {
@@ -209,6 +222,17 @@ function ledgerBase(profile: LlmProfile, req: LlmRequest<unknown>, ctx: CallCont
     activityId: ctx.activityId,
     attempt: ctx.attempt,
   };
+}
+
+/**
+ * The key of one provider request's ledger row: inside an activity, the workflow run, activity, attempt, the call's
+ * place within the attempt, the profile and the repair turn, so writing the row again (a retried write) never
+ * counts the request twice while every request, of every attempt, has its own row; elsewhere a fresh id.
+ */
+function callKeyOf(ctx: CallContext, profile: LlmProfile, turn: number): string {
+  if (ctx.workflowId === undefined || ctx.activityId === undefined || ctx.attempt === undefined) return randomUUID();
+  const key = [ctx.workflowId, ctx.runId ?? '-', ctx.activityId, ctx.attempt, ctx.callSeq ?? 0, `${profile.provider}:${profile.model}`, turn].join('/');
+  return key.length <= 400 ? key : createHash('sha256').update(key).digest('hex');
 }
 
 function round6(n: number): number {

@@ -18,6 +18,8 @@ export interface LedgerEntry {
   latencyMs: number;
   outcome: LlmOutcome;
   error?: string;
+  /** Keys a provider request's row (see `callKeyOf` in gateway.ts): written `unknown` before it is sent, then completed. */
+  callKey?: string;
 }
 
 export interface Ledger {
@@ -25,11 +27,26 @@ export interface Ledger {
   record(entry: LedgerEntry): Promise<void>;
   /** The metrics alone, for a row written by another statement (see `ledgerInsert`). */
   observe(entry: LedgerEntry): void;
+  /**
+   * Writes the row of a provider request about to be sent, as `unknown` with its estimate, keyed on `callKey` (once:
+   * written again, it is left as is). Throws: a request whose row could not be written must not be sent.
+   */
+  begin(entry: LedgerEntry & { callKey: string }): Promise<void>;
+  /** Completes a row `begin` wrote, with how the request ended, and the metrics. Never throws (like `record`). */
+  end(entry: LedgerEntry & { callKey: string }): Promise<void>;
 }
 
 const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
-  input_tokens, output_tokens, cost_usd, latency_ms, outcome, cache_hit, error)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  input_tokens, output_tokens, cost_usd, latency_ms, outcome, cache_hit, error, call_key)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_ms = ?, outcome = ?, error = ?
+  where call_key = ?`;
+
+/** The completion of a row `begin` wrote, as SQL, so a caller can run it in the same statement as other work. */
+export function ledgerUpdate(e: LedgerEntry & { callKey: string }): { sql: string; params: unknown[] } {
+  return { sql: UPDATE, params: [e.inputTokens, e.outputTokens, e.costUsd, Math.round(e.latencyMs), e.outcome, e.error?.slice(0, 2000) ?? null, e.callKey] };
+}
 
 /** The ledger row as SQL, so a caller can write it in the same statement as other work (one round trip). */
 export function ledgerInsert(e: LedgerEntry, at = new Date()): { sql: string; params: unknown[] } {
@@ -52,6 +69,7 @@ export function ledgerInsert(e: LedgerEntry, at = new Date()): { sql: string; pa
       e.outcome,
       e.outcome === 'cache_hit',
       e.error?.slice(0, 2000) ?? null,
+      e.callKey ?? null,
     ],
   };
 }
@@ -69,6 +87,20 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
   };
   return {
     observe,
+    async begin(e) {
+      const { sql, params } = ledgerInsert(e);
+      await orm.em.getConnection().execute(`${sql} on conflict (call_key) do nothing`, params, 'run');
+    },
+    async end(e) {
+      observe(e);
+      const { sql, params } = ledgerUpdate(e);
+      try {
+        await orm.em.getConnection().execute(sql, params, 'run');
+      } catch (err) {
+        // The row stays `unknown` at its estimate: counted, never missing.
+        logger.error('could not complete a token usage event', { error: (err as Error).message, purpose: e.purpose });
+      }
+    },
     async record(e) {
       observe(e);
       const { sql, params } = ledgerInsert(e);

@@ -27,8 +27,12 @@ export interface LlmRequest<T = unknown> {
 /** Where the call comes from, for the ledger and for fallback-after-N-attempts. */
 export interface CallContext {
   workflowId?: string;
+  /** The workflow run: with the activity id, attempt and `callSeq` it keys the call's ledger row. */
+  runId?: string;
   activityId?: string;
   attempt?: number;
+  /** Which gateway call this is within the activity attempt (an activity may ask several times). */
+  callSeq?: number;
   signal?: AbortSignal;
 }
 

@@ -91,7 +91,14 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
     isolation,
     info,
     run: async (req) => {
-      const result = await gate.run(req.exclusive === true, () => runOnce(ctx, req));
+      req.signal?.throwIfAborted();
+      const result = await gate.run(req.exclusive === true, () => {
+        // Cancelled while waiting for the gate: nothing was started.
+        req.signal?.throwIfAborted();
+        return runOnce(ctx, req);
+      });
+      // Killed by its signal: the caller was cancelled and must not take the truncated run for an answer.
+      req.signal?.throwIfAborted();
       opts.logger.debug('sandbox run finished', {
         command: req.command,
         cwd: req.cwd,
@@ -151,6 +158,7 @@ async function runOnce(ctx: Context, req: SandboxRunRequest): Promise<SandboxRun
       stdin: req.stdin,
       maxOutputBytes: req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
       onKill: () => void tree.kill(),
+      signal: req.signal,
     };
     if (ctx.isolation === 'process') {
       const [file, ...args] = inCgroup(tree.procsFiles, program);

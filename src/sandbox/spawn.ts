@@ -14,6 +14,8 @@ export interface SpawnOptions {
   inputs?: string[];
   /** Called wherever the process group is killed (timeout, exit, error): kills what left the group (a cgroup). */
   onKill?: () => void;
+  /** Aborting it kills the group (and calls `onKill`) as the timeout does, without marking the run timed out. */
+  signal?: AbortSignal;
 }
 
 /** What one spawn gives back; the runner adds which isolation it ran under. */
@@ -57,12 +59,16 @@ export function spawnLimited(file: string, args: string[], opts: SpawnOptions): 
       timedOut = true;
       kill();
     }, opts.timeoutMs);
+    const abort = () => kill();
+    if (opts.signal?.aborted === true) abort();
+    else opts.signal?.addEventListener('abort', abort, { once: true });
 
     const finish = (exitCode: number | null, signal: string | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(grace);
+      opts.signal?.removeEventListener('abort', abort);
       const out = stdout.result();
       const err = stderr.result();
       resolve({
@@ -81,6 +87,7 @@ export function spawnLimited(file: string, args: string[], opts: SpawnOptions): 
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', abort);
       kill();
       reject(err);
     });

@@ -36,6 +36,11 @@ export interface SandboxRunRequest {
    * whose figures must not be skewed by concurrent sandbox work on the same cores).
    */
   exclusive?: boolean;
+  /**
+   * Aborting it (an activity's cancellation) kills the run's whole process tree, like the timeout; the run then
+   * rejects with the signal's reason instead of answering.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SandboxRunResult {

@@ -14,6 +14,7 @@ import {
   type WeeklyReportInput,
 } from '../contracts';
 import { AGENT_IDS } from '../domain/agents';
+import { activityTimeouts } from './activity-timeouts';
 import type { ScheduleDefinition } from './schedules';
 
 /**
@@ -21,9 +22,11 @@ import type { ScheduleDefinition } from './schedules';
  * here when the workflow exists: custody exams, the learning cycle, scans, experiments, analyses, the weekly report.
  */
 export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
+  // Activity timeouts from config; a changed LLM_TIMEOUT_SECONDS reaches runs the schedule starts after the next sync.
+  const timeouts = activityTimeouts(config);
   // One exam schedule per agent; a paused agent's scheduled exam is stored as skipped by the workflow.
   const custody = AGENT_IDS.map((agentId): ScheduleDefinition => {
-    const input: CustodyExamInput = { agentId, trigger: 'schedule' };
+    const input: CustodyExamInput = { agentId, trigger: 'schedule', timeouts };
     return {
       id: `custody-${agentId}`,
       workflowType: CUSTODY_EXAM_WORKFLOW,
@@ -36,7 +39,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     };
   });
   // The agents' own work: one schedule each, runs named `<id>-scheduled-<time>`.
-  const scheduled: AgentRunInput = { trigger: 'schedule' };
+  const scheduled: AgentRunInput = { trigger: 'schedule', timeouts };
   const agentWork = (
     [
       ['guardian-scan', GUARDIAN_SCAN_WORKFLOW, config.intervals.guardianScan, 'Guardian security scan every GUARDIAN_SCAN_INTERVAL'],
@@ -53,7 +56,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     note,
     executionTimeoutSeconds: config.workflowTimeouts.runSeconds,
   }));
-  const cycle: LearningCycleInput = { trigger: 'schedule' };
+  const cycle: LearningCycleInput = { trigger: 'schedule', timeouts };
   const learningCycle: ScheduleDefinition = {
     id: 'learning-cycle',
     workflowType: LEARNING_CYCLE_WORKFLOW,

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
@@ -49,6 +50,15 @@ it('starts an exam (202), reports it through /workflows/:id, and serves the grad
     }
   });
   expect(status).toMatchObject({ status: 'COMPLETED', type: 'custodyExamWorkflow' });
+
+  // The route gave the workflow its activity timeouts from config: LLM steps 4 × LLM_TIMEOUT_SECONDS + 30 s, a 30 s
+  // heartbeat timeout (ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS), as Temporal recorded them on the scheduled activities.
+  const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
+  const [input] = (history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)) as Array<{ timeouts?: unknown }>;
+  expect(input?.timeouts).toEqual({ llmMs: 270_000, sandboxMs: 90_000, scanMs: 540_000, heartbeatMs: 30_000 });
+  const generate = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'custodyGenerateItems')?.activityTaskScheduledEventAttributes;
+  expect(Number(generate?.startToCloseTimeout?.seconds)).toBe(270);
+  expect(Number(generate?.heartbeatTimeout?.seconds)).toBe(30);
 
   const exam = await api.request('GET', `/api/custody/tests/${workflowId}`, { key: viewer });
   expect(exam.status).toBe(200);

@@ -34,6 +34,8 @@ export interface FakeRequest {
   /** The JSON schema asked for (OpenAI response_format or Anthropic tool input_schema), if any. */
   schema: unknown;
   receivedAt: number;
+  /** When the client closed the connection before the server answered (an aborted request), else undefined. */
+  abortedAt?: number;
 }
 
 export interface FakeLlmServer {
@@ -88,6 +90,9 @@ async function startFake(flavor: Flavor): Promise<FakeLlmServer> {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       const req = describe(flavor, httpReq.url, body);
       requests.push(req);
+      res.on('close', () => {
+        if (!res.writableFinished) req.abortedAt = Date.now();
+      });
       answer(flavor, res, req, pick(req));
     });
   });

@@ -120,6 +120,30 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
     expect((await stat(beat)).size).toBe(before);
   });
 
+  it('kills a running program and its grandchildren when its signal aborts (a cancelled activity), then rejects', async () => {
+    const cwd = await tempDir();
+    const grandchild = 'setInterval(() => require("fs").appendFileSync("beat", "."), 50)';
+    const script = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(grandchild)}], { stdio: "ignore" }); for (;;) {}`;
+    const controller = new AbortController();
+    const started = Date.now();
+    const running = run(script, { cwd, timeoutMs: 20_000, signal: controller.signal });
+    const beat = path.join(cwd, 'beat');
+    while (!existsSync(beat)) await sleep(50);
+    controller.abort(new Error('activity cancelled'));
+    await expect(running).rejects.toThrow('activity cancelled');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await sleep(300);
+    const before = (await stat(beat)).size;
+    await sleep(400);
+    expect((await stat(beat)).size).toBe(before);
+  });
+
+  it('does not start a run whose signal has already aborted', async () => {
+    const cwd = await tempDir();
+    await expect(run('require("fs").writeFileSync("ran", "")', { cwd, signal: AbortSignal.abort(new Error('cancelled before')) })).rejects.toThrow('cancelled before');
+    expect(existsSync(path.join(cwd, 'ran'))).toBe(false);
+  });
+
   it('stops a program at its CPU limit', async () => {
     const result = await run('for (;;) {}', { cpuSeconds: 1 });
     expect(result.timedOut).toBe(false);

@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
-import type { FakeRequest } from '../fakes/llm-servers';
+import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
@@ -26,10 +26,10 @@ const RUBRIC = [
 const openItem = (n: number) => ({ kind: 'open', prompt: `Explain concept number ${n} of this test run ${randomUUID()} in detail.`, rubric: RUBRIC });
 const codeItem = { kind: 'code', prompt: 'Write a JavaScript function add(a, b) that returns the sum of two numbers.', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [-1, 1], expected: 0 }] };
 
-function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number; code?: string }) {
+function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number; code?: string; examiner?: (req: FakeRequest) => FakeReply }) {
   let judged = 0;
   bed.fakes.reset();
-  bed.fakes.openai.when(EXAMINER, (req) => ({ json: { items: opts.items(Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3)) } }));
+  bed.fakes.openai.when(EXAMINER, opts.examiner ?? ((req) => ({ json: { items: opts.items(Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3)) } })));
   bed.fakes.openai.when(ANSWERING, (req) => (req.schema === undefined ? { text: 'A careful, complete answer.' } : { json: { code: opts.code ?? 'function add(a, b) { return a + b; }' } }));
   bed.fakes.openai.when(JUDGE, (req) => {
     const score = opts.judge(req, judged++);
@@ -195,6 +195,27 @@ it('fails clearly when the examiner output does not fit the schema, even after t
   expect(exam.error).toMatch(/LlmBadOutput/);
   expect(await em().count(ExamItem, { examId: exam.id })).toBe(0);
   expect(await agent('imperium')).toMatchObject({ xp: 0, examsTaken: 0 });
+});
+
+it('resumes generating after a failure midway: the items already written are kept and only the missing ones are asked for again', async () => {
+  await resetAgent('imperium');
+  // Round 1 gives 3 items of which one is unusable (an open item without a rubric): 2 kept. Round 2 (asking for the
+  // missing one) hits a provider error, so the attempt fails; the retry must ask for 1 item, not 3.
+  let examinerCalls = 0;
+  const round1 = [openItem(1), openItem(2), { kind: 'open', prompt: `An item without a rubric ${randomUUID()}` }];
+  const examiner = (req: FakeRequest): FakeReply => {
+    examinerCalls++;
+    if (examinerCalls === 1) return { json: { items: round1 } };
+    if (examinerCalls === 2) return { status: 500, message: 'examiner overloaded' };
+    return { json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1]) }, (_, i) => openItem(10 + i)) } };
+  };
+  script({ items: () => [], judge: () => 9, examiner });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'passed' });
+  const asked = bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAMINER)).map((r) => Number(/Write (\d+) exam item/.exec(r.prompt)?.[1]));
+  expect(asked).toEqual([3, 1, 1]);
+  const items = await em().find(ExamItem, { examId: (await examOf(result)).id }, { orderBy: { position: 'asc' } });
+  expect(items.map((i) => i.prompt)).toEqual([round1[0]?.prompt, round1[1]?.prompt, expect.stringContaining('concept number 10')]);
 });
 
 it('fails clearly with no provider configured and applies nothing', async () => {

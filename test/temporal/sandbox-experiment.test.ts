@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { agentRunWorkflowId, SANDBOX_EXPERIMENT_WORKFLOW, type AgentRunInput, type ExperimentOutcome, type SandboxExperimentResult } from '../../src/contracts';
 import { AgentRun, Finding } from '../../src/db/entities';
@@ -11,6 +12,7 @@ import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
+import { processesWith } from '../sandbox/support';
 
 const bed = useLlmTestBed();
 const em = () => bed.orm.em.fork() as EntityManager;
@@ -78,3 +80,32 @@ it('keeps a failing designed test out of the findings, and still runs the tests 
   expect(none.tests).toMatchObject({ ok: true, pass: 21 });
   expect(none.experiment).toMatchObject({ unavailable: expect.stringMatching(/LlmNotConfigured/) });
 });
+
+it('kills the running test command (its whole process tree) when the workflow is cancelled, instead of letting it run to SANDBOX_TIMEOUT_SECONDS', async () => {
+  bed.fakes.reset();
+  const token = `lvlup-cancel-${randomUUID().slice(0, 8)}`;
+  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, SANDBOX_TIMEOUT_SECONDS: '120', TARGET_TEST_CMD: `node -e "setInterval(() => 0, 1000)" ${token}` }));
+  const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
+  try {
+    const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 180_000, llmMs: 10_000, dbMs: 10_000, heartbeatMs: 1000 } };
+    await worker.run(async () => {
+      const handle = await worker.client.workflow.start(SANDBOX_EXPERIMENT_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId('sandbox-experiment', randomUUID()) });
+      const deadline = Date.now() + 60_000;
+      while ((await processesWith(token)).length === 0) {
+        if (Date.now() > deadline) throw new Error('the test command never started');
+        await sleep(100);
+      }
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      const killedBy = Date.now() + 8000;
+      while ((await processesWith(token)).length > 0) {
+        if (Date.now() > killedBy) throw new Error(`the sandboxed test command still runs 8 s after the cancel: ${(await processesWith(token)).join(', ')}`);
+        await sleep(100);
+      }
+      // Let the worker finish the cancelled activity before it stops.
+      await sleep(500);
+    });
+  } finally {
+    await worker.close();
+  }
+}, 120_000);

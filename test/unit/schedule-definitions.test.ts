@@ -1,13 +1,14 @@
 import { loadConfig } from '../../src/config';
 import { scheduleDefinitions } from '../../src/temporal/schedule-definitions';
 import { toScheduleSpec } from '../../src/temporal/schedules';
+import { activityTimeouts } from '../../src/temporal/activity-timeouts';
 
 it('defines one custody exam schedule per agent at CUSTODY_TEST_INTERVAL on the default task queue', () => {
   const defs = scheduleDefinitions(loadConfig({ CUSTODY_TEST_INTERVAL: '1800', TEMPORAL_TASK_QUEUE: 'q' })).filter((d) => d.id.startsWith('custody-'));
   expect(defs.map((d) => d.id)).toEqual(['custody-imperium', 'custody-guardian', 'custody-sandbox', 'custody-conquest']);
   for (const d of defs) {
     expect(d).toMatchObject({ workflowType: 'custodyExamWorkflow', intervalSeconds: 1800, taskQueue: 'q' });
-    expect(d.args).toEqual([{ agentId: d.id.replace('custody-', ''), trigger: 'schedule' }]);
+    expect(d.args).toEqual([{ agentId: d.id.replace('custody-', ''), trigger: 'schedule', timeouts: expect.any(Object) }]);
   }
 });
 
@@ -51,4 +52,21 @@ it('schedules the reconciler every RECONCILE_INTERVAL with its grace, and gives 
   expect(defs.find((d) => d.id === 'reconcile')).toMatchObject({ workflowType: 'reconcileWorkflow', intervalSeconds: 45, args: [{ graceSeconds: 10 }], workflowIdPrefix: 'reconcile-scheduled' });
   expect(defs.find((d) => d.id === 'custody-guardian')?.executionTimeoutSeconds).toBe(5400);
   for (const id of ['guardian-scan', 'sandbox-experiment', 'conquest-analysis', 'learning-cycle']) expect(defs.find((d) => d.id === id)?.executionTimeoutSeconds).toBe(7200);
+});
+
+it('gives every scheduled run its activity timeouts from config (LLM_TIMEOUT_SECONDS, SANDBOX_TIMEOUT_SECONDS, …)', () => {
+  const config = loadConfig({ LLM_TIMEOUT_SECONDS: '10', SANDBOX_TIMEOUT_SECONDS: '20', TARGET_SETUP_TIMEOUT_SECONDS: '100', CONQUEST_BENCH_REPEATS: '4', ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: '15' });
+  const expected = { llmMs: 4 * 10_000 + 30_000, sandboxMs: 20_000 + 30_000, scanMs: 100_000 + 6 * 20_000 + 60_000, heartbeatMs: 15_000 };
+  expect(activityTimeouts(config)).toEqual(expected);
+  const defs = scheduleDefinitions(config).filter((d) => d.id !== 'weekly-report' && d.id !== 'reconcile');
+  expect(defs.length).toBeGreaterThan(0);
+  for (const d of defs) expect(d.args).toEqual([expect.objectContaining({ timeouts: expected })]);
+});
+
+it('never lets an LLM activity time out while its provider call may still run: start-to-close > every call of an attempt', () => {
+  for (const seconds of [1, 60, 600]) {
+    const { llmMs } = activityTimeouts(loadConfig({ LLM_TIMEOUT_SECONDS: String(seconds) }));
+    // An attempt makes at most a call and its repair on the primary profile and on the fallback.
+    expect(llmMs).toBeGreaterThan(4 * seconds * 1000);
+  }
 });

@@ -7,6 +7,7 @@ import { Agent, AgentRun, type AgentRunKind } from '../../db/entities';
 import type { AgentId } from '../../domain/agents';
 import { conflict, notFound } from '../errors';
 import { page } from '../pagination';
+import { activityTimeouts } from '../../temporal/activity-timeouts';
 import type { AppContext } from '../types';
 import { parse } from '../validate';
 import { presentRun } from './runs.presenter';
@@ -34,7 +35,7 @@ export function startAgentRun(
     const agent = await (orm.em as EntityManager).findOneOrFail(Agent, { id: spec.agentId });
     if (agent.status === 'paused') throw conflict(`agent ${spec.agentId} is paused`);
     const workflowId = typeof spec.workflowId === 'function' ? spec.workflowId() : agentRunWorkflowId(spec.workflowId, randomUUID());
-    const input: AgentRunInput & LearningCycleInput = { trigger: 'api', requestedBy: ctx.state.auth?.name };
+    const input: AgentRunInput & LearningCycleInput = { trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     try {
       await temporal.workflow.start(spec.workflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.runSeconds}s` });
     } catch (err) {

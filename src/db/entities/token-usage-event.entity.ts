@@ -1,6 +1,6 @@
 import { DecimalType, EntitySchema } from '@mikro-orm/core';
 
-/** How a gateway call ended; `ok` and `cache_hit` are answers, the rest are refusals and failures. */
+/** How a gateway call ended; `ok` and `cache_hit` are answers, `unknown` is a call whose end was never recorded, the rest are refusals and failures. */
 export const LLM_OUTCOMES = [
   'ok',
   'cache_hit',
@@ -12,6 +12,9 @@ export const LLM_OUTCOMES = [
   'rejected',
   'quota_exhausted',
   'not_configured',
+  // Recorded before the request is sent: in flight, or the worker died before the answer was written down. Counted as
+  // spend at the reservation's estimate (input estimate + maxTokens) in every total.
+  'unknown',
 ] as const;
 export type LlmOutcome = (typeof LLM_OUTCOMES)[number];
 
@@ -34,8 +37,10 @@ export class TokenUsageEvent {
   outcome: LlmOutcome;
   cacheHit: boolean;
   error: string | null;
+  /** One provider request (workflow run, activity, attempt, call within the attempt, profile, turn); null for rows written after the fact. */
+  callKey: string | null;
 
-  constructor(init: Omit<TokenUsageEvent, 'id' | 'at'> & { at?: Date }) {
+  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey'> & { at?: Date; callKey?: string | null }) {
     this.at = init.at ?? new Date();
     this.month = init.month;
     this.agentId = init.agentId;
@@ -52,6 +57,7 @@ export class TokenUsageEvent {
     this.outcome = init.outcome;
     this.cacheHit = init.cacheHit;
     this.error = init.error;
+    this.callKey = init.callKey ?? null;
   }
 }
 
@@ -82,5 +88,6 @@ export const TokenUsageEventSchema = new EntitySchema<TokenUsageEvent>({
     outcome: { type: 'string', length: 20 },
     cacheHit: { type: 'boolean' },
     error: { type: 'text', nullable: true },
+    callKey: { type: 'string', length: 400, nullable: true, unique: true },
   },
 });

@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
 import { agentEligibility } from '../../../db/eligibility';
+import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
 import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS, XP_MULTIPLIER } from '../../../domain/custody';
@@ -35,7 +36,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     const running = await em().findOne(Exam, { agentId: agent.id, status: 'running' });
     if (running !== null) throw conflict(`agent ${agent.id} already has an exam running`, { examId: running.id, workflowId: running.workflowId });
     const workflowId = custodyWorkflowId(agent.id, randomUUID());
-    const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name };
+    const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;

@@ -83,7 +83,7 @@ export async function cacheHitRate(em: EntityManager): Promise<KpiMeasurement> {
     em,
     `select count(*) filter (where cache_hit) as hits,
             count(*) filter (where not cache_hit and outcome in ('ok', 'bad_output')) as answered,
-            count(*) filter (where not cache_hit and outcome not in ('ok', 'bad_output')) as failed
+            count(*) filter (where not cache_hit and outcome not in ('ok', 'bad_output', 'unknown')) as failed
        from token_usage_events where at >= now() - interval '24 hours'`,
   );
   const base = { window: 'last 24 h', source: 'token_usage_events (the LLM ledger): cache hits / (cache hits + calls a provider answered); refused and failed calls not counted' };

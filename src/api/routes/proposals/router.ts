@@ -5,6 +5,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import type { Config } from '../../../config';
 import { normalizeComment, PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, sameReview, type ProposalInput, type ReviewInput, type ReviewOutcome } from '../../../contracts';
 import { Finding, Proposal, ProposalEvent } from '../../../db/entities';
+import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { conflict, notFound, unauthorized } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
@@ -54,7 +55,7 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     const proposalId = randomUUID();
     const workflowId = proposalWorkflowId(proposalId);
     const subject = body.findingId !== undefined ? { findingId: body.findingId } : { goal: body.goal };
-    const input: ProposalInput = { proposalId, agentId: body.agentId, ...subject, trigger: 'api', requestedBy: ctx.state.auth?.name };
+    const input: ProposalInput = { proposalId, agentId: body.agentId, ...subject, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     ctx.state.auditTarget = `proposal:${proposalId}`;
     try {
       await temporal.workflow.start(PROPOSAL_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.proposalSeconds}s` });
