@@ -1,4 +1,5 @@
 import { createAgentActivities } from './agents.activities';
+import { classifyDataErrors } from './classify';
 import { createConquestActivities } from './conquest';
 import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
@@ -13,9 +14,9 @@ import { createWebhookActivities } from './webhooks.activities';
 
 export type { ActivityDeps } from './deps';
 
-/** Merges every area's activity factory into the one object the worker registers. */
+/** Merges every area's activity factory into the one object the worker registers, data errors classified. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return classifyDataErrors({
     ...createAgentActivities(deps),
     ...createLlmActivities(deps),
     ...createCustodyActivities(deps),
@@ -27,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProposalActivities(deps),
     ...createWebhookActivities(deps),
     ...createReportActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -4,6 +4,7 @@ import { normalizeComment, type ProposalInput, type ProposalStatus } from '../..
 import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
+import { isPermanentDataError } from '../../src/db/data-errors';
 import { agentEligibility } from '../../src/db/eligibility';
 import { loadProposal } from './shared';
 
@@ -29,7 +30,12 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
     const { repo } = await runTarget(deps.orm, deps.config);
     proposal = new Proposal({ id: input.proposalId, workflowId: input.workflowId, agentId: input.agentId, findingId: input.findingId ?? null, goal: input.goal ?? null, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
     proposal.repositoryId = repo.id;
-    await em.persistAndFlush(proposal);
+    try {
+      await em.persistAndFlush(proposal);
+    } catch (err) {
+      if (!isPermanentDataError(err)) throw err;
+      return refuseUnstorable(deps.orm, proposal, err as Error, reviewTimeoutMs);
+    }
   }
   if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
 
@@ -48,6 +54,20 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
   proposal.eligibility = { eligible, reasons: eligible ? decision.reasons : reasons, checks: decision.checks, openProposals: decision.openProposals };
   await em.flush();
   return { eligible, reasons: eligible ? decision.reasons : reasons, reviewTimeoutMs };
+}
+
+/**
+ * A request whose text the database refuses (a data error: retrying cannot help) is still recorded: the proposal is
+ * stored without the offending text, ineligible with the database's reason, so the workflow ends it `ineligible`.
+ */
+async function refuseUnstorable(orm: MikroORM, refused: Proposal, err: Error, reviewTimeoutMs: number): Promise<BeginOutcome> {
+  const reasons = [`the request could not be stored: ${err.message.slice(0, 500)}`];
+  const em = orm.em.fork() as EntityManager;
+  const proposal = (await em.findOne(Proposal, { id: refused.id })) ?? new Proposal({ id: refused.id, workflowId: refused.workflowId, agentId: refused.agentId, findingId: refused.findingId, goal: null, trigger: refused.trigger, requestedBy: refused.requestedBy?.replaceAll('\u0000', '') ?? null });
+  proposal.repositoryId = refused.repositoryId;
+  proposal.eligibility ??= { eligible: false, reasons, checks: [], openProposals: null };
+  await em.persistAndFlush(proposal);
+  return { eligible: false, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
 }
 
 /**

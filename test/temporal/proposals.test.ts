@@ -222,3 +222,13 @@ it('refuses an ineligible agent with the reasons, and fails the apply when the h
   expect(await result).toMatchObject({ status: 'apply_failed' });
   expect(await git(target(), ['branch', '--list', proposalBranch(id)])).toBe('');
 });
+
+it('records a goal the database refuses (a NUL) as an ineligible proposal with the reason, at once, never retrying it', async () => {
+  const started = Date.now();
+  const { id, result } = await start({ goal: 'Stop SQL\u0000 injection' });
+  expect(await result).toMatchObject({ status: 'ineligible', reasons: [expect.stringMatching(/^the request could not be stored: /)] });
+  expect(Date.now() - started).toBeLessThan(5000);
+  const stored = await em().findOneOrFail(Proposal, { id });
+  expect(stored).toMatchObject({ status: 'ineligible', goal: null, requestedBy: 'test', error: expect.stringMatching(/could not be stored/) });
+  expect(await timeline(id)).toEqual(['ineligible']);
+});
