@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { raw, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
 import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
@@ -108,14 +108,19 @@ export async function notifyProposal(orm: MikroORM, proposalId: string, kind: 'p
  */
 export async function learnFromReview(orm: MikroORM, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null }): Promise<{ xp: number; noteId: string | null }> {
   return (orm.em.fork() as EntityManager).transactional(async (tx) => {
+    // The key: only the attempt that sets learned_at learns; a retry or a concurrent attempt finds it set.
+    const claimed = await tx.nativeUpdate(Proposal, { id: proposalId, learnedAt: null }, { learnedAt: new Date() });
+    if (claimed === 0) {
+      await loadProposal(tx, proposalId);
+      return { xp: 0, noteId: null };
+    }
     const p = await loadProposal(tx, proposalId);
-    if (p.learnedAt !== null) return { xp: 0, noteId: null };
     p.review ??= { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
-    p.learnedAt = new Date();
     let xp = 0;
     if (review.decision === 'approve') {
-      const agent = await tx.findOneOrFail(Agent, { id: p.agentId as Agent['id'] });
-      agent.xp += APPROVAL_XP;
+      // Relative, never read-modify-write: an exam finishing meanwhile (which locks the row) keeps its XP. The level
+      // is not moved here: as for every XP change, the level gate decides it at the agent's next exam (§3.1).
+      await tx.nativeUpdate(Agent, { id: p.agentId as Agent['id'] }, { xp: raw('xp + ?', [APPROVAL_XP]) });
       xp = APPROVAL_XP;
     }
     let noteId: string | null = null;
