@@ -10,6 +10,7 @@ import { Migration20261123140835_PerformanceSamples } from './Migration202611231
 import { Migration20261123152848_Proposals } from './Migration20261123152848_Proposals';
 import { Migration20261123154532_OperatorSurface } from './Migration20261123154532_OperatorSurface';
 import { Migration20261202050606_WorkersIsolation } from './Migration20261202050606_WorkersIsolation';
+import { Migration20261202062700_OneLiveProposalPerFinding } from './Migration20261202062700_OneLiveProposalPerFinding';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -27,4 +28,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123152848_Proposals', class: Migration20261123152848_Proposals },
   { name: 'Migration20261123154532_OperatorSurface', class: Migration20261123154532_OperatorSurface },
   { name: 'Migration20261202050606_WorkersIsolation', class: Migration20261202050606_WorkersIsolation },
+  { name: 'Migration20261202062700_OneLiveProposalPerFinding', class: Migration20261202062700_OneLiveProposalPerFinding },
 ];

@@ -1,7 +1,8 @@
 import { raw, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
-import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { Agent, Finding, KnowledgeNote, OPEN_PROPOSAL_STATES, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
 import { isPermanentDataError } from '../../src/db/data-errors';
@@ -33,8 +34,9 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
     try {
       await em.persistAndFlush(proposal);
     } catch (err) {
+      if (err instanceof UniqueConstraintViolationException && /one_live_per_finding/.test(err.message)) return refuseDuplicate(deps.orm, proposal, reviewTimeoutMs);
       if (!isPermanentDataError(err)) throw err;
-      return refuseUnstorable(deps.orm, proposal, err as Error, reviewTimeoutMs);
+      return refuseUnstorable(deps.orm, proposal, (err as Error).message, reviewTimeoutMs);
     }
   }
   if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
@@ -60,14 +62,35 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
  * A request whose text the database refuses (a data error: retrying cannot help) is still recorded: the proposal is
  * stored without the offending text, ineligible with the database's reason, so the workflow ends it `ineligible`.
  */
-async function refuseUnstorable(orm: MikroORM, refused: Proposal, err: Error, reviewTimeoutMs: number): Promise<BeginOutcome> {
-  const reasons = [`the request could not be stored: ${err.message.slice(0, 500)}`];
+async function refuseUnstorable(orm: MikroORM, refused: Proposal, message: string, reviewTimeoutMs: number): Promise<BeginOutcome> {
+  const requestedBy = refused.requestedBy?.replaceAll('\u0000', '') ?? null;
+  return storeRefusal(orm, { ...refused, goal: null, requestedBy }, `the request could not be stored: ${message.slice(0, 500)}`, reviewTimeoutMs);
+}
+
+/**
+ * The loser of a race for one finding (the unique "one live proposal per finding" index refused it) is recorded
+ * ineligible, naming the proposal that won, instead of failing or vanishing.
+ */
+async function refuseDuplicate(orm: MikroORM, refused: Proposal, reviewTimeoutMs: number): Promise<BeginOutcome> {
+  const live = await orm.em.fork().findOne(Proposal, { findingId: refused.findingId, status: { $in: [...OPEN_PROPOSAL_STATES] } });
+  const reason = `finding ${refused.findingId} already has proposal ${live?.id ?? '(another)'}${live ? ` (${live.status})` : ''}`;
+  return storeRefusal(orm, refused, reason, reviewTimeoutMs);
+}
+
+/** Stores (or finds, on a retry) the refused proposal as ineligible with `reason`, outside the live-proposal index. */
+async function storeRefusal(orm: MikroORM, refused: Pick<Proposal, 'id' | 'workflowId' | 'agentId' | 'findingId' | 'goal' | 'trigger' | 'requestedBy' | 'repositoryId'>, reason: string, reviewTimeoutMs: number): Promise<BeginOutcome> {
   const em = orm.em.fork() as EntityManager;
-  const proposal = (await em.findOne(Proposal, { id: refused.id })) ?? new Proposal({ id: refused.id, workflowId: refused.workflowId, agentId: refused.agentId, findingId: refused.findingId, goal: null, trigger: refused.trigger, requestedBy: refused.requestedBy?.replaceAll('\u0000', '') ?? null });
-  proposal.repositoryId = refused.repositoryId;
-  proposal.eligibility ??= { eligible: false, reasons, checks: [], openProposals: null };
-  await em.persistAndFlush(proposal);
-  return { eligible: false, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
+  let proposal = await em.findOne(Proposal, { id: refused.id });
+  if (proposal === null) {
+    proposal = new Proposal({ id: refused.id, workflowId: refused.workflowId, agentId: refused.agentId, findingId: refused.findingId, goal: refused.goal, trigger: refused.trigger, requestedBy: refused.requestedBy });
+    proposal.repositoryId = refused.repositoryId;
+    proposal.status = 'ineligible';
+    proposal.completedAt = new Date();
+    proposal.eligibility = { eligible: false, reasons: [reason], checks: [], openProposals: null };
+    await em.persistAndFlush(proposal);
+  }
+  const reasons = (proposal.eligibility?.reasons as string[] | undefined) ?? [reason];
+  return { eligible: false, reasons, reviewTimeoutMs };
 }
 
 /**
