@@ -78,3 +78,19 @@ it('keeps a failing designed test out of the findings, and still runs the tests 
   expect(none.tests).toMatchObject({ ok: true, pass: 21 });
   expect(none.experiment).toMatchObject({ unavailable: expect.stringMatching(/LlmNotConfigured/) });
 });
+
+it('keeps one finding for a repeated experiment on the same test file and modules, and a dismissed one stays dismissed', async () => {
+  bed.fakes.reset();
+  let rationale = 'first look';
+  bed.fakes.openai.when('You are Sandbox', () => ({ json: { file: 'test/format-again.test.js', content: NEW_TEST, rationale } }));
+  const first = (await experiment()).experiment as ExperimentOutcome;
+  expect(first).toMatchObject({ passed: true, coversNewModules: ['src/format.js'], findingId: expect.any(String) });
+  await em().nativeUpdate(Finding, { id: first.findingId ?? '' }, { status: 'dismissed' });
+
+  rationale = 'second look';
+  const second = (await experiment()).experiment as ExperimentOutcome;
+  expect(second.findingId).toBe(first.findingId);
+  const findings = await em().find(Finding, { kind: 'experiment', file: 'test/format-again.test.js' });
+  expect(findings).toHaveLength(1);
+  expect(findings[0]).toMatchObject({ status: 'dismissed', message: 'second look' });
+});
