@@ -1,4 +1,5 @@
 import { createAgentActivities } from './agents.activities';
+import { classifyDataErrors } from './classify';
 import { createConquestActivities } from './conquest';
 import { createCustodyActivities } from './custody';
 import type { ActivityDeps } from './deps';
@@ -16,12 +17,13 @@ import { createWebhookActivities } from './webhooks.activities';
 export type { ActivityDeps } from './deps';
 
 /**
- * Merges every area's activity factory into the one object the worker registers; each activity heartbeats when its
- * workflow set a heartbeat timeout, and a sandbox run it starts is killed when it is cancelled.
+ * Merges every area's activity factory into the one object the worker registers: data errors classified as permanent,
+ * each activity heartbeating when its workflow set a heartbeat timeout, and a sandbox run it starts killed when it is
+ * cancelled.
  */
 export function createActivities(given: ActivityDeps) {
   const deps: ActivityDeps = { ...given, sandbox: cancellableSandbox(given.sandbox) };
-  return withHeartbeats({
+  return withHeartbeats(classifyDataErrors({
     ...createAgentActivities(deps),
     ...createLlmActivities(deps),
     ...createCustodyActivities(deps),
@@ -34,7 +36,7 @@ export function createActivities(given: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createReportActivities(deps),
     ...createReconcileActivities(deps),
-  });
+  }));
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -12,6 +12,7 @@ import { Migration20261123154532_OperatorSurface } from './Migration202611231545
 import { Migration20261202050606_WorkersIsolation } from './Migration20261202050606_WorkersIsolation';
 import { Migration20261202060500_EndingsCancelled } from './Migration20261202060500_EndingsCancelled';
 import { Migration20261202061238_LedgerCallKeys } from './Migration20261202061238_LedgerCallKeys';
+import { Migration20261202062700_OneLiveProposalPerFinding } from './Migration20261202062700_OneLiveProposalPerFinding';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -31,4 +32,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202050606_WorkersIsolation', class: Migration20261202050606_WorkersIsolation },
   { name: 'Migration20261202060500_EndingsCancelled', class: Migration20261202060500_EndingsCancelled },
   { name: 'Migration20261202061238_LedgerCallKeys', class: Migration20261202061238_LedgerCallKeys },
+  { name: 'Migration20261202062700_OneLiveProposalPerFinding', class: Migration20261202062700_OneLiveProposalPerFinding },
 ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
@@ -75,30 +76,45 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
     const result = summarize(await wt.exec(process.execPath, ['--test', design.file]), 'node:test');
     return { design, result, covers: untested.filter((f) => requires(design.content, f)) };
   });
-  let findingId: string | null = null;
-  if (outcome.result.ok && outcome.covers.length > 0) {
-    const finding = new Finding({
-      repositoryId: repo.id,
-      agentId: 'sandbox',
-      kind: 'experiment',
-      tool: 'experiment',
-      rule: 'new-test',
-      severity: 'low',
-      title: `A new passing test covers ${outcome.covers.join(', ')}`,
-      message: outcome.design.rationale,
-      file: outcome.design.file,
-      line: null,
-      fingerprint: `experiment:${runId}`,
-      firstRunId: runId,
-      data: { content: outcome.design.content, covers: outcome.covers, tests: outcome.result.tests },
-    });
-    await em.persistAndFlush(finding);
-    findingId = finding.id;
-  }
+  const findingId = outcome.result.ok && outcome.covers.length > 0 ? await storeExperimentFinding(em, repo.id, runId, outcome) : null;
   const experiment: ExperimentOutcome = { file: outcome.design.file, rationale: outcome.design.rationale, passed: outcome.result.ok, coversNewModules: outcome.covers, findingId, outputTail: outcome.result.outputTail };
   await storeRunSummary(deps.orm, runId, { experiment });
   await recordRunStep(deps.orm, runId, 'experiment', `${experiment.file}: ${experiment.passed ? 'passed' : 'failed'}`);
   return experiment;
+}
+
+/**
+ * An experiment's finding is keyed on what it is — the test file and the modules it newly covers — not on the run:
+ * a repeat updates the one finding (its content, rationale and last run) and a dismissed one stays dismissed.
+ */
+async function storeExperimentFinding(em: EntityManager, repositoryId: string, runId: string, outcome: { design: { file: string; content: string; rationale: string }; result: { tests: unknown }; covers: string[] }): Promise<string> {
+  const covers = [...outcome.covers].sort();
+  const fingerprint = `experiment:${createHash('sha256').update(JSON.stringify([outcome.design.file, covers])).digest('hex').slice(0, 48)}`;
+  const data = { content: outcome.design.content, covers, tests: outcome.result.tests };
+  const existing = await em.findOne(Finding, { repositoryId, fingerprint });
+  if (existing !== null) {
+    Object.assign(existing, { message: outcome.design.rationale, data, lastRunId: runId, lastSeenAt: new Date() });
+    if (existing.status === 'resolved') Object.assign(existing, { status: 'open', resolvedAt: null });
+    await em.flush();
+    return existing.id;
+  }
+  const finding = new Finding({
+    repositoryId,
+    agentId: 'sandbox',
+    kind: 'experiment',
+    tool: 'experiment',
+    rule: 'new-test',
+    severity: 'low',
+    title: `A new passing test covers ${covers.join(', ')}`,
+    message: outcome.design.rationale,
+    file: outcome.design.file,
+    line: null,
+    fingerprint,
+    firstRunId: runId,
+    data,
+  });
+  await em.persistAndFlush(finding);
+  return finding.id;
 }
 
 /** The target's `src/` and `test/` JavaScript files (up to 30 each, 8 KB each) by repository-relative path. */

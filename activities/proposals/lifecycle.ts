@@ -1,10 +1,12 @@
 import { LockMode } from '@mikro-orm/core';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { raw, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
-import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { Agent, Finding, KnowledgeNote, OPEN_PROPOSAL_STATES, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
+import { isPermanentDataError } from '../../src/db/data-errors';
 import { agentEligibility } from '../../src/db/eligibility';
 import { loadProposal } from './shared';
 
@@ -30,7 +32,13 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
     const { repo } = await runTarget(deps.orm, deps.config);
     proposal = new Proposal({ id: input.proposalId, workflowId: input.workflowId, agentId: input.agentId, findingId: input.findingId ?? null, goal: input.goal ?? null, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
     proposal.repositoryId = repo.id;
-    await em.persistAndFlush(proposal);
+    try {
+      await em.persistAndFlush(proposal);
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException && /one_live_per_finding/.test(err.message)) return refuseDuplicate(deps.orm, proposal, reviewTimeoutMs);
+      if (!isPermanentDataError(err)) throw err;
+      return refuseUnstorable(deps.orm, proposal, (err as Error).message, reviewTimeoutMs);
+    }
   }
   if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
 
@@ -49,6 +57,41 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
   proposal.eligibility = { eligible, reasons: eligible ? decision.reasons : reasons, checks: decision.checks, openProposals: decision.openProposals };
   await em.flush();
   return { eligible, reasons: eligible ? decision.reasons : reasons, reviewTimeoutMs };
+}
+
+/**
+ * A request whose text the database refuses (a data error: retrying cannot help) is still recorded: the proposal is
+ * stored without the offending text, ineligible with the database's reason, so the workflow ends it `ineligible`.
+ */
+async function refuseUnstorable(orm: MikroORM, refused: Proposal, message: string, reviewTimeoutMs: number): Promise<BeginOutcome> {
+  const requestedBy = refused.requestedBy?.replaceAll('\u0000', '') ?? null;
+  return storeRefusal(orm, { ...refused, goal: null, requestedBy }, `the request could not be stored: ${message.slice(0, 500)}`, reviewTimeoutMs);
+}
+
+/**
+ * The loser of a race for one finding (the unique "one live proposal per finding" index refused it) is recorded
+ * ineligible, naming the proposal that won, instead of failing or vanishing.
+ */
+async function refuseDuplicate(orm: MikroORM, refused: Proposal, reviewTimeoutMs: number): Promise<BeginOutcome> {
+  const live = await orm.em.fork().findOne(Proposal, { findingId: refused.findingId, status: { $in: [...OPEN_PROPOSAL_STATES] } });
+  const reason = `finding ${refused.findingId} already has proposal ${live?.id ?? '(another)'}${live ? ` (${live.status})` : ''}`;
+  return storeRefusal(orm, refused, reason, reviewTimeoutMs);
+}
+
+/** Stores (or finds, on a retry) the refused proposal as ineligible with `reason`, outside the live-proposal index. */
+async function storeRefusal(orm: MikroORM, refused: Pick<Proposal, 'id' | 'workflowId' | 'agentId' | 'findingId' | 'goal' | 'trigger' | 'requestedBy' | 'repositoryId'>, reason: string, reviewTimeoutMs: number): Promise<BeginOutcome> {
+  const em = orm.em.fork() as EntityManager;
+  let proposal = await em.findOne(Proposal, { id: refused.id });
+  if (proposal === null) {
+    proposal = new Proposal({ id: refused.id, workflowId: refused.workflowId, agentId: refused.agentId, findingId: refused.findingId, goal: refused.goal, trigger: refused.trigger, requestedBy: refused.requestedBy });
+    proposal.repositoryId = refused.repositoryId;
+    proposal.status = 'ineligible';
+    proposal.completedAt = new Date();
+    proposal.eligibility = { eligible: false, reasons: [reason], checks: [], openProposals: null };
+    await em.persistAndFlush(proposal);
+  }
+  const reasons = (proposal.eligibility?.reasons as string[] | undefined) ?? [reason];
+  return { eligible: false, reasons, reviewTimeoutMs };
 }
 
 /**
@@ -104,14 +147,19 @@ export async function notifyProposal(orm: MikroORM, proposalId: string, kind: 'p
  */
 export async function learnFromReview(orm: MikroORM, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null }): Promise<{ xp: number; noteId: string | null }> {
   return (orm.em.fork() as EntityManager).transactional(async (tx) => {
+    // The key: only the attempt that sets learned_at learns; a retry or a concurrent attempt finds it set.
+    const claimed = await tx.nativeUpdate(Proposal, { id: proposalId, learnedAt: null }, { learnedAt: new Date() });
+    if (claimed === 0) {
+      await loadProposal(tx, proposalId);
+      return { xp: 0, noteId: null };
+    }
     const p = await loadProposal(tx, proposalId);
-    if (p.learnedAt !== null) return { xp: 0, noteId: null };
     p.review ??= { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
-    p.learnedAt = new Date();
     let xp = 0;
     if (review.decision === 'approve') {
-      const agent = await tx.findOneOrFail(Agent, { id: p.agentId as Agent['id'] });
-      agent.xp += APPROVAL_XP;
+      // Relative, never read-modify-write: an exam finishing meanwhile (which locks the row) keeps its XP. The level
+      // is not moved here: as for every XP change, the level gate decides it at the agent's next exam (§3.1).
+      await tx.nativeUpdate(Agent, { id: p.agentId as Agent['id'] }, { xp: raw('xp + ?', [APPROVAL_XP]) });
       xp = APPROVAL_XP;
     }
     let noteId: string | null = null;

@@ -18,6 +18,7 @@ beforeAll(async () => {
   api = await startTestApi(config);
   worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: TASK_QUEUE });
   [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
+  worker.start();
 });
 afterAll(async () => {
   await worker.close();
@@ -41,14 +42,14 @@ it('starts an exam (202), reports it through /workflows/:id, and serves the grad
   const { workflowId, statusUrl } = started.body as { workflowId: string; statusUrl: string };
   expect(workflowId).toMatch(/^custody-imperium-[0-9a-f-]{36}$/);
 
-  const status = await worker.run(async () => {
+  const status = await (async () => {
     for (;;) {
       const res = await api.request('GET', statusUrl, { key: viewer });
       const body = res.body as { status: string; progress: { step: string } | null };
       if (body.status !== 'RUNNING') return body;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  });
+  })();
   expect(status).toMatchObject({ status: 'COMPLETED', type: 'custodyExamWorkflow' });
 
   // The route gave the workflow its activity timeouts from config: LLM steps 4 × LLM_TIMEOUT_SECONDS + 30 s, a 30 s
@@ -104,4 +105,32 @@ it('describes the categories and difficulties with their numbers', async () => {
     categories: expect.arrayContaining([{ id: 'code_quality', agents: ['guardian', 'sandbox', 'conquest'], requiresCodeItem: true }]),
     difficulties: expect.arrayContaining([{ id: 'intermediate', fromLevel: 10, timeLimitSeconds: 600, items: 3, xpMultiplier: 1.5, rating: 1200 }]),
   });
+});
+
+it('two concurrent starts for one agent: one 202 whose exam is recorded at once and finishes, one 409 naming it', async () => {
+  bed.fakes.openai.when('rigorous examiner', (req) => ({
+    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Question ${i} ${randomUUID()} about knowledge.`, rubric: RUBRIC })) },
+  }));
+  bed.fakes.openai.when('You are taking an exam', { text: 'An answer.' });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 8, reason: 'mostly right' }] } });
+
+  const start = () => api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'imperium', category: 'knowledge_verification' } });
+  const both = await Promise.all([start(), start()]);
+  expect(both.map((r) => r.status).sort()).toEqual([202, 409]);
+  const accepted = both.find((r) => r.status === 202)?.body as { workflowId: string; examUrl: string };
+  const refused = both.find((r) => r.status === 409)?.body as { error: { details: { workflowId: string } } };
+  expect(refused.error.details.workflowId).toBe(accepted.workflowId);
+  expect((await api.request('GET', accepted.examUrl, { key: viewer })).status).toBe(200);
+
+  const exam = await (async () => {
+    for (;;) {
+      const res = await api.request('GET', accepted.examUrl, { key: viewer });
+      const body = res.body as { status: string };
+      if (body.status !== 'running') return body;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  expect(exam).toMatchObject({ agentId: 'imperium', category: 'knowledge_verification', status: 'passed', error: null });
+  const rows = await (bed.orm.em.fork() as EntityManager).execute(`select status from exams where agent_id = 'imperium' and category = 'knowledge_verification'`);
+  expect(rows).toEqual([{ status: 'passed' }]);
 });

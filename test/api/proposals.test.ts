@@ -99,6 +99,7 @@ describe('POST /proposals', () => {
       [{ agentId: 'imperium', goal: 'tidy', findingId: randomUUID() }, 'findingId'],
       [{ agentId: 'imperium', goal: '   ' }, 'goal'],
       [{ agentId: 'imperium', goal: 'x'.repeat(2001) }, 'goal'],
+      [{ agentId: 'imperium', goal: 'tidy\u0000 the parser' }, 'goal'],
       [{ agentId: 'imperium', findingId: 'not-a-uuid' }, 'findingId'],
       [{ agentId: 'nobody', goal: 'tidy' }, 'agentId'],
     ];

@@ -8,6 +8,7 @@ import { Agent, Finding, KnowledgeNote, Notification, Proposal, ProposalEvent, t
 import type { Config } from '../../src/config';
 import { git } from '../../src/target';
 import { runTarget } from '../../activities/runs.activities';
+import { beginProposal } from '../../activities/proposals/lifecycle';
 import type { FakeReply } from '../fakes/llm-servers';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
@@ -221,4 +222,32 @@ it('refuses an ineligible agent with the reasons, and fails the apply when the h
   expect(approved.body).toMatchObject({ status: 'apply_failed', reason: expect.stringMatching(/no longer applies to the current head/) });
   expect(await result).toMatchObject({ status: 'apply_failed' });
   expect(await git(target(), ['branch', '--list', proposalBranch(id)])).toBe('');
+});
+
+it('records a goal the database refuses (a NUL) as an ineligible proposal with the reason, at once, never retrying it', async () => {
+  const started = Date.now();
+  const { id, result } = await start({ goal: 'Stop SQL\u0000 injection' });
+  expect(await result).toMatchObject({ status: 'ineligible', reasons: [expect.stringMatching(/^the request could not be stored: /)] });
+  expect(Date.now() - started).toBeLessThan(5000);
+  const stored = await em().findOneOrFail(Proposal, { id });
+  expect(stored).toMatchObject({ status: 'ineligible', goal: null, requestedBy: 'test', error: expect.stringMatching(/could not be stored/) });
+  expect(await timeline(id)).toEqual(['ineligible']);
+});
+
+it('lets only one of two concurrent proposals for one finding live; the other is recorded ineligible with the reason', async () => {
+  const { repo } = await runTarget(bed.orm, config);
+  const finding = new Finding({ repositoryId: repo.id, agentId: 'guardian', kind: 'security', tool: 'eslint-security', rule: 'lvlup/sql-concatenation', severity: 'high', title: 'SQL built by concatenation', message: 'findUserQuery concatenates its argument into SQL', file: 'src/users.js', line: 12, fingerprint: randomUUID().replace(/-/g, ''), firstRunId: randomUUID() });
+  await em().persistAndFlush(finding);
+  const begin = () => {
+    const proposalId = randomUUID();
+    return beginProposal({ orm: bed.orm, config }, { proposalId, workflowId: proposalWorkflowId(proposalId), agentId: 'guardian', findingId: finding.id, trigger: 'cycle' }).then((outcome) => ({ proposalId, outcome }));
+  };
+  const both = await Promise.all([begin(), begin()]);
+  expect(both.map((b) => b.outcome.eligible).sort()).toEqual([false, true]);
+  const winner = both.find((b) => b.outcome.eligible);
+  const loser = both.find((b) => !b.outcome.eligible);
+  expect(loser?.outcome.reasons).toEqual([`finding ${finding.id} already has proposal ${winner?.proposalId} (drafting)`]);
+  const rows = await em().find(Proposal, { findingId: finding.id }, { orderBy: { status: 'asc' } });
+  expect(rows.map((r) => [r.id, r.status])).toEqual(expect.arrayContaining([[winner?.proposalId, 'drafting'], [loser?.proposalId, 'ineligible']]));
+  expect(rows).toHaveLength(2);
 });

@@ -109,3 +109,19 @@ it('kills the running test command (its whole process tree) when the workflow is
     await worker.close();
   }
 }, 120_000);
+
+it('keeps one finding for a repeated experiment on the same test file and modules, and a dismissed one stays dismissed', async () => {
+  bed.fakes.reset();
+  let rationale = 'first look';
+  bed.fakes.openai.when('You are Sandbox', () => ({ json: { file: 'test/format-again.test.js', content: NEW_TEST, rationale } }));
+  const first = (await experiment()).experiment as ExperimentOutcome;
+  expect(first).toMatchObject({ passed: true, coversNewModules: ['src/format.js'], findingId: expect.any(String) });
+  await em().nativeUpdate(Finding, { id: first.findingId ?? '' }, { status: 'dismissed' });
+
+  rationale = 'second look';
+  const second = (await experiment()).experiment as ExperimentOutcome;
+  expect(second.findingId).toBe(first.findingId);
+  const findings = await em().find(Finding, { kind: 'experiment', file: 'test/format-again.test.js' });
+  expect(findings).toHaveLength(1);
+  expect(findings[0]).toMatchObject({ status: 'dismissed', message: 'second look' });
+});

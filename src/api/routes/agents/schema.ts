@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AGENT_STATUSES } from '../../../domain/agents';
 import { paginationQuery } from '../../pagination';
+import { text } from '../../text';
 
 export const agentIdParams = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be an agent id such as "guardian"'),
@@ -11,6 +12,6 @@ export const listAgentsQuery = paginationQuery.extend({
 });
 
 export const changeStatusBody = z
-  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .object({ reason: text(500).optional() })
   .strict()
   .default({});

@@ -6,11 +6,12 @@ import type { Config } from '../../../config';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
 import { agentEligibility } from '../../../db/eligibility';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
+import { storeExamPlan, type ExamRefusal } from '../../../db/exam-plan';
 import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
 import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS, XP_MULTIPLIER } from '../../../domain/custody';
 import { DIFFICULTY_RATING } from '../../../domain/ratings';
-import { badRequest, conflict, notFound } from '../../errors';
+import { badRequest, conflict, notFound, type HttpError } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
@@ -33,11 +34,17 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
       throw badRequest(`${agent.id} is not examined in ${body.category}`, [{ field: 'category', message: `must be one of ${AGENT_CATEGORIES[agent.id].join(', ')}` }]);
     }
     if (agent.status === 'paused') throw conflict(`agent ${agent.id} is paused`);
-    const running = await em().findOne(Exam, { agentId: agent.id, status: 'running' });
-    if (running !== null) throw conflict(`agent ${agent.id} already has an exam running`, { examId: running.id, workflowId: running.workflowId });
     const workflowId = custodyWorkflowId(agent.id, randomUUID());
     const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
-    await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
+    // The exam row is stored before the workflow starts: the unique running-exam index refuses a concurrent duplicate here.
+    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId });
+    if ('refused' in exam) throw await examRefusal(em(), agent.id, exam);
+    try {
+      await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
+    } catch (err) {
+      await em().fork().nativeUpdate(Exam, { id: exam.id }, { status: 'error', error: `the exam workflow could not be started: ${(err as Error).message}`, completedAt: new Date() });
+      throw err;
+    }
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;
     ctx.body = { workflowId, agentId: agent.id, statusUrl: `/api/workflows/${workflowId}`, examUrl: `/api/custody/tests/${workflowId}` };
@@ -94,4 +101,12 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
   });
 
   return router;
+}
+
+/** The HTTP error for a refused exam start; a concurrent duplicate's 409 names the exam that is running. */
+async function examRefusal(em: EntityManager, agentId: string, refusal: ExamRefusal): Promise<HttpError> {
+  if (refusal.refused === 'InvalidCategory') return badRequest(refusal.message, [{ field: 'category', message: refusal.message }]);
+  if (refusal.refused === 'AgentNotFound') return notFound(`agent "${agentId}"`);
+  const running = await em.fork().findOne(Exam, { agentId: agentId as Exam['agentId'], status: 'running' });
+  return conflict(`agent ${agentId} already has an exam running`, running && { examId: running.id, workflowId: running.workflowId });
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AGENT_IDS } from '../../../domain/agents';
 import { paginationQuery } from '../../pagination';
+import { text } from '../../text';
 
 export const knowledgeQuery = paginationQuery.extend({
   agent: z.enum(AGENT_IDS).optional(),
-  q: z.string().trim().min(1).max(200).optional(),
+  q: text(200).optional(),
 });

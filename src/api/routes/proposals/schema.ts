@@ -3,6 +3,7 @@ import { reviewInput } from '../../../contracts';
 import { PROPOSAL_STATES } from '../../../db/entities';
 import { AGENT_IDS } from '../../../domain/agents';
 import { paginationQuery } from '../../pagination';
+import { text } from '../../text';
 
 export const listProposalsQuery = paginationQuery.extend({
   status: z.enum(PROPOSAL_STATES).optional(),
@@ -17,7 +18,7 @@ export const proposalIdParams = z.object({ id: z.string().min(1).max(255).regex(
 export const createProposalBody = z
   .object({
     agentId: z.enum(AGENT_IDS),
-    goal: z.string().trim().min(1).max(2000).optional(),
+    goal: text(2000).optional(),
     findingId: z.uuid('must be a finding id').optional(),
   })
   .strict()

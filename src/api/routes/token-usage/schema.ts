@@ -3,6 +3,7 @@ import { AGENT_IDS } from '../../../domain/agents';
 import { isBudgetScope, LLM_PROVIDERS } from '../../../domain/llm';
 import { LLM_OUTCOMES } from '../../../db/entities';
 import { paginationQuery } from '../../pagination';
+import { text } from '../../text';
 
 const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month as YYYY-MM');
 
@@ -12,8 +13,8 @@ export const eventsQuery = paginationQuery.extend({
   month: month.optional(),
   agentId: z.enum(AGENT_IDS).optional(),
   provider: z.enum(LLM_PROVIDERS).optional(),
-  model: z.string().min(1).max(200).optional(),
-  purpose: z.string().min(1).max(100).optional(),
+  model: text(200, { trim: false }).optional(),
+  purpose: text(100, { trim: false }).optional(),
   outcome: z.enum(LLM_OUTCOMES).optional(),
   workflowId: z.string().min(1).max(255).optional(),
   from: z.iso.datetime({ offset: true }).optional(),

@@ -1,0 +1,68 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CustodyExamInput } from '../contracts';
+import { AGENT_CATEGORIES, type ExamCategory } from '../domain/agents';
+import { difficultyForLevel, isOlympusExam, itemCountFor, passMarkFor, selectCategory, TIME_LIMIT_SECONDS, type CategoryExamRecord } from '../domain/custody';
+import { Agent, Exam } from './entities';
+
+/** Why an exam could not be stored: the caller maps it to its own error (an HTTP status, a non-retryable failure). */
+export type ExamRefusal = { refused: 'AgentNotFound' | 'InvalidCategory' | 'ExamAlreadyRunning'; message: string };
+
+/**
+ * Steps 1–2 of §3.1: picks the category, difficulty, Olympus and item count and stores the exam row, keyed on the
+ * workflow id (a repeat returns the stored row). A paused agent's exam is stored as skipped. The unique "one running
+ * exam per agent" index makes this the one atomic gate: the API stores the row before it starts the workflow, so two
+ * concurrent starts cannot both be accepted, and the workflow's plan step finds the row the API stored.
+ */
+export async function storeExamPlan(em: EntityManager, input: CustodyExamInput & { examId: string; workflowId: string }): Promise<Exam | ExamRefusal> {
+  const existing = await em.findOne(Exam, { workflowId: input.workflowId });
+  if (existing !== null) return existing;
+  const agent = await em.findOne(Agent, { id: input.agentId });
+  if (agent === null) return { refused: 'AgentNotFound', message: `no agent with id "${input.agentId}"` };
+
+  const history = (await em.getConnection().execute(
+    `select category, status = 'passed' as passed, completed_at from exams
+      where agent_id = ? and status in ('passed', 'failed') order by completed_at`,
+    [agent.id],
+  )) as Array<{ category: ExamCategory; passed: boolean; completed_at: string | Date }>;
+  const records: CategoryExamRecord[] = history.map((h) => ({ category: h.category, passed: h.passed, completedAt: new Date(h.completed_at).toISOString() }));
+  let category: ExamCategory;
+  try {
+    category = selectCategory(agent.id, records, input.category);
+  } catch (err) {
+    return { refused: 'InvalidCategory', message: (err as Error).message };
+  }
+  const examNumber = agent.examsTaken + 1;
+  const olympus = isOlympusExam(examNumber);
+  const difficulty = difficultyForLevel(agent.level);
+  const exam = new Exam({
+    id: input.examId,
+    workflowId: input.workflowId,
+    agentId: agent.id,
+    category,
+    difficulty,
+    olympus,
+    examNumber,
+    passMark: passMarkFor(olympus),
+    timeLimitSeconds: TIME_LIMIT_SECONDS[difficulty],
+    itemCount: itemCountFor(difficulty, olympus),
+    trigger: input.trigger,
+    requestedBy: input.requestedBy ?? null,
+  });
+  if (agent.status === 'paused') {
+    exam.status = 'skipped';
+    exam.error = `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`;
+    exam.completedAt = new Date();
+    exam.category = input.category ?? AGENT_CATEGORIES[agent.id][0] ?? category;
+  }
+  exam.steps = [{ step: 'plan', at: new Date().toISOString(), detail: exam.status === 'skipped' ? 'skipped' : `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` }];
+  try {
+    await em.persistAndFlush(exam);
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException && /one_running_per_agent/.test(err.message)) {
+      return { refused: 'ExamAlreadyRunning', message: `agent ${agent.id} already has an exam running` };
+    }
+    throw err;
+  }
+  return exam;
+}

@@ -1,0 +1,39 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { classifyDataErrors, DATA_ERROR } from '../../activities/classify';
+import { createOrm } from '../../src/db/orm';
+import { testConfig } from '../helpers/config';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+
+let db: TestDatabase;
+let orm: MikroORM;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  orm = await createOrm(testConfig(db.url).database);
+});
+afterAll(async () => {
+  await orm.close();
+  await db.drop();
+});
+
+const activities = () =>
+  classifyDataErrors({
+    storeText: (value: string) => orm.em.fork().getConnection().execute('select ?::text as value', [value]),
+    transient: async () => {
+      throw new Error('connection reset');
+    },
+  });
+
+it('fails an activity whose data PostgreSQL refuses (a NUL in text) for good, as a DataError naming the SQLSTATE', async () => {
+  const err = await activities().storeText('a\u0000b').then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: DATA_ERROR, nonRetryable: true, message: expect.stringMatching(/^storeText: data the database refuses \(SQLSTATE (22\d{3}|08P01)\)/) });
+});
+
+it('passes results and every other error through unchanged, so transient trouble is still retried', async () => {
+  expect(await activities().storeText('ab')).toEqual([{ value: 'ab' }]);
+  const err = await activities().transient().then(() => undefined, (e: unknown) => e);
+  expect(err).not.toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ message: 'connection reset' });
+});
