@@ -7,6 +7,8 @@ import type { AgentId } from '../../src/domain/agents';
 import { createTemporalClient } from '../../src/temporal/client';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
+import type { Config } from '../../src/config';
+import { activityTimeouts } from '../../src/temporal/activity-timeouts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 // No worker polls this queue: a started proposal workflow stays RUNNING until the test terminates it.
@@ -18,10 +20,11 @@ let repositoryId: string;
 let viewer: string;
 let operator: string;
 let otherOperator: string;
+let config: Config;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const config = testConfig(db.url, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RATE_LIMIT_MAX: '10000' });
+  config = testConfig(db.url, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RATE_LIMIT_MAX: '10000' });
   api = await startTestApi(config);
   temporal = createTemporalClient(config.temporal);
   [viewer, operator, otherOperator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops'), api.key('operator', 'other-ops')]);
@@ -132,7 +135,7 @@ describe('POST /proposals', () => {
     const handle = temporal.workflow.getHandle(workflowId);
     try {
       expect(await handle.describe()).toMatchObject({ type: PROPOSAL_WORKFLOW, taskQueue: TASK_QUEUE, status: { name: 'RUNNING' } });
-      expect(await startInput(workflowId)).toEqual({ proposalId, agentId: 'sandbox', goal: 'speed up the parser', trigger: 'api', requestedBy: 'ops' });
+      expect(await startInput(workflowId)).toEqual({ proposalId, agentId: 'sandbox', goal: 'speed up the parser', trigger: 'api', requestedBy: 'ops', timeouts: activityTimeouts(config) });
     } finally {
       await handle.terminate('test done');
     }
@@ -146,7 +149,7 @@ describe('POST /proposals', () => {
     expect(res.status).toBe(202);
     const { proposalId, workflowId } = res.body as { proposalId: string; workflowId: string };
     try {
-      expect(await startInput(workflowId)).toEqual({ proposalId, agentId: 'conquest', findingId: finding.id, trigger: 'api', requestedBy: 'ops' });
+      expect(await startInput(workflowId)).toEqual({ proposalId, agentId: 'conquest', findingId: finding.id, trigger: 'api', requestedBy: 'ops', timeouts: activityTimeouts(config) });
     } finally {
       await temporal.workflow.getHandle(workflowId).terminate('test done');
     }
@@ -157,24 +160,25 @@ describe('GET /proposals', () => {
   it('lists proposals newest first, without the diff, filtered by status, agent and finding, paginated', async () => {
     const findingId = randomUUID();
     const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, minutes));
-    const drafting = await insertProposal({ agentId: 'sandbox', status: 'drafting', findingId, createdAt: at(0) });
+    // One finding has at most one live proposal (a database constraint): the others here have ended.
+    const rejected = await insertProposal({ agentId: 'sandbox', status: 'rejected', findingId, createdAt: at(0) });
     const awaiting = await insertProposal({ agentId: 'sandbox', status: 'awaiting_review', findingId, createdAt: at(1) });
     const applied = await insertProposal({ agentId: 'sandbox', status: 'applied', findingId, createdAt: at(2), commit: 'c0ffee' });
-    const other = await insertProposal({ agentId: 'conquest', status: 'awaiting_review', findingId, createdAt: at(3) });
+    const other = await insertProposal({ agentId: 'conquest', status: 'expired', findingId, createdAt: at(3) });
     const ids = (res: { body: unknown }) => (res.body as { items: Array<{ id: string }> }).items.map((p) => p.id);
 
     const first = await api.request('GET', `/api/proposals?findingId=${findingId}&limit=2`, { key: viewer });
     expect(first.body).toMatchObject({ page: { limit: 2, offset: 0, total: 4 } });
     expect(ids(first)).toEqual([other.id, applied.id]);
     const second = await api.request('GET', `/api/proposals?findingId=${findingId}&limit=2&offset=2`, { key: viewer });
-    expect(ids(second)).toEqual([awaiting.id, drafting.id]);
+    expect(ids(second)).toEqual([awaiting.id, rejected.id]);
 
     const item = (first.body as { items: Array<Record<string, unknown>> }).items[1];
     expect(item).toMatchObject({ id: applied.id, agentId: 'sandbox', status: 'applied', findingId, title: 'Tidy the parser', changedFiles: ['src/parser.ts'], changedLines: 2, commit: 'c0ffee', branch: proposalBranch(applied.id), createdAt: at(2).toISOString(), completedAt: null });
     expect(item).not.toHaveProperty('diff');
 
     const bySandbox = await api.request('GET', `/api/proposals?findingId=${findingId}&agent=sandbox`, { key: viewer });
-    expect(ids(bySandbox)).toEqual([applied.id, awaiting.id, drafting.id]);
+    expect(ids(bySandbox)).toEqual([applied.id, awaiting.id, rejected.id]);
     const byBoth = await api.request('GET', `/api/proposals?findingId=${findingId}&agent=sandbox&status=awaiting_review`, { key: viewer });
     expect(byBoth.body).toMatchObject({ items: [{ id: awaiting.id }], page: { total: 1 } });
   });
