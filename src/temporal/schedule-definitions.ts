@@ -91,5 +91,17 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     note: 'Reconciler: ends exams, proposals and runs whose workflow closed in Temporal, every RECONCILE_INTERVAL',
     executionTimeoutSeconds: config.intervals.reconcile * 5,
   };
-  return [...custody, learningCycle, ...agentWork, weeklyReport, reconcile];
+  return spreadOffsets([...custody, learningCycle, ...agentWork, weeklyReport, reconcile]);
+}
+
+/**
+ * Gives the interval schedules offsets spread evenly over their intervals, in list order: the i-th of n starts i/n of
+ * its interval past the epoch-aligned point. Without them every interval fires at the same instants (the top of the
+ * hour held four exams, the cycle with its three children, a scan and an analysis on the same cores). The order of
+ * the list is fixed, so every worker computes the same offsets and a re-sync changes nothing.
+ */
+export function spreadOffsets(definitions: ScheduleDefinition[]): ScheduleDefinition[] {
+  const n = definitions.filter((d) => d.intervalSeconds !== undefined).length;
+  let i = 0;
+  return definitions.map((d) => (d.intervalSeconds === undefined ? d : { ...d, offsetSeconds: Math.floor((i++ * d.intervalSeconds) / n) }));
 }

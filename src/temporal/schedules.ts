@@ -30,7 +30,10 @@ export type ScheduleDefinition = {
   note: string;
   /** the started workflow's execution timeout: a run that hangs times out and the reconciler ends its row */
   executionTimeoutSeconds?: number;
-} & ({ intervalSeconds: number; calendar?: never } | { calendar: WeeklyCalendar; intervalSeconds?: never });
+} & (
+  | { intervalSeconds: number; /** where in each interval it fires (default 0: epoch-aligned) */ offsetSeconds?: number; calendar?: never }
+  | { calendar: WeeklyCalendar; intervalSeconds?: never; offsetSeconds?: never }
+);
 
 export interface SyncResult {
   created: string[];
@@ -86,11 +89,11 @@ function toScheduleOptions(def: ScheduleDefinition, catchupWindowSeconds: number
   };
 }
 
-/** The Temporal spec of a definition: one interval, or one calendar time in UTC. */
+/** The Temporal spec of a definition: one interval with its offset, or one calendar time in UTC. */
 export function toScheduleSpec(def: ScheduleDefinition): ScheduleSpec {
   if (def.calendar !== undefined) {
     const { dayOfWeek, hour, minute } = def.calendar;
     return { calendars: [{ dayOfWeek, hour, minute, comment: def.note }], timezone: 'UTC' };
   }
-  return { intervals: [{ every: `${def.intervalSeconds}s` }] };
+  return { intervals: [{ every: `${def.intervalSeconds}s`, offset: `${def.offsetSeconds ?? 0}s` }] };
 }

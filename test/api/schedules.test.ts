@@ -62,6 +62,11 @@ it('creates the weekly report as a calendar schedule firing Mondays at 09:00 UTC
   await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
   const described = await client.schedule.getHandle('weekly-report').describe();
   expect(described.spec.intervals ?? []).toEqual([]);
+  // Interval schedules carry their own offsets into Temporal (they no longer all fire at the same instant).
+  const scan = definitions.find((d) => d.id === 'guardian-scan');
+  const scanSpec = (await client.schedule.getHandle('guardian-scan').describe()).spec;
+  expect(scanSpec.intervals).toEqual([{ every: (scan?.intervalSeconds ?? 0) * 1000, offset: (scan?.offsetSeconds ?? 0) * 1000 }]);
+  expect(scan?.offsetSeconds).toBeGreaterThan(0);
   expect(described.spec.calendars).toEqual([expect.objectContaining({ dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }], hour: [{ start: 9, end: 9, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] })]);
   expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'weeklyReportWorkflow', workflowId: 'weekly-report-scheduled' });
   const next = described.info.nextActionTimes;

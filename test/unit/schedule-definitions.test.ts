@@ -70,3 +70,17 @@ it('never lets an LLM activity time out while its provider call may still run: s
     expect(llmMs).toBeGreaterThan(4 * seconds * 1000);
   }
 });
+
+it('spreads the interval schedules over their intervals instead of firing all at the epoch-aligned instant', () => {
+  const defs = scheduleDefinitions(loadConfig({}));
+  const interval = defs.filter((d) => d.intervalSeconds !== undefined);
+  const offsets = interval.map((d) => d.offsetSeconds ?? 0);
+  // Each within its interval, all distinct fractions of it, and the same on every computation (every worker agrees).
+  interval.forEach((d, i) => expect(offsets[i]).toBeLessThan(d.intervalSeconds ?? 0));
+  expect(new Set(interval.map((d, i) => (offsets[i] ?? 0) / (d.intervalSeconds ?? 1))).size).toBe(interval.length);
+  expect(scheduleDefinitions(loadConfig({})).map((d) => d.offsetSeconds)).toEqual(defs.map((d) => d.offsetSeconds));
+  // The four hourly exams, once all at the top of the hour, start at least 5 minutes apart.
+  const exams = interval.filter((d) => d.id.startsWith('custody-')).map((d) => d.offsetSeconds ?? 0).sort((a, b) => a - b);
+  exams.slice(1).forEach((o, i) => expect(o - (exams[i] ?? 0)).toBeGreaterThanOrEqual(300));
+  expect(defs.find((d) => d.id === 'weekly-report')?.offsetSeconds).toBeUndefined();
+});
