@@ -1,4 +1,4 @@
-import { ActivityFailure, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, patched, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { progressQuery, type CustodyExamInput, type CustodyExamResult, type WorkflowProgress } from '../src/contracts';
@@ -40,11 +40,13 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     const positions = Array.from({ length: itemCount }, (_, i) => i);
 
     enter('answer', { itemCount });
-    // The exam's time limit bounds answering; an item not answered in time scores 0.
+    // The exam's time limit bounds answering; an item not answered in time scores 0. (Before the patch the window was
+    // also capped at 6 LLM activity timeouts, which cut master and legendary exams short of their limit.)
+    const window = patched('custody-answer-window-is-the-time-limit') ? plan.timeLimitSeconds * 1000 : Math.min(plan.timeLimitSeconds * 1000, t.llmMs * 6);
     const answerer = proxyActivities<Activities>({
       startToCloseTimeout: t.llmMs,
       ...hb,
-      scheduleToCloseTimeout: Math.min(plan.timeLimitSeconds * 1000, t.llmMs * 6),
+      scheduleToCloseTimeout: window,
       retry: { initialInterval: '2 seconds', maximumAttempts: 6 },
     });
     const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));

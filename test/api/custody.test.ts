@@ -134,3 +134,25 @@ it('two concurrent starts for one agent: one 202 whose exam is recorded at once 
   const rows = await (bed.orm.em.fork() as EntityManager).execute(`select status from exams where agent_id = 'imperium' and category = 'knowledge_verification'`);
   expect(rows).toEqual([{ status: 'passed' }]);
 });
+
+it('gives a legendary exam its whole hour to answer: the answering window is the time limit, not a cap from the LLM timeout', async () => {
+  bed.fakes.openai.when('rigorous examiner', (req) => ({
+    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Legend ${i} ${randomUUID()}.`, rubric: RUBRIC })) },
+  }));
+  bed.fakes.openai.when('You are taking an exam', { text: 'An answer.' });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 8, reason: 'fine' }] } });
+  const em = bed.orm.em.fork() as EntityManager;
+  await em.getConnection().execute(`update agents set level = 50, xp = 122500 where id = 'guardian'`);
+  const started = await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'guardian', category: 'security_awareness' } });
+  expect(started.status).toBe(202);
+  const { workflowId } = started.body as { workflowId: string };
+  const handle = worker.client.workflow.getHandle(workflowId);
+  await handle.result().catch(() => undefined);
+  const history = await handle.fetchHistory();
+  const answer = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'custodyAnswerItem')?.activityTaskScheduledEventAttributes;
+  expect(answer).toBeDefined();
+  // Legendary: 3600 s (ARCHITECTURE §3.1). It was min(time limit, 6 × the LLM activity timeout) = 1620 s by default.
+  expect(Number(answer?.scheduleToCloseTimeout?.seconds)).toBe(3600);
+  const exam = await api.request('GET', `/api/custody/tests/${workflowId}`, { key: viewer });
+  expect(exam.body).toMatchObject({ difficulty: 'legendary', timeLimitSeconds: 3600 });
+});
