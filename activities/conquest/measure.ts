@@ -3,7 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { AgentRun, Finding } from '../../src/db/entities';
 import { collectRepeats, parseBenchOutput, performanceVerdict, type PerformanceVerdict } from '../../src/domain/performance';
-import { parseFileDurations, reporterArgs, reporterEnv } from '../../src/domain/test-durations';
+import { parseFileDurations, reporterEnv, withReporter } from '../../src/domain/test-durations';
 import { createNotification } from '../../src/notifications/create';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
 import type { Workspace } from '../../src/target';
@@ -104,10 +104,7 @@ interface MeasurePlan {
 async function measurePlan(ws: Workspace, target: { benchCmd: string | undefined; testCmd: string }): Promise<MeasurePlan> {
   if (target.benchCmd !== undefined) return { source: 'bench', command: target.benchCmd, env: {}, figures: (r) => parseBenchOutput(r.stdout) };
   const runner = await workspaceRunner(ws, target.testCmd);
-  const args = reporterArgs(runner);
-  // npm passes a script's extra arguments only after `--`; pnpm, yarn and a direct runner take them as they are.
-  const separator = /^\s*npm\s/.test(target.testCmd) ? ' --' : '';
-  const command = args.length === 0 ? target.testCmd : `${target.testCmd}${separator} ${args.join(' ')}`;
+  const command = withReporter(target.testCmd, runner);
   return {
     source: 'tests',
     command,

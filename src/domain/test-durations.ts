@@ -45,6 +45,16 @@ export function reporterArgs(runner: TestRunner): string[] {
   }
 }
 
+/**
+ * The test command with its runner's report requested: npm passes a script's extra arguments only after `--`; pnpm,
+ * yarn and a runner called directly take them as they are. Unchanged for runners with no report arguments.
+ */
+export function withReporter(testCmd: string, runner: TestRunner): string {
+  const args = reporterArgs(runner);
+  if (args.length === 0) return testCmd;
+  return `${testCmd}${/^\s*npm\s/.test(testCmd) ? ' --' : ''} ${args.join(' ')}`;
+}
+
 /** Environment for the timing run: node:test's reporter through NODE_OPTIONS (where Node accepts `--test-reporter`). */
 export function reporterEnv(runner: TestRunner): Record<string, string> {
   if (runner !== 'node:test') return {};

@@ -112,14 +112,15 @@ function declaresDependencies(manifest: Buffer): boolean {
   });
 }
 
+/** npm without its side trips: no audit submission, funding message or update check (setup and runs alike). */
+export const QUIET_NPM_ENV: Readonly<Record<string, string>> = Object.freeze({ npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
+
 /** npm's own configuration, explicit: our registry and cache, no audit, fund or update check, scripts as allowed. */
 function npmEnv(opts: SetupOptions, cache: string): Record<string, string> {
   return {
     npm_config_cache: cache,
     npm_config_registry: opts.registry,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
+    ...QUIET_NPM_ENV,
     npm_config_ignore_scripts: String(!opts.installScripts),
     ...(opts.network ? {} : { npm_config_offline: 'true' }),
   };

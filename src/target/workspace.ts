@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import type { Sandbox, SandboxRunRequest, SandboxRunResult } from '../sandbox';
 import { git } from './git';
+import { QUIET_NPM_ENV } from './package-manager';
 import { withWorktree, type Worktree } from './worktrees';
 import { installDependencies, type DependencySetup, type SetupOutcome } from './workspace-setup';
 import { cannotStart, outputTail, WORKSPACE_ERROR_TYPES, WorkspaceError } from './workspace-errors';
@@ -47,7 +48,7 @@ export interface WorkspaceOptions {
  * npm's chatter off and the registry out of reach even in the process fallback: a run is offline. HOME is the worktree,
  * so npm would otherwise leave its debug logs in the checkout (and in a proposal's diff).
  */
-const RUN_ENV: Record<string, string> = { npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', npm_config_logs_max: '0' };
+const RUN_ENV: Record<string, string> = { ...QUIET_NPM_ENV, npm_config_offline: 'true', npm_config_logs_max: '0' };
 
 /** The context from the configuration: the one way activities build it. */
 export function workspaceContext(config: Pick<Config, 'dataDir' | 'workspace' | 'sandbox'>, sandbox: Sandbox): WorkspaceContext {

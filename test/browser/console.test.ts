@@ -16,6 +16,7 @@ import { registerWorker } from '../../src/db/workers';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
+import { exampleTargetFix } from '../helpers/proposals';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
 jest.setTimeout(240_000);
@@ -36,17 +37,7 @@ let viewer: string;
 let proposalId: string;
 
 /** A fix that keeps the example target's tests passing (the one test/temporal/proposals.test.ts applies). */
-const SAFE_FIX = `--- a/src/users.js
-+++ b/src/users.js
-@@ -9,6 +9,7 @@
-  * @returns {string}
-  */
- function findUserQuery(name) {
-+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError('invalid user name');
-   return "SELECT id, name, email FROM users WHERE name = '" + name + "'";
- }
- 
-`;
+const SAFE_FIX = exampleTargetFix();
 const TITLE = 'Check names in findUserQuery';
 
 beforeAll(async () => {

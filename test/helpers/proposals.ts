@@ -11,3 +11,19 @@ export async function proposalReaching(orm: MikroORM, id: string, status: Propos
   }
   throw new Error(`proposal ${id} never reached ${status}`);
 }
+
+/**
+ * A fix for the example target's SQL injection that keeps its tests passing: names are checked against an allow-list
+ * (`pattern`) before the SQL is built.
+ */
+export const exampleTargetFix = (pattern = '/^[A-Za-z0-9_.-]+$/') => `--- a/src/users.js
++++ b/src/users.js
+@@ -9,6 +9,7 @@
+  * @returns {string}
+  */
+ function findUserQuery(name) {
++  if (typeof name !== 'string' || !${pattern}.test(name)) throw new TypeError('invalid user name');
+   return "SELECT id, name, email FROM users WHERE name = '" + name + "'";
+ }
+ 
+`;

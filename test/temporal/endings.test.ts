@@ -24,7 +24,7 @@ import { runTarget } from '../../activities/runs.activities';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
-import { proposalReaching } from '../helpers/proposals';
+import { exampleTargetFix, proposalReaching } from '../helpers/proposals';
 import { createTestWorker, TEST_RUN_TIMEOUTS, type TestWorker } from '../helpers/worker';
 
 jest.setTimeout(180_000);
@@ -57,17 +57,7 @@ afterAll(async () => {
 
 const RUBRIC = [{ name: 'accuracy', weight: 1, description: 'Is it correct?' }];
 const codeItem = () => ({ kind: 'code', prompt: `Write a JavaScript function add(a, b) that returns the sum (${randomUUID()}).`, functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }] });
-const DIFF = `--- a/src/users.js
-+++ b/src/users.js
-@@ -9,6 +9,7 @@
-  * @returns {string}
-  */
- function findUserQuery(name) {
-+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError('invalid user name');
-   return "SELECT id, name, email FROM users WHERE name = '" + name + "'";
- }
- 
-`;
+const DIFF = exampleTargetFix();
 
 /** The examiner writes its items; the agent's answer never comes (the provider hangs): the exam stays in `answer`. */
 function scriptHangingFakes(): void {

@@ -14,7 +14,7 @@ import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
-import { proposalReaching } from '../helpers/proposals';
+import { exampleTargetFix, proposalReaching } from '../helpers/proposals';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
 jest.setTimeout(180_000);
@@ -47,18 +47,7 @@ beforeEach(async () => {
   await em().nativeUpdate(Agent, {}, { status: 'active', lastPassedAt: new Date(), consecutiveFailures: 0 });
 });
 
-/** A fix that keeps the tests passing: names are checked against an allow-list (`pattern`) before the SQL is built. */
-const fix = (pattern = '/^[A-Za-z0-9_.-]+$/') => `--- a/src/users.js
-+++ b/src/users.js
-@@ -9,6 +9,7 @@
-  * @returns {string}
-  */
- function findUserQuery(name) {
-+  if (typeof name !== 'string' || !${pattern}.test(name)) throw new TypeError('invalid user name');
-   return "SELECT id, name, email FROM users WHERE name = '" + name + "'";
- }
- 
-`;
+const fix = exampleTargetFix;
 const SAFE_FIX = fix();
 /** A real fix that breaks the existing tests (they expect the SQL text). */
 const BREAKING_FIX = `--- a/src/users.js
