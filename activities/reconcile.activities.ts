@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ReconcileResult } from '../src/contracts';
+import { finishRun } from '../src/db/agent-runs';
 import { AgentRun, Exam, OPEN_PROPOSAL_STATES, Proposal } from '../src/db/entities';
+import { endClosedProposal } from '../src/db/proposals';
 import { endingFor, type Ending, type WorkflowStatusName } from '../src/domain/endings';
 import { recordExamFailure } from './custody/finish';
 import type { ActivityDeps } from './deps';
-import { endClosedProposal } from './proposals/lifecycle';
-import { finishRun } from './runs.activities';
 
 /**
  * The reconciler's one step: every running exam, open proposal and running agent run older than `graceMs` whose

@@ -2,39 +2,22 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../src/config';
 import { loadEncryptionKeys, SecretsError } from '../src/crypto/secrets';
-import { Agent, AgentRun, Repository, type AgentRunKind, type AgentRunStatus } from '../src/db/entities';
+import { storeAgentRun, finishRun, type BeginRunInput } from '../src/db/agent-runs';
+import { Repository, type AgentRunStatus } from '../src/db/entities';
 import { syncTargetRepository } from '../src/db/repositories';
-import type { AgentId } from '../src/domain/agents';
 import { gitUrlKind } from '../src/domain/git-url';
 import { RemoteTargetError, resolveTargetRepository, type GitCredentials, type ResolvedTarget } from '../src/target';
 import { loadTargetCredentials } from '../src/target/credentials-settings';
 
-export interface BeginRunInput {
-  runId: string;
-  workflowId: string;
-  agentId: AgentId;
-  kind: AgentRunKind;
-  trigger: string;
-  requestedBy?: string;
-}
-
 /** Run rows shared by every agent workflow: begun (or skipped for a paused agent), steps recorded, finished. */
 export function createRunActivities({ orm }: { orm: MikroORM }) {
   return {
-    /** Stores the run keyed on its workflow id (a retry returns the same row); a paused agent's run is stored as skipped. */
+    /**
+     * Stores the run keyed on its workflow id, or adopts the one the API stored before starting the workflow (a retry
+     * returns the same row); a paused agent's run is stored as skipped.
+     */
     async beginAgentRun(input: BeginRunInput): Promise<{ runId: string; skipped: boolean; reason?: string }> {
-      const em = orm.em.fork();
-      const existing = await em.findOne(AgentRun, { workflowId: input.workflowId });
-      if (existing !== null) return { runId: existing.id, skipped: existing.status === 'skipped', reason: existing.error ?? undefined };
-      const agent = await em.findOneOrFail(Agent, { id: input.agentId });
-      const run = new AgentRun({ ...input, id: input.runId, requestedBy: input.requestedBy ?? null });
-      run.steps = [{ step: 'begin', at: new Date().toISOString() }];
-      if (agent.status === 'paused') {
-        run.status = 'skipped';
-        run.error = `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`;
-        run.completedAt = new Date();
-      }
-      await em.persistAndFlush(run);
+      const { run } = await storeAgentRun(orm.em.fork(), input);
       return { runId: run.id, skipped: run.status === 'skipped', reason: run.error ?? undefined };
     },
 
@@ -43,17 +26,6 @@ export function createRunActivities({ orm }: { orm: MikroORM }) {
       await finishRun(orm, runId, status, summary, error);
     },
   };
-}
-
-/** Ends a running run with `status` (a run already ended is left as it is: false), merging `summary` into the stored one. */
-export async function finishRun(orm: MikroORM, runId: string, status: Exclude<AgentRunStatus, 'running' | 'skipped'>, summary: Record<string, unknown>, error?: string): Promise<boolean> {
-  const ended = await orm.em.getConnection().execute<{ affectedRows: number }>(
-    `update agent_runs set status = ?, summary = summary || ?::jsonb, error = ?, completed_at = now(),
-            steps = steps || ?::jsonb where id = ? and status = 'running'`,
-    [status, JSON.stringify(summary), error ?? null, JSON.stringify([{ step: status, at: new Date().toISOString(), ...(error && { detail: error.slice(0, 300) }) }]), runId],
-    'run',
-  );
-  return ended.affectedRows > 0;
 }
 
 /** Appends a step to a run's recorded progress. */

@@ -17,7 +17,10 @@ export interface ScanOutcome {
 /**
  * Runs the security scanners on a temporary worktree of the target and folds the results into `findings`: seen again
  * → updated; new → inserted; resolved but back → reopened; dismissed stays dismissed; open ones a tool that ran did
- * not report any more → resolved. Stored on the run, so a retry after success returns the same outcome.
+ * not report any more → resolved. Stored on the run, so a retry after success returns the same outcome. Which findings
+ * are new or reopened is read from the findings this run opened (`openedRunId`), never from what this attempt
+ * inserted: an attempt retried after its fold committed (the outcome not yet stored) still reports them, so they are
+ * triaged and notified.
  */
 export async function scanTarget(deps: { orm: MikroORM; config: Config }, runId: string): Promise<ScanOutcome> {
   const em = deps.orm.em.fork() as EntityManager;
@@ -41,28 +44,28 @@ async function fold(tx: EntityManager, ctx: { repositoryId: string; runId: strin
   for (const f of report.findings) unique.set(f.fingerprint, f);
   const known = await tx.find(Finding, { repositoryId, kind: 'security', fingerprint: { $in: [...unique.keys()] } });
   const byFingerprint = new Map(known.map((f) => [f.fingerprint, f]));
-  const newIds: string[] = [];
-  const reopenedIds: string[] = [];
   const now = new Date();
   for (const raw of unique.values()) {
     const existing = byFingerprint.get(raw.fingerprint);
     if (existing === undefined) {
-      const created = new Finding({ repositoryId, agentId: 'guardian', kind: 'security', ...raw, firstRunId: runId, data: raw.data ?? {} });
-      tx.persist(created);
-      newIds.push(created.id);
+      tx.persist(new Finding({ repositoryId, agentId: 'guardian', kind: 'security', ...raw, firstRunId: runId, data: raw.data ?? {} }));
       continue;
     }
     Object.assign(existing, { line: raw.line, message: raw.message, severity: raw.severity, lastRunId: runId, lastSeenAt: now });
-    if (existing.status === 'resolved') {
-      existing.status = 'open';
-      existing.resolvedAt = null;
-      reopenedIds.push(existing.id);
-    }
+    if (existing.status === 'resolved') Object.assign(existing, { status: 'open', resolvedAt: null, openedRunId: runId });
   }
   // Only tools that ran can vouch that a finding is gone.
   const ranOk = report.tools.filter((t) => t.status === 'ok').map((t) => t.tool);
   const gone = await tx.find(Finding, { repositoryId, kind: 'security', status: 'open', tool: { $in: ranOk }, fingerprint: { $nin: [...unique.keys()] } });
   for (const f of gone) Object.assign(f, { status: 'resolved', resolvedAt: now, lastRunId: runId });
   await tx.flush();
-  return { total: unique.size, newIds, reopenedIds, resolved: gone.length };
+  // What this run opened, as stored: the same answer for a first attempt and for one retried after its fold committed.
+  const opened = await tx.find(Finding, { repositoryId, kind: 'security', openedRunId: runId, status: 'open' }, { orderBy: { firstSeenAt: 'asc', id: 'asc' } });
+  const resolved = await tx.count(Finding, { repositoryId, kind: 'security', lastRunId: runId, status: 'resolved' });
+  return {
+    total: unique.size,
+    newIds: opened.filter((f) => f.firstRunId === runId).map((f) => f.id),
+    reopenedIds: opened.filter((f) => f.firstRunId !== runId).map((f) => f.id),
+    resolved,
+  };
 }

@@ -41,7 +41,10 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
   return { triaged };
 }
 
-/** One `security_finding` notification per new or reopened high/critical finding (idempotent per finding). */
+/**
+ * One `security_finding` notification per new or reopened high/critical finding, keyed on the finding and the run that
+ * opened it: a retry notifies nothing twice, a finding reopened by a later run is notified again.
+ */
 export async function notifyFindings(orm: MikroORM, findingIds: string[]): Promise<{ notified: number }> {
   const em = orm.em.fork() as EntityManager;
   const serious = await em.find(Finding, { id: { $in: findingIds }, severity: { $in: ['high', 'critical'] }, status: 'open' });
@@ -54,7 +57,7 @@ export async function notifyFindings(orm: MikroORM, findingIds: string[]): Promi
       message: `${f.tool} (${f.rule}) in ${f.file ?? 'the repository'}${f.line ? `:${f.line}` : ''}: ${f.message}`,
       priority: f.severity === 'critical' ? 'critical' : 'high',
       data: { findingId: f.id, severity: f.severity, file: f.file, line: f.line, rule: f.rule },
-      dedupeKey: `security_finding:${f.id}:${f.firstSeenAt.toISOString()}`,
+      dedupeKey: f.openedRunId === f.firstRunId ? `security_finding:${f.id}:${f.firstSeenAt.toISOString()}` : `security_finding:${f.id}:reopened:${f.openedRunId}`,
     });
     if (created) notified++;
   }

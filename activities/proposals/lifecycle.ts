@@ -1,9 +1,8 @@
-import { LockMode } from '@mikro-orm/core';
 import { raw, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { Agent, Finding, KnowledgeNote, OPEN_PROPOSAL_STATES, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import { isLiveProposalConflict, liveProposalRefusal } from '../../src/db/proposals';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
 import { isPermanentDataError } from '../../src/db/data-errors';
@@ -20,27 +19,34 @@ export interface BeginOutcome {
 }
 
 /**
- * Stores the proposal (keyed on its id: a retry finds it) and decides eligibility (ARCHITECTURE §3.1), adding the
- * proposal's own preconditions: the finding exists, is open and has no other live proposal. Returns the review
- * timeout from config so the workflow's timer is in its history.
+ * Stores the proposal (keyed on its id: a retry finds it) — or adopts the one the API stored before starting the
+ * workflow — and decides eligibility (ARCHITECTURE §3.1), adding the proposal's own preconditions: the finding
+ * exists, is open and has no other live proposal. Returns the review timeout from config so the workflow's timer is
+ * in its history. Throws non-retryable `target_unavailable` (the workflow records the proposal `failed`).
  */
 export async function beginProposal(deps: { orm: MikroORM; config: Config }, input: ProposalInput & { workflowId: string }): Promise<BeginOutcome> {
   const em = deps.orm.em.fork() as EntityManager;
   const reviewTimeoutMs = deps.config.proposals.reviewTimeoutSeconds * 1000;
   let proposal = await em.findOne(Proposal, { id: input.proposalId });
   if (proposal === null) {
+    // Started without the API (the learning cycle): the row is stored here.
     const { repo } = await runTarget(deps.orm, deps.config);
     proposal = new Proposal({ id: input.proposalId, workflowId: input.workflowId, agentId: input.agentId, findingId: input.findingId ?? null, goal: input.goal ?? null, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
     proposal.repositoryId = repo.id;
     try {
       await em.persistAndFlush(proposal);
     } catch (err) {
-      if (err instanceof UniqueConstraintViolationException && /one_live_per_finding/.test(err.message)) return refuseDuplicate(deps.orm, proposal, reviewTimeoutMs);
+      if (isLiveProposalConflict(err)) return refuseDuplicate(deps.orm, proposal, reviewTimeoutMs);
       if (!isPermanentDataError(err)) throw err;
       return refuseUnstorable(deps.orm, proposal, (err as Error).message, reviewTimeoutMs);
     }
   }
   if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
+  if (proposal.repositoryId === null) {
+    // The row the API stored before starting the workflow: adopted, with the repository it works on.
+    proposal.repositoryId = (await runTarget(deps.orm, deps.config)).repo.id;
+    await em.flush();
+  }
 
   const decision = await agentEligibility(em, input.agentId, proposal.id);
   const reasons = decision.eligible ? [] : [...decision.reasons];
@@ -73,9 +79,8 @@ async function refuseUnstorable(orm: MikroORM, refused: Proposal, message: strin
  * ineligible, naming the proposal that won, instead of failing or vanishing.
  */
 async function refuseDuplicate(orm: MikroORM, refused: Proposal, reviewTimeoutMs: number): Promise<BeginOutcome> {
-  const live = await orm.em.fork().findOne(Proposal, { findingId: refused.findingId, status: { $in: [...OPEN_PROPOSAL_STATES] } });
-  const reason = `finding ${refused.findingId} already has proposal ${live?.id ?? '(another)'}${live ? ` (${live.status})` : ''}`;
-  return storeRefusal(orm, refused, reason, reviewTimeoutMs);
+  const { message } = await liveProposalRefusal(orm.em.fork() as EntityManager, refused.findingId);
+  return storeRefusal(orm, refused, message, reviewTimeoutMs);
 }
 
 /** Stores (or finds, on a retry) the refused proposal as ineligible with `reason`, outside the live-proposal index. */
@@ -110,21 +115,6 @@ export async function transition(orm: MikroORM, proposalId: string, seq: number,
       proposal.completedAt = new Date();
       if (state !== 'applied' && state !== 'rejected' && detail !== undefined) proposal.error = detail.slice(0, 4000);
     }
-  });
-}
-
-/**
- * Ends a proposal whose workflow closed without ending it (the reconciler): the row locked, its next timeline event
- * appended. Keyed on the state: a proposal already terminal is left as it is (false).
- */
-export async function endClosedProposal(orm: MikroORM, proposalId: string, state: 'cancelled' | 'failed', detail: string): Promise<boolean> {
-  return (orm.em.fork() as EntityManager).transactional(async (tx) => {
-    const proposal = await tx.findOneOrFail(Proposal, { id: proposalId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (TERMINAL_PROPOSAL_STATES.includes(proposal.status)) return false;
-    const last = await tx.findOne(ProposalEvent, { proposalId }, { orderBy: { seq: 'desc' } });
-    tx.persist(new ProposalEvent({ proposalId, seq: (last?.seq ?? 0) + 1, state, detail: detail.slice(0, 4000), data: {} }));
-    Object.assign(proposal, { status: state, completedAt: new Date(), error: detail.slice(0, 4000) });
-    return true;
   });
 }
 

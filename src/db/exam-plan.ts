@@ -12,7 +12,8 @@ export type ExamRefusal = { refused: 'AgentNotFound' | 'InvalidCategory' | 'Exam
  * Steps 1–2 of §3.1: picks the category, difficulty, Olympus and item count and stores the exam row, keyed on the
  * workflow id (a repeat returns the stored row). A paused agent's exam is stored as skipped. The unique "one running
  * exam per agent" index makes this the one atomic gate: the API stores the row before it starts the workflow, so two
- * concurrent starts cannot both be accepted, and the workflow's plan step finds the row the API stored.
+ * concurrent starts cannot both be accepted, and the workflow's plan step finds the row the API stored. A scheduled
+ * exam that finds another exam of its agent running is stored as skipped, naming it (nobody is there to get a 409).
  */
 export async function storeExamPlan(em: EntityManager, input: CustodyExamInput & { examId: string; workflowId: string }): Promise<Exam | ExamRefusal> {
   const existing = await em.findOne(Exam, { workflowId: input.workflowId });
@@ -49,20 +50,39 @@ export async function storeExamPlan(em: EntityManager, input: CustodyExamInput &
     trigger: input.trigger,
     requestedBy: input.requestedBy ?? null,
   });
+  exam.steps = [{ step: 'plan', at: new Date().toISOString(), detail: `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` }];
   if (agent.status === 'paused') {
-    exam.status = 'skipped';
-    exam.error = `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`;
-    exam.completedAt = new Date();
+    skip(exam, `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`);
     exam.category = input.category ?? AGENT_CATEGORIES[agent.id][0] ?? category;
   }
-  exam.steps = [{ step: 'plan', at: new Date().toISOString(), detail: exam.status === 'skipped' ? 'skipped' : `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` }];
   try {
     await em.persistAndFlush(exam);
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException && /one_running_per_agent/.test(err.message)) {
-      return { refused: 'ExamAlreadyRunning', message: `agent ${agent.id} already has an exam running` };
-    }
-    throw err;
+    if (!(err instanceof UniqueConstraintViolationException && /one_running_per_agent/.test(err.message))) throw err;
+    if (input.trigger !== 'schedule') return { refused: 'ExamAlreadyRunning', message: `agent ${agent.id} already has an exam running` };
+    return storeCollidingScheduledExam(em.fork(), exam);
   }
   return exam;
+}
+
+/**
+ * A scheduled exam whose agent has another exam running is recorded as skipped with the running exam's id: like any
+ * skipped exam it applies nothing and counts for nothing (not taken, not in eligibility, streaks or pass rates).
+ * Throws a plain (retried) error when the running exam ended meanwhile: the retry stores the exam as running.
+ */
+async function storeCollidingScheduledExam(em: EntityManager, refused: Exam): Promise<Exam> {
+  const running = await em.findOne(Exam, { agentId: refused.agentId, status: 'running' });
+  if (running === null) throw new Error(`the running exam of ${refused.agentId} ended while exam ${refused.id} was stored; stored again on the retry`);
+  const exam = new Exam({ ...refused });
+  exam.steps = refused.steps;
+  skip(exam, `another exam of ${refused.agentId} is running: ${running.id}`);
+  await em.persistAndFlush(exam);
+  return exam;
+}
+
+function skip(exam: Exam, reason: string): void {
+  exam.status = 'skipped';
+  exam.error = reason;
+  exam.completedAt = new Date();
+  exam.steps = exam.steps.map((s) => (s.step === 'plan' ? { ...s, detail: 'skipped' } : s));
 }

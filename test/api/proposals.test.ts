@@ -4,6 +4,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { PROPOSAL_WORKFLOW, proposalBranch, proposalWorkflowId } from '../../src/contracts';
 import { AuditLog, Finding, Proposal, ProposalEvent, Repository, type FindingStatus, type ProposalReview, type ProposalState } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
+import { endClosedProposal } from '../../src/db/proposals';
 import { createTemporalClient } from '../../src/temporal/client';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
@@ -154,9 +155,28 @@ describe('POST /proposals', () => {
       await temporal.workflow.getHandle(workflowId).terminate('test done');
     }
   });
+
+  it('two concurrent requests for one open finding: one 202 whose proposal is recorded at once, one 409 naming it', async () => {
+    const finding = await insertFinding('open');
+    const request = () => api.request('POST', '/api/proposals', { key: operator, body: { agentId: 'sandbox', findingId: finding.id } });
+    const both = await Promise.all([request(), request()]);
+    expect(both.map((r) => r.status).sort()).toEqual([202, 409]);
+    const accepted = both.find((r) => r.status === 202)?.body as { proposalId: string; workflowId: string; proposalUrl: string };
+    try {
+      expect(both.find((r) => r.status === 409)?.body).toEqual({
+        error: { code: 'conflict', message: `finding ${finding.id} already has proposal ${accepted.proposalId} (drafting)`, details: { proposalId: accepted.proposalId, workflowId: accepted.workflowId, status: 'drafting' } },
+      });
+      expect(await api.request('GET', accepted.proposalUrl, { key: viewer })).toMatchObject({ status: 200, body: { id: accepted.proposalId, findingId: finding.id, status: 'drafting' } });
+      expect(await api.orm.em.fork().count(Proposal, { findingId: finding.id })).toBe(1);
+    } finally {
+      await temporal.workflow.getHandle(accepted.workflowId).terminate('test done');
+      await endClosedProposal(api.orm, accepted.proposalId, 'cancelled', 'test done'); // as the reconciler would
+    }
+  });
 });
 
 describe('GET /proposals', () => {
+
   it('lists proposals newest first, without the diff, filtered by status, agent and finding, paginated', async () => {
     const findingId = randomUUID();
     const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, minutes));

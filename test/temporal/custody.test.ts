@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
+import { storeExamPlan } from '../../src/db/exam-plan';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
@@ -233,6 +234,18 @@ it('skips a paused agent and records the skip', async () => {
   const result = await runExam('sandbox', { trigger: 'schedule' });
   expect(result).toMatchObject({ status: 'skipped' });
   expect(await examOf(result)).toMatchObject({ status: 'skipped', error: expect.stringMatching(/paused/) });
+  await resetAgent('sandbox');
+});
+
+it('records a scheduled exam that finds another exam of its agent running as skipped, naming it; it counts for nothing', async () => {
+  await resetAgent('sandbox');
+  const running = await storeExamPlan(em(), { agentId: 'sandbox', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('sandbox', randomUUID()) });
+  if ('refused' in running) throw new Error(running.message);
+  const result = await runExam('sandbox', { trigger: 'schedule' });
+  expect(result).toMatchObject({ status: 'skipped', reason: `another exam of sandbox is running: ${running.id}` });
+  expect(await examOf(result)).toMatchObject({ status: 'skipped', trigger: 'schedule', error: `another exam of sandbox is running: ${running.id}`, completedAt: expect.any(Date) });
+  expect(await em().findOneOrFail(Exam, { id: running.id })).toMatchObject({ status: 'running' });
+  expect(await agent('sandbox')).toMatchObject({ xp: 0, examsTaken: 0, examsFailed: 0, consecutiveFailures: 0 });
   await resetAgent('sandbox');
 });
 

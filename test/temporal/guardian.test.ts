@@ -3,6 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Context } from '@temporalio/activity';
+import type { Activities } from '../../activities';
+import { scanTarget } from '../../activities/guardian/scan';
+import type { Config } from '../../src/config';
 import { agentRunWorkflowId, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type GuardianScanResult } from '../../src/contracts';
 import { Agent, AgentRun, Finding, Notification } from '../../src/db/entities';
 import { git } from '../../src/target';
@@ -26,9 +30,9 @@ function scriptTriage(): void {
   bed.fakes.openai.when('You are Guardian', triageAllTruePositive);
 }
 
-async function scan(env: Record<string, string> = {}): Promise<GuardianScanResult | Error> {
+async function scan(env: Record<string, string> = {}, faults?: (config: Config) => Partial<Activities>): Promise<GuardianScanResult | Error> {
   const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...env }));
-  const worker = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS });
+  const worker = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS, faults: faults?.(config) });
   try {
     const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
     return await worker.run(() =>
@@ -102,4 +106,41 @@ it('skips the scan while Guardian is paused and records the skip', async () => {
   } finally {
     await em().nativeUpdate(Agent, { id: 'guardian' }, { status: 'active', statusReason: null });
   }
+});
+
+it('a scan retried after its findings committed still triages and notifies each new finding, once', async () => {
+  scriptTriage();
+  await em().execute(`delete from findings; delete from notifications where kind = 'security_finding'`);
+  // The first attempt commits the findings and dies before its outcome is stored on the run (a worker lost there).
+  const crashAfterCommit = (config: Config): Partial<Activities> => ({
+    guardianScan: async (runId: string) => {
+      const outcome = await scanTarget({ orm: bed.orm, config }, runId);
+      if (Context.current().info.attempt > 1) return outcome;
+      await em().execute(`update agent_runs set summary = summary - 'scan' where id = ?`, [runId]);
+      throw new Error('worker lost after the findings committed');
+    },
+  });
+  const result = (await scan({}, crashAfterCommit)) as GuardianScanResult;
+  expect(result.status).toBe('completed');
+
+  const found = await em().find(Finding, { firstRunId: result.runId });
+  expect(found.length).toBeGreaterThanOrEqual(3);
+  expect(result.findings?.new).toBe(found.length);
+  expect(found.filter((f) => f.triage === null)).toEqual([]);
+  const serious = found.filter((f) => f.severity === 'high' || f.severity === 'critical');
+  expect(serious.length).toBeGreaterThan(0);
+  const notified = await em().find(Notification, { kind: 'security_finding' });
+  expect(notified.map((n) => n.data.findingId).sort()).toEqual(serious.map((f) => f.id).sort());
+});
+
+it('notifies a serious finding again when a later scan reopens it, once', async () => {
+  scriptTriage();
+  const [serious] = await em().find(Finding, { severity: { $in: ['high', 'critical'] }, status: 'open' }, { orderBy: { id: 'asc' } });
+  if (serious === undefined) throw new Error('the previous test left no serious finding');
+  await em().nativeUpdate(Finding, { id: serious.id }, { status: 'resolved', resolvedAt: new Date() });
+
+  const result = (await scan()) as GuardianScanResult;
+  expect(result.findings?.reopened).toBe(1);
+  expect(await em().findOneOrFail(Finding, { id: serious.id })).toMatchObject({ status: 'open', openedRunId: result.runId });
+  expect(await em().count(Notification, { kind: 'security_finding', data: { findingId: serious.id } })).toBe(2);
 });

@@ -7,5 +7,5 @@ export const runIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-
 
 export const listRunsQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 
-/** What starting a run answers (202): the workflow id, its status URL and the route's own links; for the docs. */
-export const startedRunResponse = z.object({ workflowId: z.string(), statusUrl: z.string() }).catchall(z.string());
+/** What starting a run answers (202): the workflow id, the id of the run recorded for it, its status URL and the route's own links; for the docs. */
+export const startedRunResponse = z.object({ workflowId: z.string(), runId: z.string(), statusUrl: z.string() }).catchall(z.string());

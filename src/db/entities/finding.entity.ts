@@ -40,6 +40,8 @@ export class Finding {
   data: Record<string, unknown> = {};
   firstRunId: string;
   lastRunId: string;
+  /** The run that last opened it (found it first, or reopened it): the work "new in this run" is keyed on it. */
+  openedRunId: string;
   firstSeenAt: Date = new Date();
   lastSeenAt: Date = new Date();
   resolvedAt: Date | null = null;
@@ -61,6 +63,7 @@ export class Finding {
     this.fingerprint = init.fingerprint;
     this.firstRunId = init.firstRunId;
     this.lastRunId = init.firstRunId;
+    this.openedRunId = init.firstRunId;
     this.data = init.data ?? {};
   }
 }
@@ -90,6 +93,7 @@ export const FindingSchema = new EntitySchema<Finding>({
     data: { type: 'json' },
     firstRunId: { type: 'uuid' },
     lastRunId: { type: 'uuid' },
+    openedRunId: { type: 'uuid' },
     firstSeenAt: ts,
     lastSeenAt: ts,
     resolvedAt: { ...ts, nullable: true },

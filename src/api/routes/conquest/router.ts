@@ -19,7 +19,7 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/conquest' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/analyses', doc({ summary: 'Start a Conquest analysis', role: 'operator', responses: { 202: { description: 'started: the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
+  router.post('/analyses', doc({ summary: 'Start a Conquest analysis', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', kind: 'conquest_analysis', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
   router.get('/analyses', doc({ summary: 'List Conquest analyses, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of analyses' } } }), requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
 
   router.get('/performance', doc({ summary: 'Measured performance history and the latest verdict per measure', role: 'viewer', query: performanceQuery, responses: { 200: { description: 'the measures' } } }), requireRole('viewer'), async (ctx) => {

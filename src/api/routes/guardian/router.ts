@@ -24,7 +24,7 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/guardian' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/scans', doc({ summary: 'Start a Guardian security scan', role: 'operator', responses: { 202: { description: 'started: the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', workflowType: GUARDIAN_SCAN_WORKFLOW, workflowId: 'guardian-scan' }));
+  router.post('/scans', doc({ summary: 'Start a Guardian security scan', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', kind: 'guardian_scan', workflowType: GUARDIAN_SCAN_WORKFLOW, workflowId: 'guardian-scan' }));
   router.get('/scans', doc({ summary: 'List Guardian scans, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of scans' } } }), requireRole('viewer'), listAgentRuns(orm, 'guardian_scan'));
 
   router.get('/findings', doc({ summary: 'List security findings, most severe first', role: 'viewer', query: listFindingsQuery, responses: { 200: { description: 'a page of findings' } } }), requireRole('viewer'), async (ctx) => {

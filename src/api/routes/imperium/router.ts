@@ -33,10 +33,11 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
 
   router.post(
     '/cycles',
-    doc({ summary: 'Start a learning cycle', role: 'operator', responses: { 202: { description: 'started: the workflow id, its status URL and the cycle URL', schema: startedRunResponse } } }),
+    doc({ summary: 'Start a learning cycle', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id, its status URL and the cycle URL', schema: startedRunResponse } } }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'imperium',
+      kind: 'learning_cycle',
       workflowType: LEARNING_CYCLE_WORKFLOW,
       workflowId: () => learningCycleWorkflowId(new Date()),
       links: (workflowId) => ({ cycleUrl: `/api/imperium/cycles/${workflowId}` }),

@@ -5,6 +5,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import type { Config } from '../../../config';
 import { normalizeComment, PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, sameReview, type ProposalInput, type ReviewInput, type ReviewOutcome } from '../../../contracts';
 import { Finding, Proposal, ProposalEvent } from '../../../db/entities';
+import { endClosedProposal, storeProposalRequest } from '../../../db/proposals';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { conflict, notFound, unauthorized } from '../../errors';
 import { requireRole } from '../../middleware/auth';
@@ -18,8 +19,9 @@ import { createProposalBody, listProposalsQuery, proposalIdParams, reviewBody } 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * `/proposals`: list and read proposals (viewer), request one (operator; the pipeline decides eligibility and records
- * a refusal) and review one awaiting review (operator; the workflow's `review` Update).
+ * `/proposals`: list and read proposals (viewer), request one (operator; stored before its workflow starts, a second
+ * live one for a finding refused with 409; the pipeline decides eligibility and records a refusal on the row) and
+ * review one awaiting review (operator; the workflow's `review` Update).
  */
 export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/proposals' });
@@ -45,7 +47,7 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     ctx.body = presentProposal(proposal, events);
   });
 
-  router.post('/', doc({ summary: 'Request a proposal from an agent, for a goal or an open finding', role: 'operator', body: createProposalBody, responses: { 202: { description: 'started: the proposal id, workflow id and their URLs' } } }), requireRole('operator'), async (ctx) => {
+  router.post('/', doc({ summary: 'Request a proposal from an agent, for a goal or an open finding', role: 'operator', body: createProposalBody, responses: { 202: { description: 'started: the proposal id, workflow id and their URLs (the proposal is recorded from now on); 409 while the finding has a live proposal' } } }), requireRole('operator'), async (ctx) => {
     const body = parse(createProposalBody, ctx.request.body);
     if (body.findingId !== undefined) {
       const finding = await em().findOne(Finding, { id: body.findingId });
@@ -57,9 +59,13 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     const subject = body.findingId !== undefined ? { findingId: body.findingId } : { goal: body.goal };
     const input: ProposalInput = { proposalId, agentId: body.agentId, ...subject, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     ctx.state.auditTarget = `proposal:${proposalId}`;
+    // Stored before the workflow starts: the proposal URL answers at once, and the begin step's verdict lands on it.
+    const stored = await storeProposalRequest(em().fork(), { ...input, workflowId });
+    if ('refused' in stored) throw conflict(stored.message, stored.live && { proposalId: stored.live.id, workflowId: stored.live.workflowId, status: stored.live.status });
     try {
       await temporal.workflow.start(PROPOSAL_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.proposalSeconds}s` });
     } catch (err) {
+      await endClosedProposal(orm, proposalId, 'failed', `the proposal workflow could not be started: ${(err as Error).message}`);
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`workflow ${workflowId} is already running`, { workflowId });
       throw err;
     }

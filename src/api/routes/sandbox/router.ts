@@ -16,10 +16,11 @@ export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: C
 
   router.post(
     '/experiments',
-    doc({ summary: 'Start a Sandbox experiment', role: 'operator', responses: { 202: { description: 'started: the workflow id, its status URL and the experiment URL', schema: startedRunResponse } } }),
+    doc({ summary: 'Start a Sandbox experiment', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id, its status URL and the experiment URL', schema: startedRunResponse } } }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'sandbox',
+      kind: 'sandbox_experiment',
       workflowType: SANDBOX_EXPERIMENT_WORKFLOW,
       workflowId: 'sandbox-experiment',
       links: (workflowId) => ({ experimentUrl: `/api/sandbox/experiments/${workflowId}` }),
