@@ -8,6 +8,7 @@ import { Agent, Exam, ExamItem, SkillRatingEvent, TokenUsageEvent } from '../../
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
@@ -129,6 +130,7 @@ it('gives the agent its whole time limit again after its worker dies mid-answer:
   const rows = await em().find(TokenUsageEvent, { workflowId, purpose: 'exam.answer' });
   expect(rows.map((r) => [r.outcome, r.attempt])).toEqual([['ok', 2], ['ok', 2], ['ok', 2]]);
   expect(await em().findOneOrFail(Agent, { id: 'imperium' })).toMatchObject({ examsTaken: 3, examsPassed: 3, xp: 130 });
+  await recordHistory(workflowId, 'custody-exam-worker-died-mid-answer');
 }, 60_000);
 
 it('scores an item the agent\'s model did not answer within the time limit as 0: its own failure, the call cut at the limit', async () => {
