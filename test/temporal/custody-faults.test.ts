@@ -8,6 +8,7 @@ import { Agent, Exam, ExamItem, SkillRatingEvent, TokenUsageEvent } from '../../
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
+import { EXAM_PROMPTS, openItem, RUBRIC } from '../helpers/custody';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
@@ -23,13 +24,7 @@ const bed = useLlmTestBed();
 const em = () => bed.orm.em.fork() as EntityManager;
 const config = () => testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '' }));
 
-const EXAMINER = 'rigorous examiner';
-const ANSWERING = 'You are taking an exam';
-const JUDGE = 'strict, fair judge';
-const RUBRIC = [
-  { name: 'accuracy', weight: 2, description: 'Is it correct?' },
-  { name: 'clarity', weight: 1, description: 'Is it clear?' },
-];
+const { examiner: EXAMINER, answering: ANSWERING, judge: JUDGE } = EXAM_PROMPTS;
 
 /**
  * Three open items; the judge scores 9 per criterion; `answer` decides how the agent's model answers each. The
@@ -39,8 +34,7 @@ function script(opts: { answer?: (req: FakeRequest) => FakeReply; down?: string 
   const { answer = () => ({ text: 'A careful, complete answer.' }), down } = opts;
   bed.fakes.reset();
   if (down !== undefined) bed.fakes.openai.when(down, { status: 503, retryAfter: 0.2, message: 'provider down', delayMs: 1500 });
-  const items = Array.from({ length: 3 }, (_, i) => ({ kind: 'open', prompt: `Explain concept number ${i} of run ${randomUUID()} in detail.`, rubric: RUBRIC }));
-  bed.fakes.openai.when(EXAMINER, { json: { items } });
+  bed.fakes.openai.when(EXAMINER, { json: { items: Array.from({ length: 3 }, (_, i) => openItem(i)) } });
   bed.fakes.openai.when(ANSWERING, answer);
   bed.fakes.openai.when(JUDGE, { json: { criteria: RUBRIC.map((c) => ({ name: c.name, score: 9, reason: 'scored 9' })) } });
 }
