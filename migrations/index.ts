@@ -13,6 +13,7 @@ import { Migration20261202050606_WorkersIsolation } from './Migration20261202050
 import { Migration20261202060500_EndingsCancelled } from './Migration20261202060500_EndingsCancelled';
 import { Migration20261202061238_LedgerCallKeys } from './Migration20261202061238_LedgerCallKeys';
 import { Migration20261202062700_OneLiveProposalPerFinding } from './Migration20261202062700_OneLiveProposalPerFinding';
+import { Migration20261202082416_ExamAnswerClock } from './Migration20261202082416_ExamAnswerClock';
 import { Migration20261202083000_FindingsOpenedRun } from './Migration20261202083000_FindingsOpenedRun';
 
 /**
@@ -34,5 +35,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202060500_EndingsCancelled', class: Migration20261202060500_EndingsCancelled },
   { name: 'Migration20261202061238_LedgerCallKeys', class: Migration20261202061238_LedgerCallKeys },
   { name: 'Migration20261202062700_OneLiveProposalPerFinding', class: Migration20261202062700_OneLiveProposalPerFinding },
+  { name: 'Migration20261202082416_ExamAnswerClock', class: Migration20261202082416_ExamAnswerClock },
   { name: 'Migration20261202083000_FindingsOpenedRun', class: Migration20261202083000_FindingsOpenedRun },
 ];

@@ -1,7 +1,7 @@
-import { ActivityFailure, patched, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, patched, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
-import { progressQuery, type CustodyExamInput, type CustodyExamResult, type WorkflowProgress } from '../src/contracts';
+import { progressQuery, type CustodyExamInput, type CustodyExamResult, type ExamPlan, type WorkflowProgress } from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
 
 /**
@@ -40,17 +40,7 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     const positions = Array.from({ length: itemCount }, (_, i) => i);
 
     enter('answer', { itemCount });
-    // The exam's time limit bounds answering; an item not answered in time scores 0. (Before the patch the window was
-    // also capped at 6 LLM activity timeouts, which cut master and legendary exams short of their limit.)
-    const window = patched('custody-answer-window-is-the-time-limit') ? plan.timeLimitSeconds * 1000 : Math.min(plan.timeLimitSeconds * 1000, t.llmMs * 6);
-    const answerer = proxyActivities<Activities>({
-      startToCloseTimeout: t.llmMs,
-      ...hb,
-      scheduleToCloseTimeout: window,
-      retry: { initialInterval: '2 seconds', maximumAttempts: 6 },
-    });
-    const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));
-    for (const a of answers) if (a.status === 'rejected' && !timedOut(a.reason)) throw a.reason;
+    await answerItems(plan, positions, t, hb);
 
     enter('grade');
     let scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
@@ -73,6 +63,31 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     await db.custodyRecordFailure(plan.examId, describeFailure(err));
     throw err;
   }
+}
+
+/**
+ * Step 4: every item answered in parallel. The time limit measures the agent's answering, not an outage: the answer
+ * activity gives the agent's model the exam's time limit from the start of each attempt and stores an item it did not
+ * answer in time as such (scored 0, the agent's own failure). An attempt lost to a crash stored nothing, so its retry —
+ * on a live worker once the heartbeat timeout notices the dead one — gets the whole time limit again; an item that
+ * cannot be answered at all (retries exhausted: a provider down, every attempt lost) fails the exam as `error`.
+ * Before the patch a schedule-to-close window of the time limit ran from the start of answering, an outage used it up
+ * and its timed-out items scored 0 (and before the older patch it was capped at 6 LLM activity timeouts).
+ */
+async function answerItems(plan: ExamPlan, positions: number[], t: { llmMs: number; dbMs: number }, hb: { heartbeatTimeout?: number }): Promise<void> {
+  const timeLimitMs = plan.timeLimitSeconds * 1000;
+  const retry: RetryPolicy = { initialInterval: '2 seconds', maximumAttempts: 6 };
+  if (patched('custody-answer-clock-is-the-agent')) {
+    // An attempt: the reads and the write around the call (a DB step's time) and the call, cut at the time limit.
+    const answerer = proxyActivities<Activities>({ startToCloseTimeout: timeLimitMs + t.dbMs, ...hb, retry });
+    const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));
+    for (const a of answers) if (a.status === 'rejected') throw a.reason;
+    return;
+  }
+  const window = patched('custody-answer-window-is-the-time-limit') ? timeLimitMs : Math.min(timeLimitMs, t.llmMs * 6);
+  const answerer = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, scheduleToCloseTimeout: window, retry });
+  const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));
+  for (const a of answers) if (a.status === 'rejected' && !timedOut(a.reason)) throw a.reason;
 }
 
 function timedOut(err: unknown): boolean {

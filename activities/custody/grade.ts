@@ -11,6 +11,9 @@ import { fork, loadExam, loadItem, recordStep } from './shared';
 
 type Run = ItemGrading['runs'][number];
 
+/** The grading of an item the agent's model did not answer within the exam's time limit: its own failure. */
+const NOT_IN_TIME: Run = { score: 0, criteria: [{ name: 'time limit', weight: 1, score: 0, reason: 'not answered within the time limit' }] };
+
 /**
  * Step 5 of §3.1 for one item: run `run` (1, or 2–3 when the exam is borderline) of its grading. `open` items are
  * scored by the judge per rubric criterion (item score = weighted mean × 10); `code` items by running the hidden
@@ -29,7 +32,8 @@ export async function gradeItem(
   if (grading.runs.length >= run || (item.kind === 'code' && grading.runs.length > 0)) return { score: grading.score, spread: grading.spread };
 
   let next: Run;
-  if (item.answer === null) next = { score: 0, criteria: [] };
+  if (item.answerTimedOutAt !== null) next = NOT_IN_TIME;
+  else if (item.answer === null) next = { score: 0, criteria: [] };
   else if (item.kind === 'code') next = await gradeCode(deps, item);
   else next = await judgeOpen(deps.llm, (await loadExam(em, examId)).agentId as AgentId, item, run);
 

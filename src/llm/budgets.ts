@@ -32,8 +32,11 @@ interface ScopeState {
 }
 
 export interface Budgets {
-  /** Holds `tokens`/`usd` against every scope, or throws non-retryable `BudgetExceeded` naming the scope. */
-  reserve(input: { scopes: BudgetScope[]; tokens: number; usd: number; at?: Date }): Promise<Reservation>;
+  /**
+   * Holds `tokens`/`usd` against every scope (for `ttlMs`, default `reservationTtlMs`: a call with a longer deadline
+   * holds longer), or throws non-retryable `BudgetExceeded` naming the scope.
+   */
+  reserve(input: { scopes: BudgetScope[]; tokens: number; usd: number; at?: Date; ttlMs?: number }): Promise<Reservation>;
   /**
    * Replaces the hold with what the call really spent (writing `alsoInsert`, the call's ledger row, in the same
    * statement), and raises the 80 %/95 %/100 % notifications once.
@@ -88,7 +91,7 @@ export function createBudgets(deps: {
   }
 
   return {
-    async reserve({ scopes, tokens, usd, at = new Date() }) {
+    async reserve({ scopes, tokens, usd, at = new Date(), ttlMs = reservationTtlMs }) {
       if (Date.now() >= nextSweepAt) {
         nextSweepAt = Date.now() + SWEEP_EVERY_MS;
         sweep().catch((err: Error) => logger.warn('could not sweep expired budget reservations', { error: err.message }));
@@ -98,7 +101,7 @@ export function createBudgets(deps: {
       const id = randomUUID();
       const rows = (await orm.em.getConnection().execute(
         `select * from llm_budget_reserve(?, ?, array[${sorted.map(() => '?').join(', ')}]::text[], ?, ?, ?, ?, ?)`,
-        [id, month, ...sorted, tokens, usd, reservationTtlMs, defaults.monthlyTokens, defaults.monthlyUsd],
+        [id, month, ...sorted, tokens, usd, ttlMs, defaults.monthlyTokens, defaults.monthlyUsd],
       )) as ScopeState[];
       const limits: Reservation['limits'] = {};
       for (const row of rows) limits[row.o_scope] = { monthlyTokens: toNumberOrNull(row.o_limit_tokens), monthlyUsd: toNumberOrNull(row.o_limit_usd) };

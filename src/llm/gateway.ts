@@ -17,7 +17,7 @@ import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
 import { createProviderRateLimiter, type ProviderRateLimiter } from './rate-limits';
 import { cacheKey, jsonSchemaFor, parseStructured, repairMessages, schemaNameFor } from './structured';
-import type { CallContext, ChatMessage, LlmProfile, LlmRequest, LlmResult, ProviderClient, ProviderReply } from './types';
+import type { CallContext, ChatMessage, LlmProfile, LlmRequest, LlmResult, ProviderClient, ProviderReply, ProviderRequest } from './types';
 
 export interface LlmGateway {
   /**
@@ -68,9 +68,10 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
   const cache = new ResponseCache(config.cache.maxSize, redis ? redisSharedCache(redis) : postgresSharedCache(orm), log);
   const rateLimiter = createProviderRateLimiter(redis ? redisRateLimitStore(redis) : memoryRateLimitStore(), llm.rateLimits);
   // A reservation outlives the longest call it can cover (a call and its repair), then stops counting.
-  const budgets = createBudgets({ orm, defaults: llm.defaultBudget, reservationTtlMs: 2 * llm.timeoutMs + 60_000, logger: log });
+  const reservationTtlMs = (timeoutMs: number) => 2 * timeoutMs + 60_000;
+  const budgets = createBudgets({ orm, defaults: llm.defaultBudget, reservationTtlMs: reservationTtlMs(llm.timeoutMs), logger: log });
   const ledger = createLedger({ orm, metrics, logger: log });
-  const send = sender({ rateLimiter, budgets, ledger, logger: log });
+  const send = sender({ rateLimiter, budgets, ledger, logger: log, reservationTtlMs: (req) => reservationTtlMs(req.timeoutMs ?? llm.timeoutMs) });
 
   async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
     const client = providers[profile.provider];
@@ -91,7 +92,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
       }
     }
 
-    const request = { ...profile, maxTokens: req.maxTokens, temperature: req.temperature, signal: ctx.signal };
+    const request = { ...profile, maxTokens: req.maxTokens, temperature: req.temperature, signal: ctx.signal, timeoutMs: req.timeoutMs };
     const schemaSpec = jsonSchema && { name: schemaNameFor(req.schemaName, req.purpose), schema: jsonSchema };
     const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
     let messages = req.messages;
@@ -141,20 +142,23 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
  * reservation's estimate, the SDK call, then settling the real usage and completing the row (or releasing the hold on
  * failure). A worker that dies while the request is out leaves the row `unknown`: the spend is counted at its
  * estimate, never missing. Failures are ledgered here; answers by the caller, who knows whether the output was usable.
+ * A request whose signal has aborted (a cancelled activity, an exam answer out of time) is not sent — so neither a
+ * repair turn nor the fallback goes out after it — and one aborted in flight is ledgered `aborted`.
  */
-function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledger: Ledger; logger: Logger }) {
+function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledger: Ledger; logger: Logger; reservationTtlMs: (req: ProviderRequest) => number }) {
   const { rateLimiter, budgets, ledger, logger } = deps;
   return async function send(
     request: Parameters<ProviderClient['complete']>[0],
     client: ProviderClient,
     entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'> & { callKey: string },
   ): Promise<Sent> {
+    request.signal?.throwIfAborted();
     const started = performance.now();
     const schemaChars = request.jsonSchema ? JSON.stringify(request.jsonSchema.schema).length : 0;
     const inputEstimate = estimateInputTokens(request.messages, schemaChars);
     let begun = false;
     const failed = async (err: unknown) => {
-      const outcome = err instanceof LlmError ? OUTCOME_OF[err.type] : 'unavailable';
+      const outcome = request.signal?.aborted ? 'aborted' : err instanceof LlmError ? OUTCOME_OF[err.type] : 'unavailable';
       const error = err instanceof Error ? err.message : String(err);
       const row = { ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: performance.now() - started, outcome, error };
       await (begun ? ledger.end(row) : ledger.record({ ...row, callKey: undefined }));
@@ -166,7 +170,7 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
       await rateLimiter.take(client.provider, inputEstimate + request.maxTokens);
       const scopes = scopesFor(entry.agentId, client.provider);
       const usd = costOf(request.model, inputEstimate, request.maxTokens);
-      reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd });
+      reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd, ttlMs: deps.reservationTtlMs(request) });
     } catch (err) {
       throw await failed(err);
     }

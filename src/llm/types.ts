@@ -22,6 +22,11 @@ export interface LlmRequest<T = unknown> {
   profile?: LlmProfileRole | `${LlmProvider}:${string}`;
   /** Overrides the purpose's cache TTL; 0 disables caching for this call. */
   cacheTtlSeconds?: number;
+  /**
+   * Each provider request's deadline instead of `LLM_TIMEOUT_SECONDS`, for a call whose own limit is longer (an exam
+   * answer, bounded by the exam's time limit through the caller's signal).
+   */
+  timeoutMs?: number;
 }
 
 /** Where the call comes from, for the ledger and for fallback-after-N-attempts. */
@@ -33,6 +38,7 @@ export interface CallContext {
   attempt?: number;
   /** Which gateway call this is within the activity attempt (an activity may ask several times). */
   callSeq?: number;
+  /** Aborts the call — the provider request in flight, and any repair or fallback not yet sent. */
   signal?: AbortSignal;
 }
 
@@ -64,6 +70,8 @@ export interface ProviderRequest {
   temperature: number;
   jsonSchema?: { name: string; schema: Record<string, unknown> };
   signal?: AbortSignal;
+  /** This request's deadline (ms), when it differs from the provider's configured one. */
+  timeoutMs?: number;
 }
 
 export interface ProviderReply extends LlmUsage {

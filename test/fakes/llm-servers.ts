@@ -14,7 +14,7 @@ export type FakeReply =
   /** A plain text answer (for a structured request: text that may or may not be JSON). */
   | { text: string; usage?: FakeUsage; delayMs?: number }
   /** An HTTP error with the provider's error body; `retryAfter` in seconds (or an HTTP date) as the header. */
-  | { status: number; retryAfter?: number | string; code?: string; message?: string }
+  | { status: number; retryAfter?: number | string; code?: string; message?: string; delayMs?: number }
   /** Never answers (until the server closes): a hang past the client's timeout. */
   | { hang: true }
   /** A 200 whose body is not valid JSON. */
@@ -149,14 +149,18 @@ function answer(flavor: Flavor, res: http.ServerResponse, req: FakeRequest, repl
       flavor === 'openai'
         ? { error: { message, type, code: reply.code ?? null, param: null } }
         : { type: 'error', error: { type, message } };
-    send(res, reply.status, body, headers);
+    later(reply.delayMs, () => send(res, reply.status, body, headers));
     return;
   }
   const text = 'json' in reply ? JSON.stringify(reply.json) : reply.text;
   const usage = reply.usage ?? { input: Math.ceil(req.prompt.length / 4), output: Math.ceil(text.length / 4) };
   const body = flavor === 'openai' ? openAiBody(req, text, usage) : anthropicBody(req, reply, text, usage);
-  if (reply.delayMs === undefined) send(res, 200, body);
-  else setTimeout(() => send(res, 200, body), reply.delayMs);
+  later(reply.delayMs, () => send(res, 200, body));
+}
+
+function later(delayMs: number | undefined, fn: () => void): void {
+  if (delayMs === undefined) fn();
+  else setTimeout(fn, delayMs);
 }
 
 function openAiBody(req: FakeRequest, text: string, usage: FakeUsage) {

@@ -176,6 +176,30 @@ describe('fallback', () => {
   });
 });
 
+describe("the caller's deadline", () => {
+  it("replaces LLM_TIMEOUT_SECONDS with the request's own timeoutMs", async () => {
+    bed.fakes.openai.enqueue({ json: { score: 80, passed: true }, delayMs: 1500 });
+    // The configured timeout is 1 s; this call may take 4 s (an exam answer gets its time limit).
+    expect(await gateway().complete(ask('[long]', { timeoutMs: 4000 }))).toMatchObject({ output: { score: 80 }, fallbackUsed: false });
+  });
+
+  it('aborts the request in flight on the caller\'s signal, rethrown as the abort, not a provider timeout; ledgered aborted, no fallback', async () => {
+    bed.fakes.openai.enqueue({ hang: true });
+    bed.fakes.anthropic.enqueue({ json: { score: 1, passed: false } });
+    const err = await gateway().complete(ask('[abort]', { timeoutMs: 5000 }), { attempt: 9, signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(LlmError);
+    expect(bed.fakes.openai.requests[0]?.abortedAt).toBeDefined();
+    expect(bed.fakes.anthropic.requests).toHaveLength(0);
+    expect((await ledger()).map((r) => `${r.provider}:${r.outcome}`)).toEqual(['openai:aborted']);
+  });
+
+  it('sends nothing, to the primary or the fallback, once the signal has aborted', async () => {
+    await expect(gateway().complete(ask('[aborted]'), { attempt: 9, signal: AbortSignal.abort() })).rejects.toThrow();
+    expect([...bed.fakes.openai.requests, ...bed.fakes.anthropic.requests]).toHaveLength(0);
+    expect(await ledger()).toHaveLength(0);
+  });
+});
+
 describe('cache', () => {
   it('answers an identical request from the cache, ledgered at zero cost, and misses when anything differs', async () => {
     bed.fakes.openai.respond(() => ({ json: { score: 10, passed: false } }));

@@ -7,6 +7,7 @@ import { storeExamPlan } from '../../src/db/exam-plan';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
+import { EXAM_PROMPTS, openItem, RUBRIC } from '../helpers/custody';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
@@ -16,15 +17,7 @@ const TIMEOUTS = { llmMs: 8000, sandboxMs: 15000, dbMs: 5000 };
 const bed = useLlmTestBed();
 const em = () => bed.orm.em.fork() as EntityManager;
 
-// What the fake providers answer, by who is asking (the prompts' fixed openings).
-const EXAMINER = 'rigorous examiner';
-const ANSWERING = 'You are taking an exam';
-const JUDGE = 'strict, fair judge';
-const RUBRIC = [
-  { name: 'accuracy', weight: 2, description: 'Is it correct?' },
-  { name: 'clarity', weight: 1, description: 'Is it clear?' },
-];
-const openItem = (n: number) => ({ kind: 'open', prompt: `Explain concept number ${n} of this test run ${randomUUID()} in detail.`, rubric: RUBRIC });
+const { examiner: EXAMINER, answering: ANSWERING, judge: JUDGE } = EXAM_PROMPTS;
 const codeItem = { kind: 'code', prompt: 'Write a JavaScript function add(a, b) that returns the sum of two numbers.', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [-1, 1], expected: 0 }] };
 
 function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number; code?: string; examiner?: (req: FakeRequest) => FakeReply }) {

@@ -130,6 +130,10 @@ export class ExamItem {
   hiddenTests: HiddenTests | null;
   answer: string | null = null;
   answeredAt: Date | null = null;
+  /** How long the agent's model took to answer, from the answering attempt's start (what the time limit measures). */
+  answerMs: number | null = null;
+  /** Set when the agent's model did not answer within the exam's time limit: the item stays unanswered and scores 0. */
+  answerTimedOutAt: Date | null = null;
   grading: ItemGrading | null = null;
   gradedAt: Date | null = null;
   createdAt: Date = new Date();
@@ -161,6 +165,8 @@ export const ExamItemSchema = new EntitySchema<ExamItem>({
     hiddenTests: { type: 'json', nullable: true },
     answer: { type: 'text', nullable: true },
     answeredAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    answerMs: { type: 'integer', nullable: true },
+    answerTimedOutAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     grading: { type: 'json', nullable: true },
     gradedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },

@@ -12,6 +12,9 @@ export const LLM_OUTCOMES = [
   'rejected',
   'quota_exhausted',
   'not_configured',
+  // The caller gave up while the request was out (its activity was cancelled, or an exam answer ran out of time): no
+  // answer, but the provider may still charge for what it generated.
+  'aborted',
   // Recorded before the request is sent: in flight, or the worker died before the answer was written down. Counted as
   // spend at the reservation's estimate (input estimate + maxTokens) in every total.
   'unknown',

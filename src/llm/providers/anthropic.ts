@@ -35,7 +35,7 @@ export function anthropicProvider(opts: { apiKey?: string; baseUrl?: string; tim
         params.tools = [tool];
         params.tool_choice = { type: 'tool', name: tool.name };
       }
-      const res = await withDeadline('anthropic', opts.timeoutMs, req.signal, (signal) => client.messages.create(params, { signal }));
+      const res = await withDeadline('anthropic', req, opts.timeoutMs, (options) => client.messages.create(params, options));
       if (!Array.isArray(res?.content)) throw new LlmError(LLM_ERROR_TYPES.unavailable, 'anthropic answered without content');
       const toolUse = res.content.find((b) => b.type === 'tool_use');
       const text = res.content

@@ -40,6 +40,9 @@ export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: nu
       hiddenTests: finished ? i.hiddenTests : null,
       answer: i.answer,
       answeredAt: i.answeredAt?.toISOString() ?? null,
+      // What the time limit measured: the agent's answering, from the start of the attempt that stored the item.
+      answerMs: i.answerMs,
+      answerTimedOutAt: i.answerTimedOutAt?.toISOString() ?? null,
       score: i.grading?.score ?? null,
       spread: i.grading?.spread ?? null,
       gradings: i.grading?.runs ?? [],
