@@ -1,8 +1,8 @@
-import { ActivityFailure, patched, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ActivityFailure, patched, setHandler, TimeoutFailure, uuid4, workflowInfo } from '@temporalio/workflow';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { progressQuery, type CustodyExamInput, type CustodyExamResult, type WorkflowProgress } from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
+import { proxyByKind } from './queues';
 
 /**
  * The custody protocol (ARCHITECTURE §3.1): plan → generate items → answer → grade → (borderline) re-judge → score.
@@ -11,11 +11,12 @@ import { examScore, isBorderline } from '../src/domain/custody';
  */
 export async function custodyExamWorkflow(input: CustodyExamInput): Promise<CustodyExamResult> {
   const t = { llmMs: 300_000, sandboxMs: 120_000, dbMs: 30_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   // No heartbeat timeout unless the starter gave one (histories recorded before heartbeats replay unchanged).
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
-  const grader = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.sandboxMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  // Grading goes by item: a code item's hidden tests to the sandbox queue, an open item's judge to the LLM queue.
+  const grader = (itemKind?: string) => proxyByKind({ startToCloseTimeout: t.llmMs + t.sandboxMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } }, itemKind);
 
   const progress: WorkflowProgress = { step: 'plan', state: 'running', completedSteps: [], detail: { agentId: input.agentId } };
   setHandler(progressQuery, () => progress);
@@ -36,14 +37,14 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
 
   try {
     enter('generate');
-    const { itemCount } = await llm.custodyGenerateItems(plan.examId);
+    const { itemCount, kinds } = await llm.custodyGenerateItems(plan.examId);
     const positions = Array.from({ length: itemCount }, (_, i) => i);
 
     enter('answer', { itemCount });
     // The exam's time limit bounds answering; an item not answered in time scores 0. (Before the patch the window was
     // also capped at 6 LLM activity timeouts, which cut master and legendary exams short of their limit.)
     const window = patched('custody-answer-window-is-the-time-limit') ? plan.timeLimitSeconds * 1000 : Math.min(plan.timeLimitSeconds * 1000, t.llmMs * 6);
-    const answerer = proxyActivities<Activities>({
+    const answerer = proxyByKind({
       startToCloseTimeout: t.llmMs,
       ...hb,
       scheduleToCloseTimeout: window,
@@ -53,11 +54,11 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     for (const a of answers) if (a.status === 'rejected' && !timedOut(a.reason)) throw a.reason;
 
     enter('grade');
-    let scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
+    let scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
     if (isBorderline(examScore(scores), plan.passMark)) {
       enter('rejudge', { provisionalScore: examScore(scores) });
       for (const run of [2, 3]) {
-        scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);
+        scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);
       }
     }
 
