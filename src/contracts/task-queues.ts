@@ -17,6 +17,16 @@ export function activityQueues(base: string): Record<QueueKind, string> {
   return { workflows: base, llm: `${base}-llm`, sandbox: `${base}-sandbox` };
 }
 
+/**
+ * The kinds named in a comma list (`workflows,llm`; case and spaces ignored, repeats dropped; empty means all three),
+ * or undefined when it names anything else.
+ */
+export function parseQueueKinds(list: string): QueueKind[] | undefined {
+  const named = [...new Set(list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))];
+  if (named.length === 0) return [...QUEUE_KINDS];
+  return named.every((k): k is QueueKind => (QUEUE_KINDS as readonly string[]).includes(k)) ? named : undefined;
+}
+
 /** A step routed by the exam item it works on: a code item's hidden tests run in the sandbox, an open one is judged by a model. */
 type ByItemKind = { code: QueueKind; open: QueueKind };
 
