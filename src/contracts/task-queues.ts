@@ -91,19 +91,26 @@ export const ACTIVITY_QUEUE_KINDS = {
 
 export type ActivityName = keyof typeof ACTIVITY_QUEUE_KINDS;
 
-/** The kinds whose workers register `name`: its kind, or both kinds of a step routed by item. */
-export function queueKindsOf(name: ActivityName): QueueKind[] {
-  const kind: QueueKind | ByItemKind = ACTIVITY_QUEUE_KINDS[name];
+/** The classification of `name`; undefined for a name outside it (a test's own activity). */
+function classified(name: string): QueueKind | ByItemKind | undefined {
+  return Object.hasOwn(ACTIVITY_QUEUE_KINDS, name) ? ACTIVITY_QUEUE_KINDS[name as ActivityName] : undefined;
+}
+
+/**
+ * The kinds whose workers register activity `name`: its kind, both kinds of a step routed by item, and `workflows` for
+ * a name outside the classification (a test's own activity stays on the workflow's queue).
+ */
+export function queueKindsOf(name: string): QueueKind[] {
+  const kind = classified(name) ?? 'workflows';
   return typeof kind === 'string' ? [kind] : [...new Set(Object.values(kind))];
 }
 
 /**
  * The queue kind a call of activity `name` goes to; `itemKind` (`code` or `open`) decides for a step routed by the
- * exam item it works on. A name outside the classification (a test's own activity) stays on the workflow's queue.
+ * exam item it works on. A name outside the classification stays on the workflow's queue.
  */
 export function queueKindOf(name: string, itemKind?: string): QueueKind {
-  const kind: QueueKind | ByItemKind | undefined = (ACTIVITY_QUEUE_KINDS as Record<string, QueueKind | ByItemKind>)[name];
-  if (kind === undefined) return 'workflows';
+  const kind = classified(name) ?? 'workflows';
   if (typeof kind === 'string') return kind;
   return itemKind === 'code' ? kind.code : kind.open;
 }

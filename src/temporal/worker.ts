@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { activityQueues, ACTIVITY_QUEUE_KINDS, queueKindsOf, type ActivityName, type QueueKind } from '../contracts';
+import { activityQueues, queueKindsOf, type QueueKind } from '../contracts';
 import type { Config } from '../config';
 import { connectionOptions } from './client';
 
@@ -93,7 +93,7 @@ export function connectWorkers(temporal: Config['temporal']): Promise<NativeConn
  */
 export function activitiesFor(kind: QueueKind, polled: readonly QueueKind[], activities: object): Record<string, unknown> {
   const runsHere = (name: string) => {
-    const kinds: QueueKind[] = name in ACTIVITY_QUEUE_KINDS ? queueKindsOf(name as ActivityName) : ['workflows'];
+    const kinds = queueKindsOf(name);
     return kind === 'workflows' ? kinds.some((k) => k === 'workflows' || polled.includes(k)) : kinds.includes(kind);
   };
   return Object.fromEntries(Object.entries(activities).filter(([name]) => runsHere(name)));

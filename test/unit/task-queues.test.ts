@@ -29,6 +29,7 @@ describe('task queues', () => {
     expect(queueKindOf('guardianScan')).toBe('sandbox');
     expect(queueKindOf('custodyPlan')).toBe('workflows');
     expect(queueKindOf('aTestOnlyActivity')).toBe('workflows');
+    expect(queueKindOf('toString')).toBe('workflows');
   });
 
   it('registers on each kind\'s worker the activities of its kind; the workflows worker also those of the other kinds polled in its process', () => {
