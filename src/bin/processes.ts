@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { Client } from '@temporalio/client';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createActivities } from '../../activities';
 import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
@@ -51,7 +52,8 @@ export interface RunningWorker {
  * concurrency cap; builds the sandbox and the LLM gateway only for the kinds that need them; and, in the process that
  * polls `workflows`, syncs the schedules and runs the webhook dispatcher.
  */
-export async function startWorker({ config, orm, logger, metrics }: Shared, opts: { queues?: readonly QueueKind[] } = {}): Promise<RunningWorker> {
+export async function startWorker(shared: Shared, opts: { queues?: readonly QueueKind[] } = {}): Promise<RunningWorker> {
+  const { config, orm, logger, metrics } = shared;
   const kinds = opts.queues ?? config.worker.queues;
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const { llm, sandbox, hasSandbox } = await workerDependencies({ config, orm, logger, metrics, redis }, kinds);
@@ -64,26 +66,13 @@ export async function startWorker({ config, orm, logger, metrics }: Shared, opts
     await connection.close();
     redis?.disconnect();
   };
-  let webhooks: WebhookDispatcher | undefined;
   let set: KindWorkers;
+  let webhooks: WebhookDispatcher | undefined;
   try {
-    set = await createKindWorkers({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      kinds,
-      concurrency: config.worker.concurrency,
-      activities,
-      shutdownGraceSeconds: config.worker.shutdownGraceSeconds,
-    });
-    if (kinds.includes('workflows')) {
-      await syncSchedules(client, scheduleDefinitions(config), {
-        catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
-        logger: logger.child({ component: 'schedules' }),
-      });
-      // The webhook outbox runs in every workflows worker (claims are idempotent across workers); it keeps the client.
-      webhooks = startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
-    }
+    const { taskQueue, namespace } = config.temporal;
+    const { concurrency, shutdownGraceSeconds } = config.worker;
+    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, activities, shutdownGraceSeconds });
+    webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
   } catch (err) {
     await close();
     throw err;
@@ -95,7 +84,7 @@ export async function startWorker({ config, orm, logger, metrics }: Shared, opts
     await webhooks?.stop();
     await close();
   });
-  const polled = set.workers.map(({ kind, queue }) => `"${queue}" (${kind}, ${config.worker.concurrency[kind]} activity slots)`);
+  const polled = set.workers.map(({ kind, queue }) => `"${queue}" (${kind}, activity slots: ${config.worker.concurrency[kind]})`);
   logger.info(`worker polling ${polled.join(', ')}; sandbox isolation: ${hasSandbox ? sandbox.isolation : 'none (the sandbox queue is not polled here)'}`);
   return {
     done,
@@ -104,4 +93,16 @@ export async function startWorker({ config, orm, logger, metrics }: Shared, opts
       await done;
     },
   };
+}
+
+/**
+ * What only a process that polls `workflows` does: sync the schedules, then run the webhook outbox (in every such
+ * process: claims are idempotent across workers; it keeps the client).
+ */
+async function startWorkflowDuties(client: Client, { config, orm, logger }: Shared): Promise<WebhookDispatcher> {
+  await syncSchedules(client, scheduleDefinitions(config), {
+    catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
+    logger: logger.child({ component: 'schedules' }),
+  });
+  return startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
 }
