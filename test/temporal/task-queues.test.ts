@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { workerDependencies } from '../../src/temporal/worker-deps';
 import { testConfig } from '../helpers/config';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
@@ -32,7 +33,7 @@ function scriptExam(): void {
 }
 
 /** Starts each worker, runs a code_quality exam for Guardian on `taskQueue`, reads its activities, and stops the workers. */
-async function runExam(workers: TestWorker[], taskQueue: string): Promise<{ result: CustodyExamResult; activities: ScheduledActivity[] }> {
+async function runExam(workers: TestWorker[], taskQueue: string): Promise<{ result: CustodyExamResult; activities: ScheduledActivity[]; workflowId: string }> {
   await em().execute("delete from exam_items where exam_id in (select id from exams where agent_id = 'guardian')");
   await em().execute("delete from exams where agent_id = 'guardian'");
   await em().nativeUpdate(Agent, { id: 'guardian' }, { status: 'active', consecutiveFailures: 0 });
@@ -44,7 +45,7 @@ async function runExam(workers: TestWorker[], taskQueue: string): Promise<{ resu
   try {
     // Bounded: with a step on a queue nobody polls, the exam fails here instead of hanging the test.
     const result: CustodyExamResult = await client.workflow.execute(CUSTODY_EXAM_WORKFLOW, { args: [input], taskQueue, workflowId, workflowExecutionTimeout: '40 seconds' });
-    return { result, activities: await scheduledActivities(client, workflowId) };
+    return { result, activities: await scheduledActivities(client, workflowId), workflowId };
   } finally {
     for (const w of workers) await w.close();
   }
@@ -85,8 +86,9 @@ const worker = (taskQueue: string, queues: QueueKind[], concurrency?: Partial<Re
 it('completes an exam with one worker per kind: each step runs on the queue of its kind, grading by item kind', async () => {
   const taskQueue = newQueue();
   const workers = [await worker(taskQueue, ['workflows']), await worker(taskQueue, ['llm']), await worker(taskQueue, ['sandbox'])];
-  const { result, activities } = await runExam(workers, taskQueue);
+  const { result, activities, workflowId } = await runExam(workers, taskQueue);
   expect(result).toMatchObject({ status: 'passed' });
+  await recordHistory(workflowId, 'custody-exam-by-queue-kind');
 
   const items = await em().find(ExamItem, { examId: result.examId }, { orderBy: { position: 'asc' } });
   const kindAt = (position: unknown) => items[Number(position)]?.kind;
