@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../src/config';
 import { AGENT_IDS, type AgentId } from '../src/domain/agents';
-import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../src/contracts';
+import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, QUEUE_KINDS, type CustodyExamInput } from '../src/contracts';
 import { createOrm, ensureDatabase, runMigrations } from '../src/db/orm';
 import { createLlmGateway } from '../src/llm';
 import { createLogger } from '../src/logger';
@@ -14,6 +14,7 @@ import { createMetrics } from '../src/metrics';
 import { createSandbox } from '../src/sandbox';
 import { resolveTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
+import { createKindWorkers } from '../src/temporal/worker';
 import { startFakeOpenAI } from '../test/fakes/llm-servers';
 
 /**
@@ -65,7 +66,8 @@ async function run(address: string, fakeUrl: string): Promise<void> {
   const client = new Client({ connection });
   const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }), temporal: client });
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: require.resolve('../workflows'), activities });
+  // Every kind of work polled here: the exam's LLM and sandbox steps go to their own queues.
+  const worker = await createKindWorkers({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue, kinds: QUEUE_KINDS, concurrency: config.worker.concurrency, workflowsPath: require.resolve('../workflows'), activities });
 
   const durations: number[] = [];
   const ids: string[] = [];

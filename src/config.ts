@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseQueueKinds, QUEUE_KINDS } from './contracts/task-queues';
 import { gitUrlProblem } from './domain/git-url';
 import { LLM_PROVIDERS, parseProfile, type LlmProfile, type LlmProvider } from './domain/llm';
 
@@ -85,6 +86,14 @@ const envSchema = z.object({
   WORKER_METRICS_ADDRESS: optionalString,
   WORKER_APP_METRICS_ADDRESS: optionalString.refine((v) => v === undefined || /^[^:]*:\d+$/.test(v), { message: 'must be host:port' }),
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds(10),
+  WORKER_QUEUES: z
+    .string()
+    .default('')
+    .refine((v) => parseQueueKinds(v) !== undefined, { message: `must be a comma list of ${QUEUE_KINDS.join(', ')}` })
+    .transform((v) => parseQueueKinds(v) ?? [...QUEUE_KINDS]),
+  WORKER_CONCURRENCY_WORKFLOWS: z.coerce.number().int().min(1).max(10_000).default(100),
+  WORKER_CONCURRENCY_LLM: z.coerce.number().int().min(1).max(10_000).default(50),
+  WORKER_CONCURRENCY_SANDBOX: z.coerce.number().int().min(1).max(10_000).default(os.availableParallelism()),
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: seconds(30),
 
   IMPERIUM_LEARNING_INTERVAL: seconds(1800),
@@ -240,6 +249,10 @@ function toConfig(e: z.infer<typeof envSchema>) {
       metricsAddress: e.WORKER_METRICS_ADDRESS,
       appMetricsAddress: e.WORKER_APP_METRICS_ADDRESS,
       shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
+      /** The kinds of work (task queues) this worker process polls. */
+      queues: e.WORKER_QUEUES,
+      /** Activity slots per kind: at most this many of the kind's activities run at once in this process. */
+      concurrency: { workflows: e.WORKER_CONCURRENCY_WORKFLOWS, llm: e.WORKER_CONCURRENCY_LLM, sandbox: e.WORKER_CONCURRENCY_SANDBOX },
       /** A long activity (LLM call, scan, sandbox run, install) not heard from for this long is retried elsewhere. */
       heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     },

@@ -1,8 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { AgentRunInput, ConquestAnalysisResult } from '../src/contracts';
 import { agentRun } from './agent-run';
 import { describeFailure } from './failures';
+import { proxyByKind } from './queues';
 
 /**
  * Conquest's performance analysis (ARCHITECTURE §3.5): measure the target in the sandbox, compare each figure with
@@ -11,10 +10,10 @@ import { describeFailure } from './failures';
  */
 export async function conquestAnalysisWorkflow(input: AgentRunInput): Promise<ConquestAnalysisResult> {
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const measurer = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const measurer = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
 
   return agentRun(db, { agentId: 'conquest', kind: 'conquest_analysis', input }, async (runId, enter) => {
     enter('measure');

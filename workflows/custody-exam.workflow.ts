@@ -1,8 +1,8 @@
-import { ActivityFailure, patched, proxyActivities, setHandler, TimeoutFailure, uuid4, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ActivityFailure, patched, setHandler, TimeoutFailure, uuid4, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { progressQuery, type CustodyExamInput, type CustodyExamResult, type ExamPlan, type WorkflowProgress } from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
+import { proxyByKind } from './queues';
 
 /**
  * The custody protocol (ARCHITECTURE §3.1): plan → generate items → answer → grade → (borderline) re-judge → score.
@@ -11,11 +11,12 @@ import { examScore, isBorderline } from '../src/domain/custody';
  */
 export async function custodyExamWorkflow(input: CustodyExamInput): Promise<CustodyExamResult> {
   const t = { llmMs: 300_000, sandboxMs: 120_000, dbMs: 30_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   // No heartbeat timeout unless the starter gave one (histories recorded before heartbeats replay unchanged).
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
-  const grader = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.sandboxMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  // Grading goes by item: a code item's hidden tests to the sandbox queue, an open item's judge to the LLM queue.
+  const grader = (itemKind?: string) => proxyByKind({ startToCloseTimeout: t.llmMs + t.sandboxMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } }, itemKind);
 
   const progress: WorkflowProgress = { step: 'plan', state: 'running', completedSteps: [], detail: { agentId: input.agentId } };
   setHandler(progressQuery, () => progress);
@@ -36,18 +37,18 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
 
   try {
     enter('generate');
-    const { itemCount } = await llm.custodyGenerateItems(plan.examId);
+    const { itemCount, kinds } = await llm.custodyGenerateItems(plan.examId);
     const positions = Array.from({ length: itemCount }, (_, i) => i);
 
     enter('answer', { itemCount });
     await answerItems(plan, positions, t, hb);
 
     enter('grade');
-    let scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
+    let scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
     if (isBorderline(examScore(scores), plan.passMark)) {
       enter('rejudge', { provisionalScore: examScore(scores) });
       for (const run of [2, 3]) {
-        scores = (await Promise.all(positions.map((p) => grader.custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);
+        scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);
       }
     }
 
@@ -79,13 +80,13 @@ async function answerItems(plan: ExamPlan, positions: number[], t: { llmMs: numb
   const retry: RetryPolicy = { initialInterval: '2 seconds', maximumAttempts: 6 };
   if (patched('custody-answer-clock-is-the-agent')) {
     // An attempt: the reads and the write around the call (a DB step's time) and the call, cut at the time limit.
-    const answerer = proxyActivities<Activities>({ startToCloseTimeout: timeLimitMs + t.dbMs, ...hb, retry });
+    const answerer = proxyByKind({ startToCloseTimeout: timeLimitMs + t.dbMs, ...hb, retry });
     const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));
     for (const a of answers) if (a.status === 'rejected') throw a.reason;
     return;
   }
   const window = patched('custody-answer-window-is-the-time-limit') ? timeLimitMs : Math.min(timeLimitMs, t.llmMs * 6);
-  const answerer = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, scheduleToCloseTimeout: window, retry });
+  const answerer = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, scheduleToCloseTimeout: window, retry });
   const answers = await Promise.allSettled(positions.map((p) => answerer.custodyAnswerItem(plan.examId, p)));
   for (const a of answers) if (a.status === 'rejected' && !timedOut(a.reason)) throw a.reason;
 }

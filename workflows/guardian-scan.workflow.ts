@@ -1,8 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { AgentRunInput, GuardianScanResult } from '../src/contracts';
 import { agentRun } from './agent-run';
 import { describeFailure } from './failures';
+import { proxyByKind } from './queues';
 
 /**
  * Guardian's security scan (ARCHITECTURE §3.3): scanners on a temporary worktree → findings deduplicated against the
@@ -11,10 +10,10 @@ import { describeFailure } from './failures';
  */
 export async function guardianScanWorkflow(input: AgentRunInput): Promise<GuardianScanResult> {
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const scanner = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const scanner = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
 
   return agentRun(db, { agentId: 'guardian', kind: 'guardian_scan', input }, async (runId, enter) => {
     enter('scan');

@@ -1,5 +1,4 @@
-import { executeChild, ParentClosePolicy, proxyActivities, startChild, uuid4, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { executeChild, ParentClosePolicy, startChild, uuid4, workflowInfo } from '@temporalio/workflow';
 import {
   CONQUEST_ANALYSIS_WORKFLOW,
   CYCLE_CHILDREN,
@@ -19,6 +18,7 @@ import {
 import type { CycleStep } from '../activities/learning/cycle';
 import { agentRun } from './agent-run';
 import { describeFailure } from './failures';
+import { proxyByKind } from './queues';
 
 const CHILD_WORKFLOWS: Record<CycleChildAgent, { type: string; suffix: string }> = {
   guardian: { type: GUARDIAN_SCAN_WORKFLOW, suffix: 'guardian-scan' },
@@ -35,9 +35,9 @@ const CHILD_WORKFLOWS: Record<CycleChildAgent, { type: string; suffix: string }>
  */
 export async function learningCycleWorkflow(input: LearningCycleInput): Promise<LearningCycleResult> {
   const t = { llmMs: 300_000, dbMs: 30_000, scanMs: 300_000, childMs: 3_600_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
   const { workflowId } = workflowInfo();
 
   try {

@@ -1,7 +1,7 @@
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { progressQuery, reviewUpdate, sameReview, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
+import { proxyByKind } from './queues';
 
 const TERMINAL: readonly ProposalStatus[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed', 'cancelled'];
 /** Redrafts allowed after an invalid draft, and after failing tests (ARCHITECTURE §3.6 steps 3–4). */
@@ -14,10 +14,10 @@ const REDRAFTS = { invalid: 1, tests: 1 };
  */
 export async function proposalWorkflow(input: ProposalInput): Promise<ProposalResult> {
   const t = { llmMs: 300_000, scanMs: 300_000, dbMs: 30_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const llm = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
-  const work = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const work = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
   const { proposalId } = input;
 
   let status: ProposalStatus = 'drafting';

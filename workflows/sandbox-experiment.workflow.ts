@@ -1,8 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { AgentRunInput, SandboxExperimentResult } from '../src/contracts';
 import { agentRun } from './agent-run';
 import { describeFailure } from './failures';
+import { proxyByKind } from './queues';
 
 /**
  * Sandbox's experiment (ARCHITECTURE §3.4): the target's tests in the sandbox, then one model-designed test run there
@@ -11,10 +10,10 @@ import { describeFailure } from './failures';
  */
 export async function sandboxExperimentWorkflow(input: AgentRunInput): Promise<SandboxExperimentResult> {
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const runner = proxyActivities<Activities>({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const designer = proxyActivities<Activities>({ startToCloseTimeout: t.llmMs + t.scanMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const runner = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const designer = proxyByKind({ startToCloseTimeout: t.llmMs + t.scanMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
 
   return agentRun(db, { agentId: 'sandbox', kind: 'sandbox_experiment', input }, async (runId, enter) => {
     enter('tests');

@@ -1,8 +1,8 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, setHandler, TimeoutFailure } from '@temporalio/workflow';
 import { progressQuery, type WorkflowProgress } from '../src/contracts';
 import type { WebhookDeliveryInput, WebhookDeliveryResult } from '../src/contracts/webhooks';
 import { describeFailure } from './failures';
+import { proxyByKind } from './queues';
 
 /**
  * One notification's webhook delivery (ARCHITECTURE §6), started by the outbox dispatcher: `deliverWebhook` retried
@@ -12,7 +12,7 @@ import { describeFailure } from './failures';
 export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<WebhookDeliveryResult> {
   const progress: WorkflowProgress = { step: 'deliver', state: 'running', completedSteps: [] };
   setHandler(progressQuery, () => progress);
-  const http = proxyActivities<Activities>({
+  const http = proxyByKind({
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: input.giveUpAfterMs,
     retry: {
@@ -21,7 +21,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
       maximumInterval: input.retry?.maximumIntervalMs ?? 300_000,
     },
   });
-  const db = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumInterval: '1 minute' } });
+  const db = proxyByKind({ startToCloseTimeout: '30 seconds', retry: { maximumInterval: '1 minute' } });
 
   try {
     const { statusCode } = await http.deliverWebhook(input.deliveryId);

@@ -1,7 +1,7 @@
-import { executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
 import { progressQuery, weeklyReportWorkflowId, type WeeklyReportInput, type WeeklyReportResult, type WorkflowProgress } from '../src/contracts';
+import { proxyByKind } from './queues';
 
 /**
  * The weekly report (ARCHITECTURE §3.7): the week (the one asked for, else the one that has just ended) → its figures
@@ -13,7 +13,7 @@ import { progressQuery, weeklyReportWorkflowId, type WeeklyReportInput, type Wee
  */
 export async function weeklyReportWorkflow(input: WeeklyReportInput): Promise<WeeklyReportResult> {
   const t = { dbMs: 60_000, ...input.timeouts };
-  const db = proxyActivities<Activities>({ startToCloseTimeout: t.dbMs, retry: { initialInterval: '2 seconds', maximumAttempts: 10 } });
+  const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { initialInterval: '2 seconds', maximumAttempts: 10 } });
 
   const progress: WorkflowProgress = { step: 'week', state: 'running', completedSteps: [] };
   setHandler(progressQuery, () => progress);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createApiKey } from '../auth/api-keys';
 import { loadConfig } from '../config';
+import { QUEUE_KINDS } from '../contracts';
 import { ApiKey } from '../db/entities';
 import { createOrm, ensureDatabase, runMigrations } from '../db/orm';
 import { createLogger } from '../logger';
@@ -44,7 +45,8 @@ runMain(async () => {
     const firstKey = await createFirstAdminKey(orm);
     // One process, one registry: the API's /metrics also shows the worker's llm_* metrics.
     const metrics = createMetrics();
-    const worker = await startWorker({ config, orm, logger, metrics });
+    // The whole system in one process: every kind of work is polled here, whatever WORKER_QUEUES says.
+    const worker = await startWorker({ config, orm, logger, metrics }, { queues: QUEUE_KINDS });
     const api = await startApi({ config, orm, logger, metrics });
     printBanner(api.url, devServer?.uiUrl, firstKey);
     await Promise.race([onShutdownSignal(log), worker.done]);

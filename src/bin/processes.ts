@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { Client } from '@temporalio/client';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createActivities } from '../../activities';
 import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
@@ -6,15 +7,15 @@ import { listen, type RunningApi } from '../api/server';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { createLlmGateway } from '../llm';
+import type { QueueKind } from '../contracts';
 import { notConfigured } from '../llm/errors';
-import { startWebhookDispatcher } from '../notifications/dispatcher';
+import { startWebhookDispatcher, type WebhookDispatcher } from '../notifications/dispatcher';
 import { registerWorker } from '../db/workers';
-import { sandboxFromConfig } from '../sandbox';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
 import { syncSchedules } from '../temporal/schedules';
-import { createWorker } from '../temporal/worker';
+import { connectWorkers, createKindWorkers, type KindWorkers } from '../temporal/worker';
+import { workerDependencies } from '../temporal/worker-deps';
 
 interface Shared {
   config: Config;
@@ -41,49 +42,67 @@ export async function startApi({ config, orm, logger, metrics }: Shared): Promis
 }
 
 export interface RunningWorker {
-  /** Resolves when the worker has stopped (after `shutdown`, or on a fatal error, which it rethrows). */
+  /** Resolves when the workers have stopped (after `shutdown`, or on a fatal error, which it rethrows). */
   done: Promise<void>;
   shutdown(): Promise<void>;
 }
 
-/** Creates the worker, syncs the schedules, starts the webhook dispatcher, and starts polling. */
-export async function startWorker({ config, orm, logger, metrics }: Shared): Promise<RunningWorker> {
+/**
+ * Starts one Temporal worker per kind of work this process polls (`queues`, by default WORKER_QUEUES), each with its
+ * concurrency cap; builds the sandbox and the LLM gateway only for the kinds that need them; and, in the process that
+ * polls `workflows`, syncs the schedules and runs the webhook dispatcher.
+ */
+export async function startWorker(shared: Shared, opts: { queues?: readonly QueueKind[] } = {}): Promise<RunningWorker> {
+  const { config, orm, logger, metrics } = shared;
+  const kinds = opts.queues ?? config.worker.queues;
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
-  const llm = createLlmGateway({ config, orm, logger, metrics, redis });
-  if (!llm.configured) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
-  const sandbox = await sandboxFromConfig(config, logger);
+  const { llm, sandbox, hasSandbox } = await workerDependencies({ config, orm, logger, metrics, redis }, kinds);
+  if (!llm.configured && kinds.includes('llm')) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
   const client = createTemporalClient(config.temporal);
   const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox, temporal: client });
-  const { worker, connection } = await createWorker({
-    temporal: config.temporal,
-    activities,
-    shutdownGraceSeconds: config.worker.shutdownGraceSeconds,
-  });
-  try {
-    await syncSchedules(client, scheduleDefinitions(config), {
-      catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
-      logger: logger.child({ component: 'schedules' }),
-    });
-  } catch (err) {
-    await client.connection.close();
-    throw err;
-  }
-  // The webhook outbox runs in every worker (claims are idempotent across workers); it keeps the client.
-  const webhooks = startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
-  const registration = await registerWorker(orm, { identity: worker.options.identity, taskQueue: config.temporal.taskQueue, sandbox: { ...sandbox.info } });
-  const done = worker.run().finally(async () => {
-    await registration.stop();
-    await webhooks.stop();
+  const connection = await connectWorkers(config.temporal);
+  const close = async () => {
     await client.connection.close();
     await connection.close();
     redis?.disconnect();
+  };
+  let set: KindWorkers;
+  let webhooks: WebhookDispatcher | undefined;
+  try {
+    const { taskQueue, namespace } = config.temporal;
+    const { concurrency, shutdownGraceSeconds } = config.worker;
+    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, activities, shutdownGraceSeconds });
+    webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const identity = set.workers[0]?.worker.options.identity;
+  const registration = await registerWorker(orm, { identity, taskQueue: set.queues.join(','), sandbox: hasSandbox ? { ...sandbox.info } : {} });
+  const done = set.run().finally(async () => {
+    await registration.stop();
+    await webhooks?.stop();
+    await close();
   });
-  logger.info(`worker polling task queue "${config.temporal.taskQueue}"; sandbox isolation: ${sandbox.isolation}`);
+  const polled = set.workers.map(({ kind, queue }) => `"${queue}" (${kind}, activity slots: ${config.worker.concurrency[kind]})`);
+  logger.info(`worker polling ${polled.join(', ')}; sandbox isolation: ${hasSandbox ? sandbox.isolation : 'none (the sandbox queue is not polled here)'}`);
   return {
     done,
     shutdown: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      set.shutdown();
       await done;
     },
   };
+}
+
+/**
+ * What only a process that polls `workflows` does: sync the schedules, then run the webhook outbox (in every such
+ * process: claims are idempotent across workers; it keeps the client).
+ */
+async function startWorkflowDuties(client: Client, { config, orm, logger }: Shared): Promise<WebhookDispatcher> {
+  await syncSchedules(client, scheduleDefinitions(config), {
+    catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
+    logger: logger.child({ component: 'schedules' }),
+  });
+  return startWebhookDispatcher({ orm, client, config, logger, taskQueue: config.temporal.taskQueue });
 }

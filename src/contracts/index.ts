@@ -11,3 +11,4 @@ export * from './learning-cycle';
 export * from './proposals';
 export * from './reports';
 export * from './reconcile';
+export * from './task-queues';

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { activityQueues, QUEUE_KINDS, type QueueKind } from '../contracts';
 
 /** A worker that has not refreshed its row for this long is taken for gone. */
 export const WORKER_STALE_SECONDS = 90;
@@ -9,7 +10,9 @@ export interface WorkerSandboxView {
   identity: string;
   host: string;
   pid: number;
+  /** The task queues it polls, comma-separated (`lvlup,lvlup-llm`). */
   taskQueue: string;
+  queues: string[];
   sandbox: Record<string, unknown>;
   startedAt: string;
   seenAt: string;
@@ -17,7 +20,8 @@ export interface WorkerSandboxView {
 
 /**
  * Announces this worker process and keeps its row fresh until `stop` (which removes it): the API has no sandbox of its
- * own and learns the isolation mode target code really runs under from these rows.
+ * own and learns the isolation mode target code really runs under, and which task queues have a worker, from these rows.
+ * `taskQueue` is the comma list of the queues it polls; `sandbox` is empty for a worker that runs no target code.
  */
 export async function registerWorker(
   orm: MikroORM,
@@ -57,15 +61,29 @@ export async function liveWorkers(orm: MikroORM): Promise<WorkerSandboxView[]> {
     host: r.host,
     pid: r.pid,
     taskQueue: r.task_queue,
+    queues: r.task_queue.split(','),
     sandbox: r.sandbox,
     startedAt: new Date(r.started_at).toISOString(),
     seenAt: new Date(r.seen_at).toISOString(),
   }));
 }
 
-/** One word for what the live workers report: their common mode, `mixed`, or `unknown` when no worker is live. */
+/**
+ * One word for what the live workers with a sandbox report: their common mode, `mixed`, or `unknown` when no such
+ * worker is live.
+ */
 export function isolationSummary(workers: WorkerSandboxView[]): string {
-  const modes = [...new Set(workers.map((w) => String(w.sandbox.isolation ?? 'unknown')))];
+  const modes = [...new Set(workers.filter((w) => w.sandbox.isolation !== undefined).map((w) => String(w.sandbox.isolation)))];
   if (modes.length === 0) return 'unknown';
   return modes.length === 1 ? (modes[0] ?? 'unknown') : 'mixed';
+}
+
+/**
+ * Each kind's task queue (derived from the base queue) with the number of live workers polling it: a queue at 0 has
+ * no worker, and its work waits until one starts.
+ */
+export function queueCoverage(workers: WorkerSandboxView[], baseQueue: string): Record<QueueKind, { queue: string; workers: number }> {
+  const queues = activityQueues(baseQueue);
+  const count = (queue: string) => workers.filter((w) => w.queues.includes(queue)).length;
+  return Object.fromEntries(QUEUE_KINDS.map((kind) => [kind, { queue: queues[kind], workers: count(queues[kind]) }])) as Record<QueueKind, { queue: string; workers: number }>;
 }

@@ -1,35 +1,106 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
+import { activityQueues, queueKindsOf, type QueueKind } from '../contracts';
 import type { Config } from '../config';
 import { connectionOptions } from './client';
 
 /** The pre-built bundle `npm run build` writes; the worker loads it when present instead of bundling at start. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '../../workflow-bundle.js');
 
-export interface WorkerOptions {
-  temporal: Config['temporal'];
-  activities: Activities;
-  taskQueue?: string;
+export interface KindWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** The base queue (TEMPORAL_TASK_QUEUE, or a test's own): the workflows' queue, from which the kind queues derive. */
+  taskQueue: string;
+  /** The kinds of work this process polls. */
+  kinds: readonly QueueKind[];
+  /** Activity slots of each kind's worker. */
+  concurrency: Record<QueueKind, number>;
+  /** Every activity this process can run; each worker registers those of its kind. */
+  activities: object;
+  /** Workflow code to load instead of the pre-built bundle or the production workflows (tests). */
   workflowsPath?: string;
-  shutdownGraceSeconds: number;
+  shutdownGraceSeconds?: number;
 }
 
-/** Connects to Temporal and creates the worker for the default task queue (does not start polling). */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect(connectionOptions(opts.temporal));
-  const workflowSource =
-    opts.workflowsPath === undefined && existsSync(WORKFLOW_BUNDLE_PATH)
-      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-      : { workflowsPath: opts.workflowsPath ?? require.resolve('../../workflows') };
-  const worker = await Worker.create({
-    connection,
-    namespace: opts.temporal.namespace,
-    taskQueue: opts.taskQueue ?? opts.temporal.taskQueue,
-    activities: opts.activities,
-    shutdownGraceTime: `${opts.shutdownGraceSeconds}s`,
-    ...workflowSource,
-  });
-  return { worker, connection };
+export interface KindWorkers {
+  workers: Array<{ kind: QueueKind; queue: string; worker: Worker }>;
+  /** The task queues polled, in kind order. */
+  queues: string[];
+  /** Polls until every worker has stopped; when one stops or fails, the others are shut down and its failure rethrown. */
+  run(): Promise<void>;
+  /** Polls while `fn` runs, then shuts every worker down. */
+  runUntil<T>(fn: () => Promise<T>): Promise<T>;
+  /** Asks every running worker to stop (running activities get the shutdown grace time); `run` then resolves. */
+  shutdown(): void;
+}
+
+/**
+ * One Temporal worker per polled kind, all on one connection: `workflows` polls the base queue for workflow tasks and
+ * the light activities, `llm` and `sandbox` are activity-only workers on `<base>-llm` and `<base>-sandbox`, each with
+ * its own cap on concurrent activities. Does not start polling.
+ */
+export async function createKindWorkers(opts: KindWorkersOptions): Promise<KindWorkers> {
+  const queues = activityQueues(opts.taskQueue);
+  const workers: KindWorkers['workers'] = [];
+  for (const kind of opts.kinds) {
+    const worker = await Worker.create({
+      connection: opts.connection,
+      namespace: opts.namespace,
+      taskQueue: queues[kind],
+      activities: activitiesFor(kind, opts.kinds, opts.activities),
+      maxConcurrentActivityTaskExecutions: opts.concurrency[kind],
+      ...(opts.shutdownGraceSeconds === undefined ? {} : { shutdownGraceTime: `${opts.shutdownGraceSeconds}s` }),
+      ...(kind === 'workflows' ? workflowSource(opts.workflowsPath) : {}),
+    });
+    workers.push({ kind, queue: queues[kind], worker });
+  }
+  const shutdown = () => {
+    for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  const run = async () => {
+    const settled = await Promise.allSettled(workers.map(({ worker }) => worker.run().finally(shutdown)));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  };
+  return {
+    workers,
+    queues: workers.map((w) => w.queue),
+    run,
+    shutdown,
+    runUntil: async (fn) => {
+      const running = run();
+      try {
+        return await Promise.race([fn(), running.then(() => Promise.reject(new Error('the workers stopped before the work was done')))]);
+      } finally {
+        shutdown();
+        await running;
+      }
+    },
+  };
+}
+
+/** Connects to Temporal (one connection for all of a process's workers). */
+export function connectWorkers(temporal: Config['temporal']): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(temporal));
+}
+
+/**
+ * The activities the worker of `kind` registers: those of its kind. The `workflows` worker also takes those of every
+ * other kind this process polls — workflows started before the routing patch schedule every activity on the base queue.
+ * An activity outside the classification (a test's own) belongs to `workflows`.
+ */
+export function activitiesFor(kind: QueueKind, polled: readonly QueueKind[], activities: object): Record<string, unknown> {
+  const runsHere = (name: string) => {
+    const kinds = queueKindsOf(name);
+    return kind === 'workflows' ? kinds.some((k) => k === 'workflows' || polled.includes(k)) : kinds.includes(kind);
+  };
+  return Object.fromEntries(Object.entries(activities).filter(([name]) => runsHere(name)));
+}
+
+function workflowSource(workflowsPath: string | undefined) {
+  return workflowsPath === undefined && existsSync(WORKFLOW_BUNDLE_PATH)
+    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: workflowsPath ?? require.resolve('../../workflows') };
 }

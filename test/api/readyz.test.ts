@@ -15,7 +15,12 @@ it('is ready when PostgreSQL and Temporal answer', async () => {
   try {
     const res = await api.request('GET', '/readyz');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ready', checks: { database: 'up', temporal: 'up' }, sandbox: { isolation: 'unknown', workers: 0 } });
+    expect(res.body).toEqual({
+      status: 'ready',
+      checks: { database: 'up', temporal: 'up' },
+      sandbox: { isolation: 'unknown', workers: 0 },
+      queues: { workflows: { queue: 'lvlup', workers: 0 }, llm: { queue: 'lvlup-llm', workers: 0 }, sandbox: { queue: 'lvlup-sandbox', workers: 0 } },
+    });
     expect((await api.request('GET', '/healthz')).status).toBe(200);
   } finally {
     await api.close();
@@ -40,6 +45,25 @@ it('shows the sandbox isolation the live workers announced, in /readyz and GET /
     expect((await api.request('GET', '/readyz')).body).toMatchObject({ sandbox: { isolation: 'unknown', workers: 0 } });
   } finally {
     await worker.stop();
+    await api.close();
+  }
+});
+
+it('shows how many live workers poll each task queue: a queue nobody polls reads 0; a worker without a sandbox leaves the isolation alone', async () => {
+  const api = await startTestApi(testConfig(db.url));
+  const sandboxWorker = await registerWorker(api.orm, { identity: 'sandbox-worker@bwrap-host', taskQueue: 'lvlup-sandbox', sandbox: { isolation: 'bwrap' } });
+  const mainWorker = await registerWorker(api.orm, { identity: 'main-worker@host', taskQueue: 'lvlup,lvlup-sandbox', sandbox: { isolation: 'bwrap' } });
+  const llmWorker = await registerWorker(api.orm, { identity: 'llm-worker@other-host', taskQueue: 'lvlup-llm', sandbox: {} });
+  try {
+    expect((await api.request('GET', '/readyz')).body).toMatchObject({
+      sandbox: { isolation: 'bwrap', workers: 3 },
+      queues: { workflows: { queue: 'lvlup', workers: 1 }, llm: { queue: 'lvlup-llm', workers: 1 }, sandbox: { queue: 'lvlup-sandbox', workers: 2 } },
+    });
+    await llmWorker.stop();
+    const system = await api.request('GET', '/api/system', { key: await api.key('viewer') });
+    expect(system.body).toMatchObject({ queues: { llm: { queue: 'lvlup-llm', workers: 0 } } });
+  } finally {
+    await Promise.all([sandboxWorker.stop(), mainWorker.stop(), llmWorker.stop()]);
     await api.close();
   }
 });

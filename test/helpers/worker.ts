@@ -1,15 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createActivities, type Activities } from '../../activities';
 import type { Config } from '../../src/config';
-import { agentRunWorkflowId, type AgentRunInput } from '../../src/contracts';
+import { agentRunWorkflowId, QUEUE_KINDS, type AgentRunInput, type QueueKind } from '../../src/contracts';
 import { AgentRun } from '../../src/db/entities';
-import { createLlmGateway } from '../../src/llm';
 import { createLogger } from '../../src/logger';
-import { sandboxFromConfig } from '../../src/sandbox';
 import { createMetrics } from '../../src/metrics';
+import { createKindWorkers } from '../../src/temporal/worker';
+import { workerDependencies } from '../../src/temporal/worker-deps';
 
 export interface TestWorker {
   client: Client;
@@ -23,24 +23,31 @@ export interface TestWorker {
 
 /**
  * A real worker on the run's Temporal dev server with the real activities, on a task queue of its own so test files
- * never steal each other's tasks. `workflowsPath` lets a test register test-only workflows; `faults` replaces named
- * activities (fault injection: a dependency that fails).
+ * never steal each other's tasks, polling every kind of work (the queue and its `-llm` and `-sandbox` queues) unless
+ * `queues` names some. `workflowsPath` lets a test register test-only workflows; `faults` replaces named activities
+ * (fault injection: a dependency that fails); `concurrency` caps a kind's activity slots.
  */
-export async function createTestWorker(config: Config, orm: MikroORM, opts: { workflowsPath: string; taskQueue?: string; faults?: Partial<Activities> }): Promise<TestWorker> {
+export async function createTestWorker(
+  config: Config,
+  orm: MikroORM,
+  opts: { workflowsPath: string; taskQueue?: string; faults?: Partial<Activities>; queues?: readonly QueueKind[]; concurrency?: Partial<Record<QueueKind, number>> },
+): Promise<TestWorker> {
   quietSdkLogs();
   const taskQueue = opts.taskQueue ?? `test-${randomBytes(4).toString('hex')}`;
+  const kinds = opts.queues ?? QUEUE_KINDS;
   const address = config.temporal.address ?? '';
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const logger = createLogger(config.log);
   const metrics = createMetrics();
-  const llm = createLlmGateway({ config, orm, logger, metrics });
-  const sandbox = await sandboxFromConfig(config, logger);
-  const worker = await Worker.create({
+  const { llm, sandbox } = await workerDependencies({ config, orm, logger, metrics }, kinds);
+  const workers = await createKindWorkers({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue,
+    kinds,
+    concurrency: { ...config.worker.concurrency, ...opts.concurrency },
     workflowsPath: opts.workflowsPath,
     activities: { ...createActivities({ config, orm, logger, metrics, llm, sandbox, temporal: client }), ...opts.faults },
   });
@@ -52,17 +59,17 @@ export async function createTestWorker(config: Config, orm: MikroORM, opts: { wo
     taskQueue,
     run: (fn) => {
       ran = true;
-      return worker.runUntil(fn);
+      return workers.runUntil(fn);
     },
     start: () => {
       ran = true;
-      background = worker.runUntil(new Promise<void>((resolve) => (stop = resolve)));
+      background = workers.runUntil(() => new Promise<void>((resolve) => (stop = resolve)));
     },
     close: async () => {
       stop();
       await background;
       // A worker that never ran still holds its connection: start and stop it so the connection can close.
-      if (!ran) await worker.runUntil(async () => undefined);
+      if (!ran) await workers.runUntil(async () => undefined);
       await connection.close();
       await nativeConnection.close();
     },

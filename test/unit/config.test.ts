@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('config', () => {
@@ -99,5 +100,26 @@ describe('config', () => {
     expect(loadConfig({ NODE_ENV: 'development' }).sandbox.requireIsolation).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test', SANDBOX_REQUIRE_ISOLATION: 'true' }).sandbox.requireIsolation).toBe(true);
     expect(() => loadConfig({ SANDBOX_REQUIRE_ISOLATION: 'maybe' })).toThrow(/SANDBOX_REQUIRE_ISOLATION/);
+  });
+
+  describe('worker queues', () => {
+    it('polls every kind by default, each with its cap (sandbox: one slot per CPU)', () => {
+      const { worker } = loadConfig({});
+      expect(worker.queues).toEqual(['workflows', 'llm', 'sandbox']);
+      expect(worker.concurrency).toEqual({ workflows: 100, llm: 50, sandbox: os.availableParallelism() });
+      expect(loadConfig({ WORKER_QUEUES: '' }).worker.queues).toEqual(['workflows', 'llm', 'sandbox']);
+    });
+
+    it('reads WORKER_QUEUES as a comma list of kinds (spaces, case and repeats ignored) and the per-kind caps', () => {
+      expect(loadConfig({ WORKER_QUEUES: 'sandbox' }).worker.queues).toEqual(['sandbox']);
+      expect(loadConfig({ WORKER_QUEUES: ' LLM , workflows,llm ' }).worker.queues).toEqual(['llm', 'workflows']);
+      expect(loadConfig({ WORKER_CONCURRENCY_SANDBOX: '1', WORKER_CONCURRENCY_LLM: '8', WORKER_CONCURRENCY_WORKFLOWS: '20' }).worker.concurrency).toEqual({ workflows: 20, llm: 8, sandbox: 1 });
+    });
+
+    it('refuses an unknown kind and a cap below 1, naming the variable', () => {
+      expect(() => loadConfig({ WORKER_QUEUES: 'workflows,gpu' })).toThrow(/WORKER_QUEUES: must be a comma list of workflows, llm, sandbox \(got "workflows,gpu"\)/);
+      expect(() => loadConfig({ WORKER_QUEUES: ',' })).not.toThrow();
+      expect(() => loadConfig({ WORKER_CONCURRENCY_SANDBOX: '0' })).toThrow(/WORKER_CONCURRENCY_SANDBOX/);
+    });
   });
 });

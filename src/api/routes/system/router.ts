@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
-import { isolationSummary, liveWorkers } from '../../../db/workers';
+import { isolationSummary, liveWorkers, queueCoverage } from '../../../db/workers';
 import type { Metrics } from '../../../metrics';
 import { temporalAnswers } from '../../../temporal/client';
 import { requireRole } from '../../middleware/auth';
@@ -17,7 +17,7 @@ const CHECK_TIMEOUT_MS = 2000;
  * Liveness, readiness (database and Temporal reachable), Prometheus metrics and the human-readable API docs, outside
  * `/api` and its auth. `openApi` gives the document of every route the app serves.
  */
-export function systemRouter(deps: { orm: MikroORM; temporal: Client; metrics: Metrics; openApi: () => OpenApiDocument }): Router<AppState> {
+export function systemRouter(deps: { config: Config; orm: MikroORM; temporal: Client; metrics: Metrics; openApi: () => OpenApiDocument }): Router<AppState> {
   const router = new Router<AppState>();
   let docsPage: string | undefined;
 
@@ -26,17 +26,17 @@ export function systemRouter(deps: { orm: MikroORM; temporal: Client; metrics: M
   });
 
   const readyDoc = doc({
-    summary: 'Readiness: PostgreSQL and Temporal reachable; also the isolation mode the live workers run target code under',
+    summary: 'Readiness: PostgreSQL and Temporal reachable; also the isolation mode the live workers run target code under and how many live workers poll each task queue',
     role: 'public',
     responses: { 200: { description: 'ready' }, 503: { description: 'PostgreSQL or Temporal unreachable (the error details say which)' } },
   });
   router.get('/readyz', readyDoc, async (ctx) => {
-    const { checks, sandbox } = await systemChecks(deps);
+    const { checks, sandbox, queues } = await systemChecks(deps);
     const down = Object.entries(checks).filter(([, v]) => v === 'down').map(([k]) => k);
     ctx.status = down.length === 0 ? 200 : 503;
     ctx.body =
       down.length === 0
-        ? { status: 'ready', checks, sandbox: { isolation: sandbox.isolation, workers: sandbox.workers.length } }
+        ? { status: 'ready', checks, sandbox: { isolation: sandbox.isolation, workers: sandbox.workers.length }, queues }
         : { error: { code: 'service_unavailable', message: `not ready: ${down.join(' and ')} unreachable`, details: checks } };
   });
 
@@ -64,19 +64,20 @@ export function systemApiRouter(deps: { config: Config; orm: MikroORM; temporal:
   router.get(
     '/system',
     doc({
-      summary: 'System state: PostgreSQL and Temporal, the live workers with their sandbox isolation and limits, the LLM providers configured',
+      summary: 'System state: PostgreSQL and Temporal, the live workers with their sandbox isolation and limits, the live workers per task queue, the LLM providers configured',
       role: 'viewer',
       tags: ['system'],
-      responses: { 200: { description: '{database, temporal, sandbox: {isolation, workers}, llm: {providers, profiles}}' } },
+      responses: { 200: { description: '{database, temporal, sandbox: {isolation, workers}, queues: {workflows|llm|sandbox: {queue, workers}}, llm: {providers, profiles}}' } },
     }),
     requireRole('viewer'),
     async (ctx) => {
-      const { checks, sandbox } = await systemChecks(deps);
+      const { checks, sandbox, queues } = await systemChecks(deps);
       const { llm } = deps.config;
       const profile = (p: { provider: string; model: string } | undefined) => (p === undefined ? null : `${p.provider}:${p.model}`);
       ctx.body = {
         ...checks,
         sandbox,
+        queues,
         llm: {
           providers: [...(llm.openai ? ['openai'] : []), ...(llm.anthropic ? ['anthropic'] : [])],
           profiles: { primary: profile(llm.profiles.primary), fallback: profile(llm.profiles.fallback), examiner: profile(llm.profiles.examiner), judge: profile(llm.profiles.judge) },
@@ -100,13 +101,17 @@ export function systemApiRouter(deps: { config: Config; orm: MikroORM; temporal:
   return router;
 }
 
-/** Dependencies up or down, and the sandbox isolation the live workers reported (read only when the database answers). */
-async function systemChecks(deps: { orm: MikroORM; temporal: Client }) {
+/**
+ * Dependencies up or down, the sandbox isolation the live workers reported, and the live workers per task queue (read
+ * only when the database answers).
+ */
+async function systemChecks(deps: { config: Pick<Config, 'temporal'>; orm: MikroORM; temporal: Client }) {
   const [database, temporal] = await Promise.all([databaseAnswers(deps.orm), temporalAnswers(deps.temporal.connection, CHECK_TIMEOUT_MS)]);
   const workers = database ? await liveWorkers(deps.orm).catch(() => []) : [];
   return {
     checks: { database: database ? 'up' : 'down', temporal: temporal ? 'up' : 'down' },
     sandbox: { isolation: isolationSummary(workers), workers },
+    queues: queueCoverage(workers, deps.config.temporal.taskQueue),
   };
 }
 
