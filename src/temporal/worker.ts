@@ -5,7 +5,7 @@ import type { Activities } from '../../activities';
 import type { Config } from '../config';
 import { connectionOptions } from './client';
 
-/** The pre-built bundle `npm run build` writes; the worker loads it when present instead of bundling at start. */
+/** The pre-built bundle `npm run build` writes; the worker loads it (or WORKFLOW_BUNDLE_PATH) when present instead of bundling at start. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '../../workflow-bundle.js');
 
 export interface WorkerOptions {
@@ -19,9 +19,10 @@ export interface WorkerOptions {
 /** Connects to Temporal and creates the worker for the default task queue (does not start polling). */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect(connectionOptions(opts.temporal));
+  const bundlePath = opts.temporal.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH;
   const workflowSource =
-    opts.workflowsPath === undefined && existsSync(WORKFLOW_BUNDLE_PATH)
-      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+    opts.workflowsPath === undefined && existsSync(bundlePath)
+      ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: opts.workflowsPath ?? require.resolve('../../workflows') };
   const worker = await Worker.create({
     connection,
