@@ -71,7 +71,7 @@ export async function examScoredOnRealAnswers(stage: Stage, workflowId: string, 
   const exam = await examRow(stage, workflowId);
   const expected = JUDGE_SCORE * 10;
   const correct =
-    ending.error === undefined && exam !== undefined && exam.status === 'passed' && exam.score === expected && exam.items > 0 && exam.answered === exam.items && exam.graded === exam.items && exam.outcome !== null;
+    ending.error === undefined && exam !== undefined && exam.status === 'passed' && Number(exam.score) === expected && exam.items > 0 && exam.answered === exam.items && exam.graded === exam.items && exam.outcome !== null;
   const notes = correct ? [] : [`exam ${exam?.status ?? 'missing'} with score ${exam?.score ?? '-'} (${exam?.answered ?? 0}/${exam?.items ?? 0} answered)${ending.error === undefined ? '' : `; workflow: ${ending.error}`}${exam?.error ? `; ${exam.error}` : ''}`];
   return { correct, notes };
 }

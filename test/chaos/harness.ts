@@ -146,7 +146,9 @@ async function openStage(lab: Lab, name: string, database: string, bundlePath: s
   const api = await startTestApi(config);
   const operatorKey = await api.key('operator', 'chaos');
   lab.fakes.reset();
-  const workers = new WorkerProcesses(env, path.join(lab.dir, `${taskQueue}.log`));
+  // Once a worker has synced the schedules onto this stage's queue, a reconciler run left on an earlier stage's queue
+  // (the schedule fired before the sync) is ended: with overlap SKIP it would hold back this stage's reconciler runs.
+  const workers = new WorkerProcesses(env, path.join(lab.dir, `${taskQueue}.log`), () => terminateRunning(client, taskQueue));
   let closed = false;
   return {
     name,
@@ -167,11 +169,23 @@ async function openStage(lab: Lab, name: string, database: string, bundlePath: s
       if (closed) return;
       closed = true;
       await workers.killAll();
+      await terminateRunning(client, undefined);
       await api.close();
       await connection.close();
       await orm.close();
     },
   };
+}
+
+/**
+ * Terminates the running workflows of other task queues than `keep` (all of them when undefined, as a stage ends and
+ * its workers are gone): a reconciler run left on a dead queue would make its schedule (overlap SKIP) skip the next runs.
+ */
+async function terminateRunning(client: Client, keep: string | undefined): Promise<void> {
+  for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+    if (wf.taskQueue === keep) continue;
+    await client.workflow.getHandle(wf.workflowId, wf.runId).terminate('chaos: not part of this stage').catch(() => undefined);
+  }
 }
 
 async function admin<T>(fn: (client: PgClient) => Promise<T>): Promise<T> {

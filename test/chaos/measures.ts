@@ -10,9 +10,11 @@ import { PROMPTS } from './llm-script';
  * - duplicate rows: rows that exist twice or were applied twice — more than one exam per workflow id or item per exam
  *   position, an agent whose XP or exam count differs from the sum its exams' outcomes applied, more than one finding per
  *   fingerprint, more than one live proposal per finding, more than one notification per dedupe key;
- * - double LLM charges: a logical call (one prompt) the fake provider answered more than once, plus every request the
- *   provider received that has no ledger row of its purpose (under-reported spend) — the ledger writes its row before
- *   it sends, so a request in flight when a worker died must still be there (as `unknown`);
+ * - double LLM charges, per purpose: calls the ledger completed `ok` beyond the logical calls (distinct prompts) the fake
+ *   provider answered — the same call billed twice although its answer was already had — plus every request the
+ *   provider received that has no ledger row (under-reported spend: the ledger writes its row before it sends, so a
+ *   request in flight when a worker died must still be there, as `unknown`). A call whose answer a crash lost and that
+ *   is sent again is spent twice but billed once `ok` and once `unknown`: counted as unknown-outcome spend, not here;
  * - stuck agents: exams, agent runs and open proposals still live in the database while their workflow is closed in
  *   Temporal, one reconciler period after the scenario ended.
  */
@@ -73,26 +75,32 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
 
 async function countDoubleCharges(stage: Stage, held: Set<FakeRequest>, notes: string[]): Promise<number> {
   const requests = [...stage.lab.fakes.openai.requests, ...stage.lab.fakes.anthropic.requests];
-  const answers = new Map<string, number>();
-  for (const r of requests) if (!held.has(r) && r.abortedAt === undefined) answers.set(r.prompt, (answers.get(r.prompt) ?? 0) + 1);
-  const twice = [...answers.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
-  if (twice > 0) notes.push(`${twice} provider answers to a call already answered`);
+  const purposeOf = (r: FakeRequest) => Object.values(PROMPTS).find((p) => r.prompt.includes(p.marker))?.purpose ?? 'other';
+  const rows = await query<{ purpose: string; ok: number; n: number }>(
+    stage,
+    `select purpose, count(*) filter (where outcome = 'ok')::int as ok, count(*)::int as n from token_usage_events where outcome <> 'cache_hit' group by 1`,
+  );
+  const known = new Set<string>(Object.values(PROMPTS).map((p) => p.purpose));
+  const ledger = (purpose: string) => {
+    const mine = rows.filter((r) => (purpose === 'other' ? !known.has(r.purpose) : r.purpose === purpose));
+    return { ok: sum(mine.map((r) => r.ok)), n: sum(mine.map((r) => r.n)) };
+  };
+  let count = 0;
+  for (const purpose of new Set(requests.map(purposeOf))) {
+    const mine = requests.filter((r) => purposeOf(r) === purpose);
+    const answered = new Set(mine.filter((r) => !held.has(r) && r.abortedAt === undefined).map((r) => r.prompt));
+    const { ok, n } = ledger(purpose);
+    // Billed twice: more calls completed `ok` than there are logical calls the provider answered.
+    if (ok > answered.size) notes.push(`${purpose}: ${ok} calls billed ok for ${answered.size} logical calls`);
+    // Under-reported: a request the provider received without its ledger row.
+    if (mine.length > n) notes.push(`${purpose}: the provider got ${mine.length} requests, the ledger has ${n} rows`);
+    count += Math.max(0, ok - answered.size) + Math.max(0, mine.length - n);
+  }
+  return count;
+}
 
-  const ledger = new Map((await query<{ purpose: string; n: number }>(stage, `select purpose, count(*)::int as n from token_usage_events where outcome <> 'cache_hit' group by 1`)).map((r) => [r.purpose, r.n]));
-  const sent = new Map<string, number>();
-  for (const r of requests) {
-    const purpose = Object.values(PROMPTS).find((p) => r.prompt.includes(p.marker))?.purpose ?? 'other';
-    sent.set(purpose, (sent.get(purpose) ?? 0) + 1);
-  }
-  let missing = 0;
-  for (const [purpose, n] of sent) {
-    const rows = purpose === 'other' ? [...ledger].filter(([p]) => !Object.values(PROMPTS).some((k) => k.purpose === p)).reduce((s, [, v]) => s + v, 0) : (ledger.get(purpose) ?? 0);
-    if (n > rows) {
-      notes.push(`${purpose}: the provider got ${n} requests, the ledger has ${rows} rows`);
-      missing += n - rows;
-    }
-  }
-  return twice + missing;
+function sum(values: number[]): number {
+  return values.reduce((s, v) => s + v, 0);
 }
 
 /** Waits one reconciler period, then counts live rows whose workflow is closed (or unknown) in Temporal. */

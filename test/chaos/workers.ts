@@ -27,6 +27,7 @@ export class WorkerProcesses {
   constructor(
     private readonly env: Record<string, string>,
     readonly logPath: string,
+    private readonly afterStart: () => Promise<void> = async () => undefined,
   ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
   }
@@ -63,6 +64,7 @@ export class WorkerProcesses {
       });
     });
     await ready;
+    await this.afterStart();
     const pid = child.pid ?? 0;
     return {
       pid,

@@ -1,0 +1,145 @@
+import type { FakeRequest } from '../fakes/llm-servers';
+import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type HeldLock } from './exams';
+import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
+import { scriptExams, type PromptName } from './llm-script';
+import { agentBaseline, measure, type RunFigures } from './measures';
+
+/** One fault-injection scenario: `run` performs it once on a stage of its own and measures it. */
+export interface Scenario {
+  name: string;
+  /** What is done and what "finished correctly" means (README). */
+  description: string;
+  run(lab: Lab): Promise<RunFigures>;
+}
+
+/** How long a faulted exam may take to end (the DB steps' retries wait out a 30 s start-to-close). */
+const EXAM_ENDING_MS = 240_000;
+
+type Verdict = { correct: boolean; notes: string[] };
+
+/** Runs `body` on a fresh stage with a scripted fake provider, measures it and closes the stage, whatever happens. */
+async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: number } | undefined, body: (stage: Stage, sprung: Promise<FakeRequest> | undefined) => Promise<Verdict>): Promise<RunFigures> {
+  const stage = await lab.stage(name);
+  try {
+    const baseline = await agentBaseline(stage);
+    const llm = scriptExams(lab.fakes.openai, trap);
+    let verdict: Verdict;
+    try {
+      verdict = await body(stage, llm.sprung);
+    } catch (err) {
+      verdict = { correct: false, notes: [(err as Error).message.split('\n')[0] ?? String(err)] };
+    }
+    return await measure(stage, verdict, baseline, llm.held);
+  } finally {
+    await stage.close();
+  }
+}
+
+type ExamStep = 'plan' | 'generate' | 'answer' | 'grade' | 'score';
+
+/** Where each exam step is caught mid-way: a provider call held in flight, or a lock its statement waits on. */
+const CATCH: Record<ExamStep, { trap?: { prompt: PromptName; nth: number }; lock?: (stage: Stage) => Promise<HeldLock> }> = {
+  plan: { lock: holdRunningExamSlot },
+  generate: { trap: { prompt: 'examiner', nth: 1 } },
+  answer: { trap: { prompt: 'answering', nth: 2 } },
+  grade: { trap: { prompt: 'judge', nth: 2 } },
+  score: { lock: holdAgentRow },
+};
+
+/** Scenario 1: the worker process SIGKILLed inside one exam step, then a new worker process started. */
+export function workerKilledInExamStep(step: ExamStep): Scenario {
+  const { trap, lock } = CATCH[step];
+  return {
+    name: `worker SIGKILL in exam ${step}`,
+    description: `the worker's process group is SIGKILLed while the exam's ${step} step is in flight (${trap ? `provider call ${trap.nth} of that step held open` : 'its SQL statement waiting on a lock the suite holds'}), then a new worker starts. Correct: the exam ends once, passed on its real answers (score 90, every item answered and graded), XP applied once.`,
+    run: (lab) =>
+      onStage(lab, `kill-${step}`, trap, async (stage, sprung) => {
+        const first = await stage.workers.start();
+        const held = lock === undefined ? undefined : await lock(stage);
+        const workflowId = step === 'plan' ? await startExamInTemporal(stage) : (await startExamOverApi(stage)).workflowId;
+        if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
+        await (held === undefined ? sprung : held.blocking());
+        await stage.workers.kill(first);
+        await held?.release();
+        await stage.workers.start();
+        return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+      }),
+  };
+}
+
+/** Scenario 3: two workers poll; the first is SIGKILLed in the answer step and never comes back. */
+export const twoWorkersOneKilled: Scenario = {
+  name: 'two workers, one SIGKILLed',
+  description: 'two worker processes poll the queue; one is SIGKILLed while an answer call is in flight and stays dead. Correct: the other finishes the exam, passed on its real answers, XP once.',
+  run: (lab) =>
+    onStage(lab, 'two-workers', { prompt: 'answering', nth: 1 }, async (stage, sprung) => {
+      const [first] = await Promise.all([stage.workers.start(), stage.workers.start()]);
+      const { workflowId } = await startExamOverApi(stage);
+      if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
+      await sprung;
+      await stage.workers.kill(first);
+      return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+    }),
+};
+
+/** Scenario 6: the Temporal server stopped (SIGTERM) mid-exam and started again on its state file 5 s later. */
+export const temporalRestarted: Scenario = {
+  name: 'Temporal server restarted',
+  description: 'while an answer call is in flight the Temporal dev server is stopped and, 5 s later, started again on the same state file (--db-filename); the worker keeps running. Correct: the worker reconnects and the exam finishes passed on its real answers, XP once.',
+  run: (lab) =>
+    onStage(lab, 'temporal-restart', { prompt: 'answering', nth: 1 }, async (stage, sprung) => {
+      await stage.workers.start();
+      const { workflowId } = await startExamOverApi(stage);
+      if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
+      await sprung;
+      await lab.restartTemporal(5000);
+      return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+    }),
+};
+
+/**
+ * Scenario 2 for exams: cancelled or terminated from Temporal in its answer step. Correct: the row ends `cancelled`
+ * with nothing applied — at once for a cancel, within one reconciler period for a terminate — and the agent is free
+ * (a new exam is accepted, 202).
+ */
+export function examEndedFromTemporal(how: 'cancel' | 'terminate'): Scenario {
+  return {
+    name: `exam ${how === 'cancel' ? 'cancelled' : 'terminated'} in Temporal`,
+    description: `an exam in its answer step is ${how === 'cancel' ? 'cancelled (handle.cancel())' : 'terminated (handle.terminate())'} from Temporal. Correct: its row ends cancelled with no score or outcome ${how === 'cancel' ? 'when the workflow closes' : 'within one reconciler period'}, and a new exam for the agent is accepted (202, not 409).`,
+    run: (lab) =>
+      onStage(lab, `exam-${how}`, { prompt: 'answering', nth: 1 }, async (stage, sprung) => {
+        await stage.workers.start();
+        const { workflowId } = await startExamOverApi(stage);
+        if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
+        await sprung;
+        const handle = stage.client.workflow.getHandle(workflowId);
+        const endedAt = Date.now();
+        await (how === 'cancel' ? handle.cancel() : handle.terminate('chaos: terminated by the operator'));
+        await workflowEnding(stage, workflowId, 60_000);
+        const deadline = how === 'cancel' ? 5000 : RECONCILE_PERIOD_MS + 5000;
+        const exam = await waitFor(`the exam row to end`, deadline, async () => {
+          const row = await examRow(stage, workflowId);
+          return row?.status !== 'running' && row;
+        }).catch(() => undefined);
+        const notes: string[] = [];
+        const ended = exam !== undefined && exam.status === 'cancelled' && exam.score === null && exam.outcome === null;
+        if (!ended) notes.push(`exam ${exam?.status ?? 'still running'} ${Math.round((Date.now() - endedAt) / 1000)} s after the ${how}`);
+        const next = await startExamOverApi(stage);
+        if (next.status !== 202) notes.push(`a new exam for the agent was answered ${next.status}`);
+        if (next.workflowId !== undefined) {
+          await stage.client.workflow.getHandle(next.workflowId).cancel();
+          await workflowEnding(stage, next.workflowId, 60_000);
+        }
+        return { correct: ended && next.status === 202, notes };
+      }),
+  };
+}
+
+/** Every scenario, in the order the suite runs them. */
+export const SCENARIOS: Scenario[] = [
+  ...(['plan', 'generate', 'answer', 'grade', 'score'] as const).map(workerKilledInExamStep),
+  examEndedFromTemporal('cancel'),
+  examEndedFromTemporal('terminate'),
+  twoWorkersOneKilled,
+  temporalRestarted,
+];
