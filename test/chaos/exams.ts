@@ -43,7 +43,7 @@ export async function workflowEnding(stage: Stage, workflowId: string, timeoutMs
   }
 }
 
-interface ExamRow {
+export interface ExamRow {
   status: string;
   score: number | null;
   error: string | null;
@@ -114,7 +114,10 @@ export function holdRunningExamSlot(stage: Stage): Promise<HeldLock> {
   );
 }
 
-/** Holds the agent row: the score step (exam and agent rows locked, XP applied) waits on it. */
+/**
+ * Holds the agent row: the score step (exam and agent rows locked `for update`, XP applied) waits on it. `no key
+ * update` leaves the foreign-key checks of the earlier steps' inserts free.
+ */
 export function holdAgentRow(stage: Stage): Promise<HeldLock> {
-  return holdLock(stage, 'select id from agents where id = $1 for update', [EXAM_AGENT]);
+  return holdLock(stage, 'select id from agents where id = $1 for no key update', [EXAM_AGENT]);
 }

@@ -29,9 +29,15 @@ export interface ScriptedLlm {
  * Scripts the fake OpenAI server for exams: the examiner writes open items (unique prompts), the agent answers, the
  * judge gives {@link JUDGE_SCORE} everywhere. With a `trap`, the `nth` request of that prompt is held open (never
  * answered) and `sprung` resolves: the moment to kill the worker with the call in flight. Later requests are answered.
+ * Every other request is held open too (it never gets an answer).
  */
 export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; nth: number }): ScriptedLlm {
   const held = new Set<FakeRequest>();
+  // Any other call (a scan's triage, a proposal's draft, a report) hangs: that work stays under way until it is ended.
+  openai.respond((req) => {
+    held.add(req);
+    return { hang: true };
+  });
   let spring: (req: FakeRequest) => void = () => undefined;
   const sprung = trap === undefined ? undefined : new Promise<FakeRequest>((resolve) => (spring = resolve));
   const seen: Partial<Record<PromptName, number>> = {};

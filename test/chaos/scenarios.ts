@@ -1,8 +1,10 @@
 import type { FakeRequest } from '../fakes/llm-servers';
-import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type HeldLock } from './exams';
+import { connectionsKilledUnderLoad } from './database-faults';
+import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type ExamRow, type HeldLock } from './exams';
 import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
 import { scriptExams, type PromptName } from './llm-script';
 import { agentBaseline, measure, type RunFigures } from './measures';
+import { endWorkFromTemporal, WORK_KINDS, type WorkKind } from './runs';
 
 /** One fault-injection scenario: `run` performs it once on a stage of its own and measures it. */
 export interface Scenario {
@@ -14,6 +16,8 @@ export interface Scenario {
 
 /** How long a faulted exam may take to end (the DB steps' retries wait out a 30 s start-to-close). */
 const EXAM_ENDING_MS = 240_000;
+/** A scenario run that has not finished after this long counts as not finished correctly (its stage is torn down). */
+const RUN_LIMIT_MS = 360_000;
 
 type Verdict = { correct: boolean; notes: string[] };
 
@@ -25,7 +29,9 @@ async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: 
     const llm = scriptExams(lab.fakes.openai, trap);
     let verdict: Verdict;
     try {
-      verdict = await body(stage, llm.sprung);
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<Verdict>((resolve) => (timer = setTimeout(() => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }), RUN_LIMIT_MS)));
+      verdict = await Promise.race([body(stage, llm.sprung), limit]).finally(() => clearTimeout(timer));
     } catch (err) {
       verdict = { correct: false, notes: [(err as Error).message.split('\n')[0] ?? String(err)] };
     }
@@ -37,18 +43,21 @@ async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: 
 
 type ExamStep = 'plan' | 'generate' | 'answer' | 'grade' | 'score';
 
-/** Where each exam step is caught mid-way: a provider call held in flight, or a lock its statement waits on. */
-const CATCH: Record<ExamStep, { trap?: { prompt: PromptName; nth: number }; lock?: (stage: Stage) => Promise<HeldLock> }> = {
-  plan: { lock: holdRunningExamSlot },
+/**
+ * Where each exam step is caught mid-way: a provider call held in flight, or a lock its statement waits on; `inStep`
+ * confirms, for a lock, that the statement waiting is that step's (plan: no row stored yet; score: every item graded).
+ */
+const CATCH: Record<ExamStep, { trap?: { prompt: PromptName; nth: number }; lock?: (stage: Stage) => Promise<HeldLock>; inStep?: (exam: ExamRow | undefined) => boolean }> = {
+  plan: { lock: holdRunningExamSlot, inStep: (exam) => exam === undefined },
   generate: { trap: { prompt: 'examiner', nth: 1 } },
   answer: { trap: { prompt: 'answering', nth: 2 } },
   grade: { trap: { prompt: 'judge', nth: 2 } },
-  score: { lock: holdAgentRow },
+  score: { lock: holdAgentRow, inStep: (exam) => exam !== undefined && exam.items > 0 && exam.graded === exam.items && exam.status === 'running' },
 };
 
 /** Scenario 1: the worker process SIGKILLed inside one exam step, then a new worker process started. */
 export function workerKilledInExamStep(step: ExamStep): Scenario {
-  const { trap, lock } = CATCH[step];
+  const { trap, lock, inStep } = CATCH[step];
   return {
     name: `worker SIGKILL in exam ${step}`,
     description: `the worker's process group is SIGKILLed while the exam's ${step} step is in flight (${trap ? `provider call ${trap.nth} of that step held open` : 'its SQL statement waiting on a lock the suite holds'}), then a new worker starts. Correct: the exam ends once, passed on its real answers (score 90, every item answered and graded), XP applied once.`,
@@ -59,10 +68,12 @@ export function workerKilledInExamStep(step: ExamStep): Scenario {
         const workflowId = step === 'plan' ? await startExamInTemporal(stage) : (await startExamOverApi(stage)).workflowId;
         if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
         await (held === undefined ? sprung : held.blocking());
+        const caught = inStep === undefined || inStep(await examRow(stage, workflowId));
         await stage.workers.kill(first);
         await held?.release();
         await stage.workers.start();
-        return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+        const verdict = await examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+        return caught ? verdict : { correct: false, notes: [`the worker was not caught in the ${step} step`, ...verdict.notes] };
       }),
   };
 }
@@ -116,14 +127,15 @@ export function examEndedFromTemporal(how: 'cancel' | 'terminate'): Scenario {
         const endedAt = Date.now();
         await (how === 'cancel' ? handle.cancel() : handle.terminate('chaos: terminated by the operator'));
         await workflowEnding(stage, workflowId, 60_000);
-        const deadline = how === 'cancel' ? 5000 : RECONCILE_PERIOD_MS + 5000;
+        // A cancelled workflow ends its row before it closes; a terminated one is left to the reconciler.
+        const deadline = how === 'cancel' ? 0 : RECONCILE_PERIOD_MS + 5000;
         const exam = await waitFor(`the exam row to end`, deadline, async () => {
           const row = await examRow(stage, workflowId);
           return row?.status !== 'running' && row;
-        }).catch(() => undefined);
+        }).catch(() => examRow(stage, workflowId));
         const notes: string[] = [];
         const ended = exam !== undefined && exam.status === 'cancelled' && exam.score === null && exam.outcome === null;
-        if (!ended) notes.push(`exam ${exam?.status ?? 'still running'} ${Math.round((Date.now() - endedAt) / 1000)} s after the ${how}`);
+        if (!ended) notes.push(`exam ${exam?.status ?? 'missing'} ${Math.round((Date.now() - endedAt) / 1000)} s after the ${how}`);
         const next = await startExamOverApi(stage);
         if (next.status !== 202) notes.push(`a new exam for the agent was answered ${next.status}`);
         if (next.workflowId !== undefined) {
@@ -135,11 +147,33 @@ export function examEndedFromTemporal(how: 'cancel' | 'terminate'): Scenario {
   };
 }
 
+/** Scenario 2 for the other kinds of work: cancelled or terminated from Temporal while under way. */
+export function workEndedFromTemporal(kind: WorkKind, how: 'cancel' | 'terminate'): Scenario {
+  return {
+    name: `${kind.name} ${how === 'cancel' ? 'cancelled' : 'terminated'} in Temporal`,
+    description: `a ${kind.name} started over the API is ${how === 'cancel' ? 'cancelled' : 'terminated'} from Temporal while under way. Correct: the workflow closes, ${kind.table === undefined ? 'nothing is left half-written' : `its row ends cancelled ${how === 'cancel' ? 'when the workflow closes' : 'within one reconciler period'}`}, and the same work can be started again (202).`,
+    run: (lab) =>
+      onStage(lab, `${kind.name.replace(/\s+/g, '-')}-${how}`, undefined, async (stage) => {
+        await stage.workers.start();
+        return endWorkFromTemporal(stage, kind, how);
+      }),
+  };
+}
+
+/** Scenario 5: PostgreSQL connections killed under API and worker load (see database-faults.ts). */
+export const postgresConnectionsKilled: Scenario = {
+  name: 'PostgreSQL connections killed',
+  description: 'for 8 s every connection to the database (API and worker) is killed every 250 ms with pg_terminate_backend while two clients read exams and one keeps starting exams. Correct: no 500 (503 while the database cannot be used), 200 again after the faults, every accepted start (202) has its row and ends passed on its real answers.',
+  run: (lab) => onStage(lab, 'pg-kill', undefined, connectionsKilledUnderLoad),
+};
+
 /** Every scenario, in the order the suite runs them. */
 export const SCENARIOS: Scenario[] = [
   ...(['plan', 'generate', 'answer', 'grade', 'score'] as const).map(workerKilledInExamStep),
   examEndedFromTemporal('cancel'),
   examEndedFromTemporal('terminate'),
+  ...WORK_KINDS.flatMap((kind) => [workEndedFromTemporal(kind, 'cancel'), workEndedFromTemporal(kind, 'terminate')]),
   twoWorkersOneKilled,
+  postgresConnectionsKilled,
   temporalRestarted,
 ];

@@ -16,6 +16,9 @@ export interface ScenarioRow {
 /** Runs each scenario `runs` times (sequentially: they share the Temporal server) in one lab; `onRow` sees each row as it is done. */
 export async function runSuite(scenarios: Scenario[], runs: number, onRow: (row: ScenarioRow) => void = () => undefined): Promise<ScenarioRow[]> {
   const lab = await startLab();
+  // Interrupted (Ctrl-C, a CI timeout): the lab's processes and databases go with it.
+  const onSignal = () => void lab.close().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const rows: ScenarioRow[] = [];
   try {
     for (const scenario of scenarios) {
@@ -34,6 +37,7 @@ export async function runSuite(scenarios: Scenario[], runs: number, onRow: (row:
       onRow(row);
     }
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await lab.close();
   }
   return rows;
