@@ -12,6 +12,7 @@ import { createLogger } from '../../src/logger';
 import { resolveTemporalCli } from '../../src/temporal/cli';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { startTestApi, type TestApi } from '../helpers/api';
+import { admin } from '../helpers/database';
 import { adminDatabaseUrl, freePort } from '../helpers/env';
 import { startFakeLlms, type FakeLlms } from '../helpers/llm';
 import { quietSdkLogs } from '../helpers/worker';
@@ -187,16 +188,6 @@ async function terminateRunning(client: Client, keep: string | undefined): Promi
   for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
     if (wf.taskQueue === keep) continue;
     await client.workflow.getHandle(wf.workflowId, wf.runId).terminate('chaos: not part of this stage').catch(() => undefined);
-  }
-}
-
-async function admin<T>(fn: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = new PgClient({ connectionString: adminDatabaseUrl('postgres') });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
   }
 }
 
