@@ -27,7 +27,10 @@ export async function connectionsKilledUnderLoad(stage: Stage): Promise<{ correc
     }
   })();
   const reader = async () => {
-    while (Date.now() < until) count((await stage.api.request('GET', '/api/custody/tests?limit=5', { key: stage.operatorKey })).status);
+    while (Date.now() < until) {
+      count((await stage.api.request('GET', '/api/custody/tests?limit=5', { key: stage.operatorKey })).status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   };
   const starter = async () => {
     while (Date.now() < until) {

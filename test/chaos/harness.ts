@@ -66,6 +66,8 @@ export const CHAOS_ENV = {
   SANDBOX_EXPERIMENT_INTERVAL: '100000000',
   CONQUEST_ANALYSIS_INTERVAL: '100000000',
   CUSTODY_TEST_INTERVAL: '100000000',
+  // The suite's clients share one key and would be rate-limited (429) long before anything else is tested.
+  RATE_LIMIT_ENABLED: 'false',
   LLM_PROFILE_FALLBACK: '',
   ANTHROPIC_API_KEY: '',
 } as const;
