@@ -23,12 +23,15 @@ export interface ScriptedLlm {
   readonly held: Set<FakeRequest>;
   /** Resolves when the trap's request arrives (undefined: no trap). */
   readonly sprung: Promise<FakeRequest> | undefined;
+  /** Ends the trap: requests from now on are answered. */
+  release(): void;
 }
 
 /**
  * Scripts the fake OpenAI server for exams: the examiner writes open items (unique prompts), the agent answers, the
- * judge gives {@link JUDGE_SCORE} everywhere. With a `trap`, the `nth` request of that prompt is held open (never
- * answered) and `sprung` resolves: the moment to kill the worker with the call in flight. Later requests are answered.
+ * judge gives {@link JUDGE_SCORE} everywhere. With a `trap`, the `nth` request of that prompt — and every later one
+ * until `release` — is held open (never answered) and `sprung` resolves: the moment to kill the worker with the calls
+ * in flight. Holding the later ones too keeps the moment exact: no call is answered while the kill is on its way.
  * Every other request is held open too (it never gets an answer).
  */
 export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; nth: number }): ScriptedLlm {
@@ -41,6 +44,7 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
   let spring: (req: FakeRequest) => void = () => undefined;
   const sprung = trap === undefined ? undefined : new Promise<FakeRequest>((resolve) => (spring = resolve));
   const seen: Partial<Record<PromptName, number>> = {};
+  let released = false;
   const replies: Record<PromptName, (req: FakeRequest) => FakeReply> = {
     examiner: (req) => {
       const n = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
@@ -52,7 +56,7 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
   for (const name of Object.keys(PROMPTS) as PromptName[]) {
     openai.when(PROMPTS[name].marker, (req) => {
       seen[name] = (seen[name] ?? 0) + 1;
-      if (trap?.prompt === name && seen[name] === trap.nth) {
+      if (trap?.prompt === name && !released && (seen[name] ?? 0) >= trap.nth) {
         held.add(req);
         spring(req);
         return { hang: true };
@@ -60,5 +64,5 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
       return replies[name](req);
     });
   }
-  return { held, sprung };
+  return { held, sprung, release: () => (released = true) };
 }

@@ -1,8 +1,7 @@
-import type { FakeRequest } from '../fakes/llm-servers';
 import { connectionsKilledUnderLoad } from './database-faults';
 import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type ExamRow, type HeldLock } from './exams';
 import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
-import { scriptExams, type PromptName } from './llm-script';
+import { scriptExams, type PromptName, type ScriptedLlm } from './llm-script';
 import { agentBaseline, measure, type RunFigures } from './measures';
 import { endWorkFromTemporal, WORK_KINDS, type WorkKind } from './runs';
 
@@ -22,7 +21,7 @@ const RUN_LIMIT_MS = 360_000;
 type Verdict = { correct: boolean; notes: string[] };
 
 /** Runs `body` on a fresh stage with a scripted fake provider, measures it and closes the stage, whatever happens. */
-async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: number } | undefined, body: (stage: Stage, sprung: Promise<FakeRequest> | undefined) => Promise<Verdict>): Promise<RunFigures> {
+async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: number } | undefined, body: (stage: Stage, llm: ScriptedLlm) => Promise<Verdict>): Promise<RunFigures> {
   const stage = await lab.stage(name);
   try {
     const baseline = await agentBaseline(stage);
@@ -31,7 +30,7 @@ async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: 
     try {
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<Verdict>((resolve) => (timer = setTimeout(() => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }), RUN_LIMIT_MS)));
-      verdict = await Promise.race([body(stage, llm.sprung), limit]).finally(() => clearTimeout(timer));
+      verdict = await Promise.race([body(stage, llm), limit]).finally(() => clearTimeout(timer));
     } catch (err) {
       verdict = { correct: false, notes: [(err as Error).message.split('\n')[0] ?? String(err)] };
     }
@@ -50,8 +49,8 @@ type ExamStep = 'plan' | 'generate' | 'answer' | 'grade' | 'score';
 const CATCH: Record<ExamStep, { trap?: { prompt: PromptName; nth: number }; lock?: (stage: Stage) => Promise<HeldLock>; inStep?: (exam: ExamRow | undefined) => boolean }> = {
   plan: { lock: holdRunningExamSlot, inStep: (exam) => exam === undefined },
   generate: { trap: { prompt: 'examiner', nth: 1 } },
-  answer: { trap: { prompt: 'answering', nth: 2 } },
-  grade: { trap: { prompt: 'judge', nth: 2 } },
+  answer: { trap: { prompt: 'answering', nth: 1 } },
+  grade: { trap: { prompt: 'judge', nth: 1 } },
   score: { lock: holdAgentRow, inStep: (exam) => exam !== undefined && exam.items > 0 && exam.graded === exam.items && exam.status === 'running' },
 };
 
@@ -60,16 +59,17 @@ export function workerKilledInExamStep(step: ExamStep): Scenario {
   const { trap, lock, inStep } = CATCH[step];
   return {
     name: `worker SIGKILL in exam ${step}`,
-    description: `the worker's process group is SIGKILLed while the exam's ${step} step is in flight (${trap ? `provider call ${trap.nth} of that step held open` : 'its SQL statement waiting on a lock the suite holds'}), then a new worker starts. Correct: the exam ends once, passed on its real answers (score 90, every item answered and graded), XP applied once.`,
+    description: `the worker's process group is SIGKILLed while the exam's ${step} step is in flight (${trap ? 'its provider calls held open' : 'its SQL statement waiting on a lock the suite holds'}), then a new worker starts. Correct: the exam ends once, passed on its real answers (score 90, every item answered and graded), XP applied once.`,
     run: (lab) =>
-      onStage(lab, `kill-${step}`, trap, async (stage, sprung) => {
+      onStage(lab, `kill-${step}`, trap, async (stage, llm) => {
         const first = await stage.workers.start();
         const held = lock === undefined ? undefined : await lock(stage);
         const workflowId = step === 'plan' ? await startExamInTemporal(stage) : (await startExamOverApi(stage)).workflowId;
         if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-        await (held === undefined ? sprung : held.blocking());
+        await (held === undefined ? llm.sprung : held.blocking());
         const caught = inStep === undefined || inStep(await examRow(stage, workflowId));
         await stage.workers.kill(first);
+        llm.release();
         await held?.release();
         await stage.workers.start();
         const verdict = await examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
@@ -83,12 +83,13 @@ export const twoWorkersOneKilled: Scenario = {
   name: 'two workers, one SIGKILLed',
   description: 'two worker processes poll the queue; one is SIGKILLed while an answer call is in flight and stays dead. Correct: the other finishes the exam, passed on its real answers, XP once.',
   run: (lab) =>
-    onStage(lab, 'two-workers', { prompt: 'answering', nth: 1 }, async (stage, sprung) => {
+    onStage(lab, 'two-workers', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       const [first] = await Promise.all([stage.workers.start(), stage.workers.start()]);
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-      await sprung;
+      await llm.sprung;
       await stage.workers.kill(first);
+      llm.release();
       return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
     }),
 };
@@ -98,12 +99,13 @@ export const temporalRestarted: Scenario = {
   name: 'Temporal server restarted',
   description: 'while an answer call is in flight the Temporal dev server is stopped and, 5 s later, started again on the same state file (--db-filename); the worker keeps running. Correct: the worker reconnects and the exam finishes passed on its real answers, XP once.',
   run: (lab) =>
-    onStage(lab, 'temporal-restart', { prompt: 'answering', nth: 1 }, async (stage, sprung) => {
+    onStage(lab, 'temporal-restart', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       await stage.workers.start();
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-      await sprung;
+      await llm.sprung;
       await lab.restartTemporal(5000);
+      llm.release();
       return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
     }),
 };
@@ -118,11 +120,11 @@ export function examEndedFromTemporal(how: 'cancel' | 'terminate'): Scenario {
     name: `exam ${how === 'cancel' ? 'cancelled' : 'terminated'} in Temporal`,
     description: `an exam in its answer step is ${how === 'cancel' ? 'cancelled (handle.cancel())' : 'terminated (handle.terminate())'} from Temporal. Correct: its row ends cancelled with no score or outcome ${how === 'cancel' ? 'when the workflow closes' : 'within one reconciler period'}, and a new exam for the agent is accepted (202, not 409).`,
     run: (lab) =>
-      onStage(lab, `exam-${how}`, { prompt: 'answering', nth: 1 }, async (stage, sprung) => {
+      onStage(lab, `exam-${how}`, { prompt: 'answering', nth: 1 }, async (stage, llm) => {
         await stage.workers.start();
         const { workflowId } = await startExamOverApi(stage);
         if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-        await sprung;
+        await llm.sprung;
         const handle = stage.client.workflow.getHandle(workflowId);
         const endedAt = Date.now();
         await (how === 'cancel' ? handle.cancel() : handle.terminate('chaos: terminated by the operator'));
