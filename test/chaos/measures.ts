@@ -26,6 +26,8 @@ export interface RunFigures {
   notes: string[];
 }
 
+const OPEN_STATES_SQL = OPEN_PROPOSAL_STATES.map((s) => `'${s}'`).join(', ');
+
 /** The agents' XP and exam counts when a stage starts: what the exams' outcomes are added to. */
 export type AgentBaseline = Map<string, { xp: number; examsTaken: number }>;
 
@@ -48,7 +50,7 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
     ['exams per workflow id', 'select workflow_id from exams group by 1 having count(*) > 1'],
     ['exam items per position', 'select exam_id, position from exam_items group by 1, 2 having count(*) > 1'],
     ['findings per fingerprint', 'select repository_id, fingerprint from findings group by 1, 2 having count(*) > 1'],
-    ['live proposals per finding', `select finding_id from proposals where finding_id is not null and status in (${OPEN_PROPOSAL_STATES.map((s) => `'${s}'`).join(', ')}) group by 1 having count(*) > 1`],
+    ['live proposals per finding', `select finding_id from proposals where finding_id is not null and status in (${OPEN_STATES_SQL}) group by 1 having count(*) > 1`],
     ['notifications per dedupe key', 'select dedupe_key from notifications where dedupe_key is not null group by 1 having count(*) > 1'],
   ];
   let count = 0;
@@ -110,7 +112,7 @@ async function countStuck(stage: Stage, notes: string[]): Promise<number> {
     stage,
     `select 'exam' as kind, workflow_id from exams where status = 'running'
      union all select 'run', workflow_id from agent_runs where status = 'running'
-     union all select 'proposal', workflow_id from proposals where status in (${OPEN_PROPOSAL_STATES.map((s) => `'${s}'`).join(', ')})`,
+     union all select 'proposal', workflow_id from proposals where status in (${OPEN_STATES_SQL})`,
   );
   let stuck = 0;
   for (const row of live) {

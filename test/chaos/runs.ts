@@ -1,3 +1,4 @@
+import { OPEN_PROPOSAL_STATES } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import { holdLock, workflowEnding, type HeldLock } from './exams';
 import { RECONCILE_PERIOD_MS, waitFor, type Stage } from './harness';
@@ -42,7 +43,8 @@ async function rowStatus(stage: Stage, kind: WorkKind, workflowId: string): Prom
   return row?.status;
 }
 
-const LIVE = new Set(['running', 'drafting', 'validating', 'testing', 'reviewing', 'awaiting_review', 'applying']);
+/** A run row while its workflow runs, or a proposal still open. */
+const LIVE = new Set<string>(['running', ...OPEN_PROPOSAL_STATES]);
 
 /**
  * Cancels or terminates a running workflow of `kind` from Temporal once it is under way, then checks what an operator
