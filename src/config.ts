@@ -80,6 +80,8 @@ const envSchema = z.object({
   TEMPORAL_TLS: bool(false),
   TEMPORAL_CLI_PATH: optionalString,
   TEMPORAL_CLI_CACHE_DIR: optionalString,
+  /** a pre-built workflow bundle for the worker to load (default: workflow-bundle.js of `npm run build`, when present) */
+  WORKFLOW_BUNDLE_PATH: optionalString,
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_UI_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
@@ -241,6 +243,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
       tls: e.TEMPORAL_TLS,
       cliPath: e.TEMPORAL_CLI_PATH,
       cliCacheDir: e.TEMPORAL_CLI_CACHE_DIR,
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE_PATH),
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL?.replace(/\/+$/, ''),

@@ -71,7 +71,7 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   try {
     const { taskQueue, namespace } = config.temporal;
     const { concurrency, shutdownGraceSeconds } = config.worker;
-    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, activities, shutdownGraceSeconds });
+    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath });
     webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
   } catch (err) {
     await close();

@@ -5,7 +5,7 @@ import { activityQueues, queueKindsOf, type QueueKind } from '../contracts';
 import type { Config } from '../config';
 import { connectionOptions } from './client';
 
-/** The pre-built bundle `npm run build` writes; the worker loads it when present instead of bundling at start. */
+/** The pre-built bundle `npm run build` writes; the worker loads it (or WORKFLOW_BUNDLE_PATH) when present instead of bundling at start. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '../../workflow-bundle.js');
 
 export interface KindWorkersOptions {
@@ -21,6 +21,8 @@ export interface KindWorkersOptions {
   activities: object;
   /** Workflow code to load instead of the pre-built bundle or the production workflows (tests). */
   workflowsPath?: string;
+  /** The pre-built workflow bundle to load when present (WORKFLOW_BUNDLE_PATH; default `workflow-bundle.js` beside the build). */
+  workflowBundlePath?: string;
   shutdownGraceSeconds?: number;
 }
 
@@ -52,7 +54,7 @@ export async function createKindWorkers(opts: KindWorkersOptions): Promise<KindW
       activities: activitiesFor(kind, opts.kinds, opts.activities),
       maxConcurrentActivityTaskExecutions: opts.concurrency[kind],
       ...(opts.shutdownGraceSeconds === undefined ? {} : { shutdownGraceTime: `${opts.shutdownGraceSeconds}s` }),
-      ...(kind === 'workflows' ? workflowSource(opts.workflowsPath) : {}),
+      ...(kind === 'workflows' ? workflowSource(opts.workflowsPath, opts.workflowBundlePath) : {}),
     });
     workers.push({ kind, queue: queues[kind], worker });
   }
@@ -99,8 +101,8 @@ export function activitiesFor(kind: QueueKind, polled: readonly QueueKind[], act
   return Object.fromEntries(Object.entries(activities).filter(([name]) => runsHere(name)));
 }
 
-function workflowSource(workflowsPath: string | undefined) {
-  return workflowsPath === undefined && existsSync(WORKFLOW_BUNDLE_PATH)
-    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+function workflowSource(workflowsPath: string | undefined, bundlePath = WORKFLOW_BUNDLE_PATH) {
+  return workflowsPath === undefined && existsSync(bundlePath)
+    ? { workflowBundle: { codePath: bundlePath } }
     : { workflowsPath: workflowsPath ?? require.resolve('../../workflows') };
 }

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testConfig } from '../helpers/config';
 import { startTestApi } from '../helpers/api';
@@ -90,6 +91,32 @@ it('answers 503 naming Temporal when it is unreachable', async () => {
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ error: { details: { database: 'up', temporal: 'down' } } });
   } finally {
+    await api.close();
+  }
+});
+
+it('answers 503 with Retry-After, never 500, while its database connections are being killed, then 200 again', async () => {
+  const api = await startTestApi(testConfig(db.url));
+  const key = await api.key('viewer');
+  const statuses: number[] = [];
+  const killer = new Client({ connectionString: db.url });
+  await killer.connect();
+  try {
+    for (let i = 0; i < 20 && !statuses.includes(503); i++) {
+      // Every pooled connection of the API dies under it, as after a failover or an operator's pg_terminate_backend.
+      await killer.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+      const res = await api.request('GET', '/api/custody/tests', { key });
+      statuses.push(res.status);
+      if (res.status === 503) {
+        expect(res.body).toEqual({ error: { code: 'service_unavailable', message: 'the database is unavailable' } });
+        expect(res.headers.get('retry-after')).toBe('2');
+      }
+    }
+    expect(statuses).toContain(503);
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect((await api.request('GET', '/api/custody/tests', { key })).status).toBe(200);
+  } finally {
+    await killer.end();
     await api.close();
   }
 });

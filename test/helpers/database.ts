@@ -8,7 +8,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a connection to the server's `postgres` database (creating and dropping databases). */
+export async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: adminDatabaseUrl('postgres') });
   await client.connect();
   try {

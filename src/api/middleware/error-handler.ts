@@ -39,7 +39,7 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof NotFoundError) return new HttpError(404, 'not_found', 'not found');
   if (err instanceof UniqueConstraintViolationException) return new HttpError(409, 'conflict', 'already exists');
-  if (isConnectionError(err)) return new HttpError(503, 'service_unavailable', 'the database is unavailable');
+  if (isConnectionError(err)) return new HttpError(503, 'service_unavailable', 'the database is unavailable', undefined, { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
   const status = statusOf(err);
   if (status === 413) return new HttpError(413, 'payload_too_large', 'request body is too large');
   if (status === 400 && err instanceof SyntaxError) return new HttpError(400, 'invalid_json', 'request body is not valid JSON');
@@ -58,10 +58,23 @@ function statusOf(err: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
+/** Seconds a client is told to wait (Retry-After) when the database cannot be used: the pool reconnects by then. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Socket errors, SQLSTATE class 08 (connection exception), 57P01–57P03 (the server ended the connection: an
+ * administrator's `pg_terminate_backend`, a restart, a crash, still starting) and 3D000 (no such database).
+ */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '3D000']);
+/** node-postgres ends a query on a connection that died under it with this message and no code. */
+const CONNECTION_ENDED = /Connection terminated( unexpectedly)?$|Client has encountered a connection error/;
+
+/** Whether `err` means the database could not be used right now (a 503 to retry), not that the request was wrong. */
 function isConnectionError(err: unknown): boolean {
   if (err instanceof DriverException && err.name === 'ConnectionException') return true;
   const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '57P03' || code === '3D000';
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  return err instanceof Error && CONNECTION_ENDED.test(err.message);
 }
 
 function describe(err: unknown): Record<string, unknown> {
