@@ -4,11 +4,12 @@
  * answer exists, then runs the answer in a child process (`runner.js`) that gets neither the marker nor stdin nor the
  * harness's stdout: it talks to the harness only over the IPC channel, one case at a time. The harness prints each
  * returned value (`v8.serialize`, base64: undefined, NaN, -0, BigInt, Map, Set, Date, RegExp, typed arrays survive) on
- * a line that starts with the marker, then `done`; or one `fault` line when the answer's process misbehaves.
+ * a line that starts with the marker, then `done`; or one `fault` line when the answer's process misbehaves, or
+ * `broken` when it could not even be started (before any of the answer ran: the worker's trouble, not the answer's).
  */
 
 /** One marked line of `harness.js`, as JSON after the marker and a space. */
-export type HarnessRecord = { i: number; ok: boolean; value?: string; error?: string } | { done: number } | { fault: string };
+export type HarnessRecord = { i: number; ok: boolean; value?: string; error?: string } | { done: number } | { fault: string } | { broken: string };
 
 const HARNESS = `'use strict';
 const { fork } = require('node:child_process');
@@ -46,7 +47,7 @@ child.on('message', (m) => {
 child.on('exit', (code, signal) => stop({
   fault: "the answer's process ended (" + (signal || 'exit ' + code) + ') before ' + (next < 0 ? 'it loaded' : 'case ' + (next + 1) + ' returned'),
 }));
-child.on('error', (e) => stop({ fault: "the answer's process failed: " + e.message }));
+child.on('error', (e) => stop(child.pid === undefined ? { broken: e.message } : { fault: "the answer's process failed: " + e.message }));
 `;
 
 const RUNNER = `'use strict';

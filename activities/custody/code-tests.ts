@@ -20,7 +20,8 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * read-only root, a throw-away work directory, a timeout). The sandbox gets the answer and the cases' arguments only;
  * it returns what the answer's function returned, on lines carrying a random marker made here for this run, and this
  * function compares those values with the expected ones it never let out. Anything but exactly one result per case, in
- * order, fails every case with the reason. Returns one outcome per test case.
+ * order, fails every case with the reason. Returns one outcome per test case; throws a plain (retried) Error only when
+ * the sandbox could not start the answer's process, before any of the answer ran.
  */
 export async function runHiddenTests(sandbox: Sandbox, code: string, tests: HiddenTests, timeoutMs: number): Promise<TestOutcome[]> {
   const failAll = (error: string) => tests.cases.map((c) => ({ args: c.args, expected: c.expected, passed: false, error }));
@@ -57,6 +58,7 @@ function likeReturned(value: unknown): unknown {
 /**
  * The values the answer returned, one per case in order, from the run's marked lines; or why there are none. Only
  * lines that start with this run's marker count: `{i: 0} … {i: n-1}` then `{done: n}`, or a `{fault}` from the harness.
+ * Throws a plain (retried) Error when the harness could not start the answer's process at all: none of it ran.
  */
 export function readReturnedValues(run: SandboxRunResult, marker: string, cases: number, timeoutMs: number): Returned[] | string {
   if (run.timedOut) return `timed out after ${timeoutMs} ms`;
@@ -73,6 +75,8 @@ export function readReturnedValues(run: SandboxRunResult, marker: string, cases:
     if (record === null || typeof record !== 'object') return 'the harness printed an unreadable result';
     records.push(record as HarnessRecord);
   }
+  const broken = records.find((r): r is { broken: string } => 'broken' in r);
+  if (broken !== undefined) throw new Error(`the code-test harness could not start the answer's process: ${String(broken.broken)}`);
   const fault = records.find((r): r is { fault: string } => 'fault' in r && typeof r.fault === 'string');
   if (fault !== undefined) return fault.fault;
   const last = records[records.length - 1];

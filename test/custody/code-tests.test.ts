@@ -171,9 +171,10 @@ describe('reading the harness output', () => {
     expect(read(lines)).toEqual(expect.any(String));
   });
 
-  it('reports the harness fault, the timeout and an output cut at its cap as the reason', () => {
+  it('reports the harness fault, the timeout and an output cut at its cap as the reason; a process that never started is retried', () => {
     expect(read(marked({ i: 0, ok: true, value: value(3) }, { fault: 'the answer did not load: x' }))).toBe('the answer did not load: x');
     expect(read([], { timedOut: true })).toBe('timed out after 1000 ms');
+    expect(() => read(marked({ broken: 'spawn EAGAIN' }))).toThrow("the code-test harness could not start the answer's process: spawn EAGAIN");
     expect(read(marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: true, value: value(4) }, { done: 2 }), { stdoutTruncated: true })).toMatch(/more than/);
   });
 });
