@@ -26,6 +26,8 @@ const stop = (record) => {
   finished = true;
   emit(record);
   child.kill('SIGKILL');
+  // stdout to a pipe or socket is written synchronously on Linux; leave without waiting for what the answer started.
+  process.exit(0);
 };
 const ask = () => {
   next += 1;

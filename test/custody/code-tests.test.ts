@@ -126,6 +126,14 @@ describe.each(MODES)('code items graded in %s mode', (mode) => {
     expect(outcomes.map((o) => o.error)).toEqual(Array(3).fill("the answer's process ended (exit 0) before case 2 returned"));
   });
 
+  it('reads the results of an answer that leaves a process of its own running, without waiting for it', async () => {
+    const code = `require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'inherit' });
+      function add(a, b) { return a + b; }`;
+    const started = Date.now();
+    expect((await grade(code)).score).toBe(100);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it.each(FORGERIES)('scores 0 for an answer that %s', async (_label, code) => {
     const { outcomes, score } = await grade(code);
     expect(score).toBe(0);
