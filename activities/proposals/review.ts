@@ -1,15 +1,15 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { diffReviewSchema } from '../../src/contracts';
+import { guardianVerdict as decideVerdict, modelReviewOutcome, type ModelReview } from '../../src/domain/guardian-review';
 import type { LlmGateway } from '../../src/llm';
 import { applyPatch, withWorktree } from '../../src/target';
-import { guardianVerdict as decideVerdict, modelReviewOutcome, type ModelReview, type ReviewScanFinding } from '../../src/domain/guardian-review';
-import { runSecurityScanners } from '../../src/target/scanners';
+import { runSecurityScanners, type RawFinding } from '../../src/target/scanners';
 import { askModel } from '../llm.activities';
 import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
 
-type ScanSummary = { newFindings: ReviewScanFinding[]; tools: Array<{ tool: string; status: string }> };
+type ScanSummary = { newFindings: Array<Pick<RawFinding, 'tool' | 'rule' | 'severity' | 'title' | 'message' | 'file' | 'line'>>; tools: Array<{ tool: string; status: string }> };
 
 /**
  * Guardian's scanners on the changed files, before and after the patch: what the patch introduces (by fingerprint).

@@ -5,16 +5,8 @@
 
 const BLOCKING = new Set(['high', 'critical']);
 
-/** A scanner finding the patch introduces in a changed file. */
-export interface ReviewScanFinding {
-  tool: string;
-  rule: string;
-  severity: string;
-  title: string;
-  message: string;
-  file: string | null;
-  line: number | null;
-}
+/** What the verdict reads of a scanner finding the patch introduces in a changed file. */
+export type ReviewScanFinding = { tool: string; severity: string; title: string; file: string | null; line: number | null };
 
 /** The model's review as stored on the proposal, or why there is none. */
 export type ModelReview = { summary: string; concerns: Array<{ severity: string; file: string | null; message: string }>; provider: string; model: string } | { unavailable: string };
