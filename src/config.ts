@@ -122,6 +122,8 @@ const envSchema = z.object({
 
   PROPOSAL_MAX_CHANGED_LINES: z.coerce.number().int().min(1).max(100_000).default(200),
   PROPOSAL_REVIEW_TIMEOUT: seconds(7 * 24 * 3600),
+  /** an unavailable Guardian model review blocks the proposal instead of letting it on to review marked `unavailable` */
+  PROPOSAL_REQUIRE_MODEL_REVIEW: bool(false),
 
   CACHE_TTL: seconds(3600),
   CACHE_MAX_SIZE: z.coerce.number().int().positive().default(1000),
@@ -277,7 +279,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER },
     encryption: { key: e.DATA_ENCRYPTION_KEY, previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '') },
-    proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT },
+    proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT, requireModelReview: e.PROPOSAL_REQUIRE_MODEL_REVIEW },
     target: {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
       remote: e.TARGET_REPO_URL === undefined ? undefined : { url: e.TARGET_REPO_URL, branch: e.TARGET_REPO_BRANCH, fetchMinIntervalSeconds: e.TARGET_FETCH_MIN_INTERVAL_SECONDS, sshCommand: e.TARGET_GIT_SSH_COMMAND },

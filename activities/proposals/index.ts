@@ -18,7 +18,7 @@ export function createProposalActivities({ orm, config, llm, sandbox }: Pick<Act
     proposalTest: (proposalId: string) => testProposal({ orm, config, sandbox }, proposalId),
     proposalScan: (proposalId: string) => scanProposal({ orm, config }, proposalId),
     proposalModelReview: (proposalId: string) => modelReviewProposal({ orm, llm }, proposalId),
-    proposalGuardianVerdict: (proposalId: string, modelUnavailable: string | null) => guardianVerdict(orm, proposalId, modelUnavailable),
+    proposalGuardianVerdict: (proposalId: string, modelUnavailable: string | null) => guardianVerdict({ orm, config }, proposalId, modelUnavailable),
     proposalRecordReview: (proposalId: string, review: Review) => recordReview(orm, proposalId, review),
     proposalApply: (proposalId: string) => applyProposal({ orm, config }, proposalId),
     proposalLearn: (proposalId: string, review: Review) => learnFromReview(orm, proposalId, review),

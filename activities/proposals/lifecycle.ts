@@ -6,6 +6,7 @@ import { isLiveProposalConflict, liveProposalRefusal } from '../../src/db/propos
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
 import { isPermanentDataError } from '../../src/db/data-errors';
+import { proposalModelReview, type ModelReviewOutcome } from '../../src/domain/guardian-review';
 import { agentEligibility } from '../../src/db/eligibility';
 import { loadProposal } from './shared';
 
@@ -123,12 +124,26 @@ export async function notifyProposal(orm: MikroORM, proposalId: string, kind: 'p
   const em = orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   const what = p.title ?? p.goal ?? 'a change';
+  const modelReview = proposalModelReview(p.guardianReview);
   const text = {
-    proposal_awaiting_review: { title: `Proposal awaiting review: ${what}`, message: `${p.agentId} proposes "${what}" (${p.changedLines} changed lines in ${p.changedFiles.join(', ')}); tests pass and Guardian did not block it. Review: POST /api/proposals/${p.id}/review`, priority: 'high' as const },
+    proposal_awaiting_review: { title: `Proposal awaiting review: ${what}`, message: `${p.agentId} proposes "${what}" (${p.changedLines} changed lines in ${p.changedFiles.join(', ')}); tests pass; ${guardianSays(modelReview)} Review: POST /api/proposals/${p.id}/review`, priority: 'high' as const },
     proposal_applied: { title: `Proposal applied: ${what}`, message: `Committed as ${p.commit?.slice(0, 12)} on ${p.branch}.`, priority: 'normal' as const },
     proposal_expired: { title: `Proposal expired: ${what}`, message: `Nobody reviewed ${p.agentId}'s proposal in time; it expired unapplied.`, priority: 'low' as const },
   }[kind];
-  await createNotification(em, { kind, ...text, data: { proposalId: p.id, agentId: p.agentId, findingId: p.findingId, branch: p.branch, commit: p.commit }, dedupeKey: `${kind}:${p.id}` });
+  const data = { proposalId: p.id, agentId: p.agentId, findingId: p.findingId, branch: p.branch, commit: p.commit, guardianModelReview: modelReview?.state ?? null };
+  await createNotification(em, { kind, ...text, data, dedupeKey: `${kind}:${p.id}` });
+}
+
+/** What Guardian's review means for the reviewer: a model review that never happened is said, never passed off as one. */
+function guardianSays(modelReview: ModelReviewOutcome | null): string {
+  switch (modelReview?.state) {
+    case 'passed':
+      return "Guardian's scanners and model review found nothing blocking.";
+    case 'concerns':
+      return `Guardian did not block it, but its model review raised ${modelReview.concerns} non-blocking concern(s) — read them in the proposal.`;
+    default:
+      return `Guardian's scanners found nothing blocking, but Guardian's model review was unavailable: ${modelReview?.reason ?? 'not recorded'} — review it yourself.`;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { diffReviewSchema } from '../../src/contracts';
+import { guardianVerdict as decideVerdict, modelReviewOutcome, type ModelReview } from '../../src/domain/guardian-review';
 import type { LlmGateway } from '../../src/llm';
 import { applyPatch, withWorktree } from '../../src/target';
 import { runSecurityScanners, type RawFinding } from '../../src/target/scanners';
@@ -8,10 +9,7 @@ import { askModel } from '../llm.activities';
 import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
 
-const BLOCKING = new Set(['high', 'critical']);
-
 type ScanSummary = { newFindings: Array<Pick<RawFinding, 'tool' | 'rule' | 'severity' | 'title' | 'message' | 'file' | 'line'>>; tools: Array<{ tool: string; status: string }> };
-type ModelReview = { summary: string; concerns: Array<{ severity: string; file: string | null; message: string }>; provider: string; model: string } | { unavailable: string };
 
 /**
  * Guardian's scanners on the changed files, before and after the patch: what the patch introduces (by fingerprint).
@@ -68,20 +66,20 @@ export async function modelReviewProposal(deps: { orm: MikroORM; llm: LlmGateway
 }
 
 /**
- * Guardian's verdict: a new high/critical scanner finding in the changed files, or a high/critical concern of the
- * model, blocks the proposal. `modelUnavailable` records why the model did not review (the scanners still gate).
+ * Guardian's verdict (src/domain/guardian-review.ts), stored on the proposal's Guardian review with the model review's
+ * state (`modelReview`: passed, concerns or unavailable, and `modelReviewReason` when unavailable). `modelUnavailable`
+ * records why the model did not review; with PROPOSAL_REQUIRE_MODEL_REVIEW on, that blocks the proposal.
  */
-export async function guardianVerdict(orm: MikroORM, proposalId: string, modelUnavailable: string | null): Promise<{ blocked: boolean; reasons: string[] }> {
-  const em = orm.em.fork() as EntityManager;
+export async function guardianVerdict(deps: { orm: MikroORM; config: Config }, proposalId: string, modelUnavailable: string | null): Promise<{ blocked: boolean; reasons: string[] }> {
+  const em = deps.orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   const scan = (p.guardianReview?.scan as ScanSummary | undefined) ?? { newFindings: [], tools: [] };
   let model = p.guardianReview?.model as ModelReview | undefined;
-  if (modelUnavailable !== null && (model === undefined || 'unavailable' in model)) model = { unavailable: modelUnavailable };
-  const reasons = [
-    ...scan.newFindings.filter((f) => BLOCKING.has(f.severity)).map((f) => `${f.severity} ${f.tool} finding in ${f.file}${f.line ? `:${f.line}` : ''}: ${f.title}`),
-    ...(model !== undefined && !('unavailable' in model) ? model.concerns.filter((c) => BLOCKING.has(c.severity)).map((c) => `${c.severity} concern${c.file ? ` in ${c.file}` : ''}: ${c.message}`) : []),
-  ];
-  p.guardianReview = { ...p.guardianReview, model, blocked: reasons.length > 0, reasons };
+  // A review that was never recorded is unavailable, never a pass.
+  if (model === undefined || 'unavailable' in model) model = { unavailable: modelUnavailable ?? (model?.unavailable || 'no model review was recorded') };
+  const { blocked, reasons } = decideVerdict(scan.newFindings, model, deps.config.proposals.requireModelReview);
+  const outcome = modelReviewOutcome(model);
+  p.guardianReview = { ...p.guardianReview, model, modelReview: outcome?.state, modelReviewReason: outcome?.reason, blocked, reasons };
   await em.flush();
-  return { blocked: reasons.length > 0, reasons };
+  return { blocked, reasons };
 }

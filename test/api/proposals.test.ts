@@ -46,6 +46,7 @@ interface ProposalSpec {
   createdAt?: Date;
   review?: ProposalReview;
   commit?: string;
+  guardianReview?: Record<string, unknown>;
 }
 
 async function insertProposal(spec: ProposalSpec, events: Array<{ seq: number; state: ProposalState; detail: string }> = []): Promise<Proposal> {
@@ -60,6 +61,7 @@ async function insertProposal(spec: ProposalSpec, events: Array<{ seq: number; s
     changedLines: 2,
     review: spec.review ?? null,
     commit: spec.commit ?? null,
+    guardianReview: spec.guardianReview ?? null,
     branch: spec.commit ? proposalBranch(id) : null,
     ...(spec.createdAt && { createdAt: spec.createdAt }),
   });
@@ -228,6 +230,8 @@ describe('GET /proposals/:id', () => {
         validation: null,
         tests: null,
         guardianReview: null,
+        guardianModelReview: null,
+        guardianModelReviewReason: null,
         review: null,
         eligibility: null,
         error: null,
@@ -237,6 +241,15 @@ describe('GET /proposals/:id', () => {
         ],
       });
     }
+  });
+
+  it("says when Guardian's model review was unavailable, with the reason, also for a row stored before the state was", async () => {
+    const reason = 'LlmProviderUnavailable: fake openai error 503';
+    const proposal = await insertProposal({ agentId: 'imperium', status: 'awaiting_review', guardianReview: { scan: { newFindings: [], tools: [] }, model: { unavailable: reason }, blocked: false, reasons: [] } });
+    const detail = await api.request('GET', `/api/proposals/${proposal.id}`, { key: viewer });
+    expect(detail.body).toMatchObject({ guardianModelReview: 'unavailable', guardianModelReviewReason: reason });
+    const list = await api.request('GET', '/api/proposals?agent=imperium&status=awaiting_review', { key: viewer });
+    expect((list.body as { items: unknown[] }).items).toContainEqual(expect.objectContaining({ id: proposal.id, guardianModelReview: 'unavailable', guardianModelReviewReason: reason }));
   });
 
   it('answers 404 for an unknown id or workflow id', async () => {

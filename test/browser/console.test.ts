@@ -155,10 +155,30 @@ it('shows a viewer the proposal awaiting review without any review or pause butt
   expect(await page.locator('article.agent button').count()).toBe(0);
   await page.goto(`${api.url}/#/proposals/${proposalId}`);
   await page.waitForSelector('.proposal[data-status="awaiting_review"] .diff');
+  expect(await page.textContent('.proposal .model-review[data-state="passed"]')).toContain('no concerns');
   expect(await page.locator('button.approve').count()).toBe(0);
   expect(await page.locator('textarea[name=comment]').count()).toBe(0);
   expect(errors).toEqual([]);
   await page.context().close();
+});
+
+it("tells a reviewer, in the inbox and the proposal, that Guardian's model review never happened and why", async () => {
+  const id = randomUUID();
+  const reason = 'LlmBadOutput: the reply was not JSON for the schema';
+  const unreviewed = new Proposal({ id, workflowId: proposalWorkflowId(id), agentId: 'imperium', findingId: null, goal: 'Tidy the parser', trigger: 'api', requestedBy: 'test' });
+  Object.assign(unreviewed, { status: 'awaiting_review', title: 'Tidy the parser', diff: SAFE_FIX, changedFiles: ['src/users.js'], changedLines: 1, guardianReview: { scan: { newFindings: [], tools: [] }, model: { unavailable: reason }, modelReview: 'unavailable', modelReviewReason: reason, blocked: false, reasons: [] } });
+  await em().persistAndFlush(unreviewed);
+  const { page, errors } = await signIn(viewer);
+  await page.click('nav a:has-text("Proposals")');
+  await page.waitForSelector('a.proposal-link:has-text("Tidy the parser")');
+  expect(await page.textContent('tr:has(a.proposal-link:has-text("Tidy the parser")) .badge-unavailable')).toBe('unavailable');
+  await page.click('a.proposal-link:has-text("Tidy the parser")');
+  const notice = await page.textContent('.proposal .model-review[data-state="unavailable"]');
+  expect(notice).toContain(reason);
+  expect(notice).toContain('Review the diff yourself');
+  expect(errors).toEqual([]);
+  await page.context().close();
+  await em().nativeUpdate(Proposal, { id }, { status: 'cancelled', completedAt: new Date() });
 });
 
 it('lets an operator open the proposal from the inbox, approve it with a comment, and see it applied', async () => {

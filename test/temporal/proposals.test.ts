@@ -66,15 +66,31 @@ const draft = (diff: string, title = 'Check names in findUserQuery'): FakeReply 
 
 /** Scripts the agent's drafts in order (the last one repeats), and Guardian's review (no concerns). */
 function drafts(...replies: FakeReply[]): void {
+  reviewedAs({ json: { summary: 'Looks safe.', concerns: [] } }, ...replies);
+}
+
+/** Scripts Guardian's model review reply (a review, an error, malformed output), then the agent's drafts. */
+function reviewedAs(review: FakeReply, ...replies: FakeReply[]): void {
   bed.fakes.reset();
-  bed.fakes.openai.when('Review this proposed diff', { json: { summary: 'Looks safe.', concerns: [] } });
+  bed.fakes.openai.when('Review this proposed diff', review);
   bed.fakes.openai.when('Propose one small, safe change', () => (replies.length > 1 ? (replies.shift() as FakeReply) : (replies[0] as FakeReply)));
 }
 
-async function start(input: Partial<ProposalInput> & { timeouts?: ProposalInput['timeouts'] } = {}): Promise<{ id: string; result: Promise<ProposalResult> }> {
+/** The proposal's awaiting-review notification, written by the step right after the state (10 s at most). */
+async function awaitingNotice(id: string): Promise<Notification> {
+  for (let i = 0; i < 100; i++) {
+    const notice = await em().findOne(Notification, { kind: 'proposal_awaiting_review', data: { proposalId: id } });
+    if (notice !== null) return notice;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no proposal_awaiting_review notification for ${id}`);
+}
+
+/** Starts a proposal on the file's worker (or `on`, a worker with another config). */
+async function start(input: Partial<ProposalInput> & { timeouts?: ProposalInput['timeouts'] } = {}, on: TestWorker = worker): Promise<{ id: string; result: Promise<ProposalResult> }> {
   const id = randomUUID();
   const args: ProposalInput = { proposalId: id, agentId: 'guardian', goal: 'Stop SQL injection in findUserQuery', trigger: 'api', requestedBy: 'test', ...input, timeouts: { llmMs: 15_000, scanMs: 120_000, dbMs: 10_000, ...input.timeouts } };
-  const handle = await worker.client.workflow.start(PROPOSAL_WORKFLOW, { args: [args], taskQueue: worker.taskQueue, workflowId: proposalWorkflowId(id) });
+  const handle = await on.client.workflow.start(PROPOSAL_WORKFLOW, { args: [args], taskQueue: on.taskQueue, workflowId: proposalWorkflowId(id) });
   return { id, result: handle.result() };
 }
 
@@ -96,6 +112,8 @@ it('takes a finding to a tested, reviewed, approved commit on its own branch, le
   expect(bed.fakes.openai.requests.find((r) => r.prompt.includes('Propose one small'))?.prompt).toContain('function findUserQuery(name)');
   expect(await worker.client.workflow.getHandle(proposalWorkflowId(id)).query(progressQuery)).toMatchObject({ step: 'awaiting_review', state: 'running' });
   expect(await em().count(Notification, { kind: 'proposal_awaiting_review', data: { proposalId: id } })).toBe(1);
+  expect(waiting.guardianReview).toMatchObject({ modelReview: 'passed', modelReviewReason: null });
+  expect((await awaitingNotice(id)).message).toContain("Guardian's scanners and model review found nothing blocking.");
 
   const viewer = await api.key('viewer');
   expect((await api.request('POST', `/api/proposals/${id}/review`, { key: viewer, body: { decision: 'approve' } })).status).toBe(403);
@@ -122,7 +140,7 @@ it('takes a finding to a tested, reviewed, approved commit on its own branch, le
   await recordHistory(proposalWorkflowId(id), 'proposal-applied');
 
   const detail = await api.request('GET', `/api/proposals/${id}`, { key: viewer });
-  expect(detail.body).toMatchObject({ id, status: 'applied', diff: SAFE_FIX, timeline: expect.arrayContaining([expect.objectContaining({ state: 'applied' })]) });
+  expect(detail.body).toMatchObject({ id, status: 'applied', diff: SAFE_FIX, guardianModelReview: 'passed', guardianModelReviewReason: null, timeline: expect.arrayContaining([expect.objectContaining({ state: 'applied' })]) });
 
   // The same change again is a duplicate (normalization ignores git's header lines and trailing spaces).
   drafts(draft(`diff --git a/src/users.js b/src/users.js\nindex 1234567..89abcde 100644\n${SAFE_FIX.replace(' */\n', ' */   \n')}`));
@@ -169,6 +187,63 @@ it('lets Guardian block a diff that adds a hard-coded secret', async () => {
   expect(p.guardianReview).toMatchObject({ blocked: true, model: { summary: 'Looks safe.' } });
   // A review of a blocked proposal is refused.
   expect((await api.request('POST', `/api/proposals/${id}/review`, { key: operator, body: { decision: 'approve' } })).status).toBe(409);
+});
+
+it("marks a proposal whose Guardian model review failed `unavailable` with the reason, and tells the reviewer it never happened", async () => {
+  // The model answers the review (and its repair turn) with prose instead of the schema's JSON: LlmBadOutput.
+  reviewedAs({ text: 'I would rather not review this diff.' }, draft(fix('/^[a-z0-9]+$/'), 'Lower-case names only'));
+  const { id, result } = await start();
+  const waiting = await until(id, 'awaiting_review');
+  const notice = await awaitingNotice(id);
+  expect(notice.message).toMatch(/Guardian's model review was unavailable: LlmBadOutput: .+ — review it yourself\./);
+  expect(notice.message).not.toContain('Guardian did not block it');
+  expect(notice.data).toMatchObject({ guardianModelReview: 'unavailable' });
+  expect(waiting.guardianReview).toMatchObject({ blocked: false, model: { unavailable: expect.stringMatching(/^LlmBadOutput: /) }, modelReview: 'unavailable', modelReviewReason: expect.stringMatching(/^LlmBadOutput: /) });
+  const reason = String(waiting.guardianReview?.modelReviewReason);
+  expect(notice.message).toContain(`unavailable: ${reason} — review`);
+
+  const viewer = await api.key('viewer');
+  const detail = await api.request('GET', `/api/proposals/${id}`, { key: viewer });
+  expect(detail.body).toMatchObject({ status: 'awaiting_review', guardianModelReview: 'unavailable', guardianModelReviewReason: reason });
+  const list = await api.request('GET', '/api/proposals?status=awaiting_review&agent=guardian', { key: viewer });
+  expect((list.body as { items: unknown[] }).items).toContainEqual(expect.objectContaining({ id, guardianModelReview: 'unavailable', guardianModelReviewReason: reason }));
+
+  await api.request('POST', `/api/proposals/${id}/review`, { key: operator, body: { decision: 'reject' } });
+  expect(await result).toMatchObject({ status: 'rejected' });
+});
+
+it('marks a proposal whose Guardian model review named only non-blocking concerns `concerns`, and says so', async () => {
+  const concern = { severity: 'medium', file: 'src/users.js', message: 'The allow-list refuses names with an apostrophe.' };
+  reviewedAs({ json: { summary: 'Safe, but strict.', concerns: [concern] } }, draft(fix('/^[a-z]{1,64}$/'), 'Short lower-case names only'));
+  const { id, result } = await start();
+  const waiting = await until(id, 'awaiting_review');
+  expect(waiting.guardianReview).toMatchObject({ blocked: false, reasons: [], model: { concerns: [concern] }, modelReview: 'concerns', modelReviewReason: null });
+  expect((await awaitingNotice(id)).message).toContain('its model review raised 1 non-blocking concern(s)');
+  const detail = await api.request('GET', `/api/proposals/${id}`, { key: await api.key('viewer') });
+  expect(detail.body).toMatchObject({ guardianModelReview: 'concerns', guardianModelReviewReason: null });
+
+  await api.request('POST', `/api/proposals/${id}/review`, { key: operator, body: { decision: 'reject' } });
+  expect(await result).toMatchObject({ status: 'rejected' });
+});
+
+it('blocks a proposal whose Guardian model review is unavailable when PROPOSAL_REQUIRE_MODEL_REVIEW is on, with the reason', async () => {
+  const strictConfig = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, PROPOSAL_MAX_CHANGED_LINES: '50', PROPOSAL_REQUIRE_MODEL_REVIEW: 'true' }));
+  expect(strictConfig.proposals.requireModelReview).toBe(true);
+  const strict = await createTestWorker(strictConfig, bed.orm, { workflowsPath: require.resolve('../../workflows') });
+  strict.start();
+  try {
+    // The provider refuses the review request (401): LlmRequestRejected, not retried.
+    reviewedAs({ status: 401, message: 'invalid api key for the review' }, draft(fix('/^[a-z]+$/'), 'Lower-case letters only'));
+    // A short review timeout: should the proposal reach review after all, it expires and the test fails at once.
+    const { id, result } = await start({ timeouts: { reviewMs: 3000 } }, strict);
+    expect(await result).toMatchObject({ status: 'blocked', reasons: [expect.stringMatching(/^Guardian's model review was unavailable and PROPOSAL_REQUIRE_MODEL_REVIEW is on: LlmRequestRejected: .*invalid api key/)] });
+    expect(await timeline(id)).toEqual(['drafting', 'validating', 'testing', 'reviewing', 'blocked']);
+    const p = await em().findOneOrFail(Proposal, { id });
+    expect(p).toMatchObject({ status: 'blocked', error: expect.stringMatching(/PROPOSAL_REQUIRE_MODEL_REVIEW is on: LlmRequestRejected/), guardianReview: { blocked: true, modelReview: 'unavailable' } });
+    expect(await em().count(Notification, { kind: 'proposal_awaiting_review', data: { proposalId: id } })).toBe(0);
+  } finally {
+    await strict.close();
+  }
 });
 
 it('records a rejection with the comment as a knowledge note and no xp', async () => {

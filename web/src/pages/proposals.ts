@@ -19,6 +19,9 @@ interface ProposalSummary {
   changedLines: number | null;
   branch: string | null;
   commit: string | null;
+  /** Guardian's model review: null before Guardian reviewed the proposal */
+  guardianModelReview: 'passed' | 'concerns' | 'unavailable' | null;
+  guardianModelReviewReason: string | null;
   createdAt: string;
 }
 interface Proposal extends ProposalSummary {
@@ -59,8 +62,8 @@ export async function proposalsPage(ctx: PageContext): Promise<HTMLElement> {
     h('h1', {}, 'Proposals'),
     form,
     table(
-      ['created', 'agent', 'title', 'status', 'changed', 'workflow'],
-      data.items.map((p) => [fmtDate(p.createdAt), p.agentId, h('a', { href: `#/proposals/${p.id}`, class: 'proposal-link' }, p.title ?? p.goal ?? p.id), badge(p.status), `${p.changedFiles.length} files, ${p.changedLines ?? 0} lines`, workflowLink(ctx.config, p.workflowId)]),
+      ['created', 'agent', 'title', 'status', 'model review', 'changed', 'workflow'],
+      data.items.map((p) => [fmtDate(p.createdAt), p.agentId, h('a', { href: `#/proposals/${p.id}`, class: 'proposal-link' }, p.title ?? p.goal ?? p.id), badge(p.status), p.guardianModelReview ? badge(p.guardianModelReview) : '—', `${p.changedFiles.length} files, ${p.changedLines ?? 0} lines`, workflowLink(ctx.config, p.workflowId)]),
       'No proposals match.',
     ),
     pager('#/proposals', data.page, filters),
@@ -78,6 +81,7 @@ export async function proposalPage(ctx: PageContext): Promise<HTMLElement> {
     h('h1', {}, p.title ?? p.goal ?? p.id, ' ', h('span', { class: 'proposal-status' }, badge(p.status))),
     h('p', {}, `${p.agentId} · ${p.drafts} draft(s) · base ${p.baseCommit?.slice(0, 10) ?? '—'}`, p.branch ? ` · branch ${p.branch}` : '', p.commit ? ` · commit ${p.commit.slice(0, 10)}` : '', ' · ', workflowLink(ctx.config, p.workflowId)),
     p.error ? h('p', { class: 'error' }, p.error) : null,
+    modelReview(p),
     p.rationale ? h('p', {}, h('strong', {}, 'Rationale: '), p.rationale) : null,
     p.risk ? h('p', {}, h('strong', {}, 'Risk: '), p.risk) : null,
     p.status === 'awaiting_review' && ctx.can('operator') ? reviewForm(ctx, p) : null,
@@ -92,6 +96,18 @@ export async function proposalPage(ctx: PageContext): Promise<HTMLElement> {
     h('h2', {}, 'Timeline'),
     h('ol', { class: 'timeline' }, p.timeline.map((t) => h('li', {}, badge(t.state), ` ${fmtDate(t.at)}`, t.detail ? ` — ${t.detail}` : ''))),
   );
+}
+
+/** What Guardian's model made of the diff; a review that never happened is said plainly, never shown as a pass. */
+function modelReview(p: Proposal): HTMLElement | null {
+  if (p.guardianModelReview === null) return null;
+  const text = {
+    passed: ' — no concerns.',
+    concerns: ' — it raised concerns, none blocking (see Guardian\'s review below).',
+    unavailable: ` — the review never happened: ${p.guardianModelReviewReason ?? 'no reason recorded'}. Review the diff yourself.`,
+  }[p.guardianModelReview];
+  const cls = p.guardianModelReview === 'unavailable' ? 'model-review warn' : 'model-review';
+  return h('p', { class: cls, 'data-state': p.guardianModelReview }, h('strong', {}, "Guardian's model review: "), badge(p.guardianModelReview), text);
 }
 
 function reviewForm(ctx: PageContext, p: Proposal): HTMLElement {

@@ -1,8 +1,13 @@
 import type { ReviewOutcome } from '../../../contracts';
 import type { Proposal, ProposalEvent } from '../../../db/entities';
+import { proposalModelReview } from '../../../domain/guardian-review';
 
-/** A proposal in a list: what it is and where it stands, without the diff and the pipeline's reports. */
+/**
+ * A proposal in a list: what it is and where it stands, without the diff and the pipeline's reports. Guardian's model
+ * review is `passed`, `concerns` or `unavailable` (with the reason), null before Guardian reviewed it.
+ */
 export function presentProposalSummary(p: Proposal) {
+  const modelReview = proposalModelReview(p.guardianReview);
   return {
     id: p.id,
     workflowId: p.workflowId,
@@ -17,6 +22,8 @@ export function presentProposalSummary(p: Proposal) {
     changedLines: p.changedLines,
     branch: p.branch,
     commit: p.commit,
+    guardianModelReview: modelReview?.state ?? null,
+    guardianModelReviewReason: modelReview?.reason ?? null,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
     completedAt: p.completedAt?.toISOString() ?? null,

@@ -33,7 +33,7 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     return proposal;
   };
 
-  router.get('/', doc({ summary: 'List proposals, newest first', role: 'viewer', query: listProposalsQuery, responses: { 200: { description: 'a page of proposals' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: "List proposals, newest first, each with Guardian's model review state (passed, concerns, unavailable with the reason)", role: 'viewer', query: listProposalsQuery, responses: { 200: { description: 'a page of proposals' } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listProposalsQuery, ctx.query);
     const where = { ...(q.status && { status: q.status }), ...(q.agent && { agentId: q.agent }), ...(q.findingId && { findingId: q.findingId }) };
     const [proposals, total] = await em().findAndCount(Proposal, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
