@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
 import { gitUrlName, redactGitUrl } from '../domain/git-url';
@@ -64,19 +64,44 @@ export async function resolveTargetRepository(config: TargetConfig, opts: { cred
     return { path: target.repoPath, key, name, example: false, testCmd: target.testCmd, benchCmd: target.benchCmd };
   }
   const dir = path.join(config.dataDir, 'target');
-  if (!existsSync(path.join(dir, '.git'))) await copyExample(dir);
+  if (!existsSync(path.join(dir, '.git'))) await copyExampleOnce(dir);
   return { path: dir, key, name, example: true, testCmd: target.testCmd, benchCmd: target.benchCmd ?? EXAMPLE_BENCH_CMD };
 }
 
-/** Copies the example into a staging directory, commits it, then renames it into place (a crash leaves no half repo). */
+/** Copies in progress in this process, per directory: parallel first runs (a cycle's children) share one copy. */
+const copying = new Map<string, Promise<void>>();
+
+function copyExampleOnce(dir: string): Promise<void> {
+  let pending = copying.get(dir);
+  if (pending === undefined) {
+    pending = copyExample(dir).finally(() => copying.delete(dir));
+    copying.set(dir, pending);
+  }
+  return pending;
+}
+
+/**
+ * Copies the example into a staging directory of its own, commits it, then renames it into place: a crash leaves no
+ * half repository, and a concurrent copy (another process on the same DATA_DIR) never mixes with this one — whichever
+ * rename lands first wins and the other's staging copy is discarded.
+ */
 async function copyExample(dir: string): Promise<void> {
-  const staging = `${dir}.staging-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
   await mkdir(path.dirname(dir), { recursive: true });
-  await cp(EXAMPLE_TARGET_DIR, staging, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
-  await git(staging, ['init', '-q', '-b', 'main']);
-  await git(staging, ['add', '-A']);
-  await git(staging, ['-c', 'user.name=Lvl_UP', '-c', 'user.email=lvlup@localhost', 'commit', '-q', '-m', 'Example target (copied from examples/target)']);
-  await rm(dir, { recursive: true, force: true });
-  await rename(staging, dir);
+  const staging = await mkdtemp(`${dir}.staging-`);
+  try {
+    await cp(EXAMPLE_TARGET_DIR, staging, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+    await git(staging, ['init', '-q', '-b', 'main']);
+    await git(staging, ['add', '-A']);
+    await git(staging, ['-c', 'user.name=Lvl_UP', '-c', 'user.email=lvlup@localhost', 'commit', '-q', '-m', 'Example target (copied from examples/target)']);
+    if (existsSync(path.join(dir, '.git'))) return;
+    // A directory without .git is no repository of ours (an interrupted copy before renames were atomic): replaced.
+    await rm(dir, { recursive: true, force: true });
+    try {
+      await rename(staging, dir);
+    } catch (err) {
+      if (!existsSync(path.join(dir, '.git'))) throw err;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
 }

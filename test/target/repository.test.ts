@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/logger';
@@ -22,6 +22,20 @@ it('makes a git repository of the example target under DATA_DIR once, leaving ex
   const again = await resolveTargetRepository({ target, dataDir });
   expect((await git(again.path, ['rev-parse', 'HEAD'])).trim()).toBe(commit);
   expect(existsSync(path.join(__dirname, '../../examples/target/.git'))).toBe(false);
+});
+
+it('makes one whole repository when several first runs ask at once (a cycle starts its children in parallel)', async () => {
+  const fresh = await mkdtemp(path.join(os.tmpdir(), 'lvlup-data-'));
+  try {
+    const expected = (await readdir(path.join(__dirname, '../../examples/target'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && !e.parentPath.includes('node_modules')).length;
+    const repos = await Promise.all([1, 2, 3, 4].map(() => resolveTargetRepository({ target, dataDir: fresh })));
+    const files = (await git(repos[0].path, ['ls-files'])).trim().split('\n');
+    expect(files).toHaveLength(expected);
+    expect(await git(repos[0].path, ['status', '--porcelain'])).toBe('');
+    expect((await readdir(fresh)).filter((name) => name.includes('staging'))).toEqual([]);
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+  }
 });
 
 it('refuses a TARGET_REPO_PATH that is not the top of a git repository', async () => {
