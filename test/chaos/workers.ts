@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-const READY = 'worker polling task queue';
+const READY = 'worker polling ';
 const START_TIMEOUT_MS = 120_000;
 
 export interface WorkerProcess {

@@ -29,9 +29,11 @@ it('makes one whole repository when several first runs ask at once (a cycle star
   try {
     const expected = (await readdir(path.join(__dirname, '../../examples/target'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && !e.parentPath.includes('node_modules')).length;
     const repos = await Promise.all([1, 2, 3, 4].map(() => resolveTargetRepository({ target, dataDir: fresh })));
-    const files = (await git(repos[0].path, ['ls-files'])).trim().split('\n');
+    const dir = path.join(fresh, 'target');
+    expect(new Set(repos.map((r) => r.path))).toEqual(new Set([dir]));
+    const files = (await git(dir, ['ls-files'])).trim().split('\n');
     expect(files).toHaveLength(expected);
-    expect(await git(repos[0].path, ['status', '--porcelain'])).toBe('');
+    expect(await git(dir, ['status', '--porcelain'])).toBe('');
     expect((await readdir(fresh)).filter((name) => name.includes('staging'))).toEqual([]);
   } finally {
     await rm(fresh, { recursive: true, force: true });
