@@ -32,7 +32,7 @@ async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: 
       const limit = new Promise<Verdict>((resolve) => (timer = setTimeout(() => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }), RUN_LIMIT_MS)));
       verdict = await Promise.race([body(stage, llm), limit]).finally(() => clearTimeout(timer));
     } catch (err) {
-      verdict = { correct: false, notes: [(err as Error).message.split('\n')[0] ?? String(err)] };
+      verdict = { correct: false, notes: [String((err as Error).message ?? err).trim().split('\n').slice(0, 8).join(' | ')] };
     }
     return await measure(stage, verdict, baseline, llm.held);
   } finally {

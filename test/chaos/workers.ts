@@ -41,7 +41,7 @@ export class WorkerProcesses {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const entry = { child, exited: false, done: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+    const entry = { child, exited: false, done: new Promise<void>((resolve) => child.once('close', () => resolve())) };
     void entry.done.then(() => (entry.exited = true));
     this.children.set(name, entry);
     let tail = '';
@@ -60,7 +60,7 @@ export class WorkerProcesses {
       child.stderr?.on('data', onData);
       void entry.done.then(() => {
         clearTimeout(timer);
-        reject(new Error(`${name} exited before it polled:\n${tail}`));
+        reject(new Error(`${name} exited before it polled (exit ${child.exitCode ?? child.signalCode}):\n${tail}`));
       });
     });
     await ready;
