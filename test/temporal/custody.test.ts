@@ -222,6 +222,17 @@ it('records a grading error, not a 0, when the judge still omits a criterion aft
   expect(await agent('imperium')).toMatchObject({ xp: 0, examsTaken: 0, examsFailed: 0, consecutiveFailures: 0 });
 });
 
+it('leaves out of the median a re-judging that is a grading error, and stores it with its error', async () => {
+  await resetAgent('imperium');
+  // Run 1: 7 everywhere (borderline). Run 2: c2 never scored, repair included (2 requests per item). Run 3: 9.
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: (_req, n) => (n < 3 ? 7 : n < 9 ? scoredAs([['c1', 'accuracy']], 5) : 9) });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'passed', score: 80 });
+  for (const item of await em().find(ExamItem, { examId: (result as CustodyExamResult).examId })) {
+    expect(item.grading).toMatchObject({ score: 80, spread: 20, runs: [{ score: 70 }, { score: null, error: expect.stringMatching(/c2 \(clarity\)/) }, { score: 90 }] });
+  }
+});
+
 it.each([
   ['a correct', 'function add(a, b) { return a + b; }', 100, 3],
   ['an incorrect', 'function add(a, b) { return a - b; }', 0, 0],
