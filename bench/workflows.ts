@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     return { json: { items } };
   });
   fake.when('You are taking an exam', (req) => (req.schema === undefined ? { text: 'An answer.' } : { json: { code: 'function add(a, b) { return a + b; }' } }));
-  fake.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 9, reason: 'good' }] } });
+  fake.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'good' }] } });
 
   const server = await startDevServer({ cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }), port: await freePort(), namespace: 'default', logger: QUIET });
   try {

@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { LlmOutputOf } from '../../src/contracts';
 import { LLM_OUTPUT_SCHEMAS } from '../../src/contracts';
 import { ExamItem } from '../../src/db/entities';
-import { requiresCodeItem, normalizePrompt, SEEN_ITEM_WINDOW_DAYS } from '../../src/domain/custody';
+import { requiresCodeItem, normalizePrompt, SEEN_ITEM_WINDOW_DAYS, withCriterionIds } from '../../src/domain/custody';
 import type { LlmGateway } from '../../src/llm';
 import { activityCallContext, toFailure } from '../llm.activities';
 import { fork, loadExam, recordStep } from './shared';
@@ -60,8 +60,8 @@ export async function generateItems(orm: MikroORM, llm: LlmGateway, examId: stri
 }
 
 /**
- * Stores items at positions `from`, `from + 1`, … in one statement; a position already stored (a concurrent attempt
- * got there first) keeps what it has.
+ * Stores items at positions `from`, `from + 1`, … in one statement, each rubric criterion with its id; a position
+ * already stored (a concurrent attempt got there first) keeps what it has.
  */
 async function storeItems(orm: MikroORM, examId: string, from: number, items: GeneratedItem[]): Promise<void> {
   const rows = items.map((item, i) => [
@@ -70,7 +70,8 @@ async function storeItems(orm: MikroORM, examId: string, from: number, items: Ge
     item.kind,
     item.prompt,
     normalizePrompt(item.prompt),
-    item.kind === 'open' ? JSON.stringify(item.rubric ?? null) : null,
+    // Each criterion gets its id here (c1, c2, …): the judge scores by id, never by the name it might reword.
+    item.kind === 'open' ? JSON.stringify(item.rubric === undefined ? null : withCriterionIds(item.rubric)) : null,
     item.kind === 'code' ? JSON.stringify({ functionName: item.functionName ?? '', cases: (item.tests ?? []).map((t) => ({ args: t.args, expected: t.expected })) }) : null,
   ]);
   await orm.em.getConnection().execute(

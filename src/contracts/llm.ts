@@ -26,9 +26,15 @@ export const LLM_OUTPUT_SCHEMAS = {
   'custody.items': z.object({ items: z.array(examItem).min(1).max(12) }),
   /** An agent's answer to a code item: JavaScript defining the requested function. */
   'custody.code_answer': z.object({ code: z.string().min(1).max(20_000), explanation: z.string().max(2000).optional() }),
-  /** A judge's scores for an open answer, one per rubric criterion. */
+  /**
+   * A judge's scores for an open answer, one per rubric criterion, by the criterion's id (`c1`, …): matched by id,
+   * never by name; a missing, unknown or repeated id is the grader's to handle (a repair turn), so the schema allows them.
+   */
   'custody.grade': z.object({
-    criteria: z.array(z.object({ name: z.string().min(1).max(80), score: z.number().min(0).max(10), reason: z.string().min(1).max(1000) })).min(1).max(6),
+    criteria: z
+      .array(z.object({ id: z.string().min(1).max(80).describe('the id of the rubric criterion, e.g. "c1"'), score: z.number().min(0).max(10), reason: z.string().min(1).max(1000) }))
+      .min(1)
+      .max(12),
   }),
   /** A judge's grade of an answer or a change: the shape every grading step shares. */
   'judge.verdict': z.object({

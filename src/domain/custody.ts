@@ -121,6 +121,54 @@ export function openItemScore(criteria: readonly CriterionScore[]): number {
   return roundScore((weighted / total) * 10);
 }
 
+/** A rubric criterion with the stable id the judge scores it by. */
+export interface IdentifiedCriterion { id: string; name: string; weight: number; description: string }
+
+/**
+ * Gives each rubric criterion its id: the one it was stored with, else `c1`, `c2`, … by position (the worker assigns
+ * these when it stores an item; items stored before criteria had ids get the same ids from their order).
+ */
+export function withCriterionIds(rubric: ReadonlyArray<Omit<IdentifiedCriterion, 'id'> & { id?: string }>): IdentifiedCriterion[] {
+  return rubric.map((c, i) => ({ ...c, id: c.id ?? `c${i + 1}` }));
+}
+
+/** One criterion score as the judge returned it. */
+export interface JudgedCriterion { id: string; score: number; reason: string }
+
+/** The judge's scores matched to the rubric: `scored` by rubric id; `missing` ids have no unique score. */
+export interface CriteriaMatch {
+  scored: Map<string, { score: number; reason: string }>;
+  missing: string[];
+  /** Ids the judge used that are not in the rubric. */
+  unknown: string[];
+  /** Rubric ids the judge scored more than once (so which score is meant is unknown): counted as missing. */
+  duplicated: string[];
+}
+
+/**
+ * Matches a judge's scores to the rubric's criteria by id (trimmed, case-insensitive), never by name: a criterion
+ * the judge did not score exactly once is `missing`, never a 0 — the caller asks again or records a grading error.
+ */
+export function matchJudgedCriteria(ids: readonly string[], judged: readonly JudgedCriterion[]): CriteriaMatch {
+  const key = (id: string) => id.trim().toLowerCase();
+  const byKey = new Map(ids.map((id) => [key(id), id]));
+  const found = new Map<string, JudgedCriterion[]>();
+  const unknown: string[] = [];
+  for (const j of judged) {
+    const id = byKey.get(key(j.id));
+    if (id === undefined) unknown.push(j.id);
+    else found.set(id, [...(found.get(id) ?? []), j]);
+  }
+  const scored: CriteriaMatch['scored'] = new Map();
+  const duplicated: string[] = [];
+  for (const [id, entries] of found) {
+    const [only] = entries;
+    if (entries.length > 1) duplicated.push(id);
+    else if (only !== undefined) scored.set(id, { score: only.score, reason: only.reason });
+  }
+  return { scored, missing: ids.filter((id) => !scored.has(id)), unknown, duplicated };
+}
+
 /**
  * A `code` item's score, 0–100: passed / total × 100, rounded to 0.01; an item with no tests scores 0.
  * Throws RangeError unless 0 ≤ passedTests ≤ totalTests, both integers.

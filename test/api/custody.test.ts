@@ -32,7 +32,7 @@ it('starts an exam (202), reports it through /workflows/:id, and serves the grad
     json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Question ${i} ${randomUUID()} about knowledge.`, rubric: RUBRIC })) },
   }));
   bed.fakes.openai.when('You are taking an exam', { text: 'An answer.' });
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 8, reason: 'mostly right' }] } });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 8, reason: 'mostly right' }] } });
 
   const before = await api.request('GET', '/api/custody/eligibility/imperium', { key: viewer });
   expect(before.body).toMatchObject({ eligible: false, reasons: [expect.stringMatching(/never passed/)] });
@@ -69,7 +69,7 @@ it('starts an exam (202), reports it through /workflows/:id, and serves the grad
     status: 'passed',
     score: 80,
     requestedBy: 'ops',
-    items: [{ kind: 'open', answer: 'An answer.', answerMs: expect.any(Number), answerTimedOutAt: null, score: 80, gradings: [{ criteria: [{ name: 'accuracy', score: 8, reason: 'mostly right' }] }] }, {}, {}],
+    items: [{ kind: 'open', answer: 'An answer.', answerMs: expect.any(Number), answerTimedOutAt: null, score: 80, gradings: [{ criteria: [{ id: 'c1', name: 'accuracy', score: 8, reason: 'mostly right' }] }] }, {}, {}],
   });
   expect((exam.body as { usage: { calls: number } }).usage.calls).toBe(7);
 
@@ -112,7 +112,7 @@ it('two concurrent starts for one agent: one 202 whose exam is recorded at once 
     json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Question ${i} ${randomUUID()} about knowledge.`, rubric: RUBRIC })) },
   }));
   bed.fakes.openai.when('You are taking an exam', { text: 'An answer.' });
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 8, reason: 'mostly right' }] } });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 8, reason: 'mostly right' }] } });
 
   const start = () => api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'imperium', category: 'knowledge_verification' } });
   const both = await Promise.all([start(), start()]);
@@ -140,7 +140,7 @@ it('gives a legendary exam its whole hour to answer: each answer attempt may run
     json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Legend ${i} ${randomUUID()}.`, rubric: RUBRIC })) },
   }));
   bed.fakes.openai.when('You are taking an exam', { text: 'An answer.' });
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 8, reason: 'fine' }] } });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 8, reason: 'fine' }] } });
   const em = bed.orm.em.fork() as EntityManager;
   await em.getConnection().execute(`update agents set level = 50, xp = 122500 where id = 'guardian'`);
   const started = await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'guardian', category: 'security_awareness' } });

@@ -51,7 +51,7 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
       return { json: { items: Array.from({ length: n }, (_, i) => ({ kind: 'open', prompt: `Explain idea ${i} of chaos run ${randomUUID()} in detail.`, rubric: RUBRIC })) } };
     },
     answering: () => ({ text: 'A careful, complete answer.' }),
-    judge: () => ({ json: { criteria: RUBRIC.map((c) => ({ name: c.name, score: JUDGE_SCORE, reason: `scored ${JUDGE_SCORE}` })) } }),
+    judge: () => ({ json: { criteria: RUBRIC.map((_c, i) => ({ id: `c${i + 1}`, score: JUDGE_SCORE, reason: `scored ${JUDGE_SCORE}` })) } }),
   };
   for (const name of Object.keys(PROMPTS) as PromptName[]) {
     openai.when(PROMPTS[name].marker, (req) => {

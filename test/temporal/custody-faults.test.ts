@@ -8,7 +8,7 @@ import { Agent, Exam, ExamItem, SkillRatingEvent, TokenUsageEvent } from '../../
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
-import { EXAM_PROMPTS, openItem, RUBRIC } from '../helpers/custody';
+import { EXAM_PROMPTS, judgeReply, openItem } from '../helpers/custody';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
@@ -36,7 +36,7 @@ function script(opts: { answer?: (req: FakeRequest) => FakeReply; down?: string 
   if (down !== undefined) bed.fakes.openai.when(down, { status: 503, retryAfter: 0.2, message: 'provider down', delayMs: 1500 });
   bed.fakes.openai.when(EXAMINER, { json: { items: Array.from({ length: 3 }, (_, i) => openItem(i)) } });
   bed.fakes.openai.when(ANSWERING, answer);
-  bed.fakes.openai.when(JUDGE, { json: { criteria: RUBRIC.map((c) => ({ name: c.name, score: 9, reason: 'scored 9' })) } });
+  bed.fakes.openai.when(JUDGE, judgeReply(9));
 }
 
 const START = { xp: 80, level: 1, examsTaken: 2, examsPassed: 2, examsFailed: 0, consecutivePasses: 2, consecutiveFailures: 0 };

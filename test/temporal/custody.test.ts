@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowFailedError } from '@temporalio/client';
+import { presentExam } from '../../src/api/routes/custody/presenter';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
-import { EXAM_PROMPTS, openItem, RUBRIC } from '../helpers/custody';
+import { EXAM_PROMPTS, judgeReply, openItem, RUBRIC } from '../helpers/custody';
 import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
@@ -20,14 +21,15 @@ const em = () => bed.orm.em.fork() as EntityManager;
 const { examiner: EXAMINER, answering: ANSWERING, judge: JUDGE } = EXAM_PROMPTS;
 const codeItem = { kind: 'code', prompt: 'Write a JavaScript function add(a, b) that returns the sum of two numbers.', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [-1, 1], expected: 0 }] };
 
-function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number; code?: string; examiner?: (req: FakeRequest) => FakeReply }) {
+/** `judge` gives each judging a score for every criterion, or the whole reply. */
+function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number | FakeReply; code?: string; examiner?: (req: FakeRequest) => FakeReply }) {
   let judged = 0;
   bed.fakes.reset();
   bed.fakes.openai.when(EXAMINER, opts.examiner ?? ((req) => ({ json: { items: opts.items(Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3)) } })));
   bed.fakes.openai.when(ANSWERING, (req) => (req.schema === undefined ? { text: 'A careful, complete answer.' } : { json: { code: opts.code ?? 'function add(a, b) { return a + b; }' } }));
   bed.fakes.openai.when(JUDGE, (req) => {
-    const score = opts.judge(req, judged++);
-    return { json: { criteria: RUBRIC.map((c) => ({ name: c.name, score, reason: `scored ${score}` })) } };
+    const reply = opts.judge(req, judged++);
+    return typeof reply === 'number' ? judgeReply(reply) : reply;
   });
 }
 
@@ -70,8 +72,8 @@ it('passes an exam: items, answers, per-criterion grades stored; XP, rating and 
   expect(items).toHaveLength(3);
   expect(items[0]?.answer).toBe('A careful, complete answer.');
   expect(items[0]?.grading?.runs[0]?.criteria).toEqual([
-    { name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' },
-    { name: 'clarity', weight: 1, score: 9, reason: 'scored 9' },
+    { id: 'c1', name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' },
+    { id: 'c2', name: 'clarity', weight: 1, score: 9, reason: 'scored 9' },
   ]);
   expect(await agent('imperium')).toMatchObject({ xp: 130, level: 2, examsTaken: 1, examsPassed: 1, consecutivePasses: 1 });
   expect((await agent('imperium')).lastPassedAt).not.toBeNull();
@@ -160,6 +162,74 @@ it('re-judges a borderline exam twice and counts the median, storing the spread'
   for (const item of items) {
     expect(item.grading?.runs.map((r) => r.score)).toEqual([70, 90, 50]);
     expect(item.grading).toMatchObject({ score: 70, spread: 40 });
+  }
+});
+
+const REPAIR = 'did not score every rubric criterion exactly once';
+// The judge echoes the criteria's names too (as judges do): the old name matching read these names.
+const scoredAs = (entries: Array<[id: string, name: string]>, score = 9): FakeReply => ({ json: { criteria: entries.map(([id, name]) => ({ id, name, score, reason: `scored ${score}` })) } });
+
+it('matches the judge\'s scores to the rubric by id: a criterion it renames gets a repair turn naming it, and the repaired score counts', async () => {
+  await resetAgent('imperium');
+  // First answer: "clarity" under a name of the judge's own instead of its id c2. The repair gives c2.
+  script({
+    items: (n) => Array.from({ length: n }, (_, i) => openItem(i)),
+    judge: (req) => (req.prompt.includes(REPAIR) ? scoredAs([['c2', 'clarity']]) : scoredAs([['c1', 'accuracy'], ['clarity of the answer', 'Clarity of the answer']])),
+  });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'passed', score: 90 });
+
+  const judging = bed.fakes.openai.requests.filter((r) => r.prompt.includes(JUDGE));
+  const repairs = judging.filter((r) => r.prompt.includes(REPAIR));
+  expect(judging).toHaveLength(6);
+  expect(repairs).toHaveLength(3);
+  for (const r of repairs) {
+    expect(r.prompt).toContain('not scored: c2; ids not in the rubric: "clarity of the answer"');
+    expect(r.prompt).toContain('- id "c2": clarity (weight 1): Is it clear?');
+    expect(r.prompt).toContain('"id":"clarity of the answer"'); // its previous answer, shown back
+  }
+  const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId });
+  for (const item of items) {
+    expect(item.rubric?.map((c) => c.id)).toEqual(['c1', 'c2']);
+    expect(item.grading).toMatchObject({ score: 90, runs: [{ score: 90, criteria: [{ id: 'c1', score: 9 }, { id: 'c2', name: 'clarity', score: 9 }] }] });
+  }
+});
+
+it('records a grading error, not a 0, when the judge still omits a criterion after the repair: the exam ends error and applies nothing', async () => {
+  await resetAgent('imperium');
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => scoredAs([['c1', 'accuracy']]) });
+  const result = await runExam('imperium');
+  expect(result).toBeInstanceOf(WorkflowFailedError);
+
+  const exam = await em().findOneOrFail(Exam, { agentId: 'imperium' });
+  expect(exam).toMatchObject({ status: 'error', score: null });
+  expect(exam.error).toMatch(/^JudgeOmittedCriteria: item \d has no valid grading: the judge did not score criteria c2 \(clarity\), even after a repair turn$/);
+  const items = await em().find(ExamItem, { examId: exam.id }, { orderBy: { position: 'asc' } });
+  const graded = items.filter((i) => i.grading !== null);
+  expect(graded.length).toBeGreaterThan(0);
+  for (const item of graded) {
+    expect(item.grading).toEqual({
+      score: null,
+      spread: 0,
+      runs: [{ score: null, error: 'the judge did not score criteria c2 (clarity), even after a repair turn', criteria: [{ id: 'c1', name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' }] }],
+    });
+  }
+  // The exam's detail in the API shows the error on the item's grading.
+  const detail = presentExam(exam, items, { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 });
+  expect(detail.items.find((i) => i.gradings.length > 0)).toMatchObject({ score: null, gradings: [{ score: null, error: expect.stringMatching(/did not score criteria c2/) }] });
+  const repairs = bed.fakes.openai.requests.filter((r) => r.prompt.includes(JUDGE) && r.prompt.includes(REPAIR));
+  expect(repairs.length).toBe(graded.length);
+  expect(await agent('imperium')).toMatchObject({ xp: 0, examsTaken: 0, examsFailed: 0, consecutiveFailures: 0 });
+});
+
+it('leaves out of the median a re-judging that is a grading error, and stores it with its error', async () => {
+  await resetAgent('imperium');
+  // Run 1: 7 everywhere (borderline). Run 2: c2 never scored, repair included (2 requests per item). Run 3: 9.
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: (_req, n) => (n < 3 ? 7 : n < 9 ? scoredAs([['c1', 'accuracy']], 5) : 9) });
+  const result = await runExam('imperium');
+  expect(result).toMatchObject({ status: 'passed', score: 80 });
+  for (const item of await em().find(ExamItem, { examId: (result as CustodyExamResult).examId })) {
+    expect(item.grading).toMatchObject({ score: 80, spread: 20, runs: [{ score: 70 }, { score: null, error: expect.stringMatching(/c2 \(clarity\)/) }, { score: 90 }] });
   }
 });
 

@@ -38,7 +38,7 @@ it("streams a custody exam's progress over one connection, then its end with the
     delayMs: DELAY_MS,
   }));
   bed.fakes.openai.when('You are taking an exam', { text: 'An answer.', delayMs: DELAY_MS });
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 9, reason: 'right' }] }, delayMs: DELAY_MS });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'right' }] }, delayMs: DELAY_MS });
 
   await worker.run(async () => {
     const started = await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'imperium' } });

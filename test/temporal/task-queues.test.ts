@@ -29,7 +29,7 @@ function scriptExam(): void {
   bed.fakes.reset();
   bed.fakes.openai.when('rigorous examiner', { json: { items: [codeItem(), codeItem(), openItem()] } });
   bed.fakes.openai.when('You are taking an exam', (req) => (req.schema === undefined ? { text: 'A careful answer.' } : { json: { code: 'function add(a, b) { return a + b; }' } }));
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ name: 'accuracy', score: 9, reason: 'right' }] } });
+  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'right' }] } });
 }
 
 /** Starts each worker, runs a code_quality exam for Guardian on `taskQueue`, reads its activities, and stops the workers. */

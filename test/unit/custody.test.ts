@@ -10,6 +10,7 @@ import {
   isOlympusExam,
   itemCountFor,
   levelAfterExam,
+  matchJudgedCriteria,
   median,
   normalizePrompt,
   openItemScore,
@@ -19,6 +20,7 @@ import {
   selectCategory,
   TIME_LIMIT_SECONDS,
   XP_MULTIPLIER,
+  withCriterionIds,
   xpDelta,
   type CategoryExamRecord,
 } from '../../src/domain/custody';
@@ -86,6 +88,25 @@ describe('grading', () => {
     expect(() => openItemScore([{ weight: -1, score: 5 }, { weight: 2, score: 5 }])).toThrow(RangeError);
     expect(() => openItemScore([{ weight: 1, score: 11 }])).toThrow(RangeError);
     expect(() => openItemScore([{ weight: 1, score: -1 }])).toThrow(RangeError);
+  });
+
+  it('gives rubric criteria ids by position, keeping the ones they were stored with', () => {
+    const c = (name: string) => ({ name, weight: 1, description: `${name}?` });
+    expect(withCriterionIds([c('accuracy'), c('clarity')]).map((x) => x.id)).toEqual(['c1', 'c2']);
+    expect(withCriterionIds([{ ...c('accuracy'), id: 'c1' }, c('clarity')])).toEqual([{ ...c('accuracy'), id: 'c1' }, { ...c('clarity'), id: 'c2' }]);
+  });
+
+  it('matches judged criteria by id only: renamed, omitted and twice-scored criteria are missing, never 0', () => {
+    const j = (id: string, score = 7) => ({ id, score, reason: `r ${id}` });
+    expect(matchJudgedCriteria(['c1', 'c2'], [j(' C1 '), j('c2', 4)])).toEqual({
+      scored: new Map([['c1', { score: 7, reason: 'r  C1 ' }], ['c2', { score: 4, reason: 'r c2' }]]),
+      missing: [],
+      unknown: [],
+      duplicated: [],
+    });
+    const m = matchJudgedCriteria(['c1', 'c2', 'c3'], [j('c1'), j('clarity'), j('c3', 2), j('c3', 9), j('constructor')]);
+    expect([...m.scored.keys()]).toEqual(['c1']);
+    expect(m).toMatchObject({ missing: ['c2', 'c3'], unknown: ['clarity', 'constructor'], duplicated: ['c3'] });
   });
 
   it('scores a code item as passed / total × 100, and 0 without tests', () => {

@@ -98,6 +98,8 @@ export type ExamItemKind = (typeof EXAM_ITEM_KINDS)[number];
 
 /** A rubric criterion of an `open` item. */
 export interface RubricCriterion {
+  /** What the judge scores it by (`c1`, `c2`, … by position); absent on items stored before ids, which get the same by position. */
+  id?: string;
   name: string;
   weight: number;
   description: string;
@@ -109,12 +111,23 @@ export interface HiddenTests {
   cases: Array<{ args: unknown[]; expected: unknown }>;
 }
 
-/** One judging of an open item (several when the exam was borderline), or the test run of a code item. */
+/**
+ * One judging of an open item (several when the exam was borderline), or the test run of a code item. A judging in
+ * which the judge left a criterion unscored even after a repair turn is a grading error: `score` null, `error` says
+ * which criteria, `criteria` holds the ones it did score; it never counts.
+ */
+export interface GradingRun {
+  score: number | null;
+  error?: string;
+  criteria?: Array<{ id?: string; name: string; weight: number; score: number; reason: string }>;
+  tests?: Array<{ args: unknown[]; expected: unknown; actual?: unknown; passed: boolean; error?: string }>;
+}
+
 export interface ItemGrading {
-  runs: Array<{ score: number; criteria?: Array<{ name: string; weight: number; score: number; reason: string }>; tests?: Array<{ args: unknown[]; expected: unknown; actual?: unknown; passed: boolean; error?: string }> }>;
-  /** The score that counts: the only run's, or the median of the runs. */
-  score: number;
-  /** max − min of the runs' scores (0 with one run). */
+  runs: GradingRun[];
+  /** The score that counts: the median of the runs that count; null when none does (the exam then ends `error`). */
+  score: number | null;
+  /** max − min of the counted runs' scores (0 with one run). */
   spread: number;
 }
 

@@ -26,7 +26,7 @@ interface Exam extends ExamSummary {
     score: number | null;
     spread: number | null;
     hiddenTests: unknown;
-    gradings: Array<{ score: number; criteria?: Array<{ name: string; weight: number; score: number; reason: string }>; tests?: Array<{ args: unknown[]; expected: unknown; actual?: unknown; passed: boolean; error?: string }> }>;
+    gradings: Array<{ score: number | null; error?: string; criteria?: Array<{ id?: string; name: string; weight: number; score: number; reason: string }>; tests?: Array<{ args: unknown[]; expected: unknown; actual?: unknown; passed: boolean; error?: string }> }>;
   }>;
 }
 
@@ -69,8 +69,9 @@ export async function examPage(ctx: PageContext): Promise<HTMLElement> {
           h(
             'div',
             { class: 'grading' },
-            h('h3', {}, `Grading ${item.gradings.length > 1 ? i + 1 : ''} — ${fmtNum(g.score, 1)}`),
-            g.criteria ? table(['criterion', 'weight', 'score', 'reason'], g.criteria.map((c) => [c.name, c.weight, `${c.score} / 10`, c.reason])) : null,
+            h('h3', {}, `Grading ${item.gradings.length > 1 ? i + 1 : ''} — ${g.score === null ? 'grading error (not counted)' : fmtNum(g.score, 1)}`),
+            g.error ? h('p', { class: 'error' }, g.error) : null,
+            g.criteria ? table(['criterion', 'weight', 'score', 'reason'], g.criteria.map((c) => [c.id === undefined ? c.name : `${c.id} · ${c.name}`, c.weight, `${c.score} / 10`, c.reason])) : null,
             g.tests ? table(['args', 'expected', 'actual', 'passed'], g.tests.map((t) => [JSON.stringify(t.args), JSON.stringify(t.expected), t.error ?? JSON.stringify(t.actual), t.passed ? '✓' : '✗'])) : null,
           ),
         ),
