@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CustodyExamInput, ExamPlan } from '../../src/contracts';
+import type { Rules } from '../../src/domain/rules';
 import type { Exam } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
 import { fork, recordStep } from './shared';
@@ -13,6 +14,7 @@ const planOf = (exam: Exam): ExamPlan => ({
   difficulty: exam.difficulty,
   olympus: exam.olympus,
   passMark: exam.passMark,
+  ...(exam.rules?.borderlineMargin !== undefined && { borderlineMargin: exam.rules.borderlineMargin }),
   itemCount: exam.itemCount,
   timeLimitSeconds: exam.timeLimitSeconds,
 });
@@ -22,8 +24,8 @@ const planOf = (exam: Exam): ExamPlan => ({
  * stored before starting the workflow — so a retry returns the same plan. Throws non-retryable `AgentNotFound`,
  * `ExamAlreadyRunning` (another exam of this agent is running) or `InvalidCategory`.
  */
-export async function planExam(orm: MikroORM, input: CustodyExamInput & { examId: string; workflowId: string }): Promise<ExamPlan> {
-  const stored = await storeExamPlan(fork(orm), input);
+export async function planExam(orm: MikroORM, input: CustodyExamInput & { examId: string; workflowId: string }, rules: Rules): Promise<ExamPlan> {
+  const stored = await storeExamPlan(fork(orm), input, rules);
   if ('refused' in stored) throw ApplicationFailure.nonRetryable(stored.message, stored.refused);
   return planOf(stored);
 }

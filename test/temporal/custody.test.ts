@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
+import { DEFAULT_RULES } from '../../src/domain/rules';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
@@ -232,7 +233,7 @@ it('skips a paused agent and records the skip', async () => {
 
 it('records a scheduled exam that finds another exam of its agent running as skipped, naming it; it counts for nothing', async () => {
   await resetAgent('sandbox');
-  const running = await storeExamPlan(em(), { agentId: 'sandbox', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('sandbox', randomUUID()) });
+  const running = await storeExamPlan(em(), { agentId: 'sandbox', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('sandbox', randomUUID()) }, DEFAULT_RULES);
   if ('refused' in running) throw new Error(running.message);
   const result = await runExam('sandbox', { trigger: 'schedule' });
   expect(result).toMatchObject({ status: 'skipped', reason: `another exam of sandbox is running: ${running.id}` });
