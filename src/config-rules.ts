@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DIFFICULTIES } from './domain/custody';
+import type { PerformanceRules } from './domain/performance';
 import { DEFAULT_RULES, type Rules } from './domain/rules';
 
 /**
@@ -82,6 +83,13 @@ export const RULE_VARS: Readonly<Record<keyof Rules, { env: keyof RulesEnv; mean
   eligibilityPassWindowHours: { env: 'ELIGIBILITY_PASS_WINDOW_HOURS', meaning: 'eligibility: a passed exam within this many hours' },
   eligibilityMaxConsecutiveFailures: { env: 'ELIGIBILITY_MAX_CONSECUTIVE_FAILURES', meaning: 'eligibility: at most this many consecutive failures' },
   eligibilityOpenProposalLimit: { env: 'ELIGIBILITY_OPEN_PROPOSAL_LIMIT', meaning: 'eligibility: fewer open proposals than this' },
+};
+
+/** Conquest's thresholds (ARCHITECTURE §3.5), parsed in config.ts as `config.conquest`; listed with the rules. */
+export const CONQUEST_RULE_VARS: Readonly<Record<keyof PerformanceRules, { env: string; meaning: string }>> = {
+  regressionPct: { env: 'CONQUEST_REGRESSION_PCT', meaning: 'a measure regressed when more than this many percent slower than the median of its last 5 samples…' },
+  noiseK: { env: 'CONQUEST_NOISE_K', meaning: '…and beyond that median plus this many robust standard deviations (its noise)' },
+  minBaseline: { env: 'CONQUEST_MIN_BASELINE', meaning: 'earlier samples needed before a measure can regress' },
 };
 
 /** The parsed variables as the rules the domain functions take. */

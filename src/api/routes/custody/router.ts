@@ -17,12 +17,12 @@ import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentExam, presentExamSummary, presentLeader } from './presenter';
+import { presentExam, presentExamSummary, presentLeader, presentRules } from './presenter';
 import { agentParams, examIdParams, listExamsQuery, startExamBody } from './schema';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `/custody`: start exams (operator), read them, eligibility, leaderboard and categories (viewer). */
+/** `/custody`: start exams (operator), read them, eligibility, leaderboard, categories and rules (viewer). */
 export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
@@ -98,6 +98,10 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
         rating: DIFFICULTY_RATING[d],
       })),
     };
+  });
+
+  router.get('/rules', doc({ summary: 'The effective rules (pass marks, XP, level gate, ratings, regression, eligibility, Conquest thresholds) with the variables that set them', role: 'viewer', responses: { 200: { description: 'the rules' } } }), requireRole('viewer'), (ctx) => {
+    ctx.body = presentRules(config.rules, config.conquest);
   });
 
   return router;
