@@ -164,6 +164,17 @@ it('re-judges a borderline exam twice and counts the median, storing the spread'
   }
 });
 
+it('takes its pass mark and borderline margin from the rules it was planned under (CUSTODY_PASS_MARK, CUSTODY_BORDERLINE_MARGIN)', async () => {
+  await resetAgent('imperium');
+  // Score 75: borderline and passed by default; with pass mark 80 and margin 4 neither borderline nor passed.
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 7.5 });
+  const result = await runExam('imperium', {}, { CUSTODY_PASS_MARK: '80', CUSTODY_BORDERLINE_MARGIN: '4' });
+  expect(result).toMatchObject({ status: 'failed', score: 75 });
+  const exam = await examOf(result);
+  expect(exam).toMatchObject({ passMark: 80, borderline: false, rules: { passMark: 80, borderlineMargin: 4 } });
+  expect(exam.steps.map((s) => s.step)).not.toContain('rejudge');
+});
+
 it.each([
   ['a correct', 'function add(a, b) { return a + b; }', 100, 3],
   ['an incorrect', 'function add(a, b) { return a - b; }', 0, 0],
