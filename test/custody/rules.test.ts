@@ -1,31 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { finishExam } from '../../activities/custody/finish';
 import type { Config } from '../../src/config';
 import { custodyWorkflowId } from '../../src/contracts';
 import { Agent, Exam, ExamItem } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
-import { createOrm } from '../../src/db/orm';
 import type { Rules } from '../../src/domain/rules';
 import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestOrm } from '../helpers/database';
 
 /** The item scores of one graded exam: mean 75, between the default pass mark (70) and a stricter one (80). */
 const ITEM_SCORES = [80, 70, 75];
 
-let db: TestDatabase;
-let orm: MikroORM;
-const em = () => orm.em.fork() as EntityManager;
-const rulesFrom = (env: Record<string, string>): Config['rules'] => testConfig(db.url, env).rules;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  orm = await createOrm(testConfig(db.url).database);
-});
-afterAll(async () => {
-  await orm.close();
-  await db.drop();
-});
+const bed = useTestOrm();
+const em = () => bed.orm.em.fork() as EntityManager;
+const rulesFrom = (env: Record<string, string>): Config['rules'] => testConfig(bed.db.url, env).rules;
 
 /**
  * Plans an exam for `agentId` as the plan activity does under `rules`, stores its items graded with ITEM_SCORES (what
@@ -41,7 +30,7 @@ async function gradeExam(agentId: Agent['id'], rules: Rules, rulesAtFinish: Rule
     return item;
   });
   await em().persistAndFlush(items);
-  await finishExam(orm, stored.id, rulesAtFinish);
+  await finishExam(bed.orm, stored.id, rulesAtFinish);
   return em().findOneOrFail(Exam, { id: stored.id });
 }
 

@@ -1,19 +1,10 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { RULE_VARS } from '../../src/config-rules';
 import { isBorderline, isOlympusExam, levelAfterExam, passMarkFor, selectCategory, xpDelta } from '../../src/domain/custody';
 import { proposalEligibility } from '../../src/domain/eligibility';
 import { detectRegression, updateRating } from '../../src/domain/ratings';
 import { DEFAULT_RULES, examRules } from '../../src/domain/rules';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+import { configProblems } from '../helpers/config';
 
 describe('rules by configuration', () => {
   it("defaults to the spec's values", () => {
@@ -53,13 +44,13 @@ describe('rules by configuration', () => {
   });
 
   it('refuses to start on a pass mark outside 0–100, naming the variable', () => {
-    expect(problemsOf({ CUSTODY_PASS_MARK: '101' })).toEqual(['CUSTODY_PASS_MARK: must be from 0 to 100 (got "101")']);
-    expect(problemsOf({ CUSTODY_OLYMPUS_PASS_MARK: '-1' })).toEqual(['CUSTODY_OLYMPUS_PASS_MARK: must be from 0 to 100 (got "-1")']);
-    expect(problemsOf({ CUSTODY_PASS_MARK: 'seventy' })[0]).toMatch(/^CUSTODY_PASS_MARK: /);
+    expect(configProblems({ CUSTODY_PASS_MARK: '101' })).toEqual(['CUSTODY_PASS_MARK: must be from 0 to 100 (got "101")']);
+    expect(configProblems({ CUSTODY_OLYMPUS_PASS_MARK: '-1' })).toEqual(['CUSTODY_OLYMPUS_PASS_MARK: must be from 0 to 100 (got "-1")']);
+    expect(configProblems({ CUSTODY_PASS_MARK: 'seventy' })[0]).toMatch(/^CUSTODY_PASS_MARK: /);
   });
 
   it('refuses windows that are not positive whole numbers, and lists every bad rule at once', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       CUSTODY_LEVEL_GATE_WINDOW: '0',
       CUSTODY_REGRESSION_RECENT: '2.5',
       CUSTODY_OLYMPUS_EVERY: '-5',
