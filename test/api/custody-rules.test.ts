@@ -1,13 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../../src/config';
+import { custodyWorkflowId } from '../../src/contracts';
+import { storeExamPlan } from '../../src/db/exam-plan';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 let db: TestDatabase;
 let api: TestApi;
+let config: Config;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await startTestApi(testConfig(db.url, { CUSTODY_PASS_MARK: '80', CUSTODY_XP_MULTIPLIERS: '1,2,3,4,5,6', CONQUEST_REGRESSION_PCT: '25' }));
+  config = testConfig(db.url, { CUSTODY_PASS_MARK: '80', CUSTODY_XP_MULTIPLIERS: '1,2,3,4,5,6', CONQUEST_REGRESSION_PCT: '25' });
+  api = await startTestApi(config);
 });
 afterAll(async () => {
   await api.close();
@@ -34,4 +41,11 @@ it('is for API keys only', async () => {
 it('the categories carry the configured XP multipliers', async () => {
   const res = await api.request('GET', '/api/custody/categories', { key: await api.key('viewer') });
   expect(res.body).toMatchObject({ difficulties: expect.arrayContaining([expect.objectContaining({ id: 'intermediate', xpMultiplier: 2 })]) });
+});
+
+it('an exam shows the rules it was planned under', async () => {
+  const planned = await storeExamPlan(api.orm.em.fork() as EntityManager, { agentId: 'guardian', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('guardian', randomUUID()) }, config.rules);
+  if ('refused' in planned) throw new Error(planned.message);
+  const res = await api.request('GET', `/api/custody/tests/${planned.id}`, { key: await api.key('viewer') });
+  expect(res.body).toMatchObject({ passMark: 80, rules: { passMark: 80, borderlineMargin: 5, xpMultipliers: { intermediate: 2 } } });
 });

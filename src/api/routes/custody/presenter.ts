@@ -28,11 +28,12 @@ export function presentExamSummary(e: Exam) {
   };
 }
 
-/** The whole exam. Hidden tests stay hidden while the exam runs. */
+/** The whole exam, with the rules it was planned under and is scored by. Hidden tests stay hidden while the exam runs. */
 export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number }) {
   const finished = e.status !== 'running';
   return {
     ...presentExamSummary(e),
+    rules: e.rules,
     steps: e.steps,
     usage,
     items: items.map((i) => ({
