@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { rulesFromEnv, RULES_ENV } from './config-rules';
 import { parseQueueKinds, QUEUE_KINDS } from './contracts/task-queues';
 import { gitUrlProblem } from './domain/git-url';
 import { LLM_PROVIDERS, parseProfile, type LlmProfile, type LlmProvider } from './domain/llm';
@@ -177,6 +178,9 @@ const envSchema = z.object({
   TARGET_SETUP_TIMEOUT_SECONDS: seconds(180),
   TARGET_DEPS_CACHE_MB: z.coerce.number().int().positive().default(2048),
 
+  /** The custody protocol's and eligibility's thresholds (ARCHITECTURE §3.1), src/config-rules.ts. */
+  ...RULES_ENV,
+
   CONQUEST_MIN_BASELINE: z.coerce.number().int().min(1).max(100).default(3),
   CONQUEST_BENCH_REPEATS: z.coerce.number().int().min(1).max(20).default(3),
   CONQUEST_REGRESSION_PCT: z.coerce.number().positive().max(10_000).default(20),
@@ -286,6 +290,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
     },
+    /** The thresholds of §3.1 the domain functions take; an exam stores those it was planned under. */
+    rules: rulesFromEnv(e),
     conquest: {
       minBaseline: e.CONQUEST_MIN_BASELINE,
       benchRepeats: e.CONQUEST_BENCH_REPEATS,

@@ -45,7 +45,8 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
 
     enter('grade');
     let scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
-    if (isBorderline(examScore(scores), plan.passMark)) {
+    // The margin the exam was planned under; a plan recorded before plans carried one gets the default (5).
+    if (isBorderline(examScore(scores), plan.passMark, plan.borderlineMargin)) {
       enter('rejudge', { provisionalScore: examScore(scores) });
       for (const run of [2, 3]) {
         scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);

@@ -5,7 +5,8 @@ import { Agent, AgentSkillRating, Exam, ExamItem, SkillRatingEvent, type ExamOut
 import { INITIAL_SKILL_RATING } from '../../src/domain/agents';
 import { applyXp, examScore, failureStreakReached, levelAfterExam, xpDelta, type Difficulty } from '../../src/domain/custody';
 import { rankForLevel } from '../../src/domain/levels';
-import { detectRegression, updateRating } from '../../src/domain/ratings';
+import { detectRegression, regressionWindow, updateRating } from '../../src/domain/ratings';
+import { examRules, type Rules } from '../../src/domain/rules';
 import { createNotification } from '../../src/notifications/create';
 import { fork } from './shared';
 
@@ -19,29 +20,31 @@ const resultOf = (exam: Exam): CustodyExamResult => ({
 /**
  * Steps 6–9 of §3.1 in one transaction, with the exam and agent rows locked: score, XP, the level gate, the category
  * rating and its history, regression check, the agent's custody statistics, and the notifications (level_up,
- * exam_failure_streak, skill_regression). Applied once: a finished exam returns what was stored.
+ * exam_failure_streak, skill_regression). Applied once: a finished exam returns what was stored. The exam is scored
+ * by the rules stored with it at plan time (its pass mark included); `currentRules` fills only what it lacks.
  */
-export async function finishExam(orm: MikroORM, examId: string): Promise<CustodyExamResult> {
+export async function finishExam(orm: MikroORM, examId: string, currentRules: Rules): Promise<CustodyExamResult> {
   return fork(orm).transactional(async (em) => {
     const exam = await em.findOneOrFail(Exam, { id: examId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (exam.status !== 'running') return resultOf(exam);
     const agent = await em.findOneOrFail(Agent, { id: exam.agentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const rules = examRules(exam.rules, currentRules);
     const items = await em.find(ExamItem, { examId }, { orderBy: { position: 'asc' } });
     const score = Math.round(examScore(items.map((i) => i.grading?.score ?? 0)) * 100) / 100;
     const passed = score >= exam.passMark;
 
-    const delta = xpDelta({ passed, olympus: exam.olympus, difficulty: exam.difficulty as Difficulty });
+    const delta = xpDelta({ passed, olympus: exam.olympus, difficulty: exam.difficulty as Difficulty }, rules);
     const xpAfter = applyXp(agent.xp, delta);
     const consecutiveFailures = passed ? 0 : agent.consecutiveFailures + 1;
-    const lastResults = [...(await recentResults(em, agent.id, 4)), passed];
-    const decision = levelAfterExam({ level: agent.level, xp: xpAfter, lastResults, consecutiveFailures });
+    const lastResults = [...(await recentResults(em, agent.id, rules.levelGateWindow - 1)), passed];
+    const decision = levelAfterExam({ level: agent.level, xp: xpAfter, lastResults, consecutiveFailures }, rules);
 
     const rating = (await em.findOne(AgentSkillRating, { agentId: agent.id, category: exam.category })) ?? em.create(AgentSkillRating, new AgentSkillRating({ agentId: agent.id, category: exam.category, rating: INITIAL_SKILL_RATING }));
     const ratingBefore = rating.rating;
-    rating.rating = updateRating(ratingBefore, exam.difficulty as Difficulty, score);
+    rating.rating = updateRating(ratingBefore, exam.difficulty as Difficulty, score, rules.ratingK);
     rating.examsCount += 1;
     em.persist(new SkillRatingEvent({ agentId: agent.id, category: exam.category, examId, score, ratingBefore, ratingAfter: rating.rating }));
-    const regression = detectRegression([...(await categoryScores(em, agent.id, exam.category, 14)), score]);
+    const regression = detectRegression([...(await categoryScores(em, agent.id, exam.category, regressionWindow(rules) - 1)), score], rules);
 
     const outcome: ExamOutcome = {
       xpBefore: agent.xp,
@@ -70,24 +73,26 @@ export async function finishExam(orm: MikroORM, examId: string): Promise<Custody
     Object.assign(exam, { status: passed ? 'passed' : 'failed', score, outcome, borderline, completedAt: new Date() });
     exam.steps = [...exam.steps, { step: 'score', at: new Date().toISOString(), detail: `${score} / pass ${exam.passMark}: ${passed ? 'passed' : 'failed'}, xp ${outcome.xpDelta >= 0 ? '+' : ''}${outcome.xpDelta}` }];
     await em.flush();
-    await notify(em, { exam, agentName: agent.name, outcome, leveledUp: decision.leveledUp, consecutiveFailures, passed });
+    await notify(em, { exam, agentName: agent.name, outcome, leveledUp: decision.leveledUp, consecutiveFailures, passed, rules });
     return resultOf(exam);
   });
 }
 
 async function recentResults(em: EntityManager, agentId: Exam['agentId'], count: number): Promise<boolean[]> {
+  if (count <= 0) return [];
   const rows = await em.find(Exam, { agentId, status: { $in: ['passed', 'failed'] } }, { orderBy: { completedAt: 'desc' }, limit: count, fields: ['status'] });
   return rows.reverse().map((r) => r.status === 'passed');
 }
 
 async function categoryScores(em: EntityManager, agentId: Exam['agentId'], category: string, count: number): Promise<number[]> {
+  if (count <= 0) return [];
   const rows = await em.find(Exam, { agentId, category: category as Exam['category'], status: { $in: ['passed', 'failed'] } }, { orderBy: { completedAt: 'desc' }, limit: count, fields: ['score'] });
   return rows.reverse().map((r) => r.score ?? 0);
 }
 
 async function notify(
   em: EntityManager,
-  ctx: { exam: Exam; agentName: string; outcome: ExamOutcome; leveledUp: boolean; consecutiveFailures: number; passed: boolean },
+  ctx: { exam: Exam; agentName: string; outcome: ExamOutcome; leveledUp: boolean; consecutiveFailures: number; passed: boolean; rules: Rules },
 ): Promise<void> {
   const { exam, outcome } = ctx;
   const data = { agentId: exam.agentId, examId: exam.id, category: exam.category, score: exam.score };
@@ -101,7 +106,7 @@ async function notify(
       dedupeKey: `level_up:${exam.id}`,
     });
   }
-  if (!ctx.passed && failureStreakReached(ctx.consecutiveFailures)) {
+  if (!ctx.passed && failureStreakReached(ctx.consecutiveFailures, ctx.rules.failureStreak)) {
     await createNotification(em, {
       kind: 'exam_failure_streak',
       title: `${ctx.agentName} failed ${ctx.consecutiveFailures} exams in a row`,
@@ -115,7 +120,7 @@ async function notify(
     await createNotification(em, {
       kind: 'skill_regression',
       title: `${ctx.agentName} regressed in ${exam.category}`,
-      message: `The mean of the last 5 ${exam.category} scores (${outcome.regression.recentMean.toFixed(1)}) is ${outcome.regression.drop.toFixed(1)} below the 10 before (${outcome.regression.previousMean.toFixed(1)}).`,
+      message: `The mean of the last ${ctx.rules.regressionRecentExams} ${exam.category} scores (${outcome.regression.recentMean.toFixed(1)}) is ${outcome.regression.drop.toFixed(1)} below the ${ctx.rules.regressionBaselineExams} before (${outcome.regression.previousMean.toFixed(1)}).`,
       priority: 'high',
       data: { ...data, ...outcome.regression },
       dedupeKey: `skill_regression:${exam.id}`,

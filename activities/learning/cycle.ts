@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { CYCLE_CHILDREN, type CycleChildOutcome, type CycleProposalCandidate, type CycleStudyOutcome } from '../../src/contracts';
 import { agentEligibility } from '../../src/db/eligibility';
+import type { Rules } from '../../src/domain/rules';
 import { Agent, AgentRun, AgentSkillRating, Finding, Proposal } from '../../src/db/entities';
 import { bestProposalCandidate, type FindingForProposal } from '../../src/domain';
 import { createNotification } from '../../src/notifications/create';
@@ -33,7 +34,7 @@ function usageOf(row: { calls: number | string; tokens: number | string | null; 
 const USAGE_COLUMNS = 'count(*)::int as calls, sum(input_tokens + output_tokens)::bigint as tokens, sum(cost_usd)::float as cost';
 
 /** The cycle's steps, with their gateway usage, on its run row; the rest of the cycle's bookkeeping. */
-export function createCycleActivities({ orm }: { orm: MikroORM }) {
+export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Rules }) {
   const conn = () => orm.em.getConnection();
   return {
     /**
@@ -126,7 +127,7 @@ export function createCycleActivities({ orm }: { orm: MikroORM }) {
       const proposed = new Set(proposals.filter((p) => !['ineligible', 'failed', 'cancelled'].includes(p.status)).map((p) => p.findingId));
       const candidates: CycleProposalCandidate[] = [];
       for (const agentId of [...CYCLE_CHILDREN].sort()) {
-        const decision = await agentEligibility(em, agentId);
+        const decision = await agentEligibility(em, agentId, rules);
         const own: Array<FindingForProposal & { id: string }> = findings
           .filter((f) => f.agentId === agentId)
           .map((f) => ({ id: f.id, agentId: f.agentId, kind: f.kind, severity: f.severity, status: f.status, triageVerdict: f.triage?.verdict ?? null, proposed: proposed.has(f.id) }));

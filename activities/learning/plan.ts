@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { cyclePlanSchema, type CyclePlan, type CycleTopic } from '../../src/contracts';
 import { Agent, AgentRun, AgentSkillRating } from '../../src/db/entities';
-import { AGENT_CATEGORIES, CATEGORY_RATE_WINDOW, INITIAL_SKILL_RATING, FALLBACK_TOPICS, MAX_TOPICS, weakestCategories, type AgentId, type CategoryStanding } from '../../src/domain';
+import { AGENT_CATEGORIES, INITIAL_SKILL_RATING, FALLBACK_TOPICS, MAX_TOPICS, weakestCategories, type AgentId, type CategoryStanding, type Rules } from '../../src/domain';
 import type { LlmGateway } from '../../src/llm';
 import { askModel } from '../llm.activities';
 import { storeRunSummary } from '../runs.activities';
@@ -19,7 +19,7 @@ interface AgentPicture {
 }
 
 /** What the plan starts from: each agent's standing per category (rating, recent pass rate) and its open findings. */
-async function gatherPictures(em: EntityManager): Promise<AgentPicture[]> {
+async function gatherPictures(em: EntityManager, rules: Rules): Promise<AgentPicture[]> {
   const agents = await em.find(Agent, {}, { orderBy: { id: 'asc' } });
   const ratings = await em.find(AgentSkillRating, {});
   const rates = (await em.getConnection().execute(
@@ -27,7 +27,7 @@ async function gatherPictures(em: EntityManager): Promise<AgentPicture[]> {
        from (select agent_id, category, status, row_number() over (partition by agent_id, category order by completed_at desc) as n
                from exams where status in ('passed', 'failed')) recent
       where n <= ? group by agent_id, category`,
-    [CATEGORY_RATE_WINDOW],
+    [rules.categoryRateWindow],
   )) as Array<{ agent_id: string; category: string; exams: number; pass_rate: number }>;
   const findings = (await em.getConnection().execute(
     `select id, agent_id, kind, severity, title, count(*) over (partition by agent_id)::int as total
@@ -100,11 +100,11 @@ async function storedPlan(em: EntityManager, runId: string): Promise<CyclePlan |
  * so a retry asks nothing twice. Gateway failures are thrown as ApplicationFailures: the workflow then plans without
  * a model (`planCycleWithoutModel`).
  */
-export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway }, runId: string): Promise<CyclePlan> {
+export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: Rules }, runId: string): Promise<CyclePlan> {
   const em = deps.orm.em.fork() as EntityManager;
   const stored = await storedPlan(em, runId);
   if (stored !== undefined) return stored;
-  const pictures = await gatherPictures(em);
+  const pictures = await gatherPictures(em, deps.rules);
   const active = pictures.filter((p) => p.status === 'active');
   const brief = active.map((p) => ({
     agentId: p.agentId,
@@ -141,11 +141,11 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway }, runId:
 }
 
 /** The plan without a model: each active agent studies its weakest categories; `reason` says why no model planned. */
-export async function planCycleWithoutModel(orm: MikroORM, runId: string, reason: string): Promise<CyclePlan> {
+export async function planCycleWithoutModel({ orm, rules }: { orm: MikroORM; rules: Rules }, runId: string, reason: string): Promise<CyclePlan> {
   const em = orm.em.fork() as EntityManager;
   const stored = await storedPlan(em, runId);
   if (stored !== undefined) return stored;
-  const plan = planOf(await gatherPictures(em), null, reason.slice(0, 500));
+  const plan = planOf(await gatherPictures(em, rules), null, reason.slice(0, 500));
   await storeRunSummary(orm, runId, { plan });
   return plan;
 }

@@ -32,7 +32,7 @@ export async function applyProposal(deps: { orm: MikroORM; config: Config }, pro
   const existing = await branchCommit(repo, branch);
   if (existing !== null) return adopt(em, p, repo, branch, existing, spec);
 
-  const eligibility = await agentEligibility(em, p.agentId, p.id);
+  const eligibility = await agentEligibility(em, p.agentId, deps.config.rules, p.id);
   if (!eligibility.eligible) return { ok: false, reason: `${p.agentId} is no longer eligible: ${eligibility.reasons.join('; ')}` };
   const head = await headCommit(repo);
   const check = await withWorktree(repo, (wt) => checkPatch(wt.dir, p.diff ?? ''), head);

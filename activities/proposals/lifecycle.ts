@@ -49,7 +49,7 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
     await em.flush();
   }
 
-  const decision = await agentEligibility(em, input.agentId, proposal.id);
+  const decision = await agentEligibility(em, input.agentId, deps.config.rules, proposal.id);
   const reasons = decision.eligible ? [] : [...decision.reasons];
   if (input.findingId !== undefined) {
     const finding = await em.findOne(Finding, { id: input.findingId });

@@ -34,6 +34,8 @@ export interface ExamPlan {
   difficulty: string;
   olympus: boolean;
   passMark: number;
+  /** The borderline margin the exam was planned under (absent from plans recorded before it was: the default, 5). */
+  borderlineMargin?: number;
   itemCount: number;
   timeLimitSeconds: number;
 }

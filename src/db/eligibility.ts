@@ -1,13 +1,19 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { proposalEligibility, type EligibilityDecision } from '../domain/eligibility';
+import type { Rules } from '../domain/rules';
 import { Agent, OPEN_PROPOSAL_STATES, Proposal } from './entities';
 
 /**
  * An agent's proposal eligibility now (the pure rule of src/domain/eligibility.ts on its stored state), counting its
- * open proposals — other than `exceptProposalId`, the proposal asking. The one place the API, the proposal pipeline
- * and the learning cycle read it from.
+ * open proposals — other than `exceptProposalId`, the proposal asking — under the configured `rules`. The one place
+ * the API, the proposal pipeline and the learning cycle read it from.
  */
-export async function agentEligibility(em: EntityManager, agentId: string, exceptProposalId?: string): Promise<EligibilityDecision & { openProposals: number }> {
+export async function agentEligibility(
+  em: EntityManager,
+  agentId: string,
+  rules: Rules,
+  exceptProposalId?: string,
+): Promise<EligibilityDecision & { openProposals: number }> {
   const agent = await em.findOneOrFail(Agent, { id: agentId as Agent['id'] });
   const openProposals = await em.count(Proposal, {
     agentId,
@@ -20,6 +26,6 @@ export async function agentEligibility(em: EntityManager, agentId: string, excep
     consecutiveFailures: agent.consecutiveFailures,
     openProposals,
     now: new Date().toISOString(),
-  });
+  }, rules);
   return { ...decision, openProposals };
 }

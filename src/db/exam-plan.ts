@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CustodyExamInput } from '../contracts';
 import { AGENT_CATEGORIES, type ExamCategory } from '../domain/agents';
 import { difficultyForLevel, isOlympusExam, itemCountFor, passMarkFor, selectCategory, TIME_LIMIT_SECONDS, type CategoryExamRecord } from '../domain/custody';
+import type { Rules } from '../domain/rules';
 import { Agent, Exam } from './entities';
 
 /** Why an exam could not be stored: the caller maps it to its own error (an HTTP status, a non-retryable failure). */
@@ -10,12 +11,13 @@ export type ExamRefusal = { refused: 'AgentNotFound' | 'InvalidCategory' | 'Exam
 
 /**
  * Steps 1–2 of §3.1: picks the category, difficulty, Olympus and item count and stores the exam row, keyed on the
- * workflow id (a repeat returns the stored row). A paused agent's exam is stored as skipped. The unique "one running
+ * workflow id (a repeat returns the stored row), with the `rules` it is planned under (and will be scored by). A
+ * paused agent's exam is stored as skipped. The unique "one running
  * exam per agent" index makes this the one atomic gate: the API stores the row before it starts the workflow, so two
  * concurrent starts cannot both be accepted, and the workflow's plan step finds the row the API stored. A scheduled
  * exam that finds another exam of its agent running is stored as skipped, naming it (nobody is there to get a 409).
  */
-export async function storeExamPlan(em: EntityManager, input: CustodyExamInput & { examId: string; workflowId: string }): Promise<Exam | ExamRefusal> {
+export async function storeExamPlan(em: EntityManager, input: CustodyExamInput & { examId: string; workflowId: string }, rules: Rules): Promise<Exam | ExamRefusal> {
   const existing = await em.findOne(Exam, { workflowId: input.workflowId });
   if (existing !== null) return existing;
   const agent = await em.findOne(Agent, { id: input.agentId });
@@ -29,12 +31,12 @@ export async function storeExamPlan(em: EntityManager, input: CustodyExamInput &
   const records: CategoryExamRecord[] = history.map((h) => ({ category: h.category, passed: h.passed, completedAt: new Date(h.completed_at).toISOString() }));
   let category: ExamCategory;
   try {
-    category = selectCategory(agent.id, records, input.category);
+    category = selectCategory(agent.id, records, input.category, rules.categoryRateWindow);
   } catch (err) {
     return { refused: 'InvalidCategory', message: (err as Error).message };
   }
   const examNumber = agent.examsTaken + 1;
-  const olympus = isOlympusExam(examNumber);
+  const olympus = isOlympusExam(examNumber, rules.olympusEvery);
   const difficulty = difficultyForLevel(agent.level);
   const exam = new Exam({
     id: input.examId,
@@ -44,12 +46,13 @@ export async function storeExamPlan(em: EntityManager, input: CustodyExamInput &
     difficulty,
     olympus,
     examNumber,
-    passMark: passMarkFor(olympus),
+    passMark: passMarkFor(olympus, rules),
     timeLimitSeconds: TIME_LIMIT_SECONDS[difficulty],
     itemCount: itemCountFor(difficulty, olympus),
     trigger: input.trigger,
     requestedBy: input.requestedBy ?? null,
   });
+  exam.rules = rules;
   exam.steps = [{ step: 'plan', at: new Date().toISOString(), detail: `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` }];
   if (agent.status === 'paused') {
     skip(exam, `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`);
@@ -75,6 +78,7 @@ async function storeCollidingScheduledExam(em: EntityManager, refused: Exam): Pr
   if (running === null) throw new Error(`the running exam of ${refused.agentId} ended while exam ${refused.id} was stored; stored again on the retry`);
   const exam = new Exam({ ...refused });
   exam.steps = refused.steps;
+  exam.rules = refused.rules;
   skip(exam, `another exam of ${refused.agentId} is running: ${running.id}`);
   await em.persistAndFlush(exam);
   return exam;

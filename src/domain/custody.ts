@@ -1,10 +1,11 @@
 import { AGENT_CATEGORIES, type AgentId, type ExamCategory } from './agents';
 import { levelForXp } from './levels';
+import { DEFAULT_RULES, type Rules } from './rules';
 
 /**
  * The custody protocol's rules (ARCHITECTURE §3.1): difficulty, Olympus exams, item counts, scoring, XP, the
  * level-up gate and category selection. Pure and deterministic (time comes in as arguments), safe in workflows.
- * The numbers are the spec's defaults, named so they can be made configurable. Functions throw RangeError on
+ * The configurable thresholds come in as `rules` (src/domain/rules.ts), defaulting to the spec's. Functions throw RangeError on
  * inputs that break their contract; validate untrusted data (LLM output) before it reaches a workflow.
  */
 
@@ -21,34 +22,11 @@ export const TIME_LIMIT_SECONDS: Readonly<Record<Difficulty, number>> = {
   basic: 300, intermediate: 600, advanced: 900, expert: 1200, master: 1800, legendary: 3600,
 };
 
-/** XP multiplier per difficulty. */
-export const XP_MULTIPLIER: Readonly<Record<Difficulty, number>> = {
-  basic: 1, intermediate: 1.5, advanced: 2, expert: 3, master: 4, legendary: 5,
-};
-
 /** Items per exam before the Olympus extra item. */
 export const ITEM_COUNT: Readonly<Record<Difficulty, number>> = {
   basic: 3, intermediate: 3, advanced: 4, expert: 4, master: 5, legendary: 5,
 };
 
-/** Every OLYMPUS_EVERY-th exam of an agent is an Olympus Treaty exam. */
-export const OLYMPUS_EVERY = 5;
-export const PASS_MARK = 70;
-export const OLYMPUS_PASS_MARK = 90;
-/** A score within this many points of the pass mark (inclusive) is borderline. */
-export const BORDERLINE_MARGIN = 5;
-export const XP_PASS = 50;
-export const XP_OLYMPUS_PASS = 75;
-export const XP_FAIL = 1;
-export const XP_OLYMPUS_FAIL = -50;
-/** The level-up gate looks at the last LEVEL_GATE_WINDOW results. */
-export const LEVEL_GATE_WINDOW = 5;
-export const LEVEL_GATE_MIN_PASS_RATE = 0.8;
-export const LEVEL_GATE_MAX_CONSECUTIVE_FAILURES = 2;
-/** Consecutive failures that make a streak worth a notification. */
-export const FAILURE_STREAK = 3;
-/** Category selection compares pass rates over the last CATEGORY_RATE_WINDOW exams in each category. */
-export const CATEGORY_RATE_WINDOW = 10;
 /** An item whose normalized prompt the agent saw within this many days is replaced. */
 export const SEEN_ITEM_WINDOW_DAYS = 30;
 
@@ -77,12 +55,12 @@ export function difficultyForLevel(level: number): Difficulty {
   return result;
 }
 
-/** Whether the agent's `examNumber`-th exam (1-based: examsTaken + 1) is an Olympus Treaty exam (every 5th). */
-export function isOlympusExam(examNumber: number): boolean {
+/** Whether the agent's `examNumber`-th exam (1-based: examsTaken + 1) is an Olympus Treaty exam (every 5th by default). */
+export function isOlympusExam(examNumber: number, every: number = DEFAULT_RULES.olympusEvery): boolean {
   if (!Number.isInteger(examNumber) || examNumber < 1) {
     throw new RangeError(`examNumber must be an integer ≥ 1, got ${examNumber}`);
   }
-  return examNumber % OLYMPUS_EVERY === 0;
+  return examNumber % every === 0;
 }
 
 /** How many items the examiner generates; Olympus exams get one extra. */
@@ -95,9 +73,9 @@ export function requiresCodeItem(category: ExamCategory): boolean {
   return CODE_ITEM_CATEGORIES.includes(category);
 }
 
-/** The pass mark: 70, or 90 for an Olympus exam. */
-export function passMarkFor(olympus: boolean): number {
-  return olympus ? OLYMPUS_PASS_MARK : PASS_MARK;
+/** The pass mark: 70, or 90 for an Olympus exam (by default). */
+export function passMarkFor(olympus: boolean, rules: Pick<Rules, 'passMark' | 'olympusPassMark'> = DEFAULT_RULES): number {
+  return olympus ? rules.olympusPassMark : rules.passMark;
 }
 
 /** One rubric criterion as the judge scored it: `score` is 0–10. */
@@ -186,9 +164,12 @@ export function examScore(itemScores: readonly number[]): number {
   return roundScore(itemScores.reduce((sum, s) => sum + s, 0) / itemScores.length);
 }
 
-/** Whether a score is within 5 points (inclusive) of the pass mark, so open items are judged twice more. */
-export function isBorderline(score: number, passMark: number): boolean {
-  return Math.abs(score - passMark) <= BORDERLINE_MARGIN + EPSILON;
+/**
+ * Whether a score is within `margin` points (inclusive; 5 by default, and when an exam's plan carries none) of the
+ * pass mark, so open items are judged twice more.
+ */
+export function isBorderline(score: number, passMark: number, margin: number = DEFAULT_RULES.borderlineMargin): boolean {
+  return Math.abs(score - passMark) <= margin + EPSILON;
 }
 
 /** The median (mean of the two middle values for an even count). Throws RangeError on no values. */
@@ -200,14 +181,16 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] ?? 0) + upper) / 2;
 }
 
+type XpRules = Pick<Rules, 'xpPass' | 'xpOlympusPass' | 'xpFail' | 'xpOlympusFail' | 'xpMultipliers'>;
+
 /**
- * The XP an exam earns: pass +50 × multiplier, Olympus pass +75 × multiplier, fail +1, Olympus fail −50.
+ * The XP an exam earns (defaults): pass +50 × multiplier, Olympus pass +75 × multiplier, fail +1, Olympus fail −50.
  * Always an integer (XP is stored as one): 75 × 1.5 = 112.5 rounds half up to 113.
  */
-export function xpDelta(result: { passed: boolean; olympus: boolean; difficulty: Difficulty }): number {
+export function xpDelta(result: { passed: boolean; olympus: boolean; difficulty: Difficulty }, rules: XpRules = DEFAULT_RULES): number {
   const { passed, olympus, difficulty } = result;
-  if (!passed) return olympus ? XP_OLYMPUS_FAIL : XP_FAIL;
-  return Math.round((olympus ? XP_OLYMPUS_PASS : XP_PASS) * XP_MULTIPLIER[difficulty]);
+  if (!passed) return olympus ? rules.xpOlympusFail : rules.xpFail;
+  return Math.round((olympus ? rules.xpOlympusPass : rules.xpPass) * rules.xpMultipliers[difficulty]);
 }
 
 /** Applies an XP delta with the floor at 0. */
@@ -224,28 +207,30 @@ export interface LevelGateInput { level: number; xp: number; lastResults: readon
 /** The level after an exam; `reason` is set exactly when `held` (xp allows more, but the gate refused it). */
 export interface LevelDecision { level: number; leveledUp: boolean; held: boolean; reason: string | null }
 
+type GateRules = Pick<Rules, 'levelGateWindow' | 'levelGateMinPassRate' | 'levelGateMaxConsecutiveFailures'>;
+
 /**
  * Applies the level-up gate: the agent rises to the level its xp allows only if its pass rate over the last 5
- * results (or all of them, when fewer) is ≥ 0.8 and it has ≤ 2 consecutive failures. Never demotes.
+ * results (or all of them, when fewer) is ≥ 0.8 and it has ≤ 2 consecutive failures (the defaults). Never demotes.
  * Throws RangeError on an invalid level or on no results (the list must include this exam).
  */
-export function levelAfterExam(input: LevelGateInput): LevelDecision {
+export function levelAfterExam(input: LevelGateInput, rules: GateRules = DEFAULT_RULES): LevelDecision {
   const { level, xp, lastResults, consecutiveFailures } = input;
   assertLevel(level);
   if (lastResults.length === 0) throw new RangeError('lastResults must include this exam');
   const allowed = levelForXp(xp);
   if (allowed <= level) return { level, leveledUp: false, held: false, reason: null };
 
-  const window = lastResults.slice(-LEVEL_GATE_WINDOW);
+  const window = lastResults.slice(-rules.levelGateWindow);
   const rate = window.filter(Boolean).length / window.length;
   const problems: string[] = [];
-  if (rate < LEVEL_GATE_MIN_PASS_RATE) {
+  if (rate < rules.levelGateMinPassRate - EPSILON) {
     problems.push(
-      `pass rate over the last ${window.length} exams is ${rate.toFixed(2)} (needs ≥ ${LEVEL_GATE_MIN_PASS_RATE.toFixed(2)})`,
+      `pass rate over the last ${window.length} exams is ${rate.toFixed(2)} (needs ≥ ${rules.levelGateMinPassRate.toFixed(2)})`,
     );
   }
-  if (consecutiveFailures > LEVEL_GATE_MAX_CONSECUTIVE_FAILURES) {
-    problems.push(`${consecutiveFailures} consecutive failures (allows ≤ ${LEVEL_GATE_MAX_CONSECUTIVE_FAILURES})`);
+  if (consecutiveFailures > rules.levelGateMaxConsecutiveFailures) {
+    problems.push(`${consecutiveFailures} consecutive failures (allows ≤ ${rules.levelGateMaxConsecutiveFailures})`);
   }
   if (problems.length > 0) return { level, leveledUp: false, held: true, reason: problems.join('; ') };
   return { level: allowed, leveledUp: true, held: false, reason: null };
@@ -262,11 +247,16 @@ function timeOf(iso: string): number {
 
 /**
  * The category of the agent's next exam: the requested one (RangeError when it is not one of the agent's), else
- * its first category never tested, else the lowest pass rate over its last 10 exams in a category, ties to the least
- * recently tested, then to AGENT_CATEGORIES order. Records of other categories are ignored.
+ * its first category never tested, else the lowest pass rate over its last `window` (10) exams in a category, ties to
+ * the least recently tested, then to AGENT_CATEGORIES order. Records of other categories are ignored.
  * Throws RangeError on an unparseable `completedAt`.
  */
-export function selectCategory(agentId: AgentId, history: readonly CategoryExamRecord[], requested?: ExamCategory): ExamCategory {
+export function selectCategory(
+  agentId: AgentId,
+  history: readonly CategoryExamRecord[],
+  requested?: ExamCategory,
+  window: number = DEFAULT_RULES.categoryRateWindow,
+): ExamCategory {
   const categories = AGENT_CATEGORIES[agentId];
   if (requested !== undefined) {
     if (!categories.includes(requested)) throw new RangeError(`${agentId} does not take ${requested} exams`);
@@ -280,7 +270,7 @@ export function selectCategory(agentId: AgentId, history: readonly CategoryExamR
   for (const category of categories) {
     const exams = timed.filter((e) => e.category === category);
     if (exams.length === 0) return category;
-    const recent = exams.slice(-CATEGORY_RATE_WINDOW);
+    const recent = exams.slice(-window);
     const rate = recent.filter((e) => e.passed).length / recent.length;
     const lastAt = recent[recent.length - 1]?.at ?? 0;
     if (best === undefined || rate < best.rate || (rate === best.rate && lastAt < best.lastAt)) {
@@ -291,9 +281,9 @@ export function selectCategory(agentId: AgentId, history: readonly CategoryExamR
   return best.category;
 }
 
-/** True exactly when the failure streak reaches 3, so the streak is notified once, not on every later failure. */
-export function failureStreakReached(consecutiveFailures: number): boolean {
-  return consecutiveFailures === FAILURE_STREAK;
+/** True exactly when the failure streak reaches 3 (by default), so it is notified once, not on every later failure. */
+export function failureStreakReached(consecutiveFailures: number, streak: number = DEFAULT_RULES.failureStreak): boolean {
+  return consecutiveFailures === streak;
 }
 
 /**

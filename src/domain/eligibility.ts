@@ -1,4 +1,5 @@
 import type { AgentStatus } from './agents';
+import { DEFAULT_RULES, type Rules } from './rules';
 
 /**
  * Whether an agent may create a proposal (ARCHITECTURE §3.1, Eligibility). One pure module used by the API, the
@@ -6,10 +7,7 @@ import type { AgentStatus } from './agents';
  * `now`, so it is safe in workflows.
  */
 
-export const ELIGIBILITY_PASS_WINDOW_HOURS = 24;
-export const ELIGIBILITY_MAX_CONSECUTIVE_FAILURES = 3;
-/** An agent is eligible while it has fewer open proposals than this. */
-export const OPEN_PROPOSAL_LIMIT = 5;
+type EligibilityRules = Pick<Rules, 'eligibilityPassWindowHours' | 'eligibilityMaxConsecutiveFailures' | 'eligibilityOpenProposalLimit'>;
 
 const HOUR_MS = 3_600_000;
 
@@ -43,38 +41,40 @@ function timeOf(iso: string, field: string): number {
   return t;
 }
 
-function recentPassCheck(lastPassedAt: string | null, now: string): EligibilityCheck {
+function recentPassCheck(lastPassedAt: string | null, now: string, windowHours: number): EligibilityCheck {
   const nowMs = timeOf(now, 'now');
   if (lastPassedAt === null) return { rule: 'recent_pass', ok: false, detail: 'has never passed an exam' };
   const hours = (nowMs - timeOf(lastPassedAt, 'lastPassedAt')) / HOUR_MS;
-  const ok = hours <= ELIGIBILITY_PASS_WINDOW_HOURS;
+  const ok = hours <= windowHours;
   const detail = ok
-    ? `passed an exam ${Math.max(0, hours).toFixed(1)} h ago (within ${ELIGIBILITY_PASS_WINDOW_HOURS} h)`
-    : `last passed an exam ${hours.toFixed(1)} h ago (needs a pass within ${ELIGIBILITY_PASS_WINDOW_HOURS} h)`;
+    ? `passed an exam ${Math.max(0, hours).toFixed(1)} h ago (within ${windowHours} h)`
+    : `last passed an exam ${hours.toFixed(1)} h ago (needs a pass within ${windowHours} h)`;
   return { rule: 'recent_pass', ok, detail };
 }
 
 /**
  * Decides proposal eligibility: active, passed an exam in the last 24 h (inclusive), ≤ 3 consecutive failures and
- * fewer than 5 open proposals. Every decision carries all four checks and its reasons.
+ * fewer than 5 open proposals (the default rules). Every decision carries all four checks and its reasons.
  * Throws RangeError when `now` or `lastPassedAt` is not a timestamp.
  */
-export function proposalEligibility(input: EligibilityInput): EligibilityDecision {
+export function proposalEligibility(input: EligibilityInput, rules: EligibilityRules = DEFAULT_RULES): EligibilityDecision {
   const { status, lastPassedAt, consecutiveFailures, openProposals, now } = input;
-  const failuresOk = consecutiveFailures <= ELIGIBILITY_MAX_CONSECUTIVE_FAILURES;
-  const proposalsOk = openProposals < OPEN_PROPOSAL_LIMIT;
+  const maxFailures = rules.eligibilityMaxConsecutiveFailures;
+  const limit = rules.eligibilityOpenProposalLimit;
+  const failuresOk = consecutiveFailures <= maxFailures;
+  const proposalsOk = openProposals < limit;
   const checks: EligibilityCheck[] = [
     { rule: 'active', ok: status === 'active', detail: status === 'active' ? 'is active' : `is ${status}` },
-    recentPassCheck(lastPassedAt, now),
+    recentPassCheck(lastPassedAt, now, rules.eligibilityPassWindowHours),
     {
       rule: 'consecutive_failures',
       ok: failuresOk,
-      detail: `has ${consecutiveFailures} consecutive failures (allows ≤ ${ELIGIBILITY_MAX_CONSECUTIVE_FAILURES})`,
+      detail: `has ${consecutiveFailures} consecutive failures (allows ≤ ${maxFailures})`,
     },
     {
       rule: 'open_proposals',
       ok: proposalsOk,
-      detail: `has ${openProposals} open proposals (allows fewer than ${OPEN_PROPOSAL_LIMIT})`,
+      detail: `has ${openProposals} open proposals (allows fewer than ${limit})`,
     },
   ];
   const failed = checks.filter((c) => !c.ok);

@@ -2,6 +2,7 @@ export * from './agents';
 export * from './levels';
 export * from './llm';
 export * from './custody';
+export * from './rules';
 export * from './ratings';
 export * from './eligibility';
 export * from './performance';

@@ -1,25 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { classifyDataErrors, DATA_ERROR } from '../../activities/classify';
-import { createOrm } from '../../src/db/orm';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestOrm } from '../helpers/database';
 
-let db: TestDatabase;
-let orm: MikroORM;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  orm = await createOrm(testConfig(db.url).database);
-});
-afterAll(async () => {
-  await orm.close();
-  await db.drop();
-});
+const bed = useTestOrm();
 
 const activities = () =>
   classifyDataErrors({
-    storeText: (value: string) => orm.em.fork().getConnection().execute('select ?::text as value', [value]),
+    storeText: (value: string) => bed.orm.em.fork().getConnection().execute('select ?::text as value', [value]),
     transient: async () => {
       throw new Error('connection reset');
     },

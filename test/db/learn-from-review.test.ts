@@ -1,25 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { APPROVAL_XP, learnFromReview } from '../../activities/proposals/lifecycle';
 import { proposalWorkflowId } from '../../src/contracts';
 import { Agent, Proposal } from '../../src/db/entities';
-import { createOrm } from '../../src/db/orm';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestOrm } from '../helpers/database';
 
-let db: TestDatabase;
-let orm: MikroORM;
-const em = () => orm.em.fork() as EntityManager;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  orm = await createOrm(testConfig(db.url).database);
-});
-afterAll(async () => {
-  await orm.close();
-  await db.drop();
-});
+const bed = useTestOrm();
+const em = () => bed.orm.em.fork() as EntityManager;
 
 async function approvedProposal(agentId: Agent['id']): Promise<string> {
   const id = randomUUID();
@@ -33,12 +21,12 @@ it("adds the approval XP on top of an exam's XP committed meanwhile (never overw
   await em().nativeUpdate(Agent, { id: 'guardian' }, { xp: 100 });
   const proposalId = await approvedProposal('guardian');
   // An exam finishing concurrently: it holds the agent's row, learning reads and waits, then the exam commits +50.
-  const exam = new Client({ connectionString: db.url });
+  const exam = new Client({ connectionString: bed.db.url });
   await exam.connect();
   try {
     await exam.query('begin');
     await exam.query(`select xp from agents where id = 'guardian' for update`);
-    const learning = learnFromReview(orm, proposalId, approve);
+    const learning = learnFromReview(bed.orm, proposalId, approve);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await exam.query(`update agents set xp = xp + 50 where id = 'guardian'`);
     await exam.query('commit');
@@ -48,14 +36,14 @@ it("adds the approval XP on top of an exam's XP committed meanwhile (never overw
   }
   expect(await xpOf('guardian')).toBe(100 + 50 + APPROVAL_XP);
 
-  expect(await learnFromReview(orm, proposalId, approve)).toEqual({ xp: 0, noteId: null });
+  expect(await learnFromReview(bed.orm, proposalId, approve)).toEqual({ xp: 0, noteId: null });
   expect(await xpOf('guardian')).toBe(100 + 50 + APPROVAL_XP);
 });
 
 it('adds the approval XP once when two attempts of the learning step run at the same time', async () => {
   await em().nativeUpdate(Agent, { id: 'sandbox' }, { xp: 10 });
   const proposalId = await approvedProposal('sandbox');
-  const results = await Promise.all([learnFromReview(orm, proposalId, approve), learnFromReview(orm, proposalId, approve)]);
+  const results = await Promise.all([learnFromReview(bed.orm, proposalId, approve), learnFromReview(bed.orm, proposalId, approve)]);
   expect(results.map((r) => r.xp).sort()).toEqual([0, APPROVAL_XP]);
   expect(await xpOf('sandbox')).toBe(10 + APPROVAL_XP);
 });

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../../src/config';
+import { ConfigError, loadConfig, type Config } from '../../src/config';
 import { requiredTestEnv, TEST_ENV } from './env';
 
 /** Config for a test: the run's Temporal server and the given database, quiet logs, plus any overrides. */
@@ -14,4 +14,15 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     LOG_FORMAT: 'json',
     ...overrides,
   });
+}
+
+/** The problems `loadConfig` reports for `env` (none: an empty list). */
+export function configProblems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
 }

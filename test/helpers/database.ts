@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
+import { createOrm } from '../../src/db/orm';
+import { testConfig } from './config';
 import { adminDatabaseUrl, requiredTestEnv, TEST_ENV } from './env';
 
 export interface TestDatabase {
@@ -39,5 +42,30 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
     url: adminDatabaseUrl(name),
     name,
     drop: () => admin((c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+  };
+}
+
+/** A fresh database (a clone of the template) and an ORM on it for one test file, both gone after it. */
+export function useTestOrm(): { readonly db: TestDatabase; readonly orm: MikroORM } {
+  const bed: { db?: TestDatabase; orm?: MikroORM } = {};
+  beforeAll(async () => {
+    bed.db = await createTestDatabase();
+    bed.orm = await createOrm(testConfig(bed.db.url).database);
+  });
+  afterAll(async () => {
+    await bed.orm?.close();
+    await bed.db?.drop();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is only there inside tests (after beforeAll)`);
+    return value;
+  };
+  return {
+    get db() {
+      return ready(bed.db, 'the test database');
+    },
+    get orm() {
+      return ready(bed.orm, 'the test ORM');
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { storeExamPlan } from '../../src/db/exam-plan';
+import { DEFAULT_RULES } from '../../src/domain/rules';
 import { Agent, Exam, ExamItem, SkillRatingEvent, TokenUsageEvent } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
@@ -55,7 +56,7 @@ async function resetAgent(id: AgentId): Promise<void> {
 async function startShortExam(worker: TestWorker, agentId: AgentId, timeLimitSeconds: number): Promise<string> {
   const workflowId = custodyWorkflowId(agentId, randomUUID());
   const input: CustodyExamInput = { agentId, trigger: 'api', timeouts: TIMEOUTS };
-  const stored = await storeExamPlan(em(), { ...input, examId: randomUUID(), workflowId });
+  const stored = await storeExamPlan(em(), { ...input, examId: randomUUID(), workflowId }, DEFAULT_RULES);
   if ('refused' in stored) throw new Error(stored.message);
   await em().nativeUpdate(Exam, { id: stored.id }, { timeLimitSeconds });
   await worker.client.workflow.start(CUSTODY_EXAM_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId });

@@ -5,6 +5,7 @@ import { presentExam } from '../../src/api/routes/custody/presenter';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
+import { DEFAULT_RULES } from '../../src/domain/rules';
 import type { AgentId } from '../../src/domain/agents';
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
 import { testConfig } from '../helpers/config';
@@ -233,6 +234,17 @@ it('leaves out of the median a re-judging that is a grading error, and stores it
   }
 });
 
+it('takes its pass mark and borderline margin from the rules it was planned under (CUSTODY_PASS_MARK, CUSTODY_BORDERLINE_MARGIN)', async () => {
+  await resetAgent('imperium');
+  // Score 75: borderline and passed by default; with pass mark 80 and margin 4 neither borderline nor passed.
+  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 7.5 });
+  const result = await runExam('imperium', {}, { CUSTODY_PASS_MARK: '80', CUSTODY_BORDERLINE_MARGIN: '4' });
+  expect(result).toMatchObject({ status: 'failed', score: 75 });
+  const exam = await examOf(result);
+  expect(exam).toMatchObject({ passMark: 80, borderline: false, rules: { passMark: 80, borderlineMargin: 4 } });
+  expect(exam.steps.map((s) => s.step)).not.toContain('rejudge');
+});
+
 it.each([
   ['a correct', 'function add(a, b) { return a + b; }', 100, 3],
   ['an incorrect', 'function add(a, b) { return a - b; }', 0, 0],
@@ -302,7 +314,7 @@ it('skips a paused agent and records the skip', async () => {
 
 it('records a scheduled exam that finds another exam of its agent running as skipped, naming it; it counts for nothing', async () => {
   await resetAgent('sandbox');
-  const running = await storeExamPlan(em(), { agentId: 'sandbox', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('sandbox', randomUUID()) });
+  const running = await storeExamPlan(em(), { agentId: 'sandbox', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('sandbox', randomUUID()) }, DEFAULT_RULES);
   if ('refused' in running) throw new Error(running.message);
   const result = await runExam('sandbox', { trigger: 'schedule' });
   expect(result).toMatchObject({ status: 'skipped', reason: `another exam of sandbox is running: ${running.id}` });

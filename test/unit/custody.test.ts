@@ -19,11 +19,11 @@ import {
   SEEN_ITEM_WINDOW_DAYS,
   selectCategory,
   TIME_LIMIT_SECONDS,
-  XP_MULTIPLIER,
   withCriterionIds,
   xpDelta,
   type CategoryExamRecord,
 } from '../../src/domain/custody';
+import { DEFAULT_RULES } from '../../src/domain/rules';
 
 const day = (n: number): string => new Date(Date.UTC(2026, 0, 1) + n * 86_400_000).toISOString();
 const exams = (category: ExamCategory, results: readonly boolean[], firstDay: number): CategoryExamRecord[] =>
@@ -45,11 +45,11 @@ describe('difficulty, time limits and Olympus exams', () => {
 
   it('gives each difficulty its time limit and xp multiplier', () => {
     expect(DIFFICULTIES.map((d) => TIME_LIMIT_SECONDS[d])).toEqual([300, 600, 900, 1200, 1800, 3600]);
-    expect(DIFFICULTIES.map((d) => XP_MULTIPLIER[d])).toEqual([1, 1.5, 2, 3, 4, 5]);
+    expect(DIFFICULTIES.map((d) => DEFAULT_RULES.xpMultipliers[d])).toEqual([1, 1.5, 2, 3, 4, 5]);
   });
 
   it('makes every 5th exam an Olympus exam and no other', () => {
-    expect([1, 2, 3, 4, 5, 6, 9, 10, 11, 15].map(isOlympusExam)).toEqual([
+    expect([1, 2, 3, 4, 5, 6, 9, 10, 11, 15].map((n) => isOlympusExam(n))).toEqual([
       false, false, false, false, true, false, false, true, false, true,
     ]);
     expect(() => isOlympusExam(0)).toThrow(RangeError);
@@ -266,7 +266,7 @@ describe('category selection', () => {
 
 describe('failure streaks and seen items', () => {
   it('reports a streak exactly when it reaches 3', () => {
-    expect([0, 2, 3, 4, 6].map(failureStreakReached)).toEqual([false, false, true, false, false]);
+    expect([0, 2, 3, 4, 6].map((n) => failureStreakReached(n))).toEqual([false, false, true, false, false]);
   });
 
   it('normalizes case, punctuation and whitespace, and nothing else', () => {

@@ -1,12 +1,13 @@
 import { DIFFICULTIES } from '../../src/domain/custody';
-import { DIFFICULTY_RATING, detectRegression, expectedScore, RATING_K, updateRating } from '../../src/domain/ratings';
+import { DIFFICULTY_RATING, detectRegression, expectedScore, updateRating } from '../../src/domain/ratings';
+import { DEFAULT_RULES } from '../../src/domain/rules';
 
 const repeat = (n: number, score: number): number[] => Array.from({ length: n }, () => score);
 
 describe('skill ratings', () => {
   it('rates difficulties from 1000 to 2000 in steps of 200, with K = 32', () => {
     expect(DIFFICULTIES.map((d) => DIFFICULTY_RATING[d])).toEqual([1000, 1200, 1400, 1600, 1800, 2000]);
-    expect(RATING_K).toBe(32);
+    expect(DEFAULT_RULES.ratingK).toBe(32);
   });
 
   it('expects 1/(1+10^((D−R)/400))', () => {

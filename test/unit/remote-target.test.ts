@@ -1,20 +1,11 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { gitUrlName, gitUrlProblem, redactGitUrl } from '../../src/domain/git-url';
 import { authorizationHeader, remoteGitEnv, scrubCredentials } from '../../src/target/git-credentials';
 import { mirrorDir } from '../../src/target/mirror';
 import { targetIdentity } from '../../src/target/repository';
+import { configProblems } from '../helpers/config';
 
 const TOKEN = 'ghp_S3cretT0kenValue1234567890';
-
-function configProblems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe('TARGET_REPO_URL', () => {
   it.each(['file:///srv/git/lib.git', 'ssh://git@example.com/org/lib.git', 'git@example.com:org/lib.git', 'https://example.com/org/lib.git'])('accepts %s', (url) => {

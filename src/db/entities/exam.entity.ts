@@ -1,5 +1,6 @@
 import { DecimalType, EntitySchema } from '@mikro-orm/core';
 import type { AgentId, ExamCategory } from '../../domain/agents';
+import type { Rules } from '../../domain/rules';
 
 export const EXAM_STATUSES = ['running', 'passed', 'failed', 'error', 'skipped', 'cancelled'] as const;
 export type ExamStatus = (typeof EXAM_STATUSES)[number];
@@ -48,8 +49,10 @@ export class Exam {
   error: string | null = null;
   startedAt: Date = new Date();
   completedAt: Date | null = null;
+  /** The rules (ARCHITECTURE §3.1) the exam was planned under and is scored by; null on exams planned before they were stored. */
+  rules: Partial<Rules> | null = null;
 
-  constructor(init: Omit<Exam, 'status' | 'steps' | 'score' | 'borderline' | 'outcome' | 'error' | 'startedAt' | 'completedAt'>) {
+  constructor(init: Omit<Exam, 'status' | 'steps' | 'score' | 'borderline' | 'outcome' | 'error' | 'startedAt' | 'completedAt' | 'rules'>) {
     this.id = init.id;
     this.workflowId = init.workflowId;
     this.agentId = init.agentId;
@@ -90,6 +93,7 @@ export const ExamSchema = new EntitySchema<Exam>({
     error: { type: 'text', nullable: true },
     startedAt: { type: 'Date', columnType: 'timestamptz' },
     completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    rules: { type: 'json', nullable: true },
   },
 });
 

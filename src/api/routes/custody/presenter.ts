@@ -1,5 +1,8 @@
 import type { Agent, Exam, ExamItem } from '../../../db/entities';
+import { CONQUEST_RULE_VARS, RULE_VARS } from '../../../config-rules';
 import { rankForLevel } from '../../../domain/levels';
+import { DEFAULT_PERFORMANCE_RULES, type PerformanceRules } from '../../../domain/performance';
+import { DEFAULT_RULES, type Rules } from '../../../domain/rules';
 
 export function presentExamSummary(e: Exam) {
   return {
@@ -25,11 +28,12 @@ export function presentExamSummary(e: Exam) {
   };
 }
 
-/** The whole exam. Hidden tests stay hidden while the exam runs. */
+/** The whole exam, with the rules it was planned under and is scored by. Hidden tests stay hidden while the exam runs. */
 export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number }) {
   const finished = e.status !== 'running';
   return {
     ...presentExamSummary(e),
+    rules: e.rules,
     steps: e.steps,
     usage,
     items: items.map((i) => ({
@@ -66,5 +70,25 @@ export function presentLeader(a: Agent, position: number, avgRating: number | nu
     consecutiveFailures: a.consecutiveFailures,
     averageRating: avgRating === null ? null : Math.round(avgRating * 10) / 10,
     status: a.status,
+  };
+}
+
+/** One rule as `GET /api/custody/rules` shows it: its effective value, the spec's default and the variable that sets it. */
+interface RuleView { rule: string; env: string; value: unknown; default: unknown; meaning: string }
+
+function ruleViews<R extends object>(prefix: string, vars: Readonly<Record<keyof R, { env: string; meaning: string }>>, values: R, defaults: R): RuleView[] {
+  return (Object.keys(vars) as Array<keyof R>).map((key) => ({
+    rule: `${prefix}${String(key)}`,
+    env: vars[key].env,
+    value: values[key],
+    default: defaults[key],
+    meaning: vars[key].meaning,
+  }));
+}
+
+/** The effective rules of §3.1 (custody, eligibility) and §3.5 (Conquest), each with the variable that sets it. */
+export function presentRules(rules: Rules, conquest: PerformanceRules) {
+  return {
+    items: [...ruleViews('', RULE_VARS, rules, DEFAULT_RULES), ...ruleViews('conquest.', CONQUEST_RULE_VARS, conquest, DEFAULT_PERFORMANCE_RULES)],
   };
 }

@@ -9,7 +9,7 @@ import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { storeExamPlan, type ExamRefusal } from '../../../db/exam-plan';
 import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
-import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS, XP_MULTIPLIER } from '../../../domain/custody';
+import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS } from '../../../domain/custody';
 import { DIFFICULTY_RATING } from '../../../domain/ratings';
 import { badRequest, conflict, notFound, type HttpError } from '../../errors';
 import { requireRole } from '../../middleware/auth';
@@ -17,12 +17,12 @@ import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentExam, presentExamSummary, presentLeader } from './presenter';
+import { presentExam, presentExamSummary, presentLeader, presentRules } from './presenter';
 import { agentParams, examIdParams, listExamsQuery, startExamBody } from './schema';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `/custody`: start exams (operator), read them, eligibility, leaderboard and categories (viewer). */
+/** `/custody`: start exams (operator), read them, eligibility, leaderboard, categories and rules (viewer). */
 export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
@@ -37,7 +37,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     const workflowId = custodyWorkflowId(agent.id, randomUUID());
     const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     // The exam row is stored before the workflow starts: the unique running-exam index refuses a concurrent duplicate here.
-    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId });
+    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId }, config.rules);
     if ('refused' in exam) throw await examRefusal(em(), agent.id, exam);
     try {
       await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
@@ -72,7 +72,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 
   router.get('/eligibility/:agentId', doc({ summary: 'Whether an agent may propose changes now, and why', role: 'viewer', params: agentParams, responses: { 200: { description: 'the eligibility decision' } } }), requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
-    const { openProposals, ...decision } = await agentEligibility(em(), agentId);
+    const { openProposals, ...decision } = await agentEligibility(em(), agentId, config.rules);
     ctx.body = { agentId, openProposals, ...decision };
   });
 
@@ -94,10 +94,14 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
         fromLevel: DIFFICULTY_MIN_LEVEL[d],
         timeLimitSeconds: TIME_LIMIT_SECONDS[d],
         items: ITEM_COUNT[d],
-        xpMultiplier: XP_MULTIPLIER[d],
+        xpMultiplier: config.rules.xpMultipliers[d],
         rating: DIFFICULTY_RATING[d],
       })),
     };
+  });
+
+  router.get('/rules', doc({ summary: 'The effective rules (pass marks, XP, level gate, ratings, regression, eligibility, Conquest thresholds) with the variables that set them', role: 'viewer', responses: { 200: { description: 'the rules' } } }), requireRole('viewer'), (ctx) => {
+    ctx.body = presentRules(config.rules, config.conquest);
   });
 
   return router;

@@ -2,17 +2,16 @@ import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AgentSkillRating, SkillRatingEvent } from '../../../db/entities';
 import { AGENT_CATEGORIES } from '../../../domain/agents';
-import { detectRegression, REGRESSION_BASELINE_EXAMS, REGRESSION_RECENT_EXAMS } from '../../../domain/ratings';
+import type { Config } from '../../../config';
+import { detectRegression, regressionWindow } from '../../../domain/ratings';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { agentParams } from './schema';
 
-const WINDOW = REGRESSION_RECENT_EXAMS + REGRESSION_BASELINE_EXAMS;
-
 /** `/enhanced-learning`: category ratings with their history, and live skill regressions (viewer). */
-export function enhancedLearningRouter({ orm }: { orm: MikroORM }): Router<AppState> {
+export function enhancedLearningRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/enhanced-learning' });
   const em = () => orm.em as EntityManager;
 
@@ -37,17 +36,17 @@ export function enhancedLearningRouter({ orm }: { orm: MikroORM }): Router<AppSt
   });
 
   router.get('/regressions', doc({ summary: 'Live skill regressions per agent and category', role: 'viewer', responses: { 200: { description: 'the regressions' } } }), requireRole('viewer'), async (ctx) => {
-    // The last 15 graded exams per agent and category, oldest first: the window §3.1 step 8 compares.
+    // The last 15 graded exams (by default) per agent and category, oldest first: the window §3.1 step 8 compares.
     const rows = (await em().getConnection().execute(
       `select agent_id, category, array_agg(score::float order by completed_at) as scores from (
          select agent_id, category, score, completed_at,
                 row_number() over (partition by agent_id, category order by completed_at desc) as n
            from exams where status in ('passed', 'failed')) t
         where n <= ? group by agent_id, category`,
-      [WINDOW],
+      [regressionWindow(config.rules)],
     )) as Array<{ agent_id: string; category: string; scores: number[] }>;
     const items = rows.flatMap((r) => {
-      const regression = detectRegression(r.scores);
+      const regression = detectRegression(r.scores, config.rules);
       return regression === null ? [] : [{ agentId: r.agent_id, category: r.category, ...regression }];
     });
     ctx.body = { items };
