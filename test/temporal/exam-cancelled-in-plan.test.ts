@@ -8,6 +8,7 @@ import { storeExamPlan } from '../../src/db/exam-plan';
 import { Agent, Exam } from '../../src/db/entities';
 import { testConfig } from '../helpers/config';
 import { EXAM_PROMPTS } from '../helpers/custody';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
@@ -69,4 +70,5 @@ it.each([
   // Nothing else happened: no item asked for, and the agent is free for its next exam.
   expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAM_PROMPTS.examiner))).toHaveLength(0);
   expect(await em().count(Exam, { agentId: 'sandbox', status: 'running' })).toBe(0);
+  if (storedByApi) await recordHistory(workflowId, 'custody-exam-cancelled-in-plan');
 }, 60_000);
