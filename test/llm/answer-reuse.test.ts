@@ -1,13 +1,10 @@
-import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TokenUsageEvent } from '../../src/db/entities';
 import type { CallContext } from '../../src/llm';
 import { testConfig } from '../helpers/config';
-import { testGateway, useLlmTestBed } from '../helpers/llm';
+import { testGateway, useLlmTestBed, verdictRequest } from '../helpers/llm';
 
 /** A retried activity reuses an answer an earlier attempt settled and paid for — that one call, nothing else. */
-const Verdict = z.object({ score: z.number().min(0).max(100), passed: z.boolean() });
-
 const bed = useLlmTestBed();
 beforeEach(async () => {
   bed.fakes.reset();
@@ -15,14 +12,7 @@ beforeEach(async () => {
 });
 
 const gateway = () => testGateway(testConfig(bed.db.url, bed.fakes.env()), bed.orm);
-const ask = (marker: string) => ({
-  purpose: 'test.verdict',
-  messages: [{ role: 'user' as const, content: `Grade this answer. ${marker}` }],
-  schema: Verdict,
-  maxTokens: 200,
-  temperature: 0,
-  cacheTtlSeconds: 0,
-});
+const ask = verdictRequest;
 const attempt = (n: number, over: Partial<CallContext> = {}): CallContext => ({ workflowId: 'wf-reuse', runId: 'run-1', activityId: '4', attempt: n, callSeq: 0, ...over });
 const rows = () => bed.orm.em.fork().find(TokenUsageEvent, {}, { orderBy: { id: 'asc' } });
 const sent = () => bed.fakes.openai.requests.length + bed.fakes.anthropic.requests.length;
