@@ -4,7 +4,8 @@ import type { CallContext } from '../../src/llm';
 import { testConfig } from '../helpers/config';
 import { testGateway, useLlmTestBed, verdictRequest } from '../helpers/llm';
 
-/** A retried activity reuses an answer an earlier attempt settled and paid for — that one call, nothing else. */
+// A retried activity reuses an answer an earlier attempt settled and paid for — that one call, nothing else.
+
 const bed = useLlmTestBed();
 beforeEach(async () => {
   bed.fakes.reset();
