@@ -15,6 +15,7 @@ import { Migration20261202061238_LedgerCallKeys } from './Migration2026120206123
 import { Migration20261202062700_OneLiveProposalPerFinding } from './Migration20261202062700_OneLiveProposalPerFinding';
 import { Migration20261202082416_ExamAnswerClock } from './Migration20261202082416_ExamAnswerClock';
 import { Migration20261202083000_FindingsOpenedRun } from './Migration20261202083000_FindingsOpenedRun';
+import { Migration20261202092000_LedgerReusableAnswers } from './Migration20261202092000_LedgerReusableAnswers';
 import { Migration20261202093000_ExamRules } from './Migration20261202093000_ExamRules';
 import { Migration20261202093817_WorkerQueuesText } from './Migration20261202093817_WorkerQueuesText';
 
@@ -39,6 +40,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202062700_OneLiveProposalPerFinding', class: Migration20261202062700_OneLiveProposalPerFinding },
   { name: 'Migration20261202082416_ExamAnswerClock', class: Migration20261202082416_ExamAnswerClock },
   { name: 'Migration20261202083000_FindingsOpenedRun', class: Migration20261202083000_FindingsOpenedRun },
+  { name: 'Migration20261202092000_LedgerReusableAnswers', class: Migration20261202092000_LedgerReusableAnswers },
   { name: 'Migration20261202093000_ExamRules', class: Migration20261202093000_ExamRules },
   { name: 'Migration20261202093817_WorkerQueuesText', class: Migration20261202093817_WorkerQueuesText },
 ];

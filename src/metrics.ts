@@ -11,6 +11,7 @@ export interface Metrics {
   llmCostUsd: Counter<'provider' | 'model' | 'purpose'>;
   llmRequestDuration: Histogram<'provider' | 'model' | 'purpose' | 'outcome'>;
   llmCacheHits: Counter<'provider' | 'model' | 'purpose'>;
+  llmReusedAnswers: Counter<'provider' | 'model' | 'purpose'>;
 }
 
 /** Creates the registry (with Node's default metrics) and every instrument the application records. */
@@ -63,6 +64,12 @@ export function createMetrics(): Metrics {
     llmCacheHits: new Counter({
       name: 'llm_cache_hits_total',
       help: 'LLM calls answered from the cache',
+      labelNames: llm,
+      registers: [registry],
+    }),
+    llmReusedAnswers: new Counter({
+      name: 'llm_reused_answers_total',
+      help: 'LLM calls of a retried activity answered by what an earlier attempt settled and paid for (no request, no charge)',
       labelNames: llm,
       registers: [registry],
     }),

@@ -1,4 +1,4 @@
-import { ActivityFailure, patched, setHandler, TimeoutFailure, uuid4, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, patched, setHandler, TimeoutFailure, uuid4, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { progressQuery, type CustodyExamInput, type CustodyExamResult, type ExamPlan, type WorkflowProgress } from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
@@ -26,8 +26,10 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     if (detail) progress.detail = { ...progress.detail, ...detail };
   };
 
-  const examId = uuid4();
-  const plan = await db.custodyPlan({ ...input, examId, workflowId: workflowInfo().workflowId });
+  const planInput = { ...input, examId: uuid4(), workflowId: workflowInfo().workflowId };
+  // A cancel that comes while the plan is stored waits for it, then ends the stored row (the API's or this one's) as
+  // cancelled below. Before the patch the workflow stopped at once and the row stayed running until the reconciler.
+  const plan = patched('ends-exam-cancelled-in-plan') ? await CancellationScope.nonCancellable(() => db.custodyPlan(planInput)) : await db.custodyPlan(planInput);
   progress.detail = { ...progress.detail, examId: plan.examId, category: plan.category, difficulty: plan.difficulty, olympus: plan.olympus };
   if (plan.skipped) {
     enter('done');

@@ -12,7 +12,8 @@ import { fork, loadExam, loadItem, recordStep } from './shared';
  * the exam's time limit counted from the start of this attempt (what the limit measures is the agent's answering, so
  * an attempt lost to a crash costs it nothing). Out of time is the agent's own failure: the item is stored as not
  * answered in time (it scores 0) and the activity returns normally; a cancellation or a provider failure is thrown
- * with its retry meaning. Stored once, with the answering time: an answered or timed-out item is never asked again.
+ * with its retry meaning. Stored once, with the answering time: an answered or timed-out item is never asked again,
+ * and an answer whose write failed is not asked again either (the gateway reuses it, with its original answering time).
  */
 export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string, position: number): Promise<{ answered: boolean }> {
   const started = performance.now();
@@ -29,12 +30,15 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
   const outOfTime = AbortSignal.timeout(Math.max(0, limitMs - elapsedMs()));
   const context = { ...call, signal: call.signal === undefined ? outOfTime : AbortSignal.any([call.signal, outOfTime]) };
   let answer: string;
+  let answerMs: number;
   try {
-    if (item.kind === 'code') {
-      answer = (await llm.complete({ ...request, schema: LLM_OUTPUT_SCHEMAS['custody.code_answer'], schemaName: 'code_answer' }, context)).output.code;
-    } else {
-      answer = (await llm.complete(request, context)).output as string;
-    }
+    const result =
+      item.kind === 'code'
+        ? await llm.complete({ ...request, schema: LLM_OUTPUT_SCHEMAS['custody.code_answer'], schemaName: 'code_answer' }, context)
+        : await llm.complete(request, context);
+    answer = typeof result.output === 'string' ? result.output : result.output.code;
+    // An answer an earlier attempt got (its write then failed) keeps the time the agent's model took to give it.
+    answerMs = result.reused ? Math.round(result.latencyMs) : elapsedMs();
   } catch (err) {
     // The limit, and not a cancellation or a provider failure, ended the call: the agent's model was too slow.
     if (!outOfTime.aborted || call.signal?.aborted) throw toFailure(err);
@@ -42,7 +46,6 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
     await recordStep(orm, examId, 'answer', `item ${position + 1} not answered within the time limit (${exam.timeLimitSeconds} s)`);
     return { answered: false };
   }
-  const answerMs = elapsedMs();
   await storeAnswer(em, item, { answer, answerMs });
   await recordStep(orm, examId, 'answer', `item ${position + 1} in ${(answerMs / 1000).toFixed(1)} s`);
   return { answered: true };

@@ -11,7 +11,7 @@ import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
-import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry } from './ledger';
+import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry, type ReusableAnswer } from './ledger';
 import { costOf } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
@@ -44,8 +44,15 @@ export interface LlmGatewayDeps {
 interface Sent {
   reply: ProviderReply;
   costUsd: number;
-  /** Settles the budget with the real usage and writes the call's ledger row, in one statement. */
-  finish(outcome: 'ok' | 'bad_output', error?: string): Promise<void>;
+  /** Settles the budget with the real usage and writes the call's ledger row (with a usable answer), in one statement. */
+  finish(outcome: 'ok' | 'bad_output', error?: string, settled?: LedgerEntry['settled']): Promise<void>;
+}
+
+/** What `withProfile` needs to know of the whole call: the key a retry finds its answer by, and where it started. */
+interface Logical {
+  reuseKey: string | undefined;
+  fallbackUsed: boolean;
+  started: number;
 }
 
 const OUTCOME_OF: Record<LlmErrorType, LlmOutcome> = {
@@ -73,7 +80,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
   const ledger = createLedger({ orm, metrics, logger: log });
   const send = sender({ rateLimiter, budgets, ledger, logger: log, reservationTtlMs: (req) => reservationTtlMs(req.timeoutMs ?? llm.timeoutMs) });
 
-  async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
+  async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext, call: Logical): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
     const client = providers[profile.provider];
     if (client === undefined) throw notConfigured(`profile ${profile.provider}:${profile.model} needs the ${profile.provider} provider configured`);
     const started = performance.now();
@@ -88,7 +95,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
         const latencyMs = performance.now() - started;
         await ledger.record({ ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs, outcome: 'cache_hit' });
         const usage = { inputTokens: 0, outputTokens: 0 };
-        return { output: hit.output as T, text: hit.text, ...profile, usage, costUsd: 0, cacheHit: true, repaired: false, latencyMs };
+        return { output: hit.output as T, text: hit.text, ...profile, usage, costUsd: 0, cacheHit: true, reused: false, repaired: false, latencyMs };
       }
     }
 
@@ -102,13 +109,16 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
       spent.outputTokens += sent.reply.outputTokens;
       spent.costUsd += sent.costUsd;
       const parsed = req.schema === undefined ? ({ ok: true, value: sent.reply.text as T } as const) : parseStructured(req.schema, sent.reply);
-      await sent.finish(parsed.ok ? 'ok' : 'bad_output', parsed.ok ? undefined : parsed.problem);
-      if (parsed.ok) {
+      if (!parsed.ok) await sent.finish('bad_output', parsed.problem);
+      else {
+        const { costUsd, ...tokens } = spent;
+        const result = { output: parsed.value, text: sent.reply.text, ...profile, usage: tokens, costUsd: round6(costUsd), cacheHit: false, reused: false, repaired: turn > 0, latencyMs: performance.now() - started };
+        const answer = { output: result.output, text: result.text, ...tokens, costUsd: result.costUsd, repaired: result.repaired, fallbackUsed: call.fallbackUsed, latencyMs: Math.round(performance.now() - call.started) };
+        await sent.finish('ok', undefined, call.reuseKey === undefined ? undefined : { reuseKey: call.reuseKey, answer });
         if (ttlSeconds > 0) {
           await cache.set(key, { ...profile, text: sent.reply.text, output: parsed.value, expiresAt: Date.now() + ttlSeconds * 1000 });
         }
-        const { costUsd, ...tokens } = spent;
-        return { output: parsed.value, text: sent.reply.text, ...profile, usage: tokens, costUsd: round6(costUsd), cacheHit: false, repaired: turn > 0, latencyMs: performance.now() - started };
+        return result;
       }
       if (turn > 0 || jsonSchema === undefined) {
         throw new LlmError(LLM_ERROR_TYPES.badOutput, `${profile.provider}:${profile.model} gave unusable output twice for "${req.purpose}": ${parsed.problem}`);
@@ -118,13 +128,39 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     throw new Error('unreachable');
   }
 
+  /**
+   * The answer an earlier attempt of this activity got for this very call and paid for (its ledger row settled `ok`),
+   * when the attempt then failed — its own write lost to a database fault, say: returned as it was, no request sent,
+   * no new ledger row. The first attempt has nothing to find; an answer no longer valid for the schema is not reused.
+   */
+  async function reusedAnswer<T>(req: LlmRequest<T>, ctx: CallContext, reuseKey: string | undefined): Promise<LlmResult<T> | undefined> {
+    if (reuseKey === undefined || (ctx.attempt ?? 1) <= 1) return undefined;
+    let found: ReusableAnswer | undefined;
+    try {
+      found = await ledger.reusable(reuseKey);
+    } catch (err) {
+      throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: the ledger could not be read for an answer already paid for (${(err as Error).message})`, { cause: err });
+    }
+    if (found === undefined) return undefined;
+    const parsed = req.schema === undefined ? ({ success: true, data: found.text as T } as const) : req.schema.safeParse(found.output);
+    if (!parsed.success) return undefined;
+    const { provider, model, inputTokens, outputTokens, costUsd, repaired, fallbackUsed, latencyMs, text } = found;
+    metrics.llmReusedAnswers.inc({ provider, model, purpose: req.purpose });
+    log.info('reused an answer an earlier attempt settled; no request sent', { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt });
+    return { output: parsed.data, text, provider, model, usage: { inputTokens, outputTokens }, costUsd, cacheHit: false, reused: true, fallbackUsed, repaired, latencyMs };
+  }
+
   return {
     configured: Object.keys(providers).length > 0,
     async complete<T = string>(req: LlmRequest<T>, ctx: CallContext = {}): Promise<LlmResult<T>> {
+      const started = performance.now();
+      const reuseKey = reuseKeyOf(ctx, req);
+      const reused = await reusedAnswer(req, ctx, reuseKey);
+      if (reused !== undefined) return reused;
       const candidates = resolveProfiles(llm.profiles, req);
       for (const [index, profile] of candidates.entries()) {
         try {
-          const result = await withProfile(profile, req, ctx);
+          const result = await withProfile(profile, req, ctx, { reuseKey, fallbackUsed: index > 0, started });
           return { ...result, fallbackUsed: index > 0 };
         } catch (err) {
           const last = index === candidates.length - 1;
@@ -194,8 +230,8 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
 
     const costUsd = costOf(request.model, reply.inputTokens, reply.outputTokens);
     const latencyMs = performance.now() - started;
-    const finish = async (outcome: 'ok' | 'bad_output', error?: string) => {
-      const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, latencyMs, outcome, error };
+    const finish = async (outcome: 'ok' | 'bad_output', error?: string, settled?: LedgerEntry['settled']) => {
+      const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, latencyMs, outcome, error, settled };
       ledger.observe(row);
       try {
         await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd }, ledgerUpdate(row));
@@ -237,6 +273,19 @@ function callKeyOf(ctx: CallContext, profile: LlmProfile, turn: number): string 
   if (ctx.workflowId === undefined || ctx.activityId === undefined || ctx.attempt === undefined) return randomUUID();
   const key = [ctx.workflowId, ctx.runId ?? '-', ctx.activityId, ctx.attempt, ctx.callSeq ?? 0, `${profile.provider}:${profile.model}`, turn].join('/');
   return key.length <= 400 ? key : createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * The key of one logical call inside an activity, for its answer to be reused: the workflow run, the activity, the
+ * call's place within the attempt (calls made in a loop come in the same order on a retry) and the request itself —
+ * not the attempt, the profile or the repair turn, so any attempt finds what any other settled. A retry that asks
+ * something else at the same place (its input changed meanwhile) gets another key and is sent. None outside an activity.
+ */
+function reuseKeyOf(ctx: CallContext, req: LlmRequest<unknown>): string | undefined {
+  if (ctx.workflowId === undefined || ctx.activityId === undefined) return undefined;
+  const jsonSchema = req.schema && jsonSchemaFor(req.schema);
+  const material = [ctx.workflowId, ctx.runId ?? '-', ctx.activityId, ctx.callSeq ?? 0, req.purpose, req.profile ?? null, req.agentId ?? null, req.messages, jsonSchema ?? null, req.temperature, req.maxTokens];
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
 
 function round6(n: number): number {

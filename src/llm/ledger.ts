@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { budgetMonth, type AgentId, type LlmProvider } from '../domain';
-import type { LlmOutcome } from '../db/entities';
+import type { LlmOutcome, SettledAnswer } from '../db/entities';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 
@@ -20,6 +20,14 @@ export interface LedgerEntry {
   error?: string;
   /** Keys a provider request's row (see `callKeyOf` in gateway.ts): written `unknown` before it is sent, then completed. */
   callKey?: string;
+  /** On an `ok` row: the answer, under the key of the logical call it answered, for a retry to reuse (see `reusable`). */
+  settled?: { reuseKey: string; answer: SettledAnswer };
+}
+
+/** A settled answer as a retry finds it: what it said, and which profile said it. */
+export interface ReusableAnswer extends SettledAnswer {
+  provider: LlmProvider;
+  model: string;
 }
 
 export interface Ledger {
@@ -34,18 +42,27 @@ export interface Ledger {
   begin(entry: LedgerEntry & { callKey: string }): Promise<void>;
   /** Completes a row `begin` wrote, with how the request ended, and the metrics. Never throws (like `record`). */
   end(entry: LedgerEntry & { callKey: string }): Promise<void>;
+  /**
+   * The answer a logical call (its `reuseKey`) already settled `ok` with, if any: the retry of an activity whose
+   * call was answered and paid for before the activity failed. Throws when the ledger cannot be read.
+   */
+  reusable(reuseKey: string): Promise<ReusableAnswer | undefined>;
 }
 
 const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
   input_tokens, output_tokens, cost_usd, latency_ms, outcome, cache_hit, error, call_key)
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_ms = ?, outcome = ?, error = ?
-  where call_key = ?`;
+const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_ms = ?, outcome = ?, error = ?,
+  reuse_key = ?, answer = ?::jsonb where call_key = ?`;
 
 /** The completion of a row `begin` wrote, as SQL, so a caller can run it in the same statement as other work. */
 export function ledgerUpdate(e: LedgerEntry & { callKey: string }): { sql: string; params: unknown[] } {
-  return { sql: UPDATE, params: [e.inputTokens, e.outputTokens, e.costUsd, Math.round(e.latencyMs), e.outcome, e.error?.slice(0, 2000) ?? null, e.callKey] };
+  const settled = e.outcome === 'ok' ? e.settled : undefined;
+  return {
+    sql: UPDATE,
+    params: [e.inputTokens, e.outputTokens, e.costUsd, Math.round(e.latencyMs), e.outcome, e.error?.slice(0, 2000) ?? null, settled?.reuseKey ?? null, settled ? JSON.stringify(settled.answer) : null, e.callKey],
+  };
 }
 
 /** The ledger row as SQL, so a caller can write it in the same statement as other work (one round trip). */
@@ -100,6 +117,13 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
         // The row stays `unknown` at its estimate: counted, never missing.
         logger.error('could not complete a token usage event', { error: (err as Error).message, purpose: e.purpose });
       }
+    },
+    async reusable(reuseKey) {
+      const [row] = (await orm.em.getConnection().execute(
+        `select provider, model, answer from token_usage_events where reuse_key = ? and outcome = 'ok' and answer is not null order by id limit 1`,
+        [reuseKey],
+      )) as Array<{ provider: LlmProvider; model: string; answer: SettledAnswer }>;
+      return row && { ...row.answer, provider: row.provider, model: row.model };
     },
     async record(e) {
       observe(e);

@@ -53,10 +53,12 @@ export interface LlmResult<T> {
   text: string;
   provider: LlmProvider;
   model: string;
-  /** Tokens spent by this call (0 on a cache hit), repair attempt included. */
+  /** Tokens spent by this call (0 on a cache hit), repair attempt included; for a reused answer, what it cost once. */
   usage: LlmUsage;
   costUsd: number;
   cacheHit: boolean;
+  /** The answer an earlier attempt of the same activity settled and paid for: no request sent, no new charge. */
+  reused: boolean;
   fallbackUsed: boolean;
   repaired: boolean;
   latencyMs: number;

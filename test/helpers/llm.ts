@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config';
@@ -50,6 +51,20 @@ export function triageAllTruePositive(req: FakeRequest): FakeReply {
   const ids = [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => m[1]);
   return { json: { findings: ids.map((id) => ({ id, verdict: 'true_positive', explanation: 'Reachable from user input.', suggestedFix: 'Use a parameterized query.' })) } };
 }
+
+/** A structured answer for gateway tests. */
+export const Verdict = z.object({ score: z.number().min(0).max(100), passed: z.boolean() });
+
+/** An uncached request for a `Verdict`, told apart by `marker` (the fakes answer by marker). */
+export const verdictRequest = (marker: string) => ({
+  agentId: 'guardian' as const,
+  purpose: 'test.verdict',
+  messages: [{ role: 'user' as const, content: `Grade this answer. ${marker}` }],
+  schema: Verdict,
+  maxTokens: 200,
+  temperature: 0,
+  cacheTtlSeconds: 0,
+});
 
 /** A gateway on `config` with its own metrics registry (returned for assertions). */
 export function testGateway(config: Config, orm: MikroORM, redis?: Redis): { llm: LlmGateway; metrics: Metrics } {

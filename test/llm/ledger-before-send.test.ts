@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TokenUsageEvent } from '../../src/db/entities';
 import { budgetMonth } from '../../src/domain/llm';
@@ -9,9 +8,7 @@ import { usageTotals } from '../../src/llm/reports';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { testConfig } from '../helpers/config';
-import { testGateway, useLlmTestBed } from '../helpers/llm';
-
-const Verdict = z.object({ score: z.number().min(0).max(100), passed: z.boolean() });
+import { testGateway, useLlmTestBed, verdictRequest } from '../helpers/llm';
 
 const bed = useLlmTestBed();
 beforeEach(async () => {
@@ -19,15 +16,7 @@ beforeEach(async () => {
   await (bed.orm.em.fork() as EntityManager).execute('truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications');
 });
 
-const ask = (marker: string) => ({
-  agentId: 'guardian' as const,
-  purpose: 'test.verdict',
-  messages: [{ role: 'user' as const, content: `Grade this answer. ${marker}` }],
-  schema: Verdict,
-  maxTokens: 200,
-  temperature: 0,
-  cacheTtlSeconds: 0,
-});
+const ask = verdictRequest;
 const inActivity = { workflowId: 'wf-ledger', runId: 'run-1', activityId: '3', attempt: 2, callSeq: 0 };
 
 async function rows(): Promise<TokenUsageEvent[]> {

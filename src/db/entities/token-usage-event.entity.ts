@@ -21,6 +21,21 @@ export const LLM_OUTCOMES = [
 ] as const;
 export type LlmOutcome = (typeof LLM_OUTCOMES)[number];
 
+/** What an `ok` row's request answered, kept so a retried activity reuses it instead of paying for it again. */
+export interface SettledAnswer {
+  /** The validated output (the text when no schema was asked for). */
+  output: unknown;
+  text: string;
+  /** The whole call's usage and cost (a repair turn included), already counted on this and its sibling rows. */
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  repaired: boolean;
+  fallbackUsed: boolean;
+  /** How long the call took when it was answered (an exam answer keeps its real answering time). */
+  latencyMs: number;
+}
+
 /** The ledger (ARCHITECTURE §4): one row per gateway call, cached or not, with its tokens, cost and outcome. */
 export class TokenUsageEvent {
   id?: string;
@@ -42,8 +57,11 @@ export class TokenUsageEvent {
   error: string | null;
   /** One provider request (workflow run, activity, attempt, call within the attempt, profile, turn); null for rows written after the fact. */
   callKey: string | null;
+  /** The logical call an `ok` row answered (workflow run, activity, call within the attempt, request — not the attempt). */
+  reuseKey: string | null = null;
+  answer: SettledAnswer | null = null;
 
-  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey'> & { at?: Date; callKey?: string | null }) {
+  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey' | 'reuseKey' | 'answer'> & { at?: Date; callKey?: string | null }) {
     this.at = init.at ?? new Date();
     this.month = init.month;
     this.agentId = init.agentId;
@@ -72,6 +90,7 @@ export const TokenUsageEventSchema = new EntitySchema<TokenUsageEvent>({
     { properties: ['month', 'agentId'] },
     { properties: ['month', 'provider'] },
     { properties: ['workflowId'] },
+    { properties: ['reuseKey'] },
   ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
@@ -92,5 +111,7 @@ export const TokenUsageEventSchema = new EntitySchema<TokenUsageEvent>({
     cacheHit: { type: 'boolean' },
     error: { type: 'text', nullable: true },
     callKey: { type: 'string', length: 400, nullable: true, unique: true },
+    reuseKey: { type: 'string', length: 64, nullable: true },
+    answer: { type: 'json', nullable: true },
   },
 });
