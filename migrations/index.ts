@@ -17,6 +17,7 @@ import { Migration20261202082416_ExamAnswerClock } from './Migration202612020824
 import { Migration20261202083000_FindingsOpenedRun } from './Migration20261202083000_FindingsOpenedRun';
 import { Migration20261202093000_ExamRules } from './Migration20261202093000_ExamRules';
 import { Migration20261202093817_WorkerQueuesText } from './Migration20261202093817_WorkerQueuesText';
+import { Migration20261202094447_JudgeIndependence } from './Migration20261202094447_JudgeIndependence';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -41,4 +42,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202083000_FindingsOpenedRun', class: Migration20261202083000_FindingsOpenedRun },
   { name: 'Migration20261202093000_ExamRules', class: Migration20261202093000_ExamRules },
   { name: 'Migration20261202093817_WorkerQueuesText', class: Migration20261202093817_WorkerQueuesText },
+  { name: 'Migration20261202094447_JudgeIndependence', class: Migration20261202094447_JudgeIndependence },
 ];

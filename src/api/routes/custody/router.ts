@@ -37,7 +37,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     const workflowId = custodyWorkflowId(agent.id, randomUUID());
     const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     // The exam row is stored before the workflow starts: the unique running-exam index refuses a concurrent duplicate here.
-    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId }, config.rules);
+    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId }, config.rules, config.llm.profiles);
     if ('refused' in exam) throw await examRefusal(em(), agent.id, exam);
     try {
       await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
