@@ -37,7 +37,7 @@ it('reports no value and met: null for every KPI without data on an empty databa
   const res = await api.request('GET', '/api/kpis', { key: viewer });
   expect(res.status).toBe(200);
   const body = res.body as KpiBody;
-  expect(body.items.map((k) => k.name)).toEqual(['api_response_time_p95', 'error_rate', 'db_query_time', 'cache_hit_rate', 'background_task_success', 'exam_pass_rate', 'proposal_approval_rate']);
+  expect(body.items.map((k) => k.name)).toEqual(['api_response_time_p95', 'error_rate', 'db_query_time', 'cache_hit_rate', 'background_task_success', 'exam_pass_rate', 'proposal_approval_rate', 'judge_agreement']);
   for (const k of body.items.filter((i) => i.name !== 'db_query_time')) {
     // This is the process's first request: it is only measured once answered.
     expect(k).toMatchObject({ value: null, met: null, detail: expect.stringMatching(/^no /) });

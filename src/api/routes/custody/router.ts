@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
 import { agentEligibility } from '../../../db/eligibility';
+import { judgeAgreement } from '../../../db/judge-agreement';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { storeExamPlan, type ExamRefusal } from '../../../db/exam-plan';
 import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
@@ -17,12 +18,12 @@ import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentExam, presentExamSummary, presentLeader, presentRules } from './presenter';
+import { presentExam, presentExamSummary, presentJudges, presentLeader, presentRules } from './presenter';
 import { agentParams, examIdParams, listExamsQuery, startExamBody } from './schema';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `/custody`: start exams (operator), read them, eligibility, leaderboard, categories and rules (viewer). */
+/** `/custody`: start exams (operator), read them, eligibility, leaderboard, categories, rules and judges' agreement (viewer). */
 export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
@@ -102,6 +103,10 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 
   router.get('/rules', doc({ summary: 'The effective rules (pass marks, XP, level gate, ratings, regression, eligibility, Conquest thresholds) with the variables that set them', role: 'viewer', responses: { 200: { description: 'the rules' } } }), requireRole('viewer'), (ctx) => {
     ctx.body = presentRules(config.rules, config.conquest);
+  });
+
+  router.get('/judges', doc({ summary: "Each judge model's agreement with the other judges (mean absolute difference, Krippendorff's alpha) over the audited items of the window", role: 'viewer', responses: { 200: { description: 'agreement per judge model' } } }), requireRole('viewer'), async (ctx) => {
+    ctx.body = presentJudges(await judgeAgreement(em(), config.judges.windowDays), config.judges);
   });
 
   return router;
