@@ -47,7 +47,7 @@ it('reports no value and met: null for every KPI without data on an empty databa
   expect(probe).toMatchObject({ unit: 'ms', target: 100, comparator: '<=', window: expect.stringMatching(/^now/), source: expect.stringMatching(/probe queries/) });
   expect(probe?.value).toBeGreaterThan(0);
   expect(probe?.met).toBe((probe?.value ?? Infinity) <= 100);
-  expect(body.summary).toEqual({ met: probe?.met ? 1 : 0, notMet: probe?.met ? 0 : 1, noData: 6 });
+  expect(body.summary).toEqual({ met: probe?.met ? 1 : 0, notMet: probe?.met ? 0 : 1, noData: 7 });
 });
 
 it('lets every role read the KPIs and no one without a key', async () => {
