@@ -112,3 +112,14 @@ it('at audit rate 1 every item is judged again by the other provider, and /custo
   const notes = await em().find(Notification, { kind: 'judge_agreement_low' }, { orderBy: { title: 'asc' } });
   expect(notes.map((n) => n.title)).toEqual(['Judge anthropic:claude-3-5-haiku-latest disagrees with the other judges', 'Judge openai:gpt-4o-mini disagrees with the other judges']);
 });
+
+it('judges every re-judged item of a borderline exam a second time by the audit judge, whatever the sample rate', async () => {
+  script({ openai: [7, 7, 7], anthropic: [7, 7, 7] });
+  const { exam } = await examThroughApi({ CUSTODY_AUDIT_SAMPLE_RATE: '0' });
+  expect(exam).toMatchObject({ status: 'passed', models: { judge: 'anthropic:claude-3-5-haiku-latest', auditJudge: 'openai:gpt-4o-mini' } });
+  // Borderline (70 at pass mark 70): each item judged three times by the judge, once by the audit judge.
+  expect(judged(bed.fakes.anthropic)).toHaveLength(9);
+  expect(judged(bed.fakes.openai)).toHaveLength(3);
+  const audits = await em().getConnection().execute('select position, judge_score::float as j, audit_score::float as a, reason from judge_audits order by position');
+  expect(audits).toEqual([0, 1, 2].map((position) => ({ position, j: 70, a: 70, reason: 'rejudged' })));
+});
