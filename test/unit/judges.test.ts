@@ -1,3 +1,5 @@
+import { loadConfig } from '../../src/config';
+import { configProblems } from '../helpers/config';
 import {
   agreementByJudge,
   agreementTooLow,
@@ -104,5 +106,14 @@ describe('agreementByJudge', () => {
     expect(a.alpha ?? 1).toBeLessThan(0);
     expect(agreementTooLow(a, 0.667, 3)).toBe(true);
     expect(agreementTooLow(a, 0.667, 4)).toBe(false);
+  });
+});
+
+describe('judge agreement configuration', () => {
+  it('refuses an audit sample rate outside 0–1 and defaults to 0.1', () => {
+    expect(configProblems({ CUSTODY_AUDIT_SAMPLE_RATE: '1.5' })).toEqual([expect.stringMatching(/^CUSTODY_AUDIT_SAMPLE_RATE: /)]);
+    expect(configProblems({ CUSTODY_AUDIT_SAMPLE_RATE: '-0.1' })).toEqual([expect.stringMatching(/^CUSTODY_AUDIT_SAMPLE_RATE: /)]);
+    expect(configProblems({ CUSTODY_JUDGE_MIN_ALPHA: '2' })).toEqual([expect.stringMatching(/^CUSTODY_JUDGE_MIN_ALPHA: /)]);
+    expect(loadConfig({}).judges).toEqual({ auditSampleRate: 0.1, minAlpha: 0.667, minPairs: 5, windowDays: 30 });
   });
 });
