@@ -18,6 +18,7 @@ import { Migration20261202083000_FindingsOpenedRun } from './Migration2026120208
 import { Migration20261202092000_LedgerReusableAnswers } from './Migration20261202092000_LedgerReusableAnswers';
 import { Migration20261202093000_ExamRules } from './Migration20261202093000_ExamRules';
 import { Migration20261202093817_WorkerQueuesText } from './Migration20261202093817_WorkerQueuesText';
+import { Migration20261202094447_JudgeIndependence } from './Migration20261202094447_JudgeIndependence';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -43,4 +44,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202092000_LedgerReusableAnswers', class: Migration20261202092000_LedgerReusableAnswers },
   { name: 'Migration20261202093000_ExamRules', class: Migration20261202093000_ExamRules },
   { name: 'Migration20261202093817_WorkerQueuesText', class: Migration20261202093817_WorkerQueuesText },
+  { name: 'Migration20261202094447_JudgeIndependence', class: Migration20261202094447_JudgeIndependence },
 ];

@@ -186,6 +186,12 @@ const envSchema = z.object({
   CONQUEST_REGRESSION_PCT: z.coerce.number().positive().max(10_000).default(20),
   CONQUEST_NOISE_K: z.coerce.number().min(0).max(100).default(3),
 
+  /** Judge agreement (issue 15): the share of open items judged a second time, and when a judge's agreement is too low. */
+  CUSTODY_AUDIT_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  CUSTODY_JUDGE_MIN_ALPHA: z.coerce.number().min(-1).max(1).default(0.667),
+  CUSTODY_JUDGE_MIN_PAIRS: z.coerce.number().int().min(2).max(10_000).default(5),
+  CUSTODY_JUDGE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+
   // Unset: required under NODE_ENV=production (see toConfig); an explicit false is the only way to run unisolated there.
   SANDBOX_REQUIRE_ISOLATION: optionalBool,
   SANDBOX_TIMEOUT_SECONDS: seconds(60),
@@ -297,6 +303,13 @@ function toConfig(e: z.infer<typeof envSchema>) {
       benchRepeats: e.CONQUEST_BENCH_REPEATS,
       regressionPct: e.CONQUEST_REGRESSION_PCT,
       noiseK: e.CONQUEST_NOISE_K,
+    },
+    /** Second judgings and the agreement they measure (src/domain/judges.ts). */
+    judges: {
+      auditSampleRate: e.CUSTODY_AUDIT_SAMPLE_RATE,
+      minAlpha: e.CUSTODY_JUDGE_MIN_ALPHA,
+      minPairs: e.CUSTODY_JUDGE_MIN_PAIRS,
+      windowDays: e.CUSTODY_JUDGE_WINDOW_DAYS,
     },
     /** How a workspace gets the target's dependencies (ARCHITECTURE §2 "Workspaces"). */
     workspace: {

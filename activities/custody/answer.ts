@@ -5,7 +5,7 @@ import { Agent, type Exam, type ExamItem } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import type { LlmGateway, LlmRequest } from '../../src/llm';
 import { activityCallContext, toFailure } from '../llm.activities';
-import { fork, loadExam, loadItem, recordStep } from './shared';
+import { examProfile, fork, loadExam, loadItem, recordStep } from './shared';
 
 /**
  * Step 4 of §3.1: the agent's own model answers one item, with its most relevant knowledge notes in context, within
@@ -51,7 +51,10 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
   return { answered: true };
 }
 
-/** The agent's request: its own model (a stored override wins over the configured profile), its notes in context. */
+/**
+ * The agent's request: the answering model recorded at plan time (for an older exam: a stored override, else the
+ * configured profile), its notes in context.
+ */
 async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Promise<Omit<LlmRequest<unknown>, 'schema'>> {
   const agent = await em.findOneOrFail(Agent, { id: exam.agentId });
   const notes = await relevantNotes(em, exam.agentId, `${exam.category.replace(/_/g, ' ')} ${item.prompt}`);
@@ -59,7 +62,7 @@ async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Pro
   return {
     agentId: exam.agentId as AgentId,
     purpose: 'exam.answer',
-    profile: agent.llmProvider && agent.llmModel ? (`${agent.llmProvider}:${agent.llmModel}` as LlmRequest['profile']) : undefined,
+    profile: exam.models === null && agent.llmProvider && agent.llmModel ? (`${agent.llmProvider}:${agent.llmModel}` as LlmRequest['profile']) : examProfile(exam, 'answerer'),
     messages: [
       { role: 'system', content: `You are ${agent.name}, an AI software agent (${agent.role}): ${agent.description} You are taking an exam; answer precisely.${context}` },
       { role: 'user', content: item.prompt },

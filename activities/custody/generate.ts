@@ -2,11 +2,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { LlmOutputOf } from '../../src/contracts';
 import { LLM_OUTPUT_SCHEMAS } from '../../src/contracts';
-import { ExamItem } from '../../src/db/entities';
+import { ExamItem, type Exam } from '../../src/db/entities';
 import { requiresCodeItem, normalizePrompt, SEEN_ITEM_WINDOW_DAYS, withCriterionIds } from '../../src/domain/custody';
 import type { LlmGateway } from '../../src/llm';
 import { activityCallContext, toFailure } from '../llm.activities';
-import { fork, loadExam, recordStep } from './shared';
+import { examProfile, fork, loadExam, recordStep } from './shared';
 
 type GeneratedItem = LlmOutputOf<'custody.items'>['items'][number];
 const MAX_REPLACEMENT_ROUNDS = 2;
@@ -85,7 +85,7 @@ async function storeItems(orm: MikroORM, examId: string, from: number, items: Ge
 
 async function askExaminer(
   llm: LlmGateway,
-  exam: { agentId: string; category: string; difficulty: string; olympus: boolean },
+  exam: Pick<Exam, 'agentId' | 'category' | 'difficulty' | 'olympus' | 'models'>,
   count: number,
   mustBeCode: boolean,
   avoid: string[],
@@ -102,7 +102,7 @@ async function askExaminer(
       {
         agentId: exam.agentId as never,
         purpose: 'exam.generate',
-        profile: 'examiner',
+        profile: examProfile(exam, 'examiner'),
         schema: LLM_OUTPUT_SCHEMAS['custody.items'],
         schemaName: 'exam_items',
         messages: [

@@ -1,13 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../src/config';
 import type { ExamItem, GradingRun as Run, ItemGrading } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import { codeItemScore, median } from '../../src/domain/custody';
 import type { LlmGateway } from '../../src/llm';
 import type { Sandbox } from '../../src/sandbox';
 import { runHiddenTests } from './code-tests';
+import { auditItem, auditReason } from './audit';
 import { judgeOpen } from './judge';
-import { fork, loadExam, loadItem, recordStep } from './shared';
+import { examProfile, fork, loadExam, loadItem, recordStep } from './shared';
 
 /** The grading of an item the agent's model did not answer within the exam's time limit: its own failure. */
 const NOT_IN_TIME: Run = { score: 0, criteria: [{ name: 'time limit', weight: 1, score: 0, reason: 'not answered within the time limit' }] };
@@ -21,7 +23,7 @@ const NOT_IN_TIME: Run = { score: 0, criteria: [{ name: 'time limit', weight: 1,
  * `JudgeOmittedCriteria` when no run of the item counts, so the exam ends `error` instead of scoring the item 0.
  */
 export async function gradeItem(
-  deps: { orm: MikroORM; llm: LlmGateway; sandbox: Sandbox; sandboxTimeoutMs: number },
+  deps: { orm: MikroORM; llm: LlmGateway; sandbox: Sandbox; sandboxTimeoutMs: number; judges: Config['judges'] },
   examId: string,
   position: number,
   run: number,
@@ -29,13 +31,19 @@ export async function gradeItem(
   const em = fork(deps.orm);
   const item = await loadItem(em, examId, position);
   const grading: ItemGrading = item.grading ?? { runs: [], score: 0, spread: 0 };
-  if (grading.runs.length >= run || (item.kind === 'code' && grading.runs.length > 0)) return counted(grading, position);
+  if (grading.runs.length >= run || (item.kind === 'code' && grading.runs.length > 0)) {
+    await auditIfDue(deps, examId, item, grading, run);
+    return counted(grading, position);
+  }
 
   let next: Run;
   if (item.answerTimedOutAt !== null) next = NOT_IN_TIME;
   else if (item.answer === null) next = { score: 0, criteria: [] };
   else if (item.kind === 'code') next = await gradeCode(deps, item);
-  else next = await judgeOpen(deps.llm, (await loadExam(em, examId)).agentId as AgentId, item, run);
+  else {
+    const exam = await loadExam(em, examId);
+    next = await judgeOpen(deps.llm, exam.agentId as AgentId, item, run, examProfile(exam, 'judge'));
+  }
 
   const runs = [...grading.runs, next];
   const scores = runs.flatMap((r) => (r.score === null ? [] : [r.score]));
@@ -44,7 +52,20 @@ export async function gradeItem(
   await em.getConnection().execute('update exam_items set grading = ?::jsonb, graded_at = now() where id = ?', [JSON.stringify(updated), item.id], 'run');
   const detail = next.error === undefined ? String(updated.score) : `grading error: ${next.error}`;
   await recordStep(deps.orm, examId, run === 1 ? 'grade' : 'rejudge', `item ${position + 1}: ${detail}${run > 1 ? ` (run ${run})` : ''}`);
+  await auditIfDue(deps, examId, item, updated, run);
   return counted(updated, position);
+}
+
+/**
+ * A judged open item that is being re-judged, or falls in the CUSTODY_AUDIT_SAMPLE_RATE sample, is judged a second
+ * time by the exam's audit judge (audit.ts), paired with its first judging's score. Runs after the run is stored and
+ * again on a retry, so an audit a crash interrupted is still made; audited items are never audited twice.
+ */
+async function auditIfDue(deps: { orm: MikroORM; llm: LlmGateway; judges: Config['judges'] }, examId: string, item: ExamItem, grading: ItemGrading, run: number) {
+  const first = grading.runs[0]?.score;
+  if (item.kind !== 'open' || item.answer === null || first == null) return;
+  const reason = auditReason(examId, item.position, run, deps.judges.auditSampleRate);
+  if (reason !== null) await auditItem(deps, await loadExam(fork(deps.orm), examId), item, first, reason);
 }
 
 /** The item's score that counts, or the failure that ends the exam `error` when none of its runs counts. */

@@ -2,7 +2,7 @@ import { LLM_OUTPUT_SCHEMAS, type LlmOutputOf } from '../../src/contracts';
 import type { ExamItem, GradingRun } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import { matchJudgedCriteria, openItemScore, withCriterionIds, type CriteriaMatch, type IdentifiedCriterion } from '../../src/domain/custody';
-import type { ChatMessage, LlmGateway } from '../../src/llm';
+import type { ChatMessage, LlmGateway, LlmRequest } from '../../src/llm';
 import { askModel } from '../llm.activities';
 
 type Judged = LlmOutputOf<'custody.grade'>['criteria'];
@@ -12,16 +12,17 @@ type Judged = LlmOutputOf<'custody.grade'>['criteria'];
  * weighted mean × 10. When the judge leaves a criterion without exactly one score (it renamed it, omitted it or
  * scored it twice), one repair turn shows it its answer and asks for those ids only; the scores are merged. A
  * criterion still unscored after that makes the run a grading error (`score` null, `error` naming the criteria) —
- * never a 0. Throws the LLM call's ApplicationFailure when the judge cannot be asked.
+ * never a 0. `profile` is the judging model (the exam's judge, or its audit judge). Throws the LLM call's
+ * ApplicationFailure when the judge cannot be asked.
  */
-export async function judgeOpen(llm: LlmGateway, agentId: AgentId, item: ExamItem, run: number): Promise<GradingRun> {
+export async function judgeOpen(llm: LlmGateway, agentId: AgentId, item: ExamItem, run: number, profile: LlmRequest['profile']): Promise<GradingRun> {
   const rubric = withCriterionIds(item.rubric ?? []);
   const ask = async (messages: ChatMessage[]): Promise<Judged> =>
     (
       await askModel(llm, {
         agentId,
         purpose: 'exam.grade',
-        profile: 'judge',
+        profile,
         schema: LLM_OUTPUT_SCHEMAS['custody.grade'],
         schemaName: 'grade',
         messages,

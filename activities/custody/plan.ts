@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CustodyExamInput, ExamPlan } from '../../src/contracts';
+import type { ProfileSet } from '../../src/domain/judges';
 import { examRules, type Rules } from '../../src/domain/rules';
 import type { Exam } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
@@ -26,8 +27,13 @@ const planOf = (exam: Exam, rules: Rules): ExamPlan => ({
  * `ExamAlreadyRunning` (another exam of this agent is running) or `InvalidCategory`. The plan carries the exam's
  * borderline margin, so the workflow decides on re-judging by the rules the exam was planned under.
  */
-export async function planExam(orm: MikroORM, input: CustodyExamInput & { examId: string; workflowId: string }, rules: Rules): Promise<ExamPlan> {
-  const stored = await storeExamPlan(fork(orm), input, rules);
+export async function planExam(
+  orm: MikroORM,
+  input: CustodyExamInput & { examId: string; workflowId: string },
+  rules: Rules,
+  profiles: ProfileSet,
+): Promise<ExamPlan> {
+  const stored = await storeExamPlan(fork(orm), input, rules, profiles);
   if ('refused' in stored) throw ApplicationFailure.nonRetryable(stored.message, stored.refused);
   return planOf(stored, rules);
 }

@@ -3,6 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CustodyExamInput } from '../contracts';
 import { AGENT_CATEGORIES, type ExamCategory } from '../domain/agents';
 import { difficultyForLevel, isOlympusExam, itemCountFor, passMarkFor, selectCategory, TIME_LIMIT_SECONDS, type CategoryExamRecord } from '../domain/custody';
+import { examModels, type ExamModels, type ProfileSet } from '../domain/judges';
+import { parseProfile } from '../domain/llm';
 import type { Rules } from '../domain/rules';
 import { Agent, Exam } from './entities';
 
@@ -16,8 +18,16 @@ export type ExamRefusal = { refused: 'AgentNotFound' | 'InvalidCategory' | 'Exam
  * exam per agent" index makes this the one atomic gate: the API stores the row before it starts the workflow, so two
  * concurrent starts cannot both be accepted, and the workflow's plan step finds the row the API stored. A scheduled
  * exam that finds another exam of its agent running is stored as skipped, naming it (nobody is there to get a 409).
+ * The exam's models (examiner, answerer, judge, audit judge) are chosen here from `profiles` (src/domain/judges.ts), so
+ * every step and every retry of the exam uses the same ones (without profiles, none are recorded and the steps ask the
+ * gateway's roles, as for exams planned before models were recorded).
  */
-export async function storeExamPlan(em: EntityManager, input: CustodyExamInput & { examId: string; workflowId: string }, rules: Rules): Promise<Exam | ExamRefusal> {
+export async function storeExamPlan(
+  em: EntityManager,
+  input: CustodyExamInput & { examId: string; workflowId: string },
+  rules: Rules,
+  profiles: ProfileSet = { agents: {} },
+): Promise<Exam | ExamRefusal> {
   const existing = await em.findOne(Exam, { workflowId: input.workflowId });
   if (existing !== null) return existing;
   const agent = await em.findOne(Agent, { id: input.agentId });
@@ -53,6 +63,8 @@ export async function storeExamPlan(em: EntityManager, input: CustodyExamInput &
     requestedBy: input.requestedBy ?? null,
   });
   exam.rules = rules;
+  exam.models = modelsFor(agent, profiles);
+  exam.judgeIndependence = exam.models?.judgeIndependence ?? null;
   exam.steps = [{ step: 'plan', at: new Date().toISOString(), detail: `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` }];
   if (agent.status === 'paused') {
     skip(exam, `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`);
@@ -79,6 +91,8 @@ async function storeCollidingScheduledExam(em: EntityManager, refused: Exam): Pr
   const exam = new Exam({ ...refused });
   exam.steps = refused.steps;
   exam.rules = refused.rules;
+  exam.models = refused.models;
+  exam.judgeIndependence = refused.judgeIndependence;
   skip(exam, `another exam of ${refused.agentId} is running: ${running.id}`);
   await em.persistAndFlush(exam);
   return exam;
@@ -89,4 +103,11 @@ function skip(exam: Exam, reason: string): void {
   exam.error = reason;
   exam.completedAt = new Date();
   exam.steps = exam.steps.map((s) => (s.step === 'plan' ? { ...s, detail: 'skipped' } : s));
+}
+
+/** The agent answers with its stored override, else its configured profile, else the primary; null when none is configured. */
+function modelsFor(agent: Agent, profiles: ProfileSet): ExamModels | null {
+  const override = agent.llmProvider && agent.llmModel ? parseProfile(`${agent.llmProvider}:${agent.llmModel}`) : undefined;
+  const answerer = override ?? profiles.agents[agent.id] ?? profiles.primary;
+  return answerer === undefined ? null : examModels(profiles, answerer);
 }

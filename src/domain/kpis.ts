@@ -7,7 +7,7 @@ export type KpiComparator = '<=' | '>=';
 
 export interface KpiDefinition {
   label: string;
-  unit: 'ms' | '%';
+  unit: 'ms' | '%' | 'alpha';
   target: number;
   comparator: KpiComparator;
 }
@@ -20,6 +20,8 @@ export const KPI_DEFINITIONS = {
   background_task_success: { label: 'Background task success', unit: '%', target: 95, comparator: '>=' },
   exam_pass_rate: { label: 'Exam pass rate', unit: '%', target: 80, comparator: '>=' },
   proposal_approval_rate: { label: 'Proposal approval rate', unit: '%', target: 85, comparator: '>=' },
+  /** The target is CUSTODY_JUDGE_MIN_ALPHA (0.667 by default: Krippendorff's floor for tentative conclusions). */
+  judge_agreement: { label: "Judge agreement (lowest Krippendorff's alpha)", unit: 'alpha', target: 0.667, comparator: '>=' },
 } as const satisfies Record<string, KpiDefinition>;
 
 export type KpiName = keyof typeof KPI_DEFINITIONS;
@@ -39,9 +41,9 @@ export interface Kpi extends KpiDefinition, KpiMeasurement {
   met: boolean | null;
 }
 
-/** A measurement judged against its KPI's target. */
-export function evaluateKpi(name: KpiName, measured: KpiMeasurement): Kpi {
-  const def: KpiDefinition = KPI_DEFINITIONS[name];
+/** A measurement judged against its KPI's target (or the configured `target` that replaces it). */
+export function evaluateKpi(name: KpiName, measured: KpiMeasurement, target?: number): Kpi {
+  const def: KpiDefinition = { ...KPI_DEFINITIONS[name], ...(target !== undefined && { target }) };
   return { name, ...def, ...measured, met: isMet(measured.value, def.comparator, def.target) };
 }
 

@@ -37,7 +37,7 @@ it('reports no value and met: null for every KPI without data on an empty databa
   const res = await api.request('GET', '/api/kpis', { key: viewer });
   expect(res.status).toBe(200);
   const body = res.body as KpiBody;
-  expect(body.items.map((k) => k.name)).toEqual(['api_response_time_p95', 'error_rate', 'db_query_time', 'cache_hit_rate', 'background_task_success', 'exam_pass_rate', 'proposal_approval_rate']);
+  expect(body.items.map((k) => k.name)).toEqual(['api_response_time_p95', 'error_rate', 'db_query_time', 'cache_hit_rate', 'background_task_success', 'exam_pass_rate', 'proposal_approval_rate', 'judge_agreement']);
   for (const k of body.items.filter((i) => i.name !== 'db_query_time')) {
     // This is the process's first request: it is only measured once answered.
     expect(k).toMatchObject({ value: null, met: null, detail: expect.stringMatching(/^no /) });
@@ -47,7 +47,7 @@ it('reports no value and met: null for every KPI without data on an empty databa
   expect(probe).toMatchObject({ unit: 'ms', target: 100, comparator: '<=', window: expect.stringMatching(/^now/), source: expect.stringMatching(/probe queries/) });
   expect(probe?.value).toBeGreaterThan(0);
   expect(probe?.met).toBe((probe?.value ?? Infinity) <= 100);
-  expect(body.summary).toEqual({ met: probe?.met ? 1 : 0, notMet: probe?.met ? 0 : 1, noData: 6 });
+  expect(body.summary).toEqual({ met: probe?.met ? 1 : 0, notMet: probe?.met ? 0 : 1, noData: 7 });
 });
 
 it('lets every role read the KPIs and no one without a key', async () => {

@@ -122,8 +122,8 @@ describe('rates and targets', () => {
     expect(isMet(NaN, '<=', 1)).toBeNull();
   });
 
-  it('defines the seven KPIs of ARCHITECTURE §8 with their targets', () => {
-    expect(KPI_NAMES).toHaveLength(7);
+  it('defines the seven KPIs of ARCHITECTURE §8 and judge agreement (issue 15) with their targets', () => {
+    expect(KPI_NAMES).toHaveLength(8);
     const targets = Object.fromEntries(KPI_NAMES.map((n) => [n, `${KPI_DEFINITIONS[n].comparator} ${KPI_DEFINITIONS[n].target} ${KPI_DEFINITIONS[n].unit}`]));
     expect(targets).toEqual({
       api_response_time_p95: '<= 200 ms',
@@ -133,6 +133,7 @@ describe('rates and targets', () => {
       background_task_success: '>= 95 %',
       exam_pass_rate: '>= 80 %',
       proposal_approval_rate: '>= 85 %',
+      judge_agreement: '>= 0.667 alpha',
     });
   });
 

@@ -1,5 +1,6 @@
 import { DecimalType, EntitySchema } from '@mikro-orm/core';
 import type { AgentId, ExamCategory } from '../../domain/agents';
+import type { ExamModels, JudgeIndependence } from '../../domain/judges';
 import type { Rules } from '../../domain/rules';
 
 export const EXAM_STATUSES = ['running', 'passed', 'failed', 'error', 'skipped', 'cancelled'] as const;
@@ -51,8 +52,12 @@ export class Exam {
   completedAt: Date | null = null;
   /** The rules (ARCHITECTURE §3.1) the exam was planned under and is scored by; null on exams planned before they were stored. */
   rules: Partial<Rules> | null = null;
+  /** Who examined, answered, judged (and audits the judge), chosen at plan time; null on exams planned before. */
+  models: ExamModels | null = null;
+  /** How far the judge stands from the answering model (also in `models`; a column so it can be filtered). */
+  judgeIndependence: JudgeIndependence | null = null;
 
-  constructor(init: Omit<Exam, 'status' | 'steps' | 'score' | 'borderline' | 'outcome' | 'error' | 'startedAt' | 'completedAt' | 'rules'>) {
+  constructor(init: Omit<Exam, 'status' | 'steps' | 'score' | 'borderline' | 'outcome' | 'error' | 'startedAt' | 'completedAt' | 'rules' | 'models' | 'judgeIndependence'>) {
     this.id = init.id;
     this.workflowId = init.workflowId;
     this.agentId = init.agentId;
@@ -94,6 +99,8 @@ export const ExamSchema = new EntitySchema<Exam>({
     startedAt: { type: 'Date', columnType: 'timestamptz' },
     completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     rules: { type: 'json', nullable: true },
+    models: { type: 'json', nullable: true },
+    judgeIndependence: { type: 'string', length: 32, nullable: true },
   },
 });
 

@@ -5,6 +5,7 @@ import { ApiKeySchema } from './api-key.entity';
 import { AuditLogSchema } from './audit-log.entity';
 import { ExamItemSchema, ExamSchema } from './exam.entity';
 import { FindingSchema } from './finding.entity';
+import { JudgeAuditSchema } from './judge-audit.entity';
 import { KnowledgeNoteSchema } from './knowledge-note.entity';
 import { LlmBudgetReservationSchema, LlmBudgetSchema, LlmBudgetUsageSchema } from './llm-budget.entity';
 import { LlmCacheEntrySchema } from './llm-cache-entry.entity';
@@ -25,6 +26,7 @@ export * from './api-key.entity';
 export * from './audit-log.entity';
 export * from './exam.entity';
 export * from './finding.entity';
+export * from './judge-audit.entity';
 export * from './knowledge-note.entity';
 export * from './llm-budget.entity';
 export * from './llm-cache-entry.entity';
@@ -48,6 +50,7 @@ export const ENTITIES = [
   ExamSchema,
   ExamItemSchema,
   FindingSchema,
+  JudgeAuditSchema,
   KnowledgeNoteSchema,
   LlmBudgetSchema,
   LlmBudgetUsageSchema,

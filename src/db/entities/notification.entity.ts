@@ -15,6 +15,7 @@ export const NOTIFICATION_KINDS = [
   'cycle_completed',
   'cycle_failed',
   'weekly_report',
+  'judge_agreement_low',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const NOTIFICATION_PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;

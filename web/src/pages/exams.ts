@@ -14,6 +14,8 @@ interface ExamSummary {
   score: number | null;
   passMark: number;
   startedAt: string;
+  models: { examiner: string; answerer: string; judge: string; auditJudge: string | null } | null;
+  judgeIndependence: 'independent_provider' | 'different_model' | 'same_model' | null;
 }
 interface Exam extends ExamSummary {
   error: string | null;
@@ -39,8 +41,8 @@ export async function examsPage(ctx: PageContext): Promise<HTMLElement> {
     {},
     h('h1', {}, 'Exams'),
     table(
-      ['started', 'agent', 'category', 'difficulty', 'status', 'score', 'workflow'],
-      data.items.map((e) => [h('a', { href: `#/exams/${e.id}` }, fmtDate(e.startedAt)), e.agentId, e.category, `${e.difficulty}${e.olympus ? ' (Olympus)' : ''}`, badge(e.status), e.score === null ? '—' : `${fmtNum(e.score, 1)} / ${e.passMark}`, workflowLink(ctx.config, e.workflowId)]),
+      ['started', 'agent', 'category', 'difficulty', 'status', 'score', 'judge', 'workflow'],
+      data.items.map((e) => [h('a', { href: `#/exams/${e.id}` }, fmtDate(e.startedAt)), e.agentId, e.category, `${e.difficulty}${e.olympus ? ' (Olympus)' : ''}`, badge(e.status), e.score === null ? '—' : `${fmtNum(e.score, 1)} / ${e.passMark}`, judgeCell(e), workflowLink(ctx.config, e.workflowId)]),
     ),
     pager('#/exams', data.page),
   );
@@ -55,6 +57,7 @@ export async function examPage(ctx: PageContext): Promise<HTMLElement> {
     h('p', {}, h('a', { href: '#/exams' }, '← Exams')),
     h('h1', {}, `${e.agentId} · ${e.category}`, ' ', badge(e.status)),
     h('p', {}, `${e.difficulty}${e.olympus ? ' · Olympus Treaty' : ''} · score ${fmtNum(e.score, 1)} (pass mark ${e.passMark}) · ${e.usage.calls} LLM calls, ${fmtNum(e.usage.inputTokens + e.usage.outputTokens)} tokens, $${fmtNum(e.usage.costUsd, 4)} · `, workflowLink(ctx.config, e.workflowId)),
+    modelsLine(e),
     e.error ? h('p', { class: 'error' }, e.error) : null,
     e.items.map((item) =>
       h(
@@ -79,4 +82,22 @@ export async function examPage(ctx: PageContext): Promise<HTMLElement> {
       ),
     ),
   );
+}
+
+const INDEPENDENCE: Record<NonNullable<ExamSummary['judgeIndependence']>, string> = {
+  independent_provider: 'independent provider',
+  different_model: 'different model, same provider',
+  same_model: 'same model as the answerer: not independent',
+};
+
+function judgeCell(e: ExamSummary): HTMLElement | string {
+  if (e.models === null || e.judgeIndependence === null) return '—';
+  return h('span', { class: e.judgeIndependence === 'same_model' ? 'error' : null }, `${e.models.judge} (${INDEPENDENCE[e.judgeIndependence]})`);
+}
+
+/** Who examined, answered and judged the exam, and whether the judge was independent of the answerer. */
+function modelsLine(e: ExamSummary): HTMLElement | null {
+  if (e.models === null) return null;
+  const audit = e.models.auditJudge === null ? 'no second judge' : `audited by ${e.models.auditJudge}`;
+  return h('p', {}, `examiner ${e.models.examiner} · answerer ${e.models.answerer} · judge `, judgeCell(e), ` · ${audit}`);
 }

@@ -1,5 +1,7 @@
 import type { Agent, Exam, ExamItem } from '../../../db/entities';
 import { CONQUEST_RULE_VARS, RULE_VARS } from '../../../config-rules';
+import type { Config } from '../../../config';
+import { agreementTooLow, type JudgeAgreement } from '../../../domain/judges';
 import { rankForLevel } from '../../../domain/levels';
 import { DEFAULT_PERFORMANCE_RULES, type PerformanceRules } from '../../../domain/performance';
 import { DEFAULT_RULES, type Rules } from '../../../domain/rules';
@@ -25,6 +27,10 @@ export function presentExamSummary(e: Exam) {
     error: e.error,
     startedAt: e.startedAt.toISOString(),
     completedAt: e.completedAt?.toISOString() ?? null,
+    // Who examined, answered and judged, and how independent the judge is (null on exams planned before they were recorded).
+    models: e.models === null ? null : { examiner: e.models.examiner, answerer: e.models.answerer, judge: e.models.judge, auditJudge: e.models.auditJudge },
+    judgeIndependence: e.judgeIndependence,
+    examinerIndependence: e.models?.examinerIndependence ?? null,
   };
 }
 
@@ -90,5 +96,22 @@ function ruleViews<R extends object>(prefix: string, vars: Readonly<Record<keyof
 export function presentRules(rules: Rules, conquest: PerformanceRules) {
   return {
     items: [...ruleViews('', RULE_VARS, rules, DEFAULT_RULES), ...ruleViews('conquest.', CONQUEST_RULE_VARS, conquest, DEFAULT_PERFORMANCE_RULES)],
+  };
+}
+
+/** Each judge model's agreement with the other judges over the window, flagged when below the configured threshold. */
+export function presentJudges(agreements: JudgeAgreement[], judges: Config['judges']) {
+  return {
+    windowDays: judges.windowDays,
+    auditSampleRate: judges.auditSampleRate,
+    minAlpha: judges.minAlpha,
+    minPairs: judges.minPairs,
+    items: agreements.map((a) => ({
+      model: a.model,
+      pairs: a.pairs,
+      meanAbsoluteDifference: a.meanAbsoluteDifference === null ? null : Math.round(a.meanAbsoluteDifference * 100) / 100,
+      alpha: a.alpha === null ? null : Math.round(a.alpha * 1000) / 1000,
+      belowThreshold: agreementTooLow(a, judges.minAlpha, judges.minPairs),
+    })),
   };
 }

@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput } from '../../../contracts';
 import { agentEligibility } from '../../../db/eligibility';
+import { judgeAgreement } from '../../../db/judge-agreement';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { storeExamPlan, type ExamRefusal } from '../../../db/exam-plan';
 import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
@@ -17,12 +18,12 @@ import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentExam, presentExamSummary, presentLeader, presentRules } from './presenter';
+import { presentExam, presentExamSummary, presentJudges, presentLeader, presentRules } from './presenter';
 import { agentParams, examIdParams, listExamsQuery, startExamBody } from './schema';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `/custody`: start exams (operator), read them, eligibility, leaderboard, categories and rules (viewer). */
+/** `/custody`: start exams (operator), read them, eligibility, leaderboard, categories, rules and judges' agreement (viewer). */
 export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
@@ -37,7 +38,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     const workflowId = custodyWorkflowId(agent.id, randomUUID());
     const input: CustodyExamInput = { agentId: agent.id, category: body.category, trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
     // The exam row is stored before the workflow starts: the unique running-exam index refuses a concurrent duplicate here.
-    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId }, config.rules);
+    const exam = await storeExamPlan(em().fork(), { ...input, examId: randomUUID(), workflowId }, config.rules, config.llm.profiles);
     if ('refused' in exam) throw await examRefusal(em(), agent.id, exam);
     try {
       await temporal.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.examSeconds}s` });
@@ -102,6 +103,10 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 
   router.get('/rules', doc({ summary: 'The effective rules (pass marks, XP, level gate, ratings, regression, eligibility, Conquest thresholds) with the variables that set them', role: 'viewer', responses: { 200: { description: 'the rules' } } }), requireRole('viewer'), (ctx) => {
     ctx.body = presentRules(config.rules, config.conquest);
+  });
+
+  router.get('/judges', doc({ summary: "Each judge model's agreement with the other judges (mean absolute difference, Krippendorff's alpha) over the audited items of the window", role: 'viewer', responses: { 200: { description: 'agreement per judge model' } } }), requireRole('viewer'), async (ctx) => {
+    ctx.body = presentJudges(await judgeAgreement(em(), config.judges.windowDays), config.judges);
   });
 
   return router;

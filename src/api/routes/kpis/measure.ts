@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { judgeAgreement } from '../../../db/judge-agreement';
+import type { JudgeAgreement } from '../../../domain/judges';
 import { KPI_DEFINITIONS, mergeHistogramBuckets, percentile, percentOf, quantileFromBuckets, sumCounter, type KpiMeasurement } from '../../../domain/kpis';
 import type { Metrics } from '../../../metrics';
 
@@ -132,3 +134,15 @@ export async function proposalApprovalRate(em: EntityManager): Promise<KpiMeasur
   return { ...base, value: percentOf(c.approved, c.approved + c.rejected), detail: `${c.approved} approved, ${c.rejected} rejected` };
 }
 
+
+/**
+ * The lowest Krippendorff's alpha among the judge models with at least `minPairs` audited items in the window: the
+ * judge whose scores the other judges confirm least (src/domain/judges.ts).
+ */
+export async function judgeAgreementKpi(em: EntityManager, judges: { windowDays: number; minPairs: number }): Promise<KpiMeasurement> {
+  const base = { window: `last ${judges.windowDays} days`, source: 'judge_audits: each judge model against the second judge of the same items' };
+  const measured = (await judgeAgreement(em, judges.windowDays)).filter((a) => a.pairs >= judges.minPairs && a.alpha !== null);
+  const lowest = measured.reduce<JudgeAgreement | undefined>((low, a) => (low === undefined || (a.alpha ?? 1) < (low.alpha ?? 1) ? a : low), undefined);
+  if (lowest === undefined) return { ...base, value: null, detail: `no judge model has ${judges.minPairs} audited items with varying scores yet` };
+  return { ...base, value: lowest.alpha, detail: `${lowest.model} over ${lowest.pairs} items (mean absolute difference ${lowest.meanAbsoluteDifference?.toFixed(1)})` };
+}

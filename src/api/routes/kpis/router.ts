@@ -1,15 +1,16 @@
 import Router from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../../config';
 import { evaluateKpi } from '../../../domain/kpis';
 import type { Metrics } from '../../../metrics';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
-import { apiResponseTimeP95, backgroundTaskSuccess, cacheHitRate, dbQueryTime, errorRate, examPassRate, proposalApprovalRate } from './measure';
+import { apiResponseTimeP95, backgroundTaskSuccess, cacheHitRate, dbQueryTime, errorRate, examPassRate, judgeAgreementKpi, proposalApprovalRate } from './measure';
 import { presentKpi, presentSummary } from './presenter';
 
 /** `/kpis`: every KPI of ARCHITECTURE §8 measured live against its target (viewer). */
-export function kpisRouter({ orm, metrics }: { orm: MikroORM; metrics: Metrics }): Router<AppState> {
+export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: Metrics; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/kpis' });
 
   router.get(
@@ -30,6 +31,7 @@ export function kpisRouter({ orm, metrics }: { orm: MikroORM; metrics: Metrics }
         evaluateKpi('background_task_success', await backgroundTaskSuccess(em)),
         evaluateKpi('exam_pass_rate', await examPassRate(em)),
         evaluateKpi('proposal_approval_rate', await proposalApprovalRate(em)),
+        evaluateKpi('judge_agreement', await judgeAgreementKpi(em, config.judges), config.judges.minAlpha),
       ];
       ctx.body = { measuredAt: new Date().toISOString(), summary: presentSummary(kpis), items: kpis.map(presentKpi) };
     },
