@@ -39,7 +39,7 @@ it.each([
     faults: {
       custodyPlan: (input) => {
         planning = true;
-        planned = released.then(() => planExam(bed.orm, input, DEFAULT_RULES));
+        planned = released.then(() => planExam(bed.orm, input, config.rules, config.llm.profiles));
         return planned as ReturnType<typeof planExam>;
       },
     },
