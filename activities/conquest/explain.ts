@@ -49,7 +49,7 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
   const findingIds = await em.transactional(async (tx) => {
     const ids: string[] = [];
     for (const h of hotspots) {
-      if (h.sample.regressed) await explainRegression(tx, repo.id, h, { verdict: 'true_positive', explanation: h.explanation, suggestedFix: h.suggestion, provider, model, at });
+      if (h.sample.regressed) await explainRegression(tx, repo.id, h, { verdict: 'true_positive', severity: null, explanation: h.explanation, suggestedFix: h.suggestion, provider, model, at });
       ids.push(await upsertHotspot(tx, repo.id, runId, h));
     }
     return ids;
