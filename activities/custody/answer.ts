@@ -4,7 +4,7 @@ import { LLM_OUTPUT_SCHEMAS } from '../../src/contracts';
 import { Agent, type Exam, type ExamItem } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import type { LlmGateway, LlmRequest } from '../../src/llm';
-import { activityCallContext, toFailure } from '../llm.activities';
+import { activityCallContext, overrideProfile, toFailure } from '../llm.activities';
 import { fork, loadExam, loadItem, recordStep } from './shared';
 
 /**
@@ -56,7 +56,7 @@ async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Pro
   return {
     agentId: exam.agentId as AgentId,
     purpose: 'exam.answer',
-    profile: agent.llmProvider && agent.llmModel ? (`${agent.llmProvider}:${agent.llmModel}` as LlmRequest['profile']) : undefined,
+    profile: overrideProfile(agent),
     messages: [
       { role: 'system', content: `You are ${agent.name}, an AI software agent (${agent.role}): ${agent.description} You are taking an exam; answer precisely.${context}` },
       { role: 'user', content: item.prompt },

@@ -4,7 +4,7 @@ import { Finding } from '../../src/db/entities';
 import { isSerious, notifySeverity } from '../../src/domain/findings';
 import { createNotification } from '../../src/notifications/create';
 import type { LlmGateway } from '../../src/llm';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { recordRunStep } from '../runs.activities';
 
 /**
@@ -17,7 +17,7 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
   const pending = (await em.find(Finding, { id: { $in: findingIds } })).filter((f) => f.triage === null);
   if (pending.length === 0) return { triaged: 0 };
   const listing = pending.map((f) => ({ id: f.id, tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message }));
-  const result = await askModel(deps.llm, {
+  const result = await askAgentModel(deps, {
     agentId: 'guardian',
     purpose: 'guardian.triage',
     schema: guardianTriageSchema,

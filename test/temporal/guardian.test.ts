@@ -163,3 +163,18 @@ it('stores the triage’s severity assessment beside the scanner’s, and notifi
   expect(raised).toMatchObject({ priority: 'critical', data: { severity: 'critical', scannerSeverity: quiet[0]?.severity, triageSeverity: 'critical' } });
   expect(raised?.message).toMatch(/raised by Guardian's triage/);
 });
+
+it('triages with Guardian’s own model when one is set on the agent (PUT /api/agents/guardian/model)', async () => {
+  scriptTriage();
+  await em().execute(`delete from findings; delete from notifications where kind = 'security_finding'`);
+  await em().nativeUpdate(Agent, { id: 'guardian' }, { llmProvider: 'openai', llmModel: 'guardian-own-model' });
+  try {
+    const result = (await scan()) as GuardianScanResult;
+    const found = await em().find(Finding, { firstRunId: result.runId });
+    expect(found.length).toBeGreaterThan(0);
+    for (const f of found) expect(f.triage).toMatchObject({ provider: 'openai', model: 'guardian-own-model' });
+    expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes('You are Guardian')).map((r) => r.model)).toEqual(['guardian-own-model']);
+  } finally {
+    await em().nativeUpdate(Agent, { id: 'guardian' }, { llmProvider: null, llmModel: null });
+  }
+});
