@@ -7,6 +7,9 @@ import {
   type LlmOutputOf,
   type LlmOutputSchemaName,
 } from '../src/contracts/llm';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Agent } from '../src/db/entities';
+import type { AgentId } from '../src/domain/agents';
 import { isLlmError, type CallContext, type LlmGateway, type LlmRequest, type LlmResult } from '../src/llm';
 import type { ActivityDeps } from './deps';
 
@@ -75,6 +78,30 @@ export async function askModel<T>(llm: LlmGateway, request: LlmRequest<T>): Prom
   } catch (err) {
     throw toFailure(err);
   }
+}
+
+/**
+ * The agent's own model as stored through the API (`PUT /api/agents/:id/model`), as a request profile; undefined when
+ * none is set, so the gateway uses the agent's configured profile (LLM_PROFILE_<AGENT>), else the primary.
+ */
+export async function agentProfile(orm: MikroORM, agentId: AgentId): Promise<LlmRequest['profile']> {
+  const agent = await orm.em.fork().findOne(Agent, { id: agentId }, { fields: ['llmProvider', 'llmModel'] });
+  return agent === null ? undefined : overrideProfile(agent);
+}
+
+/** An agent row's stored model override as a request profile; undefined when none is set. */
+export function overrideProfile(agent: Pick<Agent, 'llmProvider' | 'llmModel'>): LlmRequest['profile'] {
+  if (!agent.llmProvider || !agent.llmModel) return undefined;
+  return `${agent.llmProvider}:${agent.llmModel}` as LlmRequest['profile'];
+}
+
+/**
+ * `askModel` for an agent's own work (study, triage, experiment design, explanations, drafts, reviews): a request
+ * naming its agent and no profile answers with the agent's stored model override when one is set.
+ */
+export async function askAgentModel<T>(deps: { orm: MikroORM; llm: LlmGateway }, request: LlmRequest<T>): Promise<LlmResult<T>> {
+  const profile = request.profile ?? (request.agentId === undefined ? undefined : await agentProfile(deps.orm, request.agentId));
+  return askModel(deps.llm, profile === undefined ? request : { ...request, profile });
 }
 
 /** An `LlmError` as the `ApplicationFailure` carrying its retry meaning; anything else unchanged. */

@@ -8,7 +8,7 @@ import { AgentRun, Finding, type FindingTriage } from '../../src/db/entities';
 import type { LlmGateway, LlmResult } from '../../src/llm';
 import { resolveInside, withWorktree, type Worktree } from '../../src/target';
 import { listFiles } from '../experiments/run';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 import { performanceFingerprint, type Measurement } from './measure';
 
@@ -40,7 +40,7 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
     target.path,
     async (wt) => {
       const sources = await benchSources(wt, measurement.command);
-      const answer = await explainHotspots(deps.llm, measurement, sources);
+      const answer = await explainHotspots(deps, measurement, sources);
       return { hotspots: await knownHotspots(wt, measurement, answer.output.hotspots), provider: answer.provider, model: answer.model };
     },
     measurement.commit,
@@ -49,7 +49,7 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
   const findingIds = await em.transactional(async (tx) => {
     const ids: string[] = [];
     for (const h of hotspots) {
-      if (h.sample.regressed) await explainRegression(tx, repo.id, h, { verdict: 'true_positive', explanation: h.explanation, suggestedFix: h.suggestion, provider, model, at });
+      if (h.sample.regressed) await explainRegression(tx, repo.id, h, { verdict: 'true_positive', severity: null, explanation: h.explanation, suggestedFix: h.suggestion, provider, model, at });
       ids.push(await upsertHotspot(tx, repo.id, runId, h));
     }
     return ids;
@@ -60,10 +60,10 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
   return explain;
 }
 
-async function explainHotspots(llm: LlmGateway, m: Measurement, sources: Record<string, string>): Promise<LlmResult<z.infer<typeof conquestExplanationSchema>>> {
+async function explainHotspots(deps: { orm: MikroORM; llm: LlmGateway }, m: Measurement, sources: Record<string, string>): Promise<LlmResult<z.infer<typeof conquestExplanationSchema>>> {
   const samples = m.samples.map(({ name, currentMs, baselineMs, change, regressed }) => ({ measure: name, currentMs, baselineMs, change, regressed }));
   const listing = Object.entries(sources).map(([file, code]) => `--- ${file}\n${code}`).join('\n');
-  return await askModel(llm, {
+  return await askAgentModel(deps, {
     agentId: 'conquest',
     purpose: 'conquest.explain',
     schema: conquestExplanationSchema,

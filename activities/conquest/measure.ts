@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { AgentRun, Finding } from '../../src/db/entities';
-import { collectRepeats, parseBenchOutput, performanceVerdict, type PerformanceVerdict } from '../../src/domain/performance';
+import { collectRepeats, parseBenchOutput, performanceVerdict, recoveredFrom, type PerformanceRules, type PerformanceVerdict } from '../../src/domain/performance';
 import { parseFileDurations, reporterEnv, withReporter } from '../../src/domain/test-durations';
 import { createNotification } from '../../src/notifications/create';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
@@ -19,6 +19,8 @@ export interface Measurement {
   /** Per measure: this run's repeats and the verdict on their median. */
   samples: Array<{ name: string; repeats?: number[] } & PerformanceVerdict>;
   regressions: string[];
+  /** Measures whose open regression finding this run resolved: back within the threshold of where they regressed from. */
+  recovered?: string[];
   backend: BackendFigures;
 }
 
@@ -33,7 +35,8 @@ interface BackendFigures {
  * worker (`exclusive`: no concurrent sandbox work skews the figures) CONQUEST_BENCH_REPEATS times on one workspace.
  * Each measure's median is compared with its last five samples under src/domain/performance's rules (enough baseline,
  * beyond the threshold and the measured noise); a regression becomes an open `performance` finding and a
- * `performance_regression` notification. The backend's own figures ride along. Stored on the run: a retry repeats
+ * `performance_regression` notification; a measure back within the threshold of where its regression began resolves
+ * that finding. The backend's own figures ride along. Stored on the run: a retry repeats
  * nothing. Throws TargetSetupFailed / TargetCommandUnavailable when the command cannot run at all.
  */
 export async function measureTarget(deps: { orm: MikroORM; config: Config; sandbox: Sandbox }, runId: string): Promise<Measurement> {
@@ -74,6 +77,7 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
   }
   const regressions = samples.filter((s) => s.regressed);
   for (const r of regressions) await recordRegression(em, { repositoryId: repo.id, runId, commit, sample: r });
+  const recovered = await resolveRecovered(em, { repositoryId: repo.id, runId, commit, samples: samples.filter((s) => !s.regressed), rules: deps.config.conquest });
 
   const measurement: Measurement = {
     commit,
@@ -83,10 +87,11 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
     detail: failed === undefined ? `${measures.length} figures, ${outcome.runs.length} repeat(s) run alone` : `${failed.timedOut ? 'timed out' : `exit ${failed.exitCode ?? failed.signal}`}: ${failed.stderr.slice(-500)}`,
     samples,
     regressions: regressions.map((r) => r.name),
+    recovered,
     backend: await backendFigures(em),
   };
   await storeRunSummary(deps.orm, runId, { measure: measurement }, { commit, repositoryId: repo.id });
-  await recordRunStep(deps.orm, runId, 'measure', `${measurement.detail}; ${regressions.length} regression(s)`);
+  await recordRunStep(deps.orm, runId, 'measure', `${measurement.detail}; ${regressions.length} regression(s)${recovered.length > 0 ? `; recovered: ${recovered.join(', ')}` : ''}`);
   return measurement;
 }
 
@@ -124,13 +129,15 @@ async function recordRegression(em: EntityManager, ctx: { repositoryId: string; 
   const message = `${sample.name} at ${ctx.commit.slice(0, 10)}: ${sample.why}.`;
   const fingerprint = performanceFingerprint('regression', sample.name);
   let finding = await em.findOne(Finding, { repositoryId: ctx.repositoryId, fingerprint });
+  // The episode's starting baseline, kept while the finding stays open: recovery is judged against it.
+  const ongoing = finding?.status === 'open' && typeof finding.data.regressedFromMs === 'number' ? finding.data.regressedFromMs : null;
   if (finding === null) {
     finding = new Finding({ repositoryId: ctx.repositoryId, agentId: 'conquest', kind: 'performance', tool: 'bench', rule: 'regression', severity: pct > 100 ? 'high' : 'medium', title: `${sample.name} regressed by ${pct} %`, message, file: null, line: null, fingerprint, firstRunId: ctx.runId });
     em.persist(finding);
   } else {
     Object.assign(finding, { status: 'open', resolvedAt: null, message, title: `${sample.name} regressed by ${pct} %`, lastRunId: ctx.runId, lastSeenAt: new Date() });
   }
-  finding.data = { measure: sample.name, baselineMs: sample.baselineMs, currentMs: sample.currentMs, change: sample.change, commit: ctx.commit };
+  finding.data = { measure: sample.name, baselineMs: sample.baselineMs, regressedFromMs: ongoing ?? sample.baselineMs, currentMs: sample.currentMs, change: sample.change, commit: ctx.commit };
   await em.flush();
   await createNotification(em, {
     kind: 'performance_regression',
@@ -140,6 +147,28 @@ async function recordRegression(em: EntityManager, ctx: { repositoryId: string; 
     data: { findingId: finding.id, ...finding.data },
     dedupeKey: `performance_regression:${ctx.runId}:${sample.name}`,
   });
+}
+
+/**
+ * Resolves the open regression findings of measures measured back within the threshold of the baseline their
+ * regression began from (`recoveredFrom`); the recovery (figure, commit, run) is kept on the finding. Returns their
+ * measures. Keyed on the finding's status: a retry resolves nothing twice.
+ */
+async function resolveRecovered(
+  em: EntityManager,
+  ctx: { repositoryId: string; runId: string; commit: string; samples: Measurement['samples']; rules: Pick<PerformanceRules, 'regressionPct'> },
+): Promise<string[]> {
+  const recovered: string[] = [];
+  for (const sample of ctx.samples) {
+    const finding = await em.findOne(Finding, { repositoryId: ctx.repositoryId, fingerprint: performanceFingerprint('regression', sample.name), status: 'open' });
+    const from = finding?.data.regressedFromMs ?? finding?.data.baselineMs;
+    if (finding === null || typeof from !== 'number' || !recoveredFrom(from, sample.currentMs, ctx.rules)) continue;
+    Object.assign(finding, { status: 'resolved', resolvedAt: new Date(), lastRunId: ctx.runId, lastSeenAt: new Date() });
+    finding.data = { ...finding.data, recovered: { currentMs: sample.currentMs, commit: ctx.commit, runId: ctx.runId } };
+    recovered.push(sample.name);
+  }
+  await em.flush();
+  return recovered;
 }
 
 async function backendFigures(em: EntityManager): Promise<BackendFigures> {

@@ -4,7 +4,7 @@ import { LLM_OUTPUT_SCHEMAS } from '../../src/contracts';
 import { Agent, type Exam, type ExamItem } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import type { LlmGateway, LlmRequest } from '../../src/llm';
-import { activityCallContext, toFailure } from '../llm.activities';
+import { activityCallContext, overrideProfile, toFailure } from '../llm.activities';
 import { examProfile, fork, loadExam, loadItem, recordStep } from './shared';
 
 /**
@@ -62,7 +62,8 @@ async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Pro
   return {
     agentId: exam.agentId as AgentId,
     purpose: 'exam.answer',
-    profile: exam.models === null && agent.llmProvider && agent.llmModel ? (`${agent.llmProvider}:${agent.llmModel}` as LlmRequest['profile']) : examProfile(exam, 'answerer'),
+    // The answerer chosen at plan time (the agent's own model first); an exam planned before models were recorded: the agent's override.
+    profile: exam.models === null ? overrideProfile(agent) : examProfile(exam, 'answerer'),
     messages: [
       { role: 'system', content: `You are ${agent.name}, an AI software agent (${agent.role}): ${agent.description} You are taking an exam; answer precisely.${context}` },
       { role: 'user', content: item.prompt },

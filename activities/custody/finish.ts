@@ -20,7 +20,7 @@ const resultOf = (exam: Exam): CustodyExamResult => ({
 /**
  * Steps 6–9 of §3.1 in one transaction, with the exam and agent rows locked: score, XP, the level gate, the category
  * rating and its history, regression check, the agent's custody statistics, and the notifications (level_up,
- * exam_failure_streak, skill_regression). Applied once: a finished exam returns what was stored. The exam is scored
+ * exam_failure_streak, skill_regression — once per regression episode, until a graded exam without one). Applied once: a finished exam returns what was stored. The exam is scored
  * by the rules stored with it at plan time (its pass mark included); `currentRules` fills only what it lacks.
  */
 export async function finishExam(orm: MikroORM, examId: string, currentRules: Rules): Promise<CustodyExamResult> {
@@ -45,6 +45,7 @@ export async function finishExam(orm: MikroORM, examId: string, currentRules: Ru
     rating.examsCount += 1;
     em.persist(new SkillRatingEvent({ agentId: agent.id, category: exam.category, examId, score, ratingBefore, ratingAfter: rating.rating }));
     const regression = detectRegression([...(await categoryScores(em, agent.id, exam.category, regressionWindow(rules) - 1)), score], rules);
+    const regressionSince = regression === null ? null : await regressionEpisodeStart(em, exam);
 
     const outcome: ExamOutcome = {
       xpBefore: agent.xp,
@@ -56,6 +57,7 @@ export async function finishExam(orm: MikroORM, examId: string, currentRules: Ru
       ratingBefore,
       ratingAfter: rating.rating,
       regression,
+      regressionSince,
     };
     Object.assign(agent, {
       xp: xpAfter,
@@ -90,6 +92,21 @@ async function categoryScores(em: EntityManager, agentId: Exam['agentId'], categ
   return rows.reverse().map((r) => r.score ?? 0);
 }
 
+/**
+ * The exam that began the regression episode `exam` continues: the previous graded exam's episode when that exam
+ * regressed too (an exam from before episodes were recorded begins its own), else `exam` itself.
+ */
+async function regressionEpisodeStart(em: EntityManager, exam: Exam): Promise<string> {
+  const previous = await em.findOne(
+    Exam,
+    { agentId: exam.agentId, category: exam.category, status: { $in: ['passed', 'failed'] }, id: { $ne: exam.id } },
+    { orderBy: { completedAt: 'desc' }, fields: ['outcome'] },
+  );
+  const outcome = previous?.outcome;
+  if (previous === null || outcome === null || outcome === undefined || outcome.regression === null) return exam.id;
+  return outcome.regressionSince ?? previous.id;
+}
+
 async function notify(
   em: EntityManager,
   ctx: { exam: Exam; agentName: string; outcome: ExamOutcome; leveledUp: boolean; consecutiveFailures: number; passed: boolean; rules: Rules },
@@ -122,8 +139,9 @@ async function notify(
       title: `${ctx.agentName} regressed in ${exam.category}`,
       message: `The mean of the last ${ctx.rules.regressionRecentExams} ${exam.category} scores (${outcome.regression.recentMean.toFixed(1)}) is ${outcome.regression.drop.toFixed(1)} below the ${ctx.rules.regressionBaselineExams} before (${outcome.regression.previousMean.toFixed(1)}).`,
       priority: 'high',
-      data: { ...data, ...outcome.regression },
-      dedupeKey: `skill_regression:${exam.id}`,
+      data: { ...data, ...outcome.regression, regressionSince: outcome.regressionSince ?? exam.id },
+      // Once per episode: the exam that began it keys the notification, so a persisting drop is not notified again.
+      dedupeKey: `skill_regression:${outcome.regressionSince ?? exam.id}`,
     });
   }
 }

@@ -8,7 +8,7 @@ import { parseTestCounts, type TestRunner } from '../../src/domain/test-results'
 import type { LlmGateway } from '../../src/llm';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
 import { resolveInside, type Worktree } from '../../src/target';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { recordRunStep, runTarget, storeRunSummary } from '../runs.activities';
 import { inWorkspace, recordSetup, workspaceRunner } from '../workspace';
 
@@ -70,7 +70,7 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
     await recordSetup(deps.orm, runId, wt.setup, deps.sandbox.isolation, 'experiment-setup');
     const { sources, tests } = await listFiles(wt);
     const untested = Object.keys(sources).filter((f) => !Object.values(tests).some((t) => requires(t, f)));
-    const design = await designTest(deps.llm, sources, Object.keys(tests), untested);
+    const design = await designTest(deps, sources, Object.keys(tests), untested);
     const file = await resolveInside(wt.dir, design.file);
     await writeFile(file, design.content);
     const result = summarize(await wt.exec(process.execPath, ['--test', design.file]), 'node:test');
@@ -134,8 +134,8 @@ function requires(code: string, file: string): boolean {
   return new RegExp(`require\\(['"]\\.\\./src/${base}(\\.js)?['"]\\)`).test(code);
 }
 
-async function designTest(llm: LlmGateway, sources: Record<string, string>, testFiles: string[], untested: string[]) {
-  const result = await askModel(llm, {
+async function designTest(deps: Pick<Deps, 'orm' | 'llm'>, sources: Record<string, string>, testFiles: string[], untested: string[]) {
+  const result = await askAgentModel(deps, {
     agentId: 'sandbox',
     purpose: 'sandbox.experiment',
     schema: experimentDesignSchema,

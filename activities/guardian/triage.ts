@@ -1,9 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { guardianTriageSchema } from '../../src/contracts';
 import { Finding } from '../../src/db/entities';
+import { isSerious, notifySeverity } from '../../src/domain/findings';
 import { createNotification } from '../../src/notifications/create';
 import type { LlmGateway } from '../../src/llm';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { recordRunStep } from '../runs.activities';
 
 /**
@@ -16,13 +17,13 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
   const pending = (await em.find(Finding, { id: { $in: findingIds } })).filter((f) => f.triage === null);
   if (pending.length === 0) return { triaged: 0 };
   const listing = pending.map((f) => ({ id: f.id, tool: f.tool, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message }));
-  const result = await askModel(deps.llm, {
+  const result = await askAgentModel(deps, {
     agentId: 'guardian',
     purpose: 'guardian.triage',
     schema: guardianTriageSchema,
     schemaName: 'triage',
     messages: [
-      { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review. Be concise and concrete.' },
+      { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review, and your own severity assessment (low, medium, high, critical) of each in this code. Be concise and concrete.' },
       { role: 'user', content: `Findings (JSON):\n${JSON.stringify(listing, null, 1)}` },
     ],
     maxTokens: 3000,
@@ -33,7 +34,7 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
   for (const verdict of result.output.findings) {
     const finding = pending.find((f) => f.id === verdict.id);
     if (finding === undefined) continue;
-    finding.triage = { verdict: verdict.verdict, explanation: verdict.explanation, suggestedFix: verdict.suggestedFix ?? null, provider: result.provider, model: result.model, at };
+    finding.triage = { verdict: verdict.verdict, severity: verdict.severity, explanation: verdict.explanation, suggestedFix: verdict.suggestedFix ?? null, provider: result.provider, model: result.model, at };
     triaged++;
   }
   await em.flush();
@@ -42,21 +43,24 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
 }
 
 /**
- * One `security_finding` notification per new or reopened high/critical finding, keyed on the finding and the run that
+ * One `security_finding` notification per new or reopened finding that is high/critical by the scanner or by the
+ * triage's assessment (the higher counts: `notifySeverity`), unless triaged a false positive; keyed on the finding and the run that
  * opened it: a retry notifies nothing twice, a finding reopened by a later run is notified again.
  */
 export async function notifyFindings(orm: MikroORM, findingIds: string[]): Promise<{ notified: number }> {
   const em = orm.em.fork() as EntityManager;
-  const serious = await em.find(Finding, { id: { $in: findingIds }, severity: { $in: ['high', 'critical'] }, status: 'open' });
+  const fresh = await em.find(Finding, { id: { $in: findingIds }, status: 'open' });
   let notified = 0;
-  for (const f of serious) {
-    if (f.triage?.verdict === 'false_positive') continue;
+  for (const f of fresh) {
+    const severity = notifySeverity(f.severity, f.triage?.severity);
+    if (!isSerious(severity) || f.triage?.verdict === 'false_positive') continue;
+    const raised = severity === f.severity ? '' : ` (scanner: ${f.severity}; raised by Guardian's triage)`;
     const created = await createNotification(em, {
       kind: 'security_finding',
-      title: `${f.severity === 'critical' ? 'Critical' : 'High'} security finding: ${f.title}`,
-      message: `${f.tool} (${f.rule}) in ${f.file ?? 'the repository'}${f.line ? `:${f.line}` : ''}: ${f.message}`,
-      priority: f.severity === 'critical' ? 'critical' : 'high',
-      data: { findingId: f.id, severity: f.severity, file: f.file, line: f.line, rule: f.rule },
+      title: `${severity === 'critical' ? 'Critical' : 'High'} security finding: ${f.title}`,
+      message: `${f.tool} (${f.rule}) in ${f.file ?? 'the repository'}${f.line ? `:${f.line}` : ''}: ${f.message}${raised}`,
+      priority: severity === 'critical' ? 'critical' : 'high',
+      data: { findingId: f.id, severity, scannerSeverity: f.severity, triageSeverity: f.triage?.severity ?? null, file: f.file, line: f.line, rule: f.rule },
       dedupeKey: f.openedRunId === f.firstRunId ? `security_finding:${f.id}:${f.firstSeenAt.toISOString()}` : `security_finding:${f.id}:reopened:${f.openedRunId}`,
     });
     if (created) notified++;

@@ -3,7 +3,7 @@ import { cyclePlanSchema, type CyclePlan, type CycleTopic } from '../../src/cont
 import { Agent, AgentRun, AgentSkillRating } from '../../src/db/entities';
 import { AGENT_CATEGORIES, INITIAL_SKILL_RATING, FALLBACK_TOPICS, MAX_TOPICS, weakestCategories, type AgentId, type CategoryStanding, type Rules } from '../../src/domain';
 import type { LlmGateway } from '../../src/llm';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { storeRunSummary } from '../runs.activities';
 
 interface AgentPicture {
@@ -113,7 +113,7 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: R
     openFindings: p.openFindings,
     rejectedProposals: p.rejections,
   }));
-  const reply = await askModel(deps.llm, {
+  const reply = await askAgentModel(deps, {
     agentId: 'imperium',
     purpose: 'cycle.plan',
     schema: cyclePlanSchema,

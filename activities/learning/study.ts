@@ -3,7 +3,7 @@ import { studyNotesSchema, type CyclePlan, type CycleStudyOutcome } from '../../
 import { Agent, AgentRun, Finding, KnowledgeNote } from '../../src/db/entities';
 import { MAX_NOTES, type AgentId } from '../../src/domain';
 import type { LlmGateway } from '../../src/llm';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low'];
 
@@ -51,7 +51,7 @@ export async function studyForCycle(deps: { orm: MikroORM; llm: LlmGateway }, in
     ...(children.length > 0 && { childRuns: children.map((c) => ({ ...c, summary: JSON.stringify(c.summary).slice(0, 1500) })) }),
   };
 
-  const reply = await askModel(deps.llm, {
+  const reply = await askAgentModel(deps, {
     agentId: input.agentId,
     purpose: 'cycle.study',
     schema: studyNotesSchema,

@@ -6,7 +6,7 @@ import { checkDiff, type AgentId } from '../../src/domain';
 import type { LlmGateway } from '../../src/llm';
 import { headCommit, withWorktree, type Worktree } from '../../src/target';
 import { listFiles } from '../experiments/run';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
 
@@ -63,7 +63,7 @@ export async function draftProposal(deps: { orm: MikroORM; config: Config; llm: 
           },
         };
   const max = deps.config.proposals.maxChangedLines;
-  const reply = await askModel(deps.llm, {
+  const reply = await askAgentModel(deps, {
     agentId: p.agentId as AgentId,
     purpose: 'proposal.draft',
     schema: proposalDraftSchema,

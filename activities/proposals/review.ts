@@ -5,7 +5,7 @@ import { guardianVerdict as decideVerdict, modelReviewOutcome, type ModelReview 
 import type { LlmGateway } from '../../src/llm';
 import { applyPatch, withWorktree } from '../../src/target';
 import { runSecurityScanners, type RawFinding } from '../../src/target/scanners';
-import { askModel } from '../llm.activities';
+import { askAgentModel } from '../llm.activities';
 import { runTarget } from '../runs.activities';
 import { loadProposal } from './shared';
 
@@ -48,7 +48,7 @@ export async function modelReviewProposal(deps: { orm: MikroORM; llm: LlmGateway
   const p = await loadProposal(em, proposalId);
   const stored = p.guardianReview?.model as ModelReview | undefined;
   if (stored !== undefined && !('unavailable' in stored)) return { concerns: stored.concerns.length };
-  const reply = await askModel(deps.llm, {
+  const reply = await askAgentModel(deps, {
     agentId: 'guardian',
     purpose: 'proposal.review',
     schema: diffReviewSchema,

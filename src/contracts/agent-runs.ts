@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TestRunner } from '../domain/test-results';
+import { SEVERITIES } from '../domain/findings';
 
 /** The agents' own workflows (ARCHITECTURE §3.3–3.5): ids, inputs and results. */
 export const GUARDIAN_SCAN_WORKFLOW = 'guardianScanWorkflow';
@@ -97,13 +98,14 @@ export const experimentDesignSchema = z.object({
   rationale: z.string().min(1).max(2000),
 });
 
-/** Guardian's triage of new findings: one verdict per finding id. */
+/** Guardian's triage of new findings: one verdict and severity assessment per finding id (§3.3). */
 export const guardianTriageSchema = z.object({
   findings: z
     .array(
       z.object({
         id: z.string().min(1).max(64),
         verdict: z.enum(['true_positive', 'false_positive', 'needs_review']),
+        severity: z.enum(SEVERITIES).describe('your assessment of the severity in this code, which may differ from the scanner’s'),
         explanation: z.string().min(1).max(2000),
         suggestedFix: z.string().max(4000).nullable().optional(),
       }),

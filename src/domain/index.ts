@@ -8,3 +8,4 @@ export * from './eligibility';
 export * from './performance';
 export * from './learning';
 export * from './diff';
+export * from './findings';

@@ -73,6 +73,15 @@ export function performanceVerdict(
   return { ...base, regressed: true, reason: 'regressed', why: `${shown}: beyond ${rules.regressionPct} % and the measured noise (up to ${fmt(noiseCeilingMs)} ms)` };
 }
 
+/**
+ * Whether a measure that regressed from `regressedFromMs` (the baseline median when its regression began) is back
+ * within the threshold of it: a recovery, which resolves the regression finding. Measured against the episode's own
+ * starting baseline, not the recent median, which absorbs a lasting slowdown within a few runs.
+ */
+export function recoveredFrom(regressedFromMs: number, currentMs: number, rules: Pick<PerformanceRules, 'regressionPct'> = DEFAULT_PERFORMANCE_RULES): boolean {
+  return currentMs <= regressedFromMs * (1 + rules.regressionPct / 100);
+}
+
 function relative(currentMs: number, baselineMs: number | null): number | null {
   if (baselineMs === null) return null;
   return baselineMs > 0 ? (currentMs - baselineMs) / baselineMs : null;

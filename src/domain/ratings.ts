@@ -23,14 +23,22 @@ export function expectedScore(rating: number, difficultyRating: number): number 
 }
 
 /**
- * The rating after an exam scored `score` (0–100): R + K·(score/100 − E) with K 32 by default, rounded to 0.01 so
- * stored ratings stay readable (the rounding never moves a rating by more than 0.005). Throws RangeError when score
- * is outside 0–100.
+ * A rating rounded to 0.01: the one rounding rule for ratings, applied when one is stored (`updateRating`) and
+ * wherever one is presented (agents, leaderboard, skills), so an exam's `ratingAfter` and the agent's rating agree.
+ */
+export function roundRating(rating: number): number {
+  return Math.round(rating * 100) / 100;
+}
+
+/**
+ * The rating after an exam scored `score` (0–100): R + K·(score/100 − E) with K 32 by default, rounded by
+ * `roundRating` so stored ratings stay readable (the rounding never moves a rating by more than 0.005). Throws
+ * RangeError when score is outside 0–100.
  */
 export function updateRating(rating: number, difficulty: Difficulty, score: number, k: number = DEFAULT_RULES.ratingK): number {
   if (!Number.isFinite(score) || score < 0 || score > 100) throw new RangeError(`score must be 0–100, got ${score}`);
   const next = rating + k * (score / 100 - expectedScore(rating, DIFFICULTY_RATING[difficulty]));
-  return Math.round(next * 100) / 100;
+  return roundRating(next);
 }
 
 /** A detected drop in an agent's scores in one category. `drop` = previousMean − recentMean. */

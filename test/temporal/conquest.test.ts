@@ -144,3 +144,27 @@ it('never calls a regression when the same commit is measured again: runs alone,
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('resolves a regression finding when a later measurement is back within the threshold of where it regressed from', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-conquest-recover-'));
+  const benchAt = (ms: number) => `node -e "console.log(JSON.stringify({name:'steady',ms:${ms}}))"`;
+  const run = async (ms: number) => (await analyseRepeatedly({ ...QUICK_RULES, DATA_DIR: dir, TARGET_BENCH_CMD: benchAt(ms), OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '' }, 1))[0];
+  const regression = () => em().findOneOrFail(Finding, { kind: 'performance', rule: 'regression', data: { measure: 'steady' } });
+  try {
+    await run(100);
+    expect((await run(300))?.regressions).toEqual(['steady']);
+    // Still slow: the recent median (200) would call 230 ms "within 20 %", but the regression began from 100 ms.
+    await run(230);
+    expect(await regression()).toMatchObject({ status: 'open', resolvedAt: null });
+
+    const back = await run(110);
+    expect(back?.regressions).toEqual([]);
+    const resolved = await regression();
+    expect(resolved).toMatchObject({ status: 'resolved', lastRunId: back?.runId, data: { regressedFromMs: 100, recovered: { currentMs: 110, runId: back?.runId } } });
+    expect(resolved.resolvedAt).toBeInstanceOf(Date);
+    const step = (await em().findOneOrFail(AgentRun, { id: back?.runId })).steps.find((s) => s.step === 'measure');
+    expect(step?.detail).toMatch(/recovered: steady/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -10,6 +10,7 @@ import type { Config } from '../../src/config';
 import { agentRunWorkflowId, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type GuardianScanResult } from '../../src/contracts';
 import { Agent, AgentRun, Finding, Notification } from '../../src/db/entities';
 import { git } from '../../src/target';
+import { presentFinding } from '../../src/api/routes/guardian/presenter';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
 import { triageAllTruePositive, useLlmTestBed } from '../helpers/llm';
@@ -143,4 +144,37 @@ it('notifies a serious finding again when a later scan reopens it, once', async 
   expect(result.findings?.reopened).toBe(1);
   expect(await em().findOneOrFail(Finding, { id: serious.id })).toMatchObject({ status: 'open', openedRunId: result.runId });
   expect(await em().count(Notification, { kind: 'security_finding', data: { findingId: serious.id } })).toBe(2);
+});
+
+it('stores the triage’s severity assessment beside the scanner’s, and notifies a finding the triage rates critical', async () => {
+  bed.fakes.reset();
+  bed.fakes.openai.when('You are Guardian', (req) => triageAllTruePositive(req, 'critical'));
+  await em().execute(`delete from findings; delete from notifications where kind = 'security_finding'`);
+  const result = (await scan()) as GuardianScanResult;
+  expect(result.status).toBe('completed');
+
+  const found = await em().find(Finding, { firstRunId: result.runId });
+  const quiet = found.filter((f) => f.severity === 'low' || f.severity === 'medium');
+  expect(quiet.length).toBeGreaterThan(0);
+  for (const f of found) expect(presentFinding(f).triage).toMatchObject({ verdict: 'true_positive', severity: 'critical' });
+  const notified = await em().find(Notification, { kind: 'security_finding' });
+  expect(notified.map((n) => n.data.findingId).sort()).toEqual(found.map((f) => f.id).sort());
+  const raised = notified.find((n) => n.data.findingId === quiet[0]?.id);
+  expect(raised).toMatchObject({ priority: 'critical', data: { severity: 'critical', scannerSeverity: quiet[0]?.severity, triageSeverity: 'critical' } });
+  expect(raised?.message).toMatch(/raised by Guardian's triage/);
+});
+
+it('triages with Guardian’s own model when one is set on the agent (PUT /api/agents/guardian/model)', async () => {
+  scriptTriage();
+  await em().execute(`delete from findings; delete from notifications where kind = 'security_finding'`);
+  await em().nativeUpdate(Agent, { id: 'guardian' }, { llmProvider: 'openai', llmModel: 'guardian-own-model' });
+  try {
+    const result = (await scan()) as GuardianScanResult;
+    const found = await em().find(Finding, { firstRunId: result.runId });
+    expect(found.length).toBeGreaterThan(0);
+    for (const f of found) expect(f.triage).toMatchObject({ provider: 'openai', model: 'guardian-own-model' });
+    expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes('You are Guardian')).map((r) => r.model)).toEqual(['guardian-own-model']);
+  } finally {
+    await em().nativeUpdate(Agent, { id: 'guardian' }, { llmProvider: null, llmModel: null });
+  }
 });

@@ -72,7 +72,7 @@ it('runs a full learning cycle: model plan, three children, notes with sources, 
   bed.fakes.openai.when('Study: write', studyReply);
   bed.fakes.openai.when('Plan this learning cycle', { json: PLAN });
   bed.fakes.openai.when('Triage static-analysis', (req) => ({
-    json: { findings: [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => ({ id: m[1], verdict: 'needs_review', explanation: 'check it' })) },
+    json: { findings: [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => ({ id: m[1], verdict: 'needs_review', severity: 'medium', explanation: 'check it' })) },
   }));
   bed.fakes.openai.when('You are Sandbox', { json: { file: 'test/format.test.js', content: "'use strict';\nconst { test } = require('node:test');\nconst assert = require('node:assert/strict');\nconst { truncate } = require('../src/format');\ntest('t', () => assert.equal(truncate('abc', 10), 'abc'));\n", rationale: 'untested module' } });
   bed.fakes.openai.when('You are Conquest', { json: { hotspots: [] } });

@@ -1,4 +1,4 @@
-import { collectRepeats, parseBenchOutput, performanceVerdict, type PerformanceRules } from '../../src/domain/performance';
+import { collectRepeats, parseBenchOutput, performanceVerdict, recoveredFrom, type PerformanceRules } from '../../src/domain/performance';
 import { median } from '../../src/domain/custody';
 
 const RULES: PerformanceRules = { minBaseline: 3, regressionPct: 20, noiseK: 3 };
@@ -114,5 +114,13 @@ describe('performance verdicts that do not cry wolf', () => {
       { name: 'a', repeats: [1, 2, 3] },
       { name: 'b', repeats: [5, 6] },
     ]);
+  });
+});
+
+describe('recovery from a regression', () => {
+  it('is back within the threshold of the baseline the regression began from', () => {
+    expect(recoveredFrom(100, 120)).toBe(true);
+    expect(recoveredFrom(100, 121)).toBe(false);
+    expect(recoveredFrom(100, 140, { regressionPct: 40 })).toBe(true);
   });
 });

@@ -1,6 +1,9 @@
 import { DIFFICULTIES } from '../../src/domain/custody';
 import { DIFFICULTY_RATING, detectRegression, expectedScore, updateRating } from '../../src/domain/ratings';
 import { DEFAULT_RULES } from '../../src/domain/rules';
+import type { Agent, AgentSkillRating } from '../../src/db/entities';
+import { presentAgent } from '../../src/api/routes/agents/presenter';
+import { presentLeader } from '../../src/api/routes/custody/presenter';
 
 const repeat = (n: number, score: number): number[] => Array.from({ length: n }, () => score);
 
@@ -27,6 +30,15 @@ describe('skill ratings', () => {
     expect(updateRating(1200, 'basic', 100)).toBe(1207.69);
     // E = 1/(1+10^(2)) ≈ 0.0099, so 1200 + 32 × (0.7 − 0.0099) ≈ 1222.083
     expect(updateRating(1200, 'legendary', 70)).toBe(1222.08);
+  });
+
+  it('presents a rating exactly as the exam stored it: GET /api/agents and the leaderboard agree with ratingAfter', () => {
+    const ratingAfter = updateRating(1200, 'basic', 100);
+    const agent = { id: 'guardian', level: 1, xp: 0, updatedAt: new Date(0) } as unknown as Agent;
+    const rating = { category: 'security', rating: ratingAfter, examsCount: 1 } as unknown as AgentSkillRating;
+    expect(presentAgent(agent, [rating]).skillRatings).toEqual({ security: { rating: ratingAfter, exams: 1 } });
+    expect(presentLeader(agent, 1, ratingAfter).averageRating).toBe(ratingAfter);
+    expect(presentLeader(agent, 1, 1207.6849).averageRating).toBe(1207.68);
   });
 
   it('refuses a score outside 0–100', () => {

@@ -26,6 +26,12 @@ export interface ExamOutcome {
   ratingBefore: number;
   ratingAfter: number;
   regression: { recentMean: number; previousMean: number; drop: number } | null;
+  /**
+   * With a regression: the exam that began this regression episode (this one, or the first of the unbroken run of
+   * regressed exams in the category before it); `skill_regression` is notified once per episode, keyed on it.
+   * Absent on exams finished before it was recorded.
+   */
+  regressionSince?: string | null;
 }
 
 /** A custody exam (ARCHITECTURE §3.1): one per workflow run, keyed on its workflow id. */

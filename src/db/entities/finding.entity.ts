@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
+import { SEVERITIES } from '../../domain/findings';
 
 export const FINDING_KINDS = ['security', 'experiment', 'performance'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
-export const FINDING_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export const FINDING_SEVERITIES = SEVERITIES;
 export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
 export const FINDING_STATUSES = ['open', 'dismissed', 'resolved'] as const;
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
 
-/** The model's reading of a finding (Guardian's triage). */
+/** The model's reading of a finding (Guardian's triage); `severity` is its assessment (null on triages before it was asked). */
 export interface FindingTriage {
   verdict: 'true_positive' | 'false_positive' | 'needs_review';
+  severity: FindingSeverity | null;
   explanation: string;
   suggestedFix: string | null;
   provider: string;

@@ -45,7 +45,7 @@ function agentCard(ctx: PageContext, a: Agent, s: Skills): HTMLElement {
     h('progress', { class: 'xp', max: Math.max(1, a.xpForNextLevel - floor), value: Math.max(0, a.xp - floor), title: `${a.xp - floor} of ${a.xpForNextLevel - floor} XP to level ${a.level + 1}` }),
     a.levelHoldReason ? h('p', { class: 'warn' }, `Level held: ${a.levelHoldReason}`) : null,
     h('p', {}, `Pass rate ${pct(passRate)} (${a.custody.examsPassed}/${a.custody.examsTaken}) · streak +${a.custody.consecutivePasses} / −${a.custody.consecutiveFailures} · last pass ${fmtDate(a.custody.lastPassedAt)}`),
-    table(['category', 'rating', 'exams'], s.skills.map((k) => [k.category, fmtNum(k.rating, 1), k.exams])),
+    table(['category', 'rating', 'exams'], s.skills.map((k) => [k.category, fmtNum(k.rating, 2), k.exams])),
     lineChart(s.skills.filter((k) => k.history.length > 0).map((k) => ({ name: k.category, points: k.history.map((p) => ({ at: p.at, value: p.ratingAfter, label: `exam score ${p.score}` })) }))),
   );
 }

@@ -1,5 +1,6 @@
 import type { Agent, AgentSkillRating } from '../../../db/entities';
 import { levelForXp, rankForLevel, xpForLevel } from '../../../domain/levels';
+import { roundRating } from '../../../domain/ratings';
 
 /** The public shape of an agent: progression, custody statistics, skill ratings, LLM profile override. */
 export function presentAgent(agent: Agent, ratings: AgentSkillRating[]) {
@@ -27,7 +28,7 @@ export function presentAgent(agent: Agent, ratings: AgentSkillRating[]) {
       lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
     },
     skillRatings: Object.fromEntries(
-      ratings.map((r) => [r.category, { rating: Math.round(r.rating * 10) / 10, exams: r.examsCount }]),
+      ratings.map((r) => [r.category, { rating: roundRating(r.rating), exams: r.examsCount }]),
     ),
     llmProfile: { provider: agent.llmProvider, model: agent.llmModel },
     updatedAt: agent.updatedAt.toISOString(),

@@ -1,18 +1,20 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../../../config';
 import { Agent, AgentSkillRating } from '../../../db/entities';
 import type { AgentStatus } from '../../../domain/agents';
-import { notFound } from '../../errors';
+import type { LlmProvider } from '../../../domain/llm';
+import { badRequest, notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentAgent } from './presenter';
-import { agentIdParams, changeStatusBody, listAgentsQuery } from './schema';
+import { agentIdParams, changeStatusBody, listAgentsQuery, setModelBody } from './schema';
 
-/** `/agents`: list and read agents (viewer); pause and resume their scheduled work (operator). */
-export function agentsRouter({ orm }: { orm: MikroORM }): Router<AppState> {
+/** `/agents`: list and read agents (viewer); pause and resume their scheduled work (operator); set their own model (admin). */
+export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/agents' });
 
   router.get('/', doc({ summary: 'List agents with level, rank and skill ratings', role: 'viewer', query: listAgentsQuery, responses: { 200: { description: 'a page of agents' } } }), requireRole('viewer'), async (ctx) => {
@@ -57,6 +59,29 @@ export function agentsRouter({ orm }: { orm: MikroORM }): Router<AppState> {
   const changeStatusDoc = (summary: string) => doc({ summary, role: 'operator', params: agentIdParams, body: changeStatusBody, responses: { 200: { description: 'the agent' } } });
   router.post('/:id/pause', changeStatusDoc("Pause an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('paused'));
   router.post('/:id/resume', changeStatusDoc("Resume an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('active'));
+
+  const modelDoc = (summary: string, body?: typeof setModelBody) => doc({ summary, role: 'admin', params: agentIdParams, ...(body && { body }), responses: { 200: { description: 'the agent' } } });
+  const setModel = (read: (ctx: RouterContext<AppState>) => { provider: LlmProvider; model: string } | null) =>
+    async function (ctx: RouterContext<AppState>) {
+      const { id } = parse(agentIdParams, ctx.params);
+      const chosen = read(ctx);
+      if (chosen !== null && config.llm[chosen.provider] === undefined) {
+        throw badRequest(`the ${chosen.provider} provider is not configured on this server`);
+      }
+      const em = orm.em as EntityManager;
+      const agent = await loadAgent(em, id);
+      ctx.state.auditTarget = `agent:${agent.id}:model=${chosen === null ? 'cleared' : `${chosen.provider}:${chosen.model}`}`;
+      Object.assign(agent, { llmProvider: chosen?.provider ?? null, llmModel: chosen?.model ?? null });
+      await em.flush();
+      ctx.body = presentAgent(agent, await em.find(AgentSkillRating, { agentId: agent.id }));
+    };
+  router.put(
+    '/:id/model',
+    modelDoc("Set the agent's own model for its LLM calls (study, triage, experiments, explanations, drafts, exam answers)", setModelBody),
+    requireRole('admin'),
+    setModel((ctx) => parse(setModelBody, ctx.request.body)),
+  );
+  router.delete('/:id/model', modelDoc("Clear the agent's own model: back to LLM_PROFILE_<AGENT>, else the primary profile"), requireRole('admin'), setModel(() => null));
   return router;
 }
 

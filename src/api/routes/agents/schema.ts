@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_STATUSES } from '../../../domain/agents';
+import { LLM_PROVIDERS } from '../../../domain/llm';
 import { paginationQuery } from '../../pagination';
 import { text } from '../../text';
 
@@ -15,3 +16,11 @@ export const changeStatusBody = z
   .object({ reason: text(500).optional() })
   .strict()
   .default({});
+
+/** An agent's own model: a provider (which must be configured) and its model name, e.g. `llama3.1:8b`. */
+export const setModelBody = z
+  .object({
+    provider: z.enum(LLM_PROVIDERS),
+    model: z.string().trim().min(1).max(128).regex(/^[^\s]+$/, 'must be a model name without spaces'),
+  })
+  .strict();

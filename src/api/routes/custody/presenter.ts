@@ -3,6 +3,7 @@ import { CONQUEST_RULE_VARS, RULE_VARS } from '../../../config-rules';
 import type { Config } from '../../../config';
 import { agreementTooLow, type JudgeAgreement } from '../../../domain/judges';
 import { rankForLevel } from '../../../domain/levels';
+import { roundRating } from '../../../domain/ratings';
 import { DEFAULT_PERFORMANCE_RULES, type PerformanceRules } from '../../../domain/performance';
 import { DEFAULT_RULES, type Rules } from '../../../domain/rules';
 
@@ -74,7 +75,7 @@ export function presentLeader(a: Agent, position: number, avgRating: number | nu
     passRate: a.examsTaken === 0 ? null : Math.round((a.examsPassed / a.examsTaken) * 1000) / 1000,
     consecutivePasses: a.consecutivePasses,
     consecutiveFailures: a.consecutiveFailures,
-    averageRating: avgRating === null ? null : Math.round(avgRating * 10) / 10,
+    averageRating: avgRating === null ? null : roundRating(avgRating),
     status: a.status,
   };
 }

@@ -3,7 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AgentSkillRating, SkillRatingEvent } from '../../../db/entities';
 import { AGENT_CATEGORIES } from '../../../domain/agents';
 import type { Config } from '../../../config';
-import { detectRegression, regressionWindow } from '../../../domain/ratings';
+import { detectRegression, regressionWindow, roundRating } from '../../../domain/ratings';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
@@ -25,7 +25,7 @@ export function enhancedLearningRouter({ orm, config }: { orm: MikroORM; config:
         const rating = ratings.find((r) => r.category === category);
         return {
           category,
-          rating: rating === undefined ? null : Math.round(rating.rating * 100) / 100,
+          rating: rating === undefined ? null : roundRating(rating.rating),
           exams: rating?.examsCount ?? 0,
           history: history
             .filter((h) => h.category === category)
