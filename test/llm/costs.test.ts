@@ -60,7 +60,7 @@ describe('costs that never lie', () => {
       [model, 'ok', null, true],
       [model, 'ok', null, true],
     ]);
-    expect(presentEvent(events[0]!)).toMatchObject({ costUsd: null, costUnknown: true, usageEstimated: false });
+    expect(events[0] && presentEvent(events[0])).toMatchObject({ costUsd: null, costUnknown: true, usageEstimated: false });
     const unpriced = warnings.filter((w) => String(w.message).startsWith('no price is known'));
     expect(unpriced).toHaveLength(1);
     expect(unpriced[0]).toMatchObject({ provider: 'openai', model });
@@ -69,7 +69,7 @@ describe('costs that never lie', () => {
     bed.fakes.openai.respond(() => ({ text: 'ok', usage: { input: 1_000_000, output: 0 } }));
     await gateway({}).llm.complete(request(3)); // gpt-4o-mini: $0.15 per million input tokens
     const [all] = await usageTotals(em(), budgetMonth(new Date()), 'all');
-    expect(presentTotals(all!)).toMatchObject({ calls: 3, costUsd: 0.15, unknownCostCalls: 2, estimatedUsageCalls: 0 });
+    expect(all && presentTotals(all)).toMatchObject({ calls: 3, costUsd: 0.15, unknownCostCalls: 2, estimatedUsageCalls: 0 });
   });
 
   it('refuses a call to an unpriced model before sending when a USD budget applies and the policy is refuse', async () => {
@@ -93,7 +93,7 @@ describe('costs that never lie', () => {
     expect(result.usage.inputTokens).toBeGreaterThan(0);
     const [event] = await rows();
     expect(event).toMatchObject({ outcome: 'ok', usageEstimated: true, costUnknown: false });
-    expect(presentEvent(event!)).toMatchObject({ usageEstimated: true });
+    expect(event && presentEvent(event)).toMatchObject({ usageEstimated: true });
     const [all] = await usageTotals(em(), budgetMonth(new Date()), 'all');
     expect(all).toMatchObject({ estimatedUsageCalls: 1 });
   });
