@@ -19,6 +19,7 @@ import { Migration20261202092000_LedgerReusableAnswers } from './Migration202612
 import { Migration20261202093000_ExamRules } from './Migration20261202093000_ExamRules';
 import { Migration20261202093817_WorkerQueuesText } from './Migration20261202093817_WorkerQueuesText';
 import { Migration20261202094447_JudgeIndependence } from './Migration20261202094447_JudgeIndependence';
+import { Migration20261202100500_LedgerCostUnknown } from './Migration20261202100500_LedgerCostUnknown';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -45,4 +46,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202093000_ExamRules', class: Migration20261202093000_ExamRules },
   { name: 'Migration20261202093817_WorkerQueuesText', class: Migration20261202093817_WorkerQueuesText },
   { name: 'Migration20261202094447_JudgeIndependence', class: Migration20261202094447_JudgeIndependence },
+  { name: 'Migration20261202100500_LedgerCostUnknown', class: Migration20261202100500_LedgerCostUnknown },
 ];

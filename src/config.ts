@@ -45,6 +45,12 @@ const profile = optionalString.refine((v) => v === undefined || parseProfile(v) 
   message: `must be provider:model with provider one of ${LLM_PROVIDERS.join(', ')} (e.g. openai:gpt-4o-mini)`,
 });
 
+/** `LLM_PRICES`: USD per million tokens by `provider:model` (a model name prefix matches its dated snapshots too). */
+const llmPrices = z.record(
+  z.string().refine((k) => parseProfile(k) !== undefined, { message: `keys must be provider:model with provider one of ${LLM_PROVIDERS.join(', ')}` }),
+  z.object({ inputPerMTok: z.number().finite().min(0), outputPerMTok: z.number().finite().min(0) }).strict(),
+);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATA_DIR: z.string().default('.data'),
@@ -149,6 +155,29 @@ const envSchema = z.object({
   LLM_ANTHROPIC_TPM: count(0),
   LLM_BUDGET_MONTHLY_TOKENS: count(5_000_000),
   LLM_BUDGET_MONTHLY_USD: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().positive().optional()),
+  LLM_UNKNOWN_COST_POLICY: z.enum(['refuse', 'warn']).default('warn'),
+  LLM_PRICES: optionalString.pipe(
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return {};
+        let raw: unknown;
+        try {
+          raw = JSON.parse(v);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON such as {"openai:my-model": {"inputPerMTok": 0.5, "outputPerMTok": 1.5}}' });
+          return z.NEVER;
+        }
+        const parsed = llmPrices.safeParse(raw);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          ctx.addIssue({ code: 'custom', message: `${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'} (expected {"provider:model": {"inputPerMTok": n, "outputPerMTok": n}})` });
+          return z.NEVER;
+        }
+        return parsed.data;
+      }),
+  ),
   LLM_CACHE_TTLS: optionalString.pipe(
     z
       .string()
@@ -408,6 +437,8 @@ function llmConfig(e: Env) {
     },
     defaultBudget: { monthlyTokens: e.LLM_BUDGET_MONTHLY_TOKENS || null, monthlyUsd: e.LLM_BUDGET_MONTHLY_USD ?? null },
     cacheTtlSeconds: { default: e.CACHE_TTL, byPurpose: parseTtls(e.LLM_CACHE_TTLS) },
+    prices: e.LLM_PRICES,
+    unknownCostPolicy: e.LLM_UNKNOWN_COST_POLICY,
   };
 }
 

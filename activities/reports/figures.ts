@@ -11,7 +11,7 @@ import { budgetStates, usageTotals, type UsageTotals } from '../../src/llm/repor
 type Window = { from: Date; to: Date };
 type Keyed = UsageTotals & { key: string | null };
 
-const NONE: UsageTotals = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+const NONE: UsageTotals = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unknownCostCalls: 0, estimatedUsageCalls: 0 };
 
 /**
  * Every figure of the week [weekStart, weekStart + 7 d) UTC, read from the database: the ledger per agent, provider
@@ -69,7 +69,7 @@ async function tokenFigures(em: EntityManager, config: Config, weekStart: string
 }
 
 function usage(t: UsageTotals): ReportUsage {
-  return { calls: t.calls, cacheHits: t.cacheHits, inputTokens: t.inputTokens, outputTokens: t.outputTokens, tokens: t.inputTokens + t.outputTokens, costUsd: round6(t.costUsd) };
+  return { calls: t.calls, cacheHits: t.cacheHits, inputTokens: t.inputTokens, outputTokens: t.outputTokens, tokens: t.inputTokens + t.outputTokens, costUsd: round6(t.costUsd), unknownCostCalls: t.unknownCostCalls };
 }
 
 async function examFigures(em: EntityManager, { from, to }: Window): Promise<WeeklyReport['exams']> {

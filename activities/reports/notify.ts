@@ -43,7 +43,8 @@ export function weeklyReportMessage(r: WeeklyReport): string {
 }
 
 function usageText(u: ReportUsage): string {
-  return `${u.tokens.toLocaleString('en-US')} tokens, $${u.costUsd.toFixed(4)} over ${u.calls} calls (${u.cacheHits} cached)`;
+  const unknown = u.unknownCostCalls ? ` (at least: ${u.unknownCostCalls} calls of unpriced models)` : '';
+  return `${u.tokens.toLocaleString('en-US')} tokens, $${u.costUsd.toFixed(4)}${unknown} over ${u.calls} calls (${u.cacheHits} cached)`;
 }
 
 /** The month's use of a limited budget, for context (the limit is monthly, the figures weekly). */

@@ -27,7 +27,10 @@ export interface ReportUsage {
   inputTokens: number;
   outputTokens: number;
   tokens: number;
+  /** A lower bound when `unknownCostCalls` > 0 (calls to models with no known price add nothing). */
   costUsd: number;
+  /** Calls whose cost is unknown (absent from reports made before it was counted). */
+  unknownCostCalls?: number;
 }
 
 /** A monthly budget in force for one month the week touches, with what that whole month has used so far. */

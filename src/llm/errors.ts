@@ -18,6 +18,8 @@ export const LLM_ERROR_TYPES = {
   timeout: 'LlmTimeout',
   /** The call would take a monthly budget past its limit. */
   budgetExceeded: 'BudgetExceeded',
+  /** The model has no known price while a USD budget applies and `LLM_UNKNOWN_COST_POLICY=refuse`: not sent. */
+  costUnknown: 'LlmCostUnknown',
 } as const;
 export type LlmErrorType = (typeof LLM_ERROR_TYPES)[keyof typeof LLM_ERROR_TYPES];
 

@@ -12,7 +12,7 @@ import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
 import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry, type ReusableAnswer } from './ledger';
-import { costOf } from './prices';
+import { createPricing, type Pricing } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
 import { createProviderRateLimiter, type ProviderRateLimiter } from './rate-limits';
@@ -43,7 +43,8 @@ export interface LlmGatewayDeps {
 
 interface Sent {
   reply: ProviderReply;
-  costUsd: number;
+  /** Null when the model has no known price. */
+  costUsd: number | null;
   /** Settles the budget with the real usage and writes the call's ledger row (with a usable answer), in one statement. */
   finish(outcome: 'ok' | 'bad_output', error?: string, settled?: LedgerEntry['settled']): Promise<void>;
 }
@@ -64,7 +65,11 @@ const OUTCOME_OF: Record<LlmErrorType, LlmOutcome> = {
   LlmProviderUnavailable: 'unavailable',
   LlmTimeout: 'timeout',
   BudgetExceeded: 'budget_exceeded',
+  LlmCostUnknown: 'cost_unknown',
 };
+
+/** Models already warned about as having no known price, so each is warned about once per process. */
+const warnedUnpriced = new Set<string>();
 
 /** Builds the gateway from config; the one module that talks to LLM providers (ARCHITECTURE §4). */
 export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
@@ -78,7 +83,16 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
   const reservationTtlMs = (timeoutMs: number) => 2 * timeoutMs + 60_000;
   const budgets = createBudgets({ orm, defaults: llm.defaultBudget, reservationTtlMs: reservationTtlMs(llm.timeoutMs), logger: log });
   const ledger = createLedger({ orm, metrics, logger: log });
-  const send = sender({ rateLimiter, budgets, ledger, logger: log, reservationTtlMs: (req) => reservationTtlMs(req.timeoutMs ?? llm.timeoutMs) });
+  const pricing = createPricing(llm.prices);
+  const send = sender({
+    rateLimiter,
+    budgets,
+    ledger,
+    logger: log,
+    pricing,
+    unknownCostPolicy: llm.unknownCostPolicy,
+    reservationTtlMs: (req) => reservationTtlMs(req.timeoutMs ?? llm.timeoutMs),
+  });
 
   async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext, call: Logical): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
     const client = providers[profile.provider];
@@ -101,18 +115,19 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
 
     const request = { ...profile, maxTokens: req.maxTokens, temperature: req.temperature, signal: ctx.signal, timeoutMs: req.timeoutMs };
     const schemaSpec = jsonSchema && { name: schemaNameFor(req.schemaName, req.purpose), schema: jsonSchema };
-    const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0, costUnknown: false };
     let messages = req.messages;
     for (let turn = 0; turn < 2; turn++) {
       const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, { ...entry, callKey: callKeyOf(ctx, profile, turn) });
       spent.inputTokens += sent.reply.inputTokens;
       spent.outputTokens += sent.reply.outputTokens;
-      spent.costUsd += sent.costUsd;
+      spent.costUsd += sent.costUsd ?? 0;
+      spent.costUnknown ||= sent.costUsd === null;
       const parsed = req.schema === undefined ? ({ ok: true, value: sent.reply.text as T } as const) : parseStructured(req.schema, sent.reply);
       if (!parsed.ok) await sent.finish('bad_output', parsed.problem);
       else {
-        const { costUsd, ...tokens } = spent;
-        const result = { output: parsed.value, text: sent.reply.text, ...profile, usage: tokens, costUsd: round6(costUsd), cacheHit: false, reused: false, repaired: turn > 0, latencyMs: performance.now() - started };
+        const { costUsd, costUnknown, ...tokens } = spent;
+        const result = { output: parsed.value, text: sent.reply.text, ...profile, usage: tokens, costUsd: round6(costUsd), costUnknown, cacheHit: false, reused: false, repaired: turn > 0, latencyMs: performance.now() - started };
         const answer = { output: result.output, text: result.text, ...tokens, costUsd: result.costUsd, repaired: result.repaired, fallbackUsed: call.fallbackUsed, latencyMs: Math.round(performance.now() - call.started) };
         await sent.finish('ok', undefined, call.reuseKey === undefined ? undefined : { reuseKey: call.reuseKey, answer });
         if (ttlSeconds > 0) {
@@ -181,8 +196,28 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
  * A request whose signal has aborted (a cancelled activity, an exam answer out of time) is not sent — so neither a
  * repair turn nor the fallback goes out after it — and one aborted in flight is ledgered `aborted`.
  */
-function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledger: Ledger; logger: Logger; reservationTtlMs: (req: ProviderRequest) => number }) {
-  const { rateLimiter, budgets, ledger, logger } = deps;
+function sender(deps: {
+  rateLimiter: ProviderRateLimiter;
+  budgets: Budgets;
+  ledger: Ledger;
+  logger: Logger;
+  pricing: Pricing;
+  unknownCostPolicy: Config['llm']['unknownCostPolicy'];
+  reservationTtlMs: (req: ProviderRequest) => number;
+}) {
+  const { rateLimiter, budgets, ledger, logger, pricing } = deps;
+  /** The cost of a call, or null (warned about once per model per process) when the model has no known price. */
+  const costOf = (provider: LlmProvider, model: string, inputTokens: number, outputTokens: number) => {
+    const cost = pricing.costOf(provider, model, inputTokens, outputTokens);
+    if (cost === null && !warnedUnpriced.has(`${provider}:${model}`)) {
+      warnedUnpriced.add(`${provider}:${model}`);
+      logger.warn('no price is known for this model: its calls are ledgered with cost null (cost_unknown) and count against token budgets only; set LLM_PRICES to price it', {
+        provider,
+        model,
+      });
+    }
+    return cost;
+  };
   return async function send(
     request: Parameters<ProviderClient['complete']>[0],
     client: ProviderClient,
@@ -202,25 +237,37 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
     };
 
     let reservation: Reservation;
+    let costUnknown = false;
     try {
       await rateLimiter.take(client.provider, inputEstimate + request.maxTokens);
       const scopes = scopesFor(entry.agentId, client.provider);
-      const usd = costOf(request.model, inputEstimate, request.maxTokens);
-      reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd, ttlMs: deps.reservationTtlMs(request) });
+      const usd = costOf(client.provider, request.model, inputEstimate, request.maxTokens);
+      reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd: usd ?? 0, ttlMs: deps.reservationTtlMs(request) });
+      costUnknown = usd === null;
     } catch (err) {
       throw await failed(err);
+    }
+    const usdBudget = Object.entries(reservation.limits).find(([, limit]) => limit?.monthlyUsd != null)?.[0];
+    if (costUnknown && usdBudget !== undefined && deps.unknownCostPolicy === 'refuse') {
+      await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
+      const refusal = new LlmError(
+        LLM_ERROR_TYPES.costUnknown,
+        `${client.provider}:${request.model} has no known price and ${usdBudget} has a USD budget (LLM_UNKNOWN_COST_POLICY=refuse): not sent; price it in LLM_PRICES or set the policy to warn`,
+        { scope: usdBudget },
+      );
+      throw await failed(refusal);
     }
 
     // Recorded before it is sent: if this process dies while the request is out, the row says so.
     try {
-      await ledger.begin({ ...entry, inputTokens: inputEstimate, outputTokens: request.maxTokens, costUsd: reservation.usd, latencyMs: 0, outcome: 'unknown' });
+      await ledger.begin({ ...entry, inputTokens: inputEstimate, outputTokens: request.maxTokens, costUsd: costUnknown ? null : reservation.usd, latencyMs: 0, outcome: 'unknown' });
       begun = true;
     } catch (err) {
       await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
       throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: its ledger row could not be written (${(err as Error).message})`, { cause: err });
     }
 
-    let reply: ProviderReply;
+    let reply: ProviderReply & { usageEstimated: boolean };
     try {
       reply = withUsage(await client.complete(request), request.messages, inputEstimate);
     } catch (err) {
@@ -228,13 +275,13 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
       throw await failed(classifyProviderError(err, client.provider));
     }
 
-    const costUsd = costOf(request.model, reply.inputTokens, reply.outputTokens);
+    const costUsd = costOf(client.provider, request.model, reply.inputTokens, reply.outputTokens);
     const latencyMs = performance.now() - started;
     const finish = async (outcome: 'ok' | 'bad_output', error?: string, settled?: LedgerEntry['settled']) => {
-      const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, latencyMs, outcome, error, settled };
+      const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, usageEstimated: reply.usageEstimated, latencyMs, outcome, error, settled };
       ledger.observe(row);
       try {
-        await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd }, ledgerUpdate(row));
+        await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd ?? 0 }, ledgerUpdate(row));
       } catch (err) {
         // The provider has answered (and charged): failing now would only make Temporal pay for it again.
         logger.error('could not settle a budget reservation or write its ledger row; the reservation expires on its own', {
@@ -247,9 +294,9 @@ function sender(deps: { rateLimiter: ProviderRateLimiter; budgets: Budgets; ledg
 }
 
 /** Servers that report no usage (some OpenAI-compatible ones) are charged an estimate rather than nothing. */
-function withUsage(reply: ProviderReply, messages: ChatMessage[], inputEstimate: number): ProviderReply {
-  if (reply.inputTokens > 0 || reply.outputTokens > 0 || messages.length === 0) return reply;
-  return { ...reply, inputTokens: inputEstimate, outputTokens: Math.ceil(reply.text.length / 3) };
+function withUsage(reply: ProviderReply, messages: ChatMessage[], inputEstimate: number): ProviderReply & { usageEstimated: boolean } {
+  if (reply.inputTokens > 0 || reply.outputTokens > 0 || messages.length === 0) return { ...reply, usageEstimated: false };
+  return { ...reply, inputTokens: inputEstimate, outputTokens: Math.ceil(reply.text.length / 3), usageEstimated: true };
 }
 
 function ledgerBase(profile: LlmProfile, req: LlmRequest<unknown>, ctx: CallContext) {

@@ -1,4 +1,4 @@
 export { createLlmGateway, type LlmGateway, type LlmGatewayDeps } from './gateway';
 export { LlmError, LLM_ERROR_TYPES, isLlmError, type LlmErrorType } from './errors';
-export { costOf, priceOf, PRICES_PER_MILLION } from './prices';
+export { costOf, createPricing, priceOf, PRICES_PER_MILLION, type Pricing } from './prices';
 export type { CallContext, ChatMessage, LlmRequest, LlmResult, LlmUsage } from './types';

@@ -14,10 +14,13 @@ export interface LedgerEntry {
   attempt: number | undefined;
   inputTokens: number;
   outputTokens: number;
-  costUsd: number;
+  /** Null when the model has no known price: the row is then flagged `cost_unknown`. */
+  costUsd: number | null;
   latencyMs: number;
   outcome: LlmOutcome;
   error?: string;
+  /** The provider reported no usage; the tokens are the gateway's estimate. */
+  usageEstimated?: boolean;
   /** Keys a provider request's row (see `callKeyOf` in gateway.ts): written `unknown` before it is sent, then completed. */
   callKey?: string;
   /** On an `ok` row: the answer, under the key of the logical call it answered, for a retry to reuse (see `reusable`). */
@@ -50,10 +53,10 @@ export interface Ledger {
 }
 
 const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
-  input_tokens, output_tokens, cost_usd, latency_ms, outcome, cache_hit, error, call_key)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  input_tokens, output_tokens, cost_usd, cost_unknown, usage_estimated, latency_ms, outcome, cache_hit, error, call_key)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_ms = ?, outcome = ?, error = ?,
+const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_unknown = ?, usage_estimated = ?, latency_ms = ?, outcome = ?, error = ?,
   reuse_key = ?, answer = ?::jsonb where call_key = ?`;
 
 /** The completion of a row `begin` wrote, as SQL, so a caller can run it in the same statement as other work. */
@@ -61,7 +64,7 @@ export function ledgerUpdate(e: LedgerEntry & { callKey: string }): { sql: strin
   const settled = e.outcome === 'ok' ? e.settled : undefined;
   return {
     sql: UPDATE,
-    params: [e.inputTokens, e.outputTokens, e.costUsd, Math.round(e.latencyMs), e.outcome, e.error?.slice(0, 2000) ?? null, settled?.reuseKey ?? null, settled ? JSON.stringify(settled.answer) : null, e.callKey],
+    params: [e.inputTokens, e.outputTokens, e.costUsd, e.costUsd === null, e.usageEstimated ?? false, Math.round(e.latencyMs), e.outcome, e.error?.slice(0, 2000) ?? null, settled?.reuseKey ?? null, settled ? JSON.stringify(settled.answer) : null, e.callKey],
   };
 }
 
@@ -82,6 +85,8 @@ export function ledgerInsert(e: LedgerEntry, at = new Date()): { sql: string; pa
       e.inputTokens,
       e.outputTokens,
       e.costUsd,
+      e.costUsd === null,
+      e.usageEstimated ?? false,
       Math.round(e.latencyMs),
       e.outcome,
       e.outcome === 'cache_hit',
@@ -99,7 +104,7 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
     metrics.llmRequestDuration.observe({ ...labels, outcome: e.outcome }, e.latencyMs / 1000);
     if (e.inputTokens > 0) metrics.llmTokens.inc({ ...labels, direction: 'input' }, e.inputTokens);
     if (e.outputTokens > 0) metrics.llmTokens.inc({ ...labels, direction: 'output' }, e.outputTokens);
-    if (e.costUsd > 0) metrics.llmCostUsd.inc(labels, e.costUsd);
+    if (e.costUsd !== null && e.costUsd > 0) metrics.llmCostUsd.inc(labels, e.costUsd);
     if (e.outcome === 'cache_hit') metrics.llmCacheHits.inc(labels);
   };
   return {

@@ -9,7 +9,12 @@ export interface UsageTotals {
   cacheHits: number;
   inputTokens: number;
   outputTokens: number;
+  /** A lower bound when `unknownCostCalls` > 0: calls to models with no known price add nothing to it. */
   costUsd: number;
+  /** Calls whose cost is unknown (no price for their model): `costUsd` leaves them out. */
+  unknownCostCalls: number;
+  /** Calls whose tokens are the gateway's estimate (the provider reported no usage). */
+  estimatedUsageCalls: number;
 }
 
 interface TotalsRow {
@@ -19,6 +24,8 @@ interface TotalsRow {
   input_tokens: string | null;
   output_tokens: string | null;
   cost_usd: string | null;
+  unknown_cost_calls: string;
+  estimated_usage_calls: string;
 }
 
 const GROUPS = { all: `''`, agent: 'agent_id', provider: 'provider', model: `provider || ':' || model`, purpose: 'purpose' } as const;
@@ -32,7 +39,8 @@ export async function usageTotals(em: EntityManager, period: UsagePeriod, by: ke
   const [where, params] = typeof period === 'string' ? ['month = ?', [period]] : ['at >= ? and at < ?', [period.from, period.to]];
   const rows = (await em.execute(
     `select ${key} as key, count(*) as calls, count(*) filter (where cache_hit) as cache_hits,
-            sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(cost_usd) as cost_usd
+            sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(cost_usd) as cost_usd,
+            count(*) filter (where cost_unknown) as unknown_cost_calls, count(*) filter (where usage_estimated) as estimated_usage_calls
        from token_usage_events where ${where} group by 1 order by 1 nulls first`,
     params,
   )) as TotalsRow[];
@@ -43,6 +51,8 @@ export async function usageTotals(em: EntityManager, period: UsagePeriod, by: ke
     inputTokens: Number(r.input_tokens ?? 0),
     outputTokens: Number(r.output_tokens ?? 0),
     costUsd: Number(r.cost_usd ?? 0),
+    unknownCostCalls: Number(r.unknown_cost_calls),
+    estimatedUsageCalls: Number(r.estimated_usage_calls),
   }));
 }
 

@@ -55,7 +55,10 @@ export interface LlmResult<T> {
   model: string;
   /** Tokens spent by this call (0 on a cache hit), repair attempt included; for a reused answer, what it cost once. */
   usage: LlmUsage;
+  /** USD spent; a lower bound when `costUnknown` (the model has no known price and counts 0 here). */
   costUsd: number;
+  /** Part of the call went to a model with no known price (see `LLM_PRICES`). */
+  costUnknown?: boolean;
   cacheHit: boolean;
   /** The answer an earlier attempt of the same activity settled and paid for: no request sent, no new charge. */
   reused: boolean;

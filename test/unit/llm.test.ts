@@ -32,7 +32,7 @@ describe('LLM rules', () => {
     expect(priceOf('gpt-4o-2024-11-20')).toEqual({ input: 2.5, output: 10 });
     expect(priceOf('claude-opus-4-5-20251101')).toEqual({ input: 5, output: 25 });
     expect(costOf('gpt-4o', 1_000_000, 1_000_000)).toBe(12.5);
-    expect(costOf('llama3.1:8b', 5000, 5000)).toBe(0);
+    expect(costOf('llama3.1:8b', 5000, 5000)).toBeNull();
   });
 
   it('reads retry-after in ms, seconds or as a date', () => {

@@ -12,6 +12,8 @@ export const LLM_OUTCOMES = [
   'rejected',
   'quota_exhausted',
   'not_configured',
+  // Refused before sending: the model has no known price and a USD budget applies (LLM_UNKNOWN_COST_POLICY=refuse).
+  'cost_unknown',
   // The caller gave up while the request was out (its activity was cancelled, or an exam answer ran out of time): no
   // answer, but the provider may still charge for what it generated.
   'aborted',
@@ -50,10 +52,15 @@ export class TokenUsageEvent {
   attempt: number | null;
   inputTokens: number;
   outputTokens: number;
-  costUsd: number;
+  /** Null when the model has no known price (`costUnknown`): a lower bound in every total, never a false 0. */
+  costUsd: number | null;
   latencyMs: number;
   outcome: LlmOutcome;
   cacheHit: boolean;
+  /** The model has no known price (neither in the built-in table nor in `LLM_PRICES`). */
+  costUnknown = false;
+  /** The provider reported no usage: the tokens are the gateway's estimate. */
+  usageEstimated = false;
   error: string | null;
   /** One provider request (workflow run, activity, attempt, call within the attempt, profile, turn); null for rows written after the fact. */
   callKey: string | null;
@@ -61,7 +68,7 @@ export class TokenUsageEvent {
   reuseKey: string | null = null;
   answer: SettledAnswer | null = null;
 
-  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey' | 'reuseKey' | 'answer'> & { at?: Date; callKey?: string | null }) {
+  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey' | 'reuseKey' | 'answer' | 'costUnknown' | 'usageEstimated'> & { at?: Date; callKey?: string | null; costUnknown?: boolean; usageEstimated?: boolean }) {
     this.at = init.at ?? new Date();
     this.month = init.month;
     this.agentId = init.agentId;
@@ -79,6 +86,8 @@ export class TokenUsageEvent {
     this.cacheHit = init.cacheHit;
     this.error = init.error;
     this.callKey = init.callKey ?? null;
+    this.costUnknown = init.costUnknown ?? false;
+    this.usageEstimated = init.usageEstimated ?? false;
   }
 }
 
@@ -105,7 +114,9 @@ export const TokenUsageEventSchema = new EntitySchema<TokenUsageEvent>({
     attempt: { type: 'integer', nullable: true },
     inputTokens: { type: 'integer' },
     outputTokens: { type: 'integer' },
-    costUsd: { type: new DecimalType('number'), precision: 14, scale: 6 },
+    costUsd: { type: new DecimalType('number'), precision: 14, scale: 6, nullable: true },
+    costUnknown: { type: 'boolean', default: false },
+    usageEstimated: { type: 'boolean', default: false },
     latencyMs: { type: 'integer' },
     outcome: { type: 'string', length: 20 },
     cacheHit: { type: 'boolean' },

@@ -8,7 +8,9 @@ interface Totals {
   cacheHits: number;
   inputTokens: number;
   outputTokens: number;
+  /** A lower bound when `unknownCostCalls` > 0. */
   costUsd: number;
+  unknownCostCalls?: number;
 }
 interface Budget {
   monthlyTokens: number | null;
@@ -29,7 +31,7 @@ interface UsageEvent {
   agentId: string | null;
   inputTokens: number;
   outputTokens: number;
-  costUsd: number;
+  costUsd: number | null;
 }
 
 /** The most ledger rows the month chart reads (10 pages); beyond that the chart says it is partial. */
@@ -41,7 +43,7 @@ export async function tokenUsagePage(ctx: PageContext): Promise<HTMLElement> {
   const s = await api<Summary>(`/token-usage/summary?month=${encodeURIComponent(month)}`);
   const { events, total } = await monthEvents(month);
   const picker = h('input', { type: 'month', value: month, 'aria-label': 'month', onchange: (e: Event) => (location.hash = `#/tokens?month=${(e.target as HTMLInputElement).value}`) });
-  const row = (name: string, t: Totals, b: Budget | null | undefined) => [name, fmtNum(t.calls), fmtNum(t.inputTokens + t.outputTokens), `$${fmtNum(t.costUsd, 4)}`, meter(t.inputTokens + t.outputTokens, b?.monthlyTokens), meter(t.costUsd, b?.monthlyUsd, '$')];
+  const row = (name: string, t: Totals, b: Budget | null | undefined) => [name, fmtNum(t.calls), fmtNum(t.inputTokens + t.outputTokens), cost(t), meter(t.inputTokens + t.outputTokens, b?.monthlyTokens), meter(t.costUsd, b?.monthlyUsd, '$')];
   const heads = ['', 'calls', 'tokens', 'cost', 'vs token budget', 'vs USD budget'];
   return h(
     'section',
@@ -57,6 +59,11 @@ export async function tokenUsagePage(ctx: PageContext): Promise<HTMLElement> {
     total > events.length ? h('p', { class: 'muted' }, `Showing the first ${events.length} of ${total} calls.`) : null,
     lineChart(cumulative(events)),
   );
+}
+
+/** The cost, marked as a lower bound when some calls went to models with no known price. */
+function cost(t: Totals): string {
+  return t.unknownCostCalls ? `≥ $${fmtNum(t.costUsd, 4)} (${fmtNum(t.unknownCostCalls)} calls unpriced)` : `$${fmtNum(t.costUsd, 4)}`;
 }
 
 function meter(used: number, limit: number | null | undefined, unit = ''): HTMLElement | string {

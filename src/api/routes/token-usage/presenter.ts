@@ -15,6 +15,8 @@ export function presentEvent(e: TokenUsageEvent) {
     inputTokens: e.inputTokens,
     outputTokens: e.outputTokens,
     costUsd: e.costUsd,
+    costUnknown: e.costUnknown,
+    usageEstimated: e.usageEstimated,
     latencyMs: e.latencyMs,
     outcome: e.outcome,
     cacheHit: e.cacheHit,
@@ -40,8 +42,9 @@ export function presentBudget(b: BudgetState) {
 }
 
 export function presentTotals(t: UsageTotals) {
-  const { calls, cacheHits, inputTokens, outputTokens, costUsd } = t;
-  return { calls, cacheHits, inputTokens, outputTokens, costUsd: round6(costUsd) };
+  const { calls, cacheHits, inputTokens, outputTokens, costUsd, unknownCostCalls, estimatedUsageCalls } = t;
+  // With unknownCostCalls > 0, costUsd is a lower bound: those calls are left out, not counted as free.
+  return { calls, cacheHits, inputTokens, outputTokens, costUsd: round6(costUsd), unknownCostCalls, estimatedUsageCalls };
 }
 
 function round6(n: number): number {

@@ -14,7 +14,7 @@ import { parse } from '../../validate';
 import { presentBudget, presentEvent, presentTotals } from './presenter';
 import { eventsQuery, putBudgetBody, scopeParams, summaryQuery } from './schema';
 
-const NONE: UsageTotals = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+const NONE: UsageTotals = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unknownCostCalls: 0, estimatedUsageCalls: 0 };
 
 /** `/token-usage`: the ledger, summed against budgets (viewer); setting budgets (admin). */
 export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
