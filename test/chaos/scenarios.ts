@@ -1,4 +1,5 @@
 import { connectionsKilledUnderLoad } from './database-faults';
+import { proposalApplyWorkerKilled } from './proposal-apply';
 import { startHoldingReceiver, webhookDeliveryWorkerKilled, webhookEnv } from './deliveries';
 import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type ExamRow, type HeldLock } from './exams';
 import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
@@ -39,6 +40,7 @@ async function onStage(
       const limit = new Promise<Verdict>((resolve) => (timer = setTimeout(() => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }), RUN_LIMIT_MS)));
       verdict = await Promise.race([body(stage, llm), limit]).finally(() => clearTimeout(timer));
     } catch (err) {
+      process.stderr.write(`DEBUG ${(err as Error).message}\n`);
       verdict = { correct: false, notes: [(err as Error).message.split('\n')[0] ?? String(err)] };
     }
     return await measure(stage, verdict, baseline, llm.held);
@@ -97,7 +99,7 @@ export const workerDownLongerThanTimeLimit: Scenario = {
   name: 'worker down in exam answer longer than its time limit',
   description: `the exam's time limit is lowered to ${SHORT_LIMIT_S} s on its stored row; the worker's process group is SIGKILLed while its answer calls are in flight and a new worker starts only ${OUTAGE_MS / 1000} s later. Correct: the exam ends once, passed on its real answers (score 90, every item answered and graded), not failed for the outage.`,
   run: (lab) =>
-    onStage(lab, 'kill-answer-outage', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
+    onStage(lab, 'answer-outage', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
       await query(stage, 'update exams set time_limit_seconds = $1 where workflow_id = $2', [SHORT_LIMIT_S, workflowId]);
@@ -160,6 +162,13 @@ export const webhookWorkerKilled: Scenario = {
       await receiver.close();
     }
   },
+};
+
+/** Scenario 1 for proposals: the worker SIGKILLed in the apply of an approved proposal (see proposal-apply.ts). */
+export const proposalApplyKilled: Scenario = {
+  name: 'worker SIGKILL in proposal apply',
+  description: "a proposal started over the API (the fake drafts the example target's fix) is approved through POST /api/proposals/:id/review; its apply is held after its commit is on the branch, before the proposal row records it, and the worker SIGKILLed there; then a new worker starts. Correct: the proposal ends applied once, its recorded commit the tip of the one proposal branch, one proposal_applied notification, each timeline state once, the review answered 200.",
+  run: (lab) => onStage(lab, 'kill-apply', undefined, (stage) => proposalApplyWorkerKilled(stage)),
 };
 
 /** Scenario 6: the Temporal server stopped (SIGTERM) mid-exam and started again on its state file 5 s later. */
@@ -242,6 +251,7 @@ export const SCENARIOS: Scenario[] = [
   ...(['plan', 'generate', 'answer', 'grade', 'score'] as const).map(workerKilledInExamStep),
   workerDownLongerThanTimeLimit,
   webhookWorkerKilled,
+  proposalApplyKilled,
   examEndedFromTemporal('cancel'),
   examEndedFromTemporal('terminate'),
   ...WORK_KINDS.flatMap((kind) => [workEndedFromTemporal(kind, 'cancel'), workEndedFromTemporal(kind, 'terminate')]),

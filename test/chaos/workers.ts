@@ -44,7 +44,7 @@ export class WorkerProcesses {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const entry = { child, exited: false, done: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+    const entry = { child, exited: false, done: new Promise<void>((resolve) => child.once('close', () => resolve())) };
     void entry.done.then(() => (entry.exited = true));
     this.children.set(name, entry);
     let tail = '';
