@@ -65,8 +65,8 @@ export async function proposalApplyWorkerKilled(stage: Stage): Promise<{ correct
   const [counts] = await query<{ applied: number; events: number; states: number }>(
     stage,
     `select (select count(*) from notifications where kind = 'proposal_applied' and data->>'proposalId' = $1)::int as applied,
-            (select count(*) from proposal_events where proposal_id = $1)::int as events,
-            (select count(distinct state) from proposal_events where proposal_id = $1)::int as states`,
+            (select count(*) from proposal_events where proposal_id = $1::uuid)::int as events,
+            (select count(distinct state) from proposal_events where proposal_id = $1::uuid)::int as states`,
     [waiting.id],
   );
   const notes: string[] = [];

@@ -1,3 +1,4 @@
+import { cycleStudyWorkerKilled } from './cycle';
 import { connectionsKilledUnderLoad } from './database-faults';
 import { proposalApplyWorkerKilled } from './proposal-apply';
 import { startHoldingReceiver, webhookDeliveryWorkerKilled, webhookEnv } from './deliveries';
@@ -40,7 +41,6 @@ async function onStage(
       const limit = new Promise<Verdict>((resolve) => (timer = setTimeout(() => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }), RUN_LIMIT_MS)));
       verdict = await Promise.race([body(stage, llm), limit]).finally(() => clearTimeout(timer));
     } catch (err) {
-      process.stderr.write(`DEBUG ${(err as Error).message}\n`);
       verdict = { correct: false, notes: [(err as Error).message.split('\n')[0] ?? String(err)] };
     }
     return await measure(stage, verdict, baseline, llm.held);
@@ -171,6 +171,13 @@ export const proposalApplyKilled: Scenario = {
   run: (lab) => onStage(lab, 'kill-apply', undefined, (stage) => proposalApplyWorkerKilled(stage)),
 };
 
+/** Scenario 1 for learning cycles: the worker SIGKILLed in the cycle's study step (see cycle.ts). */
+export const cycleStudyKilled: Scenario = {
+  name: 'worker SIGKILL in learning cycle study',
+  description: "a learning cycle started over the API runs its three children (the fake scripts plan, triage, the experiment's test and the analysis); the worker is SIGKILLed while the study step's model calls are held open, then a new worker starts. Correct: the cycle completes, its run and each child's run exist once and are completed, each study note is written once, one cycle_completed notification.",
+  run: (lab) => onStage(lab, 'kill-cycle', undefined, cycleStudyWorkerKilled),
+};
+
 /** Scenario 6: the Temporal server stopped (SIGTERM) mid-exam and started again on its state file 5 s later. */
 export const temporalRestarted: Scenario = {
   name: 'Temporal server restarted',
@@ -252,6 +259,7 @@ export const SCENARIOS: Scenario[] = [
   workerDownLongerThanTimeLimit,
   webhookWorkerKilled,
   proposalApplyKilled,
+  cycleStudyKilled,
   examEndedFromTemporal('cancel'),
   examEndedFromTemporal('terminate'),
   ...WORK_KINDS.flatMap((kind) => [workEndedFromTemporal(kind, 'cancel'), workEndedFromTemporal(kind, 'terminate')]),
