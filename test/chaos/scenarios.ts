@@ -7,6 +7,7 @@ import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
 import { scriptExams, type PromptName, type ScriptedLlm } from './llm-script';
 import { agentBaseline, measure, query, type RunFigures } from './measures';
 import { endWorkFromTemporal, WORK_KINDS, type WorkKind } from './runs';
+import type { WorkerProcess } from './workers';
 
 /** One fault-injection scenario: `run` performs it once on a stage of its own and measures it. */
 export interface Scenario {
@@ -87,6 +88,15 @@ export function workerKilledInExamStep(step: ExamStep): Scenario {
   };
 }
 
+/** The answer trap sprung, `victim` SIGKILLed, the trap released, `revive` run: the exam's verdict once it ends. */
+async function killedInAnswer(stage: Stage, llm: ScriptedLlm, workflowId: string, victim: WorkerProcess, revive: () => Promise<unknown>): Promise<Verdict> {
+  await llm.sprung;
+  await stage.workers.kill(victim);
+  llm.release();
+  await revive();
+  return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+}
+
 /** The exam's time limit in the outage scenario, and how long its worker stays dead: longer than the limit. */
 const SHORT_LIMIT_S = 10;
 const OUTAGE_MS = (SHORT_LIMIT_S + 10) * 1000;
@@ -104,12 +114,10 @@ export const workerDownLongerThanTimeLimit: Scenario = {
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
       await query(stage, 'update exams set time_limit_seconds = $1 where workflow_id = $2', [SHORT_LIMIT_S, workflowId]);
       const first = await stage.workers.start();
-      await llm.sprung;
-      await stage.workers.kill(first);
-      llm.release();
-      await new Promise((r) => setTimeout(r, OUTAGE_MS));
-      await stage.workers.start();
-      return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+      return killedInAnswer(stage, llm, workflowId, first, async () => {
+        await new Promise((r) => setTimeout(r, OUTAGE_MS));
+        await stage.workers.start();
+      });
     }),
 };
 
@@ -126,11 +134,7 @@ export const splitWorkersLlmKilled: Scenario = {
       const calls = await stage.workers.start({ WORKER_QUEUES: 'llm,sandbox' });
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-      await llm.sprung;
-      await stage.workers.kill(calls);
-      llm.release();
-      await stage.workers.start({ WORKER_QUEUES: 'llm,sandbox' });
-      return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+      return killedInAnswer(stage, llm, workflowId, calls, () => stage.workers.start({ WORKER_QUEUES: 'llm,sandbox' }));
     }),
 };
 
@@ -143,10 +147,7 @@ export const twoWorkersOneKilled: Scenario = {
       const [first] = await Promise.all([stage.workers.start(), stage.workers.start()]);
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-      await llm.sprung;
-      await stage.workers.kill(first);
-      llm.release();
-      return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+      return killedInAnswer(stage, llm, workflowId, first, async () => undefined);
     }),
 };
 
