@@ -15,6 +15,7 @@ import { Migration20261202061238_LedgerCallKeys } from './Migration2026120206123
 import { Migration20261202062700_OneLiveProposalPerFinding } from './Migration20261202062700_OneLiveProposalPerFinding';
 import { Migration20261202082416_ExamAnswerClock } from './Migration20261202082416_ExamAnswerClock';
 import { Migration20261202083000_FindingsOpenedRun } from './Migration20261202083000_FindingsOpenedRun';
+import { Migration20261202095500_WorkerQueuesText } from './Migration20261202095500_WorkerQueuesText';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -37,4 +38,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202062700_OneLiveProposalPerFinding', class: Migration20261202062700_OneLiveProposalPerFinding },
   { name: 'Migration20261202082416_ExamAnswerClock', class: Migration20261202082416_ExamAnswerClock },
   { name: 'Migration20261202083000_FindingsOpenedRun', class: Migration20261202083000_FindingsOpenedRun },
+  { name: 'Migration20261202095500_WorkerQueuesText', class: Migration20261202095500_WorkerQueuesText },
 ];

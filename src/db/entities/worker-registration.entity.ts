@@ -32,7 +32,7 @@ export const WorkerRegistrationSchema = new EntitySchema<WorkerRegistration>({
     identity: { type: 'string', length: 200, primary: true },
     host: { type: 'string', length: 255 },
     pid: { type: 'integer' },
-    taskQueue: { type: 'string', length: 100 },
+    taskQueue: { type: 'text' },
     sandbox: { type: 'json' },
     startedAt: { type: 'Date', columnType: 'timestamptz' },
     seenAt: { type: 'Date', columnType: 'timestamptz' },
