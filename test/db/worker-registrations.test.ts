@@ -1,28 +1,16 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { activityQueues } from '../../src/contracts/task-queues';
-import { createOrm } from '../../src/db/orm';
 import { liveWorkers, registerWorker } from '../../src/db/workers';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestOrm } from '../helpers/database';
 
-let db: TestDatabase;
-let orm: MikroORM;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  orm = await createOrm({ url: db.url, poolSize: 2 });
-});
-afterAll(async () => {
-  await orm.close();
-  await db.drop();
-});
+const orm = useTestOrm();
 
 it('registers a worker polling every kind of a long-named task queue (the comma list is not cut to 100 characters)', async () => {
   const base = `lvlup-production-eu-west-1-${'x'.repeat(40)}`;
   const taskQueue = Object.values(activityQueues(base)).join(',');
   expect(taskQueue.length).toBeGreaterThan(100);
-  const registration = await registerWorker(orm, { identity: 'long-queue@test', taskQueue, sandbox: {} });
+  const registration = await registerWorker(orm(), { identity: 'long-queue@test', taskQueue, sandbox: {} });
   try {
-    const [worker] = (await liveWorkers(orm)).filter((w) => w.identity === 'long-queue@test');
+    const [worker] = (await liveWorkers(orm())).filter((w) => w.identity === 'long-queue@test');
     expect(worker?.queues).toEqual(taskQueue.split(','));
   } finally {
     await registration.stop();

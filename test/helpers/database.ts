@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
+import { createOrm } from '../../src/db/orm';
 import { adminDatabaseUrl, requiredTestEnv, TEST_ENV } from './env';
 
 export interface TestDatabase {
@@ -39,5 +41,23 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
     url: adminDatabaseUrl(name),
     name,
     drop: () => admin((c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+  };
+}
+
+/** Registers beforeAll/afterAll for a test file (or block) that needs a database of its own and an ORM on it. */
+export function useTestOrm(): () => MikroORM {
+  let db: TestDatabase | undefined;
+  let orm: MikroORM | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    orm = await createOrm({ url: db.url, poolSize: 2 });
+  });
+  afterAll(async () => {
+    await orm?.close();
+    await db?.drop();
+  });
+  return () => {
+    if (orm === undefined) throw new Error('the test ORM is used before beforeAll ran');
+    return orm;
   };
 }
