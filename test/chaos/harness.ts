@@ -30,7 +30,8 @@ export interface Lab {
   readonly temporalAddress: string;
   /** Stops the Temporal server (SIGTERM) and starts it again on the same port and state file after `downMs`. */
   restartTemporal(downMs: number): Promise<void>;
-  stage(name: string): Promise<Stage>;
+  /** A fresh stage; `env` adds to (or overrides) the chaos environment of its API and workers. */
+  stage(name: string, env?: Record<string, string>): Promise<Stage>;
   close(): Promise<void>;
 }
 
@@ -109,11 +110,11 @@ export async function startLab(): Promise<Lab> {
       await new Promise((r) => setTimeout(r, downMs));
       server = await startDevServer(serverOptions);
     },
-    stage: async (name) => {
+    stage: async (name, extra = {}) => {
       const database = `${template}_${databases.length}`;
       databases.push(database);
       await admin((c) => c.query(`create database "${database}" template "${template}"`));
-      const stage = await openStage(lab, name, database, bundlePath);
+      const stage = await openStage(lab, name, database, bundlePath, extra);
       stages.add(stage);
       return stage;
     },
@@ -130,7 +131,7 @@ export async function startLab(): Promise<Lab> {
   return lab;
 }
 
-async function openStage(lab: Lab, name: string, database: string, bundlePath: string): Promise<Stage> {
+async function openStage(lab: Lab, name: string, database: string, bundlePath: string, extra: Record<string, string>): Promise<Stage> {
   const taskQueue = `chaos-${name}-${randomBytes(3).toString('hex')}`;
   const dataDir = path.join(lab.dir, taskQueue);
   const env: Record<string, string> = {
@@ -141,6 +142,7 @@ async function openStage(lab: Lab, name: string, database: string, bundlePath: s
     TEMPORAL_TASK_QUEUE: taskQueue,
     WORKFLOW_BUNDLE_PATH: bundlePath,
     DATA_DIR: dataDir,
+    ...extra,
   };
   const config = loadConfig({ ...env, LOG_LEVEL: 'error', API_HOST: '127.0.0.1', API_PORT: '0' });
   const orm = await createOrm(config.database);

@@ -19,11 +19,11 @@ const RUBRIC = [
 ];
 
 export interface ScriptedLlm {
-  /** Requests the trap held (never answered: the worker was killed while they were in flight). */
+  /** Requests the trap held (answered only on `release`: the worker was killed while they were in flight). */
   readonly held: Set<FakeRequest>;
   /** Resolves when the trap's request arrives (undefined: no trap). */
   readonly sprung: Promise<FakeRequest> | undefined;
-  /** Ends the trap: requests from now on are answered. */
+  /** Ends the trap: the held requests and every later one are answered. */
   release(): void;
 }
 
@@ -45,6 +45,8 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
   const sprung = trap === undefined ? undefined : new Promise<FakeRequest>((resolve) => (spring = resolve));
   const seen: Partial<Record<PromptName, number>> = {};
   let released = false;
+  let releaseHeld: () => void = () => undefined;
+  const releasing = new Promise<void>((resolve) => (releaseHeld = resolve));
   const replies: Record<PromptName, (req: FakeRequest) => FakeReply> = {
     examiner: (req) => {
       const n = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
@@ -59,10 +61,19 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
       if (trap?.prompt === name && !released && (seen[name] ?? 0) >= trap.nth) {
         held.add(req);
         spring(req);
-        return { hang: true };
+        // Held until release, then answered: a worker that survived the fault gets its answer as from a slow provider
+        // (a killed worker's connection is gone, so its copy is never read).
+        return { until: releasing.then(() => replies[name](req)) };
       }
       return replies[name](req);
     });
   }
-  return { held, sprung, release: () => (released = true) };
+  return {
+    held,
+    sprung,
+    release: () => {
+      released = true;
+      releaseHeld();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { APPROVAL_XP } from '../../activities/proposals/lifecycle';
 import { OPEN_PROPOSAL_STATES } from '../../src/db/entities';
 import type { FakeRequest } from '../fakes/llm-servers';
 import { RECONCILE_PERIOD_MS, type Stage } from './harness';
@@ -8,7 +9,7 @@ import { PROMPTS } from './llm-script';
  * The four figures of one scenario run (README "Fault-injection suite"):
  * - finished correctly: the scenario's own success criterion held (each scenario states it);
  * - duplicate rows: rows that exist twice or were applied twice — more than one exam per workflow id or item per exam
- *   position, an agent whose XP or exam count differs from the sum its exams' outcomes applied, more than one finding per
+ *   position, an agent whose XP or exam count differs from what its exams' outcomes and approved proposals applied, more than one finding per
  *   fingerprint, more than one live proposal per finding, more than one notification per dedupe key;
  * - double LLM charges, per purpose: calls the ledger completed `ok` beyond the logical calls (distinct prompts) the fake
  *   provider answered — the same call billed twice although its answer was already had — plus every request the
@@ -37,10 +38,10 @@ export async function agentBaseline(stage: Stage): Promise<AgentBaseline> {
 }
 
 /** Measures a finished scenario run: `correct` and `notes` are the scenario's verdict; the rest is read from the stage. */
-export async function measure(stage: Stage, verdict: { correct: boolean; notes: string[] }, baseline: AgentBaseline, held: Set<FakeRequest>): Promise<RunFigures> {
+export async function measure(stage: Stage, verdict: { correct: boolean; notes: string[] }, baseline: AgentBaseline): Promise<RunFigures> {
   const notes = [...verdict.notes];
   const duplicateRows = await countDuplicates(stage, baseline, notes);
-  const doubleCharges = await countDoubleCharges(stage, held, notes);
+  const doubleCharges = await countDoubleCharges(stage, notes);
   const stuckAgents = await countStuck(stage, notes);
   return { correct: verdict.correct, duplicateRows, doubleCharges, stuckAgents, notes };
 }
@@ -59,10 +60,15 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
     if (rows.length > 0) notes.push(`${rows.length} duplicate ${what}`);
     count += rows.length;
   }
+  // What changed an agent's XP: its exams' outcomes, and +APPROVAL_XP for each approved proposal it learned from.
   const applied = await query<{ id: string; xp: number; exams_taken: number; delta: number; outcomes: number }>(
     stage,
-    `select a.id, a.xp, a.exams_taken, coalesce(sum((e.outcome->>'xpAfter')::int - (e.outcome->>'xpBefore')::int), 0)::int as delta, count(e.outcome)::int as outcomes
+    `select a.id, a.xp, a.exams_taken,
+            (coalesce(sum((e.outcome->>'xpAfter')::int - (e.outcome->>'xpBefore')::int), 0)
+              + $1 * (select count(*) from proposals p where p.agent_id = a.id and p.learned_at is not null and p.review->>'decision' = 'approve'))::int as delta,
+            count(e.outcome)::int as outcomes
        from agents a left join exams e on e.agent_id = a.id and e.outcome is not null group by a.id, a.xp, a.exams_taken`,
+    [APPROVAL_XP],
   );
   for (const a of applied) {
     const before = baseline.get(a.id);
@@ -75,7 +81,7 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
   return count;
 }
 
-async function countDoubleCharges(stage: Stage, held: Set<FakeRequest>, notes: string[]): Promise<number> {
+async function countDoubleCharges(stage: Stage, notes: string[]): Promise<number> {
   const requests = [...stage.lab.fakes.openai.requests, ...stage.lab.fakes.anthropic.requests];
   const purposeOf = (r: FakeRequest) => Object.values(PROMPTS).find((p) => r.prompt.includes(p.marker))?.purpose ?? 'other';
   const rows = await query<{ purpose: string; ok: number; n: number }>(
@@ -90,7 +96,8 @@ async function countDoubleCharges(stage: Stage, held: Set<FakeRequest>, notes: s
   let count = 0;
   for (const purpose of new Set(requests.map(purposeOf))) {
     const mine = requests.filter((r) => purposeOf(r) === purpose);
-    const answered = new Set(mine.filter((r) => !held.has(r) && r.abortedAt === undefined).map((r) => r.prompt));
+    // Answered: the provider's answer reached a live client — a held request counts once its release answered it.
+    const answered = new Set(mine.filter((r) => r.answeredAt !== undefined && r.abortedAt === undefined).map((r) => r.prompt));
     const { ok, n } = ledger(purpose);
     // Billed twice: more calls completed `ok` than there are logical calls the provider answered.
     if (ok > answered.size) notes.push(`${purpose}: ${ok} calls billed ok for ${answered.size} logical calls`);

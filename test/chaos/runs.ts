@@ -17,7 +17,8 @@ export interface WorkKind {
   hold?: (stage: Stage) => Promise<HeldLock>;
 }
 
-const eligible = (agentId: AgentId) => async (stage: Stage) => {
+/** Makes the agent eligible to propose (active, passed recently, no failure streak). */
+export const eligible = (agentId: AgentId) => async (stage: Stage) => {
   await query(stage, `update agents set status = 'active', consecutive_failures = 0, last_passed_at = now() where id = $1`, [agentId]);
 };
 

@@ -1,9 +1,13 @@
+import { cycleStudyWorkerKilled } from './cycle';
 import { connectionsKilledUnderLoad } from './database-faults';
+import { proposalApplyWorkerKilled } from './proposal-apply';
+import { startHoldingReceiver, webhookDeliveryWorkerKilled, webhookEnv } from './deliveries';
 import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type ExamRow, type HeldLock } from './exams';
 import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
 import { scriptExams, type PromptName, type ScriptedLlm } from './llm-script';
-import { agentBaseline, measure, type RunFigures } from './measures';
+import { agentBaseline, measure, query, type RunFigures } from './measures';
 import { endWorkFromTemporal, WORK_KINDS, type WorkKind } from './runs';
+import type { WorkerProcess } from './workers';
 
 /** One fault-injection scenario: `run` performs it once on a stage of its own and measures it. */
 export interface Scenario {
@@ -21,8 +25,14 @@ const RUN_LIMIT_MS = 360_000;
 type Verdict = { correct: boolean; notes: string[] };
 
 /** Runs `body` on a fresh stage with a scripted fake provider, measures it and closes the stage, whatever happens. */
-async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: number } | undefined, body: (stage: Stage, llm: ScriptedLlm) => Promise<Verdict>): Promise<RunFigures> {
-  const stage = await lab.stage(name);
+async function onStage(
+  lab: Lab,
+  name: string,
+  trap: { prompt: PromptName; nth: number } | undefined,
+  body: (stage: Stage, llm: ScriptedLlm) => Promise<Verdict>,
+  env?: Record<string, string>,
+): Promise<RunFigures> {
+  const stage = await lab.stage(name, env);
   try {
     const baseline = await agentBaseline(stage);
     const llm = scriptExams(lab.fakes.openai, trap);
@@ -34,7 +44,7 @@ async function onStage(lab: Lab, name: string, trap: { prompt: PromptName; nth: 
     } catch (err) {
       verdict = { correct: false, notes: [String((err as Error).message ?? err).trim().split('\n').slice(0, 8).join(' | ')] };
     }
-    return await measure(stage, verdict, baseline, llm.held);
+    return await measure(stage, verdict, baseline);
   } finally {
     await stage.close();
   }
@@ -78,6 +88,56 @@ export function workerKilledInExamStep(step: ExamStep): Scenario {
   };
 }
 
+/** The answer trap sprung, `victim` SIGKILLed, the trap released, `revive` run: the exam's verdict once it ends. */
+async function killedInAnswer(stage: Stage, llm: ScriptedLlm, workflowId: string, victim: WorkerProcess, revive: () => Promise<unknown>): Promise<Verdict> {
+  await llm.sprung;
+  await stage.workers.kill(victim);
+  llm.release();
+  await revive();
+  return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+}
+
+/** The exam's time limit in the outage scenario, and how long its worker stays dead: longer than the limit. */
+const SHORT_LIMIT_S = 10;
+const OUTAGE_MS = (SHORT_LIMIT_S + 10) * 1000;
+
+/**
+ * Scenario 1, the issue's own case: the worker SIGKILLed in the answer step and kept down longer than the exam's time
+ * limit. The exam is accepted while no worker runs and its stored time limit lowered before any step reads it.
+ */
+export const workerDownLongerThanTimeLimit: Scenario = {
+  name: 'worker down in exam answer longer than its time limit',
+  description: `the exam's time limit is lowered to ${SHORT_LIMIT_S} s on its stored row; the worker's process group is SIGKILLed while its answer calls are in flight and a new worker starts only ${OUTAGE_MS / 1000} s later. Correct: the exam ends once, passed on its real answers (score 90, every item answered and graded), not failed for the outage.`,
+  run: (lab) =>
+    onStage(lab, 'answer-outage', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
+      const { workflowId } = await startExamOverApi(stage);
+      if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
+      await query(stage, 'update exams set time_limit_seconds = $1 where workflow_id = $2', [SHORT_LIMIT_S, workflowId]);
+      const first = await stage.workers.start();
+      return killedInAnswer(stage, llm, workflowId, first, async () => {
+        await new Promise((r) => setTimeout(r, OUTAGE_MS));
+        await stage.workers.start();
+      });
+    }),
+};
+
+/**
+ * Scenario 3 with the work split by kind: one process polls only the workflows queue, another only llm and sandbox;
+ * the second is SIGKILLed mid-answer and a replacement of the same kind started.
+ */
+export const splitWorkersLlmKilled: Scenario = {
+  name: 'workers split by kind, llm/sandbox one SIGKILLed',
+  description: 'one worker process polls WORKER_QUEUES=workflows, another WORKER_QUEUES=llm,sandbox; the second is SIGKILLed while an answer call is in flight and a new llm,sandbox worker is started. Correct: the exam ends once, passed on its real answers, XP once.',
+  run: (lab) =>
+    onStage(lab, 'split-workers', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
+      await stage.workers.start({ WORKER_QUEUES: 'workflows' });
+      const calls = await stage.workers.start({ WORKER_QUEUES: 'llm,sandbox' });
+      const { workflowId } = await startExamOverApi(stage);
+      if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
+      return killedInAnswer(stage, llm, workflowId, calls, () => stage.workers.start({ WORKER_QUEUES: 'llm,sandbox' }));
+    }),
+};
+
 /** Scenario 3: two workers poll; the first is SIGKILLed in the answer step and never comes back. */
 export const twoWorkersOneKilled: Scenario = {
   name: 'two workers, one SIGKILLed',
@@ -87,11 +147,36 @@ export const twoWorkersOneKilled: Scenario = {
       const [first] = await Promise.all([stage.workers.start(), stage.workers.start()]);
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-      await llm.sprung;
-      await stage.workers.kill(first);
-      llm.release();
-      return examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
+      return killedInAnswer(stage, llm, workflowId, first, async () => undefined);
     }),
+};
+
+/** Scenario 1 for webhook deliveries: the worker SIGKILLed while its POST is held by the receiver (see deliveries.ts). */
+export const webhookWorkerKilled: Scenario = {
+  name: 'worker SIGKILL in webhook delivery',
+  description: 'a notification is created with WEBHOOK_URL pointing at a loopback receiver that holds the POST open; the worker is SIGKILLed while it is held, then a new worker starts (the receiver answers 200 from then on). Correct: one notification, one delivery row, delivered with one successful attempt recorded, its workflow completed, every request received carrying that one delivery id.',
+  run: async (lab) => {
+    const receiver = await startHoldingReceiver();
+    try {
+      return await onStage(lab, 'kill-webhook', undefined, (stage) => webhookDeliveryWorkerKilled(stage, receiver), webhookEnv(receiver));
+    } finally {
+      await receiver.close();
+    }
+  },
+};
+
+/** Scenario 1 for proposals: the worker SIGKILLed in the apply of an approved proposal (see proposal-apply.ts). */
+export const proposalApplyKilled: Scenario = {
+  name: 'worker SIGKILL in proposal apply',
+  description: "a proposal started over the API (the fake drafts the example target's fix) is approved through POST /api/proposals/:id/review; its apply is held after its commit is on the branch, before the proposal row records it, and the worker SIGKILLed there; then a new worker starts. Correct: the proposal ends applied once, its recorded commit the tip of the one proposal branch, one proposal_applied notification, each timeline state once, the review answered 200.",
+  run: (lab) => onStage(lab, 'kill-apply', undefined, (stage) => proposalApplyWorkerKilled(stage)),
+};
+
+/** Scenario 1 for learning cycles: the worker SIGKILLed in the cycle's study step (see cycle.ts). */
+export const cycleStudyKilled: Scenario = {
+  name: 'worker SIGKILL in learning cycle study',
+  description: "a learning cycle started over the API runs its three children (the fake scripts plan, triage, the experiment's test and the analysis); the worker is SIGKILLed while the study step's model calls are held open, then a new worker starts. Correct: the cycle completes, its run and each child's run exist once and are completed, each study note is written once, one cycle_completed notification.",
+  run: (lab) => onStage(lab, 'kill-cycle', undefined, cycleStudyWorkerKilled),
 };
 
 /** Scenario 6: the Temporal server stopped (SIGTERM) mid-exam and started again on its state file 5 s later. */
@@ -172,10 +257,15 @@ export const postgresConnectionsKilled: Scenario = {
 /** Every scenario, in the order the suite runs them. */
 export const SCENARIOS: Scenario[] = [
   ...(['plan', 'generate', 'answer', 'grade', 'score'] as const).map(workerKilledInExamStep),
+  workerDownLongerThanTimeLimit,
+  webhookWorkerKilled,
+  proposalApplyKilled,
+  cycleStudyKilled,
   examEndedFromTemporal('cancel'),
   examEndedFromTemporal('terminate'),
   ...WORK_KINDS.flatMap((kind) => [workEndedFromTemporal(kind, 'cancel'), workEndedFromTemporal(kind, 'terminate')]),
   twoWorkersOneKilled,
+  splitWorkersLlmKilled,
   postgresConnectionsKilled,
   temporalRestarted,
 ];

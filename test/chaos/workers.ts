@@ -32,12 +32,15 @@ export class WorkerProcesses {
     this.log = createWriteStream(logPath, { flags: 'a' });
   }
 
-  /** Spawns a worker and resolves once it polls its task queue; throws with its output if it exits first. */
-  async start(): Promise<WorkerProcess> {
+  /**
+   * Spawns a worker (`env` added to the stage's, e.g. WORKER_QUEUES) and resolves once it polls its task queue; throws
+   * with its output if it exits first.
+   */
+  async start(env: Record<string, string> = {}): Promise<WorkerProcess> {
     const name = `worker-${++this.count}`;
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/bin/worker.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', USER: process.env.USER ?? '', TS_NODE_SWC: 'true', ...this.env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', USER: process.env.USER ?? '', TS_NODE_SWC: 'true', ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

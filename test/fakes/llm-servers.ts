@@ -17,6 +17,8 @@ export type FakeReply =
   | { status: number; retryAfter?: number | string; code?: string; message?: string; delayMs?: number }
   /** Never answers (until the server closes): a hang past the client's timeout. */
   | { hang: true }
+  /** Holds the request open until `until` settles, then answers with the reply it gives (a call in flight, released). */
+  | { until: Promise<FakeReply> }
   /** A 200 whose body is not valid JSON. */
   | { rawBody: string };
 
@@ -36,6 +38,8 @@ export interface FakeRequest {
   receivedAt: number;
   /** When the client closed the connection before the server answered (an aborted request), else undefined. */
   abortedAt?: number;
+  /** When the server's answer was sent in full (a held request answered only at its release), else undefined. */
+  answeredAt?: number;
 }
 
 export interface FakeLlmServer {
@@ -93,6 +97,7 @@ async function startFake(flavor: Flavor): Promise<FakeLlmServer> {
       res.on('close', () => {
         if (!res.writableFinished) req.abortedAt = Date.now();
       });
+      res.on('finish', () => (req.answeredAt = Date.now()));
       answer(flavor, res, req, pick(req));
     });
   });
@@ -135,6 +140,11 @@ function describe(flavor: Flavor, path: string, body: Record<string, unknown>): 
 
 function answer(flavor: Flavor, res: http.ServerResponse, req: FakeRequest, reply: FakeReply): void {
   if ('hang' in reply) return; // the socket stays open until the client gives up or the server closes
+  if ('until' in reply) {
+    // Answered when released; a client that went away meanwhile (its worker killed) just never reads it.
+    void reply.until.then((later) => answer(flavor, res, req, later));
+    return;
+  }
   if ('rawBody' in reply) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(reply.rawBody);

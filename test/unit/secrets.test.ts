@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   encryptionKeyId,
   getStoredSecret,
@@ -12,8 +12,7 @@ import {
   type EncryptionKeys,
 } from '../../src/crypto/secrets';
 import { StoredSecret } from '../../src/db/entities';
-import { createOrm } from '../../src/db/orm';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestOrm } from '../helpers/database';
 
 const hexKey = () => randomBytes(32).toString('hex');
 const keysOf = (key?: string, previous: string[] = []): EncryptionKeys => loadEncryptionKeys({ key, previousKeys: previous });
@@ -90,18 +89,8 @@ describe('sealing', () => {
 });
 
 describe('stored secrets', () => {
-  let db: TestDatabase;
-  let orm: MikroORM;
-  const em = () => orm.em.fork() as EntityManager;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    orm = await createOrm({ url: db.url, poolSize: 2 });
-  });
-  afterAll(async () => {
-    await orm.close();
-    await db.drop();
-  });
+  const orm = useTestOrm();
+  const em = () => orm().em.fork() as EntityManager;
   afterEach(() => em().nativeDelete(StoredSecret, {}));
 
   it('stores only the sealed value, bound to its row, and reads it back', async () => {
