@@ -89,8 +89,8 @@ describe('sealing', () => {
 });
 
 describe('stored secrets', () => {
-  const orm = useTestOrm();
-  const em = () => orm().em.fork() as EntityManager;
+  const bed = useTestOrm();
+  const em = () => bed.orm.em.fork() as EntityManager;
   afterEach(() => em().nativeDelete(StoredSecret, {}));
 
   it('stores only the sealed value, bound to its row, and reads it back', async () => {
