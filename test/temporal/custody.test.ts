@@ -259,6 +259,43 @@ it.each([
   expect(items[0]?.grading?.score).toBe(expectedScore);
 });
 
+const FOLLOW_UP = 'Your previous answer did not give what this exam needs';
+const examinerRequests = () => bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAMINER));
+
+it('asks the examiner again for the code item it left out, and the exam completes with it', async () => {
+  await resetAgent('guardian');
+  // First answer: three open items, no code item. The follow-up names the missing code item and gets it.
+  script({ items: () => [], judge: () => 10, examiner: (req) => ({ json: { items: req.prompt.includes(FOLLOW_UP) ? [codeItem] : [openItem(1), openItem(2), openItem(3)] } }) });
+  const result = await runExam('guardian', { category: 'code_quality' });
+  expect(result).toMatchObject({ status: 'passed', score: 100 });
+
+  const asked = examinerRequests();
+  expect(asked).toHaveLength(2);
+  expect(asked[1]?.prompt).toMatch(/Write 1 exam item/);
+  expect(asked[1]?.prompt).toContain('Still missing: one item of kind "code" with "functionName" and at least 2 "tests"');
+  const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId }, { orderBy: { position: 'asc' } });
+  expect(items.map((i) => i.kind)).toEqual(['open', 'open', 'code']);
+  expect(items[2]?.grading?.score).toBe(100);
+});
+
+it('ends the exam error naming the missing code item when the examiner never gives it, after two follow-ups', async () => {
+  await resetAgent('guardian');
+  // A code item without tests is not a code item: the follow-ups say why it was left out.
+  const invalidCode = { kind: 'code', prompt: `Write a function without tests ${randomUUID()}`, functionName: 'f' };
+  script({ items: (n) => [...Array.from({ length: n }, (_, i) => openItem(i)), invalidCode], judge: () => 10 });
+  const result = await runExam('guardian', { category: 'code_quality' });
+  expect(result).toBeInstanceOf(WorkflowFailedError);
+
+  const asked = examinerRequests();
+  expect(asked).toHaveLength(3);
+  for (const req of asked.slice(1)) expect(req.prompt).toContain('left out: a code item with fewer than 2 "tests"');
+  const exam = await em().findOneOrFail(Exam, { agentId: 'guardian' });
+  expect(exam).toMatchObject({ status: 'error', score: null, outcome: null });
+  expect(exam.error).toMatch(/ExamItemsInvalid: the examiner failed to give one item of kind "code" with "functionName" and at least 2 "tests" .* after 2 follow-up requests/);
+  expect(await em().count(ExamItem, { examId: exam.id })).toBe(2);
+  expect(await agent('guardian')).toMatchObject({ xp: 0, examsTaken: 0 });
+});
+
 it('fails clearly when the examiner output does not fit the schema, even after the repair; nothing is half-written', async () => {
   await resetAgent('imperium');
   bed.fakes.reset();
