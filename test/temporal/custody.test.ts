@@ -369,7 +369,9 @@ it('survives a worker stopped after the items are generated: a new worker finish
   const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '' }));
   const first = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS });
   const workflowId = custodyWorkflowId('imperium', randomUUID());
-  const args: CustodyExamInput = { agentId: 'imperium', trigger: 'api', timeouts: { ...TIMEOUTS, llmMs: 4000 } };
+  // As every production starter does, a heartbeat timeout: an answer attempt lost with the first worker is noticed in
+  // 2 s (its start-to-close is the exam's whole time limit now that the time limit counts from each attempt).
+  const args: CustodyExamInput = { agentId: 'imperium', trigger: 'api', timeouts: { ...TIMEOUTS, llmMs: 4000, heartbeatMs: 2000 } };
   await first.client.workflow.start(CUSTODY_EXAM_WORKFLOW, { args: [args], taskQueue: first.taskQueue, workflowId });
   await first.run(async () => {
     for (;;) {
