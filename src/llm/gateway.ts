@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
@@ -11,7 +12,7 @@ import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
-import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry, type ReusableAnswer } from './ledger';
+import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry, type PriorCall, type ReusableAnswer } from './ledger';
 import { createPricing, type Pricing } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
@@ -39,7 +40,23 @@ export interface LlmGatewayDeps {
   redis?: Redis;
   /** Replaces the SDK-backed providers (benchmarks compare against a bare SDK call with these). */
   providers?: Partial<Record<LlmProvider, ProviderClient>>;
+  /** How requests in flight are watched by a concurrent retry (see `IN_FLIGHT`); tests pass short ones. */
+  inFlight?: Partial<InFlightTiming>;
 }
+
+/**
+ * A request in flight stamps its ledger row alive every `stampMs` while it waits for the provider; a retry of the same
+ * logical call that finds such a row stamped within `staleMs` waits for it (checking every `pollMs`) instead of
+ * sending the call a second time. A worker that died stops stamping, so after `staleMs` its row no longer holds a
+ * retry back.
+ */
+export interface InFlightTiming {
+  stampMs: number;
+  staleMs: number;
+  pollMs: number;
+}
+
+export const IN_FLIGHT: InFlightTiming = { stampMs: 2000, staleMs: 10_000, pollMs: 250 };
 
 interface Sent {
   reply: ProviderReply;
@@ -75,6 +92,7 @@ const warnedUnpriced = new Set<string>();
 export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
   const { config, orm, logger, metrics, redis } = deps;
   const llm = config.llm;
+  const inFlight = { ...IN_FLIGHT, ...deps.inFlight };
   const providers = deps.providers ?? createProviders(llm);
   const log = logger.child({ component: 'llm' });
   const cache = new ResponseCache(config.cache.maxSize, redis ? redisSharedCache(redis) : postgresSharedCache(orm), log);
@@ -92,6 +110,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     pricing,
     unknownCostPolicy: llm.unknownCostPolicy,
     reservationTtlMs: (req) => reservationTtlMs(req.timeoutMs ?? llm.timeoutMs),
+    stampMs: inFlight.stampMs,
   });
 
   async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext, call: Logical): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
@@ -118,7 +137,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0, costUnknown: false };
     let messages = req.messages;
     for (let turn = 0; turn < 2; turn++) {
-      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, { ...entry, callKey: callKeyOf(ctx, profile, turn) });
+      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, { ...entry, callKey: callKeyOf(ctx, profile, turn), reuseKey: call.reuseKey });
       spent.inputTokens += sent.reply.inputTokens;
       spent.outputTokens += sent.reply.outputTokens;
       spent.costUsd += sent.costUsd ?? 0;
@@ -146,17 +165,34 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
   /**
    * The answer an earlier attempt of this activity got for this very call and paid for (its ledger row settled `ok`),
    * when the attempt then failed — its own write lost to a database fault, say: returned as it was, no request sent,
-   * no new ledger row. The first attempt has nothing to find; an answer no longer valid for the schema is not reused.
+   * no new ledger row. When another attempt's request for it is still in flight on a live worker — Temporal gave up
+   * on that attempt (its heartbeats could not reach the server) while the worker kept waiting for the provider —
+   * this one waits for that answer rather than paying for it twice, and sends only if that request fails or its
+   * worker stops stamping it alive. The first attempt has nothing to find; an answer no longer valid for the schema
+   * is not reused.
    */
   async function reusedAnswer<T>(req: LlmRequest<T>, ctx: CallContext, reuseKey: string | undefined): Promise<LlmResult<T> | undefined> {
     if (reuseKey === undefined || (ctx.attempt ?? 1) <= 1) return undefined;
     let found: ReusableAnswer | undefined;
-    try {
-      found = await ledger.reusable(reuseKey);
-    } catch (err) {
-      throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: the ledger could not be read for an answer already paid for (${(err as Error).message})`, { cause: err });
+    for (let waited = false; ; waited = true) {
+      let prior: PriorCall | undefined;
+      try {
+        prior = await ledger.reusable(reuseKey, inFlight.staleMs);
+      } catch (err) {
+        throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: the ledger could not be read for an answer already paid for (${(err as Error).message})`, { cause: err });
+      }
+      if (prior === undefined) {
+        if (waited) log.info('the request in flight for this call ended without an answer to reuse; sending it', { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt });
+        return undefined;
+      }
+      if ('settled' in prior) {
+        found = prior.settled;
+        break;
+      }
+      if (!waited) log.info('another attempt is still waiting for this call\'s answer; waiting for it instead of sending it again', { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt });
+      await sleep(inFlight.pollMs, undefined, { signal: ctx.signal }).catch(() => ctx.signal?.throwIfAborted());
+      ctx.signal?.throwIfAborted();
     }
-    if (found === undefined) return undefined;
     const parsed = req.schema === undefined ? ({ success: true, data: found.text as T } as const) : req.schema.safeParse(found.output);
     if (!parsed.success) return undefined;
     const { provider, model, inputTokens, outputTokens, costUsd, repaired, fallbackUsed, latencyMs, text } = found;
@@ -204,6 +240,7 @@ function sender(deps: {
   pricing: Pricing;
   unknownCostPolicy: Config['llm']['unknownCostPolicy'];
   reservationTtlMs: (req: ProviderRequest) => number;
+  stampMs: number;
 }) {
   const { rateLimiter, budgets, ledger, logger, pricing } = deps;
   /** The cost of a call, or null (warned about once per model per process) when the model has no known price. */
@@ -268,11 +305,15 @@ function sender(deps: {
     }
 
     let reply: ProviderReply & { usageEstimated: boolean };
+    // Stamped alive while it waits, so a concurrent retry of the same call waits for this answer (see `reusedAnswer`).
+    const stamp = setInterval(() => void ledger.alive(entry.callKey), deps.stampMs);
     try {
       reply = withUsage(await client.complete(request), request.messages, inputEstimate);
     } catch (err) {
       await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
       throw await failed(classifyProviderError(err, client.provider));
+    } finally {
+      clearInterval(stamp);
     }
 
     const costUsd = costOf(client.provider, request.model, reply.inputTokens, reply.outputTokens);

@@ -25,6 +25,8 @@ export interface LedgerEntry {
   callKey?: string;
   /** On an `ok` row: the answer, under the key of the logical call it answered, for a retry to reuse (see `reusable`). */
   settled?: { reuseKey: string; answer: SettledAnswer };
+  /** On a row `begin` writes: the logical call it sends, so a concurrent retry of it finds it in flight (see `reusable`). */
+  reuseKey?: string;
 }
 
 /** A settled answer as a retry finds it: what it said, and which profile said it. */
@@ -33,6 +35,13 @@ export interface ReusableAnswer extends SettledAnswer {
   model: string;
 }
 
+/**
+ * What a retry finds of its logical call: the answer an attempt settled, or a request of another attempt still in
+ * flight on a live worker (its row `unknown`, its liveness stamp fresh), which the retry waits for rather than paying
+ * for the same answer twice.
+ */
+export type PriorCall = { settled: ReusableAnswer } | { inFlight: true };
+
 export interface Ledger {
   /** Writes the row and the metrics. Never throws: the tokens are already spent, so losing a row must not fail the call. */
   record(entry: LedgerEntry): Promise<void>;
@@ -40,21 +49,29 @@ export interface Ledger {
   observe(entry: LedgerEntry): void;
   /**
    * Writes the row of a provider request about to be sent, as `unknown` with its estimate, keyed on `callKey` (once:
-   * written again, it is left as is). Throws: a request whose row could not be written must not be sent.
+   * written again, it is left as is), stamped alive now. Throws: a request whose row could not be written must not be sent.
    */
   begin(entry: LedgerEntry & { callKey: string }): Promise<void>;
+  /** Stamps a request's `unknown` row alive (its process is still waiting for the answer). Never throws. */
+  alive(callKey: string): Promise<void>;
   /** Completes a row `begin` wrote, with how the request ended, and the metrics. Never throws (like `record`). */
   end(entry: LedgerEntry & { callKey: string }): Promise<void>;
   /**
    * The answer a logical call (its `reuseKey`) already settled `ok` with, if any: the retry of an activity whose
-   * call was answered and paid for before the activity failed. Throws when the ledger cannot be read.
+   * call was answered and paid for before the activity failed; else a request of it still in flight, stamped alive
+   * within `staleMs` (the database's clock). Throws when the ledger cannot be read.
    */
-  reusable(reuseKey: string): Promise<ReusableAnswer | undefined>;
+  reusable(reuseKey: string, staleMs: number): Promise<PriorCall | undefined>;
 }
 
 const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
   input_tokens, output_tokens, cost_usd, cost_unknown, usage_estimated, latency_ms, outcome, cache_hit, error, call_key)
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// A request about to be sent: its row also carries the logical call's key and the liveness stamp, in the database's clock.
+const BEGIN = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
+  input_tokens, output_tokens, cost_usd, cost_unknown, usage_estimated, latency_ms, outcome, cache_hit, error, call_key, reuse_key, seen_at)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (call_key) do nothing`;
 
 const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_unknown = ?, usage_estimated = ?, latency_ms = ?, outcome = ?, error = ?,
   reuse_key = ?, answer = ?::jsonb where call_key = ?`;
@@ -110,8 +127,16 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
   return {
     observe,
     async begin(e) {
-      const { sql, params } = ledgerInsert(e);
-      await orm.em.getConnection().execute(`${sql} on conflict (call_key) do nothing`, params, 'run');
+      const { params } = ledgerInsert(e);
+      await orm.em.getConnection().execute(BEGIN, [...params, e.reuseKey ?? null], 'run');
+    },
+    async alive(callKey) {
+      try {
+        await orm.em.getConnection().execute(`update token_usage_events set seen_at = now() where call_key = ? and outcome = 'unknown'`, [callKey], 'run');
+      } catch (err) {
+        // A missed stamp only lets a retry send sooner; the call itself goes on.
+        logger.warn('could not stamp an LLM request in flight', { error: (err as Error).message });
+      }
     },
     async end(e) {
       observe(e);
@@ -123,12 +148,16 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
         logger.error('could not complete a token usage event', { error: (err as Error).message, purpose: e.purpose });
       }
     },
-    async reusable(reuseKey) {
+    async reusable(reuseKey, staleMs) {
       const [row] = (await orm.em.getConnection().execute(
-        `select provider, model, answer from token_usage_events where reuse_key = ? and outcome = 'ok' and answer is not null order by id limit 1`,
-        [reuseKey],
-      )) as Array<{ provider: LlmProvider; model: string; answer: SettledAnswer }>;
-      return row && { ...row.answer, provider: row.provider, model: row.model };
+        `select provider, model, outcome, answer from token_usage_events
+          where reuse_key = ? and (outcome = 'ok' and answer is not null or outcome = 'unknown' and seen_at > now() - make_interval(secs => ?))
+          order by outcome = 'ok' desc, id limit 1`,
+        [reuseKey, staleMs / 1000],
+      )) as Array<{ provider: LlmProvider; model: string; outcome: LlmOutcome; answer: SettledAnswer | null }>;
+      if (row === undefined) return undefined;
+      if (row.outcome !== 'ok' || row.answer === null) return { inFlight: true };
+      return { settled: { ...row.answer, provider: row.provider, model: row.model } };
     },
     async record(e) {
       observe(e);

@@ -67,8 +67,10 @@ export class TokenUsageEvent {
   /** The logical call an `ok` row answered (workflow run, activity, call within the attempt, request — not the attempt). */
   reuseKey: string | null = null;
   answer: SettledAnswer | null = null;
+  /** While an `unknown` row's request is in flight, stamped every few seconds by the process waiting for it. */
+  seenAt: Date | null = null;
 
-  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey' | 'reuseKey' | 'answer' | 'costUnknown' | 'usageEstimated'> & { at?: Date; callKey?: string | null; costUnknown?: boolean; usageEstimated?: boolean }) {
+  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey' | 'reuseKey' | 'answer' | 'seenAt' | 'costUnknown' | 'usageEstimated'> & { at?: Date; callKey?: string | null; costUnknown?: boolean; usageEstimated?: boolean }) {
     this.at = init.at ?? new Date();
     this.month = init.month;
     this.agentId = init.agentId;
@@ -124,5 +126,6 @@ export const TokenUsageEventSchema = new EntitySchema<TokenUsageEvent>({
     callKey: { type: 'string', length: 400, nullable: true, unique: true },
     reuseKey: { type: 'string', length: 64, nullable: true },
     answer: { type: 'json', nullable: true },
+    seenAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },
 });
