@@ -11,6 +11,7 @@ import { Agent, AuditLog, KnowledgeNote, Proposal, ProposalEvent } from '../../s
 import { git } from '../../src/target';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
+import { recordHistory } from '../helpers/histories';
 import { useLlmTestBed } from '../helpers/llm';
 import { exampleTargetFix, proposalReaching, signedReview } from '../helpers/proposals';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
@@ -114,5 +115,9 @@ it.each(cases)('refuses a review sent straight to Temporal %s: nothing is commit
   const done = await em().findOneOrFail(Proposal, { id });
   expect(done.review).toMatchObject({ reviewer: 'reviewer-ops', decision: approve ? 'approve' : 'reject' });
   expect((await em().findOneOrFail(Agent, { id: 'guardian' })).xp).toBe(xpBefore + (approve ? 20 : 0));
-  if (approve) expect((await git(target(), ['rev-parse', proposalBranch(id)])).trim()).toBe(done.commit);
+  if (approve) {
+    expect((await git(target(), ['rev-parse', proposalBranch(id)])).trim()).toBe(done.commit);
+    // A refused review, then a verified one, for replay.test.ts: the `signed-review` path replays as it ran.
+    await recordHistory(proposalWorkflowId(id), 'proposal-signed-review');
+  }
 });
