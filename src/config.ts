@@ -131,6 +131,10 @@ const envSchema = z.object({
   PROPOSAL_REVIEW_TIMEOUT: seconds(7 * 24 * 3600),
   /** an unavailable Guardian model review blocks the proposal instead of letting it on to review marked `unavailable` */
   PROPOSAL_REQUIRE_MODEL_REVIEW: bool(false),
+  /** the key the API signs `review` Updates with and the worker verifies them with (default: derived from DATA_ENCRYPTION_KEY) */
+  REVIEW_SIGNING_KEY: optionalString.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
+  /** a signed review older than this (from the API's signing to the worker's check) is refused */
+  PROPOSAL_REVIEW_MAX_AGE: seconds(600),
 
   CACHE_TTL: seconds(3600),
   CACHE_MAX_SIZE: z.coerce.number().int().positive().default(1000),
@@ -318,7 +322,14 @@ function toConfig(e: z.infer<typeof envSchema>) {
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER },
     encryption: { key: e.DATA_ENCRYPTION_KEY, previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '') },
-    proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT, requireModelReview: e.PROPOSAL_REQUIRE_MODEL_REVIEW },
+    proposals: {
+      maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES,
+      reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT,
+      requireModelReview: e.PROPOSAL_REQUIRE_MODEL_REVIEW,
+      /** never logged; src/crypto/review-signature.ts derives the HMAC key from it (or from DATA_ENCRYPTION_KEY) */
+      reviewSigningKey: e.REVIEW_SIGNING_KEY,
+      reviewMaxAgeSeconds: e.PROPOSAL_REVIEW_MAX_AGE,
+    },
     target: {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
       remote: e.TARGET_REPO_URL === undefined ? undefined : { url: e.TARGET_REPO_URL, branch: e.TARGET_REPO_BRANCH, fetchMinIntervalSeconds: e.TARGET_FETCH_MIN_INTERVAL_SECONDS, sshCommand: e.TARGET_GIT_SSH_COMMAND },

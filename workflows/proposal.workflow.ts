@@ -1,11 +1,13 @@
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
-import { progressQuery, reviewUpdate, sameReview, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
+import { ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { DEFAULT_REVIEW_MAX_AGE_MS, progressQuery, reviewShapeProblem, reviewUpdate, sameReview, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { proxyByKind } from './queues';
 
 const TERMINAL: readonly ProposalStatus[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed', 'cancelled'];
 /** Redrafts allowed after an invalid draft, and after failing tests (ARCHITECTURE §3.6 steps 3–4). */
 const REDRAFTS = { invalid: 1, tests: 1 };
+/** Reviews are verified (signature, age) by an activity before they are taken; histories from before replay without. */
+const SIGNED_REVIEW_PATCH = 'signed-review';
 
 /**
  * The proposal pipeline (ARCHITECTURE §3.6): eligibility → draft → validate (one redraft) → test in the sandbox (one
@@ -24,6 +26,7 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
   let seq = 0;
   let review: ReviewInput | undefined;
   let outcome: ReviewOutcome | undefined;
+  let reviewMaxAgeMs = DEFAULT_REVIEW_MAX_AGE_MS;
   const progress: WorkflowProgress = { step: 'eligibility', state: 'running', completedSteps: [] };
   setHandler(progressQuery, () => progress);
 
@@ -42,6 +45,20 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
   setHandler(
     reviewUpdate,
     async (r) => {
+      if (patched(SIGNED_REVIEW_PATCH)) {
+        // Workflows hold no keys: an activity checks the API's signature and the review's age on the worker's clock,
+        // before the review is taken. A refused one is recorded (timeline and audit rows) and changes nothing else.
+        const { workflowId } = workflowInfo();
+        const verdict = await db.proposalVerifyReview(workflowId, r);
+        if (!verdict.accepted) {
+          await db.proposalRefuseReview(proposalId, workflowId, ++seq, r, verdict.reason);
+          throw ApplicationFailure.nonRetryable(`review refused: ${verdict.reason}`, 'ReviewRefused');
+        }
+        // Checked again: another review may have been taken, or the proposal expired, while this one was verified.
+        if (review !== undefined ? !sameReview(review, r) : status !== 'awaiting_review') {
+          throw ApplicationFailure.nonRetryable(review !== undefined ? 'the proposal has already been reviewed' : `proposal is ${status}, not awaiting_review`, 'ReviewConflict');
+        }
+      }
       review ??= r;
       await condition(() => outcome !== undefined);
       return outcome as ReviewOutcome;
@@ -50,14 +67,19 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
       validator: (r) => {
         if (review !== undefined && sameReview(review, r)) return; // an identical repeat gets the same outcome
         if (status !== 'awaiting_review' || review !== undefined) throw new Error(`proposal is ${status}, not awaiting_review`);
-        if (r.decision !== 'approve' && r.decision !== 'reject') throw new Error('decision must be approve or reject');
-        if (typeof r.reviewer !== 'string' || r.reviewer.length === 0) throw new Error('a review needs its reviewer');
+        // Deterministic checks on workflow time (an unsigned, malformed or stale review is rejected before it is
+        // accepted into history); the signature itself is verified by the handler's activity. Date.now() here is the
+        // sandbox's clock (the workflow task's time), and validators are not run on replay.
+        // eslint-disable-next-line no-restricted-properties
+        const problem = reviewShapeProblem(r, Date.now(), reviewMaxAgeMs);
+        if (problem !== undefined) throw new Error(problem);
       },
     },
   );
 
   try {
     const begun = await db.proposalBegin({ ...input, workflowId: workflowInfo().workflowId });
+    reviewMaxAgeMs = begun.reviewMaxAgeMs ?? DEFAULT_REVIEW_MAX_AGE_MS;
     if (!begun.eligible) return { ...(await end('ineligible', begun.reasons.join('; '))), reasons: begun.reasons };
 
     // Draft → validate → test, with one redraft for an invalid draft and one for failing tests.

@@ -1,7 +1,8 @@
 import { raw, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
-import { normalizeComment, type ProposalInput, type ProposalStatus } from '../../src/contracts';
-import { Agent, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import { normalizeComment, type ProposalInput, type ProposalStatus, type ReviewInput } from '../../src/contracts';
+import { reviewSignatureProblem } from '../../src/crypto/review-signature';
+import { Agent, AuditLog, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
 import { isLiveProposalConflict, liveProposalRefusal } from '../../src/db/proposals';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
@@ -17,6 +18,8 @@ export interface BeginOutcome {
   eligible: boolean;
   reasons: string[];
   reviewTimeoutMs: number;
+  /** PROPOSAL_REVIEW_MAX_AGE in ms, for the review validator's check on workflow time */
+  reviewMaxAgeMs?: number;
 }
 
 /**
@@ -28,6 +31,7 @@ export interface BeginOutcome {
 export async function beginProposal(deps: { orm: MikroORM; config: Config }, input: ProposalInput & { workflowId: string }): Promise<BeginOutcome> {
   const em = deps.orm.em.fork() as EntityManager;
   const reviewTimeoutMs = deps.config.proposals.reviewTimeoutSeconds * 1000;
+  const reviewMaxAgeMs = deps.config.proposals.reviewMaxAgeSeconds * 1000;
   let proposal = await em.findOne(Proposal, { id: input.proposalId });
   if (proposal === null) {
     // Started without the API (the learning cycle): the row is stored here.
@@ -42,7 +46,7 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
       return refuseUnstorable(deps.orm, proposal, (err as Error).message, reviewTimeoutMs);
     }
   }
-  if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs };
+  if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs, reviewMaxAgeMs };
   if (proposal.repositoryId === null) {
     // The row the API stored before starting the workflow: adopted, with the repository it works on.
     proposal.repositoryId = (await runTarget(deps.orm, deps.config)).repo.id;
@@ -63,7 +67,7 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
   const eligible = reasons.length === 0;
   proposal.eligibility = { eligible, reasons: eligible ? decision.reasons : reasons, checks: decision.checks, openProposals: decision.openProposals };
   await em.flush();
-  return { eligible, reasons: eligible ? decision.reasons : reasons, reviewTimeoutMs };
+  return { eligible, reasons: eligible ? decision.reasons : reasons, reviewTimeoutMs, reviewMaxAgeMs };
 }
 
 /**
@@ -192,4 +196,45 @@ export async function recordReview(orm: MikroORM, proposalId: string, review: { 
   if (p.review !== null) return;
   p.review = { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
   await em.flush();
+}
+
+export type ReviewVerdict = { accepted: true } | { accepted: false; reason: string };
+
+/**
+ * Checks a `review` Update before the workflow takes it (ARCHITECTURE §3.6 step 6): the API's signature over this
+ * workflow, decision, reviewer and comment, and its age against PROPOSAL_REVIEW_MAX_AGE on this worker's clock.
+ */
+export function verifyReview(deps: { config: Config; signingKey: Buffer }, workflowId: string, review: Partial<ReviewInput>): ReviewVerdict {
+  const problem = reviewSignatureProblem(deps.signingKey, workflowId, review, Date.now(), deps.config.proposals.reviewMaxAgeSeconds * 1000);
+  return problem === undefined ? { accepted: true } : { accepted: false, reason: problem };
+}
+
+/**
+ * Records a refused review: a timeline row (`seq`, from the workflow; the proposal's state unchanged) with the reason
+ * and what the review claimed, and an audit row — once, however often the activity is retried.
+ */
+export async function refuseReview(orm: MikroORM, proposalId: string, workflowId: string, seq: number, review: Partial<ReviewInput>, reason: string): Promise<void> {
+  const text = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
+  const claimed = { decision: text(review?.decision, 20), reviewer: text(review?.reviewer, 200), issuedAt: text(review?.issuedAt, 40) };
+  await (orm.em.fork() as EntityManager).transactional(async (tx) => {
+    if ((await tx.findOne(ProposalEvent, { proposalId, seq })) !== null) return;
+    const p = await loadProposal(tx, proposalId);
+    const detail = `refused a review (${claimed.decision ?? 'no decision'} claimed by ${claimed.reviewer ?? 'nobody'}): ${reason}`;
+    tx.persist(new ProposalEvent({ proposalId, seq, state: p.status, detail: detail.slice(0, 4000), data: { reviewRefused: true, reason, claimed } }));
+    tx.persist(
+      new AuditLog({
+        actorKeyId: null,
+        actorName: null,
+        actorRole: null,
+        method: 'UPDATE',
+        path: `temporal:${workflowId}/review`,
+        action: 'proposal.review_refused',
+        target: `proposal:${proposalId}`,
+        status: 403,
+        ip: null,
+        userAgent: null,
+        requestId: `${workflowId}#${seq}`.slice(0, 64),
+      }),
+    );
+  });
 }

@@ -76,6 +76,8 @@ export const ACTIVITY_QUEUE_KINDS = {
   proposalScan: 'sandbox',
   proposalModelReview: 'llm',
   proposalGuardianVerdict: 'workflows',
+  proposalVerifyReview: 'workflows',
+  proposalRefuseReview: 'workflows',
   proposalRecordReview: 'workflows',
   proposalApply: 'sandbox',
   proposalLearn: 'workflows',

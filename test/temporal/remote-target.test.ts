@@ -19,6 +19,7 @@ import type { Config } from '../../src/config';
 import { Agent, AgentRun, Finding, Proposal, Repository } from '../../src/db/entities';
 import { EXAMPLE_TARGET_DIR, git } from '../../src/target';
 import { testConfig } from '../helpers/config';
+import { signedReview } from '../helpers/proposals';
 import { useLlmTestBed } from '../helpers/llm';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
@@ -104,7 +105,7 @@ it('takes an approved proposal to a commit pushed to its branch on the remote, l
   }
   const mainBefore = await remoteHead();
 
-  const outcome = await handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer: 'ops', comment: 'ok' }] });
+  const outcome = await handle.executeUpdate(reviewUpdate, { args: [signedReview(config, id, { decision: 'approve', reviewer: 'ops', comment: 'ok' })] });
   expect(outcome).toMatchObject({ status: 'applied', branch: proposalBranch(id) });
   expect(await handle.result()).toMatchObject<Partial<ProposalResult>>({ status: 'applied' });
   const p = await em().findOneOrFail(Proposal, { id });

@@ -4,6 +4,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { normalizeComment, PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, sameReview, type ProposalInput, type ReviewInput, type ReviewOutcome } from '../../../contracts';
+import { reviewSigningKey, signReview } from '../../../crypto/review-signature';
 import { Finding, Proposal, ProposalEvent } from '../../../db/entities';
 import { endClosedProposal, storeProposalRequest } from '../../../db/proposals';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
@@ -26,6 +27,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/proposals' });
   const em = () => orm.em as EntityManager;
+  // Throws under NODE_ENV=production without a key: the API refuses to start rather than send unsigned reviews.
+  const signingKey = reviewSigningKey(config).key;
 
   const findProposal = async (id: string): Promise<Proposal> => {
     const proposal = await em().findOne(Proposal, UUID.test(id) ? { id } : { workflowId: id });
@@ -80,7 +83,7 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     if (reviewer === undefined) throw unauthorized();
     const proposal = await findProposal(id);
     ctx.state.auditTarget = `proposal:${proposal.id}`;
-    const review: ReviewInput = { decision: body.decision, reviewer, comment: normalizeComment(body.comment) };
+    const review: Pick<ReviewInput, 'decision' | 'reviewer' | 'comment'> = { decision: body.decision, reviewer, comment: normalizeComment(body.comment) };
     if (proposal.review !== null && sameReview(proposal.review, review)) {
       ctx.body = presentReviewOutcome({
         proposalId: proposal.id,
@@ -93,7 +96,9 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
       return;
     }
     if (proposal.status !== 'awaiting_review') throw conflict(`proposal is ${proposal.status}, not awaiting_review`, { status: proposal.status });
-    ctx.body = presentReviewOutcome(await sendReview(temporal, proposal.id, review));
+    // Signed for this workflow, with the key's identity: the worker refuses any review without a valid, fresh signature.
+    const signed = signReview(signingKey, { ...review, workflowId: proposalWorkflowId(proposal.id), issuedAt: new Date().toISOString() });
+    ctx.body = presentReviewOutcome(await sendReview(temporal, proposal.id, signed));
   });
 
   return router;
