@@ -46,6 +46,12 @@ function operationOf(op: string) {
   return { operation, route };
 }
 
+/** `schema` with its `#/components/schemas/…` references resolved against the document's components (added to ajv once). */
+const COMPONENTS = 'https://lvlup.test/components';
+function withComponents<T>(schema: T): T {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', `"${COMPONENTS}#/$defs/`)) as T;
+}
+
 /** The body's problems against the operation's declared `status` answer (both schemas); [] when it conforms. */
 function problems(op: string, status: number, body: unknown): string[] {
   const { operation, route } = operationOf(op);
@@ -53,7 +59,7 @@ function problems(op: string, status: number, body: unknown): string[] {
   const schema = declared?.content?.['application/json']?.schema;
   const zodSchema = route.doc?.responses?.[status]?.schema;
   if (schema === undefined || zodSchema === undefined) return [`${op} declares no JSON schema for ${status}`];
-  const validate = ajv.compile(schema);
+  const validate = ajv.compile(withComponents(schema));
   const out = validate(body) ? [] : (validate.errors ?? []).map((e) => `JSON Schema: ${e.instancePath || '(body)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
   const parsed = zodSchema.safeParse(body);
   if (!parsed.success) out.push(...parsed.error.issues.map((i) => `zod: ${i.path.join('.') || '(body)'} ${i.message}`));
@@ -99,6 +105,7 @@ beforeAll(async () => {
   [viewer, operator, admin] = await Promise.all([api.key('viewer'), api.key('operator', 'ops'), api.key('admin')]);
   routes = routesOf(mountedRouters(api.app));
   document = (await api.request('GET', '/api/openapi.json', { key: viewer })).body as OpenApiDocument;
+  ajv.addSchema({ $id: COMPONENTS, $defs: withComponents((document.components as { schemas: object }).schemas) });
   await seed(config);
 }, 60_000);
 

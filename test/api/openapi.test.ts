@@ -103,7 +103,12 @@ it('gives every success response a body schema (or a media type), and every /api
   const api = operations.filter(({ path }) => path.startsWith('/api/'));
   expect(api.length).toBeGreaterThan(50);
   expect(api.filter(({ op }) => !['401', '429', '503'].every((s) => s in op.responses)).map((o) => o.name)).toEqual([]);
-  expect(document.paths['/api/custody/tests']?.post?.responses).toMatchObject({ 202: { content: { 'application/json': { schema: { required: expect.arrayContaining(['workflowId', 'examUrl']) } } } }, 409: { description: expect.stringContaining('paused') }, 413: { $ref: '#/components/responses/PayloadTooLarge' } });
+  expect(document.paths['/api/custody/tests']?.post?.responses).toMatchObject({ 202: { content: { 'application/json': { schema: { $ref: '#/components/schemas/StartedExam' } } } }, 409: { description: expect.stringContaining('paused') }, 413: { $ref: '#/components/responses/PayloadTooLarge' } });
+  // Named response schemas are components, for client generators to name their types after; the exam detail is one.
+  const schemas = (document.components as { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> }).schemas;
+  expect(schemas.StartedExam?.required).toEqual(expect.arrayContaining(['workflowId', 'examUrl']));
+  expect(schemas.Exam?.properties?.items).toEqual({ type: 'array', items: { $ref: '#/components/schemas/ExamItem' } });
+  expect(document.paths['/api/custody/tests/{id}']?.get?.responses['200']).toEqual({ description: expect.any(String), content: { 'application/json': { schema: { $ref: '#/components/schemas/Exam' } } } });
   expect(Object.keys(document.paths['/api/agents']?.get?.responses ?? {})).not.toContain('409');
 });
 

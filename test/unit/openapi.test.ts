@@ -123,6 +123,29 @@ describe('error responses', () => {
     expect(Object.keys((document.components as { responses: object }).responses).sort()).toEqual(['BadRequest', 'Forbidden', 'NotFound', 'PayloadTooLarge', 'ServiceUnavailable', 'TooManyRequests', 'Unauthorized', 'UnsupportedMediaType']);
   });
 
+  it('moves named response schemas to components.schemas and refuses two different schemas under one name', () => {
+    const item = z.object({ name: z.string(), count: z.number().int() }).meta({ id: 'UnitTestItem' });
+    const router = new Router();
+    router.get('/items', doc({ summary: 'list', role: 'viewer', responses: { 200: { description: 'items', schema: z.object({ items: z.array(item) }) } } }), ok);
+    router.get('/item', doc({ summary: 'one', role: 'viewer', responses: { 200: { description: 'item', schema: item } } }), ok);
+    const document = buildOpenApiDocument([router], info);
+    expect(document.paths['/item']?.get?.responses['200']).toEqual({ description: 'item', content: { 'application/json': { schema: { $ref: '#/components/schemas/UnitTestItem' } } } });
+    expect(document.paths['/items']?.get?.responses['200']).toMatchObject({ content: { 'application/json': { schema: { properties: { items: { items: { $ref: '#/components/schemas/UnitTestItem' } } } } } } });
+    // No implied ±2^53 bounds on integers.
+    expect((document.components as { schemas: Record<string, unknown> }).schemas.UnitTestItem).toEqual({
+      type: 'object',
+      properties: { name: { type: 'string' }, count: { type: 'integer' } },
+      required: ['name', 'count'],
+      additionalProperties: false,
+    });
+    const other = z.object({ name: z.number() }).meta({ id: 'UnitTestClash' });
+    const clash = z.object({ name: z.string() }).meta({ id: 'UnitTestClash' });
+    const twice = new Router();
+    twice.get('/a', doc({ summary: 'a', role: 'viewer', responses: { 200: { description: 'a', schema: other } } }), ok);
+    twice.get('/b', doc({ summary: 'b', role: 'viewer', responses: { 200: { description: 'b', schema: z.object({ x: clash }) } } }), ok);
+    expect(() => buildOpenApiDocument([twice], info)).toThrow('two different response schemas are named "UnitTestClash"');
+  });
+
   it('gives a text body its media type', () => {
     const router = new Router();
     router.get('/page', doc({ summary: 'page', role: 'public', responses: { 200: { description: 'html', mediaType: 'text/html' } } }), ok);

@@ -100,9 +100,10 @@ export function routesOf(routers: readonly RouterLike[]): RouteEntry[] {
  */
 export function buildOpenApiDocument(routers: readonly RouterLike[], info: OpenApiInfo): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
+  const named: NamedSchemas = new Map();
   for (const route of routesOf(routers)) {
     const path = openApiPath(route.path);
-    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route) };
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route, named) };
   }
   const used = new Set(JSON.stringify(paths).match(/#\/components\/responses\/[A-Za-z]+/g));
   return {
@@ -114,7 +115,8 @@ export function buildOpenApiDocument(routers: readonly RouterLike[], info: OpenA
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`' } },
-      schemas: { Error: jsonSchema(errorBody, 'output') },
+      // The response schemas that name themselves (`.meta({ id })`), for client generators to name their types after.
+      schemas: { Error: jsonSchema(errorBody, 'output'), ...Object.fromEntries([...named].sort(([a], [b]) => a.localeCompare(b))) },
       // The shared error responses some operation refers to.
       responses: Object.fromEntries(
         Object.entries(ERROR_RESPONSES)
@@ -137,7 +139,7 @@ export function openApiPath(koaPath: string): string {
   return koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function operation(route: RouteEntry): OpenApiOperation {
+function operation(route: RouteEntry, named: NamedSchemas): OpenApiOperation {
   const { doc } = route;
   const parameters = [...pathParameters(route), ...(doc?.query ? objectParameters(doc.query, 'query') : [])];
   const body = doc?.body;
@@ -151,7 +153,7 @@ function operation(route: RouteEntry): OpenApiOperation {
     ...(body !== undefined && {
       requestBody: { required: !body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(body, 'input') } } },
     }),
-    responses: responses(route),
+    responses: responses(route, named),
   };
 }
 
@@ -175,7 +177,7 @@ function objectParameters(schema: z.ZodType, location: 'path' | 'query'): OpenAp
   }));
 }
 
-function responses(route: RouteEntry): Record<string, unknown> {
+function responses(route: RouteEntry, named: NamedSchemas): Record<string, unknown> {
   const { doc } = route;
   const listed = doc?.responses ?? { 200: { description: 'OK' } };
   const out: Record<string, unknown> = {};
@@ -186,7 +188,7 @@ function responses(route: RouteEntry): Record<string, unknown> {
         : mediaType !== undefined
           ? { [mediaType]: { schema: { type: 'string' } } }
           : schema !== undefined
-          ? { 'application/json': { schema: jsonSchema(schema, 'output') } }
+          ? { 'application/json': { schema: componentized(jsonSchema(schema, 'output'), named) } }
           : Number(status) >= 400
             ? { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
             : undefined;
@@ -228,7 +230,28 @@ function errorStatuses({ method, paramNames, doc }: RouteEntry): ErrorStatus[] {
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
   delete json.$schema; // the document's `jsonSchemaDialect` says it once
-  return json;
+  // An integer's implied ±2^53 bounds say nothing a client needs; they are left out.
+  const implied = (key: string, value: unknown) => (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) || (key === 'maximum' && value === Number.MAX_SAFE_INTEGER);
+  return JSON.parse(JSON.stringify(json, (key, value: unknown) => (implied(key, value) ? undefined : value))) as JsonSchema;
+}
+
+/** Schemas by their `.meta({ id })`, gathered into `components.schemas`. */
+type NamedSchemas = Map<string, JsonSchema>;
+
+/**
+ * `json` with the named schemas zod put in its `$defs` moved to `named` (the document's `components.schemas`) and its
+ * `#/$defs/<id>` references pointed there. Two different schemas under one id would make the document lie: it throws.
+ */
+function componentized(json: JsonSchema, named: NamedSchemas): JsonSchema {
+  const retarget = (value: JsonSchema): JsonSchema => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+  const { $defs, ...rest } = json as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  for (const [id, def] of Object.entries($defs ?? {})) {
+    const schema = retarget(def);
+    const known = named.get(id);
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(schema)) throw new Error(`two different response schemas are named "${id}"`);
+    named.set(id, schema);
+  }
+  return retarget(rest);
 }
 
 /** `/api/token-usage/:scope` → `token-usage`; routes outside `/api` are `system`. */

@@ -9,7 +9,7 @@ export const runIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-
 export const listRunsQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 
 /** What starting a run answers (202): the workflow id, the id of the run recorded for it, its status URL and the route's own links; for the docs. */
-export const startedRunResponse = z.object({ workflowId: z.string(), runId: z.string(), statusUrl: z.string() }).catchall(z.string());
+export const startedRunResponse = z.object({ workflowId: z.string(), runId: z.string(), statusUrl: z.string() }).catchall(z.string()).meta({ id: 'StartedRun' });
 
 /** The 409 of a start: what conflicts. */
 export const startRunConflict = 'the agent is paused, or the workflow is already running';
@@ -30,6 +30,6 @@ export const runResponse = z.object({
   isolation: z.string().nullable().describe('how the sandbox isolated target code (`bwrap`, `process`); null when it ran none'),
   startedAt: timestamp,
   completedAt: nullableTimestamp,
-});
+}).meta({ id: 'AgentRun' });
 
 export const runPageResponse = pageOf(runResponse);

@@ -53,6 +53,6 @@ export const agentResponse = z.object({
   skillRatings: z.record(z.string(), z.object({ rating: z.number(), exams: z.number().int() })).describe('by exam category'),
   llmProfile: z.object({ provider: z.string().nullable(), model: z.string().nullable() }).describe("the agent's own model; nulls: the configured default"),
   updatedAt: timestamp,
-});
+}).meta({ id: 'Agent' });
 
 export const agentPageResponse = pageOf(agentResponse);

@@ -23,7 +23,7 @@ const examStatus = z.enum(EXAM_STATUSES);
 const independence = z.enum(JUDGE_INDEPENDENCE);
 
 /** `POST /custody/tests` (202). */
-export const startedExamResponse = z.object({ workflowId: z.string(), agentId: z.enum(AGENT_IDS), statusUrl: z.string(), examUrl: z.string() });
+export const startedExamResponse = z.object({ workflowId: z.string(), agentId: z.enum(AGENT_IDS), statusUrl: z.string(), examUrl: z.string() }).meta({ id: 'StartedExam' });
 
 /** An exam in a list (`presentExamSummary`). */
 export const examSummaryResponse = z.object({
@@ -66,7 +66,7 @@ export const examSummaryResponse = z.object({
     .describe('each as `provider:model`; null on exams planned before they were recorded'),
   judgeIndependence: independence.nullable(),
   examinerIndependence: independence.nullable(),
-});
+}).meta({ id: 'ExamSummary' });
 
 export const examPageResponse = pageOf(examSummaryResponse);
 
@@ -95,7 +95,7 @@ export const examItemResponse = z.object({
   spread: z.number().nullable().describe('max − min of the counted judgings'),
   gradings: z.array(gradingRun).describe('each judging (several when borderline), or the test run of a code item'),
   gradedAt: nullableTimestamp,
-});
+}).meta({ id: 'ExamItem' });
 
 /** The whole exam (`presentExam`). */
 export const examResponse = examSummaryResponse.extend({
@@ -103,7 +103,7 @@ export const examResponse = examSummaryResponse.extend({
   steps: z.array(z.object({ step: z.string(), at: z.string(), detail: z.string().optional() })),
   usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int(), costUsd: z.number(), calls: z.number().int() }).describe("the exam's LLM calls"),
   items: z.array(examItemResponse),
-});
+}).meta({ id: 'Exam' });
 
 export const eligibilityResponse = z.object({
   agentId: z.enum(AGENT_IDS),

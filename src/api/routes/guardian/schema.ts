@@ -43,6 +43,6 @@ export const findingResponse = z.object({
   dismissedAt: nullableTimestamp,
   dismissedBy: z.string().nullable(),
   dismissReason: z.string().nullable(),
-});
+}).meta({ id: 'Finding' });
 
 export const findingPageResponse = pageOf(findingResponse);

@@ -14,7 +14,7 @@ export const kpiResponse = z.object({
   window: z.string(),
   source: z.string(),
   detail: z.string(),
-});
+}).meta({ id: 'Kpi' });
 
 export const kpiSummaryResponse = z.object({ met: z.number().int(), notMet: z.number().int(), noData: z.number().int() });
 

@@ -30,6 +30,6 @@ export const notificationResponse = z.object({
   read: z.boolean(),
   readAt: nullableTimestamp,
   createdAt: timestamp,
-});
+}).meta({ id: 'Notification' });
 
 export const notificationPageResponse = pageOf(notificationResponse);

@@ -53,7 +53,7 @@ export const proposalSummaryResponse = z.object({
   createdAt: timestamp,
   updatedAt: timestamp,
   completedAt: nullableTimestamp,
-});
+}).meta({ id: 'ProposalSummary' });
 
 export const proposalPageResponse = pageOf(proposalSummaryResponse);
 
@@ -75,10 +75,10 @@ export const proposalResponse = proposalSummaryResponse.extend({
   review: z.object({ decision: z.enum(['approve', 'reject']), reviewer: z.string(), comment: z.string().nullable(), at: z.string() }).nullable(),
   error: z.string().nullable(),
   timeline: z.array(z.object({ seq: z.number().int(), state: z.enum(PROPOSAL_STATES), detail: z.string().nullable(), data: jsonObject, at: timestamp })),
-});
+}).meta({ id: 'Proposal' });
 
 /** `POST /proposals` (202). */
-export const startedProposalResponse = z.object({ proposalId: z.uuid(), workflowId: z.string(), statusUrl: z.string(), proposalUrl: z.string() });
+export const startedProposalResponse = z.object({ proposalId: z.uuid(), workflowId: z.string(), statusUrl: z.string(), proposalUrl: z.string() }).meta({ id: 'StartedProposal' });
 
 /** A review's answer (`presentReviewOutcome`). */
 export const reviewOutcomeResponse = z.object({
@@ -88,4 +88,4 @@ export const reviewOutcomeResponse = z.object({
   commit: z.string().nullable(),
   branch: z.string().nullable(),
   reason: z.string().nullable(),
-});
+}).meta({ id: 'ReviewOutcome' });

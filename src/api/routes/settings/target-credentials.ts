@@ -32,7 +32,7 @@ export const targetCredentialsResponse = z.object({
   username: z.string().nullable().describe('the user name sent with the token; null: the default x-access-token'),
   updatedAt: z.string().nullable(),
   updatedBy: z.string().nullable(),
-});
+}).meta({ id: 'TargetCredentials' });
 
 /** Target credentials as they leave the server: whether a token is set, never the token. */
 export function presentTargetCredentials(s: TargetCredentialsSettings): z.infer<typeof targetCredentialsResponse> {

@@ -53,7 +53,7 @@ export const usageEventResponse = z.object({
   outcome: z.enum(LLM_OUTCOMES),
   cacheHit: z.boolean(),
   error: z.string().nullable(),
-});
+}).meta({ id: 'UsageEvent' });
 
 export const usageEventPageResponse = pageOf(usageEventResponse);
 
@@ -69,7 +69,7 @@ export const budgetResponse = z.object({
   usedUsdPct: z.number().nullable(),
   updatedAt: nullableTimestamp,
   updatedBy: z.string().nullable(),
-});
+}).meta({ id: 'Budget' });
 
 export const budgetsResponse = z.object({ month: z.string(), items: z.array(budgetResponse) });
 
@@ -82,7 +82,7 @@ export const usageTotalsResponse = z.object({
   costUsd: z.number(),
   unknownCostCalls: z.number().int(),
   estimatedUsageCalls: z.number().int(),
-});
+}).meta({ id: 'UsageTotals' });
 
 const profile = z.string().nullable().describe('`provider:model`');
 

@@ -17,4 +17,4 @@ export const workflowResponse = z.object({
   closeTime: timestamp.nullable(),
   historyLength: z.number().int(),
   progress: workflowProgressResponse,
-});
+}).meta({ id: 'Workflow' });
