@@ -38,7 +38,7 @@ export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Lo
       role: 'viewer',
       query: notificationStreamQuery,
       stream: true,
-      responses: { 200: { description: '`notification` events (id: the seq, data: the notification) from now, or after `Last-Event-ID`; `: ping` comments in between' } },
+      responses: { 200: { description: '`notification` events (id: the seq, data: a `Notification`, as the list shows it) from now, or after `Last-Event-ID`; `: ping` comments in between' } },
     }),
     requireRole('viewer'),
     async (ctx) => {

@@ -51,7 +51,7 @@ export function workflowsRouter({ temporal, logger }: { temporal: Client; logger
       role: 'viewer',
       params: workflowIdParams,
       stream: true,
-      responses: { 200: { description: '`progress` events `{status, progress}` whenever either changes, then one `end` event with the terminal status and the last progress; `: ping` comments in between' } },
+      responses: { 200: { description: '`progress` events `{status, progress}` (as in a `Workflow`) whenever either changes, then one `end` event with the terminal status and the last progress; `: ping` comments in between' } },
     }),
     requireRole('viewer'),
     async (ctx) => {
