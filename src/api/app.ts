@@ -7,7 +7,6 @@ import helmet from 'koa-helmet';
 import { RequestContext } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { version } from '../../package.json';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -18,7 +17,7 @@ import { httpMetrics } from './middleware/http-metrics';
 import type { RateLimitStore } from '../rate-limit-store';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
-import { lazyOpenApiDocument } from './openapi/generate';
+import { API_INFO, lazyOpenApiDocument } from './openapi/generate';
 import { agentsRouter } from './routes/agents/router';
 import { consoleRouter } from './routes/console/router';
 import { consoleAssets } from './routes/console/static';
@@ -74,7 +73,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   );
 
   // Built on first request, from the routers mounted below: the document lists exactly what the app serves.
-  const openApi = lazyOpenApiDocument(app, { title: 'Lvl_UP API', version, description: 'Four AI agents that earn, by passing exams, the right to improve a code repository.' });
+  const openApi = lazyOpenApiDocument(app, API_INFO);
   const system = systemRouter({ ...deps, openApi });
   app.use(system.routes());
   // The web console (built static files and its public settings), outside /api auth: it signs in with a key itself.

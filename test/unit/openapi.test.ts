@@ -81,7 +81,7 @@ describe('buildOpenApiDocument', () => {
     expect(post?.requestBody?.required).toBe(false);
     expect(post).toMatchObject({ 'x-required-role': 'admin', tags: ['system'] });
     expect(post?.security).toBeUndefined();
-    expect(Object.keys(post?.responses ?? {})).toEqual(['200', '400', '401', '403', '409', '429']);
+    expect(Object.keys(post?.responses ?? {})).toEqual(['200', '400', '401', '403', '413', '415', '429', '503']);
     expect(document.paths['/healthz']?.get).toMatchObject({ security: [], 'x-required-role': 'public', responses: { 200: { description: 'alive' } } });
     expect(document.security).toEqual([{ bearer: [] }]);
     expect(document.components).toMatchObject({ securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Error: { type: 'object' } } });
@@ -102,6 +102,54 @@ describe('buildOpenApiDocument', () => {
       ['GET', '/api/events', 'live'],
       ['DELETE', '/api/bare', undefined],
     ]);
+  });
+});
+
+describe('error responses', () => {
+  it("lists 409 only where the route names its conflict, with the route's own words, and shared errors by reference", () => {
+    const router = new Router({ prefix: '/api' });
+    router.post('/things/:id/close', doc({ summary: 'close', role: 'operator', responses: { 200: { description: 'closed', schema: z.object({ closed: z.boolean() }) } }, errors: { 409: 'already closed' } }), ok);
+    router.delete('/things/:id', doc({ summary: 'remove', role: 'admin', responses: { 200: { description: 'removed', schema: z.object({ removed: z.boolean() }) } } }), ok);
+    router.get('/things', doc({ summary: 'list', role: 'viewer', responses: { 200: { description: 'things', schema: z.object({ items: z.array(z.string()) }) } } }), ok);
+    const document = buildOpenApiDocument([router], info);
+    const close = document.paths['/api/things/{id}/close']?.post?.responses ?? {};
+    expect(Object.keys(close)).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '429', '503']);
+    expect(close['409']).toEqual({ description: 'already closed', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+    expect(close['503']).toEqual({ $ref: '#/components/responses/ServiceUnavailable' });
+    // A DELETE has no body to parse and no conflict here: no 400, 409, 413 or 415.
+    expect(Object.keys(document.paths['/api/things/{id}']?.delete?.responses ?? {})).toEqual(['200', '401', '403', '404', '429', '503']);
+    expect(Object.keys(document.paths['/api/things']?.get?.responses ?? {})).toEqual(['200', '401', '429', '503']);
+    // Only the shared responses some operation refers to are components (redocly's no-unused-components).
+    expect(Object.keys((document.components as { responses: object }).responses).sort()).toEqual(['BadRequest', 'Forbidden', 'NotFound', 'PayloadTooLarge', 'ServiceUnavailable', 'TooManyRequests', 'Unauthorized', 'UnsupportedMediaType']);
+  });
+
+  it('moves named response schemas to components.schemas and refuses two different schemas under one name', () => {
+    const item = z.object({ name: z.string(), count: z.number().int() }).meta({ id: 'UnitTestItem' });
+    const router = new Router();
+    router.get('/items', doc({ summary: 'list', role: 'viewer', responses: { 200: { description: 'items', schema: z.object({ items: z.array(item) }) } } }), ok);
+    router.get('/item', doc({ summary: 'one', role: 'viewer', responses: { 200: { description: 'item', schema: item } } }), ok);
+    const document = buildOpenApiDocument([router], info);
+    expect(document.paths['/item']?.get?.responses['200']).toEqual({ description: 'item', content: { 'application/json': { schema: { $ref: '#/components/schemas/UnitTestItem' } } } });
+    expect(document.paths['/items']?.get?.responses['200']).toMatchObject({ content: { 'application/json': { schema: { properties: { items: { items: { $ref: '#/components/schemas/UnitTestItem' } } } } } } });
+    // No implied ±2^53 bounds on integers.
+    expect((document.components as { schemas: Record<string, unknown> }).schemas.UnitTestItem).toEqual({
+      type: 'object',
+      properties: { name: { type: 'string' }, count: { type: 'integer' } },
+      required: ['name', 'count'],
+      additionalProperties: false,
+    });
+    const other = z.object({ name: z.number() }).meta({ id: 'UnitTestClash' });
+    const clash = z.object({ name: z.string() }).meta({ id: 'UnitTestClash' });
+    const twice = new Router();
+    twice.get('/a', doc({ summary: 'a', role: 'viewer', responses: { 200: { description: 'a', schema: other } } }), ok);
+    twice.get('/b', doc({ summary: 'b', role: 'viewer', responses: { 200: { description: 'b', schema: z.object({ x: clash }) } } }), ok);
+    expect(() => buildOpenApiDocument([twice], info)).toThrow('two different response schemas are named "UnitTestClash"');
+  });
+
+  it('gives a text body its media type', () => {
+    const router = new Router();
+    router.get('/page', doc({ summary: 'page', role: 'public', responses: { 200: { description: 'html', mediaType: 'text/html' } } }), ok);
+    expect(buildOpenApiDocument([router], info).paths['/page']?.get?.responses['200']).toEqual({ description: 'html', content: { 'text/html': { schema: { type: 'string' } } } });
   });
 });
 

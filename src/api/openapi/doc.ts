@@ -10,10 +10,19 @@ export interface RouteDoc {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
-  /** success status → description (and schema when one exists); errors are the shared error shape */
-  responses?: Record<number, { description: string; schema?: z.ZodType }>;
+  /**
+   * Success status → description and the zod schema of the body (the handler's presenter returns `z.infer` of it, so
+   * they cannot drift; the OpenAPI test checks real answers against it). A stream (`stream: true`) has no schema; a
+   * body that is not JSON names its `mediaType` instead (`text/html`).
+   */
+  responses?: Record<number, { description: string; schema?: z.ZodType; mediaType?: string }>;
   /** `text/event-stream` routes */
   stream?: boolean;
+  /**
+   * The route's own failures beyond the ones every route of its kind can answer (400 with input, 401/403/429/503 under
+   * `/api`, 404 with a path id, 413/415 with a body): status → when. 409 is listed only here, where conflicts exist.
+   */
+  errors?: Partial<Record<404 | 409 | 503, string>>;
   tags?: string[];
 }
 

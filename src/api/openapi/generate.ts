@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { version } from '../../../package.json';
 import { docOf, type RouteDoc } from './doc';
 
 /** The parts of a koa-router `Router` the generator reads: its layers (one per `router.get(…)` and the like). */
@@ -20,6 +21,7 @@ export interface OpenApiInfo {
   title: string;
   version: string;
   description?: string;
+  license?: { name: string; identifier?: string; url?: string };
 }
 export type OpenApiDocument = Record<string, unknown> & { openapi: string; paths: Record<string, Record<string, OpenApiOperation>> };
 export interface OpenApiOperation {
@@ -40,20 +42,33 @@ export interface OpenApiParameter {
   schema: JsonSchema;
 }
 
+/** What the document says of the API itself. */
+export const API_INFO: OpenApiInfo = {
+  title: 'Lvl_UP API',
+  version,
+  description: 'Four AI agents that earn, by passing exams, the right to improve a code repository.',
+  license: { name: 'UNLICENSED' },
+};
+
 /** The one error shape of every failure (ARCHITECTURE §5). */
 const errorBody = z.object({
   error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }),
 });
 
 const ERROR_RESPONSES = {
-  400: ['BadRequest', 'invalid input; `details` names each invalid field'],
+  400: ['BadRequest', 'invalid input (`details` names each invalid field) or a body that is not JSON'],
   401: ['Unauthorized', 'missing or invalid API key'],
   403: ['Forbidden', "the key's role is too low"],
   404: ['NotFound', 'no such resource'],
   409: ['Conflict', 'conflict or wrong state'],
+  413: ['PayloadTooLarge', 'the body is larger than API_BODY_LIMIT_BYTES'],
+  415: ['UnsupportedMediaType', 'a body in an unsupported content encoding or charset'],
   429: ['TooManyRequests', 'rate limited; retry after `Retry-After` seconds'],
+  503: ['ServiceUnavailable', 'a dependency (the database, Temporal) is unavailable; retry after `Retry-After` seconds when given'],
 } as const;
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
+/** The methods whose body the body parser reads (a malformed, oversized or undecodable body fails them). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /** The routers a Koa app has mounted (`app.use(router.routes())`), in mounting order: what the app really serves. */
 export function mountedRouters(app: { middleware: readonly unknown[] }): RouterLike[] {
@@ -85,28 +100,35 @@ export function routesOf(routers: readonly RouterLike[]): RouteEntry[] {
  */
 export function buildOpenApiDocument(routers: readonly RouterLike[], info: OpenApiInfo): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
+  const named: NamedSchemas = new Map();
   for (const route of routesOf(routers)) {
     const path = openApiPath(route.path);
-    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route) };
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route, named) };
   }
+  const used = new Set(JSON.stringify(paths).match(/#\/components\/responses\/[A-Za-z]+/g));
   return {
     openapi: '3.1.0',
     info,
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [{ url: '/', description: 'the server that serves this document' }],
     security: [{ bearer: [] }],
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`' } },
-      schemas: { Error: jsonSchema(errorBody, 'output') },
+      // The response schemas that name themselves (`.meta({ id })`), for client generators to name their types after.
+      schemas: { Error: jsonSchema(errorBody, 'output'), ...Object.fromEntries([...named].sort(([a], [b]) => a.localeCompare(b))) },
+      // The shared error responses some operation refers to.
       responses: Object.fromEntries(
-        Object.entries(ERROR_RESPONSES).map(([status, [name, description]]) => [
-          name,
-          {
-            description,
-            ...(status === '429' && { headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } } }),
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-          },
-        ]),
+        Object.entries(ERROR_RESPONSES)
+          .filter(([, [name]]) => used.has(`#/components/responses/${name}`))
+          .map(([status, [name, description]]) => [
+            name,
+            {
+              description,
+              ...((status === '429' || status === '503') && { headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } } }),
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+            },
+          ]),
       ),
     },
   };
@@ -117,7 +139,7 @@ export function openApiPath(koaPath: string): string {
   return koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function operation(route: RouteEntry): OpenApiOperation {
+function operation(route: RouteEntry, named: NamedSchemas): OpenApiOperation {
   const { doc } = route;
   const parameters = [...pathParameters(route), ...(doc?.query ? objectParameters(doc.query, 'query') : [])];
   const body = doc?.body;
@@ -131,7 +153,7 @@ function operation(route: RouteEntry): OpenApiOperation {
     ...(body !== undefined && {
       requestBody: { required: !body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(body, 'input') } } },
     }),
-    responses: responses(route),
+    responses: responses(route, named),
   };
 }
 
@@ -155,43 +177,81 @@ function objectParameters(schema: z.ZodType, location: 'path' | 'query'): OpenAp
   }));
 }
 
-function responses(route: RouteEntry): Record<string, unknown> {
+function responses(route: RouteEntry, named: NamedSchemas): Record<string, unknown> {
   const { doc } = route;
   const listed = doc?.responses ?? { 200: { description: 'OK' } };
   const out: Record<string, unknown> = {};
-  for (const [status, { description, schema }] of Object.entries(listed)) {
+  for (const [status, { description, schema, mediaType }] of Object.entries(listed)) {
     const content =
       doc?.stream === true && Number(status) < 300
         ? { 'text/event-stream': { schema: { type: 'string', description: 'Server-Sent Events' } } }
-        : schema !== undefined
-          ? { 'application/json': { schema: jsonSchema(schema, 'output') } }
+        : mediaType !== undefined
+          ? { [mediaType]: { schema: { type: 'string' } } }
+          : schema !== undefined
+          ? { 'application/json': { schema: componentized(jsonSchema(schema, 'output'), named) } }
           : Number(status) >= 400
             ? { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
             : undefined;
     out[status] = { description, ...(content !== undefined && { content }) };
   }
-  for (const status of errorStatuses(route)) out[status] ??= { $ref: `#/components/responses/${ERROR_RESPONSES[status][0]}` };
+  const own = doc?.errors ?? {};
+  for (const status of errorStatuses(route)) {
+    const description = own[status as keyof typeof own];
+    out[status] ??=
+      description === undefined
+        ? { $ref: `#/components/responses/${ERROR_RESPONSES[status][0]}` }
+        : { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  }
   return out;
 }
 
-/** The shared errors a route can answer: auth ones unless public, 400 with input, 404 with an id, 409 when it mutates. */
+/**
+ * The shared errors a route can answer: 400 with input (or a body to parse), 401/403/429/503 under `/api` auth (the
+ * key is looked up in the database; 403 above viewer), 404 with a path id, 413/415 with a body, and the route's own
+ * `errors` (409 only there).
+ */
 function errorStatuses({ method, paramNames, doc }: RouteEntry): ErrorStatus[] {
   const role = doc?.role;
-  const statuses: ErrorStatus[] = [];
-  if (doc?.params !== undefined || doc?.query !== undefined || doc?.body !== undefined) statuses.push(400);
-  if (role !== 'public') statuses.push(401);
-  if (role !== 'public' && role !== 'viewer') statuses.push(403);
-  if (paramNames.length > 0) statuses.push(404);
-  if (method !== 'GET') statuses.push(409);
-  if (role !== 'public') statuses.push(429);
-  return statuses;
+  const secured = role !== 'public';
+  const own = Object.keys(doc?.errors ?? {}).map(Number);
+  const statuses = new Set<ErrorStatus>();
+  if (doc?.params !== undefined || doc?.query !== undefined || doc?.body !== undefined || BODY_METHODS.has(method)) statuses.add(400);
+  if (secured) statuses.add(401);
+  if (secured && role !== 'viewer') statuses.add(403);
+  if (paramNames.length > 0 || own.includes(404)) statuses.add(404);
+  if (own.includes(409)) statuses.add(409);
+  if (BODY_METHODS.has(method)) statuses.add(413).add(415);
+  if (secured) statuses.add(429).add(503);
+  if (own.includes(503)) statuses.add(503);
+  return [...statuses];
 }
 
 /** A zod schema as JSON Schema 2020-12; what JSON cannot say (transforms, dates, refinements) becomes "any". */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
   delete json.$schema; // the document's `jsonSchemaDialect` says it once
-  return json;
+  // An integer's implied ±2^53 bounds say nothing a client needs; they are left out.
+  const implied = (key: string, value: unknown) => (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) || (key === 'maximum' && value === Number.MAX_SAFE_INTEGER);
+  return JSON.parse(JSON.stringify(json, (key, value: unknown) => (implied(key, value) ? undefined : value))) as JsonSchema;
+}
+
+/** Schemas by their `.meta({ id })`, gathered into `components.schemas`. */
+type NamedSchemas = Map<string, JsonSchema>;
+
+/**
+ * `json` with the named schemas zod put in its `$defs` moved to `named` (the document's `components.schemas`) and its
+ * `#/$defs/<id>` references pointed there. Two different schemas under one id would make the document lie: it throws.
+ */
+function componentized(json: JsonSchema, named: NamedSchemas): JsonSchema {
+  const retarget = (value: JsonSchema): JsonSchema => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+  const { $defs, ...rest } = json as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  for (const [id, def] of Object.entries($defs ?? {})) {
+    const schema = retarget(def);
+    const known = named.get(id);
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(schema)) throw new Error(`two different response schemas are named "${id}"`);
+    named.set(id, schema);
+  }
+  return retarget(rest);
 }
 
 /** `/api/token-usage/:scope` → `token-usage`; routes outside `/api` are `system`. */

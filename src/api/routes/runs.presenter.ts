@@ -1,7 +1,9 @@
+import type { z } from 'zod';
 import type { AgentRun } from '../../db/entities';
+import type { runResponse } from './runs.schema';
 
 /** An agent run (scan, experiment, analysis, cycle) as every area's API shows it. */
-export function presentRun(r: AgentRun) {
+export function presentRun(r: AgentRun): z.infer<typeof runResponse> {
   return {
     id: r.id,
     workflowId: r.workflowId,

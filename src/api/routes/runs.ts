@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Config } from '../../config';
@@ -12,7 +13,7 @@ import { activityTimeouts } from '../../temporal/activity-timeouts';
 import type { AppContext } from '../types';
 import { parse } from '../validate';
 import { presentRun } from './runs.presenter';
-import { listRunsQuery, runIdParams } from './runs.schema';
+import { listRunsQuery, runIdParams, type startedRunResponse } from './runs.schema';
 
 type Deps = { orm: MikroORM; temporal: Client; config: Config };
 
@@ -51,7 +52,7 @@ export function startAgentRun(
     }
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;
-    ctx.body = { workflowId, runId: run.id, statusUrl: `/api/workflows/${workflowId}`, ...spec.links?.(workflowId) };
+    ctx.body = { workflowId, runId: run.id, statusUrl: `/api/workflows/${workflowId}`, ...spec.links?.(workflowId) } satisfies z.infer<typeof startedRunResponse>;
   };
 }
 

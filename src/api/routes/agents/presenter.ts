@@ -1,9 +1,11 @@
+import type { z } from 'zod';
 import type { Agent, AgentSkillRating } from '../../../db/entities';
 import { levelForXp, rankForLevel, xpForLevel } from '../../../domain/levels';
 import { roundRating } from '../../../domain/ratings';
+import type { agentResponse } from './schema';
 
 /** The public shape of an agent: progression, custody statistics, skill ratings, LLM profile override. */
-export function presentAgent(agent: Agent, ratings: AgentSkillRating[]) {
+export function presentAgent(agent: Agent, ratings: AgentSkillRating[]): z.infer<typeof agentResponse> {
   return {
     id: agent.id,
     name: agent.name,

@@ -11,13 +11,13 @@ import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentAgent } from './presenter';
-import { agentIdParams, changeStatusBody, listAgentsQuery, setModelBody } from './schema';
+import { agentIdParams, agentPageResponse, agentResponse, changeStatusBody, listAgentsQuery, setModelBody } from './schema';
 
 /** `/agents`: list and read agents (viewer); pause and resume their scheduled work (operator); set their own model (admin). */
 export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/agents' });
 
-  router.get('/', doc({ summary: 'List agents with level, rank and skill ratings', role: 'viewer', query: listAgentsQuery, responses: { 200: { description: 'a page of agents' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: 'List agents with level, rank and skill ratings', role: 'viewer', query: listAgentsQuery, responses: { 200: { description: 'a page of agents', schema: agentPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const query = parse(listAgentsQuery, ctx.query);
     const em = orm.em as EntityManager;
     const where = query.status ? { status: query.status } : {};
@@ -34,7 +34,7 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
     );
   });
 
-  router.get('/:id', doc({ summary: 'Read one agent', role: 'viewer', params: agentIdParams, responses: { 200: { description: 'the agent' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/:id', doc({ summary: 'Read one agent', role: 'viewer', params: agentIdParams, responses: { 200: { description: 'the agent', schema: agentResponse } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(agentIdParams, ctx.params);
     const agent = await loadAgent(orm.em as EntityManager, id);
     ctx.body = presentAgent(agent, await orm.em.find(AgentSkillRating, { agentId: agent.id }));
@@ -56,11 +56,11 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
       ctx.body = presentAgent(agent, await em.find(AgentSkillRating, { agentId: agent.id }));
     };
 
-  const changeStatusDoc = (summary: string) => doc({ summary, role: 'operator', params: agentIdParams, body: changeStatusBody, responses: { 200: { description: 'the agent' } } });
+  const changeStatusDoc = (summary: string) => doc({ summary, role: 'operator', params: agentIdParams, body: changeStatusBody, responses: { 200: { description: 'the agent', schema: agentResponse } } });
   router.post('/:id/pause', changeStatusDoc("Pause an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('paused'));
   router.post('/:id/resume', changeStatusDoc("Resume an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('active'));
 
-  const modelDoc = (summary: string, body?: typeof setModelBody) => doc({ summary, role: 'admin', params: agentIdParams, ...(body && { body }), responses: { 200: { description: 'the agent' } } });
+  const modelDoc = (summary: string, body?: typeof setModelBody) => doc({ summary, role: 'admin', params: agentIdParams, ...(body && { body }), responses: { 200: { description: 'the agent', schema: agentResponse } } });
   const setModel = (read: (ctx: RouterContext<AppState>) => { provider: LlmProvider; model: string } | null) =>
     async function (ctx: RouterContext<AppState>) {
       const { id } = parse(agentIdParams, ctx.params);

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
@@ -10,8 +11,8 @@ import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { listAgentRuns, startAgentRun } from '../runs';
-import { listRunsQuery, startedRunResponse } from '../runs.schema';
-import { performanceQuery } from './schema';
+import { listRunsQuery, runPageResponse, startedRunResponse, startRunConflict } from '../runs.schema';
+import { performanceQuery, performanceResponse } from './schema';
 
 /** `/conquest`: start an analysis (operator), list analyses and the measured performance history (viewer). */
 export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -19,10 +20,10 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/conquest' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/analyses', doc({ summary: 'Start a Conquest analysis', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', kind: 'conquest_analysis', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
-  router.get('/analyses', doc({ summary: 'List Conquest analyses, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of analyses' } } }), requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
+  router.post('/analyses', doc({ summary: 'Start a Conquest analysis', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } }, errors: { 409: startRunConflict } }), requireRole('operator'), startAgentRun(deps, { agentId: 'conquest', kind: 'conquest_analysis', workflowType: CONQUEST_ANALYSIS_WORKFLOW, workflowId: 'conquest-analysis' }));
+  router.get('/analyses', doc({ summary: 'List Conquest analyses, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of analyses', schema: runPageResponse } } }), requireRole('viewer'), listAgentRuns(orm, 'conquest_analysis'));
 
-  router.get('/performance', doc({ summary: 'Measured performance history and the latest verdict per measure', role: 'viewer', query: performanceQuery, responses: { 200: { description: 'the measures' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/performance', doc({ summary: 'Measured performance history and the latest verdict per measure', role: 'viewer', query: performanceQuery, responses: { 200: { description: 'the measures', schema: performanceResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(performanceQuery, ctx.query);
     const names = q.measure !== undefined ? [q.measure] : ((await em().getConnection().execute('select distinct name from performance_samples order by name')) as Array<{ name: string }>).map((r) => r.name);
     const measures = [];
@@ -35,7 +36,7 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
         samples: samples.map((s) => ({ ms: s.ms, commit: s.commit, source: s.source, runId: s.runId, at: s.at.toISOString() })),
       });
     }
-    ctx.body = { measures };
+    ctx.body = { measures } satisfies z.infer<typeof performanceResponse>;
   });
 
   return router;

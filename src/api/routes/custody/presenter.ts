@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Agent, Exam, ExamItem } from '../../../db/entities';
 import { CONQUEST_RULE_VARS, RULE_VARS } from '../../../config-rules';
 import type { Config } from '../../../config';
@@ -6,8 +7,9 @@ import { rankForLevel } from '../../../domain/levels';
 import { roundRating } from '../../../domain/ratings';
 import { DEFAULT_PERFORMANCE_RULES, type PerformanceRules } from '../../../domain/performance';
 import { DEFAULT_RULES, type Rules } from '../../../domain/rules';
+import type { examResponse, examSummaryResponse, judgesResponse, leaderboardResponse, rulesResponse } from './schema';
 
-export function presentExamSummary(e: Exam) {
+export function presentExamSummary(e: Exam): z.infer<typeof examSummaryResponse> {
   return {
     id: e.id,
     workflowId: e.workflowId,
@@ -36,7 +38,7 @@ export function presentExamSummary(e: Exam) {
 }
 
 /** The whole exam, with the rules it was planned under and is scored by. Hidden tests stay hidden while the exam runs. */
-export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number }) {
+export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number }): z.infer<typeof examResponse> {
   const finished = e.status !== 'running';
   return {
     ...presentExamSummary(e),
@@ -62,7 +64,7 @@ export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: nu
   };
 }
 
-export function presentLeader(a: Agent, position: number, avgRating: number | null) {
+export function presentLeader(a: Agent, position: number, avgRating: number | null): z.infer<typeof leaderboardResponse>['items'][number] {
   return {
     position,
     agentId: a.id,
@@ -94,14 +96,14 @@ function ruleViews<R extends object>(prefix: string, vars: Readonly<Record<keyof
 }
 
 /** The effective rules of §3.1 (custody, eligibility) and §3.5 (Conquest), each with the variable that sets it. */
-export function presentRules(rules: Rules, conquest: PerformanceRules) {
+export function presentRules(rules: Rules, conquest: PerformanceRules): z.infer<typeof rulesResponse> {
   return {
     items: [...ruleViews('', RULE_VARS, rules, DEFAULT_RULES), ...ruleViews('conquest.', CONQUEST_RULE_VARS, conquest, DEFAULT_PERFORMANCE_RULES)],
   };
 }
 
 /** Each judge model's agreement with the other judges over the window, flagged when below the configured threshold. */
-export function presentJudges(agreements: JudgeAgreement[], judges: Config['judges']) {
+export function presentJudges(agreements: JudgeAgreement[], judges: Config['judges']): z.infer<typeof judgesResponse> {
   return {
     windowDays: judges.windowDays,
     auditSampleRate: judges.auditSampleRate,

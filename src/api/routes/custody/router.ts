@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
@@ -19,7 +20,7 @@ import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentExam, presentExamSummary, presentJudges, presentLeader, presentRules } from './presenter';
-import { agentParams, examIdParams, listExamsQuery, startExamBody } from './schema';
+import { agentParams, categoriesResponse, eligibilityResponse, examIdParams, examPageResponse, examResponse, judgesResponse, leaderboardResponse, listExamsQuery, rulesResponse, startedExamResponse, startExamBody } from './schema';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,7 +29,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/tests', doc({ summary: 'Start a custody exam for an agent', role: 'operator', body: startExamBody, responses: { 202: { description: 'started: the workflow id, its status URL and the exam URL' } } }), requireRole('operator'), async (ctx) => {
+  router.post('/tests', doc({ summary: 'Start a custody exam for an agent', role: 'operator', body: startExamBody, responses: { 202: { description: 'started: the workflow id, its status URL and the exam URL', schema: startedExamResponse } }, errors: { 409: 'the agent is paused, or already has an exam running (`details` names it)' } }), requireRole('operator'), async (ctx) => {
     const body = parse(startExamBody, ctx.request.body);
     const agent = await em().findOneOrFail(Agent, { id: body.agentId });
     if (body.category !== undefined && !AGENT_CATEGORIES[agent.id].includes(body.category)) {
@@ -48,17 +49,17 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     }
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;
-    ctx.body = { workflowId, agentId: agent.id, statusUrl: `/api/workflows/${workflowId}`, examUrl: `/api/custody/tests/${workflowId}` };
+    ctx.body = { workflowId, agentId: agent.id, statusUrl: `/api/workflows/${workflowId}`, examUrl: `/api/custody/tests/${workflowId}` } satisfies z.infer<typeof startedExamResponse>;
   });
 
-  router.get('/tests', doc({ summary: 'List exams, newest first', role: 'viewer', query: listExamsQuery, responses: { 200: { description: 'a page of exams' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/tests', doc({ summary: 'List exams, newest first', role: 'viewer', query: listExamsQuery, responses: { 200: { description: 'a page of exams', schema: examPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listExamsQuery, ctx.query);
     const where = { ...(q.agentId && { agentId: q.agentId }), ...(q.status && { status: q.status }), ...(q.category && { category: q.category }) };
     const [exams, total] = await em().findAndCount(Exam, where, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
     ctx.body = page(exams.map(presentExamSummary), total, q);
   });
 
-  router.get('/tests/:id', doc({ summary: 'Read one exam (by id or workflow id) with its items and token usage', role: 'viewer', params: examIdParams, responses: { 200: { description: 'the exam' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/tests/:id', doc({ summary: 'Read one exam (by id or workflow id) with its items and token usage', role: 'viewer', params: examIdParams, responses: { 200: { description: 'the exam, its items (hidden tests once it ended) and its token usage', schema: examResponse } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(examIdParams, ctx.params);
     const exam = await em().findOne(Exam, UUID.test(id) ? { id } : { workflowId: id });
     if (exam === null) throw notFound(`exam "${id}"`);
@@ -71,23 +72,23 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
     ctx.body = presentExam(exam, items, usage ?? { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
   });
 
-  router.get('/eligibility/:agentId', doc({ summary: 'Whether an agent may propose changes now, and why', role: 'viewer', params: agentParams, responses: { 200: { description: 'the eligibility decision' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/eligibility/:agentId', doc({ summary: 'Whether an agent may propose changes now, and why', role: 'viewer', params: agentParams, responses: { 200: { description: 'the eligibility decision', schema: eligibilityResponse } } }), requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
     const { openProposals, ...decision } = await agentEligibility(em(), agentId, config.rules);
-    ctx.body = { agentId, openProposals, ...decision };
+    ctx.body = { agentId, openProposals, ...decision } satisfies z.infer<typeof eligibilityResponse>;
   });
 
-  router.get('/leaderboard', doc({ summary: 'Agents ranked by level and XP', role: 'viewer', responses: { 200: { description: 'the leaderboard' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/leaderboard', doc({ summary: 'Agents ranked by level and XP', role: 'viewer', responses: { 200: { description: 'the leaderboard', schema: leaderboardResponse } } }), requireRole('viewer'), async (ctx) => {
     const agents = await em().find(Agent, {}, { orderBy: { level: 'desc', xp: 'desc', id: 'asc' } });
     const ratings = await em().find(AgentSkillRating, {});
     const avg = (id: string) => {
       const mine = ratings.filter((r) => r.agentId === id);
       return mine.length === 0 ? null : mine.reduce((s, r) => s + r.rating, 0) / mine.length;
     };
-    ctx.body = { items: agents.map((a, i) => presentLeader(a, i + 1, avg(a.id))) };
+    ctx.body = { items: agents.map((a, i) => presentLeader(a, i + 1, avg(a.id))) } satisfies z.infer<typeof leaderboardResponse>;
   });
 
-  router.get('/categories', doc({ summary: 'Exam categories and difficulty levels', role: 'viewer', responses: { 200: { description: 'categories and difficulties' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/categories', doc({ summary: 'Exam categories and difficulty levels', role: 'viewer', responses: { 200: { description: 'categories and difficulties', schema: categoriesResponse } } }), requireRole('viewer'), async (ctx) => {
     ctx.body = {
       categories: EXAM_CATEGORIES.map((c) => ({ id: c, agents: AGENT_IDS.filter((a) => AGENT_CATEGORIES[a].includes(c)), requiresCodeItem: requiresCodeItem(c) })),
       difficulties: DIFFICULTIES.map((d) => ({
@@ -98,14 +99,14 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
         xpMultiplier: config.rules.xpMultipliers[d],
         rating: DIFFICULTY_RATING[d],
       })),
-    };
+    } satisfies z.infer<typeof categoriesResponse>;
   });
 
-  router.get('/rules', doc({ summary: 'The effective rules (pass marks, XP, level gate, ratings, regression, eligibility, Conquest thresholds) with the variables that set them', role: 'viewer', responses: { 200: { description: 'the rules' } } }), requireRole('viewer'), (ctx) => {
+  router.get('/rules', doc({ summary: 'The effective rules (pass marks, XP, level gate, ratings, regression, eligibility, Conquest thresholds) with the variables that set them', role: 'viewer', responses: { 200: { description: 'the rules', schema: rulesResponse } } }), requireRole('viewer'), (ctx) => {
     ctx.body = presentRules(config.rules, config.conquest);
   });
 
-  router.get('/judges', doc({ summary: "Each judge model's agreement with the other judges (mean absolute difference, Krippendorff's alpha) over the audited items of the window", role: 'viewer', responses: { 200: { description: 'agreement per judge model' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/judges', doc({ summary: "Each judge model's agreement with the other judges (mean absolute difference, Krippendorff's alpha) over the audited items of the window", role: 'viewer', responses: { 200: { description: 'agreement per judge model', schema: judgesResponse } } }), requireRole('viewer'), async (ctx) => {
     ctx.body = presentJudges(await judgeAgreement(em(), config.judges.windowDays), config.judges);
   });
 

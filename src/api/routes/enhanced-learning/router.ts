@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AgentSkillRating, SkillRatingEvent } from '../../../db/entities';
 import { AGENT_CATEGORIES } from '../../../domain/agents';
@@ -8,14 +9,14 @@ import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { agentParams } from './schema';
+import { agentParams, regressionsResponse, skillsResponse } from './schema';
 
 /** `/enhanced-learning`: category ratings with their history, and live skill regressions (viewer). */
 export function enhancedLearningRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/enhanced-learning' });
   const em = () => orm.em as EntityManager;
 
-  router.get('/skills/:agentId', doc({ summary: "An agent's category ratings with their history", role: 'viewer', params: agentParams, responses: { 200: { description: 'the ratings' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/skills/:agentId', doc({ summary: "An agent's category ratings with their history", role: 'viewer', params: agentParams, responses: { 200: { description: 'the ratings', schema: skillsResponse } } }), requireRole('viewer'), async (ctx) => {
     const { agentId } = parse(agentParams, ctx.params);
     const ratings = await em().find(AgentSkillRating, { agentId });
     const history = await em().find(SkillRatingEvent, { agentId }, { orderBy: { at: 'asc', id: 'asc' } });
@@ -32,10 +33,10 @@ export function enhancedLearningRouter({ orm, config }: { orm: MikroORM; config:
             .map((h) => ({ examId: h.examId, at: h.at.toISOString(), score: h.score, ratingBefore: h.ratingBefore, ratingAfter: h.ratingAfter })),
         };
       }),
-    };
+    } satisfies z.infer<typeof skillsResponse>;
   });
 
-  router.get('/regressions', doc({ summary: 'Live skill regressions per agent and category', role: 'viewer', responses: { 200: { description: 'the regressions' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/regressions', doc({ summary: 'Live skill regressions per agent and category', role: 'viewer', responses: { 200: { description: 'the regressions', schema: regressionsResponse } } }), requireRole('viewer'), async (ctx) => {
     // The last 15 graded exams (by default) per agent and category, oldest first: the window §3.1 step 8 compares.
     const rows = (await em().getConnection().execute(
       `select agent_id, category, array_agg(score::float order by completed_at) as scores from (
@@ -49,7 +50,7 @@ export function enhancedLearningRouter({ orm, config }: { orm: MikroORM; config:
       const regression = detectRegression(r.scores, config.rules);
       return regression === null ? [] : [{ agentId: r.agent_id, category: r.category, ...regression }];
     });
-    ctx.body = { items };
+    ctx.body = { items } satisfies z.infer<typeof regressionsResponse>;
   });
 
   return router;

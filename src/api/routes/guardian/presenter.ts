@@ -1,6 +1,8 @@
+import type { z } from 'zod';
 import type { Finding } from '../../../db/entities';
+import type { findingResponse } from './schema';
 
-export function presentFinding(f: Finding) {
+export function presentFinding(f: Finding): z.infer<typeof findingResponse> {
   return {
     id: f.id,
     agentId: f.agentId,

@@ -12,9 +12,9 @@ import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { listAgentRuns, startAgentRun } from '../runs';
-import { listRunsQuery, startedRunResponse } from '../runs.schema';
+import { listRunsQuery, runPageResponse, startedRunResponse, startRunConflict } from '../runs.schema';
 import { presentFinding } from './presenter';
-import { dismissBody, findingParams, listFindingsQuery } from './schema';
+import { dismissBody, findingPageResponse, findingParams, findingResponse, listFindingsQuery } from './schema';
 
 const SEVERITY_ORDER = `case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`;
 
@@ -24,10 +24,10 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/guardian' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/scans', doc({ summary: 'Start a Guardian security scan', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } } }), requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', kind: 'guardian_scan', workflowType: GUARDIAN_SCAN_WORKFLOW, workflowId: 'guardian-scan' }));
-  router.get('/scans', doc({ summary: 'List Guardian scans, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of scans' } } }), requireRole('viewer'), listAgentRuns(orm, 'guardian_scan'));
+  router.post('/scans', doc({ summary: 'Start a Guardian security scan', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } }, errors: { 409: startRunConflict } }), requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', kind: 'guardian_scan', workflowType: GUARDIAN_SCAN_WORKFLOW, workflowId: 'guardian-scan' }));
+  router.get('/scans', doc({ summary: 'List Guardian scans, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of scans', schema: runPageResponse } } }), requireRole('viewer'), listAgentRuns(orm, 'guardian_scan'));
 
-  router.get('/findings', doc({ summary: 'List security findings, most severe first', role: 'viewer', query: listFindingsQuery, responses: { 200: { description: 'a page of findings' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/findings', doc({ summary: 'List security findings, most severe first', role: 'viewer', query: listFindingsQuery, responses: { 200: { description: 'a page of findings', schema: findingPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listFindingsQuery, ctx.query);
     const where = { kind: 'security' as const, ...(q.severity && { severity: q.severity }), ...(q.status && { status: q.status }), ...(q.tool && { tool: q.tool }) };
     const [findings, total] = await em().findAndCount(Finding, where, {
@@ -38,7 +38,7 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
     ctx.body = page(findings.map(presentFinding), total, q);
   });
 
-  router.post('/findings/:id/dismiss', doc({ summary: 'Dismiss a finding with a reason', role: 'operator', params: findingParams, body: dismissBody, responses: { 200: { description: 'the dismissed finding' } } }), requireRole('operator'), async (ctx) => {
+  router.post('/findings/:id/dismiss', doc({ summary: 'Dismiss a finding with a reason', role: 'operator', params: findingParams, body: dismissBody, responses: { 200: { description: 'the dismissed finding', schema: findingResponse } }, errors: { 409: 'the finding is already resolved' } }), requireRole('operator'), async (ctx) => {
     const { id } = parse(findingParams, ctx.params);
     const { reason } = parse(dismissBody, ctx.request.body);
     const finding = await em().findOne(Finding, { id });

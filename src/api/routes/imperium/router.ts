@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
@@ -8,8 +9,8 @@ import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { getAgentRun, listAgentRuns, startAgentRun } from '../runs';
-import { listRunsQuery, runIdParams, startedRunResponse } from '../runs.schema';
-import { knowledgeQuery } from './schema';
+import { listRunsQuery, runIdParams, runPageResponse, runResponse, startedRunResponse, startRunConflict } from '../runs.schema';
+import { knowledgePageResponse, knowledgeQuery } from './schema';
 
 interface NoteRow {
   id: string;
@@ -17,7 +18,7 @@ interface NoteRow {
   category: string | null;
   title: string;
   body: string;
-  sources: unknown;
+  sources: Array<{ kind: string; ref: string }>;
   created_at: string | Date;
   rank: number | null;
   total: number;
@@ -33,7 +34,7 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
 
   router.post(
     '/cycles',
-    doc({ summary: 'Start a learning cycle', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id, its status URL and the cycle URL', schema: startedRunResponse } } }),
+    doc({ summary: 'Start a learning cycle', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id, its status URL and the cycle URL', schema: startedRunResponse } }, errors: { 409: startRunConflict } }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'imperium',
@@ -43,10 +44,10 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
       links: (workflowId) => ({ cycleUrl: `/api/imperium/cycles/${workflowId}` }),
     }),
   );
-  router.get('/cycles', doc({ summary: 'List learning cycles, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of cycles' } } }), requireRole('viewer'), listAgentRuns(orm, 'learning_cycle'));
-  router.get('/cycles/:id', doc({ summary: "Read one learning cycle (by id or workflow id) with every step's outcome, timing and cost", role: 'viewer', params: runIdParams, responses: { 200: { description: 'the cycle' } } }), requireRole('viewer'), getAgentRun(orm, 'learning_cycle', 'learning cycle'));
+  router.get('/cycles', doc({ summary: 'List learning cycles, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of cycles', schema: runPageResponse } } }), requireRole('viewer'), listAgentRuns(orm, 'learning_cycle'));
+  router.get('/cycles/:id', doc({ summary: "Read one learning cycle (by id or workflow id) with every step's outcome, timing and cost", role: 'viewer', params: runIdParams, responses: { 200: { description: 'the cycle', schema: runResponse } } }), requireRole('viewer'), getAgentRun(orm, 'learning_cycle', 'learning cycle'));
 
-  router.get('/knowledge', doc({ summary: "The agents' knowledge notes, full-text searchable", role: 'viewer', query: knowledgeQuery, responses: { 200: { description: 'a page of notes, best match first' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/knowledge', doc({ summary: "The agents' knowledge notes, full-text searchable", role: 'viewer', query: knowledgeQuery, responses: { 200: { description: 'a page of notes, best match first', schema: knowledgePageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(knowledgeQuery, ctx.query);
     const document = `to_tsvector('english', title || ' ' || body)`;
     const filters = [...(q.agent ? ['agent_id = ?'] : []), ...(q.q ? [`${document} @@ websearch_to_tsquery('english', ?)`] : [])];
@@ -70,7 +71,7 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
         rank: r.rank === null ? null : Math.round(Number(r.rank) * 1000) / 1000,
       })),
       page: { limit: q.limit, offset: q.offset, total: Number(rows[0]?.total ?? 0) },
-    };
+    } satisfies z.infer<typeof knowledgePageResponse>;
   });
 
   return router;

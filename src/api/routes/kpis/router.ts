@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
 import { evaluateKpi } from '../../../domain/kpis';
@@ -8,6 +9,7 @@ import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { apiResponseTimeP95, backgroundTaskSuccess, cacheHitRate, dbQueryTime, errorRate, examPassRate, judgeAgreementKpi, proposalApprovalRate } from './measure';
 import { presentKpi, presentSummary } from './presenter';
+import { kpisResponse } from './schema';
 
 /** `/kpis`: every KPI of ARCHITECTURE §8 measured live against its target (viewer). */
 export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: Metrics; config: Config }): Router<AppState> {
@@ -18,7 +20,7 @@ export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: M
     doc({
       summary: 'The KPIs (ARCHITECTURE §8) measured now against their targets; `met: null` where there is no data yet',
       role: 'viewer',
-      responses: { 200: { description: '`{ measuredAt, summary: { met, notMet, noData }, items: [{ name, label, value, unit, target, comparator, met, window, source, detail }] }`' } },
+      responses: { 200: { description: 'every KPI with its value, target and whether it is met, and how many are met, missed or without data', schema: kpisResponse } },
     }),
     requireRole('viewer'),
     async (ctx) => {
@@ -33,7 +35,7 @@ export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: M
         evaluateKpi('proposal_approval_rate', await proposalApprovalRate(em)),
         evaluateKpi('judge_agreement', await judgeAgreementKpi(em, config.judges), config.judges.minAlpha),
       ];
-      ctx.body = { measuredAt: new Date().toISOString(), summary: presentSummary(kpis), items: kpis.map(presentKpi) };
+      ctx.body = { measuredAt: new Date().toISOString(), summary: presentSummary(kpis), items: kpis.map(presentKpi) } satisfies z.infer<typeof kpisResponse>;
     },
   );
 

@@ -1,7 +1,9 @@
+import type { z } from 'zod';
 import type { Notification } from '../../../db/entities';
+import type { notificationResponse } from './schema';
 
 /** A notification as the list, the mark-read answer and the stream's `data` show it; `seq` is the stream's event id. */
-export function presentNotification(n: Notification) {
+export function presentNotification(n: Notification): z.infer<typeof notificationResponse> {
   return {
     id: n.id,
     seq: Number(n.seq),

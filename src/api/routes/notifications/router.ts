@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { Notification } from '../../../db/entities';
 import type { Logger } from '../../../logger';
@@ -11,7 +12,7 @@ import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { NotificationFeed } from './feed';
 import { presentNotification } from './presenter';
-import { listNotificationsQuery, notificationIdParams, notificationStreamQuery, readAllResponse } from './schema';
+import { listNotificationsQuery, notificationIdParams, notificationPageResponse, notificationResponse, notificationStreamQuery, readAllResponse } from './schema';
 
 /**
  * `/notifications`: list them and follow new ones as Server-Sent Events (viewer), mark one or all read (operator).
@@ -23,7 +24,7 @@ export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Lo
   const feed = new NotificationFeed(orm, logger.child({ component: 'notifications-feed' }));
   const heartbeatMs = sseHeartbeatMs();
 
-  router.get('/', doc({ summary: 'List notifications, newest first', role: 'viewer', query: listNotificationsQuery, responses: { 200: { description: 'a page of notifications' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: 'List notifications, newest first', role: 'viewer', query: listNotificationsQuery, responses: { 200: { description: 'a page of notifications', schema: notificationPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listNotificationsQuery, ctx.query);
     const where = { ...(q.unread !== undefined && { read: !q.unread }), ...(q.kind && { kind: q.kind }) };
     const [rows, total] = await em().findAndCount(Notification, where, { orderBy: { seq: 'desc' }, limit: q.limit, offset: q.offset });
@@ -37,7 +38,7 @@ export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Lo
       role: 'viewer',
       query: notificationStreamQuery,
       stream: true,
-      responses: { 200: { description: '`notification` events (id: the seq, data: the notification) from now, or after `Last-Event-ID`; `: ping` comments in between' } },
+      responses: { 200: { description: '`notification` events (id: the seq, data: a `Notification`, as the list shows it) from now, or after `Last-Event-ID`; `: ping` comments in between' } },
     }),
     requireRole('viewer'),
     async (ctx) => {
@@ -59,10 +60,10 @@ export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Lo
   router.post('/read-all', doc({ summary: 'Mark every unread notification read', role: 'operator', responses: { 200: { description: 'how many were marked', schema: readAllResponse } } }), requireRole('operator'), async (ctx) => {
     ctx.state.auditTarget = 'notifications';
     const marked = await em().nativeUpdate(Notification, { read: false }, { read: true, readAt: new Date() });
-    ctx.body = { marked };
+    ctx.body = { marked } satisfies z.infer<typeof readAllResponse>;
   });
 
-  router.post('/:id/read', doc({ summary: 'Mark a notification read (a repeat keeps the first readAt)', role: 'operator', params: notificationIdParams, responses: { 200: { description: 'the notification' } } }), requireRole('operator'), async (ctx) => {
+  router.post('/:id/read', doc({ summary: 'Mark a notification read (a repeat keeps the first readAt)', role: 'operator', params: notificationIdParams, responses: { 200: { description: 'the notification', schema: notificationResponse } } }), requireRole('operator'), async (ctx) => {
     const { id } = parse(notificationIdParams, ctx.params);
     ctx.state.auditTarget = `notification:${id}`;
     await em().nativeUpdate(Notification, { id, read: false }, { read: true, readAt: new Date() });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { NOTIFICATION_KINDS } from '../../../db/entities';
+import { NOTIFICATION_KINDS, NOTIFICATION_PRIORITIES } from '../../../db/entities';
 import { paginationQuery } from '../../pagination';
+import { jsonObject, nullableTimestamp, pageOf, timestamp } from '../../responses';
 
 export const listNotificationsQuery = paginationQuery.extend({
   unread: z.stringbool().optional(),
@@ -16,3 +17,19 @@ export const notificationIdParams = z.object({ id: z.uuid('must be a notificatio
 export const notificationStreamQuery = z.object({ lastEventId: z.string().regex(/^\d{1,18}$/, 'must be the id of an event (a notification seq)').optional() });
 
 export const readAllResponse = z.object({ marked: z.number().int().min(0) });
+
+/** A notification (`presentNotification`): the list, the mark-read answer and the stream's `data`. */
+export const notificationResponse = z.object({
+  id: z.uuid(),
+  seq: z.number().int().describe("the stream's event id"),
+  kind: z.enum(NOTIFICATION_KINDS),
+  title: z.string(),
+  message: z.string(),
+  priority: z.enum(NOTIFICATION_PRIORITIES),
+  data: jsonObject.describe('the figures of the event; fields depend on the kind'),
+  read: z.boolean(),
+  readAt: nullableTimestamp,
+  createdAt: timestamp,
+}).meta({ id: 'Notification' });
+
+export const notificationPageResponse = pageOf(notificationResponse);

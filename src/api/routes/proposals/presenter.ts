@@ -1,12 +1,14 @@
+import type { z } from 'zod';
 import type { ReviewOutcome } from '../../../contracts';
 import type { Proposal, ProposalEvent } from '../../../db/entities';
 import { proposalModelReview } from '../../../domain/guardian-review';
+import type { proposalResponse, proposalSummaryResponse, reviewOutcomeResponse } from './schema';
 
 /**
  * A proposal in a list: what it is and where it stands, without the diff and the pipeline's reports. Guardian's model
  * review is `passed`, `concerns` or `unavailable` (with the reason), null before Guardian reviewed it.
  */
-export function presentProposalSummary(p: Proposal) {
+export function presentProposalSummary(p: Proposal): z.infer<typeof proposalSummaryResponse> {
   const modelReview = proposalModelReview(p.guardianReview);
   return {
     id: p.id,
@@ -31,7 +33,7 @@ export function presentProposalSummary(p: Proposal) {
 }
 
 /** The whole proposal: the draft, every stage's report, the review and the timeline in order. */
-export function presentProposal(p: Proposal, events: ProposalEvent[]) {
+export function presentProposal(p: Proposal, events: ProposalEvent[]): z.infer<typeof proposalResponse> {
   return {
     ...presentProposalSummary(p),
     repositoryId: p.repositoryId,
@@ -52,6 +54,6 @@ export function presentProposal(p: Proposal, events: ProposalEvent[]) {
 }
 
 /** One shape for a review's answer, whether the workflow carried it out now or the row shows it was already done. */
-export function presentReviewOutcome(o: ReviewOutcome) {
+export function presentReviewOutcome(o: ReviewOutcome): z.infer<typeof reviewOutcomeResponse> {
   return { proposalId: o.proposalId, decision: o.decision, status: o.status, commit: o.commit ?? null, branch: o.branch ?? null, reason: o.reason ?? null };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../../config';
@@ -15,7 +16,7 @@ import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentProposal, presentProposalSummary, presentReviewOutcome } from './presenter';
-import { createProposalBody, listProposalsQuery, proposalIdParams, reviewBody } from './schema';
+import { createProposalBody, listProposalsQuery, proposalIdParams, proposalPageResponse, proposalResponse, reviewBody, reviewOutcomeResponse, startedProposalResponse } from './schema';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,21 +37,21 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
     return proposal;
   };
 
-  router.get('/', doc({ summary: "List proposals, newest first, each with Guardian's model review state (passed, concerns, unavailable with the reason)", role: 'viewer', query: listProposalsQuery, responses: { 200: { description: 'a page of proposals' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/', doc({ summary: "List proposals, newest first, each with Guardian's model review state (passed, concerns, unavailable with the reason)", role: 'viewer', query: listProposalsQuery, responses: { 200: { description: 'a page of proposals', schema: proposalPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listProposalsQuery, ctx.query);
     const where = { ...(q.status && { status: q.status }), ...(q.agent && { agentId: q.agent }), ...(q.findingId && { findingId: q.findingId }) };
     const [proposals, total] = await em().findAndCount(Proposal, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
     ctx.body = page(proposals.map(presentProposalSummary), total, q);
   });
 
-  router.get('/:id', doc({ summary: 'Read one proposal (by id or workflow id): diff, validation, tests, guardian review and timeline', role: 'viewer', params: proposalIdParams, responses: { 200: { description: 'the proposal' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/:id', doc({ summary: 'Read one proposal (by id or workflow id): diff, validation, tests, guardian review and timeline', role: 'viewer', params: proposalIdParams, responses: { 200: { description: 'the proposal', schema: proposalResponse } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(proposalIdParams, ctx.params);
     const proposal = await findProposal(id);
     const events = await em().find(ProposalEvent, { proposalId: proposal.id }, { orderBy: { seq: 'asc' } });
     ctx.body = presentProposal(proposal, events);
   });
 
-  router.post('/', doc({ summary: 'Request a proposal from an agent, for a goal or an open finding', role: 'operator', body: createProposalBody, responses: { 202: { description: 'started: the proposal id, workflow id and their URLs (the proposal is recorded from now on); 409 while the finding has a live proposal' } } }), requireRole('operator'), async (ctx) => {
+  router.post('/', doc({ summary: 'Request a proposal from an agent, for a goal or an open finding', role: 'operator', body: createProposalBody, responses: { 202: { description: 'started: the proposal id, workflow id and their URLs (the proposal is recorded from now on)', schema: startedProposalResponse } }, errors: { 404: 'no such finding', 409: 'the finding is not open or already has a live proposal (`details` names it)' } }), requireRole('operator'), async (ctx) => {
     const body = parse(createProposalBody, ctx.request.body);
     if (body.findingId !== undefined) {
       const finding = await em().findOne(Finding, { id: body.findingId });
@@ -73,10 +74,10 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
       throw err;
     }
     ctx.status = 202;
-    ctx.body = { proposalId, workflowId, statusUrl: `/api/workflows/${workflowId}`, proposalUrl: `/api/proposals/${proposalId}` };
+    ctx.body = { proposalId, workflowId, statusUrl: `/api/workflows/${workflowId}`, proposalUrl: `/api/proposals/${proposalId}` } satisfies z.infer<typeof startedProposalResponse>;
   });
 
-  router.post('/:id/review', doc({ summary: 'Approve or reject a proposal awaiting review', role: 'operator', params: proposalIdParams, body: reviewBody, responses: { 200: { description: 'the review outcome' } } }), requireRole('operator'), async (ctx) => {
+  router.post('/:id/review', doc({ summary: 'Approve or reject a proposal awaiting review', role: 'operator', params: proposalIdParams, body: reviewBody, responses: { 200: { description: 'the review outcome (a repeat of the same review answers the same)', schema: reviewOutcomeResponse } }, errors: { 409: 'the proposal is not awaiting review, or its workflow is not running' } }), requireRole('operator'), async (ctx) => {
     const { id } = parse(proposalIdParams, ctx.params);
     const body = parse(reviewBody, ctx.request.body);
     const reviewer = ctx.state.auth?.name;

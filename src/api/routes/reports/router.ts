@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import { raw } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
@@ -12,7 +13,7 @@ import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { listWeeklyReportsQuery, startWeeklyReportBody } from './schema';
+import { listWeeklyReportsQuery, startedWeeklyReportResponse, startWeeklyReportBody, weeklyReportPageResponse } from './schema';
 
 /** `/reports/weekly`: start a week's report (operator); the stored reports, newest week first (viewer). */
 export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -24,7 +25,8 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
       summary: 'Start the weekly report of a week (default: the week that has just ended)',
       role: 'operator',
       body: startWeeklyReportBody,
-      responses: { 202: { description: 'Started: `{ workflowId, statusUrl, weekStart }`; 409 while that week’s report is running' } },
+      responses: { 202: { description: 'started: the workflow id, its status URL and the week', schema: startedWeeklyReportResponse } },
+      errors: { 409: 'that week’s report is running' },
     }),
     requireRole('operator'),
     async (ctx) => {
@@ -39,7 +41,7 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
         throw err;
       }
       ctx.status = 202;
-      ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}`, weekStart };
+      ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}`, weekStart } satisfies z.infer<typeof startedWeeklyReportResponse>;
     },
   );
 
@@ -49,7 +51,7 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
       summary: 'The stored weekly reports (the `weekly_report` notifications’ figures), newest week first',
       role: 'viewer',
       query: listWeeklyReportsQuery,
-      responses: { 200: { description: 'A page of reports: `{ notificationId, weekStart, createdAt, message, report }`' } },
+      responses: { 200: { description: 'a page of reports', schema: weeklyReportPageResponse } },
     }),
     requireRole('viewer'),
     async (ctx) => {
@@ -67,7 +69,7 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 }
 
 /** A stored report: the notification's figures as written, with where they came from. */
-function presentReport(n: Notification) {
+function presentReport(n: Notification): z.infer<typeof weeklyReportPageResponse>['items'][number] {
   return {
     notificationId: n.id,
     weekStart: typeof n.data.weekStart === 'string' ? n.data.weekStart : null,

@@ -1,5 +1,6 @@
 import Router, { type RouterContext } from '@koa/router';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { z } from 'zod';
 import type { Config } from '../../../config';
 import { scheduleDefinitions } from '../../../temporal/schedule-definitions';
 import { notFound } from '../../errors';
@@ -7,7 +8,7 @@ import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { scheduleActionBody, scheduleIdParams } from './schema';
+import { scheduleActionBody, scheduleActionResponse, scheduleIdParams, schedulesResponse } from './schema';
 
 /** `/schedules`: the recurring workflows (viewer); pause, unpause and trigger them (operator). */
 export function schedulesRouter({ temporal, config }: { temporal: Client; config: Config }): Router<AppState> {
@@ -18,8 +19,8 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
     return temporal.schedule.getHandle(id);
   };
 
-  router.get('/', doc({ summary: 'The recurring workflows with their state, next and recent runs', role: 'viewer', responses: { 200: { description: 'the schedules' } } }), requireRole('viewer'), async (ctx) => {
-    const items = [];
+  router.get('/', doc({ summary: 'The recurring workflows with their state, next and recent runs', role: 'viewer', responses: { 200: { description: 'the schedules', schema: schedulesResponse } } }), requireRole('viewer'), async (ctx) => {
+    const items: z.infer<typeof schedulesResponse>['items'] = [];
     for (const def of definitions()) {
       try {
         const d = await temporal.schedule.getHandle(def.id).describe();
@@ -40,7 +41,7 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
         items.push({ id: def.id, workflowType: def.workflowType, intervalSeconds: def.intervalSeconds ?? null, calendar: def.calendar ?? null, note: def.note, exists: false, paused: null, pauseNote: null, nextRuns: [], recentRuns: [] });
       }
     }
-    ctx.body = { items };
+    ctx.body = { items } satisfies z.infer<typeof schedulesResponse>;
   });
 
   const act = (action: 'pause' | 'unpause' | 'trigger') =>
@@ -58,9 +59,9 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
         if (err instanceof ScheduleNotFoundError) throw notFound(`schedule "${id}" (the worker creates it at start)`);
         throw err;
       }
-      ctx.body = { id, action, done: true };
+      ctx.body = { id, action, done: true } satisfies z.infer<typeof scheduleActionResponse>;
     };
-  const actDoc = (summary: string) => doc({ summary, role: 'operator', params: scheduleIdParams, body: scheduleActionBody, responses: { 200: { description: 'the action was done' } } });
+  const actDoc = (summary: string) => doc({ summary, role: 'operator', params: scheduleIdParams, body: scheduleActionBody, responses: { 200: { description: 'the action was done', schema: scheduleActionResponse } } });
   router.post('/:id/pause', actDoc('Pause a schedule'), requireRole('operator'), act('pause'));
   router.post('/:id/unpause', actDoc('Unpause a schedule'), requireRole('operator'), act('unpause'));
   router.post('/:id/trigger', actDoc("Trigger a schedule's workflow now"), requireRole('operator'), act('trigger'));

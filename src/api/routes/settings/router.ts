@@ -28,6 +28,8 @@ const secretsErrors: Middleware<AppState> = async (_ctx, next) => {
 };
 
 const settingsDoc = { 200: { description: 'the webhook settings (never the secret)', schema: webhookSettingsResponse } };
+/** What `secretsErrors` answers. */
+const secretsErrorsDoc = { 503: '`encryption_not_configured` without DATA_ENCRYPTION_KEY, or `secret_unreadable`: the stored secret was sealed under a key this server does not have' };
 
 /**
  * `/settings`: the webhook notifications are POSTed to, and the remote target's credentials (admin; audited; secrets
@@ -41,7 +43,7 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
 
   router.get(
     '/webhook',
-    doc({ summary: 'The webhook notifications are POSTed to, and where that setting comes from', role: 'admin', responses: settingsDoc }),
+    doc({ summary: 'The webhook notifications are POSTed to, and where that setting comes from', role: 'admin', responses: settingsDoc, errors: secretsErrorsDoc }),
     requireRole('admin'),
     secretsErrors,
     async (ctx) => {
@@ -56,6 +58,7 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
       role: 'admin',
       body: putWebhookBody,
       responses: settingsDoc,
+      errors: secretsErrorsDoc,
     }),
     requireRole('admin'),
     secretsErrors,

@@ -31,4 +31,4 @@ export const webhookSettingsResponse = z.object({
   since: z.string().nullable().describe('when the API-set url was set: older notifications are not sent to it'),
   updatedAt: z.string().nullable(),
   updatedBy: z.string().nullable(),
-});
+}).meta({ id: 'WebhookSettings' });

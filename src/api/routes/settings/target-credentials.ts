@@ -32,7 +32,7 @@ export const targetCredentialsResponse = z.object({
   username: z.string().nullable().describe('the user name sent with the token; null: the default x-access-token'),
   updatedAt: z.string().nullable(),
   updatedBy: z.string().nullable(),
-});
+}).meta({ id: 'TargetCredentials' });
 
 /** Target credentials as they leave the server: whether a token is set, never the token. */
 export function presentTargetCredentials(s: TargetCredentialsSettings): z.infer<typeof targetCredentialsResponse> {
@@ -40,6 +40,7 @@ export function presentTargetCredentials(s: TargetCredentialsSettings): z.infer<
 }
 
 const responses = { 200: { description: 'whether target credentials are set (never the token)', schema: targetCredentialsResponse } };
+const errors = { 503: '`encryption_not_configured` without DATA_ENCRYPTION_KEY, or `secret_unreadable`: the stored token was sealed under a key this server does not have' };
 
 /**
  * `/settings/target-credentials` (admin; audited): the https token git uses to fetch from and push to TARGET_REPO_URL,
@@ -53,13 +54,13 @@ export function addTargetCredentialsRoutes(router: Router<AppState>, deps: { em:
     await next();
   };
 
-  router.get('/target-credentials', doc({ summary: 'Whether an https token is stored for the remote target', role: 'admin', responses }), requireRole('admin'), secretsErrors, async (ctx) => {
+  router.get('/target-credentials', doc({ summary: 'Whether an https token is stored for the remote target', role: 'admin', responses, errors }), requireRole('admin'), secretsErrors, async (ctx) => {
     ctx.body = await show();
   });
 
   router.put(
     '/target-credentials',
-    doc({ summary: 'Store the https token (and user name) git uses for TARGET_REPO_URL, sealed; needs DATA_ENCRYPTION_KEY', role: 'admin', body: putTargetCredentialsBody, responses }),
+    doc({ summary: 'Store the https token (and user name) git uses for TARGET_REPO_URL, sealed; needs DATA_ENCRYPTION_KEY', role: 'admin', body: putTargetCredentialsBody, responses, errors }),
     requireRole('admin'),
     audited,
     secretsErrors,
@@ -70,7 +71,7 @@ export function addTargetCredentialsRoutes(router: Router<AppState>, deps: { em:
     },
   );
 
-  router.delete('/target-credentials', doc({ summary: 'Remove the stored target credentials', role: 'admin', responses }), requireRole('admin'), audited, secretsErrors, async (ctx) => {
+  router.delete('/target-credentials', doc({ summary: 'Remove the stored target credentials', role: 'admin', responses, errors }), requireRole('admin'), audited, secretsErrors, async (ctx) => {
     await clearTargetCredentials(em());
     ctx.body = await show();
   });

@@ -1,7 +1,9 @@
+import type { z } from 'zod';
 import type { TokenUsageEvent } from '../../../db/entities';
 import type { BudgetState, UsageTotals } from '../../../llm/reports';
+import type { budgetResponse, usageEventResponse, usageTotalsResponse } from './schema';
 
-export function presentEvent(e: TokenUsageEvent) {
+export function presentEvent(e: TokenUsageEvent): z.infer<typeof usageEventResponse> {
   return {
     id: String(e.id),
     at: e.at.toISOString(),
@@ -25,7 +27,7 @@ export function presentEvent(e: TokenUsageEvent) {
 }
 
 /** A budget with what its month has used: percentages are of the limit, null when there is none. */
-export function presentBudget(b: BudgetState) {
+export function presentBudget(b: BudgetState): z.infer<typeof budgetResponse> {
   const pct = (used: number, limit: number | null) => (limit === null || limit === 0 ? null : Math.round((used / limit) * 1000) / 10);
   return {
     scope: b.scope,
@@ -41,7 +43,7 @@ export function presentBudget(b: BudgetState) {
   };
 }
 
-export function presentTotals(t: UsageTotals) {
+export function presentTotals(t: UsageTotals): z.infer<typeof usageTotalsResponse> {
   const { calls, cacheHits, inputTokens, outputTokens, costUsd, unknownCostCalls, estimatedUsageCalls } = t;
   // With unknownCostCalls > 0, costUsd is a lower bound: those calls are left out, not counted as free.
   return { calls, cacheHits, inputTokens, outputTokens, costUsd: round6(costUsd), unknownCostCalls, estimatedUsageCalls };

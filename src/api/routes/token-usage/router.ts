@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { EntityManager, FilterQuery, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
 import { LlmBudget, TokenUsageEvent } from '../../../db/entities';
@@ -12,7 +13,7 @@ import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentBudget, presentEvent, presentTotals } from './presenter';
-import { eventsQuery, putBudgetBody, scopeParams, summaryQuery } from './schema';
+import { budgetResponse, budgetsResponse, eventsQuery, putBudgetBody, scopeParams, summaryQuery, usageEventPageResponse, usageSummaryResponse } from './schema';
 
 const NONE: UsageTotals = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unknownCostCalls: 0, estimatedUsageCalls: 0 };
 
@@ -21,7 +22,7 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
   const router = new Router<AppState>({ prefix: '/token-usage' });
   const em = () => orm.em as EntityManager;
 
-  router.get('/summary', doc({ summary: "A month's token usage and cost by agent, provider and model, against the budgets", role: 'viewer', query: summaryQuery, responses: { 200: { description: 'the summary' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/summary', doc({ summary: "A month's token usage and cost by agent, provider and model, against the budgets", role: 'viewer', query: summaryQuery, responses: { 200: { description: 'the summary', schema: usageSummaryResponse } } }), requireRole('viewer'), async (ctx) => {
     const { month = budgetMonth(new Date()) } = parse(summaryQuery, ctx.query);
     const [all] = await usageTotals(em(), month, 'all');
     const byAgent = await usageTotals(em(), month, 'agent');
@@ -41,10 +42,10 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
       byProvider: LLM_PROVIDERS.map((p) => ({ provider: p, configured: config.llm[p] !== undefined, ...totalsOf(byProvider, p), budget: budgets.get(`provider:${p}`) })),
       byModel: byModel.map((r) => ({ model: r.key, ...presentTotals(r) })),
       llm: llmStatus(config),
-    };
+    } satisfies z.infer<typeof usageSummaryResponse>;
   });
 
-  router.get('/events', doc({ summary: 'The LLM call ledger, newest first', role: 'viewer', query: eventsQuery, responses: { 200: { description: 'a page of ledger events' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/events', doc({ summary: 'The LLM call ledger, newest first', role: 'viewer', query: eventsQuery, responses: { 200: { description: 'a page of ledger events', schema: usageEventPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(eventsQuery, ctx.query);
     const where: FilterQuery<TokenUsageEvent> = {};
     if (q.month) where.month = q.month;
@@ -59,12 +60,12 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
     ctx.body = page(events.map(presentEvent), total, q);
   });
 
-  router.get('/budgets', doc({ summary: "This month's budgets and how much of each is spent", role: 'viewer', responses: { 200: { description: 'the budgets' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/budgets', doc({ summary: "This month's budgets and how much of each is spent", role: 'viewer', responses: { 200: { description: 'the budgets', schema: budgetsResponse } } }), requireRole('viewer'), async (ctx) => {
     const month = budgetMonth(new Date());
-    ctx.body = { month, items: (await budgetStates(em(), month, config.llm.defaultBudget)).map(presentBudget) };
+    ctx.body = { month, items: (await budgetStates(em(), month, config.llm.defaultBudget)).map(presentBudget) } satisfies z.infer<typeof budgetsResponse>;
   });
 
-  router.put('/budgets/:scope', doc({ summary: 'Set the monthly budget of a scope (global, an agent or a provider)', role: 'admin', params: scopeParams, body: putBudgetBody, responses: { 200: { description: 'the budget with its current spend' } } }), requireRole('admin'), async (ctx) => {
+  router.put('/budgets/:scope', doc({ summary: 'Set the monthly budget of a scope (global, an agent or a provider)', role: 'admin', params: scopeParams, body: putBudgetBody, responses: { 200: { description: 'the budget with its current spend', schema: budgetResponse } } }), requireRole('admin'), async (ctx) => {
     const { scope } = parse(scopeParams, ctx.params);
     const body = parse(putBudgetBody, ctx.request.body);
     ctx.state.auditTarget = `budget:${scope}`;

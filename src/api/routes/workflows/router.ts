@@ -9,6 +9,7 @@ import { doc } from '../../openapi/doc';
 import { openSse, sseHeartbeatMs, type SseStream } from '../../sse';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
+import { workflowResponse } from './schema';
 
 export const workflowIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a workflow id') });
 
@@ -25,7 +26,7 @@ export function workflowsRouter({ temporal, logger }: { temporal: Client; logger
   const heartbeatMs = sseHeartbeatMs();
   const log = logger.child({ component: 'workflow-events' });
 
-  router.get('/:id', doc({ summary: "Read a workflow's Temporal status and its progress", role: 'viewer', params: workflowIdParams, responses: { 200: { description: 'the status and the `progress` query (null when no worker answers)' } } }), requireRole('viewer'), async (ctx) => {
+  router.get('/:id', doc({ summary: "Read a workflow's Temporal status and its progress", role: 'viewer', params: workflowIdParams, responses: { 200: { description: 'the status and the `progress` query (null when no worker answers)', schema: workflowResponse } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(workflowIdParams, ctx.params);
     const handle = temporal.workflow.getHandle(id);
     const description = await describeWorkflow(handle, id);
@@ -40,7 +41,7 @@ export function workflowsRouter({ temporal, logger }: { temporal: Client; logger
       closeTime: description.closeTime?.toISOString() ?? null,
       historyLength: description.historyLength,
       progress,
-    };
+    } satisfies z.infer<typeof workflowResponse>;
   });
 
   router.get(
@@ -50,7 +51,7 @@ export function workflowsRouter({ temporal, logger }: { temporal: Client; logger
       role: 'viewer',
       params: workflowIdParams,
       stream: true,
-      responses: { 200: { description: '`progress` events `{status, progress}` whenever either changes, then one `end` event with the terminal status and the last progress; `: ping` comments in between' } },
+      responses: { 200: { description: '`progress` events `{status, progress}` (as in a `Workflow`) whenever either changes, then one `end` event with the terminal status and the last progress; `: ping` comments in between' } },
     }),
     requireRole('viewer'),
     async (ctx) => {
