@@ -3,7 +3,7 @@ import { guardianTriageSchema } from '../../src/contracts';
 import { Finding } from '../../src/db/entities';
 import { isSerious, notifySeverity } from '../../src/domain/findings';
 import { createNotification } from '../../src/notifications/create';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { askAgentModel } from '../llm.activities';
 import { recordRunStep } from '../runs.activities';
 
@@ -23,8 +23,8 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
     schema: guardianTriageSchema,
     schemaName: 'triage',
     messages: [
-      { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review, and your own severity assessment (low, medium, high, critical) of each in this code. Be concise and concrete.' },
-      { role: 'user', content: `Findings (JSON):\n${JSON.stringify(listing, null, 1)}` },
+      { role: 'system', content: withUntrustedRule('You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review, and your own severity assessment (low, medium, high, critical) of each in this code. Be concise and concrete.') },
+      { role: 'user', content: `Findings (JSON):\n${untrusted('scanner findings (JSON; file paths and messages come from the repository and its scanners)', JSON.stringify(listing, null, 1))}` },
     ],
     maxTokens: 3000,
     temperature: 0,
