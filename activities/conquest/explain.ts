@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Config } from '../../src/config';
 import { conquestExplanationSchema, type ConquestExplanation } from '../../src/contracts';
 import { AgentRun, Finding, type FindingTriage } from '../../src/db/entities';
-import type { LlmGateway, LlmResult } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway, type LlmResult } from '../../src/llm';
 import { resolveInside, withWorktree, type Worktree } from '../../src/target';
 import { listFiles } from '../experiments/run';
 import { askAgentModel } from '../llm.activities';
@@ -62,7 +62,7 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
 
 async function explainHotspots(deps: { orm: MikroORM; llm: LlmGateway }, m: Measurement, sources: Record<string, string>): Promise<LlmResult<z.infer<typeof conquestExplanationSchema>>> {
   const samples = m.samples.map(({ name, currentMs, baselineMs, change, regressed }) => ({ measure: name, currentMs, baselineMs, change, regressed }));
-  const listing = Object.entries(sources).map(([file, code]) => `--- ${file}\n${code}`).join('\n');
+  const listing = Object.entries(sources).map(([file, code]) => untrusted(`file ${file}`, code)).join('\n');
   return await askAgentModel(deps, {
     agentId: 'conquest',
     purpose: 'conquest.explain',
@@ -72,11 +72,15 @@ async function explainHotspots(deps: { orm: MikroORM; llm: LlmGateway }, m: Meas
       {
         role: 'system',
         content:
-          'You are Conquest, the performance agent. From the measurements and the source, explain the hot spots: for each measure worth it (regressions first), name the file holding the slow code, explain why it is slow, suggest one concrete optimization and estimate its gain. Use only measure names from the measurements; be concise.',
+          withUntrustedRule(
+            'You are Conquest, the performance agent. From the measurements and the source, explain the hot spots: for each measure worth it (regressions first), name the file holding the slow code, explain why it is slow, suggest one concrete optimization and estimate its gain. Use only measure names from the measurements; be concise.',
+          ),
       },
       {
         role: 'user',
-        content: `Command: ${m.command} (${m.source}) at ${m.commit}.\nMeasurements (JSON; change is relative to the median of the last runs):\n${JSON.stringify(samples, null, 1)}\nSource:\n${listing || '(none found)'}`,
+        content:
+          `Command (${m.source}) at ${m.commit}:\n${untrusted('bench command', m.command)}\n` +
+          `Measurements (JSON; change is relative to the median of the last runs):\n${untrusted("measurements (names from the repository's bench output, JSON)", JSON.stringify(samples, null, 1))}\nSource:\n${listing || '(none found)'}`,
       },
     ],
     maxTokens: 3000,

@@ -3,7 +3,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { LLM_OUTPUT_SCHEMAS } from '../../src/contracts';
 import { Agent, type Exam, type ExamItem } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
-import type { LlmGateway, LlmRequest } from '../../src/llm';
+import { UNTRUSTED_DATA_RULE, untrusted, type LlmGateway, type LlmRequest } from '../../src/llm';
 import { activityCallContext, overrideProfile, toFailure } from '../llm.activities';
 import { examProfile, fork, loadExam, loadItem, recordStep } from './shared';
 
@@ -58,7 +58,9 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
 async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Promise<Omit<LlmRequest<unknown>, 'schema'>> {
   const agent = await em.findOneOrFail(Agent, { id: exam.agentId });
   const notes = await relevantNotes(em, exam.agentId, `${exam.category.replace(/_/g, ' ')} ${item.prompt}`);
-  const context = notes.length === 0 ? '' : `\n\nYour knowledge notes that may help:\n${notes.map((n) => `- ${n.title}: ${n.body}`).join('\n')}`;
+  // The notes are the agent's model's own writing from the repository's findings: data to draw on, not instructions.
+  const context =
+    notes.length === 0 ? '' : `\n\nYour knowledge notes that may help:\n${untrusted('your knowledge notes (written by your model from the repository and its findings)', notes.map((n) => `- ${n.title}: ${n.body}`).join('\n'))}\n\n${UNTRUSTED_DATA_RULE}`;
   return {
     agentId: exam.agentId as AgentId,
     purpose: 'exam.answer',

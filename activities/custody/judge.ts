@@ -2,7 +2,7 @@ import { LLM_OUTPUT_SCHEMAS, type LlmOutputOf } from '../../src/contracts';
 import type { ExamItem, GradingRun } from '../../src/db/entities';
 import type { AgentId } from '../../src/domain/agents';
 import { matchJudgedCriteria, openItemScore, withCriterionIds, type CriteriaMatch, type IdentifiedCriterion } from '../../src/domain/custody';
-import type { ChatMessage, LlmGateway, LlmRequest } from '../../src/llm';
+import { untrusted, withUntrustedRule, type ChatMessage, type LlmGateway, type LlmRequest } from '../../src/llm';
 import { askModel } from '../llm.activities';
 
 type Judged = LlmOutputOf<'custody.grade'>['criteria'];
@@ -34,8 +34,9 @@ export async function judgeOpen(llm: LlmGateway, agentId: AgentId, item: ExamIte
     ).output.criteria;
 
   const messages: ChatMessage[] = [
-    { role: 'system', content: 'You are a strict, fair judge of exam answers. Score each rubric criterion, by its id, from 0 to 10 and give a one-sentence reason.' },
-    { role: 'user', content: `Question:\n${item.prompt}\n\nRubric (score every criterion exactly once, by its id):\n${listCriteria(rubric)}\n\nAnswer:\n${item.answer ?? ''}` },
+    { role: 'system', content: withUntrustedRule('You are a strict, fair judge of exam answers. Score each rubric criterion, by its id, from 0 to 10 and give a one-sentence reason.') },
+    // The answer is the examined model's output (drawn from notes on the repository): graded, never obeyed.
+    { role: 'user', content: `Question:\n${item.prompt}\n\nRubric (score every criterion exactly once, by its id):\n${listCriteria(rubric)}\n\nAnswer:\n${untrusted("the examined agent's answer", item.answer ?? '')}` },
   ];
   const first = await ask(messages);
   const match = matchJudgedCriteria(rubric.map((c) => c.id), first);

@@ -5,7 +5,7 @@ import type { Config } from '../../src/config';
 import { experimentDesignSchema, type ExperimentOutcome, type TestRunSummary } from '../../src/contracts';
 import { AgentRun, Finding } from '../../src/db/entities';
 import { parseTestCounts, type TestRunner } from '../../src/domain/test-results';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
 import { resolveInside, type Worktree } from '../../src/target';
 import { askAgentModel } from '../llm.activities';
@@ -141,10 +141,12 @@ async function designTest(deps: Pick<Deps, 'orm' | 'llm'>, sources: Record<strin
     schema: experimentDesignSchema,
     schemaName: 'experiment',
     messages: [
-      { role: 'system', content: 'You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.' },
+      { role: 'system', content: withUntrustedRule('You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.') },
       {
         role: 'user',
-        content: `Existing tests: ${testFiles.join(', ') || 'none'}.\nModules no test loads: ${untested.join(', ') || 'none'}.\nSources:\n${Object.entries(sources).map(([f, c]) => `--- ${f}\n${c}`).join('\n')}`,
+        content:
+          `Existing tests:\n${untrusted('test files of the repository', testFiles.join(', ') || 'none')}\nModules no test loads:\n${untrusted('source modules of the repository', untested.join(', ') || 'none')}\n` +
+          `Sources:\n${Object.entries(sources).map(([f, c]) => untrusted(`file ${f}`, c)).join('\n')}`,
       },
     ],
     maxTokens: 3000,

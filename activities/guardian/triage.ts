@@ -3,7 +3,7 @@ import { guardianTriageSchema } from '../../src/contracts';
 import { Finding } from '../../src/db/entities';
 import { isSerious, notifySeverity } from '../../src/domain/findings';
 import { createNotification } from '../../src/notifications/create';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { askAgentModel } from '../llm.activities';
 import { recordRunStep } from '../runs.activities';
 
@@ -23,8 +23,8 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
     schema: guardianTriageSchema,
     schemaName: 'triage',
     messages: [
-      { role: 'system', content: 'You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review, and your own severity assessment (low, medium, high, critical) of each in this code. Be concise and concrete.' },
-      { role: 'user', content: `Findings (JSON):\n${JSON.stringify(listing, null, 1)}` },
+      { role: 'system', content: withUntrustedRule('You are Guardian, the security agent. Triage static-analysis findings: real vulnerability, false positive, or needs human review, and your own severity assessment (low, medium, high, critical) of each in this code. Be concise and concrete.') },
+      { role: 'user', content: `Findings (JSON):\n${untrusted('scanner findings (JSON; file paths and messages come from the repository and its scanners)', JSON.stringify(listing, null, 1))}` },
     ],
     maxTokens: 3000,
     temperature: 0,
@@ -44,8 +44,10 @@ export async function triageFindings(deps: { orm: MikroORM; llm: LlmGateway }, r
 
 /**
  * One `security_finding` notification per new or reopened finding that is high/critical by the scanner or by the
- * triage's assessment (the higher counts: `notifySeverity`), unless triaged a false positive; keyed on the finding and the run that
- * opened it: a retry notifies nothing twice, a finding reopened by a later run is notified again.
+ * triage's assessment (the higher counts: `notifySeverity`); keyed on the finding and the run that opened it: a retry
+ * notifies nothing twice, a finding reopened by a later run is notified again. A model's verdict never silences one:
+ * a finding triaged a false positive is notified all the same, saying so, for a human to judge (the model reads
+ * repository content, which may be written to talk it out of a finding).
  */
 export async function notifyFindings(orm: MikroORM, findingIds: string[]): Promise<{ notified: number }> {
   const em = orm.em.fork() as EntityManager;
@@ -53,14 +55,15 @@ export async function notifyFindings(orm: MikroORM, findingIds: string[]): Promi
   let notified = 0;
   for (const f of fresh) {
     const severity = notifySeverity(f.severity, f.triage?.severity);
-    if (!isSerious(severity) || f.triage?.verdict === 'false_positive') continue;
+    if (!isSerious(severity)) continue;
     const raised = severity === f.severity ? '' : ` (scanner: ${f.severity}; raised by Guardian's triage)`;
+    const doubted = f.triage?.verdict === 'false_positive' ? ` Guardian's model triaged it a false positive (${f.triage.explanation.slice(0, 300)}): a human should confirm.` : '';
     const created = await createNotification(em, {
       kind: 'security_finding',
       title: `${severity === 'critical' ? 'Critical' : 'High'} security finding: ${f.title}`,
-      message: `${f.tool} (${f.rule}) in ${f.file ?? 'the repository'}${f.line ? `:${f.line}` : ''}: ${f.message}${raised}`,
+      message: `${f.tool} (${f.rule}) in ${f.file ?? 'the repository'}${f.line ? `:${f.line}` : ''}: ${f.message}${raised}${doubted}`,
       priority: severity === 'critical' ? 'critical' : 'high',
-      data: { findingId: f.id, severity, scannerSeverity: f.severity, triageSeverity: f.triage?.severity ?? null, file: f.file, line: f.line, rule: f.rule },
+      data: { findingId: f.id, severity, scannerSeverity: f.severity, triageSeverity: f.triage?.severity ?? null, triageVerdict: f.triage?.verdict ?? null, file: f.file, line: f.line, rule: f.rule },
       dedupeKey: f.openedRunId === f.firstRunId ? `security_finding:${f.id}:${f.firstSeenAt.toISOString()}` : `security_finding:${f.id}:reopened:${f.openedRunId}`,
     });
     if (created) notified++;

@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { cyclePlanSchema, type CyclePlan, type CycleTopic } from '../../src/contracts';
 import { Agent, AgentRun, AgentSkillRating } from '../../src/db/entities';
 import { AGENT_CATEGORIES, INITIAL_SKILL_RATING, FALLBACK_TOPICS, MAX_TOPICS, weakestCategories, type AgentId, type CategoryStanding, type Rules } from '../../src/domain';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { askAgentModel } from '../llm.activities';
 import { storeRunSummary } from '../runs.activities';
 
@@ -124,9 +124,9 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: R
         content:
           `You are Imperium, coordinator of the agents Guardian (security), Sandbox (experiments), Conquest (performance) and yourself. ` +
           `Plan this learning cycle: for each agent listed choose at most ${MAX_TOPICS} concrete study topics that would most improve its weakest exam categories and help it act on its open findings. ` +
-          'Use the exam category a topic serves (or null) and say briefly why.',
+          withUntrustedRule('Use the exam category a topic serves (or null) and say briefly why.'),
       },
-      { role: 'user', content: `Agents (JSON):\n${JSON.stringify(brief, null, 1)}` },
+      { role: 'user', content: `Agents (JSON):\n${untrusted("agents' standings, open findings (titles from the repository and its scanners) and reviewers' comments (JSON)", JSON.stringify(brief, null, 1))}` },
     ],
     maxTokens: 2000,
     temperature: 0.2,

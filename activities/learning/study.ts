@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { studyNotesSchema, type CyclePlan, type CycleStudyOutcome } from '../../src/contracts';
 import { Agent, AgentRun, Finding, KnowledgeNote } from '../../src/db/entities';
 import { MAX_NOTES, type AgentId } from '../../src/domain';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { askAgentModel } from '../llm.activities';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low'];
@@ -61,9 +61,9 @@ export async function studyForCycle(deps: { orm: MikroORM; llm: LlmGateway }, in
         role: 'system',
         content:
           `You are ${agent.name}. ${agent.description} Study: write at most ${MAX_NOTES} knowledge notes you will rely on in later exams and work. ` +
-          'Each note is self-contained, concrete and specific to this code base and its findings; cite its sources (topic titles, finding ids, the run id) exactly as given.',
+          withUntrustedRule('Each note is self-contained, concrete and specific to this code base and its findings; cite its sources (topic titles, finding ids, the run id) exactly as given.'),
       },
-      { role: 'user', content: `Study material (JSON):\n${JSON.stringify(material, null, 1)}` },
+      { role: 'user', content: `Study material (JSON):\n${untrusted('study material: planned topics, findings (scanner messages, model triage) and run outcomes (JSON)', JSON.stringify(material, null, 1))}` },
     ],
     maxTokens: 3000,
     temperature: 0.3,

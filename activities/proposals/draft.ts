@@ -3,7 +3,7 @@ import type { Config } from '../../src/config';
 import { proposalDraftSchema } from '../../src/contracts';
 import { Finding } from '../../src/db/entities';
 import { checkDiff, type AgentId } from '../../src/domain';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { headCommit, withWorktree, type Worktree } from '../../src/target';
 import { listFiles } from '../experiments/run';
 import { askAgentModel } from '../llm.activities';
@@ -74,14 +74,19 @@ export async function draftProposal(deps: { orm: MikroORM; config: Config; llm: 
         content:
           `You are ${p.agentId}, an agent that improves a JavaScript repository. Propose one small, safe change as a unified diff in git format ` +
           `(--- a/<path> and +++ b/<path> headers with paths relative to the repository root, correct @@ hunk line counts, exact context lines). ` +
-          `At most ${max} changed lines; never touch .git, never use absolute paths or "..". Keep the existing tests passing. Give a title, the rationale and the risk.`,
+          withUntrustedRule(`At most ${max} changed lines; never touch .git, never use absolute paths or "..". Keep the existing tests passing. Give a title, the rationale and the risk.`),
       },
       {
         role: 'user',
         content:
-          `Task (JSON):\n${JSON.stringify(task, null, 1)}\n\nFiles at ${p.baseCommit}:\n${Object.entries(files)
-            .map(([f, c]) => `--- ${f}\n${c}`)
-            .join('\n')}` + (feedback !== null && p.diff !== null ? `\n\nYour previous diff:\n${p.diff}\n\nIt was not accepted:\n${feedback}\nWrite a corrected diff.` : ''),
+          // The operator's goal is the task itself; a finding (scanner message, triage, proposed test) is repository data.
+          `Task (JSON):\n${finding === null ? JSON.stringify(task, null, 1) : untrusted('the finding to fix: scanner output, model triage and suggestion (JSON)', JSON.stringify(task, null, 1))}\n\n` +
+          `Files at ${p.baseCommit}:\n${Object.entries(files)
+            .map(([f, c]) => untrusted(`file ${f}`, c))
+            .join('\n')}` +
+          (feedback !== null && p.diff !== null
+            ? `\n\nYour previous diff:\n${untrusted('your previous diff', p.diff)}\n\nIt was not accepted:\n${untrusted("why the previous diff was not accepted (validation problems, or the repository's test output)", feedback)}\nWrite a corrected diff.`
+            : ''),
       },
     ],
     maxTokens: 4000,

@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { diffReviewSchema } from '../../src/contracts';
 import { guardianVerdict as decideVerdict, modelReviewOutcome, type ModelReview } from '../../src/domain/guardian-review';
-import type { LlmGateway } from '../../src/llm';
+import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { applyPatch, withWorktree } from '../../src/target';
 import { runSecurityScanners, type RawFinding } from '../../src/target/scanners';
 import { askAgentModel } from '../llm.activities';
@@ -54,8 +54,13 @@ export async function modelReviewProposal(deps: { orm: MikroORM; llm: LlmGateway
     schema: diffReviewSchema,
     schemaName: 'diff_review',
     messages: [
-      { role: 'system', content: 'You are Guardian, the security agent. Review this proposed diff for security problems (secrets, injection, unsafe file or process use, weakened checks) and correctness risks. Rate each concern low, medium, high or critical; high and critical block the change.' },
-      { role: 'user', content: `Title: ${p.title}\nRationale: ${p.rationale}\nRisk (author's view): ${p.risk}\n\nDiff:\n${p.diff}` },
+      { role: 'system', content: withUntrustedRule('You are Guardian, the security agent. Review this proposed diff for security problems (secrets, injection, unsafe file or process use, weakened checks) and correctness risks. Rate each concern low, medium, high or critical; high and critical block the change.') },
+      {
+        role: 'user',
+        content:
+          `Title:\n${untrusted('proposal title (written by the drafting model)', p.title ?? '')}\nRationale:\n${untrusted('proposal rationale (written by the drafting model)', p.rationale ?? '')}\n` +
+          `Risk (author's view):\n${untrusted('proposal risk (written by the drafting model)', p.risk ?? '')}\n\nDiff:\n${untrusted('proposed diff (written by the drafting model against the repository)', p.diff ?? '')}`,
+      },
     ],
     maxTokens: 2000,
     temperature: 0,

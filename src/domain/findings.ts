@@ -2,7 +2,7 @@
  * Finding severities and how Guardian's triage bears on them (ARCHITECTURE §3.3), pure. The scanner's severity is
  * the finding's severity and stays so: the model's assessment is recorded beside it on the triage. For notifying,
  * the higher of the two counts — the model may raise a finding to high/critical, never quiet one the scanner rated
- * high (only a false-positive verdict does that, and it is recorded).
+ * high; not even a false-positive verdict does (the notification then says what the model thinks, for a human).
  */
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];

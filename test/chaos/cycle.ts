@@ -1,4 +1,5 @@
 import type { FakeReply, FakeRequest } from '../fakes/llm-servers';
+import { untrustedContent } from '../helpers/llm';
 import { workflowEnding } from './exams';
 import type { Stage } from './harness';
 import type { ScriptedLlm } from './llm-script';
@@ -14,7 +15,7 @@ const SANDBOX_TEST = "'use strict';\nconst { test } = require('node:test');\ncon
 /** Each agent's study: one note citing the first topic it was shown. */
 function studyReply(req: FakeRequest): FakeReply {
   const agent = /You are (\w+)\./.exec(req.prompt)?.[1] ?? 'Unknown';
-  const material = JSON.parse(req.prompt.slice(req.prompt.indexOf('Study material (JSON):\n') + 'Study material (JSON):\n'.length)) as { topics: Array<{ title: string }> };
+  const material = JSON.parse(untrustedContent(req.prompt, 'study material')) as { topics: Array<{ title: string }> };
   const sources = material.topics.slice(0, 1).map((t) => ({ kind: 'topic', ref: t.title }));
   return { json: { notes: [{ title: `${agent} chaos study note`, body: `${agent} learned: build SQL with placeholders, never by concatenation.`, category: null, sources }] } };
 }

@@ -107,3 +107,22 @@ export function useLlmTestBed(): LlmTestBed {
     },
   };
 }
+
+export interface UntrustedBlock {
+  boundary: string;
+  label: string;
+  content: string;
+}
+
+/** The untrusted-data blocks of a prompt (src/llm/untrusted.ts), in order: each opening matched with its own end. */
+export function untrustedBlocks(prompt: string): UntrustedBlock[] {
+  const re = /<<<UNTRUSTED-DATA ([0-9a-f]{32}) ([^\n]*)>>>\n([\s\S]*?)\n<<<END UNTRUSTED-DATA \1>>>/g;
+  return [...prompt.matchAll(re)].map((m) => ({ boundary: m[1] ?? '', label: m[2] ?? '', content: m[3] ?? '' }));
+}
+
+/** The content of the prompt's first untrusted block whose label starts with `label` (throws when there is none). */
+export function untrustedContent(prompt: string, label: string): string {
+  const block = untrustedBlocks(prompt).find((b) => b.label.startsWith(label));
+  if (block === undefined) throw new Error(`no untrusted block labelled "${label}…" in the prompt`);
+  return block.content;
+}

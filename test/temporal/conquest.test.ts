@@ -9,7 +9,7 @@ import { git } from '../../src/target';
 import { startTestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
-import { useLlmTestBed } from '../helpers/llm';
+import { untrustedContent, useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 
 // Each test builds a worker and runs real benches in the sandbox: minutes on a loaded 2-core machine.
@@ -94,9 +94,8 @@ it('measures the example target in the sandbox, detects the slowed function as a
   // The model saw the measurement and the source the bench loads, slowed function included.
   const asked = bed.fakes.openai.requests.filter((r) => r.prompt.includes('You are Conquest'));
   expect(asked).toHaveLength(2);
-  expect(asked[1]?.prompt).toContain('--- bench/run.js');
-  expect(asked[1]?.prompt).toContain('--- src/stats.js');
-  expect(asked[1]?.prompt).toContain('function countDuplicatesOnce(values)');
+  expect(untrustedContent(asked[1]?.prompt ?? '', 'file bench/run.js')).not.toBe('');
+  expect(untrustedContent(asked[1]?.prompt ?? '', 'file src/stats.js')).toContain('function countDuplicatesOnce(values)');
   // One hot spot finding per measured figure (kept across runs), its file only when it is a file of the repository.
   const hotspots = await em().find(Finding, { kind: 'performance', tool: 'model', rule: 'hotspot' }, { orderBy: { title: 'asc' } });
   expect(hotspots).toMatchObject([

@@ -11,7 +11,7 @@ import { git } from '../../src/target';
 import { startTestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
-import { useLlmTestBed } from '../helpers/llm';
+import { untrustedContent, useLlmTestBed } from '../helpers/llm';
 import { createTestWorker } from '../helpers/worker';
 import type { Activities } from '../../activities';
 
@@ -53,7 +53,7 @@ const PLAN = {
 /** Each agent's study cites what it was shown — plus one finding id it was not shown, which must be dropped. */
 function studyReply(req: FakeRequest): FakeReply {
   const agent = /You are (\w+)\./.exec(req.prompt)?.[1] ?? 'Unknown';
-  const material = JSON.parse(req.prompt.slice(req.prompt.indexOf('Study material (JSON):\n') + 'Study material (JSON):\n'.length)) as {
+  const material = JSON.parse(untrustedContent(req.prompt, 'study material')) as {
     topics: Array<{ title: string }>;
     findings: Array<{ id: string }>;
     run?: string;

@@ -13,7 +13,7 @@ import type { FakeReply } from '../fakes/llm-servers';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { recordHistory } from '../helpers/histories';
-import { useLlmTestBed } from '../helpers/llm';
+import { untrustedContent, useLlmTestBed } from '../helpers/llm';
 import { exampleTargetFix, proposalReaching } from '../helpers/proposals';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
@@ -157,7 +157,7 @@ it('rejects a diff that escapes the repository and one that is too large, after 
   expect(r.reasons?.join(' ')).toMatch(/\.git/);
   expect(await timeline(out.id)).toEqual(['drafting', 'validating', 'drafting', 'validating', 'invalid']);
   const redraft = bed.fakes.openai.requests.filter((q) => q.prompt.includes('Propose one small'))[1];
-  expect(redraft?.prompt).toMatch(/It was not accepted:\n.*\.\./);
+  expect(untrustedContent(redraft?.prompt ?? '', 'why the previous diff was not accepted')).toMatch(/\.\./);
 
   const big = `--- /dev/null\n+++ b/src/big.js\n@@ -0,0 +1,60 @@\n${Array.from({ length: 60 }, (_, i) => `+// line ${i}`).join('\n')}\n`;
   drafts(draft(big, 'Big'));

@@ -18,7 +18,7 @@ import { Agent, AgentRun, Finding } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
-import { triageAllTruePositive, useLlmTestBed } from '../helpers/llm';
+import { triageAllTruePositive, untrustedContent, useLlmTestBed } from '../helpers/llm';
 import { commitRepository } from '../helpers/node-project';
 import { proposalReaching } from '../helpers/proposals';
 import { createTestWorker, executeAgentRun, type TestWorker } from '../helpers/worker';
@@ -112,7 +112,7 @@ it("Sandbox runs the mocha suite with its dependencies installed (a cache miss) 
 
   // The model was told which modules no test loads; its node:test file passed next to the mocha suite.
   const asked = bed.fakes.openai.requests.find((r) => r.prompt.includes('You are Sandbox'));
-  const untested = /Modules no test loads: (.*)\./.exec(asked?.prompt ?? '')?.[1]?.split(', ');
+  const untested = untrustedContent(asked?.prompt ?? '', 'source modules of the repository').split(', ');
   expect(untested?.sort()).toEqual(['src/index.js', 'src/money.js']);
   const outcome = result?.experiment as ExperimentOutcome;
   expect(outcome).toMatchObject({ file: 'test/money.test.js', passed: true, coversNewModules: ['src/money.js'] });
