@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testConfig } from '../helpers/config';
@@ -102,6 +103,28 @@ describe('request bodies', () => {
     }
     const tooLarge = await post({ Authorization: `Bearer ${operator}` }, JSON.stringify({ reason: 'x'.repeat(5000) }));
     expect(tooLarge.status).toBe(413);
+  });
+
+  it('answers a caller without a key at once, without waiting for (reading) the body it announced', async () => {
+    // 2000 bytes announced (under the limit), 10 sent: a server that reads bodies before the key check waits for the rest.
+    const status = await new Promise<number | 'no answer'>((resolve, reject) => {
+      const req = request(`${api.url}/api/agents/guardian/pause`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': '2000' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write('{"reason":');
+      setTimeout(() => {
+        resolve('no answer');
+        req.destroy();
+      }, 3000).unref();
+    });
+    expect(status).toBe(401);
+  });
+
+  it('answers a malformed body 400 on a route that does not read it, instead of acting', async () => {
+    const res = await api.request('POST', '/api/notifications/read-all', { key: operator, body: '{oops' });
+    expect([res.status, res.body]).toEqual([400, { error: { code: 'invalid_json', message: 'request body is not valid JSON' } }]);
   });
 });
 
