@@ -139,6 +139,13 @@ describe('methods', () => {
   });
 });
 
+describe('event streams', () => {
+  it('answers HEAD on a stream with its headers at once instead of holding the connection unanswered', async () => {
+    const res = await fetch(`${api.url}/api/notifications/stream`, { method: 'HEAD', headers: { Authorization: `Bearer ${viewer}` }, signal: AbortSignal.timeout(3000) });
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
+  });
+});
+
 describe('the /api guard', () => {
   it('matches /api case-insensitively, as the router does: no key is a 401, a key is checked, audited and answered', async () => {
     for (const path of ['/API/agents', '/Api/agents', '/aPi/agents/guardian']) {
