@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testConfig } from '../helpers/config';
@@ -136,6 +137,25 @@ describe('methods', () => {
       expect(res.headers.get('allow')).toContain('GET');
       expect(res.headers.get('content-type')).toContain('application/json');
     }
+  });
+});
+
+describe('requests the HTTP parser refuses', () => {
+  const raw = (request: string) =>
+    new Promise<string>((resolve, reject) => {
+      const url = new URL(api.url);
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(request));
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+
+  it('answers an unknown method or oversized headers in the error shape, not with a bare text reply', async () => {
+    const unknown = await raw('FOO /api/agents HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(unknown).toMatch(/^HTTP\/1\.1 400 .*Content-Type: application\/json.*\{"error":\{"code":"bad_request","message":"unknown HTTP method"\}\}$/s);
+    const huge = await raw(`GET /api/agents HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 .*"code":"headers_too_large"/s);
   });
 });
 
