@@ -14,9 +14,7 @@ import { text } from '../../text';
 export const putTargetCredentialsBody = z
   .object({
     token: text(2000, { trim: false }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-    username: text(200, { trim: false })
-      .regex(/^[\x21-\x39\x3b-\x7e]+$/, 'must be printable ASCII without spaces or ":"')
-      .optional(),
+    username: text(200, { trim: false }).regex(/^[\x21-\x39\x3b-\x7e]+$/, 'must be printable ASCII without spaces or ":"').optional(),
   })
   .strict();
 
