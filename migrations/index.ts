@@ -21,6 +21,7 @@ import { Migration20261202093817_WorkerQueuesText } from './Migration20261202093
 import { Migration20261202094447_JudgeIndependence } from './Migration20261202094447_JudgeIndependence';
 import { Migration20261202100500_LedgerCostUnknown } from './Migration20261202100500_LedgerCostUnknown';
 import { Migration20261202141500_LedgerInFlight } from './Migration20261202141500_LedgerInFlight';
+import { Migration20261202142246_AuditKeyPrefix } from './Migration20261202142246_AuditKeyPrefix';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -49,4 +50,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202094447_JudgeIndependence', class: Migration20261202094447_JudgeIndependence },
   { name: 'Migration20261202100500_LedgerCostUnknown', class: Migration20261202100500_LedgerCostUnknown },
   { name: 'Migration20261202141500_LedgerInFlight', class: Migration20261202141500_LedgerInFlight },
+  { name: 'Migration20261202142246_AuditKeyPrefix', class: Migration20261202142246_AuditKeyPrefix },
 ];

@@ -72,6 +72,8 @@ const envSchema = z.object({
   RATE_LIMIT_ENABLED: bool(true),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
   RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
+  AUTH_FAILURE_LIMIT_MAX: count(20),
+  AUTH_FAILURE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 24, {
     message: 'must be at least 24 characters',
   }),
@@ -278,6 +280,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       trustProxy: e.TRUST_PROXY,
       adminApiKey: e.ADMIN_API_KEY,
       rateLimit: { enabled: e.RATE_LIMIT_ENABLED, windowMs: e.RATE_LIMIT_WINDOW_MS, max: e.RATE_LIMIT_MAX },
+      /** failed authentications per client IP and window before the IP is refused (429) until the window ends; 0: off */
+      authFailureLimit: { max: e.AUTH_FAILURE_LIMIT_MAX, windowMs: e.AUTH_FAILURE_LIMIT_WINDOW_MS },
     },
     redisUrl: e.REDIS_URL,
     temporal: {

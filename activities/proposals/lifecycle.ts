@@ -226,6 +226,7 @@ export async function refuseReview(orm: MikroORM, proposalId: string, workflowId
         actorKeyId: null,
         actorName: null,
         actorRole: null,
+        keyPrefix: null,
         method: 'UPDATE',
         path: `temporal:${workflowId}/review`,
         action: 'proposal.review_refused',

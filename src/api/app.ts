@@ -1,7 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import compose from 'koa-compose';
-import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
 import { RequestContext } from '@mikro-orm/core';
@@ -12,13 +11,16 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { auditLog } from './middleware/audit';
 import { authenticate } from './middleware/auth';
+import { parseJsonBody } from './middleware/body';
 import { errorHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import type { RateLimitStore } from '../rate-limit-store';
-import { rateLimit } from './middleware/rate-limit';
+import { limitAuthFailures, rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
+import { isApiPath } from './api-path';
 import { API_INFO, lazyOpenApiDocument } from './openapi/generate';
 import { agentsRouter } from './routes/agents/router';
+import { auditRouter } from './routes/audit/router';
 import { consoleRouter } from './routes/console/router';
 import { consoleAssets } from './routes/console/static';
 import { conquestRouter } from './routes/conquest/router';
@@ -64,13 +66,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
     }),
   );
-  app.use(
-    bodyParser({
-      enableTypes: ['json'],
-      jsonLimit: config.api.bodyLimitBytes,
-      encoding: 'utf-8',
-    }),
-  );
+  // Request bodies are parsed for /api routes only, behind the guard below: nothing is read for a caller not yet let in.
+  // (The routes outside /api — health, metrics, OpenAPI, the console's files — take no body.)
 
   // Built on first request, from the routers mounted below: the document lists exactly what the app serves.
   const openApi = lazyOpenApiDocument(app, API_INFO);
@@ -80,17 +77,20 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(consoleRouter(deps).routes());
   app.use(consoleAssets());
 
-  // Applied to every path under /api, matched or not, so an unknown route without a key is a 401, not a 404.
+  // Applied to every path under /api, matched or not, so an unknown route without a key is a 401, not a 404. In order:
+  // the audit row (it records every refusal after it), the per-IP limit on failed authentications around the key check,
+  // the per-key rate limit, and only then the body.
   const guard = compose<AppContext>([
-    authenticate(orm),
-    ...(config.api.rateLimit.enabled ? [rateLimit(deps.rateLimitStore, config.api.rateLimit)] : []),
     auditLog(orm, httpLogger),
+    limitAuthFailures(deps.rateLimitStore, config.api.authFailureLimit, authenticate(orm)),
+    ...(config.api.rateLimit.enabled ? [rateLimit(deps.rateLimitStore, config.api.rateLimit)] : []),
+    parseJsonBody(config.api.bodyLimitBytes),
     (_ctx, next) => RequestContext.create(orm.em, next),
   ]);
-  app.use((ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? guard(ctx, next) : next()));
+  app.use((ctx, next) => (isApiPath(ctx.path) ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps), systemApiRouter({ ...deps, openApi })]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [agentsRouter(deps), auditRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps), systemApiRouter({ ...deps, openApi })]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

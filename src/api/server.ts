@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { createApp, type AppDeps } from './app';
 import type { AppState } from './types';
@@ -12,6 +13,25 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/**
+ * A request Node's HTTP parser refuses before Koa sees it (a method it does not know such as `FOO`, a malformed request
+ * line, headers over the limit) is answered in the error shape too, instead of Node's bare text reply.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are too large']
+      : err.code === 'HPE_INVALID_METHOD'
+        ? [400, 'Bad Request', 'bad_request', 'unknown HTTP method']
+        : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 /** Open event streams get this long to end on their own when the server closes; then their connections are cut. */
 const STREAM_GRACE_MS = 2000;
 
@@ -22,6 +42,7 @@ const STREAM_GRACE_MS = 2000;
 export async function listen(deps: AppDeps, host: string, port: number): Promise<RunningApi> {
   const app = createApp(deps);
   const server = app.listen(port, host);
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

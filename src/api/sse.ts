@@ -57,6 +57,11 @@ export function openSse(ctx: AppContext, { heartbeatMs }: { heartbeatMs: number 
   };
   res.once('close', finish);
   if (res.destroyed) finish(); // the client left while the handler was still working
+  // HEAD: the headers are the whole answer (a HEAD response has no body, so a stream would never answer at all).
+  if (ctx.method === 'HEAD') {
+    finish();
+    res.end();
+  }
   write(': connected\n\n');
 
   return {

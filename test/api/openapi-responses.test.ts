@@ -325,6 +325,14 @@ describe('settings', () => {
   });
 });
 
+describe('audit', () => {
+  it('lists the audit log, filtered', async () => {
+    const all = await call('GET /api/audit', { key: admin });
+    expect((all.body as { items: unknown[] }).items.length).toBeGreaterThan(0);
+    await call('GET /api/audit', { key: admin, query: '?method=put&path=/api/settings&limit=5' });
+  });
+});
+
 describe('the check itself', () => {
   it('rejects an undeclared field, a missing field and a wrong type (JSON Schema and zod alike)', async () => {
     const agent = (await api.request('GET', '/api/agents/guardian', { key: viewer })).body as Record<string, unknown>;

@@ -211,3 +211,20 @@ it('opens every page of the navigation without an error', async () => {
   expect(errors).toEqual([]);
   await page.context().close();
 });
+
+it('shows an admin the audit log (a refused sign-in among it) and hides it from an operator', async () => {
+  const admin = await api.key('admin', 'console-admin');
+  await api.request('GET', '/api/agents', { key: 'lvl_audited-in-console-0000000000' });
+  const { page, errors } = await signIn(admin);
+  await page.click('nav a[href="#/audit"]');
+  await page.waitForSelector('main h1:has-text("Audit log")');
+  await page.fill('input[name=status]', '401');
+  await page.click('main form button[type=submit]');
+  await page.waitForSelector('main td:has-text("unknown key lvl_audite")');
+  expect(await page.locator('main .error').allTextContents()).toEqual([]);
+  expect(errors).toEqual([]);
+  await page.context().close();
+  const { page: operatorPage } = await signIn(operator);
+  expect(await operatorPage.locator('nav a[href="#/audit"]').count()).toBe(0);
+  await operatorPage.context().close();
+});

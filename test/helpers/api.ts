@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createApiKey } from '../../src/auth/api-keys';
-import { memoryRateLimitStore } from '../../src/rate-limit-store';
+import { memoryRateLimitStore, type RateLimitStore } from '../../src/rate-limit-store';
 import { listen } from '../../src/api/server';
 import type { AppState } from '../../src/api/types';
 import type { Config } from '../../src/config';
@@ -29,13 +29,16 @@ export interface TestResponse {
   text: string;
 }
 
-/** Starts the real API (full middleware stack) on a free port against `config`, driven over real HTTP. */
-export async function startTestApi(config: Config): Promise<TestApi> {
+/**
+ * Starts the real API (full middleware stack) on a free port against `config`, driven over real HTTP; its rate-limit
+ * store is a fresh in-memory one unless `rateLimitStore` is given (to share one between two APIs, as Redis does).
+ */
+export async function startTestApi(config: Config, { rateLimitStore = memoryRateLimitStore() }: { rateLimitStore?: RateLimitStore } = {}): Promise<TestApi> {
   const orm = await createOrm(config.database);
   const temporal = createTemporalClient(config.temporal);
   const logger = createLogger(config.log);
   const api = await listen(
-    { config, orm, temporal, logger, metrics: createMetrics(), rateLimitStore: memoryRateLimitStore() },
+    { config, orm, temporal, logger, metrics: createMetrics(), rateLimitStore },
     '127.0.0.1',
     0,
   );

@@ -66,6 +66,13 @@ describe('config', () => {
     });
   });
 
+  it('reads the per-IP failed-authentication limit (0 turns it off) and rejects bad values', () => {
+    expect(loadConfig({}).api.authFailureLimit).toEqual({ max: 20, windowMs: 60_000 });
+    expect(loadConfig({ AUTH_FAILURE_LIMIT_MAX: '0', AUTH_FAILURE_LIMIT_WINDOW_MS: '1000' }).api.authFailureLimit).toEqual({ max: 0, windowMs: 1000 });
+    expect(() => loadConfig({ AUTH_FAILURE_LIMIT_MAX: '-1' })).toThrow(/AUTH_FAILURE_LIMIT_MAX/);
+    expect(() => loadConfig({ AUTH_FAILURE_LIMIT_WINDOW_MS: '0' })).toThrow(/AUTH_FAILURE_LIMIT_WINDOW_MS/);
+  });
+
   it('reads the sandbox limits and rejects bad ones', () => {
     expect(loadConfig({}).sandbox).toMatchObject({ requireIsolation: false, timeoutSeconds: 60, memoryMb: 1024, cpuSeconds: 60, maxProcesses: 256, maxFileMb: 1024 });
     expect(loadConfig({ SANDBOX_MAX_PROCESSES: '64', SANDBOX_MAX_FILE_MB: '10' }).sandbox).toMatchObject({ maxProcesses: 64, maxFileMb: 10 });

@@ -1,8 +1,9 @@
 import './style.css';
-import { ApiError, api, loadConsoleConfig, session, whenUnauthorized, type ConsoleConfig, type Me, type SystemState } from './api';
+import { ApiError, api, loadConsoleConfig, session, whenUnauthorized, type ConsoleConfig, type Me, type Role, type SystemState } from './api';
 import { canAct, type PageContext } from './context';
 import { badge, h } from './dom';
 import { agentsPage } from './pages/agents';
+import { auditPage } from './pages/audit';
 import { examPage, examsPage } from './pages/exams';
 import { findingsPage } from './pages/findings';
 import { notificationsPage } from './pages/notifications';
@@ -14,7 +15,7 @@ import { tokenUsagePage } from './pages/tokens';
 type Page = (ctx: PageContext) => Promise<HTMLElement>;
 
 /** Hash routes (`#/proposals/<id>?…`): the server serves one index.html and never sees the route. */
-const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string }> = [
+const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string; role?: Role }> = [
   { pattern: /^agents$/, title: 'Agents', page: agentsPage, nav: '#/agents' },
   { pattern: /^exams$/, title: 'Exams', page: examsPage, nav: '#/exams' },
   { pattern: /^exams\/([^/]+)$/, title: 'Exam', page: examPage },
@@ -28,6 +29,7 @@ const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string }
   { pattern: /^performance$/, title: 'Performance', page: performancePage, nav: '#/performance' },
   { pattern: /^tokens$/, title: 'Token usage', page: tokenUsagePage, nav: '#/tokens' },
   { pattern: /^notifications$/, title: 'Notifications', page: notificationsPage, nav: '#/notifications' },
+  { pattern: /^audit$/, title: 'Audit log', page: auditPage, nav: '#/audit', role: 'admin' },
 ];
 
 const root = document.getElementById('app') as HTMLElement;
@@ -66,7 +68,7 @@ async function render(): Promise<void> {
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(route) })).find((x) => x.m !== null);
   const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
-  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
+  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role))).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
   root.replaceChildren(nav, main);
   if (match === undefined || match.m === null) {
     main.replaceChildren(h('p', {}, 'No such page.'));

@@ -15,6 +15,9 @@ export function errorHandler(logger: Logger): Middleware<AppState> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', 'no such route');
+      // The routers answer a method a path does not serve with a bare 405, and one they serve nowhere (PROPFIND) with a
+      // bare 501: both are the caller's mistake, so both are a 405 in the error shape, with the Allow header.
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) throw methodNotAllowed(ctx.method, ctx.response.get('Allow'));
     } catch (err) {
       const httpError = toHttpError(err);
       if (httpError.status >= 500) {
@@ -27,6 +30,11 @@ export function errorHandler(logger: Logger): Middleware<AppState> {
       ctx.body = body;
     }
   };
+}
+
+function methodNotAllowed(method: string, allow: string): HttpError {
+  if (allow === '') return new HttpError(404, 'not_found', 'no such route');
+  return new HttpError(405, 'method_not_allowed', `${method.slice(0, 20)} is not allowed here; allowed: ${allow}`, undefined, { Allow: allow });
 }
 
 /** Maps any thrown value to the HttpError it answers as; shared with the middleware that records the final status. */

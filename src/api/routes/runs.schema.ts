@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { AGENT_RUN_KINDS, AGENT_RUN_STATUSES } from '../../db/entities';
 import { paginationQuery } from '../pagination';
 import { jsonObject, nullableTimestamp, pageOf, timestamp } from '../responses';
+import { text } from '../text';
 
 /** A run is addressed by its id or by its workflow id. */
-export const runIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a run id or a workflow id') });
+export const runIdParams = z.object({ id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a run id or a workflow id') });
 
 export const listRunsQuery = paginationQuery.extend({ status: z.enum(AGENT_RUN_STATUSES).optional() });
 

@@ -7,6 +7,8 @@ export class AuditLog {
   actorKeyId: string | null;
   actorName: string | null;
   actorRole: string | null;
+  /** the first characters of the key presented (authenticated or not), never the key itself; null when none was */
+  keyPrefix: string | null;
   method: string;
   path: string;
   action: string;
@@ -20,6 +22,7 @@ export class AuditLog {
     this.actorKeyId = init.actorKeyId;
     this.actorName = init.actorName;
     this.actorRole = init.actorRole;
+    this.keyPrefix = init.keyPrefix;
     this.method = init.method;
     this.path = init.path;
     this.action = init.action;
@@ -41,6 +44,7 @@ export const AuditLogSchema = new EntitySchema<AuditLog>({
     actorKeyId: { type: 'uuid', nullable: true },
     actorName: { type: 'string', length: 100, nullable: true },
     actorRole: { type: 'string', length: 16, nullable: true },
+    keyPrefix: { type: 'string', length: 10, nullable: true },
     method: { type: 'string', length: 10 },
     path: { type: 'text' },
     action: { type: 'string', length: 100 },

@@ -6,7 +6,7 @@ import { nullableTimestamp, pageOf, timestamp } from '../../responses';
 import { text } from '../../text';
 
 export const agentIdParams = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be an agent id such as "guardian"'),
+  id: text(32, { trim: false }).regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be an agent id such as "guardian"'),
 });
 
 export const listAgentsQuery = paginationQuery.extend({
@@ -22,7 +22,7 @@ export const changeStatusBody = z
 export const setModelBody = z
   .object({
     provider: z.enum(LLM_PROVIDERS),
-    model: z.string().trim().min(1).max(128).regex(/^[^\s]+$/, 'must be a model name without spaces'),
+    model: text(128).regex(/^[^\s]+$/, 'must be a model name without spaces'),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Middleware } from 'koa';
 import type { AppState } from '../../types';
+import { isApiPath } from '../../api-path';
 
 /**
  * Where `npm run build:web` writes the console: `<project>/dist/web`. From `src/api/routes/console` (ts-node, jest) that
@@ -34,7 +35,7 @@ const HASHED = /^\/assets\/[^/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
  */
 export function consoleAssets(dir: string = WEB_DIR): Middleware<AppState> {
   return async (ctx, next) => {
-    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.path === '/api' || ctx.path.startsWith('/api/')) return next();
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || isApiPath(ctx.path)) return next();
     const rel = ctx.path === '/' ? '/index.html' : ctx.path;
     const type = TYPES[path.extname(rel)];
     const file = path.join(dir, path.normalize(rel));

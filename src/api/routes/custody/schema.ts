@@ -5,6 +5,7 @@ import { JUDGE_INDEPENDENCE } from '../../../domain/judges';
 import { EXAM_ITEM_KINDS, EXAM_STATUSES, EXAM_TRIGGERS } from '../../../db/entities';
 import { paginationQuery } from '../../pagination';
 import { nullableTimestamp, pageOf, timestamp } from '../../responses';
+import { text } from '../../text';
 
 export const startExamBody = z.object({ agentId: z.enum(AGENT_IDS), category: z.enum(EXAM_CATEGORIES).optional() }).strict();
 
@@ -15,7 +16,7 @@ export const listExamsQuery = paginationQuery.extend({
 });
 
 /** An exam is addressed by its id or by its workflow id. */
-export const examIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be an exam id or a workflow id') });
+export const examIdParams = z.object({ id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be an exam id or a workflow id') });
 
 export const agentParams = z.object({ agentId: z.enum(AGENT_IDS) });
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NOTIFICATION_KINDS, NOTIFICATION_PRIORITIES } from '../../../db/entities';
 import { paginationQuery } from '../../pagination';
 import { jsonObject, nullableTimestamp, pageOf, timestamp } from '../../responses';
+import { text } from '../../text';
 
 export const listNotificationsQuery = paginationQuery.extend({
   unread: z.stringbool().optional(),
@@ -14,7 +15,7 @@ export const notificationIdParams = z.object({ id: z.uuid('must be a notificatio
  * Where a stream resumes: after the `seq` of the last event the client saw. EventSource sends it as the `Last-Event-ID`
  * header when it reconnects; `?lastEventId=` is for clients that cannot set headers (the header wins).
  */
-export const notificationStreamQuery = z.object({ lastEventId: z.string().regex(/^\d{1,18}$/, 'must be the id of an event (a notification seq)').optional() });
+export const notificationStreamQuery = z.object({ lastEventId: text(18, { trim: false }).regex(/^\d{1,18}$/, 'must be the id of an event (a notification seq)').optional() });
 
 export const readAllResponse = z.object({ marked: z.number().int().min(0) });
 

@@ -13,7 +13,7 @@ export const listProposalsQuery = paginationQuery.extend({
 });
 
 /** A proposal is addressed by its id or by its workflow id. */
-export const proposalIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a proposal id or a workflow id') });
+export const proposalIdParams = z.object({ id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a proposal id or a workflow id') });
 
 /** An agent and exactly one of a free-form goal or an open finding to fix. */
 export const createProposalBody = z
@@ -31,7 +31,8 @@ export const createProposalBody = z
     }
   });
 
-export const reviewBody = reviewInput.strict();
+/** The review's comment is text like any other: a NUL is refused here (the contract's schema is shared with workflows). */
+export const reviewBody = reviewInput.extend({ comment: text(5000, { min: 0 }).nullable().optional() }).strict();
 
 /** A proposal in a list (`presentProposalSummary`): without the diff and the pipeline's reports. */
 export const proposalSummaryResponse = z.object({

@@ -1,10 +1,7 @@
 import { z } from 'zod';
+import { text } from '../../text';
 
-const httpUrl = z
-  .string()
-  .trim()
-  .max(2000)
-  .refine((v) => {
+const httpUrl = text(2000).refine((v) => {
     try {
       const url = new URL(v);
       return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
@@ -17,7 +14,7 @@ const httpUrl = z
 export const putWebhookBody = z
   .object({
     url: httpUrl.nullable().optional(),
-    secret: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
+    secret: text(500, { trim: false }).min(16, 'must be at least 16 characters').optional(),
   })
   .strict()
   .refine((b) => b.url !== undefined || b.secret !== undefined, { message: 'give url, secret or both' });

@@ -8,21 +8,13 @@ import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
+import { text } from '../../text';
 
 /** `PUT /settings/target-credentials`: an https token for TARGET_REPO_URL, and optionally the user name it goes with. */
 export const putTargetCredentialsBody = z
   .object({
-    token: z
-      .string()
-      .min(1)
-      .max(2000)
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-    username: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[\x21-\x39\x3b-\x7e]+$/, 'must be printable ASCII without spaces or ":"')
-      .optional(),
+    token: text(2000, { trim: false }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+    username: text(200, { trim: false }).regex(/^[\x21-\x39\x3b-\x7e]+$/, 'must be printable ASCII without spaces or ":"').optional(),
   })
   .strict();
 

@@ -6,7 +6,7 @@ import { paginationQuery } from '../../pagination';
 import { nullableTimestamp, pageOf, timestamp } from '../../responses';
 import { text } from '../../text';
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month as YYYY-MM');
+const month = text(7, { trim: false }).regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month as YYYY-MM');
 
 export const summaryQuery = z.object({ month: month.optional() });
 
@@ -17,13 +17,13 @@ export const eventsQuery = paginationQuery.extend({
   model: text(200, { trim: false }).optional(),
   purpose: text(100, { trim: false }).optional(),
   outcome: z.enum(LLM_OUTCOMES).optional(),
-  workflowId: z.string().min(1).max(255).optional(),
+  workflowId: text(255, { trim: false }).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
 });
 
 export const scopeParams = z.object({
-  scope: z.string().refine(isBudgetScope, 'must be "global", "agent:<agent id>" or "provider:<openai|anthropic>"'),
+  scope: text(200, { trim: false }).refine(isBudgetScope, 'must be "global", "agent:<agent id>" or "provider:<openai|anthropic>"'),
 });
 
 export const putBudgetBody = z

@@ -10,8 +10,9 @@ import { openSse, sseHeartbeatMs, type SseStream } from '../../sse';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { workflowResponse } from './schema';
+import { text } from '../../text';
 
-export const workflowIdParams = z.object({ id: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a workflow id') });
+export const workflowIdParams = z.object({ id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a workflow id') });
 
 const QUERY_TIMEOUT_MS = 3000;
 const EVENTS_POLL_MS = 400;
