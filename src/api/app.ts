@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // the audit row (it records every refusal after it), the per-IP limit on failed authentications around the key check,
   // the per-key rate limit, and only then the body.
   const guard = compose<AppContext>([
-    auditLog(orm, httpLogger),
+    auditLog(orm, httpLogger, deps.rateLimitStore),
     limitAuthFailures(deps.rateLimitStore, config.api.authFailureLimit, authenticate(orm)),
     ...(config.api.rateLimit.enabled ? [rateLimit(deps.rateLimitStore, config.api.rateLimit)] : []),
     parseJsonBody(config.api.bodyLimitBytes),

@@ -72,4 +72,12 @@ describe('failed authentications per client IP', () => {
     const rows = await a.orm.em.fork().find(AuditLog, { keyPrefix: 'lvl_guess0' });
     expect(rows.map((r) => r.status)).toEqual([401]);
   });
+
+  it('records a flood of refused requests as one 429 per client per minute, not one row per request', async () => {
+    const before = await a.orm.em.fork().count(AuditLog, { status: 429 });
+    const statuses = [];
+    for (let i = 0; i < 40; i++) statuses.push((await (i % 2 === 0 ? a : b).request('GET', '/api/agents', { key: `lvl_flood${i}`.padEnd(47, 'x') })).status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
+    expect((await a.orm.em.fork().count(AuditLog, { status: 429 })) - before).toBeLessThanOrEqual(1);
+  });
 });

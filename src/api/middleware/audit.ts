@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger';
 import { AuditLog } from '../../db/entities';
+import type { RateLimitStore } from '../../rate-limit-store';
 import type { AppState } from '../types';
 import { toHttpError } from './error-handler';
 
@@ -14,13 +15,30 @@ export const AUDIT_KEY_PREFIX_LENGTH = 10;
 /** A presented "key" shorter than this is not recorded at all: its first characters could be most of it. */
 const MIN_KEY_LENGTH_FOR_PREFIX = 24;
 
+/** Rate-limited refusals (429) of one client are recorded once per this window: a flood is one row, not one per request. */
+export const AUDIT_429_WINDOW_MS = 60_000;
+
 /**
  * Writes an audit row for every mutating call under `/api` — authenticated or not, whatever its outcome (including a
- * malformed body, too large, conflict, rate limited) — and for every refused call of any method (401, 403, 429): who
- * (key id, name, role, or for a failed authentication the presented key's first characters), what (method and route),
- * target, status, from where. Outermost in the `/api` guard, so it sees the refusals of everything after it.
+ * malformed body, too large, conflict) — and for every refused call of any method (401, 403, 429): who (key id, name,
+ * role, or for a failed authentication the presented key's first characters), what (method and route), target,
+ * status, from where. Outermost in the `/api` guard, so it sees the refusals of everything after it.
+ *
+ * A 429 is recorded for the first refusal of a client (its IP, and its key when it had one) in each minute, counted
+ * in `store` (shared between API processes like the limits themselves): a client flooding a limit would otherwise
+ * make every refused request a database write — the work the limit is there to spare. Every 429 is still counted in
+ * `http_requests_total`. Without a store, each is recorded.
  */
-export function auditLog(orm: MikroORM, logger: Logger): Middleware<AppState> {
+export function auditLog(orm: MikroORM, logger: Logger, store?: RateLimitStore): Middleware<AppState> {
+  const firstInWindow = async (ctx: Parameters<Middleware<AppState>>[0]) => {
+    if (store === undefined) return true;
+    try {
+      const { count } = await store.hit(`audit429:${ctx.ip}:${ctx.state.auth?.keyId ?? '-'}`, AUDIT_429_WINDOW_MS);
+      return count === 1;
+    } catch {
+      return true;
+    }
+  };
   return async (ctx, next) => {
     let status = 500;
     try {
@@ -30,7 +48,7 @@ export function auditLog(orm: MikroORM, logger: Logger): Middleware<AppState> {
       status = toHttpError(err).status;
       throw err;
     } finally {
-      if (MUTATING.has(ctx.method) || REFUSALS.has(status)) await write(orm, logger, ctx, status);
+      if ((MUTATING.has(ctx.method) || REFUSALS.has(status)) && (status !== 429 || (await firstInWindow(ctx)))) await write(orm, logger, ctx, status);
     }
   };
 }
