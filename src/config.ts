@@ -122,6 +122,7 @@ const envSchema = z.object({
   WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
   WEBHOOK_GIVE_UP_AFTER: seconds(3600),
+  WEBHOOK_ALLOW_PRIVATE: bool(false),
   DATA_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
     message: 'must be 32 bytes as 64 hex characters or base64',
   }),
@@ -316,7 +317,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
       proposalSeconds: Math.max(e.WORKFLOW_TIMEOUT_PROPOSAL, e.PROPOSAL_REVIEW_TIMEOUT + 24 * 3600),
     },
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
-    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER },
+    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     encryption: { key: e.DATA_ENCRYPTION_KEY, previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '') },
     proposals: { maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES, reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT, requireModelReview: e.PROPOSAL_REQUIRE_MODEL_REVIEW },
     target: {
