@@ -72,6 +72,10 @@ const envSchema = z.object({
   RATE_LIMIT_ENABLED: bool(true),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
   RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+  SSE_MAX_STREAMS_PER_KEY: z.coerce.number().int().positive().default(5),
+  SSE_MAX_STREAMS: z.coerce.number().int().positive().default(200),
+  SSE_MAX_LIFETIME_SECONDS: seconds(3600),
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 24, {
     message: 'must be at least 24 characters',
   }),
@@ -275,6 +279,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       trustProxy: e.TRUST_PROXY,
       adminApiKey: e.ADMIN_API_KEY,
       rateLimit: { enabled: e.RATE_LIMIT_ENABLED, windowMs: e.RATE_LIMIT_WINDOW_MS, max: e.RATE_LIMIT_MAX },
+      /** Server-Sent Events: heartbeat, open streams per API key and in all, and how long one stream may stay open. */
+      sse: { heartbeatMs: e.SSE_HEARTBEAT_MS, maxStreamsPerKey: e.SSE_MAX_STREAMS_PER_KEY, maxStreams: e.SSE_MAX_STREAMS, maxLifetimeSeconds: e.SSE_MAX_LIFETIME_SECONDS },
     },
     redisUrl: e.REDIS_URL,
     temporal: {
