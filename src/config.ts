@@ -1,10 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { rulesFromEnv, RULES_ENV } from './config-rules';
 import { parseQueueKinds, QUEUE_KINDS } from './contracts/task-queues';
 import { gitUrlProblem } from './domain/git-url';
 import { LLM_PROVIDERS, parseProfile, type LlmProfile, type LlmProvider } from './domain/llm';
+import { addressProblem, ALLOW_PRIVATE_HINT, describeRefusal, urlHost } from './notifications/webhook-address';
 
 /**
  * The one place that reads the environment. Every interval, threshold and limit of the system is here with its
@@ -251,7 +253,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment (by default `process.env`) into the frozen config; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.superRefine(checkProfilesHaveProviders).superRefine(checkTargetSource).safeParse(env);
+  const parsed = envSchema.superRefine(checkProfilesHaveProviders).superRefine(checkTargetSource).superRefine(checkWebhookUrl).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
@@ -402,6 +404,19 @@ function checkProfilesHaveProviders(e: Env, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: [name], message: `uses ${parsed.provider} but ${needs} is not set` });
     }
   }
+}
+
+/** A WEBHOOK_URL whose host is a private, loopback, link-local… IP literal needs WEBHOOK_ALLOW_PRIVATE (names are checked on delivery). */
+function checkWebhookUrl(e: Env, ctx: z.RefinementCtx): void {
+  if (e.WEBHOOK_URL === undefined || e.WEBHOOK_ALLOW_PRIVATE) return;
+  let host: string;
+  try {
+    host = urlHost(new URL(e.WEBHOOK_URL));
+  } catch {
+    return; // the field's own check reports it
+  }
+  const problem = isIP(host) === 0 ? null : addressProblem(host);
+  if (problem !== null) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: `${host} is ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}` });
 }
 
 /** A target is a local path or a git remote, never both; a branch only means something for a remote. */
