@@ -2,6 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createWebhookActivities } from '../../activities/webhooks.activities';
 import type { Config } from '../../src/config';
 import { webhookWorkflowId } from '../../src/contracts/webhooks';
 import { loadEncryptionKeys } from '../../src/crypto/secrets';
@@ -257,4 +259,22 @@ it('sends to a webhook set through the API instead of the environment’s, from 
   } finally {
     await clearWebhookSettings(em());
   }
+});
+
+it('refuses at delivery time, without WEBHOOK_ALLOW_PRIVATE, a URL whose name resolves to loopback: nothing reaches the receiver', async () => {
+  await clearWebhookSettings(em());
+  // A name, not an IP literal: the configuration accepts it; the connection's own lookup refuses it.
+  const url = `${base.replace('127.0.0.1', 'localhost')}/strict`;
+  const strict = testConfig(db.url, { WEBHOOK_URL: url, WEBHOOK_SECRET: ENV_SECRET, DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
+  await createNotification(em(), { kind: 'level_up', title: 'to a private place', message: 'm', priority: 'high', data: {} });
+  const notification = await em().findOneOrFail(Notification, { title: 'to a private place' });
+  const delivery = new WebhookDelivery({ notificationId: notification.id, url });
+  await em().persistAndFlush(delivery);
+
+  const activities = createWebhookActivities({ config: strict, orm, logger: createLogger(strict.log) });
+  const failure: unknown = await new MockActivityEnvironment().run(activities.deliverWebhook, delivery.id).catch((err: unknown) => err);
+  expect(failure).toMatchObject({ type: 'WebhookRejected', nonRetryable: true, message: expect.stringMatching(/^refused: localhost resolves to \S+, a loopback address; set WEBHOOK_ALLOW_PRIVATE=true/) });
+  const row = await em().findOneOrFail(WebhookDelivery, { id: delivery.id });
+  expect(row.attempts).toEqual([expect.objectContaining({ statusCode: null, error: expect.stringMatching(/^refused: /) })]);
+  expect(receiver.requests.filter((r) => r.path === '/strict')).toHaveLength(0);
 });
