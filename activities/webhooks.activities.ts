@@ -42,6 +42,7 @@ export function createWebhookActivities({ config, orm, logger }: Pick<ActivityDe
         body: JSON.stringify(webhookPayload(notification)),
         deliveryId,
         signal: Context.current().cancellationSignal,
+        allowPrivate: config.webhook.allowPrivate,
       });
       const attempts = await recordAttempt(em, deliveryId, response);
       const meta = { deliveryId, notificationId: delivery.notificationId, attempt: attempts, statusCode: response.statusCode, durationMs: response.durationMs };

@@ -1,10 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { rulesFromEnv, RULES_ENV } from './config-rules';
 import { parseQueueKinds, QUEUE_KINDS } from './contracts/task-queues';
 import { gitUrlProblem } from './domain/git-url';
 import { LLM_PROVIDERS, parseProfile, type LlmProfile, type LlmProvider } from './domain/llm';
+import { addressProblem, ALLOW_PRIVATE_HINT, describeRefusal, urlHost } from './notifications/webhook-address';
 
 /**
  * The one place that reads the environment. Every interval, threshold and limit of the system is here with its
@@ -74,6 +76,10 @@ const envSchema = z.object({
   RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
   AUTH_FAILURE_LIMIT_MAX: count(20),
   AUTH_FAILURE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+  SSE_MAX_STREAMS_PER_KEY: z.coerce.number().int().positive().default(5),
+  SSE_MAX_STREAMS: z.coerce.number().int().positive().default(200),
+  SSE_MAX_LIFETIME_SECONDS: seconds(3600),
   ADMIN_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 24, {
     message: 'must be at least 24 characters',
   }),
@@ -124,6 +130,7 @@ const envSchema = z.object({
   WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
   WEBHOOK_GIVE_UP_AFTER: seconds(3600),
+  WEBHOOK_ALLOW_PRIVATE: bool(false),
   DATA_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
     message: 'must be 32 bytes as 64 hex characters or base64',
   }),
@@ -252,7 +259,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment (by default `process.env`) into the frozen config; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.superRefine(checkProfilesHaveProviders).superRefine(checkTargetSource).safeParse(env);
+  const parsed = envSchema.superRefine(checkProfilesHaveProviders).superRefine(checkTargetSource).superRefine(checkWebhookUrl).safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
@@ -282,6 +289,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       rateLimit: { enabled: e.RATE_LIMIT_ENABLED, windowMs: e.RATE_LIMIT_WINDOW_MS, max: e.RATE_LIMIT_MAX },
       /** failed authentications per client IP and window before the IP is refused (429) until the window ends; 0: off */
       authFailureLimit: { max: e.AUTH_FAILURE_LIMIT_MAX, windowMs: e.AUTH_FAILURE_LIMIT_WINDOW_MS },
+      /** Server-Sent Events: heartbeat, open streams per API key and in all, and how long one stream may stay open. */
+      sse: { heartbeatMs: e.SSE_HEARTBEAT_MS, maxStreamsPerKey: e.SSE_MAX_STREAMS_PER_KEY, maxStreams: e.SSE_MAX_STREAMS, maxLifetimeSeconds: e.SSE_MAX_LIFETIME_SECONDS },
     },
     redisUrl: e.REDIS_URL,
     temporal: {
@@ -324,7 +333,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
       proposalSeconds: Math.max(e.WORKFLOW_TIMEOUT_PROPOSAL, e.PROPOSAL_REVIEW_TIMEOUT + 24 * 3600),
     },
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
-    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER },
+    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     encryption: { key: e.DATA_ENCRYPTION_KEY, previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '') },
     proposals: {
       maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES,
@@ -410,6 +419,19 @@ function checkProfilesHaveProviders(e: Env, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: [name], message: `uses ${parsed.provider} but ${needs} is not set` });
     }
   }
+}
+
+/** A WEBHOOK_URL whose host is a private, loopback, link-local… IP literal needs WEBHOOK_ALLOW_PRIVATE (names are checked on delivery). */
+function checkWebhookUrl(e: Env, ctx: z.RefinementCtx): void {
+  if (e.WEBHOOK_URL === undefined || e.WEBHOOK_ALLOW_PRIVATE) return;
+  let host: string;
+  try {
+    host = urlHost(new URL(e.WEBHOOK_URL));
+  } catch {
+    return; // the field's own check reports it
+  }
+  const problem = isIP(host) === 0 ? null : addressProblem(host);
+  if (problem !== null) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: `${host} is ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}` });
 }
 
 /** A target is a local path or a git remote, never both; a branch only means something for a remote. */

@@ -21,7 +21,8 @@ export interface ValidationOutcome {
 
 /**
  * Validates the current draft (ARCHITECTURE §3.6 step 3): it parses; every path stays inside the repository (no `..`,
- * absolute paths, `.git/`, symlink escapes); at most PROPOSAL_MAX_CHANGED_LINES; applies cleanly to the base commit;
+ * absolute paths, `.git/`, symlink escapes, nothing that is a symlink or submodule in the base tree — see checkPatch);
+ * at most PROPOSAL_MAX_CHANGED_LINES; applies cleanly to the base commit;
  * not a duplicate of another proposal's normalized diff. Stored on the proposal per draft.
  */
 export async function validateProposal(deps: { orm: MikroORM; config: Config }, proposalId: string): Promise<ValidationOutcome> {

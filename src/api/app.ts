@@ -38,6 +38,7 @@ import { settingsRouter } from './routes/settings/router';
 import { systemApiRouter, systemRouter } from './routes/system/router';
 import { tokenUsageRouter } from './routes/token-usage/router';
 import { workflowsRouter } from './routes/workflows/router';
+import { SseStreams } from './sse';
 import type { AppContext, AppState } from './types';
 
 export interface AppDeps {
@@ -90,7 +91,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use((ctx, next) => (isApiPath(ctx.path) ? guard(ctx, next) : next()));
 
   const api = new Router<AppState>({ prefix: '/api' });
-  for (const router of [agentsRouter(deps), auditRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter(deps), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter(deps), systemApiRouter({ ...deps, openApi })]) api.use(router.routes(), router.allowedMethods());
+  // Every event stream of this process, for SSE_MAX_STREAMS_PER_KEY / SSE_MAX_STREAMS across both stream routes.
+  const streams = new SseStreams(config.api.sse);
+  for (const router of [agentsRouter(deps), auditRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter({ ...deps, streams }), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter({ ...deps, streams }), systemApiRouter({ ...deps, openApi })]) api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

@@ -35,7 +35,8 @@ export async function headCommit(repoPath: string): Promise<string> {
 
 /**
  * Whether `diff` applies cleanly to the tree in `dir` (a worktree): the diff must parse, its paths must pass the path
- * rules and stay inside `dir` (symlinks included), and `git apply --check` must accept it. Throws only on I/O trouble.
+ * rules and stay inside `dir` (symlinks included), none of them (nor a parent directory) may be a symlink or submodule
+ * in the commit checked out in `dir`, and `git apply --check` must accept it. Throws only on I/O trouble.
  */
 export async function checkPatch(dir: string, diff: string): Promise<{ applies: boolean; error: string | null }> {
   try {
@@ -143,7 +144,45 @@ async function vetDiff(dir: string, diff: string): Promise<ParsedDiff> {
       throw err;
     }
   }
+  const special = await specialEntries(dir, [...paths]);
+  if (special.length > 0) throw new PatchError('unsafe_path', special.join('; '));
   return parsed;
+}
+
+const SPECIAL_MODES: Record<string, string> = { '120000': 'a symbolic link', '160000': 'a submodule' };
+
+/**
+ * Problems for the paths (or their parent directories) that are symbolic links or submodules in the base tree — the
+ * commit checked out in `dir` (`git ls-tree HEAD`), whatever mode lines the diff has or lacks: a diff without mode
+ * lines can still retarget an existing symlink (its "content" is the target) or move a submodule's commit.
+ */
+async function specialEntries(dir: string, paths: string[]): Promise<string[]> {
+  const asked = new Map<string, string>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (!asked.has(prefix)) asked.set(prefix, p);
+    }
+  }
+  if (asked.size === 0) return [];
+  const out = await git(dir, ['--literal-pathspecs', 'ls-tree', '-z', '--full-tree', 'HEAD', '--', ...asked.keys()]);
+  const problems: string[] = [];
+  for (const entry of out.split('\0')) {
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    const mode = entry.slice(0, entry.indexOf(' '));
+    const entryPath = entry.slice(tab + 1);
+    const what = SPECIAL_MODES[mode];
+    const touched = asked.get(entryPath);
+    if (what === undefined || touched === undefined) continue;
+    problems.push(
+      touched === entryPath
+        ? `path ${JSON.stringify(touched)}: is ${what} in the base commit; changes to symbolic links and submodules are not accepted`
+        : `path ${JSON.stringify(touched)}: is inside ${JSON.stringify(entryPath)}, ${what} in the base commit`,
+    );
+  }
+  return problems;
 }
 
 /** What git is given: LF line ends when the diff's own header lines came through as CRLF, and a final newline. */

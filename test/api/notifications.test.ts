@@ -8,9 +8,6 @@ import { testConfig } from '../helpers/config';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { connectSse, type SseClient } from '../helpers/sse';
 
-// Read when the router is built (jest gives each test file its own copy of process.env).
-process.env.SSE_HEARTBEAT_MS = '200';
-
 let db: TestDatabase;
 let api: TestApi;
 let viewer: string;
@@ -19,7 +16,8 @@ const clients: SseClient[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000' }));
+  // Many streams come and go with this one key (a closed one frees its slot only once the server sees it go).
+  api = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_HEARTBEAT_MS: '200', SSE_MAX_STREAMS_PER_KEY: '50' }));
   [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
 });
 beforeEach(async () => {
@@ -232,5 +230,89 @@ describe('stream', () => {
     const malformed = await api.request('GET', '/api/notifications/stream', { key: viewer, headers: { 'Last-Event-ID': 'abc' } });
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ error: { code: 'invalid_request', details: [{ field: 'lastEventId' }] } });
+  });
+});
+
+describe('stream limits', () => {
+  let capped: TestApi;
+  let short: TestApi;
+  let a: string;
+  let b: string;
+
+  beforeAll(async () => {
+    capped = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_MAX_STREAMS_PER_KEY: '2', SSE_MAX_STREAMS: '3' }));
+    short = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_MAX_STREAMS_PER_KEY: '1', SSE_MAX_LIFETIME_SECONDS: '1' }));
+    [a, b] = await Promise.all([capped.key('viewer', 'viewer-a'), capped.key('viewer', 'viewer-b')]);
+  });
+  afterAll(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await waitFor(() => notificationPollersRunning() === 0);
+    await Promise.all([capped.close(), short.close()]);
+  });
+
+  /** Opens a stream; a refused one comes back with its JSON error instead. */
+  async function open(on: TestApi, key: string, path = '/api/notifications/stream', headers: Record<string, string> = {}): Promise<{ status: number; client?: SseClient; body?: unknown }> {
+    const client = await connectSse(`${on.url}${path}`, { key, headers });
+    if (client.status !== 200) return { status: client.status, body: client.errorBody };
+    clients.push(client);
+    return { status: 200, client };
+  }
+
+  it('refuses a key its streams past SSE_MAX_STREAMS_PER_KEY and everyone past SSE_MAX_STREAMS with a JSON 429; a closed stream frees its slot', async () => {
+    const first = await open(capped, a);
+    const second = await open(capped, a);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const third = await open(capped, a);
+    expect(third).toMatchObject({ status: 429, body: { error: { code: 'too_many_streams', message: expect.stringMatching(/SSE_MAX_STREAMS_PER_KEY=2/) } } });
+    // The workflow events stream counts against the same limits (refused before the workflow is even looked up).
+    expect(await open(capped, a, '/api/workflows/no-such-workflow/events')).toMatchObject({ status: 429, body: { error: { code: 'too_many_streams' } } });
+
+    expect((await open(capped, b)).status).toBe(200);
+    expect(await open(capped, b)).toMatchObject({ status: 429, body: { error: { code: 'too_many_streams', message: expect.stringMatching(/SSE_MAX_STREAMS=3/) } } });
+
+    first.client?.close();
+    const deadline = Date.now() + 5000;
+    let again = await open(capped, a);
+    while (again.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      again = await open(capped, a);
+    }
+    expect(again.status).toBe(200);
+  });
+
+  it('frees the slot of a stream refused before it opened (an unknown workflow\'s 404)', async () => {
+    const c = await capped.key('viewer', 'viewer-c');
+    clients.splice(0).forEach((client) => client.close());
+    const globallyFull = (r: { status: number; body?: unknown }) => r.status === 429 && JSON.stringify(r.body).includes('SSE_MAX_STREAMS=');
+    for (let i = 0; i < 3; i++) {
+      // The closes above free their slots once the server sees them: wait out the global cap, never the key's.
+      const deadline = Date.now() + 5000;
+      let res = await open(capped, c, `/api/workflows/no-such-workflow-${i}/events`);
+      while (globallyFull(res) && Date.now() < deadline) res = await open(capped, c, `/api/workflows/no-such-workflow-${i}/events`);
+      expect(res).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    }
+  });
+
+  it('closes a stream after SSE_MAX_LIFETIME_SECONDS; the client reconnects with Last-Event-ID and misses nothing', async () => {
+    const key = await short.key('viewer');
+    const opened = Date.now();
+    const first = await open(short, key);
+    expect(first.status).toBe(200);
+    await notify('before the lifetime ends');
+    const seen = await first.client?.nextEvent(3000);
+    expect(seen).toMatchObject({ event: 'notification', data: { title: 'before the lifetime ends' } });
+    expect(await first.client?.nextEvent(3000)).toBeNull(); // the server ended it
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(900);
+
+    await notify('while reconnecting');
+    // SSE_MAX_STREAMS_PER_KEY is 1 here: reconnecting at all shows the ended stream freed its slot.
+    const deadline = Date.now() + 5000;
+    let again = await open(short, key, '/api/notifications/stream', { 'Last-Event-ID': String(seen?.id) });
+    while (again.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      again = await open(short, key, '/api/notifications/stream', { 'Last-Event-ID': String(seen?.id) });
+    }
+    expect(again.status).toBe(200);
+    expect(await again.client?.nextEvent()).toMatchObject({ data: { title: 'while reconnecting' } });
   });
 });

@@ -100,6 +100,43 @@ it('names the problem with an invalid or incomplete setting', async () => {
   expect(await api.orm.em.fork().count(StoredSecret, {})).toBe(0);
 });
 
+it('refuses a loopback, private, link-local or metadata url with a 400 saying why, numeric forms included', async () => {
+  const urls = [
+    'http://169.254.169.254/latest/meta-data/iam/',
+    'http://127.0.0.1:9000/hook',
+    'http://[::1]/hook',
+    'http://0x7f000001/hook',
+    'http://2130706433/hook',
+    'http://0177.0.0.1/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://10.1.2.3/hook',
+    'http://100.64.0.1/hook',
+    'http://[fe80::1]/hook',
+    'http://[fd00::1]/hook',
+    'http://0.0.0.0/hook',
+    'http://localhost:9000/hook',
+  ];
+  for (const url of urls) {
+    const res = await api.request('PUT', '/api/settings/webhook', { key: admin, body: { url, secret: SECRET } });
+    expect({ url, status: res.status }).toEqual({ url, status: 400 });
+    expect(res.body).toMatchObject({
+      error: { code: 'bad_request', details: [{ field: 'url', message: expect.stringMatching(/^\S+ (is|resolves to \S+,) an? .+ address; set WEBHOOK_ALLOW_PRIVATE=true/) }] },
+    });
+  }
+  expect(await api.orm.em.fork().count(StoredSecret, {})).toBe(0);
+});
+
+it('accepts a private url when WEBHOOK_ALLOW_PRIVATE=true', async () => {
+  const open = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '1000', DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'), WEBHOOK_ALLOW_PRIVATE: 'true' }));
+  try {
+    const res = await open.request('PUT', '/api/settings/webhook', { key: await open.key('admin'), body: { url: 'http://127.0.0.1:9000/hook', secret: SECRET } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ url: 'http://127.0.0.1:9000/hook', source: 'api' });
+  } finally {
+    await open.close();
+  }
+});
+
 it('refuses to store a secret without DATA_ENCRYPTION_KEY, saying so, and stores nothing in clear', async () => {
   const bareAdmin = await bare.key('admin');
   const res = await bare.request('PUT', '/api/settings/webhook', { key: bareAdmin, body: { url: 'https://x.example.com', secret: SECRET } });

@@ -57,7 +57,7 @@ export async function startHoldingReceiver(): Promise<HoldingReceiver> {
 
 /** The webhook environment of a stage whose deliveries go to `receiver`. */
 export function webhookEnv(receiver: HoldingReceiver): Record<string, string> {
-  return { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: randomBytes(16).toString('hex') };
+  return { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: randomBytes(16).toString('hex'), WEBHOOK_ALLOW_PRIVATE: 'true' };
 }
 
 /**

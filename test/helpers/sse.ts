@@ -9,6 +9,8 @@ export interface SseMessage {
 export interface SseClient {
   status: number;
   headers: Headers;
+  /** A refused stream's (non-2xx) JSON error body; undefined for an open stream. */
+  errorBody?: unknown;
   /** The next message; null once the server has ended the stream. Throws when none comes within `timeoutMs`. */
   next(timeoutMs?: number): Promise<SseMessage | null>;
   /** The next event (comments skipped), with its `data` parsed as JSON; null once the stream has ended. */
@@ -23,6 +25,7 @@ export async function connectSse(url: string, opts: { key?: string; headers?: Re
   const headers: Record<string, string> = { Accept: 'text/event-stream', ...opts.headers };
   if (opts.key !== undefined) headers.Authorization = `Bearer ${opts.key}`;
   const res = await fetch(url, { headers, signal: abort.signal });
+  const errorBody = res.ok ? undefined : ((await res.json().catch(() => null)) as unknown);
   const queue: SseMessage[] = [];
   const waiters: Array<() => void> = [];
   let ended = false;
@@ -69,6 +72,7 @@ export async function connectSse(url: string, opts: { key?: string; headers?: Re
   return {
     status: res.status,
     headers: res.headers,
+    errorBody,
     next,
     nextEvent: async (timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;

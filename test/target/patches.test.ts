@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { applyPatch, checkPatch, commitPatchToBranch, diffHash, git, headCommit, PatchError, withWorktree } from '../../src/target';
+import { applyPatch, checkPatch, commitPatch, commitPatchToBranch, diffHash, git, headCommit, PatchError, withWorktree } from '../../src/target';
 
 let repo: string;
 let outside: string;
@@ -145,5 +145,82 @@ describe('diffHash', () => {
     expect(diffHash(FIX)).toMatch(/^[0-9a-f]{64}$/);
     expect(diffHash(bare.replace(/\n/g, '\r\n'))).toBe(diffHash(FIX));
     expect(diffHash(FIX.replace('+exports.a = 2;', '+exports.a = 3;'))).not.toBe(diffHash(FIX));
+  });
+});
+
+describe('symbolic links and submodules of the base tree', () => {
+  let base: string;
+  const SUB_OLD = '1'.repeat(40);
+  const SUB_NEW = '2'.repeat(40);
+
+  beforeAll(async () => {
+    base = await mkdtemp(path.join(os.tmpdir(), 'lvlup-patches-links-'));
+    await git(base, ['init', '-q', '-b', 'main']);
+    await mkdir(path.join(base, 'docs'));
+    await mkdir(path.join(base, 'src'));
+    await writeFile(path.join(base, 'docs', 'a.md'), 'a\n');
+    await writeFile(path.join(base, 'src', 'x.js'), 'x\n');
+    await symlink('a.md', path.join(base, 'docs', 'current')); // inside the repository: no escape to catch
+    await symlink('src', path.join(base, 'code'));
+    await git(base, ['add', '-A']);
+    await git(base, ['update-index', '--add', '--cacheinfo', `160000,${SUB_OLD},vendor/lib`]);
+    await git(base, ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'init']);
+  });
+  afterAll(() => rm(base, { recursive: true, force: true }));
+
+  // A symlink's content is its target: this diff, with no mode line, retargets docs/current at /etc/passwd.
+  const RETARGET = `diff --git a/docs/current b/docs/current
+index 1111111..2222222 120000
+--- a/docs/current
++++ b/docs/current
+@@ -1 +1 @@
+-a.md
+\\ No newline at end of file
++/etc/passwd
+\\ No newline at end of file
+`;
+  const SUBMODULE = `diff --git a/vendor/lib b/vendor/lib
+index ${SUB_OLD.slice(0, 7)}..${SUB_NEW.slice(0, 7)} 160000
+--- a/vendor/lib
++++ b/vendor/lib
+@@ -1 +1 @@
+-Subproject commit ${SUB_OLD}
++Subproject commit ${SUB_NEW}
+`;
+  const refusal = (p: string, what: string) => `path "${p}": is ${what} in the base commit; changes to symbolic links and submodules are not accepted`;
+
+  it('refuses to retarget an existing symlink by a diff without mode lines, and commits nothing', async () => {
+    expect(await checkPatch(base, RETARGET)).toEqual({ applies: false, error: refusal('docs/current', 'a symbolic link') });
+    await expect(commitPatch(base, { ref: 'HEAD', diff: RETARGET, message: 'retarget', author })).rejects.toMatchObject({ code: 'unsafe_path' });
+    // Without the index line either: the base tree decides, not what the diff says.
+    expect(await checkPatch(base, RETARGET.replace(/^index .*\n/m, ''))).toEqual({ applies: false, error: refusal('docs/current', 'a symbolic link') });
+  });
+
+  it('refuses to delete an existing symlink or replace it with a file', async () => {
+    const remove = 'diff --git a/docs/current b/docs/current\ndeleted file mode 120000\n--- a/docs/current\n+++ /dev/null\n@@ -1 +0,0 @@\n-a.md\n\\ No newline at end of file\n';
+    expect(await checkPatch(base, remove)).toEqual({ applies: false, error: refusal('docs/current', 'a symbolic link') });
+  });
+
+  it('refuses to move a submodule to another commit', async () => {
+    expect(await checkPatch(base, SUBMODULE)).toEqual({ applies: false, error: refusal('vendor/lib', 'a submodule') });
+    await expect(commitPatch(base, { ref: 'HEAD', diff: SUBMODULE, message: 'bump', author })).rejects.toMatchObject({ code: 'unsafe_path' });
+  });
+
+  it('refuses a file written through a symlinked directory or into a submodule', async () => {
+    const through = '--- /dev/null\n+++ b/code/y.js\n@@ -0,0 +1 @@\n+y\n';
+    expect(await checkPatch(base, through)).toEqual({ applies: false, error: 'path "code/y.js": is inside "code", a symbolic link in the base commit' });
+    const inside = '--- /dev/null\n+++ b/vendor/lib/z.js\n@@ -0,0 +1 @@\n+z\n';
+    expect(await checkPatch(base, inside)).toEqual({ applies: false, error: 'path "vendor/lib/z.js": is inside "vendor/lib", a submodule in the base commit' });
+  });
+
+  it('refuses new symlinks and submodules, and still accepts an ordinary change beside them', async () => {
+    const newLink = 'diff --git a/docs/new b/docs/new\nnew file mode 120000\n--- /dev/null\n+++ b/docs/new\n@@ -0,0 +1 @@\n+/etc/shadow\n\\ No newline at end of file\n';
+    expect((await checkPatch(base, newLink)).error).toBe('path "docs/new": symbolic links are not accepted');
+    const newSub = `diff --git a/vendor/other b/vendor/other\nnew file mode 160000\n--- /dev/null\n+++ b/vendor/other\n@@ -0,0 +1 @@\n+Subproject commit ${SUB_NEW}\n`;
+    expect((await checkPatch(base, newSub)).error).toBe('path "vendor/other": submodules are not accepted');
+    const ordinary = '--- a/src/x.js\n+++ b/src/x.js\n@@ -1 +1 @@\n-x\n+x2\n';
+    expect(await checkPatch(base, ordinary)).toEqual({ applies: true, error: null });
+    const commit = await commitPatch(base, { ref: 'HEAD', diff: ordinary, message: 'x2', author });
+    expect(await git(base, ['show', `${commit}:src/x.js`])).toBe('x2\n');
   });
 });

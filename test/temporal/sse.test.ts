@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WorkflowProgress } from '../../src/contracts';
+import { workflowPollersRunning } from '../../src/api/routes/workflows/router';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
@@ -47,6 +48,14 @@ it("streams a custody exam's progress over one connection, then its end with the
 
     const stream = await connectSse(`${api.url}/api/workflows/${workflowId}/events`, { key: viewer });
     expect(stream.status).toBe(200);
+    // A second viewer of the same workflow: served by the same poll loop, not one of its own.
+    const second = await connectSse(`${api.url}/api/workflows/${workflowId}/events`, { key: viewer });
+    expect(second.status).toBe(200);
+    expect(workflowPollersRunning()).toBe(1);
+    const secondEvents: Array<{ event?: string; data: unknown }> = [];
+    const secondDone = (async () => {
+      for (let e = await second.nextEvent(30_000); e !== null; e = await second.nextEvent(30_000)) secondEvents.push(e);
+    })();
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events: Array<{ event?: string; data: Update }> = [];
     for (let e = await stream.nextEvent(30_000); e !== null; e = await stream.nextEvent(30_000)) events.push(e as { event?: string; data: Update });
@@ -59,6 +68,9 @@ it("streams a custody exam's progress over one connection, then its end with the
     expect(new Set(completed).size).toBeGreaterThanOrEqual(3);
     expect(progress.map((p) => p.progress?.step)).toEqual(expect.arrayContaining(['generate', 'answer', 'grade']));
 
+    await secondDone;
+    expect(secondEvents.at(-1)).toEqual(events.at(-1));
+    expect(workflowPollersRunning()).toBe(0);
     const end = events.at(-1)?.data;
     expect(end).toEqual({ status: 'COMPLETED', progress: { step: 'done', state: 'completed', completedSteps: ['plan', 'generate', 'answer', 'grade', 'score'], detail: expect.objectContaining({ status: 'passed' }) } });
     const status = await api.request('GET', `/api/workflows/${workflowId}`, { key: viewer });

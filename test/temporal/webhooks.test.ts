@@ -2,6 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createWebhookActivities } from '../../activities/webhooks.activities';
 import type { Config } from '../../src/config';
 import { webhookWorkflowId } from '../../src/contracts/webhooks';
 import { loadEncryptionKeys } from '../../src/crypto/secrets';
@@ -20,6 +22,8 @@ const WORKFLOWS = require.resolve('../../workflows');
 const ENV_SECRET = `env-secret-${randomBytes(8).toString('hex')}`;
 const API_SECRET = `api-secret-${randomBytes(8).toString('hex')}`;
 const GIVE_UP_MS = 4000;
+/** What a failing receiver answers: none of it may be stored or reach Temporal (only the status code). */
+const RECEIVER_BODY = 'receiver-says-internal-detail';
 
 interface Received {
   path: string;
@@ -40,7 +44,7 @@ class Receiver {
       this.requests.push({ path: req.url ?? '', headers: req.headers, raw, body });
       const seen = this.requests.filter((r) => r.body.id === body.id).length;
       const [status, headers] = answer(body.title, seen);
-      res.writeHead(status, headers).end(status < 300 ? 'ok' : `no: ${status}`);
+      res.writeHead(status, headers).end(status < 300 ? 'ok' : `${RECEIVER_BODY} ${status}`);
     });
   });
 
@@ -117,7 +121,8 @@ beforeAll(async () => {
   receiver = new Receiver();
   base = await receiver.start();
   db = await createTestDatabase();
-  config = testConfig(db.url, { WEBHOOK_URL: `${base}/env`, WEBHOOK_SECRET: ENV_SECRET, DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
+  // The receiver is on loopback: these tests opt in to private destinations (the refusal is tested in webhook-address.test.ts).
+  config = testConfig(db.url, { WEBHOOK_URL: `${base}/env`, WEBHOOK_SECRET: ENV_SECRET, DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'), WEBHOOK_ALLOW_PRIVATE: 'true' });
   orm = await createOrm(config.database);
   worker = await createTestWorker(config, orm, { workflowsPath: WORKFLOWS });
   running = worker.run(() => new Promise<void>((resolve) => (release = resolve)));
@@ -174,7 +179,7 @@ it('retries a receiver that answers 500 and delivers on the third attempt', asyn
   const row = await settled(id);
   expect(row.status).toBe('delivered');
   expect(row.attempts.map((a) => a.statusCode)).toEqual([500, 500, 200]);
-  expect(row.attempts[0]?.error).toMatch(/^HTTP 500/);
+  expect(row.attempts[0]?.error).toBe('HTTP 500');
   expect(receiver.for(id).every((r) => r.headers['x-lvlup-delivery'] === row.id && verifiedBy(ENV_SECRET, r))).toBe(true);
   await recordHistory(webhookWorkflowId(row.id), 'webhook-delivery-retried');
 });
@@ -194,8 +199,13 @@ it('gives up on a receiver that keeps failing after WEBHOOK_GIVE_UP_AFTER and ma
   expect(row.status).toBe('failed');
   expect(row.attempts.length).toBeGreaterThanOrEqual(3);
   expect(row.attempts.every((a) => a.statusCode === 503)).toBe(true);
-  expect(row.lastError).toMatch(/^gave up after 4 s; last attempt: HTTP 503/);
+  expect(row.lastError).toBe('gave up after 4 s; last attempt: HTTP 503');
+  expect(JSON.stringify(row.attempts)).not.toContain(RECEIVER_BODY);
   await worker.client.workflow.getHandle(webhookWorkflowId(row.id)).result();
+  // The activity failures Temporal keeps carry the status code, not the receiver's body.
+  const history = await worker.client.workflow.getHandle(webhookWorkflowId(row.id)).fetchHistory();
+  expect(JSON.stringify(history)).toContain('HTTP 503');
+  expect(JSON.stringify(history)).not.toContain(RECEIVER_BODY);
   await recordHistory(webhookWorkflowId(row.id), 'webhook-delivery-gave-up');
 });
 
@@ -204,7 +214,7 @@ it('stops at once when the receiver answers 410', async () => {
   const row = await settled(id);
   expect(row.status).toBe('failed');
   expect(row.attempts).toHaveLength(1);
-  expect(row.lastError).toMatch(/^WebhookRejected: HTTP 410/);
+  expect(row.lastError).toMatch(/^WebhookRejected: HTTP 410$/);
   await new Promise((r) => setTimeout(r, 600));
   expect(receiver.for(id)).toHaveLength(1);
 });
@@ -249,4 +259,22 @@ it('sends to a webhook set through the API instead of the environment’s, from 
   } finally {
     await clearWebhookSettings(em());
   }
+});
+
+it('refuses at delivery time, without WEBHOOK_ALLOW_PRIVATE, a URL whose name resolves to loopback: nothing reaches the receiver', async () => {
+  await clearWebhookSettings(em());
+  // A name, not an IP literal: the configuration accepts it; the connection's own lookup refuses it.
+  const url = `${base.replace('127.0.0.1', 'localhost')}/strict`;
+  const strict = testConfig(db.url, { WEBHOOK_URL: url, WEBHOOK_SECRET: ENV_SECRET, DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
+  await createNotification(em(), { kind: 'level_up', title: 'to a private place', message: 'm', priority: 'high', data: {} });
+  const notification = await em().findOneOrFail(Notification, { title: 'to a private place' });
+  const delivery = new WebhookDelivery({ notificationId: notification.id, url });
+  await em().persistAndFlush(delivery);
+
+  const activities = createWebhookActivities({ config: strict, orm, logger: createLogger(strict.log) });
+  const failure: unknown = await new MockActivityEnvironment().run(activities.deliverWebhook, delivery.id).catch((err: unknown) => err);
+  expect(failure).toMatchObject({ type: 'WebhookRejected', nonRetryable: true, message: expect.stringMatching(/^refused: localhost resolves to \S+, a loopback address; set WEBHOOK_ALLOW_PRIVATE=true/) });
+  const row = await em().findOneOrFail(WebhookDelivery, { id: delivery.id });
+  expect(row.attempts).toEqual([expect.objectContaining({ statusCode: null, error: expect.stringMatching(/^refused: /) })]);
+  expect(receiver.requests.filter((r) => r.path === '/strict')).toHaveLength(0);
 });

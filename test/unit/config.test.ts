@@ -11,6 +11,15 @@ describe('config', () => {
     expect(Object.isFrozen(config.api)).toBe(true);
   });
 
+  it('refuses a WEBHOOK_URL on a private or loopback IP literal unless WEBHOOK_ALLOW_PRIVATE, and parses the SSE limits', () => {
+    expect(() => loadConfig({ WEBHOOK_URL: 'http://169.254.169.254/latest' })).toThrow(/WEBHOOK_URL: 169\.254\.169\.254 is a link-local .* WEBHOOK_ALLOW_PRIVATE/);
+    expect(() => loadConfig({ WEBHOOK_URL: 'http://0x7f000001:8080/hook' })).toThrow(/WEBHOOK_URL: 127\.0\.0\.1 is a loopback address/);
+    expect(loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:8080/hook', WEBHOOK_ALLOW_PRIVATE: 'true' }).webhook).toMatchObject({ url: 'http://127.0.0.1:8080/hook', allowPrivate: true });
+    expect(loadConfig({ WEBHOOK_URL: 'https://hooks.example.com/in' }).webhook.allowPrivate).toBe(false);
+    expect(loadConfig({}).api.sse).toEqual({ heartbeatMs: 15_000, maxStreamsPerKey: 5, maxStreams: 200, maxLifetimeSeconds: 3600 });
+    expect(() => loadConfig({ SSE_HEARTBEAT_MS: '5' })).toThrow(/SSE_HEARTBEAT_MS/);
+  });
+
   it('lists every invalid variable at once and never echoes secrets', () => {
     let error: unknown;
     try {

@@ -7,7 +7,7 @@ import { notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
-import { openSse, sseHeartbeatMs } from '../../sse';
+import type { SseStreams } from '../../sse';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { NotificationFeed } from './feed';
@@ -18,11 +18,10 @@ import { listNotificationsQuery, notificationIdParams, notificationPageResponse,
  * `/notifications`: list them and follow new ones as Server-Sent Events (viewer), mark one or all read (operator).
  * The stream's event id is the notification's `seq`; one poller per router serves every open stream.
  */
-export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Logger }): Router<AppState> {
+export function notificationsRouter({ orm, logger, streams }: { orm: MikroORM; logger: Logger; streams: SseStreams }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/notifications' });
   const em = () => orm.em as EntityManager;
   const feed = new NotificationFeed(orm, logger.child({ component: 'notifications-feed' }));
-  const heartbeatMs = sseHeartbeatMs();
 
   router.get('/', doc({ summary: 'List notifications, newest first', role: 'viewer', query: listNotificationsQuery, responses: { 200: { description: 'a page of notifications', schema: notificationPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listNotificationsQuery, ctx.query);
@@ -43,14 +42,21 @@ export function notificationsRouter({ orm, logger }: { orm: MikroORM; logger: Lo
     requireRole('viewer'),
     async (ctx) => {
       const { lastEventId } = parse(notificationStreamQuery, { lastEventId: ctx.get('Last-Event-ID') || ctx.query.lastEventId });
+      const release = streams.reserve(ctx); // a 429 past SSE_MAX_STREAMS_PER_KEY / SSE_MAX_STREAMS
       // Subscribed and caught up before the stream opens: a failure is still a JSON error, and nothing created after
       // the client saw the stream open can be missed. What arrives meanwhile waits in `early`.
       const early: Notification[] = [];
       let send: (n: Notification) => void = (n) => {
         early.push(n);
       };
-      const unsubscribe = await feed.subscribe(lastEventId === undefined ? undefined : BigInt(lastEventId), (n) => send(n));
-      const stream = openSse(ctx, { heartbeatMs });
+      let unsubscribe: () => void;
+      try {
+        unsubscribe = await feed.subscribe(lastEventId === undefined ? undefined : BigInt(lastEventId), (n) => send(n));
+      } catch (err) {
+        release();
+        throw err;
+      }
+      const stream = streams.open(ctx, release);
       send = (n) => stream.send('notification', presentNotification(n), String(n.seq));
       early.forEach(send);
       stream.onClose(unsubscribe);

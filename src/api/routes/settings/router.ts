@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
 import { loadEncryptionKeys, SecretsError } from '../../../crypto/secrets';
+import { webhookUrlProblem } from '../../../notifications/webhook-address';
 import { clearWebhookSettings, describeWebhookSettings, saveWebhookSettings } from '../../../notifications/webhook-settings';
 import { badRequest, HttpError } from '../../errors';
 import { requireRole } from '../../middleware/auth';
@@ -65,6 +66,11 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
     async (ctx) => {
       const body = parse(putWebhookBody, ctx.request.body);
       ctx.state.auditTarget = 'settings:webhook';
+      if (typeof body.url === 'string') {
+        // Refused when saved (here) and again on every delivery, at connect time.
+        const problem = await webhookUrlProblem(body.url, { allowPrivate: config.webhook.allowPrivate });
+        if (problem !== null) throw badRequest(`url: ${problem}`, [{ field: 'url', message: problem }]);
+      }
       const saved = await saveWebhookSettings(em(), keys, body, ctx.state.auth?.name ?? null);
       if (!saved.ok) throw badRequest(`${saved.field}: ${saved.message}`, [{ field: saved.field, message: saved.message }]);
       ctx.body = await show();

@@ -6,11 +6,12 @@ import type { Logger } from '../../../logger';
 import { notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
-import { openSse, sseHeartbeatMs, type SseStream } from '../../sse';
+import type { SseStreams } from '../../sse';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { workflowResponse } from './schema';
 import { text } from '../../text';
+import { WorkflowWatchers } from './watchers';
 
 export const workflowIdParams = z.object({ id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a workflow id') });
 
@@ -18,14 +19,30 @@ const QUERY_TIMEOUT_MS = 3000;
 const EVENTS_POLL_MS = 400;
 const TERMINAL: ReadonlySet<WorkflowExecutionStatusName> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
+const allWatchers = new Set<WorkflowWatchers<WorkflowProgress>>();
+
+/** How many workflow poll loops run in this process (one per followed workflow, however many streams); for tests. */
+export function workflowPollersRunning(): number {
+  return [...allWatchers].reduce((n, w) => n + w.running, 0);
+}
+
 /**
  * `/workflows/:id`: Temporal's status of any workflow plus its `progress` query, once or as a stream of Server-Sent
- * Events until the workflow ends (viewer).
+ * Events until the workflow ends (viewer). The streams of one workflow share one poll loop.
  */
-export function workflowsRouter({ temporal, logger }: { temporal: Client; logger: Logger }): Router<AppState> {
+export function workflowsRouter({ temporal, logger, streams }: { temporal: Client; logger: Logger; streams: SseStreams }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/workflows' });
-  const heartbeatMs = sseHeartbeatMs();
-  const log = logger.child({ component: 'workflow-events' });
+  const watchers = new WorkflowWatchers<WorkflowProgress>({
+    read: async (id) => {
+      const handle = temporal.workflow.getHandle(id);
+      const { status } = await handle.describe();
+      return { status: status.name, progress: await queryProgress(temporal, handle) };
+    },
+    terminal: (status) => TERMINAL.has(status as WorkflowExecutionStatusName),
+    pollMs: EVENTS_POLL_MS,
+    logger: logger.child({ component: 'workflow-events' }),
+  });
+  allWatchers.add(watchers);
 
   router.get('/:id', doc({ summary: "Read a workflow's Temporal status and its progress", role: 'viewer', params: workflowIdParams, responses: { 200: { description: 'the status and the `progress` query (null when no worker answers)', schema: workflowResponse } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(workflowIdParams, ctx.params);
@@ -57,10 +74,22 @@ export function workflowsRouter({ temporal, logger }: { temporal: Client; logger
     requireRole('viewer'),
     async (ctx) => {
       const { id } = parse(workflowIdParams, ctx.params);
-      const handle = temporal.workflow.getHandle(id);
-      await describeWorkflow(handle, id); // an unknown workflow is a JSON 404, before any streaming
-      const stream = openSse(ctx, { heartbeatMs });
-      void followWorkflow(temporal, handle, stream, log);
+      const release = streams.reserve(ctx); // a 429 past SSE_MAX_STREAMS_PER_KEY / SSE_MAX_STREAMS
+      try {
+        await describeWorkflow(temporal.workflow.getHandle(id), id); // an unknown workflow is a JSON 404, before any streaming
+      } catch (err) {
+        release();
+        throw err;
+      }
+      const stream = streams.open(ctx, release);
+      const unsubscribe = watchers.subscribe(id, {
+        progress: (update) => stream.send('progress', update),
+        end: (update) => {
+          stream.send('end', update);
+          stream.close();
+        },
+      });
+      stream.onClose(unsubscribe);
     },
   );
 
@@ -84,51 +113,4 @@ async function queryProgress(temporal: Client, handle: WorkflowHandle): Promise<
   } catch {
     return null;
   }
-}
-
-/**
- * Polls the workflow until it ends or the client leaves: a `progress` event whenever status or progress changed, then
- * `end` with the terminal status and the last progress known, then closes. A failing poll is retried on the next tick
- * (heartbeats keep the connection meanwhile) and logged once per run of failures.
- */
-async function followWorkflow(temporal: Client, handle: WorkflowHandle, stream: SseStream, log: Logger): Promise<void> {
-  let progress: WorkflowProgress | null = null;
-  let sent = '';
-  let failing = false;
-  while (!stream.closed) {
-    try {
-      const { status } = await handle.describe();
-      progress = (await queryProgress(temporal, handle)) ?? progress;
-      failing = false;
-      const update = { status: status.name, progress };
-      if (TERMINAL.has(status.name)) {
-        stream.send('end', update);
-        stream.close();
-        return;
-      }
-      const serialized = JSON.stringify(update);
-      if (serialized !== sent) {
-        stream.send('progress', update);
-        sent = serialized;
-      }
-    } catch (err) {
-      if (!failing) log.warn('cannot read the workflow for its event stream; retrying', { workflowId: handle.workflowId, err: String(err) });
-      failing = true;
-    }
-    await pause(EVENTS_POLL_MS, stream.signal);
-  }
-}
-
-/** Waits `ms`, or less when `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
