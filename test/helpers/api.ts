@@ -19,6 +19,10 @@ export interface TestApi {
   /** Creates a key with `role` and returns it in clear. */
   key(role: ApiKeyRole, name?: string): Promise<string>;
   request(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  /** Records a workflow started through the API outside `request` (a raw fetch), for `close` to terminate. */
+  track(workflowId: string): void;
+  /** Terminates every workflow a 202 answer started (they would outlive the file on the shared dev server, and a
+   * deterministic id — a week's report — would collide with another file's), then stops the API. */
   close(): Promise<void>;
 }
 
@@ -43,7 +47,9 @@ export async function startTestApi(config: Config, { rateLimitStore = memoryRate
     0,
   );
   let keys = 0;
+  const started = new Set<string>();
   return {
+    track: (id) => started.add(id),
     url: api.url,
     app: api.app,
     orm,
@@ -64,9 +70,12 @@ export async function startTestApi(config: Config, { rateLimitStore = memoryRate
       } catch {
         // not JSON (e.g. /metrics): keep the text
       }
+      const workflowId = (parsed as { workflowId?: unknown } | null)?.workflowId;
+      if (res.status === 202 && typeof workflowId === 'string') started.add(workflowId);
       return { status: res.status, headers: res.headers, body: parsed, text };
     },
     close: async () => {
+      await Promise.all([...started].map((id) => temporal.workflow.getHandle(id).terminate('test file over').catch(() => undefined)));
       await api.close();
       await temporal.connection.close();
       await orm.close();
