@@ -12,6 +12,7 @@ export interface Metrics {
   llmRequestDuration: Histogram<'provider' | 'model' | 'purpose' | 'outcome'>;
   llmCacheHits: Counter<'provider' | 'model' | 'purpose'>;
   llmReusedAnswers: Counter<'provider' | 'model' | 'purpose'>;
+  dbQueryDuration: Histogram<'kind'>;
 }
 
 /** Creates the registry (with Node's default metrics) and every instrument the application records. */
@@ -71,6 +72,13 @@ export function createMetrics(): Metrics {
       name: 'llm_reused_answers_total',
       help: 'LLM calls of a retried activity answered by what an earlier attempt settled and paid for (no request, no charge)',
       labelNames: llm,
+      registers: [registry],
+    }),
+    dbQueryDuration: new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Duration of the SQL statements this process sent to PostgreSQL (real queries, from sending to the answer), by kind',
+      labelNames: ['kind'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
   };

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { instrumentQueries } from '../db/query-metrics';
 import { createApp, type AppDeps } from './app';
 import type { AppState } from './types';
 
@@ -41,6 +42,7 @@ const STREAM_GRACE_MS = 2000;
  */
 export async function listen(deps: AppDeps, host: string, port: number): Promise<RunningApi> {
   const app = createApp(deps);
+  instrumentQueries(deps.orm, deps.metrics.dbQueryDuration);
   const server = app.listen(port, host);
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {

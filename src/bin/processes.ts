@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics';
 import type { QueueKind } from '../contracts';
 import { notConfigured } from '../llm/errors';
 import { startWebhookDispatcher, type WebhookDispatcher } from '../notifications/dispatcher';
+import { instrumentQueries } from '../db/query-metrics';
 import { registerWorker } from '../db/workers';
 import { createTemporalClient } from '../temporal/client';
 import { scheduleDefinitions } from '../temporal/schedule-definitions';
@@ -55,6 +56,7 @@ export interface RunningWorker {
 export async function startWorker(shared: Shared, opts: { queues?: readonly QueueKind[] } = {}): Promise<RunningWorker> {
   const { config, orm, logger, metrics } = shared;
   const kinds = opts.queues ?? config.worker.queues;
+  instrumentQueries(orm, metrics.dbQueryDuration);
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const { llm, sandbox, hasSandbox } = await workerDependencies({ config, orm, logger, metrics, redis }, kinds);
   if (!llm.configured && kinds.includes('llm')) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');

@@ -17,16 +17,22 @@ export interface UsageTotals {
   estimatedUsageCalls: number;
 }
 
+/** bigint/numeric come as text from the driver, as numbers through json_agg. */
+type Num = string | number;
 interface TotalsRow {
   key: string | null;
-  calls: string;
-  cache_hits: string;
-  input_tokens: string | null;
-  output_tokens: string | null;
-  cost_usd: string | null;
-  unknown_cost_calls: string;
-  estimated_usage_calls: string;
+  calls: Num;
+  cache_hits: Num;
+  input_tokens: Num | null;
+  output_tokens: Num | null;
+  cost_usd: Num | null;
+  unknown_cost_calls: Num;
+  estimated_usage_calls: Num;
 }
+
+const TOTALS_COLUMNS = `count(*) as calls, count(*) filter (where cache_hit) as cache_hits,
+            sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(cost_usd) as cost_usd,
+            count(*) filter (where cost_unknown) as unknown_cost_calls, count(*) filter (where usage_estimated) as estimated_usage_calls`;
 
 const GROUPS = { all: `''`, agent: 'agent_id', provider: 'provider', model: `provider || ':' || model`, purpose: 'purpose' } as const;
 
@@ -38,13 +44,15 @@ export async function usageTotals(em: EntityManager, period: UsagePeriod, by: ke
   const key = GROUPS[by];
   const [where, params] = typeof period === 'string' ? ['month = ?', [period]] : ['at >= ? and at < ?', [period.from, period.to]];
   const rows = (await em.execute(
-    `select ${key} as key, count(*) as calls, count(*) filter (where cache_hit) as cache_hits,
-            sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(cost_usd) as cost_usd,
-            count(*) filter (where cost_unknown) as unknown_cost_calls, count(*) filter (where usage_estimated) as estimated_usage_calls
+    `select ${key} as key, ${TOTALS_COLUMNS}
        from token_usage_events where ${where} group by 1 order by 1 nulls first`,
     params,
   )) as TotalsRow[];
-  return rows.map((r) => ({
+  return rows.map(totalsOf);
+}
+
+function totalsOf(r: TotalsRow): UsageTotals & { key: string | null } {
+  return {
     key: r.key,
     calls: Number(r.calls),
     cacheHits: Number(r.cache_hits),
@@ -53,7 +61,7 @@ export async function usageTotals(em: EntityManager, period: UsagePeriod, by: ke
     costUsd: Number(r.cost_usd ?? 0),
     unknownCostCalls: Number(r.unknown_cost_calls),
     estimatedUsageCalls: Number(r.estimated_usage_calls),
-  }));
+  };
 }
 
 export interface BudgetState {
@@ -68,38 +76,77 @@ export interface BudgetState {
 }
 
 /** Every budget scope with its limits in force and what the month has used (settled calls). */
-export async function budgetStates(em: EntityManager, month: string, defaults: Config['llm']['defaultBudget']): Promise<BudgetState[]> {
-  const rows = (await em.execute(
-    `select s.scope, b.scope is not null as stored, b.monthly_tokens, b.monthly_usd, b.updated_at, b.updated_by,
+interface BudgetRow {
+  scope: BudgetScope;
+  stored: boolean;
+  monthly_tokens: Num | null;
+  monthly_usd: Num | null;
+  updated_at: string | Date | null;
+  updated_by: string | null;
+  used_tokens: Num;
+  used_usd: Num;
+}
+
+/** Every budget scope (in BUDGET_SCOPES order: `position`) with its stored limits and the month's use; params: the scopes, then the month. */
+const BUDGETS_SQL = `select s.scope, s.position, b.scope is not null as stored, b.monthly_tokens, b.monthly_usd, b.updated_at, b.updated_by,
             coalesce(u.used_tokens, 0) as used_tokens, coalesce(u.used_usd, 0) as used_usd
        from unnest(array[${BUDGET_SCOPES.map(() => '?').join(', ')}]::text[]) with ordinality as s(scope, position)
        left join llm_budgets b on b.scope = s.scope
-       left join llm_budget_usage u on u.scope = s.scope and u.month = ?
-      order by s.position`,
-    [...BUDGET_SCOPES, month],
-  )) as Array<{
-    scope: BudgetScope;
-    stored: boolean;
-    monthly_tokens: string | null;
-    monthly_usd: string | null;
-    updated_at: string | Date | null;
-    updated_by: string | null;
-    used_tokens: string;
-    used_usd: string;
-  }>;
-  return rows.map((r) => {
-    const stored = r.stored ? { monthlyTokens: numberOrNull(r.monthly_tokens), monthlyUsd: numberOrNull(r.monthly_usd) } : undefined;
-    return {
-      scope: r.scope,
-      ...effectiveBudget(r.scope, stored, defaults),
-      usedTokens: Number(r.used_tokens),
-      usedUsd: Number(r.used_usd),
-      updatedAt: r.updated_at === null ? null : new Date(r.updated_at),
-      updatedBy: r.updated_by,
-    };
-  });
+       left join llm_budget_usage u on u.scope = s.scope and u.month = ?`;
+
+/** Every budget scope with its limits in force and what the month has used (settled calls). */
+export async function budgetStates(em: EntityManager, month: string, defaults: Config['llm']['defaultBudget']): Promise<BudgetState[]> {
+  const rows = (await em.execute(`${BUDGETS_SQL} order by s.position`, [...BUDGET_SCOPES, month])) as BudgetRow[];
+  return rows.map((r) => budgetOf(r, defaults));
 }
 
-function numberOrNull(v: string | null): number | null {
+export interface UsageSummary {
+  all: UsageTotals | undefined;
+  byAgent: Array<UsageTotals & { key: string | null }>;
+  byProvider: Array<UsageTotals & { key: string | null }>;
+  byModel: Array<UsageTotals & { key: string | null }>;
+  budgets: BudgetState[];
+}
+
+/**
+ * A month's totals (overall, by agent, by provider, by provider:model) and every budget state in ONE statement: the
+ * groupings are grouping sets of one scan, the budgets a CTE, both returned as json arrays (the summary route, issue 17).
+ * Same figures and orders as `usageTotals` ×4 + `budgetStates`.
+ */
+export async function usageSummary(em: EntityManager, month: string, defaults: Config['llm']['defaultBudget']): Promise<UsageSummary> {
+  const model = `(provider || ':' || model)`;
+  const [row] = (await em.execute(
+    `with totals as (
+       select case when grouping(agent_id) = 0 then 'agent' when grouping(provider) = 0 then 'provider' when grouping(${model}) = 0 then 'model' else 'all' end as by,
+              case when grouping(agent_id) = 0 then agent_id when grouping(provider) = 0 then provider when grouping(${model}) = 0 then ${model} else '' end as key,
+              ${TOTALS_COLUMNS}
+         from token_usage_events where month = ?
+        group by grouping sets ((), (agent_id), (provider), (${model}))
+     ), budgets as (${BUDGETS_SQL})
+     select (select coalesce(json_agg(t order by t.by, t.key nulls first), '[]'::json) from totals t) as totals,
+            (select json_agg(b order by b.position) from budgets b) as budgets`,
+    [month, ...BUDGET_SCOPES, month],
+  )) as Array<{ totals: Array<TotalsRow & { by: string }>; budgets: BudgetRow[] }>;
+  if (row === undefined) throw new Error('the usage summary query returned no row');
+  const totals = row.totals;
+  const group = (by: string) => totals.filter((t) => t.by === by).map(totalsOf);
+  // The empty grouping set yields a row even for a month without calls; `usageTotals` returns none then (same figures: zeros).
+  const [all] = group('all').filter((t) => t.calls > 0);
+  return { all, byAgent: group('agent'), byProvider: group('provider'), byModel: group('model'), budgets: row.budgets.map((b) => budgetOf(b, defaults)) };
+}
+
+function budgetOf(r: BudgetRow, defaults: Config['llm']['defaultBudget']): BudgetState {
+  const stored = r.stored ? { monthlyTokens: numberOrNull(r.monthly_tokens), monthlyUsd: numberOrNull(r.monthly_usd) } : undefined;
+  return {
+    scope: r.scope,
+    ...effectiveBudget(r.scope, stored, defaults),
+    usedTokens: Number(r.used_tokens),
+    usedUsd: Number(r.used_usd),
+    updatedAt: r.updated_at === null ? null : new Date(r.updated_at),
+    updatedBy: r.updated_by,
+  };
+}
+
+function numberOrNull(v: Num | null): number | null {
   return v === null ? null : Number(v);
 }

@@ -4,8 +4,11 @@ import { levelForXp, rankForLevel, xpForLevel } from '../../../domain/levels';
 import { roundRating } from '../../../domain/ratings';
 import type { agentResponse } from './schema';
 
+/** What the presenter reads of a skill rating (an entity, or a row of the read query's json_agg). */
+export type AgentRatingView = Pick<AgentSkillRating, 'category' | 'rating' | 'examsCount'>;
+
 /** The public shape of an agent: progression, custody statistics, skill ratings, LLM profile override. */
-export function presentAgent(agent: Agent, ratings: AgentSkillRating[]): z.infer<typeof agentResponse> {
+export function presentAgent(agent: Agent, ratings: AgentRatingView[]): z.infer<typeof agentResponse> {
   return {
     id: agent.id,
     name: agent.name,

@@ -8,10 +8,15 @@ import { badRequest, notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
+import { fromRow, readPage, readRows } from '../../../db/read';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { presentAgent } from './presenter';
+import { presentAgent, type AgentRatingView } from './presenter';
 import { agentIdParams, agentPageResponse, agentResponse, changeStatusBody, listAgentsQuery, setModelBody } from './schema';
+
+/** An agent's skill ratings (alias `t` for the agent) as a json array of `AgentRatingView`, ordered by category. */
+const RATINGS_JSON = `coalesce((select json_agg(json_build_object('category', r.category, 'rating', r.rating, 'examsCount', r.exams_count) order by r.category)
+  from agent_skill_ratings r where r.agent_id = t.id), '[]'::json)`;
 
 /** `/agents`: list and read agents (viewer); pause and resume their scheduled work (operator); set their own model (admin). */
 export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
@@ -19,16 +24,17 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
 
   router.get('/', doc({ summary: 'List agents with level, rank and skill ratings', role: 'viewer', query: listAgentsQuery, responses: { 200: { description: 'a page of agents', schema: agentPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const query = parse(listAgentsQuery, ctx.query);
-    const em = orm.em as EntityManager;
-    const where = query.status ? { status: query.status } : {};
-    const [agents, total] = await em.findAndCount(Agent, where, {
-      orderBy: { createdAt: 'asc', id: 'asc' },
+    // One round trip: the page, its total and each agent's ratings (json_agg) in one statement (issue 17).
+    const { rows, total } = await readPage(orm, Agent, {
+      where: query.status ? 't.status = ?' : 'true',
+      params: query.status ? [query.status] : [],
+      orderBy: 't.created_at asc, t.id asc',
       limit: query.limit,
       offset: query.offset,
+      extra: `, ${RATINGS_JSON} as __ratings`,
     });
-    const ratings = await em.find(AgentSkillRating, { agentId: { $in: agents.map((a) => a.id) } });
     ctx.body = page(
-      agents.map((a) => presentAgent(a, ratings.filter((r) => r.agentId === a.id))),
+      rows.map(({ item, row }) => presentAgent(item, row.__ratings as AgentRatingView[])),
       total,
       query,
     );
@@ -36,8 +42,9 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
 
   router.get('/:id', doc({ summary: 'Read one agent', role: 'viewer', params: agentIdParams, responses: { 200: { description: 'the agent', schema: agentResponse } } }), requireRole('viewer'), async (ctx) => {
     const { id } = parse(agentIdParams, ctx.params);
-    const agent = await loadAgent(orm.em as EntityManager, id);
-    ctx.body = presentAgent(agent, await orm.em.find(AgentSkillRating, { agentId: agent.id }));
+    const [row] = await readRows(orm, `select t.*, ${RATINGS_JSON} as __ratings from agents t where t.id = ?`, [id]);
+    if (row === undefined) throw notFound(`agent "${id}"`);
+    ctx.body = presentAgent(fromRow(orm, Agent, row), row.__ratings as AgentRatingView[]);
   });
 
   const changeStatus = (status: AgentStatus) =>

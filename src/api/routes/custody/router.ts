@@ -9,7 +9,8 @@ import { agentEligibility } from '../../../db/eligibility';
 import { judgeAgreement } from '../../../db/judge-agreement';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { storeExamPlan, type ExamRefusal } from '../../../db/exam-plan';
-import { Agent, AgentSkillRating, Exam, ExamItem } from '../../../db/entities';
+import { Agent, Exam, ExamItem } from '../../../db/entities';
+import { fromRow, readPage, readRows, sqlFilters } from '../../../db/read';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
 import { DIFFICULTIES, DIFFICULTY_MIN_LEVEL, ITEM_COUNT, requiresCodeItem, TIME_LIMIT_SECONDS } from '../../../domain/custody';
 import { DIFFICULTY_RATING } from '../../../domain/ratings';
@@ -54,9 +55,9 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 
   router.get('/tests', doc({ summary: 'List exams, newest first', role: 'viewer', query: listExamsQuery, responses: { 200: { description: 'a page of exams', schema: examPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listExamsQuery, ctx.query);
-    const where = { ...(q.agentId && { agentId: q.agentId }), ...(q.status && { status: q.status }), ...(q.category && { category: q.category }) };
-    const [exams, total] = await em().findAndCount(Exam, where, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
-    ctx.body = page(exams.map(presentExamSummary), total, q);
+    const filters = sqlFilters([['t.agent_id', q.agentId], ['t.status', q.status], ['t.category', q.category]]);
+    const { rows, total } = await readPage(orm, Exam, { ...filters, orderBy: 't.started_at desc, t.id asc', limit: q.limit, offset: q.offset });
+    ctx.body = page(rows.map(({ item }) => presentExamSummary(item)), total, q);
   });
 
   router.get('/tests/:id', doc({ summary: 'Read one exam (by id or workflow id) with its items and token usage', role: 'viewer', params: examIdParams, responses: { 200: { description: 'the exam, its items (hidden tests once it ended) and its token usage', schema: examResponse } } }), requireRole('viewer'), async (ctx) => {
@@ -79,13 +80,10 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
   });
 
   router.get('/leaderboard', doc({ summary: 'Agents ranked by level and XP', role: 'viewer', responses: { 200: { description: 'the leaderboard', schema: leaderboardResponse } } }), requireRole('viewer'), async (ctx) => {
-    const agents = await em().find(Agent, {}, { orderBy: { level: 'desc', xp: 'desc', id: 'asc' } });
-    const ratings = await em().find(AgentSkillRating, {});
-    const avg = (id: string) => {
-      const mine = ratings.filter((r) => r.agentId === id);
-      return mine.length === 0 ? null : mine.reduce((s, r) => s + r.rating, 0) / mine.length;
-    };
-    ctx.body = { items: agents.map((a, i) => presentLeader(a, i + 1, avg(a.id))) } satisfies z.infer<typeof leaderboardResponse>;
+    // One round trip: the agents with their mean rating (null without ratings).
+    const rows = await readRows(orm, `select t.*, (select avg(r.rating) from agent_skill_ratings r where r.agent_id = t.id) as __avg
+      from agents t order by t.level desc, t.xp desc, t.id asc`);
+    ctx.body = { items: rows.map((r, i) => presentLeader(fromRow(orm, Agent, r), i + 1, r.__avg === null ? null : Number(r.__avg))) } satisfies z.infer<typeof leaderboardResponse>;
   });
 
   router.get('/categories', doc({ summary: 'Exam categories and difficulty levels', role: 'viewer', responses: { 200: { description: 'categories and difficulties', schema: categoriesResponse } } }), requireRole('viewer'), async (ctx) => {

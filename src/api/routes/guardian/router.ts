@@ -1,10 +1,10 @@
 import Router from '@koa/router';
-import { raw } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config';
 import { GUARDIAN_SCAN_WORKFLOW } from '../../../contracts';
 import { Finding } from '../../../db/entities';
+import { readPage, sqlFilters } from '../../../db/read';
 import { conflict, notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
@@ -16,7 +16,7 @@ import { listRunsQuery, runPageResponse, startedRunResponse, startRunConflict } 
 import { presentFinding } from './presenter';
 import { dismissBody, findingPageResponse, findingParams, findingResponse, listFindingsQuery } from './schema';
 
-const SEVERITY_ORDER = `case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`;
+const SEVERITY_ORDER = `case t.severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`;
 
 /** `/guardian`: start a scan (operator), list scans and findings (viewer), dismiss a finding (operator). */
 export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -29,13 +29,9 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
 
   router.get('/findings', doc({ summary: 'List security findings, most severe first', role: 'viewer', query: listFindingsQuery, responses: { 200: { description: 'a page of findings', schema: findingPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listFindingsQuery, ctx.query);
-    const where = { kind: 'security' as const, ...(q.severity && { severity: q.severity }), ...(q.status && { status: q.status }), ...(q.tool && { tool: q.tool }) };
-    const [findings, total] = await em().findAndCount(Finding, where, {
-      orderBy: { [raw(SEVERITY_ORDER)]: 'asc', lastSeenAt: 'desc', id: 'asc' },
-      limit: q.limit,
-      offset: q.offset,
-    });
-    ctx.body = page(findings.map(presentFinding), total, q);
+    const filters = sqlFilters([['t.kind', 'security'], ['t.severity', q.severity], ['t.status', q.status], ['t.tool', q.tool]]);
+    const { rows, total } = await readPage(orm, Finding, { ...filters, orderBy: `${SEVERITY_ORDER} asc, t.last_seen_at desc, t.id asc`, limit: q.limit, offset: q.offset });
+    ctx.body = page(rows.map(({ item }) => presentFinding(item)), total, q);
   });
 
   router.post('/findings/:id/dismiss', doc({ summary: 'Dismiss a finding with a reason', role: 'operator', params: findingParams, body: dismissBody, responses: { 200: { description: 'the dismissed finding', schema: findingResponse } }, errors: { 409: 'the finding is already resolved' } }), requireRole('operator'), async (ctx) => {

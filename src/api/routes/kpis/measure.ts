@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { judgeAgreement } from '../../../db/judge-agreement';
 import type { JudgeAgreement } from '../../../domain/judges';
-import { KPI_DEFINITIONS, mergeHistogramBuckets, percentile, percentOf, quantileFromBuckets, sumCounter, type KpiMeasurement } from '../../../domain/kpis';
+import { KPI_DEFINITIONS, mergeHistogramBuckets, percentOf, quantileFromBuckets, sumCounter, type KpiMeasurement } from '../../../domain/kpis';
 import type { Metrics } from '../../../metrics';
 
 /**
@@ -45,33 +45,26 @@ export async function errorRate(metrics: Metrics): Promise<KpiMeasurement> {
   return { value: percentOf(errors, total), window: sinceStart(), source, detail: `${errors} of ${total} requests answered with a 5xx status` };
 }
 
-/** Typical reads of the API (and one bare round trip), timed through the ORM's pool: no query histogram exists. */
-const PROBES = [
-  'select 1',
-  'select count(*) from notifications where read = false',
-  'select id, at, agent_id, cost_usd from token_usage_events order by at desc limit 50',
-  'select id, status, level, xp from agents order by id',
-  'select id, status, created_at from proposals order by created_at desc limit 50',
-];
-const PROBE_ROUNDS = 2;
-
-/** p95 of timed probe queries run now (nearest rank: an observed time), with the pool's connection wait included. */
-export async function dbQueryTime(em: EntityManager): Promise<KpiMeasurement> {
-  const timings: number[] = [];
-  for (let round = 0; round < PROBE_ROUNDS; round++) {
-    for (const sql of PROBES) {
-      const started = performance.now();
-      await em.getConnection().execute(sql);
-      timings.push(performance.now() - started);
-    }
-  }
-  const sorted = [...timings].sort((a, b) => a - b);
-  return {
-    value: percentile(0.95, timings),
-    window: 'now: probes run for this request',
-    source: `p95 (nearest rank) of ${timings.length} timed probe queries (${PROBES.length} typical reads × ${PROBE_ROUNDS}) from this API process, pool wait included; there is no query-duration histogram`,
-    detail: `fastest ${sorted[0]?.toFixed(2)} ms, median ${percentile(0.5, timings)?.toFixed(2)} ms, slowest ${sorted.at(-1)?.toFixed(2)} ms`,
-  };
+/**
+ * p95 of the real statements this process sent (every query of the API and, in one process with it, the worker),
+ * from the `db_query_duration_seconds` histogram, interpolated within its bucket; pool wait not included.
+ */
+export async function dbQueryTime(metrics: Metrics): Promise<KpiMeasurement> {
+  const { values } = await metrics.dbQueryDuration.get();
+  const buckets = mergeHistogramBuckets(values);
+  const seconds = quantileFromBuckets(0.95, buckets);
+  const total = buckets.at(-1)?.count ?? 0;
+  const source = `${PER_PROCESS('db_query_duration_seconds')}: every SQL statement sent, from sending to the answer (pool wait excluded); p95 interpolated within its bucket`;
+  if (seconds === null) return { value: null, window: sinceStart(), source, detail: 'no query has been sent by this process yet' };
+  const targetS = KPI_DEFINITIONS.db_query_time.target / 1000;
+  const within = buckets.find((b) => b.le === targetS)?.count;
+  const byKind = new Map<string, number>();
+  for (const v of values) if (v.metricName?.endsWith('_count')) byKind.set(String(v.labels.kind), v.value);
+  const detail = [
+    `${total} queries (${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    ...(within === undefined ? [] : [`${within} (${percentOf(within, total)?.toFixed(1)} %) within ${targetS * 1000} ms (exact: a bucket bound)`]),
+  ].join('; ');
+  return { value: seconds * 1000, window: sinceStart(), source, detail };
 }
 
 async function counts<K extends string>(em: EntityManager, sql: string): Promise<Record<K, number>> {

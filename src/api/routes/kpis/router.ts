@@ -28,7 +28,7 @@ export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: M
       const kpis = [
         evaluateKpi('api_response_time_p95', await apiResponseTimeP95(metrics)),
         evaluateKpi('error_rate', await errorRate(metrics)),
-        evaluateKpi('db_query_time', await dbQueryTime(em)),
+        evaluateKpi('db_query_time', await dbQueryTime(metrics)),
         evaluateKpi('cache_hit_rate', await cacheHitRate(em)),
         evaluateKpi('background_task_success', await backgroundTaskSuccess(em)),
         evaluateKpi('exam_pass_rate', await examPassRate(em)),

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { Notification } from '../../../db/entities';
+import { readPage, sqlFilters } from '../../../db/read';
 import type { Logger } from '../../../logger';
 import { notFound } from '../../errors';
 import { requireRole } from '../../middleware/auth';
@@ -25,9 +26,9 @@ export function notificationsRouter({ orm, logger, streams }: { orm: MikroORM; l
 
   router.get('/', doc({ summary: 'List notifications, newest first', role: 'viewer', query: listNotificationsQuery, responses: { 200: { description: 'a page of notifications', schema: notificationPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listNotificationsQuery, ctx.query);
-    const where = { ...(q.unread !== undefined && { read: !q.unread }), ...(q.kind && { kind: q.kind }) };
-    const [rows, total] = await em().findAndCount(Notification, where, { orderBy: { seq: 'desc' }, limit: q.limit, offset: q.offset });
-    ctx.body = page(rows.map(presentNotification), total, q);
+    const filters = sqlFilters([['t.read', q.unread === undefined ? undefined : !q.unread], ['t.kind', q.kind]]);
+    const { rows, total } = await readPage(orm, Notification, { ...filters, orderBy: 't.seq desc', limit: q.limit, offset: q.offset });
+    ctx.body = page(rows.map(({ item }) => presentNotification(item)), total, q);
   });
 
   router.get(

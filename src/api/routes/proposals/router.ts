@@ -8,6 +8,7 @@ import { normalizeComment, PROPOSAL_WORKFLOW, proposalWorkflowId, reviewUpdate, 
 import { reviewSigningKey, signReview } from '../../../crypto/review-signature';
 import { Finding, Proposal, ProposalEvent } from '../../../db/entities';
 import { endClosedProposal, storeProposalRequest } from '../../../db/proposals';
+import { readPage, sqlFilters } from '../../../db/read';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { conflict, notFound, unauthorized } from '../../errors';
 import { requireRole } from '../../middleware/auth';
@@ -39,9 +40,9 @@ export function proposalsRouter({ orm, temporal, config }: { orm: MikroORM; temp
 
   router.get('/', doc({ summary: "List proposals, newest first, each with Guardian's model review state (passed, concerns, unavailable with the reason)", role: 'viewer', query: listProposalsQuery, responses: { 200: { description: 'a page of proposals', schema: proposalPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listProposalsQuery, ctx.query);
-    const where = { ...(q.status && { status: q.status }), ...(q.agent && { agentId: q.agent }), ...(q.findingId && { findingId: q.findingId }) };
-    const [proposals, total] = await em().findAndCount(Proposal, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
-    ctx.body = page(proposals.map(presentProposalSummary), total, q);
+    const filters = sqlFilters([['t.status', q.status], ['t.agent_id', q.agent], ['t.finding_id', q.findingId]]);
+    const { rows, total } = await readPage(orm, Proposal, { ...filters, orderBy: 't.created_at desc, t.id asc', limit: q.limit, offset: q.offset });
+    ctx.body = page(rows.map(({ item }) => presentProposalSummary(item)), total, q);
   });
 
   router.get('/:id', doc({ summary: 'Read one proposal (by id or workflow id): diff, validation, tests, guardian review and timeline', role: 'viewer', params: proposalIdParams, responses: { 200: { description: 'the proposal', schema: proposalResponse } } }), requireRole('viewer'), async (ctx) => {
