@@ -80,6 +80,7 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   const identity = set.workers[0]?.worker.options.identity;
   const registration = await registerWorker(orm, { identity, taskQueue: set.queues.join(','), sandbox: hasSandbox ? { ...sandbox.info } : {} });
   const done = set.run().finally(async () => {
+    await llm.flush();
     await registration.stop();
     await webhooks?.stop();
     await close();
