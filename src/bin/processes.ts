@@ -70,8 +70,8 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   let webhooks: WebhookDispatcher | undefined;
   try {
     const { taskQueue, namespace } = config.temporal;
-    const { concurrency, shutdownGraceSeconds } = config.worker;
-    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath });
+    const { concurrency, shutdownGraceSeconds, tuning } = config.worker;
+    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, tuning, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath });
     webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
   } catch (err) {
     await close();
