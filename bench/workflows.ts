@@ -13,7 +13,7 @@ import { createLogger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
 import { createSandbox } from '../src/sandbox';
 import { resolveTemporalCli } from '../src/temporal/cli';
-import { startDevServer } from '../src/temporal/dev-server';
+import { EAGER_ACTIVITIES, startDevServer } from '../src/temporal/dev-server';
 import { createKindWorkers } from '../src/temporal/worker';
 import { startFakeOpenAI } from '../test/fakes/llm-servers';
 
@@ -31,18 +31,20 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const fake = await startFakeOpenAI();
   let n = 0;
-  const code = { kind: 'code', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }] };
+  const code = { kind: 'code', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [0, 5], expected: 5 }] };
   fake.when('rigorous examiner', (req) => {
     const count = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
     const items = Array.from({ length: count }, () => ({ kind: 'open', prompt: `Bench question ${++n} ${randomUUID()}.`, rubric: [{ name: 'accuracy', weight: 1, description: 'correct?' }] }));
     // Categories that need a code item get one, graded by really running it in the sandbox.
-    if (req.prompt.includes('MUST be of kind "code"')) items[0] = { ...code, prompt: `Write add(a, b) returning the sum (${randomUUID()}).` } as never;
+    if (/MUST be (one item )?of kind "code"/.test(req.prompt)) items[0] = { ...code, prompt: `Write add(a, b) returning the sum (${randomUUID()}).` } as never;
     return { json: { items } };
   });
   fake.when('You are taking an exam', (req) => (req.schema === undefined ? { text: 'An answer.' } : { json: { code: 'function add(a, b) { return a + b; }' } }));
   fake.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'good' }] } });
 
-  const server = await startDevServer({ cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }), port: await freePort(), namespace: 'default', logger: QUIET });
+  // BENCH_EAGER=0 runs the server without eager activity execution, to compare.
+  const dynamicConfig = process.env.BENCH_EAGER === '0' ? {} : EAGER_ACTIVITIES;
+  const server = await startDevServer({ cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }), port: await freePort(), namespace: 'default', logger: QUIET, dynamicConfig });
   try {
     await run(server.address, fake.url);
   } finally {
@@ -54,7 +56,9 @@ async function main(): Promise<void> {
 async function run(address: string, fakeUrl: string): Promise<void> {
   const dbUrl = process.env.DATABASE_URL?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
   const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
-  const config = loadConfig({ DATABASE_URL: dbUrl, OPENAI_BASE_URL: fakeUrl, OPENAI_API_KEY: 'sk-bench', LLM_PROFILE_PRIMARY: 'openai:gpt-4o-mini', LLM_BUDGET_MONTHLY_TOKENS: '0', TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'error' });
+  // The worker tuning (WORKER_ACTIVITY_POLLERS, WORKER_WORKFLOW_POLLERS, WORKER_MAX_CACHED_WORKFLOWS, WORKER_EAGER_ACTIVITIES) from the environment.
+  const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^WORKER_(ACTIVITY_POLLERS|WORKFLOW_POLLERS|MAX_CACHED_WORKFLOWS|EAGER_ACTIVITIES)$/.test(k)));
+  const config = loadConfig({ ...tuning, DATABASE_URL: dbUrl, OPENAI_BASE_URL: fakeUrl, OPENAI_API_KEY: 'sk-bench', LLM_PROFILE_PRIMARY: 'openai:gpt-4o-mini', LLM_BUDGET_MONTHLY_TOKENS: '0', TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'error' });
   await ensureDatabase(config.database.url);
   const orm = await createOrm(config.database);
   await runMigrations(orm);
@@ -67,7 +71,7 @@ async function run(address: string, fakeUrl: string): Promise<void> {
   const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }), temporal: client });
   const nativeConnection = await NativeConnection.connect({ address });
   // Every kind of work polled here: the exam's LLM and sandbox steps go to their own queues.
-  const worker = await createKindWorkers({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue, kinds: QUEUE_KINDS, concurrency: config.worker.concurrency, workflowsPath: require.resolve('../workflows'), activities });
+  const worker = await createKindWorkers({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue, kinds: QUEUE_KINDS, concurrency: config.worker.concurrency, tuning: config.worker.tuning, workflowsPath: require.resolve('../workflows'), activities });
 
   const durations: number[] = [];
   const ids: string[] = [];
@@ -113,6 +117,7 @@ async function run(address: string, fakeUrl: string): Promise<void> {
     }
   }
 
+  console.log(`\nserver eager activity execution ${process.env.BENCH_EAGER === '0' ? 'off' : 'on'}; worker tuning ${JSON.stringify(config.worker.tuning)}`);
   console.log(`\n${ids.length} custody exams (3 items each, one of them a code item run in the sandbox for 3 of the 4 agents; LLM answered instantly), 4 agents in parallel, 1 worker\n`);
   console.log(`throughput    ${((ids.length / wallMs) * 60_000).toFixed(1)} exams/min (wall ${(wallMs / 1000).toFixed(1)} s)`);
   console.log(`end-to-end    p50 ${q(durations, 0.5).toFixed(0)} ms   p99 ${q(durations, 0.99).toFixed(0)} ms\n`);

@@ -111,6 +111,14 @@ const envSchema = z.object({
   WORKER_CONCURRENCY_WORKFLOWS: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_CONCURRENCY_LLM: z.coerce.number().int().min(1).max(10_000).default(50),
   WORKER_CONCURRENCY_SANDBOX: z.coerce.number().int().min(1).max(10_000).default(os.availableParallelism()),
+  /** concurrent activity task polls of each kind's worker (capped at its activity slots); unset: the SDK's min(10, slots) */
+  WORKER_ACTIVITY_POLLERS: z.coerce.number().int().min(1).max(1000).optional(),
+  /** concurrent workflow task polls of the `workflows` worker (at least 2); unset: the SDK's default (10) */
+  WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(1000).optional(),
+  /** workflows kept in the worker's sticky cache (0 replays every task from history); unset: the SDK's, from the heap size */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /** activity slots a workflow task may reserve for eager execution of activities on its own queue (0 turns it off) */
+  WORKER_EAGER_ACTIVITIES: z.coerce.number().int().min(0).max(1000).default(3),
   ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS: seconds(30),
 
   IMPERIUM_LEARNING_INTERVAL: seconds(1800),
@@ -314,6 +322,13 @@ function toConfig(e: z.infer<typeof envSchema>) {
       queues: e.WORKER_QUEUES,
       /** Activity slots per kind: at most this many of the kind's activities run at once in this process. */
       concurrency: { workflows: e.WORKER_CONCURRENCY_WORKFLOWS, llm: e.WORKER_CONCURRENCY_LLM, sandbox: e.WORKER_CONCURRENCY_SANDBOX },
+      /** Temporal worker tuning (see `WorkerTuning` in temporal/worker.ts); undefined leaves the SDK's default. */
+      tuning: {
+        activityPollers: e.WORKER_ACTIVITY_POLLERS,
+        workflowPollers: e.WORKER_WORKFLOW_POLLERS,
+        maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+        eagerActivities: e.WORKER_EAGER_ACTIVITIES,
+      },
       /** A long activity (LLM call, scan, sandbox run, install) not heard from for this long is retried elsewhere. */
       heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS,
     },

@@ -7,7 +7,7 @@ import { createOrm, ensureDatabase, runMigrations } from '../db/orm';
 import { createLogger } from '../logger';
 import { createMetrics } from '../metrics';
 import { resolveTemporalCli } from '../temporal/cli';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { EAGER_ACTIVITIES, startDevServer, type DevServer } from '../temporal/dev-server';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { bootstrapData } from './bootstrap';
 import { startApi, startWorker } from './processes';
@@ -33,6 +33,7 @@ runMain(async () => {
       dbFile: path.join(config.dataDir, 'temporal.db'),
       namespace: config.temporal.namespace,
       logger: log,
+      dynamicConfig: EAGER_ACTIVITIES,
     });
   }
   try {

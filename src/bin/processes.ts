@@ -72,8 +72,8 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   let webhooks: WebhookDispatcher | undefined;
   try {
     const { taskQueue, namespace } = config.temporal;
-    const { concurrency, shutdownGraceSeconds } = config.worker;
-    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath });
+    const { concurrency, shutdownGraceSeconds, tuning } = config.worker;
+    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, tuning, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath });
     webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
   } catch (err) {
     await close();
@@ -82,6 +82,7 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   const identity = set.workers[0]?.worker.options.identity;
   const registration = await registerWorker(orm, { identity, taskQueue: set.queues.join(','), sandbox: hasSandbox ? { ...sandbox.info } : {} });
   const done = set.run().finally(async () => {
+    await llm.flush();
     await registration.stop();
     await webhooks?.stop();
     await close();

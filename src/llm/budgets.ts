@@ -18,6 +18,8 @@ export interface Reservation {
   tokens: number;
   usd: number;
   limits: Partial<Record<BudgetScope, Limits>>;
+  /** With `alsoBegin`: the ledger row was written (or was already there) in the same statement. */
+  begun?: boolean;
 }
 
 interface ScopeState {
@@ -31,12 +33,22 @@ interface ScopeState {
   o_exceeded: 'token' | 'USD' | null;
 }
 
+/**
+ * A ledger row to write in the reservation's own statement (one round trip), only if the reservation is granted and,
+ * with `unlessUsdLimit` (an unpriced call under the `refuse` policy), no scope has a USD limit. `insert(when)` gives
+ * the insert guarded by the SQL condition `when` (see `ledgerBegin`). `Reservation.begun` says whether it was written.
+ */
+export interface ReserveAndBegin {
+  insert(when: string): { sql: string; params: unknown[] };
+  unlessUsdLimit: boolean;
+}
+
 export interface Budgets {
   /**
    * Holds `tokens`/`usd` against every scope (for `ttlMs`, default `reservationTtlMs`: a call with a longer deadline
    * holds longer), or throws non-retryable `BudgetExceeded` naming the scope.
    */
-  reserve(input: { scopes: BudgetScope[]; tokens: number; usd: number; at?: Date; ttlMs?: number }): Promise<Reservation>;
+  reserve(input: { scopes: BudgetScope[]; tokens: number; usd: number; at?: Date; ttlMs?: number; alsoBegin?: ReserveAndBegin }): Promise<Reservation>;
   /**
    * Replaces the hold with what the call really spent (writing `alsoInsert`, the call's ledger row, in the same
    * statement), and raises the 80 %/95 %/100 % notifications once.
@@ -91,7 +103,7 @@ export function createBudgets(deps: {
   }
 
   return {
-    async reserve({ scopes, tokens, usd, at = new Date(), ttlMs = reservationTtlMs }) {
+    async reserve({ scopes, tokens, usd, at = new Date(), ttlMs = reservationTtlMs, alsoBegin }) {
       if (Date.now() >= nextSweepAt) {
         nextSweepAt = Date.now() + SWEEP_EVERY_MS;
         sweep().catch((err: Error) => logger.warn('could not sweep expired budget reservations', { error: err.message }));
@@ -99,14 +111,24 @@ export function createBudgets(deps: {
       const month = budgetMonth(at);
       const sorted = [...scopes].sort();
       const id = randomUUID();
-      const rows = (await orm.em.getConnection().execute(
-        `select * from llm_budget_reserve(?, ?, array[${sorted.map(() => '?').join(', ')}]::text[], ?, ?, ?, ?, ?)`,
-        [id, month, ...sorted, tokens, usd, ttlMs, defaults.monthlyTokens, defaults.monthlyUsd],
-      )) as ScopeState[];
+      const reserve = `select * from llm_budget_reserve(?, ?, array[${sorted.map(() => '?').join(', ')}]::text[], ?, ?, ?, ?, ?)`;
+      const reserveParams = [id, month, ...sorted, tokens, usd, ttlMs, defaults.monthlyTokens, defaults.monthlyUsd];
+      // With a ledger row to begin: one statement, one transaction — the row is written only if the hold is granted
+      // (the CTE is evaluated once, before the insert reads it), and neither is committed without the other.
+      const begin = alsoBegin?.insert(`not exists (select 1 from r where o_exceeded is not null${alsoBegin.unlessUsdLimit ? ' or o_limit_usd is not null' : ''})`);
+      const rows = (await orm.em
+        .getConnection()
+        .execute(
+          begin ? `with r as materialized (${reserve}), begun as (${begin.sql}) select * from r` : reserve,
+          begin ? [...reserveParams, ...begin.params] : reserveParams,
+        )) as ScopeState[];
       const limits: Reservation['limits'] = {};
       for (const row of rows) limits[row.o_scope] = { monthlyTokens: toNumberOrNull(row.o_limit_tokens), monthlyUsd: toNumberOrNull(row.o_limit_usd) };
       const over = rows.find((r) => r.o_exceeded !== null);
-      if (over === undefined) return { id, month, scopes: sorted, tokens, usd, limits };
+      if (over === undefined) {
+        const begun = alsoBegin && !(alsoBegin.unlessUsdLimit && rows.some((r) => r.o_limit_usd !== null));
+        return { id, month, scopes: sorted, tokens, usd, limits, ...(alsoBegin && { begun }) };
+      }
 
       const kind = over.o_exceeded === 'token' ? 'token' : 'USD';
       await exhausted(over.o_scope, month, kind);

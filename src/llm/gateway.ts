@@ -12,7 +12,7 @@ import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
-import { createLedger, ledgerUpdate, type Ledger, type LedgerEntry, type PriorCall, type ReusableAnswer } from './ledger';
+import { createLedger, ledgerBegin, ledgerUpdate, type Ledger, type LedgerEntry, type PriorCall, type ReusableAnswer } from './ledger';
 import { createPricing, type Pricing } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
@@ -29,6 +29,8 @@ export interface LlmGateway {
   complete<T = string>(request: LlmRequest<T>, context?: CallContext): Promise<LlmResult<T>>;
   /** Whether any provider is configured (the API reports which features need a key). */
   readonly configured: boolean;
+  /** Waits for the ledger rows of cache hits still being written (see `Ledger.recordLater`); call before shutdown. */
+  flush(): Promise<void>;
 }
 
 export interface LlmGatewayDeps {
@@ -85,6 +87,9 @@ const OUTCOME_OF: Record<LlmErrorType, LlmOutcome> = {
   LlmCostUnknown: 'cost_unknown',
 };
 
+/** Cache-hit ledger rows written in the background at most; past it a hit waits for them (see `Ledger.recordLater`). */
+const MAX_PENDING_CACHE_HIT_ROWS = 64;
+
 /** Models already warned about as having no known price, so each is warned about once per process. */
 const warnedUnpriced = new Set<string>();
 
@@ -126,7 +131,11 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
       const hit = await cache.get(key);
       if (hit !== undefined) {
         const latencyMs = performance.now() - started;
-        await ledger.record({ ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs, outcome: 'cache_hit' });
+        // Answered without waiting for PostgreSQL: the zero-cost row is written in the background (flushed before
+        // shutdown and before this gateway's next provider request); a crash in that millisecond loses it, never spend.
+        ledger.recordLater({ ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs, outcome: 'cache_hit' });
+        // Bounded: hits faster than PostgreSQL takes their rows wait for the backlog rather than grow it.
+        if (ledger.pending > MAX_PENDING_CACHE_HIT_ROWS) await ledger.flush();
         const usage = { inputTokens: 0, outputTokens: 0 };
         return { output: hit.output as T, text: hit.text, ...profile, usage, costUsd: 0, cacheHit: true, reused: false, repaired: false, latencyMs };
       }
@@ -203,6 +212,7 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
 
   return {
     configured: Object.keys(providers).length > 0,
+    flush: () => ledger.flush(),
     async complete<T = string>(req: LlmRequest<T>, ctx: CallContext = {}): Promise<LlmResult<T>> {
       const started = performance.now();
       const reuseKey = reuseKeyOf(ctx, req);
@@ -261,6 +271,8 @@ function sender(deps: {
     entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'> & { callKey: string },
   ): Promise<Sent> {
     request.signal?.throwIfAborted();
+    // Cache-hit rows still being written go first, so the ledger keeps this process's calls in order.
+    if (ledger.pending > 0) await ledger.flush();
     const started = performance.now();
     const schemaChars = request.jsonSchema ? JSON.stringify(request.jsonSchema.schema).length : 0;
     const inputEstimate = estimateInputTokens(request.messages, schemaChars);
@@ -279,9 +291,21 @@ function sender(deps: {
       await rateLimiter.take(client.provider, inputEstimate + request.maxTokens);
       const scopes = scopesFor(entry.agentId, client.provider);
       const usd = costOf(client.provider, request.model, inputEstimate, request.maxTokens);
-      reservation = await budgets.reserve({ scopes, tokens: inputEstimate + request.maxTokens, usd: usd ?? 0, ttlMs: deps.reservationTtlMs(request) });
       costUnknown = usd === null;
+      // The ledger row is recorded before the request is sent — if this process dies while it is out, the row says
+      // so — in the reservation's own statement (one round trip, one transaction): written only if the hold is
+      // granted and the call will go (not an unpriced call that the `refuse` policy stops below).
+      const unknownRow = { ...entry, inputTokens: inputEstimate, outputTokens: request.maxTokens, costUsd: usd, latencyMs: 0, outcome: 'unknown' as const };
+      reservation = await budgets.reserve({
+        scopes,
+        tokens: inputEstimate + request.maxTokens,
+        usd: usd ?? 0,
+        ttlMs: deps.reservationTtlMs(request),
+        alsoBegin: { insert: (when) => ledgerBegin(unknownRow, when), unlessUsdLimit: costUnknown && deps.unknownCostPolicy === 'refuse' },
+      });
+      begun = reservation.begun === true;
     } catch (err) {
+      // Nothing was written if the statement failed: the hold and the row commit together or not at all.
       throw await failed(err);
     }
     const usdBudget = Object.entries(reservation.limits).find(([, limit]) => limit?.monthlyUsd != null)?.[0];
@@ -295,13 +319,10 @@ function sender(deps: {
       throw await failed(refusal);
     }
 
-    // Recorded before it is sent: if this process dies while the request is out, the row says so.
-    try {
-      await ledger.begin({ ...entry, inputTokens: inputEstimate, outputTokens: request.maxTokens, costUsd: costUnknown ? null : reservation.usd, latencyMs: 0, outcome: 'unknown' });
-      begun = true;
-    } catch (err) {
+    if (!begun) {
+      // Unreachable by construction (granted and not refused means written); never send a request without its row.
       await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
-      throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: its ledger row could not be written (${(err as Error).message})`, { cause: err });
+      throw new LlmError(LLM_ERROR_TYPES.unavailable, 'the call was not sent: its ledger row was not written');
     }
 
     let reply: ProviderReply & { usageEstimated: boolean };

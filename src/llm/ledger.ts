@@ -45,6 +45,15 @@ export type PriorCall = { settled: ReusableAnswer } | { inFlight: true };
 export interface Ledger {
   /** Writes the row and the metrics. Never throws: the tokens are already spent, so losing a row must not fail the call. */
   record(entry: LedgerEntry): Promise<void>;
+  /**
+   * `record` without waiting for the database: the metrics now, the row written in the background (a cache hit
+   * answers without a round trip). The write is tracked until it ends: `flush` waits for it. Never throws.
+   */
+  recordLater(entry: LedgerEntry): void;
+  /** Waits for the rows `recordLater` is still writing (before shutdown, and before a write that must follow them). */
+  flush(): Promise<void>;
+  /** How many rows `recordLater` is still writing (a caller awaits `flush` only when there is something to wait for). */
+  readonly pending: number;
   /** The metrics alone, for a row written by another statement (see `ledgerInsert`). */
   observe(entry: LedgerEntry): void;
   /**
@@ -68,10 +77,16 @@ const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, pr
   input_tokens, output_tokens, cost_usd, cost_unknown, usage_estimated, latency_ms, outcome, cache_hit, error, call_key)
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-// A request about to be sent: its row also carries the logical call's key and the liveness stamp, in the database's clock.
-const BEGIN = `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
+// A request about to be sent: its row also carries the logical call's key and the liveness stamp, in the database's
+// clock; written only `when` (an SQL condition: a budget reservation's statement writes it only if the hold is granted).
+const BEGIN = (when: string) => `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
   input_tokens, output_tokens, cost_usd, cost_unknown, usage_estimated, latency_ms, outcome, cache_hit, error, call_key, reuse_key, seen_at)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (call_key) do nothing`;
+  select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now() where ${when} on conflict (call_key) do nothing`;
+
+/** The row `begin` writes, as SQL guarded by the condition `when`, so a caller can write it in the same statement as other work. */
+export function ledgerBegin(e: LedgerEntry & { callKey: string }, when = 'true'): { sql: string; params: unknown[] } {
+  return { sql: BEGIN(when), params: [...ledgerInsert(e).params, e.reuseKey ?? null] };
+}
 
 const UPDATE = `update token_usage_events set input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_unknown = ?, usage_estimated = ?, latency_ms = ?, outcome = ?, error = ?,
   reuse_key = ?, answer = ?::jsonb where call_key = ?`;
@@ -124,11 +139,32 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
     if (e.costUsd !== null && e.costUsd > 0) metrics.llmCostUsd.inc(labels, e.costUsd);
     if (e.outcome === 'cache_hit') metrics.llmCacheHits.inc(labels);
   };
+  const writing = new Set<Promise<void>>();
+  const write = async (e: LedgerEntry, at?: Date) => {
+    const { sql, params } = ledgerInsert(e, at);
+    try {
+      await orm.em.getConnection().execute(sql, params, 'run');
+    } catch (err) {
+      logger.error('could not write a token usage event', { error: (err as Error).message, purpose: e.purpose });
+    }
+  };
   return {
     observe,
+    recordLater(e) {
+      observe(e);
+      // Stamped now, written when the pool gets to it (`write` never rejects).
+      const done: Promise<void> = write(e, new Date()).finally(() => writing.delete(done));
+      writing.add(done);
+    },
+    async flush() {
+      while (writing.size > 0) await Promise.all(writing);
+    },
+    get pending() {
+      return writing.size;
+    },
     async begin(e) {
-      const { params } = ledgerInsert(e);
-      await orm.em.getConnection().execute(BEGIN, [...params, e.reuseKey ?? null], 'run');
+      const { sql, params } = ledgerBegin(e);
+      await orm.em.getConnection().execute(sql, params, 'run');
     },
     async alive(callKey) {
       try {
@@ -161,12 +197,7 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
     },
     async record(e) {
       observe(e);
-      const { sql, params } = ledgerInsert(e);
-      try {
-        await orm.em.getConnection().execute(sql, params, 'run');
-      } catch (err) {
-        logger.error('could not write a token usage event', { error: (err as Error).message, purpose: e.purpose });
-      }
+      await write(e);
     },
   };
 }

@@ -15,7 +15,12 @@ export interface DevServerOptions {
   namespace: string;
   logger: Logger;
   readyTimeoutMs?: number;
+  /** Server dynamic config (`--dynamic-config-value key=value`, the value as JSON), e.g. `EAGER_ACTIVITIES`. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
+
+/** Lets the server hand a worker the activities a workflow task schedules on the worker's own queue in the task's reply. */
+export const EAGER_ACTIVITIES = { 'system.enableActivityEagerExecution': true } as const;
 
 export interface DevServer {
   address: string;
@@ -30,6 +35,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   args.push('--namespace', opts.namespace);
   if (opts.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (opts.dbFile !== undefined) {
     await mkdir(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

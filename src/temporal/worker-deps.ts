@@ -45,6 +45,7 @@ function absentSandbox(): Sandbox {
 function absentLlm(): LlmGateway {
   return {
     configured: false,
+    flush: async () => undefined,
     complete: async () => {
       throw notConfigured('this worker polls neither the llm nor the sandbox queue (WORKER_QUEUES): it calls no model');
     },

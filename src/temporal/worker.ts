@@ -24,6 +24,36 @@ export interface KindWorkersOptions {
   /** The pre-built workflow bundle to load when present (WORKFLOW_BUNDLE_PATH; default `workflow-bundle.js` beside the build). */
   workflowBundlePath?: string;
   shutdownGraceSeconds?: number;
+  /** Poller counts, sticky cache and eager activities (WORKER_* config); the SDK's defaults where unset. */
+  tuning?: WorkerTuning;
+}
+
+/**
+ * How a worker polls and caches, from config: `activityPollers` per kind's worker (at most its activity slots),
+ * `workflowPollers` and `maxCachedWorkflows` for the `workflows` worker, and `eagerActivities` — the activity slots a
+ * workflow task may reserve so the server hands it the activities it schedules on its own queue (the light database
+ * steps) in the task's reply, without a poll (needs `system.enableActivityEagerExecution` on the server).
+ */
+export interface WorkerTuning {
+  activityPollers?: number;
+  workflowPollers?: number;
+  maxCachedWorkflows?: number;
+  eagerActivities?: number;
+}
+
+/** The `Worker.create` options of `tuning` for the worker of `kind` with `slots` activity slots. */
+export function tuningOptions(kind: QueueKind, slots: number, tuning: WorkerTuning = {}) {
+  const { activityPollers, workflowPollers, maxCachedWorkflows, eagerActivities } = tuning;
+  return {
+    ...(activityPollers === undefined ? {} : { maxConcurrentActivityTaskPolls: Math.min(activityPollers, slots) }),
+    ...(kind !== 'workflows'
+      ? {}
+      : {
+          ...(workflowPollers === undefined ? {} : { maxConcurrentWorkflowTaskPolls: workflowPollers }),
+          ...(maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows }),
+          ...(eagerActivities === undefined ? {} : { maxEagerActivityReservationsPerWorkflowTask: eagerActivities }),
+        }),
+  };
 }
 
 export interface KindWorkers {
@@ -53,6 +83,7 @@ export async function createKindWorkers(opts: KindWorkersOptions): Promise<KindW
       taskQueue: queues[kind],
       activities: activitiesFor(kind, opts.kinds, opts.activities),
       maxConcurrentActivityTaskExecutions: opts.concurrency[kind],
+      ...tuningOptions(kind, opts.concurrency[kind], opts.tuning),
       ...(opts.shutdownGraceSeconds === undefined ? {} : { shutdownGraceTime: `${opts.shutdownGraceSeconds}s` }),
       ...(kind === 'workflows' ? workflowSource(opts.workflowsPath, opts.workflowBundlePath) : {}),
     });

@@ -57,6 +57,8 @@ describe('budgets', () => {
     const spent = (await bed.orm.em.fork().find(TokenUsageEvent, { outcome: 'ok' })).reduce((s, e) => s + e.inputTokens + e.outputTokens, 0);
     expect(spent).toBeLessThanOrEqual(10 * PER_CALL);
     expect(await bed.orm.em.fork().count(TokenUsageEvent, { outcome: 'budget_exceeded' })).toBe(10);
+    // One row per call: a refused reservation writes no `unknown` row in its statement (the row goes with the hold).
+    expect(await bed.orm.em.fork().count(TokenUsageEvent, {})).toBe(20);
     const [reservations] = (await em().execute('select count(*)::int as n from llm_budget_reservations')) as Array<{ n: number }>;
     expect(reservations?.n).toBe(0);
   });

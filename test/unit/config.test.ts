@@ -137,5 +137,16 @@ describe('config', () => {
       expect(() => loadConfig({ WORKER_QUEUES: ',' })).not.toThrow();
       expect(() => loadConfig({ WORKER_CONCURRENCY_SANDBOX: '0' })).toThrow(/WORKER_CONCURRENCY_SANDBOX/);
     });
+
+    it('reads the worker tuning: the SDK defaults when unset, eager activities 3; refuses a workflow poller count below 2', () => {
+      expect(loadConfig({}).worker.tuning).toEqual({ activityPollers: undefined, workflowPollers: undefined, maxCachedWorkflows: undefined, eagerActivities: 3 });
+      expect(loadConfig({ WORKER_ACTIVITY_POLLERS: '4', WORKER_WORKFLOW_POLLERS: '2', WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_EAGER_ACTIVITIES: '0' }).worker.tuning).toEqual({
+        activityPollers: 4,
+        workflowPollers: 2,
+        maxCachedWorkflows: 0,
+        eagerActivities: 0,
+      });
+      expect(() => loadConfig({ WORKER_WORKFLOW_POLLERS: '1' })).toThrow(/WORKER_WORKFLOW_POLLERS/);
+    });
   });
 });

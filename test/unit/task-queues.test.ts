@@ -2,7 +2,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { ACTIVITY_QUEUE_KINDS, activityQueues, QUEUE_KINDS, queueKindOf } from '../../src/contracts';
-import { activitiesFor } from '../../src/temporal/worker';
+import { activitiesFor, tuningOptions } from '../../src/temporal/worker';
 
 /** Every activity the worker registers, built over dependencies nothing here calls. */
 function allActivities() {
@@ -43,5 +43,14 @@ describe('task queues', () => {
     expect(names('workflows', ['workflows'])).not.toEqual(expect.arrayContaining(['llmComplete']));
     expect(names('workflows', ['workflows']).every((n) => queueKindOf(n) === 'workflows')).toBe(true);
     expect(names('workflows', QUEUE_KINDS).sort()).toEqual(Object.keys(activities).sort());
+  });
+});
+
+describe('worker tuning', () => {
+  it('caps activity pollers at the slots, and gives workflow pollers, the cache and eager slots to the workflows worker only', () => {
+    const tuning = { activityPollers: 8, workflowPollers: 4, maxCachedWorkflows: 50, eagerActivities: 3 };
+    expect(tuningOptions('workflows', 100, tuning)).toEqual({ maxConcurrentActivityTaskPolls: 8, maxConcurrentWorkflowTaskPolls: 4, maxCachedWorkflows: 50, maxEagerActivityReservationsPerWorkflowTask: 3 });
+    expect(tuningOptions('sandbox', 2, tuning)).toEqual({ maxConcurrentActivityTaskPolls: 2 });
+    expect(tuningOptions('llm', 50, {})).toEqual({});
   });
 });
