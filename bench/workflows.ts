@@ -57,7 +57,7 @@ export async function runWorkflowBench(opts: { exams: number; databaseUrl: strin
     const count = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
     const items = Array.from({ length: count }, () => ({ kind: 'open', prompt: `Bench question ${++n} ${randomUUID()}.`, rubric: [{ name: 'accuracy', weight: 1, description: 'correct?' }] }));
     // Categories that need a code item get one, graded by really running it in the sandbox.
-    if (req.prompt.includes('MUST be of kind "code"')) items[0] = { ...code, prompt: `Write add(a, b) returning the sum (${randomUUID()}).` } as never;
+    if (/MUST be (one item )?of kind "code"/.test(req.prompt)) items[0] = { ...code, prompt: `Write add(a, b) returning the sum (${randomUUID()}).` } as never;
     return { json: { items } };
   });
   fake.when('You are taking an exam', (req) => (req.schema === undefined ? { text: 'An answer.' } : { json: { code: 'function add(a, b) { return a + b; }' } }));
