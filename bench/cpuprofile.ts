@@ -89,7 +89,7 @@ function shortUrl(url: string, root: string): string {
 }
 
 function component(functionName: string, file: string): string {
-  if (file === '') return functionName === '' ? '(unknown)' : functionName; // (garbage collector), (program), (idle), (root)
+  if (file === '') return functionName.startsWith('(') ? functionName : 'native (V8 / node built-ins)'; // (garbage collector), (program), (idle), (root)
   if (file.startsWith('node:')) return 'node core';
   const inApp = /^(dist\/)?(src|bench|activities|workflows)\//.exec(file);
   if (inApp === null) {

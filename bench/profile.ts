@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   out.write('\n');
   out.write(formatEntries('top 20 functions by total time', [...summary.functions].sort((a, b) => b.total - a.total), summary.sampled, 20));
   out.write('\n');
-  out.write(formatEntries('by component (middleware file, app file, package, node core, V8)', summary.components, summary.sampled, 30));
+  out.write(formatEntries('by component (middleware file, app file, package, node core, V8)', summary.components, summary.sampled, 20));
+  out.write('\n');
+  const ours = summary.components.filter((c) => c.name.startsWith('middleware ') || c.name.startsWith('app '));
+  out.write(formatEntries('middleware and app files', ours, summary.sampled, 20));
 }
 
 main().then(

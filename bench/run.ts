@@ -152,7 +152,7 @@ function apiRows(scale: string, bare: LoadResult, results: Map<string, LoadResul
     const ratio = r.reqPerSec / bare.reqPerSec;
     rows.push(
       { scenario: `API ${scale} ${route} req/s${errors}`, figure: f(r.reqPerSec, 0), reference: `${f(bare.reqPerSec, 0)} bare`, ratio: `${f(ratio, 3)}×`, goal: `≥ ${API_GOALS.minThroughputRatio}×`, pass: ratio >= API_GOALS.minThroughputRatio && errors === '' },
-      { scenario: `API ${scale} ${route} p99 ms`, figure: r.completed === 0 ? 'n/a' : f(r.p99, 0), reference: `${f(bare.p99, 0)} bare`, ratio: `${f(r.p99 / Math.max(bare.p99, 1), 1)}×`, goal: `≤ ${API_GOALS.maxP99Ms} ms`, pass: r.completed > 0 && r.p99 <= API_GOALS.maxP99Ms },
+      { scenario: `API ${scale} ${route} p99 ms`, figure: r.completed === 0 ? 'n/a' : f(r.p99, 0), reference: `${f(bare.p99, 0)} bare`, ratio: r.completed === 0 ? 'n/a' : `${f(r.p99 / Math.max(bare.p99, 1), 1)}×`, goal: `≤ ${API_GOALS.maxP99Ms} ms`, pass: r.completed > 0 && r.p99 <= API_GOALS.maxP99Ms },
     );
   }
 }
