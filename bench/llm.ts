@@ -22,12 +22,11 @@ import { startFakeOpenAI } from '../test/fakes/llm-servers';
 const MODEL = 'gpt-4o-mini';
 const PURPOSE = 'bench.llm';
 const MAX_TOKENS = 16;
-const ITERATIONS = positiveInt('BENCH_ITERATIONS', 2000);
-const WARMUP = positiveInt('BENCH_WARMUP', 300, true);
-const GOALS = { overheadP50Ms: 1, overheadP99Ms: 3, cacheHitP50Ms: 0.5 };
+/** The goals of issue 17: what the gateway may add to a call (cache off), and what a cache hit may cost. */
+export const LLM_GOALS = { overheadP50Ms: 1, overheadP99Ms: 3, cacheHitP50Ms: 0.5 };
 const TOUCHED_TABLES = ['llm_budget_usage', 'llm_budget_reservations', 'token_usage_events', 'llm_cache_entries'];
 
-interface Stats {
+export interface Stats {
   n: number;
   mean: number;
   p50: number;
@@ -35,7 +34,27 @@ interface Stats {
   max: number;
 }
 
+export interface LlmBenchResult {
+  direct: Stats;
+  gateway: Stats;
+  cacheHit: Stats;
+  iterations: number;
+  warmup: number;
+  /** Database statements per call: through the gateway (cache off), and a cache hit (its row written in the background). */
+  gatewayTrips: number;
+  hitTrips: number;
+}
+
 async function main(): Promise<void> {
+  const iterations = positiveInt('BENCH_ITERATIONS', 2000);
+  const warmup = positiveInt('BENCH_WARMUP', 300, true);
+  const result = await runLlmBench({ databaseUrl: process.env.DATABASE_URL, iterations, warmup });
+  report(result);
+}
+
+/** The three scenarios, measured one after another; removes the rows it wrote (also on failure). */
+export async function runLlmBench(opts: { databaseUrl: string | undefined; iterations: number; warmup: number }): Promise<LlmBenchResult> {
+  const measure = (call: (i: number) => Promise<void>) => measureCalls(call, opts.warmup, opts.iterations);
   const fake = await startFakeOpenAI();
   fake.respond(() => ({ text: 'ok', usage: { input: 20, output: 5 } }));
   const config = loadConfig({
@@ -50,7 +69,7 @@ async function main(): Promise<void> {
     // Large enough never to run out, but set, so the reservation checks a real limit.
     LLM_BUDGET_MONTHLY_TOKENS: '1000000000',
     LOG_LEVEL: 'error',
-    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench',
+    DATABASE_URL: opts.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench',
   });
   await ensureDatabase(config.database.url);
   const orm = await createOrm(config.database);
@@ -87,7 +106,7 @@ async function main(): Promise<void> {
       });
       if (res.cacheHit || res.text !== 'ok') throw new Error('gateway call: expected an uncached "ok"');
     });
-    const gatewayTrips = roundTrips.perCall(WARMUP + ITERATIONS);
+    const gatewayTrips = roundTrips.perCall(opts.warmup + opts.iterations);
 
     const cachedRequest = { purpose: PURPOSE, messages: cachedMessages, maxTokens: MAX_TOKENS, temperature: 0 };
     const primed = await llm.complete(cachedRequest);
@@ -99,11 +118,10 @@ async function main(): Promise<void> {
       if (!res.cacheHit) throw new Error('cache hit scenario: expected a cache hit');
     });
     await llm.flush();
-    const hitTrips = roundTrips.perCall(WARMUP + ITERATIONS);
+    const hitTrips = roundTrips.perCall(opts.warmup + opts.iterations);
     if (fake.requests.length !== sentBefore) throw new Error('cache hit scenario: a request reached the server');
 
-    report(direct, gateway, cacheHit);
-    process.stdout.write(`database statements per call: gateway ${gatewayTrips.toFixed(2)}, cache hit ${hitTrips.toFixed(2)} (written in the background)\n`);
+    return { direct, gateway, cacheHit, iterations: opts.iterations, warmup: opts.warmup, gatewayTrips, hitTrips };
   } finally {
     if (usageRowsBefore !== undefined) {
       await cleanUp(orm.em.fork() as EntityManager, usageRowsBefore, cachedMessages).catch((err: Error) =>
@@ -116,10 +134,10 @@ async function main(): Promise<void> {
 }
 
 /** WARMUP unrecorded calls, then ITERATIONS timed ones, strictly one after another. */
-async function measure(call: (i: number) => Promise<void>): Promise<Stats> {
-  for (let i = 0; i < WARMUP; i++) await call(i);
+async function measureCalls(call: (i: number) => Promise<void>, warmup: number, iterations: number): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await call(i);
   const samples: number[] = [];
-  for (let i = WARMUP; i < WARMUP + ITERATIONS; i++) {
+  for (let i = warmup; i < warmup + iterations; i++) {
     const started = performance.now();
     await call(i);
     samples.push(performance.now() - started);
@@ -129,7 +147,7 @@ async function measure(call: (i: number) => Promise<void>): Promise<Stats> {
   return { n: samples.length, mean: samples.reduce((s, x) => s + x, 0) / samples.length, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
-function report(direct: Stats, gateway: Stats, cacheHit: Stats): void {
+function report({ direct, gateway, cacheHit, warmup, iterations, gatewayTrips, hitTrips }: LlmBenchResult): void {
   const ms = (v: number) => v.toFixed(3).padStart(8);
   const rows = [
     ['direct OpenAI SDK call', direct],
@@ -137,16 +155,17 @@ function report(direct: Stats, gateway: Stats, cacheHit: Stats): void {
     ['gateway, cache hit', cacheHit],
   ] as const;
   const out = process.stdout;
-  out.write(`\nfake OpenAI on loopback, sequential calls: ${WARMUP} warm-up + ${ITERATIONS} measured per scenario\n\n`);
+  out.write(`\nfake OpenAI on loopback, sequential calls: ${warmup} warm-up + ${iterations} measured per scenario\n\n`);
   out.write('scenario                      mean ms   p50 ms   p99 ms   max ms\n');
   for (const [name, s] of rows) out.write(`${name.padEnd(26)} ${ms(s.mean)} ${ms(s.p50)} ${ms(s.p99)} ${ms(s.max)}\n`);
   const overhead = { p50: gateway.p50 - direct.p50, p99: gateway.p99 - direct.p99, mean: gateway.mean - direct.mean };
+  out.write(`\ndatabase statements per call: gateway ${gatewayTrips.toFixed(2)}, cache hit ${hitTrips.toFixed(2)} (written in the background)\n`);
   out.write(`\ngateway overhead (gateway − direct): mean ${overhead.mean.toFixed(3)} ms, p50 ${overhead.p50.toFixed(3)} ms, p99 ${overhead.p99.toFixed(3)} ms\n\n`);
   const check = (label: string, value: number, goal: number) =>
     out.write(`${value <= goal ? 'PASS' : 'MISS'}  ${label} ≤ ${goal} ms (measured ${value.toFixed(3)} ms)\n`);
-  check('gateway overhead p50', overhead.p50, GOALS.overheadP50Ms);
-  check('gateway overhead p99', overhead.p99, GOALS.overheadP99Ms);
-  check('cache hit p50', cacheHit.p50, GOALS.cacheHitP50Ms);
+  check('gateway overhead p50', overhead.p50, LLM_GOALS.overheadP50Ms);
+  check('gateway overhead p99', overhead.p99, LLM_GOALS.overheadP99Ms);
+  check('cache hit p50', cacheHit.p50, LLM_GOALS.cacheHitP50Ms);
 }
 
 /** Counts the statements the ORM's connection runs (the gateway's database round trips). */
@@ -203,7 +222,7 @@ async function cleanUp(em: EntityManager, usageRowsBefore: Set<string>, cachedMe
   });
 }
 
-function positiveInt(name: string, fallback: number, zeroOk = false): number {
+export function positiveInt(name: string, fallback: number, zeroOk = false): number {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
@@ -211,7 +230,9 @@ function positiveInt(name: string, fallback: number, zeroOk = false): number {
   return value;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:llm failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench:llm failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

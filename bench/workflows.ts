@@ -24,10 +24,31 @@ import { startFakeOpenAI } from '../test/fakes/llm-servers';
  * Prints exams/min, end-to-end p50/p99, and per activity the orchestration overhead (scheduled → started, from the
  * workflow histories) next to the activity's own run time.
  */
-const EXAMS = Number(process.env.BENCH_EXAMS ?? 40);
 const QUIET = createLogger({ level: 'error', format: 'json' });
 
+/** The goals of issue 17 for one worker. */
+export const WORKFLOW_GOALS = { examP50Ms: 1000, examsPerMin: 200, scheduleToStartP50Ms: 10 };
+
+export interface WorkflowBenchResult {
+  exams: number;
+  wallMs: number;
+  /** End-to-end duration of each exam (start → result), ms. */
+  durations: number[];
+  /** Per activity type: scheduled → started (orchestration overhead) and started → completed, ms. */
+  overhead: Record<string, number[]>;
+  runTime: Record<string, number[]>;
+}
+
 async function main(): Promise<void> {
+  const result = await runWorkflowBench({ exams: Number(process.env.BENCH_EXAMS ?? 40), databaseUrl: process.env.DATABASE_URL });
+  report(result);
+}
+
+/**
+ * Starts its own Temporal dev server, fake LLM and worker, runs `exams` custody exams and reads the histories back.
+ * Installs the Temporal runtime's logger (once per process).
+ */
+export async function runWorkflowBench(opts: { exams: number; databaseUrl: string | undefined }): Promise<WorkflowBenchResult> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const fake = await startFakeOpenAI();
   let n = 0;
@@ -46,15 +67,16 @@ async function main(): Promise<void> {
   const dynamicConfig = process.env.BENCH_EAGER === '0' ? {} : EAGER_ACTIVITIES;
   const server = await startDevServer({ cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }), port: await freePort(), namespace: 'default', logger: QUIET, dynamicConfig });
   try {
-    await run(server.address, fake.url);
+    return await run(server.address, fake.url, opts);
   } finally {
     await server.stop();
     await fake.close();
   }
 }
 
-async function run(address: string, fakeUrl: string): Promise<void> {
-  const dbUrl = process.env.DATABASE_URL?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
+async function run(address: string, fakeUrl: string, opts: { exams: number; databaseUrl: string | undefined }): Promise<WorkflowBenchResult> {
+  const EXAMS = opts.exams;
+  const dbUrl = opts.databaseUrl?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
   const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
   // The worker tuning (WORKER_ACTIVITY_POLLERS, WORKER_WORKFLOW_POLLERS, WORKER_MAX_CACHED_WORKFLOWS, WORKER_EAGER_ACTIVITIES) from the environment.
   const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^WORKER_(ACTIVITY_POLLERS|WORKFLOW_POLLERS|MAX_CACHED_WORKFLOWS|EAGER_ACTIVITIES)$/.test(k)));
@@ -71,7 +93,7 @@ async function run(address: string, fakeUrl: string): Promise<void> {
   const activities = createActivities({ config, orm, logger: QUIET, metrics, llm: createLlmGateway({ config, orm, logger: QUIET, metrics }), sandbox: await createSandbox({ requireIsolation: false, logger: QUIET }), temporal: client });
   const nativeConnection = await NativeConnection.connect({ address });
   // Every kind of work polled here: the exam's LLM and sandbox steps go to their own queues.
-  const worker = await createKindWorkers({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue, kinds: QUEUE_KINDS, concurrency: config.worker.concurrency, tuning: config.worker.tuning, workflowsPath: require.resolve('../workflows'), activities });
+  const worker = await createKindWorkers({ connection: nativeConnection, namespace: config.temporal.namespace, taskQueue, kinds: QUEUE_KINDS, concurrency: config.worker.concurrency, tuning: config.worker.tuning, workflowsPath: __filename.endsWith('.ts') ? require.resolve('../workflows') : undefined, activities });
 
   const durations: number[] = [];
   const ids: string[] = [];
@@ -92,9 +114,9 @@ async function run(address: string, fakeUrl: string): Promise<void> {
     );
   });
   const wallMs = performance.now() - started;
+  const result: WorkflowBenchResult = { exams: ids.length, wallMs, durations, overhead: {}, runTime: {} };
+  const { overhead, runTime } = result;
 
-  const overhead: Record<string, number[]> = {};
-  const runTime: Record<string, number[]> = {};
   for (const id of ids) {
     const history = await client.workflow.getHandle(id).fetchHistory();
     const scheduled = new Map<string, { type: string; at: number }>();
@@ -117,22 +139,25 @@ async function run(address: string, fakeUrl: string): Promise<void> {
     }
   }
 
-  console.log(`\nserver eager activity execution ${process.env.BENCH_EAGER === '0' ? 'off' : 'on'}; worker tuning ${JSON.stringify(config.worker.tuning)}`);
-  console.log(`\n${ids.length} custody exams (3 items each, one of them a code item run in the sandbox for 3 of the 4 agents; LLM answered instantly), 4 agents in parallel, 1 worker\n`);
-  console.log(`throughput    ${((ids.length / wallMs) * 60_000).toFixed(1)} exams/min (wall ${(wallMs / 1000).toFixed(1)} s)`);
+  await connection.close();
+  await nativeConnection.close();
+  await orm.close();
+  return result;
+}
+
+function report({ exams, wallMs, durations, overhead, runTime }: WorkflowBenchResult): void {
+  console.log(`\nserver eager activity execution ${process.env.BENCH_EAGER === '0' ? 'off' : 'on'}`);
+  console.log(`\n${exams} custody exams (3 items each, one of them a code item run in the sandbox for 3 of the 4 agents; LLM answered instantly), 4 agents in parallel, 1 worker\n`);
+  console.log(`throughput    ${((exams / wallMs) * 60_000).toFixed(1)} exams/min (wall ${(wallMs / 1000).toFixed(1)} s)`);
   console.log(`end-to-end    p50 ${q(durations, 0.5).toFixed(0)} ms   p99 ${q(durations, 0.99).toFixed(0)} ms\n`);
   console.log('activity                 count   schedule→start p50/p99 ms   run p50/p99 ms');
   for (const [type, values] of Object.entries(overhead)) {
     const run = runTime[type] ?? [];
     console.log(`${type.padEnd(24)} ${String(values.length).padStart(5)}   ${q(values, 0.5).toFixed(0).padStart(8)} / ${q(values, 0.99).toFixed(0).padEnd(12)}   ${q(run, 0.5).toFixed(0).padStart(5)} / ${q(run, 0.99).toFixed(0)}`);
   }
-
-  await connection.close();
-  await nativeConnection.close();
-  await orm.close();
 }
 
-function q(values: number[], p: number): number {
+export function q(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
@@ -149,7 +174,9 @@ function freePort(): Promise<number> {
   });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
