@@ -102,10 +102,13 @@ it('answers 503 with Retry-After, never 500, while its database connections are 
   const killer = new Client({ connectionString: db.url });
   await killer.connect();
   try {
-    for (let i = 0; i < 20 && !statuses.includes(503); i++) {
-      // Every pooled connection of the API dies under it, as after a failover or an operator's pg_terminate_backend.
-      await killer.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-      const res = await api.request('GET', '/api/custody/tests', { key });
+    const killAll = () => killer.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    for (let i = 0; i < 100 && !statuses.includes(503); i++) {
+      // Every pooled connection of the API dies under it, as after a failover or an operator's pg_terminate_backend —
+      // before the request and again while it is in flight (a pool drops a connection it saw die, so only a kill
+      // that lands during the request's own query reaches the handler).
+      await killAll();
+      const [res] = await Promise.all([api.request('GET', '/api/custody/tests', { key }), new Promise((r) => setTimeout(r, i % 5)).then(killAll)]);
       statuses.push(res.status);
       if (res.status === 503) {
         expect(res.body).toEqual({ error: { code: 'service_unavailable', message: 'the database is unavailable' } });
