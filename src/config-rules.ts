@@ -5,7 +5,7 @@ import { DEFAULT_RULES, type Rules } from './domain/rules';
 
 /**
  * The rules of ARCHITECTURE §3.1 as environment variables: one variable per rule, its default the spec's value
- * (DEFAULT_RULES), its meaning (for GET /api/custody/rules and the README's Rules table). config.ts merges RULES_ENV
+ * (DEFAULT_RULES), its meaning (for GET /api/custody/rules and the Rules table of docs/configuration.md). config.ts merges RULES_ENV
  * into its schema, so a bad value refuses to start with every other configuration problem.
  */
 
@@ -60,7 +60,7 @@ export const RULES_ENV = {
 
 type RulesEnv = { [K in keyof typeof RULES_ENV]: z.output<(typeof RULES_ENV)[K]> };
 
-/** Each rule's variable and meaning, in the order the README and the API list them. */
+/** Each rule's variable and meaning, in the order docs/configuration.md and the API list them. */
 export const RULE_VARS: Readonly<Record<keyof Rules, { env: keyof RulesEnv; meaning: string }>> = {
   passMark: { env: 'CUSTODY_PASS_MARK', meaning: 'pass mark of a regular exam (0–100)' },
   olympusPassMark: { env: 'CUSTODY_OLYMPUS_PASS_MARK', meaning: 'pass mark of an Olympus Treaty exam (0–100)' },

@@ -11,7 +11,7 @@ import { addressProblem, ALLOW_PRIVATE_HINT, describeRefusal, guardedLookup, url
  *   X-Lvlup-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" keyed with the webhook secret>
  *   X-Lvlup-Delivery:  <delivery id> (the same on every attempt: receivers dedupe on it)
  * A receiver recomputes the HMAC over the timestamp, a dot and the raw body bytes, compares in constant time, and
- * rejects a timestamp more than a few minutes old (replay protection); README "Webhooks and secrets" shows how.
+ * rejects a timestamp more than a few minutes old (replay protection); docs/configuration.md "Webhooks and secrets" shows how.
  */
 
 export const WEBHOOK_HEADERS = {

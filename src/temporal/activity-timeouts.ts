@@ -18,7 +18,7 @@ const MARGIN_MS = 30_000;
 
 /**
  * The activity timeouts the starters (API routes, schedules, the learning cycle through its input) put in every
- * workflow input, derived from config (README "Timeouts and heartbeats"):
+ * workflow input, derived from config (docs/operations.md "Timeouts and heartbeats"):
  * - LLM activities: `llmStartToCloseMs(LLM_TIMEOUT_SECONDS)`, a call and its repair on the primary profile and on the
  *   fallback, each bounded by the provider deadline, plus a margin: an attempt ends before Temporal retries it.
  * - an exam's code-test grading: one sandbox run (`SANDBOX_TIMEOUT_SECONDS`) plus a margin, on top of the LLM time.

@@ -220,7 +220,7 @@ it('answers every operation, whatever it is sent, without a 5xx, in the error sh
     .filter((r) => r.required !== 'public' && r.status >= 200 && r.status < 300 && r.method !== 'OPTIONS' && (ROLE_RANK[r.role] ?? -1) < (ROLE_RANK[r.required] ?? 3))
     .map((r) => `${r.status} ${r.label} (needs ${r.required})`);
   const statuses = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
-  // The figures of a run, for the README and the report.
+  // The figures of a run, for docs/security.md and the report.
   console.log(JSON.stringify({ seed: SEED, operations: operations.length, requests: results.length, elapsedMs, unanswered: unanswered.length, statuses, errors: errors.length, serverErrors: serverErrors.length, outsideShape: outsideShape.length, roleViolations: roleViolations.length }));
 
   expect(unanswered).toEqual([]);

@@ -1,7 +1,7 @@
 import { startLab, type Lab } from './harness';
 import { SCENARIOS } from './scenarios';
 
-// The fast subset of `npm run chaos` (README "Fault-injection suite"): one worker crash, one terminate, one cancel,
+// The fast subset of `npm run chaos` (docs/testing.md "Fault-injection suite"): one worker crash, one terminate, one cancel,
 // each once, on the suite's own Temporal server, databases and worker processes.
 jest.setTimeout(240_000);
 

@@ -6,7 +6,7 @@ import { RECONCILE_PERIOD_MS, type Stage } from './harness';
 import { PROMPTS } from './llm-script';
 
 /**
- * The four figures of one scenario run (README "Fault-injection suite"):
+ * The four figures of one scenario run (docs/testing.md "Fault-injection suite"):
  * - finished correctly: the scenario's own success criterion held (each scenario states it);
  * - duplicate rows: rows that exist twice or were applied twice — more than one exam per workflow id or item per exam
  *   position, an agent whose XP or exam count differs from what its exams' outcomes and approved proposals applied, more than one finding per

@@ -12,7 +12,7 @@ import type { WorkerProcess } from './workers';
 /** One fault-injection scenario: `run` performs it once on a stage of its own and measures it. */
 export interface Scenario {
   name: string;
-  /** What is done and what "finished correctly" means (README). */
+  /** What is done and what "finished correctly" means (docs/testing.md). */
   description: string;
   run(lab: Lab): Promise<RunFigures>;
 }

@@ -20,7 +20,7 @@ import { commitRepository } from '../helpers/node-project';
 import { createTestWorker } from '../helpers/worker';
 
 /**
- * Prompt-injection hygiene (README "Prompt-injection hygiene"): a target repository holding a file written to steer
+ * Prompt-injection hygiene (docs/agents.md "Prompt-injection hygiene"): a target repository holding a file written to steer
  * the agents' models. Its content reaches the model only inside a labelled untrusted block it cannot close, under a
  * system prompt saying such blocks are data; and a model talked into calling a serious finding a false positive does
  * not silence its notification.
