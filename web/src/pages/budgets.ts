@@ -29,6 +29,8 @@ const SOURCE: Record<Budget['source'], string> = {
 export async function budgetsPage(ctx: PageContext): Promise<HTMLElement> {
   const status = outcome();
   const body = h('div', {});
+  // The scope last chosen in the form, kept when the page is read again after a save.
+  const chosen = { scope: 'global' };
   const show = async (): Promise<void> => {
     const { month, items } = await api<{ month: string; items: Budget[] }>('/token-usage/budgets');
     body.replaceChildren(
@@ -58,7 +60,7 @@ export async function budgetsPage(ctx: PageContext): Promise<HTMLElement> {
           ),
         ),
       ),
-        ctx.can('admin') ? editForm(items, status, show) : h('p', { class: 'muted' }, 'Only an admin key can change the budgets.'),
+        ctx.can('admin') ? editForm(items, status, show, chosen) : h('p', { class: 'muted' }, 'Only an admin key can change the budgets.'),
       ),
     );
   };
@@ -74,14 +76,15 @@ function used(value: number, limit: number | null, pct: number | null, unit: str
 }
 
 /** The admin's form: pick a scope (its current limits fill in), change them, save; errors stay by their fields. */
-function editForm(items: Budget[], status: ReturnType<typeof outcome>, refresh: () => Promise<void>): HTMLElement {
-  const scope = h('select', { name: 'scope' }, items.map((b) => h('option', { value: b.scope }, b.scope)));
+function editForm(items: Budget[], status: ReturnType<typeof outcome>, refresh: () => Promise<void>, chosen: { scope: string }): HTMLElement {
+  const scope = h('select', { name: 'scope' }, items.map((b) => h('option', { value: b.scope, selected: b.scope === chosen.scope }, b.scope)));
   const tokens = h('input', { type: 'text', inputmode: 'numeric', name: 'monthlyTokens', autocomplete: 'off', size: 16 });
   const usd = h('input', { type: 'text', inputmode: 'decimal', name: 'monthlyUsd', autocomplete: 'off', size: 12 });
   const scopeField = field('Scope', scope, 'global, one agent or one provider');
   const tokensField = field('Monthly token limit', tokens, 'a whole number; empty for no limit');
   const usdField = field('Monthly dollar limit', usd, 'in US dollars; empty for no limit');
   const fill = () => {
+    chosen.scope = scope.value;
     const b = items.find((x) => x.scope === scope.value);
     tokens.value = b?.source === 'stored' && b.monthlyTokens !== null ? String(b.monthlyTokens) : '';
     usd.value = b?.source === 'stored' && b.monthlyUsd !== null ? String(b.monthlyUsd) : '';

@@ -21,7 +21,7 @@ interface System {
 }
 
 const QUEUE_WORK: Record<string, string> = {
-  workflow: 'workflows and their short steps',
+  workflows: 'workflows and their short steps',
   llm: 'LLM calls (exams, reviews, proposals)',
   sandbox: 'target code: tests, scans, experiments',
 };
