@@ -21,8 +21,8 @@ interface AuditEntry {
 const FILTERS = ['actor', 'keyPrefix', 'method', 'path', 'status', 'from', 'to'] as const;
 type Filter = (typeof FILTERS)[number];
 const LABELS: Record<Filter, [label: string, hint: string]> = {
-  actor: ['Key name', 'exactly as created'],
-  keyPrefix: ['Key prefix', 'first characters of a key, e.g. lvl_ab'],
+  actor: ['Key name', 'exact name'],
+  keyPrefix: ['Key prefix', 'e.g. lvl_ab'],
   method: ['Method', ''],
   path: ['Path prefix', 'e.g. /api/proposals'],
   status: ['Status', 'e.g. 401'],
@@ -58,7 +58,7 @@ export async function auditPage(ctx: PageContext): Promise<HTMLElement> {
   const controls = FILTERS.map((f) => {
     if (f === 'method') return h('select', { name: f }, METHODS.map((m) => h('option', { value: m, selected: (filters.get(f) ?? '').toUpperCase() === m }, m === '' ? 'any' : m)));
     if (f === 'from' || f === 'to') return h('input', { type: 'datetime-local', name: f, value: toLocal(filters.get(f)) });
-    return h('input', { type: f === 'status' ? 'number' : 'text', name: f, value: filters.get(f) ?? '', placeholder: LABELS[f][1], size: f === 'path' ? 22 : 12, min: f === 'status' ? 100 : null, max: f === 'status' ? 599 : null });
+    return h('input', { type: f === 'status' ? 'number' : 'text', name: f, value: filters.get(f) ?? '', placeholder: LABELS[f][1], size: f === 'path' ? 22 : f === 'status' ? 6 : 12, min: f === 'status' ? 100 : null, max: f === 'status' ? 599 : null });
   });
   const form = h(
     'form',
