@@ -267,17 +267,20 @@ describe('System', () => {
 
 describe('Audit log', () => {
   it('filters by every filter the API has, a time range and the method among them, with an empty state for no match', async () => {
+    // Two budget calls of its own: one refused by validation, one saved.
+    expect((await api.request('PUT', '/api/token-usage/budgets/provider:anthropic', { key: admin, body: { monthlyTokens: -1, monthlyUsd: null } })).status).toBe(400);
+    expect((await api.request('PUT', '/api/token-usage/budgets/provider:anthropic', { key: admin, body: { monthlyTokens: 1000, monthlyUsd: null } })).status).toBe(200);
     const { page, errors } = await session(admin);
     await open(page, '#/audit', 'form.audit-filters');
     for (const label of ['Key name', 'Key prefix', 'Method', 'Path prefix', 'Status', 'From', 'To']) expect(await page.getByLabel(label, { exact: true }).count()).toBe(1);
     await page.getByLabel('Method', { exact: true }).selectOption('PUT');
-    await page.getByLabel('Path prefix', { exact: true }).fill('/api/token-usage');
+    await page.getByLabel('Path prefix', { exact: true }).fill('/api/token-usage/budgets/provider');
     await page.getByLabel('From', { exact: true }).fill(new Date(Date.now() - 3600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
     await page.click('form.audit-filters button[type=submit]');
-    await page.waitForSelector('main td:has-text("budget:agent:sandbox")');
+    await page.waitForSelector('main td:has-text("budget:provider:anthropic")');
     expect(page.url()).toContain('method=PUT');
     expect(page.url()).toMatch(/from=\d{4}-\d\d-\d\dT/);
-    // Both the refused and the saved budget were audited.
+    // Both the refused and the saved call were audited.
     expect(await page.locator('main tbody tr').count()).toBe(2);
 
     await page.getByLabel('From', { exact: true }).fill(new Date(Date.now() + 86_400_000).toISOString().slice(0, 16));
