@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CONSOLE_CSP, WEB_DIR } from '../../src/api/routes/console/static';
@@ -14,6 +12,7 @@ import { Agent, Proposal } from '../../src/db/entities';
 import { runTarget } from '../../activities/runs.activities';
 import { registerWorker } from '../../src/db/workers';
 import { startTestApi, type TestApi } from '../helpers/api';
+import { buildConsole } from '../helpers/browser';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
 import { exampleTargetFix } from '../helpers/proposals';
@@ -43,8 +42,8 @@ const TITLE = 'Check names in findUserQuery';
 beforeAll(async () => {
   // Loud, never a silent skip: the browser tests need Debian's chromium (.ci/run installs it).
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (see .ci/run)`);
-  // Always from the current web/ sources (~2 s), so the console under test is never a stale build.
-  await promisify(execFile)('npm', ['run', '-s', 'build:web'], { cwd: ROOT });
+  // From the current web/ sources (~2 s) unless already built from them, never while another file builds.
+  await buildConsole();
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-console-'));
@@ -201,12 +200,14 @@ it('lets an operator open the proposal from the inbox, approve it with a comment
 it('opens every page of the navigation without an error', async () => {
   const { page, errors } = await signIn(operator);
   const links = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
-  expect(links).toEqual(['#/agents', '#/exams', '#/proposals', '#/cycles', '#/scans', '#/findings', '#/experiments', '#/analyses', '#/performance', '#/tokens', '#/notifications']);
+  expect(links).toEqual(['#/agents', '#/exams', '#/proposals', '#/cycles', '#/scans', '#/findings', '#/experiments', '#/analyses', '#/performance', '#/notifications', '#/schedules', '#/kpis', '#/reports', '#/tokens', '#/budgets', '#/judges', '#/system']);
   for (const href of links) {
     await page.click(`nav a[href="${href}"]`);
     await page.waitForSelector('main h1');
     expect({ href, error: await page.locator('main .error').allTextContents() }).toEqual({ href, error: [] });
   }
+  // The notifications page (no longer the last of the nav) streams its feed live.
+  await page.click('nav a[href="#/notifications"]');
   await page.waitForSelector('.live:has-text("live")');
   expect(errors).toEqual([]);
   await page.context().close();

@@ -28,6 +28,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the API's `error.details`: for a 400, `[{ field, message }]` */
+    readonly details?: unknown,
   ) {
     super(message);
   }
@@ -52,9 +54,9 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const res = await fetch(`/api${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: init.signal });
   const body: unknown = res.headers.get('Content-Type')?.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     if (res.status === 401) onUnauthorized();
-    throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`);
+    throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`, error?.details);
   }
   return body as T;
 }

@@ -24,7 +24,9 @@ export function lineChart(series: Series[], opts: { unit?: string } = {}): HTMLE
   const x = (at: string) => PAD.left + (t1 === t0 ? (W - PAD.left - PAD.right) / 2 : ((Date.parse(at) - t0) / (t1 - t0)) * (W - PAD.left - PAD.right));
   const y = (v: number) => H - PAD.bottom - ((v - v0) / (v1 - v0)) * (H - PAD.top - PAD.bottom);
 
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' });
+  // Named for screen readers (an unnamed role=img is an axe "serious" violation): what is drawn, over which span.
+  const label = `Line chart of ${series.map((s) => s.name).join(', ')}: ${all.length} points from ${new Date(t0).toLocaleDateString()} to ${new Date(t1).toLocaleDateString()}, values ${Math.round(Math.min(...values) * 10) / 10} to ${Math.round(Math.max(...values) * 10) / 10}${opts.unit ?? ''}`;
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label });
   for (const v of [v0, (v0 + v1) / 2, v1]) {
     chart.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: 'grid' }));
     chart.append(svg('text', { x: PAD.left - 4, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, `${Math.round(v * 10) / 10}${opts.unit ?? ''}`));

@@ -4,18 +4,27 @@ import { canAct, type PageContext } from './context';
 import { badge, h } from './dom';
 import { agentsPage } from './pages/agents';
 import { auditPage } from './pages/audit';
+import { budgetsPage } from './pages/budgets';
 import { examPage, examsPage } from './pages/exams';
 import { findingsPage } from './pages/findings';
+import { judgesPage } from './pages/judges';
+import { kpisPage } from './pages/kpis';
 import { notificationsPage } from './pages/notifications';
 import { performancePage } from './pages/performance';
 import { proposalPage, proposalsPage } from './pages/proposals';
+import { reportPage, reportsPage } from './pages/reports';
 import { runsPage } from './pages/runs';
+import { schedulesPage } from './pages/schedules';
+import { systemPage } from './pages/system';
 import { tokenUsagePage } from './pages/tokens';
 
 type Page = (ctx: PageContext) => Promise<HTMLElement>;
 
-/** Hash routes (`#/proposals/<id>?…`): the server serves one index.html and never sees the route. */
-const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string; role?: Role }> = [
+/**
+ * Hash routes (`#/proposals/<id>?…`): the server serves one index.html and never sees the route. The nav has two rows:
+ * the agents' work, then (`group: 'operate'`) running the system: schedules, figures, money, health, audit.
+ */
+const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string; role?: Role; group?: 'operate' }> = [
   { pattern: /^agents$/, title: 'Agents', page: agentsPage, nav: '#/agents' },
   { pattern: /^exams$/, title: 'Exams', page: examsPage, nav: '#/exams' },
   { pattern: /^exams\/([^/]+)$/, title: 'Exam', page: examPage },
@@ -27,9 +36,16 @@ const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string; 
   { pattern: /^experiments$/, title: 'Experiments', page: runsPage('/sandbox/experiments', 'Sandbox experiments'), nav: '#/experiments' },
   { pattern: /^analyses$/, title: 'Analyses', page: runsPage('/conquest/analyses', 'Conquest analyses'), nav: '#/analyses' },
   { pattern: /^performance$/, title: 'Performance', page: performancePage, nav: '#/performance' },
-  { pattern: /^tokens$/, title: 'Token usage', page: tokenUsagePage, nav: '#/tokens' },
   { pattern: /^notifications$/, title: 'Notifications', page: notificationsPage, nav: '#/notifications' },
-  { pattern: /^audit$/, title: 'Audit log', page: auditPage, nav: '#/audit', role: 'admin' },
+  { pattern: /^schedules$/, title: 'Schedules', page: schedulesPage, nav: '#/schedules', group: 'operate' },
+  { pattern: /^kpis$/, title: 'KPIs', page: kpisPage, nav: '#/kpis', group: 'operate' },
+  { pattern: /^reports$/, title: 'Weekly reports', page: reportsPage, nav: '#/reports', group: 'operate' },
+  { pattern: /^reports\/([^/]+)$/, title: 'Weekly report', page: reportPage },
+  { pattern: /^tokens$/, title: 'Token usage', page: tokenUsagePage, nav: '#/tokens', group: 'operate' },
+  { pattern: /^budgets$/, title: 'Budgets', page: budgetsPage, nav: '#/budgets', group: 'operate' },
+  { pattern: /^judges$/, title: 'Judges', page: judgesPage, nav: '#/judges', group: 'operate' },
+  { pattern: /^system$/, title: 'System', page: systemPage, nav: '#/system', group: 'operate' },
+  { pattern: /^audit$/, title: 'Audit log', page: auditPage, nav: '#/audit', role: 'admin', group: 'operate' },
 ];
 
 const root = document.getElementById('app') as HTMLElement;
@@ -68,7 +84,14 @@ async function render(): Promise<void> {
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(route) })).find((x) => x.m !== null);
   const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
-  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role))).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
+  const visible = ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role)));
+  const link = (r: (typeof ROUTES)[number]) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null, 'aria-current': r === match?.r ? 'page' : null }, r.title);
+  const nav = h(
+    'nav',
+    { 'aria-label': 'Console' },
+    h('div', { class: 'nav-row' }, h('strong', {}, 'Lvl_UP'), visible.filter((r) => r.group === undefined).map(link), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut)),
+    h('div', { class: 'nav-row nav-operate' }, h('span', { class: 'nav-group' }, 'Operate'), visible.filter((r) => r.group === 'operate').map(link)),
+  );
   root.replaceChildren(nav, main);
   if (match === undefined || match.m === null) {
     main.replaceChildren(h('p', {}, 'No such page.'));
