@@ -28,6 +28,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the API's per-field problems of a 400 (`{ field, message }`), else empty */
+    readonly details: Array<{ field: string; message: string }> = [],
   ) {
     super(message);
   }
@@ -52,9 +54,10 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const res = await fetch(`/api${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: init.signal });
   const body: unknown = res.headers.get('Content-Type')?.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     if (res.status === 401) onUnauthorized();
-    throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`);
+    const details = Array.isArray(error?.details) ? (error.details as Array<{ field?: unknown; message?: unknown }>).filter((d) => typeof d?.message === 'string').map((d) => ({ field: String(d.field ?? ''), message: String(d.message) })) : [];
+    throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`, details);
   }
   return body as T;
 }

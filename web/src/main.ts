@@ -11,6 +11,7 @@ import { performancePage } from './pages/performance';
 import { proposalPage, proposalsPage } from './pages/proposals';
 import { runsPage } from './pages/runs';
 import { tokenUsagePage } from './pages/tokens';
+import { unreadBadge } from './unread';
 
 type Page = (ctx: PageContext) => Promise<HTMLElement>;
 
@@ -36,9 +37,13 @@ const root = document.getElementById('app') as HTMLElement;
 let config: ConsoleConfig;
 let me: Me | null = null;
 let leave: Array<() => void> = [];
+/** the nav's unread count, one for the session (started at sign-in, stopped at sign-out) */
+let unread: ReturnType<typeof unreadBadge> | null = null;
 
 function signIn(message?: string): void {
   me = null;
+  unread?.stop();
+  unread = null;
   const input = h('input', { type: 'password', name: 'key', autocomplete: 'off', placeholder: 'lvl_…', required: true, 'aria-label': 'API key' });
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
   const form = h('form', { class: 'signin' }, h('h1', {}, 'Lvl_UP console'), h('label', {}, 'API key', input), h('button', { type: 'submit' }, 'Sign in'), error);
@@ -56,6 +61,7 @@ function signIn(message?: string): void {
 
 async function start(): Promise<void> {
   me = await api<Me>('/me');
+  unread ??= unreadBadge();
   if (location.hash === '' || location.hash === '#/') location.hash = '#/agents';
   else await render();
 }
@@ -68,7 +74,7 @@ async function render(): Promise<void> {
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(route) })).find((x) => x.m !== null);
   const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
-  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role))).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title)), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
+  const nav = h('nav', {}, h('strong', {}, 'Lvl_UP'), ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role))).map((r) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null }, r.title, r.nav === '#/notifications' ? unread?.element : null)), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut));
   root.replaceChildren(nav, main);
   if (match === undefined || match.m === null) {
     main.replaceChildren(h('p', {}, 'No such page.'));
