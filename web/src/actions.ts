@@ -63,6 +63,8 @@ export function startForm(
     links?: (started: Started, end: Update) => Child[];
     /** called when the workflow ended (e.g. to refresh a list beside) */
     onEnd?: (started: Started, end: Update) => void;
+    /** what the work recorded, read once the workflow ended (e.g. the run's summary), shown under the outcome */
+    result?: (started: Started) => Promise<Child>;
   },
 ): HTMLElement {
   // Below operator the control is replaced by the reason: nothing to click that the API would refuse.
@@ -89,7 +91,7 @@ export function startForm(
         const path = typeof spec.path === 'function' ? spec.path(data) : spec.path;
         const started = await api<Started>(path, { method: 'POST', body: spec.body?.(data) });
         stopFollowing(); // a second start replaces the first one's view: its stream closes with it
-        const followed = followWorkflow(ctx, started, spec.links, spec.onEnd);
+        const followed = followWorkflow(ctx, started, spec.links, spec.onEnd, spec.result);
         stopFollowing = followed.stop;
         result.replaceChildren(followed.element);
       } catch (err) {
@@ -106,7 +108,13 @@ export function startForm(
  * A started workflow: its id linked to the Temporal UI, its progress live over GET /api/workflows/:id/events (step,
  * completed steps, Temporal status) until the `end` event, then its final status and outcome.
  */
-export function followWorkflow(ctx: PageContext, started: Started, links?: (s: Started, end: Update) => Child[], onEnd?: (s: Started, end: Update) => void): { element: HTMLElement; stop(): void } {
+export function followWorkflow(
+  ctx: PageContext,
+  started: Started,
+  links?: (s: Started, end: Update) => Child[],
+  onEnd?: (s: Started, end: Update) => void,
+  result?: (s: Started) => Promise<Child>,
+): { element: HTMLElement; stop(): void } {
   const status = h('span', { class: 'wf-status' }, badge('starting'));
   const progress = h('div', { class: 'progress', role: 'status', 'aria-live': 'polite' }, 'Waiting for the first progress report…');
   const outcome = h('div', { class: 'outcome' });
@@ -131,7 +139,14 @@ export function followWorkflow(ctx: PageContext, started: Started, links?: (s: S
         ended = true;
         controller.abort(); // the server closed the stream; a reconnect would only repeat the end
         box.dataset.state = update.status.toLowerCase();
-        fill(outcome, h('h3', {}, 'Outcome: ', badge(update.status.toLowerCase())), detailList(update.progress?.detail), h('p', { class: 'links' }, links?.(started, update) ?? []));
+        const recorded = h('div', { class: 'recorded' });
+        fill(outcome, h('h3', {}, 'Outcome: ', badge(update.status.toLowerCase())), detailList(update.progress?.detail), recorded, h('p', { class: 'links' }, links?.(started, update) ?? []));
+        if (result) {
+          result(started).then(
+            (child) => fill(recorded, child),
+            (err: unknown) => fill(recorded, h('p', { class: 'muted' }, `What it recorded could not be read: ${err instanceof Error ? err.message : String(err)}`)),
+          );
+        }
         onEnd?.(started, update);
       }
     },
@@ -160,20 +175,30 @@ function progressLine(u: Update): Child {
   );
 }
 
-/** A flat record as a definition list (nested values as compact JSON). */
-export function detailList(detail: Record<string, unknown> | null | undefined, labels: Record<string, string> = {}): HTMLElement | null {
+/**
+ * A record as a definition list, field by field: a nested record becomes a nested list (two levels deep, then compact
+ * JSON), a list of plain values is joined, a long text (an output tail) is one click away.
+ */
+export function detailList(detail: Record<string, unknown> | null | undefined, labels: Record<string, string> = {}, depth = 0): HTMLElement | null {
   if (detail === null || detail === undefined || Object.keys(detail).length === 0) return null;
   return h(
     'dl',
     { class: 'fields-list' },
-    Object.entries(detail).map(([k, v]) => [h('dt', {}, labels[k] ?? k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')), h('dd', { 'data-field': k }, scalar(v))]),
+    Object.entries(detail).map(([k, v]) => [h('dt', {}, labels[k] ?? k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')), h('dd', { 'data-field': k }, value(v, depth))]),
   );
 }
 
-function scalar(v: unknown): Child {
+function value(v: unknown, depth: number): Child {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'boolean') return badge(v ? 'yes' : 'no');
-  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return v.length > 160 || v.includes('\n') ? h('details', {}, h('summary', {}, `${v.split('\n')[0]?.slice(0, 80) ?? ''}…`), h('pre', { class: 'text' }, v)) : v;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return 'none';
+    if (v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.join(', ');
+    return h('details', {}, h('summary', {}, `${v.length} item(s)`), h('pre', { class: 'json' }, JSON.stringify(v, null, 2)));
+  }
+  if (typeof v === 'object' && depth < 2) return detailList(v as Record<string, unknown>, {}, depth + 1) ?? '—';
   return h('code', {}, JSON.stringify(v));
 }
 

@@ -1,7 +1,7 @@
-import { startForm } from '../actions';
+import { detailList, startForm } from '../actions';
 import { api, type Page } from '../api';
 import { workflowLink, type PageContext } from '../context';
-import { badge, fmtDate, h, json, table } from '../dom';
+import { badge, fmtDate, h, json, table, type Child } from '../dom';
 import { pager } from './pager';
 
 interface Run {
@@ -38,7 +38,14 @@ export function runsPage(path: string, title: string) {
     const data = await api<Page<Run>>(`${path}?${q.toString()}`);
     const spec = STARTS[path];
     const refresh = h('p', { class: 'refresh-holder' });
-    const start = spec ? startForm(ctx, { ...spec, path, onEnd: () => refresh.replaceChildren(h('button', { type: 'button', class: 'small refresh', onclick: () => ctx.reload() }, `Show the ${spec.noun} in the list ↻`)) }) : null;
+    const start = spec
+      ? startForm(ctx, {
+          ...spec,
+          path,
+          result: (started) => recordedRun(path, started.workflowId),
+          onEnd: () => refresh.replaceChildren(h('button', { type: 'button', class: 'small refresh', onclick: () => ctx.reload() }, `Show the ${spec.noun} in the list ↻`)),
+        })
+      : null;
     const empty = data.page.total === 0 && status === '';
     return h(
       'section',
@@ -64,6 +71,14 @@ export function runsPage(path: string, title: string) {
       pager(route, data.page, new URLSearchParams({ status })),
     );
   };
+}
+
+/** The run a start recorded (the newest of its kind, found by its workflow id): its status, its summary field by field, its error. */
+async function recordedRun(path: string, workflowId: string): Promise<Child> {
+  const { items } = await api<Page<Run>>(`${path}?limit=25`);
+  const run = items.find((r) => r.workflowId === workflowId);
+  if (run === undefined) return h('p', { class: 'muted' }, 'The run is not in the latest 25 of the list.');
+  return h('div', { class: 'recorded-run', 'data-status': run.status }, h('p', {}, 'Recorded as ', badge(run.status), run.isolation ? [' · sandbox ', badge(run.isolation)] : null), run.error ? h('p', { class: 'error' }, run.error) : null, detailList(run.summary));
 }
 
 /** The run's scalar summary figures in one line (counts, durations); the whole summary is one click away. */
