@@ -167,6 +167,12 @@ it('narrows the exam list with the filter form (agent, category, status, Olympus
   // The viewer sees the reason instead of a start control.
   expect(await page.locator('form[data-action="start-exam"]').count()).toBe(0);
   expect(await page.textContent('.needs-operator[data-action="start-exam"]')).toContain('needs an operator key; you are signed in as viewer');
+  // …and so on every page with a start control: no form, the reason instead.
+  for (const [route, action] of [['#/agents', 'start-exam'], ['#/scans', 'start-scan'], ['#/experiments', 'start-experiment'], ['#/analyses', 'start-analysis'], ['#/cycles', 'start-cycle'], ['#/notifications', 'weekly-report']]) {
+    await page.click(`nav a[href="${route}"]`);
+    await page.waitForSelector(`main .needs-operator[data-action="${action}"]`, { state: 'attached' });
+    expect({ route, forms: await page.locator('main form.start-form').count() }).toEqual({ route, forms: 0 });
+  }
   expect(errors).toEqual([]);
   await page.context().close();
 });
