@@ -108,8 +108,12 @@ it('starts an exam from the empty Exams page and follows it live to its outcome,
   expect(workflowId).toMatch(/^custody-imperium-/);
   expect(await page.textContent('form[data-action="start-exam"] .outcome dd[data-field="status"]')).toBe('passed');
   await screenshot(page, 'console-actions-exam');
+  expect(await page.getAttribute('form[data-action="start-exam"] a.exam-link', 'href')).toBe(`#/exams/${encodeURIComponent(workflowId)}`);
+  await page.click('button.refresh');
+  await page.waitForSelector(`main table a.wf[href$="${workflowId}"]`);
+  expect(await page.locator('main details.start-card form[data-action="start-exam"]').count()).toBe(1); // no longer empty: the form above the list
   expect(await em().findOneOrFail(Exam, { workflowId })).toMatchObject({ agentId: 'imperium', category: 'self_improvement', status: 'passed', requestedBy: 'console-operator' });
-  await page.click('form[data-action="start-exam"] a.exam-link');
+  await page.click('main table tbody tr a[href^="#/exams/"]');
   await page.waitForSelector('main h1:has-text("imperium · self_improvement")');
   expect(errors).toEqual([]);
   await page.context().close();

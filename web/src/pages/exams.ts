@@ -104,15 +104,16 @@ export async function examsPage(ctx: PageContext): Promise<HTMLElement> {
     for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v !== '') chosen.set(k, v);
     location.hash = chosen.size > 0 ? `#/exams?${chosen.toString()}` : '#/exams';
   });
-  const start = startExamForm(ctx, categories);
+  const refresh = h('p', { class: 'refresh-holder' });
+  const start = startExamForm(ctx, categories, { onEnd: () => refresh.replaceChildren(h('button', { type: 'button', class: 'small refresh', onclick: () => ctx.reload() }, 'Show the exam in the list ↻')) });
   const empty = data.page.total === 0 && filters.size === 0;
   return h(
     'section',
     {},
     h('h1', {}, 'Exams'),
     empty
-      ? h('div', { class: 'card empty-state' }, h('h2', {}, 'No exam yet — start one'), h('p', {}, 'An exam tests an agent in one of its categories: an examiner model writes the items, the agent answers, independent judges grade. Passing earns XP and levels.'), start)
-      : h('details', { class: 'card start-card', open: ctx.can('operator') }, h('summary', {}, 'Start an exam'), start),
+      ? h('div', { class: 'card empty-state' }, h('h2', {}, 'No exam yet — start one'), h('p', {}, 'An exam tests an agent in one of its categories: an examiner model writes the items, the agent answers, independent judges grade. Passing earns XP and levels.'), start, refresh)
+      : h('details', { class: 'card start-card', open: ctx.can('operator') }, h('summary', {}, 'Start an exam'), start, refresh),
     form,
     table(
       ['started', 'agent', 'category', 'difficulty', 'status', 'score', 'judge', 'workflow'],
