@@ -99,6 +99,29 @@ it('answers 409 when the agent already has an exam running, 400 for a category i
   expect((await api.request('GET', '/api/workflows/no-such-workflow', { key: viewer })).status).toBe(404);
 });
 
+it('filters the exam list by Olympus (true / false), with the other filters, and refuses a value that is not a boolean', async () => {
+  const insert = (agentId: string, olympus: boolean) =>
+    (bed.orm.em.fork() as EntityManager).execute(
+      `insert into exams (id, workflow_id, agent_id, category, difficulty, olympus, exam_number, pass_mark, time_limit_seconds, item_count, trigger, status, steps, borderline, started_at, completed_at)
+       values (?, ?, ?, 'code_quality', 'basic', ?, 1, 70, 300, 3, 'api', 'error', '[]', false, now(), now())`,
+      [randomUUID(), `olympus-filter-${randomUUID()}`, agentId, olympus],
+    );
+  await insert('sandbox', true);
+  await insert('sandbox', false);
+  await insert('guardian', true);
+  const list = async (query: string) => ((await api.request('GET', `/api/custody/tests?category=code_quality&status=error&${query}`, { key: viewer })).body as { items: Array<{ agentId: string; olympus: boolean }> }).items;
+  expect((await list('olympus=true')).map((e) => [e.agentId, e.olympus]).sort()).toEqual([['guardian', true], ['sandbox', true]]);
+  expect((await list('olympus=false')).map((e) => [e.agentId, e.olympus])).toEqual([['sandbox', false]]);
+  expect((await list('olympus=true&agentId=sandbox')).map((e) => [e.agentId, e.olympus])).toEqual([['sandbox', true]]);
+  expect(await list('')).toHaveLength(3);
+  const bad = await api.request('GET', '/api/custody/tests?olympus=maybe', { key: viewer });
+  expect(bad.status).toBe(400);
+  expect(bad.body).toMatchObject({ error: { details: [{ field: 'olympus' }] } });
+  // Documented from the same zod schema the route parses.
+  const openapi = (await api.request('GET', '/api/openapi.json', { key: viewer })).body as { paths: Record<string, { get?: { parameters?: Array<{ name: string; in: string; required?: boolean }> } }> };
+  expect(openapi.paths['/api/custody/tests']?.get?.parameters).toContainEqual(expect.objectContaining({ name: 'olympus', in: 'query', required: false }));
+});
+
 it('describes the categories and difficulties with their numbers', async () => {
   const res = await api.request('GET', '/api/custody/categories', { key: viewer });
   expect(res.body).toMatchObject({

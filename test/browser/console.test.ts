@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { CONSOLE_CSP, WEB_DIR } from '../../src/api/routes/console/static';
 import type { Config } from '../../src/config';
 import { PROPOSAL_WORKFLOW, proposalWorkflowId, type ProposalInput } from '../../src/contracts';
@@ -12,17 +11,13 @@ import { Agent, Proposal } from '../../src/db/entities';
 import { runTarget } from '../../activities/runs.activities';
 import { registerWorker } from '../../src/db/workers';
 import { startTestApi, type TestApi } from '../helpers/api';
-import { buildConsole } from '../helpers/browser';
+import { launchConsoleBrowser, screenshot, signIn as signInAs } from '../helpers/browser';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
 import { exampleTargetFix } from '../helpers/proposals';
 import { createTestWorker, type TestWorker } from '../helpers/worker';
 
 jest.setTimeout(240_000);
-
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = path.resolve(__dirname, '../..');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 
 const bed = useLlmTestBed();
 const em = () => bed.orm.em.fork() as EntityManager;
@@ -40,11 +35,7 @@ const SAFE_FIX = exampleTargetFix();
 const TITLE = 'Check names in findUserQuery';
 
 beforeAll(async () => {
-  // Loud, never a silent skip: the browser tests need Debian's chromium (.ci/run installs it).
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (see .ci/run)`);
-  // From the current web/ sources (~2 s) unless already built from them, never while another file builds.
-  await buildConsole();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchConsoleBrowser();
 
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-console-'));
   config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, PROPOSAL_MAX_CHANGED_LINES: '50' }));
@@ -82,23 +73,8 @@ async function proposalAwaitingReview(): Promise<string> {
   throw new Error('the proposal never reached awaiting_review');
 }
 
-/** Signs in through the form in a fresh browser context; collects console errors (a CSP violation is one). */
-async function signIn(key: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${api.url}/`);
-  await page.fill('input[name=key]', key);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('nav .who');
-  expect(page.url()).not.toContain(key);
-  expect(await page.evaluate('sessionStorage.getItem("lvlup.apiKey")')).toBe(key);
-  return { page, errors };
-}
+/** Signs in through the form in a fresh browser context (test/helpers/browser.ts). */
+const signIn = (key: string) => signInAs(browser, api.url, key);
 
 it('serves the console at / under its CSP: index.html revalidated, hashed assets cached for a year', async () => {
   const index = await api.request('GET', '/');
@@ -142,8 +118,7 @@ it('shows the four agents with their levels and pause buttons for an operator (s
   expect(await page.locator('article.agent').count()).toBe(4);
   expect(await page.locator('article.agent[data-agent="guardian"] progress.xp').count()).toBe(1);
   expect(await page.locator('article.agent button:has-text("Pause")').count()).toBe(4);
-  await mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, 'console-agents.png'), fullPage: true });
+  await screenshot(page, 'console-agents');
   expect(errors).toEqual([]);
   await page.context().close();
 });
@@ -191,7 +166,7 @@ it('lets an operator open the proposal from the inbox, approve it with a comment
   await page.click('button.approve');
   await page.waitForSelector('.proposal[data-status="applied"]', { timeout: 120_000 });
   expect(await page.textContent('.proposal .review')).toContain('Approved from the console.');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'console-proposal.png'), fullPage: true });
+  await screenshot(page, 'console-proposal');
   expect(await em().findOneOrFail(Proposal, { id: proposalId })).toMatchObject({ status: 'applied', review: { decision: 'approve', reviewer: 'console-operator', comment: 'Approved from the console.' } });
   expect(errors).toEqual([]);
   await page.context().close();

@@ -18,7 +18,7 @@ import { requiredTestEnv, TEST_ENV } from './env';
 /** Shared setup of the console's browser tests: the build, Debian's chromium, signing in, screenshots. */
 
 export const CHROMIUM = '/usr/bin/chromium';
-const ROOT = path.resolve(__dirname, '../..');
+export const ROOT = path.resolve(__dirname, '../..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 
 async function newestSource(dir: string): Promise<number> {
@@ -64,9 +64,15 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 }
 
+/** {@link buildConsole} then {@link launchChromium}. */
+export async function launchConsoleBrowser(): Promise<Browser> {
+  await buildConsole();
+  return launchChromium();
+}
+
 /**
  * Signs in through the form in a fresh browser context; collects console errors (a CSP violation is one) and the
- * page's uncaught errors.
+ * page's uncaught errors, and checks the key stays out of the URL and in sessionStorage only.
  */
 export async function signIn(browser: Browser, url: string, key: string): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
@@ -80,6 +86,8 @@ export async function signIn(browser: Browser, url: string, key: string): Promis
   await page.fill('input[name=key]', key);
   await page.click('button[type=submit]');
   await page.waitForSelector('nav .who');
+  expect(page.url()).not.toContain(key);
+  expect(await page.evaluate('sessionStorage.getItem("lvlup.apiKey")')).toBe(key);
   return { page, errors };
 }
 

@@ -28,8 +28,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    /** the API's `error.details`: for a 400, `[{ field, message }]` */
-    readonly details?: unknown,
+    /** the API's per-field problems of a 400 (`{ field, message }`), else empty */
+    readonly details: Array<{ field: string; message: string }> = [],
   ) {
     super(message);
   }
@@ -56,7 +56,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (!res.ok) {
     const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     if (res.status === 401) onUnauthorized();
-    throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`, error?.details);
+    const details = Array.isArray(error?.details) ? (error.details as Array<{ field?: unknown; message?: unknown }>).filter((d) => typeof d?.message === 'string').map((d) => ({ field: String(d.field ?? ''), message: String(d.message) })) : [];
+    throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`, details);
   }
   return body as T;
 }

@@ -17,6 +17,7 @@ import { runsPage } from './pages/runs';
 import { schedulesPage } from './pages/schedules';
 import { systemPage } from './pages/system';
 import { tokenUsagePage } from './pages/tokens';
+import { unreadBadge } from './unread';
 
 type Page = (ctx: PageContext) => Promise<HTMLElement>;
 
@@ -52,9 +53,13 @@ const root = document.getElementById('app') as HTMLElement;
 let config: ConsoleConfig;
 let me: Me | null = null;
 let leave: Array<() => void> = [];
+/** the nav's unread count, one for the session (started at sign-in, stopped at sign-out) */
+let unread: ReturnType<typeof unreadBadge> | null = null;
 
 function signIn(message?: string): void {
   me = null;
+  unread?.stop();
+  unread = null;
   const input = h('input', { type: 'password', name: 'key', autocomplete: 'off', placeholder: 'lvl_…', required: true, 'aria-label': 'API key' });
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
   const form = h('form', { class: 'signin' }, h('h1', {}, 'Lvl_UP console'), h('label', {}, 'API key', input), h('button', { type: 'submit' }, 'Sign in'), error);
@@ -72,6 +77,7 @@ function signIn(message?: string): void {
 
 async function start(): Promise<void> {
   me = await api<Me>('/me');
+  unread ??= unreadBadge();
   if (location.hash === '' || location.hash === '#/') location.hash = '#/agents';
   else await render();
 }
@@ -85,7 +91,7 @@ async function render(): Promise<void> {
   const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
   const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
   const visible = ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role)));
-  const link = (r: (typeof ROUTES)[number]) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null, 'aria-current': r === match?.r ? 'page' : null }, r.title);
+  const link = (r: (typeof ROUTES)[number]) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null, 'aria-current': r === match?.r ? 'page' : null }, r.title, r.nav === '#/notifications' ? unread?.element : null);
   const nav = h(
     'nav',
     { 'aria-label': 'Console' },

@@ -3,6 +3,7 @@ import { api } from '../api';
 import { lineChart } from '../chart';
 import type { PageContext } from '../context';
 import { badge, fmtDate, fmtNum, h, pct, table } from '../dom';
+import { examCategories, startExamForm } from './exams';
 
 interface Agent {
   id: string;
@@ -24,11 +25,11 @@ interface Skills {
 /** The four agents: level, rank, XP bar, pass rate, ratings per category with their trend, pause/resume (operator). */
 export async function agentsPage(ctx: PageContext): Promise<HTMLElement> {
   const { items } = await api<{ items: Agent[] }>('/agents');
-  const skills = await Promise.all(items.map((a) => api<Skills>(`/enhanced-learning/skills/${a.id}`)));
-  return h('section', {}, h('h1', {}, 'Agents'), h('div', { class: 'cards' }, items.map((a, i) => agentCard(ctx, a, skills[i] ?? { skills: [] }))));
+  const [skills, categories] = await Promise.all([Promise.all(items.map((a) => api<Skills>(`/enhanced-learning/skills/${a.id}`))), examCategories()]);
+  return h('section', {}, h('h1', {}, 'Agents'), h('div', { class: 'cards' }, items.map((a, i) => agentCard(ctx, a, skills[i] ?? { skills: [] }, categories))));
 }
 
-function agentCard(ctx: PageContext, a: Agent, s: Skills): HTMLElement {
+function agentCard(ctx: PageContext, a: Agent, s: Skills, categories: Awaited<ReturnType<typeof examCategories>>): HTMLElement {
   const floor = xpForLevel(a.level);
   const passRate = a.custody.examsTaken === 0 ? null : a.custody.examsPassed / a.custody.examsTaken;
   const paused = a.status === 'paused';
@@ -47,5 +48,6 @@ function agentCard(ctx: PageContext, a: Agent, s: Skills): HTMLElement {
     h('p', {}, `Pass rate ${pct(passRate)} (${a.custody.examsPassed}/${a.custody.examsTaken}) · streak +${a.custody.consecutivePasses} / −${a.custody.consecutiveFailures} · last pass ${fmtDate(a.custody.lastPassedAt)}`),
     table(['category', 'rating', 'exams'], s.skills.map((k) => [k.category, fmtNum(k.rating, 2), k.exams])),
     lineChart(s.skills.filter((k) => k.history.length > 0).map((k) => ({ name: k.category, points: k.history.map((p) => ({ at: p.at, value: p.ratingAfter, label: `exam score ${p.score}` })) }))),
+    h('details', { class: 'start-card', open: a.custody.examsTaken === 0 && ctx.can('operator') }, h('summary', {}, a.custody.examsTaken === 0 ? `No exam yet — start ${a.name}'s first` : 'Start an exam'), startExamForm(ctx, categories, { agentId: a.id })),
   );
 }

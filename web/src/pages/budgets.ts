@@ -1,4 +1,4 @@
-import { field, fieldErrors, outcome } from '../actions';
+import { field, fieldErrors, outcome } from '../forms';
 import { api } from '../api';
 import type { PageContext } from '../context';
 import { fmtDate, fmtNum, h } from '../dom';

@@ -1,3 +1,5 @@
+import { AGENT_IDS, EXAM_CATEGORIES } from '../../../src/domain/agents';
+import { field, fill as fillWith, select, startForm } from '../actions';
 import { api, type Page } from '../api';
 import { workflowLink, type PageContext } from '../context';
 import { badge, fmtDate, fmtNum, h, json, table } from '../dom';
@@ -32,19 +34,93 @@ interface Exam extends ExamSummary {
   }>;
 }
 
-/** The exams, newest first, each linked to its detail and its Temporal run. */
+/** Mirrors EXAM_STATUSES (src/db/entities/exam.entity.ts, which the browser cannot import). */
+const EXAM_STATUSES = ['running', 'passed', 'failed', 'error', 'skipped', 'cancelled'];
+const FILTERS = ['agentId', 'category', 'status', 'olympus'] as const;
+
+interface Categories {
+  categories: Array<{ id: string; agents: string[] }>;
+}
+
+/** GET /api/custody/categories, once per page load: which categories each agent is examined in. */
+export async function examCategories(): Promise<Categories['categories']> {
+  return (await api<Categories>('/custody/categories')).categories;
+}
+
+/**
+ * "Start exam": an agent (fixed when `agentId` is given, as on an agent's card) and an optional category among the
+ * agent's own; then the exam followed live, with a link to its page once it ended.
+ */
+export function startExamForm(ctx: PageContext, categories: Categories['categories'], opts: { agentId?: string; onEnd?: () => void } = {}): HTMLElement {
+  const agent = opts.agentId === undefined ? select('agentId', [...AGENT_IDS]) : null;
+  const category = select('category', [], { any: "the agent's next category (default)" });
+  const fillCategories = () => {
+    const id = opts.agentId ?? agent?.value ?? '';
+    const keep = category.value;
+    fillWith(category, h('option', { value: '' }, "the agent's next category (default)"), categories.filter((c) => c.agents.includes(id)).map((c) => h('option', { value: c.id, selected: c.id === keep }, c.id.replace(/_/g, ' '))));
+  };
+  agent?.addEventListener('change', fillCategories);
+  fillCategories();
+  return startForm(ctx, {
+    action: 'start-exam',
+    label: 'Start exam',
+    path: '/custody/tests',
+    body: (f) => {
+      const body: { agentId: string; category?: string } = { agentId: opts.agentId ?? String(f.get('agentId') ?? '') };
+      const c = String(f.get('category') ?? '');
+      if (c !== '') body.category = c;
+      return body;
+    },
+    fields: [agent ? field('Agent', agent) : null, field('Category (optional)', category)],
+    links: (s) => [h('a', { href: `#/exams/${encodeURIComponent(s.workflowId)}`, class: 'exam-link' }, 'Open the exam →')],
+    onEnd: opts.onEnd,
+  });
+}
+
+/** The exams, newest first, filtered by agent, category, status and Olympus (kept in the hash), each linked to its detail and its Temporal run. */
 export async function examsPage(ctx: PageContext): Promise<HTMLElement> {
   const offset = Number(ctx.query.get('offset') ?? 0);
-  const data = await api<Page<ExamSummary>>(`/custody/tests?limit=25&offset=${offset}`);
+  const filters = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = ctx.query.get(name) ?? '';
+    if (value !== '') filters.set(name, value);
+  }
+  const q = new URLSearchParams({ limit: '25', offset: String(offset) });
+  for (const [k, v] of filters) q.set(k, v);
+  const [data, categories] = await Promise.all([api<Page<ExamSummary>>(`/custody/tests?${q.toString()}`), examCategories()]);
+  const form = h(
+    'form',
+    { class: 'filters exam-filters', 'aria-label': 'Filter exams' },
+    field('Agent', select('agentId', [...AGENT_IDS], { value: filters.get('agentId') ?? '', any: 'any agent' })),
+    field('Category', select('category', [...EXAM_CATEGORIES].map((c) => [c, c.replace(/_/g, ' ')] as [string, string]), { value: filters.get('category') ?? '', any: 'any category' })),
+    field('Status', select('status', EXAM_STATUSES, { value: filters.get('status') ?? '', any: 'any status' })),
+    field('Olympus', select('olympus', [['true', 'Olympus only'], ['false', 'ordinary only']], { value: filters.get('olympus') ?? '', any: 'any' })),
+    h('button', { type: 'submit' }, 'Filter'),
+    filters.size > 0 ? h('a', { href: '#/exams' }, 'clear') : null,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v !== '') chosen.set(k, v);
+    location.hash = chosen.size > 0 ? `#/exams?${chosen.toString()}` : '#/exams';
+  });
+  const refresh = h('p', { class: 'refresh-holder' });
+  const start = startExamForm(ctx, categories, { onEnd: () => refresh.replaceChildren(h('button', { type: 'button', class: 'small refresh', onclick: () => ctx.reload() }, 'Show the exam in the list ↻')) });
+  const empty = data.page.total === 0 && filters.size === 0;
   return h(
     'section',
     {},
     h('h1', {}, 'Exams'),
+    empty
+      ? h('div', { class: 'card empty-state' }, h('h2', {}, 'No exam yet — start one'), h('p', {}, 'An exam tests an agent in one of its categories: an examiner model writes the items, the agent answers, independent judges grade. Passing earns XP and levels.'), start, refresh)
+      : h('details', { class: 'card start-card', open: ctx.can('operator') }, h('summary', {}, 'Start an exam'), start, refresh),
+    form,
     table(
       ['started', 'agent', 'category', 'difficulty', 'status', 'score', 'judge', 'workflow'],
       data.items.map((e) => [h('a', { href: `#/exams/${e.id}` }, fmtDate(e.startedAt)), e.agentId, e.category, `${e.difficulty}${e.olympus ? ' (Olympus)' : ''}`, badge(e.status), e.score === null ? '—' : `${fmtNum(e.score, 1)} / ${e.passMark}`, judgeCell(e), workflowLink(ctx.config, e.workflowId)]),
+      filters.size > 0 ? 'No exam matches these filters.' : 'No exam yet.',
     ),
-    pager('#/exams', data.page),
+    pager('#/exams', data.page, filters),
   );
 }
 

@@ -1,4 +1,4 @@
-import { every, field, outcome } from '../actions';
+import { every, field, outcome } from '../forms';
 import { api } from '../api';
 import { workflowLink, type PageContext } from '../context';
 import { badge, fmtDate, h } from '../dom';

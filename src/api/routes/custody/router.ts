@@ -55,7 +55,7 @@ export function custodyRouter({ orm, temporal, config }: { orm: MikroORM; tempor
 
   router.get('/tests', doc({ summary: 'List exams, newest first', role: 'viewer', query: listExamsQuery, responses: { 200: { description: 'a page of exams', schema: examPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listExamsQuery, ctx.query);
-    const filters = sqlFilters([['t.agent_id', q.agentId], ['t.status', q.status], ['t.category', q.category]]);
+    const filters = sqlFilters([['t.agent_id', q.agentId], ['t.status', q.status], ['t.category', q.category], ['t.olympus', q.olympus]]);
     const { rows, total } = await readPage(orm, Exam, { ...filters, orderBy: 't.started_at desc, t.id asc', limit: q.limit, offset: q.offset });
     ctx.body = page(rows.map(({ item }) => presentExamSummary(item)), total, q);
   });

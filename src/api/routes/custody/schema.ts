@@ -13,6 +13,7 @@ export const listExamsQuery = paginationQuery.extend({
   agentId: z.enum(AGENT_IDS).optional(),
   status: z.enum(EXAM_STATUSES).optional(),
   category: z.enum(EXAM_CATEGORIES).optional(),
+  olympus: z.stringbool().optional().describe('only Olympus Treaty exams (`true`) or only ordinary ones (`false`)'),
 });
 
 /** An exam is addressed by its id or by its workflow id. */
