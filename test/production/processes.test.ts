@@ -77,12 +77,13 @@ beforeAll(async () => {
     });
     // The migrate job of the compose file: creates the database and applies every migration, compiled.
     expect(await procs.run('migrate', ENTRY.migrate)).toMatch(/"message":"applied /);
-    // The API first: it copies the example target and records it, which the workers then find done.
+    // All three at once, as `docker compose up` starts them after migrate: each copies the example target into the
+    // shared DATA_DIR and records it, concurrently.
     const api = procs.start('api', ENTRY.api, { API_HOST: '127.0.0.1', API_PORT: '0', ADMIN_API_KEY: adminKey });
-    apiUrl = (await api.line(/API listening on (http:\/\/127\.0\.0\.1:\d+)/, START_MS))[1] ?? '';
     workflowsWorker = procs.start('worker-workflows', ENTRY.worker, { WORKER_QUEUES: 'workflows' });
     activityWorker = procs.start('worker-llm-sandbox', ENTRY.worker, { WORKER_QUEUES: 'llm,sandbox' });
-    await Promise.all([workflowsWorker.line(/worker polling /, START_MS), activityWorker.line(/worker polling /, START_MS)]);
+    const [listening] = await Promise.all([api.line(/API listening on (http:\/\/127\.0\.0\.1:\d+)/, START_MS), workflowsWorker.line(/worker polling /, START_MS), activityWorker.line(/worker polling /, START_MS)]);
+    apiUrl = listening[1] ?? '';
   });
 }, 420_000);
 
