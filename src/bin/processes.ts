@@ -73,7 +73,7 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   try {
     const { taskQueue, namespace } = config.temporal;
     const { concurrency, shutdownGraceSeconds, tuning } = config.worker;
-    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, tuning, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath });
+    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, tuning, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath, logger: logger.child({ component: 'bundler' }) });
     webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
   } catch (err) {
     await close();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import { Repository } from './entities';
@@ -10,10 +11,14 @@ export async function syncTargetRepository(
   em: EntityManager,
   target: Pick<Config['target'], 'testCmd' | 'benchCmd'> & { key: string; name: string },
 ): Promise<Repository> {
-  const existing = await em.findOne(Repository, { path: target.key });
-  const repo = existing ?? new Repository({ name: target.name, path: target.key, testCmd: target.testCmd });
-  repo.testCmd = target.testCmd;
-  repo.benchCmd = target.benchCmd ?? null;
-  await em.persistAndFlush(repo);
-  return repo;
+  // One statement: processes starting together on a fresh database (the API and its workers) cannot both insert the
+  // row — the unique path failed one of them at start. An unchanged row is left as it is.
+  await em.getConnection().execute(
+    `insert into "repositories" ("id", "name", "path", "test_cmd", "bench_cmd", "created_at", "updated_at") values (?, ?, ?, ?, ?, now(), now())
+     on conflict ("path") do update set "test_cmd" = excluded."test_cmd", "bench_cmd" = excluded."bench_cmd", "updated_at" = now()
+       where ("repositories"."test_cmd", "repositories"."bench_cmd") is distinct from (excluded."test_cmd", excluded."bench_cmd")`,
+    [randomUUID(), target.name, target.key, target.testCmd, target.benchCmd ?? null],
+    'run',
+  );
+  return em.findOneOrFail(Repository, { path: target.key }, { refresh: true });
 }

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger as SdkLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { activityQueues, queueKindsOf, type QueueKind } from '../contracts';
 import type { Config } from '../config';
+import type { Logger } from '../logger';
 import { connectionOptions } from './client';
 
 /** The pre-built bundle `npm run build` writes; the worker loads it (or WORKFLOW_BUNDLE_PATH) when present instead of bundling at start. */
@@ -26,6 +27,11 @@ export interface KindWorkersOptions {
   shutdownGraceSeconds?: number;
   /** Poller counts, sticky cache and eager activities (WORKER_* config); the SDK's defaults where unset. */
   tuning?: WorkerTuning;
+  /**
+   * Where bundling the workflows at start (no pre-built bundle) reports: webpack's summary at debug, its warnings and
+   * errors as such. Unset: the SDK runtime's logger, at the same levels.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -85,7 +91,7 @@ export async function createKindWorkers(opts: KindWorkersOptions): Promise<KindW
       maxConcurrentActivityTaskExecutions: opts.concurrency[kind],
       ...tuningOptions(kind, opts.concurrency[kind], opts.tuning),
       ...(opts.shutdownGraceSeconds === undefined ? {} : { shutdownGraceTime: `${opts.shutdownGraceSeconds}s` }),
-      ...(kind === 'workflows' ? workflowSource(opts.workflowsPath, opts.workflowBundlePath) : {}),
+      ...(kind === 'workflows' ? await workflowSource(opts) : {}),
     });
     workers.push({ kind, queue: queues[kind], worker });
   }
@@ -132,8 +138,32 @@ export function activitiesFor(kind: QueueKind, polled: readonly QueueKind[], act
   return Object.fromEntries(Object.entries(activities).filter(([name]) => runsHere(name)));
 }
 
-function workflowSource(workflowsPath: string | undefined, bundlePath = WORKFLOW_BUNDLE_PATH) {
-  return workflowsPath === undefined && existsSync(bundlePath)
-    ? { workflowBundle: { codePath: bundlePath } }
-    : { workflowsPath: workflowsPath ?? require.resolve('../../workflows') };
+/**
+ * The `workflows` worker's code: the pre-built bundle when there is one (production), else the workflows bundled now
+ * with webpack (development and tests, seconds). Bundled here rather than by `Worker.create`, which logs webpack's
+ * whole module list at info: here that summary goes to debug (LOG_LEVEL=debug shows it).
+ */
+async function workflowSource({ workflowsPath, workflowBundlePath = WORKFLOW_BUNDLE_PATH, logger }: KindWorkersOptions) {
+  if (workflowsPath === undefined && existsSync(workflowBundlePath)) return { workflowBundle: { codePath: workflowBundlePath } };
+  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath ?? require.resolve('../../workflows'), logger: bundlerLogger(logger) });
+  return { workflowBundle: { code } };
+}
+
+const WINSTON_LEVELS: Record<LogLevel, string> = { TRACE: 'silly', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+
+/** The webpack bundler's logger: its info (the build summary, "Workflow bundle created") one level down, at debug. */
+export function bundlerLogger(logger: Logger | undefined): SdkLogger {
+  const log = (level: LogLevel, message: string, meta: LogMetadata = {}) => {
+    const demoted = level === 'INFO' ? 'DEBUG' : level;
+    if (logger === undefined) Runtime.instance().logger.log(demoted, message, meta);
+    else logger.log(WINSTON_LEVELS[demoted], message, meta);
+  };
+  return {
+    log,
+    trace: (message, meta) => log('TRACE', message, meta),
+    debug: (message, meta) => log('DEBUG', message, meta),
+    info: (message, meta) => log('INFO', message, meta),
+    warn: (message, meta) => log('WARN', message, meta),
+    error: (message, meta) => log('ERROR', message, meta),
+  };
 }
