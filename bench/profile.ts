@@ -1,10 +1,9 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createOrm, ensureDatabase, runMigrations } from '../src/db/orm';
 import { load, startBenchServer } from './api-suite';
 import { type CpuProfile, formatEntries, summarizeProfile } from './cpuprofile';
+import { migratedBenchDatabase } from './database';
 import { positiveInt } from './llm';
 
 /**
@@ -17,16 +16,7 @@ import { positiveInt } from './llm';
 async function main(): Promise<void> {
   const duration = positiveInt('BENCH_DURATION_S', 10);
   const connections = positiveInt('BENCH_CONNECTIONS', 50);
-  const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/lvlup');
-  base.pathname = '/lvlup_bench_api';
-  const url = base.toString();
-  await ensureDatabase(url);
-  const orm = await createOrm(loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'error' }).database);
-  try {
-    await runMigrations(orm);
-  } finally {
-    await orm.close(true);
-  }
+  const url = await migratedBenchDatabase('lvlup_bench_api');
   const dir = await mkdtemp(path.join(tmpdir(), 'lvlup-profile-'));
   const server = await startBenchServer({ ...process.env, DATABASE_URL: url }, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   const target = `${server.api}/api/agents`;

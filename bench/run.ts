@@ -1,6 +1,5 @@
 import { Client } from 'pg';
-import { loadConfig } from '../src/config';
-import { createOrm, ensureDatabase, runMigrations } from '../src/db/orm';
+import { benchDatabaseUrl as databaseUrl, migratedBenchDatabase } from './database';
 import { explain, isRouteRead, load, type LoadResult, startBenchServer } from './api-suite';
 import { LLM_GOALS, positiveInt, runLlmBench } from './llm';
 import { ROWS_PER_SCALE, resetSeed, seedTo } from './seed';
@@ -49,13 +48,6 @@ const notes: string[] = [];
 const out = (s: string) => process.stdout.write(s);
 const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-function databaseUrl(name: string): string {
-  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/lvlup';
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 const f = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
 async function llm(): Promise<void> {
@@ -86,20 +78,20 @@ async function workflows(): Promise<void> {
     { scenario: `activity schedule→start p50 ms (${all.length})`, figure: f(s2s, 0), reference: `p99 ${f(q(all, 0.99), 0)}`, ratio: '', goal: `≤ ${WORKFLOW_GOALS.scheduleToStartP50Ms} ms`, pass: s2s <= WORKFLOW_GOALS.scheduleToStartP50Ms },
   );
   const slowest = Object.entries(r.overhead).map(([type, v]) => `${type} ${f(q(v, 0.5), 0)}`).join(', ');
-  notes.push(`schedule→start p50 per activity (ms): ${slowest}`);
+  notes.push(`schedule→start p50 per activity (ms), 4 agents in parallel: ${slowest}`);
+  // The same at one exam at a time: the orchestration latency without any contention for slots or pollers.
+  const few = Math.max(4, Math.round(exams / 4));
+  progress(`custody exams, ${few} one at a time`);
+  const serial = await runWorkflowBench({ exams: few, databaseUrl: databaseUrl('lvlup_bench_wf'), parallel: 1 });
+  const serialAll = Object.values(serial.overhead).flat();
+  const perType = Object.entries(serial.overhead).map(([type, v]) => `${type} ${f(q(v, 0.5), 0)}`).join(', ');
+  notes.push(`one exam at a time (${serial.exams} exams): end to end p50 ${f(q(serial.durations, 0.5), 0)} ms, schedule→start p50 ${f(q(serialAll, 0.5), 0)} ms (p99 ${f(q(serialAll, 0.99), 0)}); per activity: ${perType}`);
 }
 
 async function api(): Promise<void> {
   const duration = positiveInt('BENCH_DURATION_S', 5);
   const connections = positiveInt('BENCH_CONNECTIONS', 50);
-  const url = databaseUrl('lvlup_bench_api');
-  await ensureDatabase(url);
-  const orm = await createOrm(loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'error' }).database);
-  try {
-    await runMigrations(orm);
-  } finally {
-    await orm.close(true);
-  }
+  const url = await migratedBenchDatabase('lvlup_bench_api');
   const db = new Client({ connectionString: url });
   await db.connect();
   const server = await startBenchServer({ ...process.env, DATABASE_URL: url });

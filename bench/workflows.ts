@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../src/config';
+import { benchDatabaseUrl } from './database';
 import { AGENT_IDS, type AgentId } from '../src/domain/agents';
 import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, QUEUE_KINDS, type CustodyExamInput } from '../src/contracts';
 import { createOrm, ensureDatabase, runMigrations } from '../src/db/orm';
@@ -20,11 +21,14 @@ import { startFakeOpenAI } from '../test/fakes/llm-servers';
 /**
  * `npm run bench:workflows`: BENCH_EXAMS custody exams (default 40) on a fresh in-memory Temporal dev server with a
  * real worker and PostgreSQL (`DATABASE_URL`, database `lvlup_bench_wf` by default, reset first), the LLM answered
- * instantly by the fake OpenAI server. Four agents examine in parallel (one running exam per agent is the rule).
+ * instantly by the fake OpenAI server. Four agents examine in parallel (one running exam per agent is the rule);
+ * BENCH_PARALLEL=1 runs one exam at a time (the orchestration latency without contention).
  * Prints exams/min, end-to-end p50/p99, and per activity the orchestration overhead (scheduled → started, from the
  * workflow histories) next to the activity's own run time.
  */
 const QUIET = createLogger({ level: 'error', format: 'json' });
+/** The Temporal runtime is installed once per process (a second bench in the same process reuses it). */
+let runtimeInstalled = false;
 
 /** The goals of issue 17 for one worker. */
 export const WORKFLOW_GOALS = { examP50Ms: 1000, examsPerMin: 200, scheduleToStartP50Ms: 10 };
@@ -40,7 +44,7 @@ export interface WorkflowBenchResult {
 }
 
 async function main(): Promise<void> {
-  const result = await runWorkflowBench({ exams: Number(process.env.BENCH_EXAMS ?? 40), databaseUrl: process.env.DATABASE_URL });
+  const result = await runWorkflowBench({ exams: Number(process.env.BENCH_EXAMS ?? 40), databaseUrl: benchDatabaseUrl('lvlup_bench_wf'), parallel: Number(process.env.BENCH_PARALLEL ?? 4) });
   report(result);
 }
 
@@ -48,8 +52,9 @@ async function main(): Promise<void> {
  * Starts its own Temporal dev server, fake LLM and worker, runs `exams` custody exams and reads the histories back.
  * Installs the Temporal runtime's logger (once per process).
  */
-export async function runWorkflowBench(opts: { exams: number; databaseUrl: string | undefined }): Promise<WorkflowBenchResult> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+export async function runWorkflowBench(opts: { exams: number; databaseUrl: string | undefined; parallel?: number }): Promise<WorkflowBenchResult> {
+  if (!runtimeInstalled) Runtime.install({ logger: new DefaultLogger('ERROR') });
+  runtimeInstalled = true;
   const fake = await startFakeOpenAI();
   let n = 0;
   const code = { kind: 'code', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [0, 5], expected: 5 }] };
@@ -74,9 +79,9 @@ export async function runWorkflowBench(opts: { exams: number; databaseUrl: strin
   }
 }
 
-async function run(address: string, fakeUrl: string, opts: { exams: number; databaseUrl: string | undefined }): Promise<WorkflowBenchResult> {
+async function run(address: string, fakeUrl: string, opts: { exams: number; databaseUrl: string | undefined; parallel?: number }): Promise<WorkflowBenchResult> {
   const EXAMS = opts.exams;
-  const dbUrl = opts.databaseUrl?.replace(/\/[^/?]+(\?.*)?$/, '/lvlup_bench_wf') ?? 'postgres://postgres@127.0.0.1:5432/lvlup_bench_wf';
+  const dbUrl = opts.databaseUrl ?? benchDatabaseUrl('lvlup_bench_wf');
   const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
   // The worker tuning (WORKER_ACTIVITY_POLLERS, WORKER_WORKFLOW_POLLERS, WORKER_MAX_CACHED_WORKFLOWS, WORKER_EAGER_ACTIVITIES) from the environment.
   const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^WORKER_(ACTIVITY_POLLERS|WORKFLOW_POLLERS|MAX_CACHED_WORKFLOWS|EAGER_ACTIVITIES)$/.test(k)));
@@ -99,9 +104,11 @@ async function run(address: string, fakeUrl: string, opts: { exams: number; data
   const ids: string[] = [];
   const started = performance.now();
   await worker.runUntil(async () => {
-    const perAgent = Math.ceil(EXAMS / AGENT_IDS.length);
+    // `parallel` agents examined side by side (1: one exam at a time, the latency without contention).
+    const agents = AGENT_IDS.slice(0, Math.max(1, Math.min(AGENT_IDS.length, opts.parallel ?? AGENT_IDS.length)));
+    const perAgent = Math.ceil(EXAMS / agents.length);
     await Promise.all(
-      AGENT_IDS.map(async (agentId: AgentId) => {
+      agents.map(async (agentId: AgentId) => {
         for (let i = 0; i < perAgent && ids.length < EXAMS; i++) {
           const workflowId = custodyWorkflowId(agentId, randomUUID());
           ids.push(workflowId);
@@ -147,7 +154,7 @@ async function run(address: string, fakeUrl: string, opts: { exams: number; data
 
 function report({ exams, wallMs, durations, overhead, runTime }: WorkflowBenchResult): void {
   console.log(`\nserver eager activity execution ${process.env.BENCH_EAGER === '0' ? 'off' : 'on'}`);
-  console.log(`\n${exams} custody exams (3 items each, one of them a code item run in the sandbox for 3 of the 4 agents; LLM answered instantly), 4 agents in parallel, 1 worker\n`);
+  console.log(`\n${exams} custody exams (3 items each, one of them a code item run in the sandbox for 3 of the 4 agents; LLM answered instantly), ${process.env.BENCH_PARALLEL ?? 4} agent(s) in parallel, 1 worker\n`);
   console.log(`throughput    ${((exams / wallMs) * 60_000).toFixed(1)} exams/min (wall ${(wallMs / 1000).toFixed(1)} s)`);
   console.log(`end-to-end    p50 ${q(durations, 0.5).toFixed(0)} ms   p99 ${q(durations, 0.99).toFixed(0)} ms\n`);
   console.log('activity                 count   schedule→start p50/p99 ms   run p50/p99 ms');

@@ -22,6 +22,7 @@ import { Migration20261202094447_JudgeIndependence } from './Migration2026120209
 import { Migration20261202100500_LedgerCostUnknown } from './Migration20261202100500_LedgerCostUnknown';
 import { Migration20261202141500_LedgerInFlight } from './Migration20261202141500_LedgerInFlight';
 import { Migration20261202142246_AuditKeyPrefix } from './Migration20261202142246_AuditKeyPrefix';
+import { Migration20261202193000_ReadCountsRollups } from './Migration20261202193000_ReadCountsRollups';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -51,4 +52,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202100500_LedgerCostUnknown', class: Migration20261202100500_LedgerCostUnknown },
   { name: 'Migration20261202141500_LedgerInFlight', class: Migration20261202141500_LedgerInFlight },
   { name: 'Migration20261202142246_AuditKeyPrefix', class: Migration20261202142246_AuditKeyPrefix },
+  { name: 'Migration20261202193000_ReadCountsRollups', class: Migration20261202193000_ReadCountsRollups },
 ];

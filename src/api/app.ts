@@ -3,7 +3,6 @@ import Router from '@koa/router';
 import compose from 'koa-compose';
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
-import { RequestContext } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
@@ -16,6 +15,7 @@ import { errorHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import type { RateLimitStore } from '../rate-limit-store';
 import { limitAuthFailures, rateLimit } from './middleware/rate-limit';
+import { lazyRequestContext } from './middleware/lazy-request-context';
 import { requestContext } from './middleware/request-context';
 import { isApiPath } from './api-path';
 import { API_INFO, lazyOpenApiDocument } from './openapi/generate';
@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     limitAuthFailures(deps.rateLimitStore, config.api.authFailureLimit, authenticate(orm)),
     ...(config.api.rateLimit.enabled ? [rateLimit(deps.rateLimitStore, config.api.rateLimit)] : []),
     parseJsonBody(config.api.bodyLimitBytes),
-    (_ctx, next) => RequestContext.create(orm.em, next),
+    lazyRequestContext(orm.em),
   ]);
   app.use((ctx, next) => (isApiPath(ctx.path) ? guard(ctx, next) : next()));
 

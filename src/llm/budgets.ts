@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
+import { preparedQuery } from '../db/prepared';
 import { budgetMonth, thresholdsReached, type BudgetLimits, type BudgetScope } from '../domain/llm';
 import type { Logger } from '../logger';
 import { createNotification } from '../notifications/create';
@@ -116,12 +117,12 @@ export function createBudgets(deps: {
       // With a ledger row to begin: one statement, one transaction — the row is written only if the hold is granted
       // (the CTE is evaluated once, before the insert reads it), and neither is committed without the other.
       const begin = alsoBegin?.insert(`not exists (select 1 from r where o_exceeded is not null${alsoBegin.unlessUsdLimit ? ' or o_limit_usd is not null' : ''})`);
-      const rows = (await orm.em
-        .getConnection()
-        .execute(
-          begin ? `with r as materialized (${reserve}), begun as (${begin.sql}) select * from r` : reserve,
-          begin ? [...reserveParams, ...begin.params] : reserveParams,
-        )) as ScopeState[];
+      // A prepared statement on the pool (parsed and planned once per connection: the gateway's hot path, issue 17).
+      const rows = (await preparedQuery(
+        orm,
+        begin ? `with r as materialized (${reserve}), begun as (${begin.sql}) select * from r` : reserve,
+        begin ? [...reserveParams, ...begin.params] : reserveParams,
+      )) as ScopeState[];
       const limits: Reservation['limits'] = {};
       for (const row of rows) limits[row.o_scope] = { monthlyTokens: toNumberOrNull(row.o_limit_tokens), monthlyUsd: toNumberOrNull(row.o_limit_usd) };
       const over = rows.find((r) => r.o_exceeded !== null);
@@ -147,7 +148,8 @@ export function createBudgets(deps: {
       // does not wait for the WAL flush (synchronous_commit off for this statement only; -0.3 ms a call): a
       // PostgreSQL crash can lose the last fraction of a second of settles and ledger rows. The reservation that
       // guards the budget was committed durably, and an unsettled one is swept.
-      const rows = (await orm.em.getConnection().execute(
+      const rows = (await preparedQuery(
+        orm,
         `with released as (delete from llm_budget_reservations where id = ? returning tokens, usd)${alsoInsert ? `, also as (${alsoInsert.sql})` : ''}
          update llm_budget_usage
             set used_tokens = used_tokens + ?, used_usd = used_usd + ?,

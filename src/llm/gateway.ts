@@ -123,8 +123,9 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     if (client === undefined) throw notConfigured(`profile ${profile.provider}:${profile.model} needs the ${profile.provider} provider configured`);
     const started = performance.now();
     const jsonSchema = req.schema && jsonSchemaFor(req.schema);
-    const key = cacheKey({ ...profile, messages: req.messages, jsonSchema, temperature: req.temperature, maxTokens: req.maxTokens });
     const ttlSeconds = req.cacheTtlSeconds ?? llm.cacheTtlSeconds.byPurpose[req.purpose] ?? llm.cacheTtlSeconds.default;
+    // The cache key (a hash of the whole request) only when the cache is used for this purpose.
+    const key = ttlSeconds > 0 ? cacheKey({ ...profile, messages: req.messages, jsonSchema, temperature: req.temperature, maxTokens: req.maxTokens }) : '';
     const entry = ledgerBase(profile, req, ctx);
 
     if (ttlSeconds > 0) {
@@ -274,7 +275,7 @@ function sender(deps: {
     // Cache-hit rows still being written go first, so the ledger keeps this process's calls in order.
     if (ledger.pending > 0) await ledger.flush();
     const started = performance.now();
-    const schemaChars = request.jsonSchema ? JSON.stringify(request.jsonSchema.schema).length : 0;
+    const schemaChars = request.jsonSchema ? schemaLength(request.jsonSchema.schema) : 0;
     const inputEstimate = estimateInputTokens(request.messages, schemaChars);
     let begun = false;
     const failed = async (err: unknown) => {
@@ -395,6 +396,18 @@ function reuseKeyOf(ctx: CallContext, req: LlmRequest<unknown>): string | undefi
   const jsonSchema = req.schema && jsonSchemaFor(req.schema);
   const material = [ctx.workflowId, ctx.runId ?? '-', ctx.activityId, ctx.callSeq ?? 0, req.purpose, req.profile ?? null, req.agentId ?? null, req.messages, jsonSchema ?? null, req.temperature, req.maxTokens];
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
+}
+
+const schemaLengths = new WeakMap<object, number>();
+
+/** The serialized length of a JSON schema (for the input estimate), computed once per schema object (jsonSchemaFor caches them). */
+function schemaLength(schema: Record<string, unknown>): number {
+  let n = schemaLengths.get(schema);
+  if (n === undefined) {
+    n = JSON.stringify(schema).length;
+    schemaLengths.set(schema, n);
+  }
+  return n;
 }
 
 function round6(n: number): number {

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { preparedQuery } from '../db/prepared';
 import { budgetMonth, type AgentId, type LlmProvider } from '../domain';
 import type { LlmOutcome, SettledAnswer } from '../db/entities';
 import type { Logger } from '../logger';
@@ -143,7 +144,7 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
   const write = async (e: LedgerEntry, at?: Date) => {
     const { sql, params } = ledgerInsert(e, at);
     try {
-      await orm.em.getConnection().execute(sql, params, 'run');
+      await preparedQuery(orm, sql, params);
     } catch (err) {
       logger.error('could not write a token usage event', { error: (err as Error).message, purpose: e.purpose });
     }
@@ -164,7 +165,7 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
     },
     async begin(e) {
       const { sql, params } = ledgerBegin(e);
-      await orm.em.getConnection().execute(sql, params, 'run');
+      await preparedQuery(orm, sql, params);
     },
     async alive(callKey) {
       try {
@@ -178,7 +179,7 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
       observe(e);
       const { sql, params } = ledgerUpdate(e);
       try {
-        await orm.em.getConnection().execute(sql, params, 'run');
+        await preparedQuery(orm, sql, params);
       } catch (err) {
         // The row stays `unknown` at its estimate: counted, never missing.
         logger.error('could not complete a token usage event', { error: (err as Error).message, purpose: e.purpose });

@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { readRows } from '../db/read';
 import type { Config } from '../config';
 import { BUDGET_SCOPES, effectiveBudget, type BudgetScope } from '../domain/llm';
 
@@ -108,19 +109,30 @@ export interface UsageSummary {
   budgets: BudgetState[];
 }
 
+/** The totals columns summed over `token_usage_rollup` rows (each row already a sum over its ledger rows). */
+const ROLLUP_TOTALS = `sum(calls) as calls, sum(cache_hits) as cache_hits, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+            sum(cost_usd) as cost_usd, sum(unknown_cost_calls) as unknown_cost_calls, sum(estimated_usage_calls) as estimated_usage_calls`;
+
 /**
  * A month's totals (overall, by agent, by provider, by provider:model) and every budget state in ONE statement: the
- * groupings are grouping sets of one scan, the budgets a CTE, both returned as json arrays (the summary route, issue 17).
- * Same figures and orders as `usageTotals` ×4 + `budgetStates`.
+ * groupings are grouping sets over the month's rows of `token_usage_rollup` (the ledger pre-summed per agent,
+ * provider and model by triggers in the writers' transactions: O(groups) rows read, not the month's calls), the
+ * budgets a CTE, both returned as json arrays (the summary route, issue 17). Same figures and orders as
+ * `usageTotals` ×4 + `budgetStates`, which read the ledger itself (test/db/read-models.test.ts holds them equal).
  */
-export async function usageSummary(em: EntityManager, month: string, defaults: Config['llm']['defaultBudget']): Promise<UsageSummary> {
+export async function usageSummary(db: EntityManager | MikroORM, month: string, defaults: Config['llm']['defaultBudget']): Promise<UsageSummary> {
   const model = `(provider || ':' || model)`;
-  const [row] = (await em.execute(
+  // In the rollup, '' is the agent of calls made for no agent (null in the ledger); a group whose rows were all
+  // deleted is left with no calls and is skipped, as the ledger has no such group.
+  // Through the ORM's pool as a prepared read (readRows) when given the ORM (the API route), else on `db` (its transaction).
+  const run = (sql: string, params: unknown[]) => ('em' in db ? readRows(db, sql, params) : db.execute(sql, params));
+  const [row] = (await run(
     `with totals as (
        select case when grouping(agent_id) = 0 then 'agent' when grouping(provider) = 0 then 'provider' when grouping(${model}) = 0 then 'model' else 'all' end as by,
               case when grouping(agent_id) = 0 then agent_id when grouping(provider) = 0 then provider when grouping(${model}) = 0 then ${model} else '' end as key,
-              ${TOTALS_COLUMNS}
-         from token_usage_events where month = ?
+              ${ROLLUP_TOTALS}
+         from (select nullif(agent_id, '') as agent_id, provider, model, calls, cache_hits, input_tokens, output_tokens, cost_usd, unknown_cost_calls, estimated_usage_calls
+                 from token_usage_rollup where month = ? and calls <> 0) r
         group by grouping sets ((), (agent_id), (provider), (${model}))
      ), budgets as (${BUDGETS_SQL})
      select (select coalesce(json_agg(t order by t.by, t.key nulls first), '[]'::json) from totals t) as totals,

@@ -21,15 +21,20 @@ export function requestContext(logger: Logger): Middleware<AppState> {
       status = toHttpError(err).status;
       throw err;
     } finally {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info('request', {
-        requestId: ctx.state.requestId,
-        method: ctx.method,
-        path: ctx.path,
-        status,
-        ms: Math.round(ms * 10) / 10,
-        key: ctx.state.auth?.name,
-      });
+      // Checked first: winston formats a line (timestamp, JSON) before its transports drop it for its level.
+      if (logger.isInfoEnabled()) logRequest(logger, ctx, status, started);
     }
   };
+}
+
+function logRequest(logger: Logger, ctx: Parameters<Middleware<AppState>>[0], status: number, started: bigint): void {
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  logger.info('request', {
+    requestId: ctx.state.requestId,
+    method: ctx.method,
+    path: ctx.path,
+    status,
+    ms: Math.round(ms * 10) / 10,
+    key: ctx.state.auth?.name,
+  });
 }

@@ -82,7 +82,12 @@ export class Exam {
 export const ExamSchema = new EntitySchema<Exam>({
   class: Exam,
   tableName: 'exams',
-  indexes: [{ properties: ['agentId', 'startedAt'] }, { properties: ['agentId', 'category', 'completedAt'] }],
+  indexes: [
+    { properties: ['agentId', 'startedAt'] },
+    { properties: ['agentId', 'category', 'completedAt'] },
+    // GET /custody/tests: newest first (issue 17: read in index order, no sort).
+    { name: 'exams_list_order_index', expression: `create index "exams_list_order_index" on "exams" ("started_at" desc, "id")` },
+  ],
   properties: {
     id: { type: 'uuid', primary: true },
     workflowId: { type: 'string', length: 255, unique: true },

@@ -46,6 +46,8 @@ export class Finding {
   openedRunId: string;
   firstSeenAt: Date = new Date();
   lastSeenAt: Date = new Date();
+  /** Written by the database (a stored generated column): 0 critical, 1 high, 2 medium, 3 anything else — the list's order. */
+  declare severityRank?: number;
   resolvedAt: Date | null = null;
   dismissedAt: Date | null = null;
   dismissedBy: string | null = null;
@@ -76,7 +78,15 @@ export const FindingSchema = new EntitySchema<Finding>({
   class: Finding,
   tableName: 'findings',
   uniques: [{ properties: ['repositoryId', 'fingerprint'] }],
-  indexes: [{ properties: ['status', 'severity'] }, { properties: ['agentId', 'kind', 'status'] }],
+  indexes: [
+    { properties: ['status', 'severity'] },
+    { properties: ['agentId', 'kind', 'status'] },
+    // GET /guardian/findings: most severe first, then most recently seen (issue 17: read in index order, no sort).
+    {
+      name: 'findings_list_order_index',
+      expression: `create index "findings_list_order_index" on "findings" ("kind", "severity_rank", "last_seen_at" desc, "id")`,
+    },
+  ],
   properties: {
     id: { type: 'uuid', primary: true },
     repositoryId: { type: 'uuid' },
@@ -98,6 +108,7 @@ export const FindingSchema = new EntitySchema<Finding>({
     openedRunId: { type: 'uuid' },
     firstSeenAt: ts,
     lastSeenAt: ts,
+    severityRank: { type: 'smallint', generated: `(case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end) stored`, nullable: true },
     resolvedAt: { ...ts, nullable: true },
     dismissedAt: { ...ts, nullable: true },
     dismissedBy: { type: 'string', length: 100, nullable: true },

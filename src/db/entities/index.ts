@@ -12,6 +12,7 @@ import { LlmCacheEntrySchema } from './llm-cache-entry.entity';
 import { NotificationSchema } from './notification.entity';
 import { PerformanceSampleSchema } from './performance-sample.entity';
 import { ProposalEventSchema, ProposalSchema } from './proposal.entity';
+import { RowCountSchema, TokenUsageRollupSchema } from './read-models.entity';
 import { RepositorySchema } from './repository.entity';
 import { SkillRatingEventSchema } from './skill-rating-event.entity';
 import { StoredSecretSchema } from './stored-secret.entity';
@@ -33,6 +34,7 @@ export * from './llm-cache-entry.entity';
 export * from './notification.entity';
 export * from './performance-sample.entity';
 export * from './proposal.entity';
+export * from './read-models.entity';
 export * from './repository.entity';
 export * from './skill-rating-event.entity';
 export * from './stored-secret.entity';
@@ -60,10 +62,12 @@ export const ENTITIES = [
   PerformanceSampleSchema,
   ProposalSchema,
   ProposalEventSchema,
+  RowCountSchema,
   RepositorySchema,
   SkillRatingEventSchema,
   StoredSecretSchema,
   WebhookDeliverySchema,
   TokenUsageEventSchema,
+  TokenUsageRollupSchema,
   WorkerRegistrationSchema,
 ];

@@ -104,7 +104,14 @@ const ts = { type: 'Date', columnType: 'timestamptz' } as const;
 export const ProposalSchema = new EntitySchema<Proposal>({
   class: Proposal,
   tableName: 'proposals',
-  indexes: [{ properties: ['status', 'createdAt'] }, { properties: ['agentId', 'status'] }, { properties: ['diffHash'] }, { properties: ['findingId'] }],
+  indexes: [
+    { properties: ['status', 'createdAt'] },
+    { properties: ['agentId', 'status'] },
+    { properties: ['diffHash'] },
+    { properties: ['findingId'] },
+    // GET /proposals: newest first (issue 17: read in index order, no sort).
+    { name: 'proposals_list_order_index', expression: `create index "proposals_list_order_index" on "proposals" ("created_at" desc, "id")` },
+  ],
   properties: {
     id: { type: 'uuid', primary: true },
     workflowId: { type: 'string', length: 255, unique: true },

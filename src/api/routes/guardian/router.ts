@@ -16,7 +16,9 @@ import { listRunsQuery, runPageResponse, startedRunResponse, startRunConflict } 
 import { presentFinding } from './presenter';
 import { dismissBody, findingPageResponse, findingParams, findingResponse, listFindingsQuery } from './schema';
 
-const SEVERITY_ORDER = `case t.severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`;
+// Most severe first: `severity_rank` is a stored generated column (0 critical … 3 the rest), indexed with kind and
+// last_seen_at in this order (findings_list_order_index), so a page is read in index order without a sort.
+const LIST_ORDER = 't.severity_rank asc, t.last_seen_at desc, t.id asc';
 
 /** `/guardian`: start a scan (operator), list scans and findings (viewer), dismiss a finding (operator). */
 export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -30,7 +32,7 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
   router.get('/findings', doc({ summary: 'List security findings, most severe first', role: 'viewer', query: listFindingsQuery, responses: { 200: { description: 'a page of findings', schema: findingPageResponse } } }), requireRole('viewer'), async (ctx) => {
     const q = parse(listFindingsQuery, ctx.query);
     const filters = sqlFilters([['t.kind', 'security'], ['t.severity', q.severity], ['t.status', q.status], ['t.tool', q.tool]]);
-    const { rows, total } = await readPage(orm, Finding, { ...filters, orderBy: `${SEVERITY_ORDER} asc, t.last_seen_at desc, t.id asc`, limit: q.limit, offset: q.offset });
+    const { rows, total } = await readPage(orm, Finding, { ...filters, orderBy: LIST_ORDER, limit: q.limit, offset: q.offset });
     ctx.body = page(rows.map(({ item }) => presentFinding(item)), total, q);
   });
 

@@ -25,7 +25,7 @@ export function tokenUsageRouter({ orm, config }: { orm: MikroORM; config: Confi
   router.get('/summary', doc({ summary: "A month's token usage and cost by agent, provider and model, against the budgets", role: 'viewer', query: summaryQuery, responses: { 200: { description: 'the summary', schema: usageSummaryResponse } } }), requireRole('viewer'), async (ctx) => {
     const { month = budgetMonth(new Date()) } = parse(summaryQuery, ctx.query);
     // One round trip: the four groupings and the budgets in one statement (issue 17).
-    const { all, byAgent, byProvider, byModel, budgets: states } = await usageSummary(em(), month, config.llm.defaultBudget);
+    const { all, byAgent, byProvider, byModel, budgets: states } = await usageSummary(orm, month, config.llm.defaultBudget);
     const budgets = new Map(states.map((b) => [b.scope, presentBudget(b)]));
     const totalsOf = (rows: Array<UsageTotals & { key: string | null }>, key: string | null) => presentTotals(rows.find((r) => r.key === key) ?? NONE);
     ctx.body = {
