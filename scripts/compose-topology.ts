@@ -26,6 +26,7 @@ import { temporalAnswers } from '../src/temporal/client';
 import { scriptExams } from '../test/chaos/llm-script';
 import { startFakeOpenAI } from '../test/fakes/llm-servers';
 import { ENTRY, ensureDist } from '../test/production/dist';
+import { waitFor } from '../test/helpers/wait';
 import { Processes } from '../test/production/processes';
 
 /** The server `go install` accepts without a wrapper (no replace directive) and the one the dev CLI v1.5.1 embeds. */
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
         if (!/already exists|AlreadyExists/i.test(err.message)) throw err;
       });
       const client = new Client({ connection, namespace: 'default' });
-      await poll('the namespace to be served', 60_000, () => client.workflow.count().then(() => true, () => false));
+      await waitFor('the namespace to be served', 60_000, () => client.workflow.count().then(() => true, () => false));
       return connection;
     });
     await timed('npm run build (compiled code and workflow bundle; reused when current)', ensureDist);
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
       const startedExam = await call('POST', '/api/custody/tests', { agentId: 'imperium', category: 'knowledge_verification' });
       if (startedExam.status !== 202) throw new Error(`the exam was answered ${startedExam.status}: ${JSON.stringify(startedExam.body)}`);
       const examUrl = String(startedExam.body.examUrl);
-      return poll('the exam to end', 180_000, async () => {
+      return waitFor('the exam to end', 180_000, async () => {
         const e = (await call('GET', examUrl)).body;
         return e.status !== 'running' && e;
       });
@@ -225,7 +226,7 @@ dynamicConfigClient:
 }
 
 async function waitForFrontend(address: string): Promise<Connection> {
-  await poll(`the Temporal frontend on ${address}`, 120_000, async () => {
+  await waitFor(`the Temporal frontend on ${address}`, 120_000, async () => {
     const probe = Connection.lazy({ address, connectTimeout: 1000 });
     try {
       return await temporalAnswers(probe, 1000);
@@ -234,16 +235,6 @@ async function waitForFrontend(address: string): Promise<Connection> {
     }
   });
   return Connection.connect({ address });
-}
-
-async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 async function dropDatabases(names: string[]): Promise<void> {

@@ -12,6 +12,7 @@ import { adminDatabaseUrl, requiredTestEnv, TEST_ENV } from '../helpers/env';
 import { startFakeLlms, type FakeLlms } from '../helpers/llm';
 import { exampleTargetFix } from '../helpers/proposals';
 import { ENTRY, ensureDist } from './dist';
+import { waitFor } from '../helpers/wait';
 import { Processes, type Proc } from './processes';
 
 /**
@@ -138,7 +139,7 @@ it('takes a proposal from the request to an applied commit through the API: draf
     const started = await call('POST', '/api/proposals', { agentId: 'guardian', goal: 'Check the names findUserQuery puts into its SQL.' });
     expect(started.status).toBe(202);
     const { proposalId, proposalUrl } = started.body as { proposalId: string; proposalUrl: string };
-    const waiting = await until('the proposal to await review', 150_000, async () => {
+    const waiting = await waitFor('the proposal to await review', 150_000, async () => {
       const p = (await call('GET', proposalUrl)).body as { status: string; error: string | null };
       if (!['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review'].includes(p.status)) throw new Error(`the proposal ended ${p.status} before its review: ${p.error}`);
       return p.status === 'awaiting_review' && p;
@@ -163,7 +164,7 @@ it('finishes an exam whose model-calling worker is SIGKILLed mid-call on another
     const started = await call('POST', '/api/custody/tests', { agentId: 'imperium', category: 'knowledge_verification' });
     expect(started.status).toBe(202);
     const { workflowId, examUrl } = started.body as { workflowId: string; examUrl: string };
-    await until('the three answer calls to be held at the provider', 60_000, async () => answerRequests().length === 3);
+    await waitFor('the three answer calls to be held at the provider', 60_000, async () => answerRequests().length === 3);
     // Only now a third process that polls every kind (the default, WORKER_QUEUES unset): the held calls are surely the
     // llm worker's, and the killed worker's work has somewhere to go.
     const spare = procs.start('worker-all', ENTRY.worker, {});
@@ -199,7 +200,7 @@ interface ExamBody {
 
 /** GETs the exam until it is no longer running. */
 function examEnded(examUrl: string, timeoutMs: number): Promise<ExamBody> {
-  return until('the exam to end', timeoutMs, async () => {
+  return waitFor('the exam to end', timeoutMs, async () => {
     const exam = (await call('GET', examUrl)).body as ExamBody;
     return exam.status !== 'running' && exam;
   });
@@ -217,17 +218,6 @@ async function call(method: string, urlPath: string, body?: unknown): Promise<{ 
     return { status: res.status, body: JSON.parse(text) as unknown };
   } catch {
     return { status: res.status, body: text };
-  }
-}
-
-/** Polls `check` every 300 ms until it answers something other than false; throws `what` after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
   }
 }
 
@@ -253,5 +243,5 @@ async function withLogs(fn: () => Promise<void>): Promise<void> {
 async function registerNamespace(connection: Connection, name: string): Promise<void> {
   await connection.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: msToTs('1 day') });
   const client = new Client({ connection, namespace: name });
-  await until(`namespace ${name} to be served`, 30_000, () => client.workflow.count().then(() => true, () => false));
+  await waitFor(`namespace ${name} to be served`, 30_000, () => client.workflow.count().then(() => true, () => false));
 }

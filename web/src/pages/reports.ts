@@ -1,48 +1,11 @@
 import { api, type Page } from '../api';
 import type { PageContext } from '../context';
 import { fmtDate, fmtNum, h, table, type Child } from '../dom';
+import type { ReportBudget, ReportUsage as Usage, WeeklyReport as ContractReport } from '../../../src/contracts/reports';
 import { pager } from './pager';
 
-interface Usage {
-  calls: number;
-  cacheHits: number;
-  tokens: number;
-  costUsd: number;
-  unknownCostCalls?: number;
-}
-interface ReportBudget {
-  month: string;
-  monthlyTokens: number | null;
-  monthlyUsd: number | null;
-  usedTokens: number;
-  usedUsd: number;
-  usedTokensPct: number | null;
-  usedUsdPct: number | null;
-}
-interface Exams {
-  taken: number;
-  passed: number;
-  failed: number;
-  errored: number;
-  passRate: number | null;
-}
-/** The `WeeklyReport` of src/contracts/reports.ts as the report workflow stored it; older reports may lack fields. */
-interface WeeklyReport {
-  weekStart: string;
-  weekEnd: string;
-  generatedAt: string;
-  tokens?: {
-    months: string[];
-    total: Usage & { budgets: ReportBudget[] };
-    byAgent: Array<Usage & { agentId: string | null; budgets: ReportBudget[] }>;
-    byProvider: Array<Usage & { provider: string; budgets: ReportBudget[] }>;
-    byModel: Array<Usage & { model: string }>;
-  };
-  exams?: Exams & { byAgent: Array<Exams & { agentId: string }> };
-  levelUps?: Array<{ agentId: string; examId: string; category: string; levelBefore: number; levelAfter: number; at: string }>;
-  proposals?: { completed: number; byOutcome: Record<string, number> };
-  runs?: { total: number; byKind: Array<{ kind: string; total: number; byStatus: Record<string, number> }> };
-}
+/** The stored report as the report workflow wrote it (src/contracts/reports.ts); older reports may lack sections. */
+type WeeklyReport = Pick<ContractReport, 'weekStart' | 'weekEnd' | 'generatedAt'> & Partial<Omit<ContractReport, 'weekStart' | 'weekEnd' | 'generatedAt'>>;
 interface StoredReport {
   notificationId: string;
   weekStart: string | null;
