@@ -25,15 +25,57 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'util'], message: 'No Node built-ins in workflows: use activities.' },
-            { group: ['@mikro-orm/*', 'pg', 'openai', '@anthropic-ai/*', 'winston', 'prom-client', 'koa', '@koa/*', 'ioredis'], message: 'No I/O libraries in workflows: use activities.' },
-            { group: ['**/src/db/**', '**/src/llm/**', '**/src/api/**', '**/src/sandbox/**', '**/src/target/**', '**/src/temporal/**'], message: 'Workflows import only src/contracts and src/domain.' },
-            { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Import activity types only (import type).' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'util'],
+              message: 'No Node built-ins in workflows: use activities.',
+            },
+            {
+              group: [
+                '@mikro-orm/*',
+                'pg',
+                'openai',
+                '@anthropic-ai/*',
+                'winston',
+                'prom-client',
+                'koa',
+                '@koa/*',
+                'ioredis',
+              ],
+              message: 'No I/O libraries in workflows: use activities.',
+            },
+            {
+              group: [
+                '**/src/db/**',
+                '**/src/llm/**',
+                '**/src/api/**',
+                '**/src/sandbox/**',
+                '**/src/target/**',
+                '**/src/temporal/**',
+              ],
+              message: 'Workflows import only src/contracts and src/domain.',
+            },
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Import activity types only (import type).',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() in a loop.' }],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use the workflow API (uuid4) for randomness.' }, { object: 'Date', property: 'now', message: 'Workflow time is deterministic; prefer workflowInfo() / sleep().' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use sleep() in a loop.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Use the workflow API (uuid4) for randomness.' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Workflow time is deterministic; prefer workflowInfo() / sleep().',
+        },
+      ],
     },
   },
 );

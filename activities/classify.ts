@@ -20,7 +20,11 @@ export function classifyDataErrors<T extends Record<string, unknown>>(activities
               return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
             } catch (err) {
               if (!isPermanentDataError(err)) throw err;
-              throw ApplicationFailure.nonRetryable(`${name}: data the database refuses (SQLSTATE ${sqlState(err)}): ${(err as Error).message}`, DATA_ERROR, { sqlState: sqlState(err) });
+              throw ApplicationFailure.nonRetryable(
+                `${name}: data the database refuses (SQLSTATE ${sqlState(err)}): ${(err as Error).message}`,
+                DATA_ERROR,
+                { sqlState: sqlState(err) },
+              );
             }
           };
   }

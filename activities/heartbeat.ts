@@ -52,6 +52,7 @@ export function cancellableSandbox(sandbox: Sandbox): Sandbox {
     get info() {
       return sandbox.info;
     },
-    run: (req) => sandbox.run(req.signal !== undefined ? req : { ...req, signal: currentContext()?.cancellationSignal }),
+    run: (req) =>
+      sandbox.run(req.signal !== undefined ? req : { ...req, signal: currentContext()?.cancellationSignal }),
   };
 }

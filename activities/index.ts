@@ -23,20 +23,22 @@ export type { ActivityDeps } from './deps';
  */
 export function createActivities(given: ActivityDeps) {
   const deps: ActivityDeps = { ...given, sandbox: cancellableSandbox(given.sandbox) };
-  return withHeartbeats(classifyDataErrors({
-    ...createAgentActivities(deps),
-    ...createLlmActivities(deps),
-    ...createCustodyActivities(deps),
-    ...createRunActivities(deps),
-    ...createGuardianActivities(deps),
-    ...createConquestActivities(deps),
-    ...createExperimentActivities(deps),
-    ...createLearningActivities(deps),
-    ...createProposalActivities(deps),
-    ...createWebhookActivities(deps),
-    ...createReportActivities(deps),
-    ...createReconcileActivities(deps),
-  }));
+  return withHeartbeats(
+    classifyDataErrors({
+      ...createAgentActivities(deps),
+      ...createLlmActivities(deps),
+      ...createCustodyActivities(deps),
+      ...createRunActivities(deps),
+      ...createGuardianActivities(deps),
+      ...createConquestActivities(deps),
+      ...createExperimentActivities(deps),
+      ...createLearningActivities(deps),
+      ...createProposalActivities(deps),
+      ...createWebhookActivities(deps),
+      ...createReportActivities(deps),
+      ...createReconcileActivities(deps),
+    }),
+  );
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -24,7 +24,9 @@ export function createLlmActivities({ llm }: Pick<ActivityDeps, 'llm'>) {
      * LlmRateLimited, LlmProviderUnavailable, LlmTimeout (retryable, with the provider's retry-after as the delay),
      * and LlmInvalidRequest for bad input.
      */
-    async llmComplete<S extends LlmOutputSchemaName | undefined = undefined>(input: LlmCompleteInput<S>): Promise<LlmCompleteOutput<OutputFor<S>>> {
+    async llmComplete<S extends LlmOutputSchemaName | undefined = undefined>(
+      input: LlmCompleteInput<S>,
+    ): Promise<LlmCompleteOutput<OutputFor<S>>> {
       const parsed = llmCompleteInput.safeParse(input);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
@@ -99,8 +101,12 @@ export function overrideProfile(agent: Pick<Agent, 'llmProvider' | 'llmModel'>):
  * `askModel` for an agent's own work (study, triage, experiment design, explanations, drafts, reviews): a request
  * naming its agent and no profile answers with the agent's stored model override when one is set.
  */
-export async function askAgentModel<T>(deps: { orm: MikroORM; llm: LlmGateway }, request: LlmRequest<T>): Promise<LlmResult<T>> {
-  const profile = request.profile ?? (request.agentId === undefined ? undefined : await agentProfile(deps.orm, request.agentId));
+export async function askAgentModel<T>(
+  deps: { orm: MikroORM; llm: LlmGateway },
+  request: LlmRequest<T>,
+): Promise<LlmResult<T>> {
+  const profile =
+    request.profile ?? (request.agentId === undefined ? undefined : await agentProfile(deps.orm, request.agentId));
   return askModel(deps.llm, profile === undefined ? request : { ...request, profile });
 }
 
@@ -112,6 +118,8 @@ export function toFailure(err: unknown): unknown {
     type: err.type,
     nonRetryable: !err.retryable,
     nextRetryDelay: err.retryAfterMs,
-    details: [{ status: err.opts.status ?? null, scope: err.opts.scope ?? null, retryAfterMs: err.retryAfterMs ?? null }],
+    details: [
+      { status: err.opts.status ?? null, scope: err.opts.scope ?? null, retryAfterMs: err.retryAfterMs ?? null },
+    ],
   });
 }

@@ -21,11 +21,21 @@ export function createReconcileActivities({ orm, temporal }: Pick<ActivityDeps, 
       const before = new Date(Date.now() - graceMs);
       const [exams, proposals, runs] = await Promise.all([
         em.find(Exam, { status: 'running', startedAt: { $lt: before } }, { fields: ['id', 'workflowId'] }),
-        em.fork().find(Proposal, { status: { $in: [...OPEN_PROPOSAL_STATES] }, createdAt: { $lt: before } }, { fields: ['id', 'workflowId'] }),
+        em
+          .fork()
+          .find(
+            Proposal,
+            { status: { $in: [...OPEN_PROPOSAL_STATES] }, createdAt: { $lt: before } },
+            { fields: ['id', 'workflowId'] },
+          ),
         em.fork().find(AgentRun, { status: 'running', startedAt: { $lt: before } }, { fields: ['id', 'workflowId'] }),
       ]);
       const result: ReconcileResult = { checked: exams.length + proposals.length + runs.length, ended: [] };
-      const settle = async (kind: ReconcileResult['ended'][number]['kind'], row: { id: string; workflowId: string }, end: (e: Ending) => Promise<{ ended: boolean; status: string }>) => {
+      const settle = async (
+        kind: ReconcileResult['ended'][number]['kind'],
+        row: { id: string; workflowId: string },
+        end: (e: Ending) => Promise<{ ended: boolean; status: string }>,
+      ) => {
         const ending = endingFor(await workflowStatus(temporal, row.workflowId));
         if (ending === null) return;
         const { ended, status } = await end(ending);
@@ -38,10 +48,16 @@ export function createReconcileActivities({ orm, temporal }: Pick<ActivityDeps, 
         });
       }
       for (const proposal of proposals) {
-        await settle('proposal', proposal, async (e) => ({ ended: await endClosedProposal(orm, proposal.id, e.kind, e.reason), status: e.kind }));
+        await settle('proposal', proposal, async (e) => ({
+          ended: await endClosedProposal(orm, proposal.id, e.kind, e.reason),
+          status: e.kind,
+        }));
       }
       for (const run of runs) {
-        await settle('run', run, async (e) => ({ ended: await finishRun(orm, run.id, e.kind, {}, e.reason), status: e.kind }));
+        await settle('run', run, async (e) => ({
+          ended: await finishRun(orm, run.id, e.kind, {}, e.reason),
+          status: e.kind,
+        }));
       }
       return result;
     },

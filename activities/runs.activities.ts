@@ -22,7 +22,12 @@ export function createRunActivities({ orm }: { orm: MikroORM }) {
     },
 
     /** Ends the run with its status, merging `summary` into the stored one. */
-    async finishAgentRun(runId: string, status: Exclude<AgentRunStatus, 'running' | 'skipped'>, summary: Record<string, unknown>, error?: string): Promise<void> {
+    async finishAgentRun(
+      runId: string,
+      status: Exclude<AgentRunStatus, 'running' | 'skipped'>,
+      summary: Record<string, unknown>,
+      error?: string,
+    ): Promise<void> {
       await finishRun(orm, runId, status, summary, error);
     },
   };
@@ -30,7 +35,13 @@ export function createRunActivities({ orm }: { orm: MikroORM }) {
 
 /** Appends a step to a run's recorded progress. */
 export async function recordRunStep(orm: MikroORM, runId: string, step: string, detail?: string): Promise<void> {
-  await orm.em.getConnection().execute('update agent_runs set steps = steps || ?::jsonb where id = ?', [JSON.stringify([{ step, at: new Date().toISOString(), ...(detail !== undefined && { detail }) }]), runId], 'run');
+  await orm.em
+    .getConnection()
+    .execute(
+      'update agent_runs set steps = steps || ?::jsonb where id = ?',
+      [JSON.stringify([{ step, at: new Date().toISOString(), ...(detail !== undefined && { detail }) }]), runId],
+      'run',
+    );
 }
 
 /**
@@ -44,7 +55,8 @@ export async function runTarget(orm: MikroORM, config: Config): Promise<{ target
   try {
     target = await resolveTargetRepository(config, { credentials: await remoteCredentials(em, config) });
   } catch (err) {
-    if (err instanceof RemoteTargetError || err instanceof SecretsError) throw ApplicationFailure.nonRetryable(err.message, 'target_unavailable');
+    if (err instanceof RemoteTargetError || err instanceof SecretsError)
+      throw ApplicationFailure.nonRetryable(err.message, 'target_unavailable');
     throw err;
   }
   const repo = (await em.findOne(Repository, { path: target.key })) ?? (await syncTargetRepository(em, target));
@@ -59,10 +71,17 @@ async function remoteCredentials(em: EntityManager, config: Config): Promise<Git
 }
 
 /** Merges `summary` into the run's stored summary and, when given, records the commit and repository it ran on. */
-export async function storeRunSummary(orm: MikroORM, runId: string, summary: Record<string, unknown>, at?: { commit: string; repositoryId: string }): Promise<void> {
-  await orm.em.getConnection().execute(
-    'update agent_runs set summary = summary || ?::jsonb, commit = coalesce(?, commit), repository_id = coalesce(?, repository_id) where id = ?',
-    [JSON.stringify(summary), at?.commit ?? null, at?.repositoryId ?? null, runId],
-    'run',
-  );
+export async function storeRunSummary(
+  orm: MikroORM,
+  runId: string,
+  summary: Record<string, unknown>,
+  at?: { commit: string; repositoryId: string },
+): Promise<void> {
+  await orm.em
+    .getConnection()
+    .execute(
+      'update agent_runs set summary = summary || ?::jsonb, commit = coalesce(?, commit), repository_id = coalesce(?, repository_id) where id = ?',
+      [JSON.stringify(summary), at?.commit ?? null, at?.repositoryId ?? null, runId],
+      'run',
+    );
 }

@@ -3,7 +3,14 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../src/config';
 import { detectRunner, type PackageManifest, type TestRunner } from '../src/domain/test-results';
 import type { Sandbox, SandboxIsolation } from '../src/sandbox';
-import { withWorkspace, workspaceContext, WorkspaceError, type SetupOutcome, type Workspace, type WorkspaceOptions } from '../src/target';
+import {
+  withWorkspace,
+  workspaceContext,
+  WorkspaceError,
+  type SetupOutcome,
+  type Workspace,
+  type WorkspaceOptions,
+} from '../src/target';
 import { recordRunStep, storeRunSummary } from './runs.activities';
 
 /**
@@ -12,11 +19,17 @@ import { recordRunStep, storeRunSummary } from './runs.activities';
  * TargetCommandUnavailable carrying the reason — non-retryable, except an install that could not reach the registry —
  * so the run or proposal ends failed with that reason instead of completing on an empty result.
  */
-export async function inWorkspace<T>(deps: { config: Config; sandbox: Sandbox }, repoPath: string, fn: (ws: Workspace) => Promise<T>, opts?: WorkspaceOptions): Promise<T> {
+export async function inWorkspace<T>(
+  deps: { config: Config; sandbox: Sandbox },
+  repoPath: string,
+  fn: (ws: Workspace) => Promise<T>,
+  opts?: WorkspaceOptions,
+): Promise<T> {
   try {
     return await withWorkspace(workspaceContext(deps.config, deps.sandbox), repoPath, fn, opts);
   } catch (err) {
-    if (err instanceof WorkspaceError) throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
+    if (err instanceof WorkspaceError)
+      throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
     throw err;
   }
 }
@@ -24,7 +37,9 @@ export async function inWorkspace<T>(deps: { config: Config; sandbox: Sandbox },
 /** One line for a run's `setup` step: `npm ci --ignore-scripts: cache hit in 12 ms`. */
 export function describeSetup(setup: SetupOutcome): string {
   if (setup.manager === 'none') return `no install: ${setup.note ?? 'nothing to install'}`;
-  const how = setup.cacheHit ? `cache hit in ${setup.durationMs} ms` : `installed in ${setup.durationMs} ms (cache miss, ${setup.network ? 'with network' : 'offline'})`;
+  const how = setup.cacheHit
+    ? `cache hit in ${setup.durationMs} ms`
+    : `installed in ${setup.durationMs} ms (cache miss, ${setup.network ? 'with network' : 'offline'})`;
   return `${setup.command ?? setup.manager}: ${how}${setup.note === undefined ? '' : `; ${setup.note}`}`;
 }
 
@@ -32,7 +47,13 @@ export function describeSetup(setup: SetupOutcome): string {
  * Stores the setup on the run (`summary.setup`), records it as a `setup` step (or `step`), and stores the isolation
  * mode the run's target code runs under (ARCHITECTURE §2: shown on every run).
  */
-export async function recordSetup(orm: MikroORM, runId: string, setup: SetupOutcome, isolation: SandboxIsolation, step = 'setup'): Promise<void> {
+export async function recordSetup(
+  orm: MikroORM,
+  runId: string,
+  setup: SetupOutcome,
+  isolation: SandboxIsolation,
+  step = 'setup',
+): Promise<void> {
   if (step === 'setup') await storeRunSummary(orm, runId, { setup });
   await orm.em.getConnection().execute('update agent_runs set isolation = ? where id = ?', [isolation, runId], 'run');
   await recordRunStep(orm, runId, step, describeSetup(setup));

@@ -35,7 +35,8 @@ http.Server.prototype.emit = function (this: http.Server, event: string, ...args
     const [req, res] = args as [http.IncomingMessage, http.ServerResponse];
     inFlight++;
     res.once('close', () => inFlight--);
-    if (req.headers['x-bench-capture'] !== undefined) return marked.run(true, () => Reflect.apply(originalEmit, this, [event, ...args]) as boolean);
+    if (req.headers['x-bench-capture'] !== undefined)
+      return marked.run(true, () => Reflect.apply(originalEmit, this, [event, ...args]) as boolean);
   }
   return Reflect.apply(originalEmit, this, [event, ...args]) as boolean;
 } as typeof http.Server.prototype.emit;

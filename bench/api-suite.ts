@@ -27,10 +27,14 @@ export interface BenchServer {
 export async function startBenchServer(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<BenchServer> {
   const fromSource = __filename.endsWith('.ts');
   const script = path.join(__dirname, fromSource ? 'api-server.ts' : 'api-server.js');
-  const child = spawn(process.execPath, [...nodeArgs, ...(fromSource ? ['-r', 'ts-node/register/transpile-only'] : []), script], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, ...(fromSource ? ['-r', 'ts-node/register/transpile-only'] : []), script],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env,
+    },
+  );
   const stdout = child.stdout;
   if (stdout === null) throw new Error('bench API server: no stdout pipe');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -59,7 +63,9 @@ export async function startBenchServer(env: NodeJS.ProcessEnv, nodeArgs: string[
     async captureQueries(route) {
       await ask<boolean>('idle', 'idle');
       await ask<boolean>('capture', 'capturing');
-      const res = await fetch(`${target.api}${route}`, { headers: { Authorization: `Bearer ${target.key}`, 'x-bench-capture': '1' } });
+      const res = await fetch(`${target.api}${route}`, {
+        headers: { Authorization: `Bearer ${target.key}`, 'x-bench-capture': '1' },
+      });
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`GET ${route}: HTTP ${res.status}`);
       // Statements the request started after its response (if any) land in the capture too.
@@ -87,9 +93,24 @@ export interface LoadResult {
 }
 
 /** autocannon against one URL, as bench:api always did (50 connections by default). */
-export async function load(url: string, opts: { headers?: Record<string, string>; duration: number; connections: number }): Promise<LoadResult> {
-  const r = await autocannon({ url, connections: opts.connections, duration: opts.duration, headers: opts.headers ?? {} });
-  return { completed: r.requests.total, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+export async function load(
+  url: string,
+  opts: { headers?: Record<string, string>; duration: number; connections: number },
+): Promise<LoadResult> {
+  const r = await autocannon({
+    url,
+    connections: opts.connections,
+    duration: opts.duration,
+    headers: opts.headers ?? {},
+  });
+  return {
+    completed: r.requests.total,
+    reqPerSec: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
 }
 
 /**
@@ -104,5 +125,7 @@ export async function explain(db: Client, q: { text: string; values: unknown[] }
 /** Whether a captured statement is a read worth explaining (not a transaction command, a write or the key lookup). */
 export function isRouteRead(text: string): boolean {
   const t = text.trim().toLowerCase();
-  return (t.startsWith('select') || t.startsWith('with')) && !/\bapi_keys\b/.test(t) && !/\b(insert|update|delete)\b/.test(t);
+  return (
+    (t.startsWith('select') || t.startsWith('with')) && !/\bapi_keys\b/.test(t) && !/\b(insert|update|delete)\b/.test(t)
+  );
 }

@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const server = await startBenchServer(process.env);
   try {
     const bare = await load(server.bare, { duration: 10, connections: 50 });
-    const full = await load(`${server.api}/api/agents`, { headers: { Authorization: `Bearer ${server.key}` }, duration: 10, connections: 50 });
+    const full = await load(`${server.api}/api/agents`, {
+      headers: { Authorization: `Bearer ${server.key}` },
+      duration: 10,
+      connections: 50,
+    });
     const rows = [
       ['bare Koa route', bare],
       ['GET /api/agents (full stack)', full],
@@ -22,7 +26,9 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(`\nfull stack / bare: throughput ${(full.reqPerSec / bare.reqPerSec).toFixed(3)}×, `);
-    process.stdout.write(`p50 ${(full.p50 / Math.max(bare.p50, 1)).toFixed(1)}×, p99 ${(full.p99 / Math.max(bare.p99, 1)).toFixed(1)}×\n`);
+    process.stdout.write(
+      `p50 ${(full.p50 / Math.max(bare.p50, 1)).toFixed(1)}×, p99 ${(full.p99 / Math.max(bare.p99, 1)).toFixed(1)}×\n`,
+    );
   } finally {
     await server.close();
   }

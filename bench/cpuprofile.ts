@@ -2,7 +2,11 @@ import path from 'node:path';
 
 /** The parts of a V8 `.cpuprofile` (what `node --cpu-prof` writes) the summary reads. */
 export interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
   startTime: number;
   endTime: number;
   samples: number[];
@@ -30,14 +34,20 @@ export interface ProfileSummary {
  * profile's end). Stacks are the synchronous ones V8 sees: after an `await`, a continuation runs under the microtask
  * queue, not under its caller, so an async middleware's total holds its own synchronous slices, not what it awaits.
  */
-export function summarizeProfile(profile: CpuProfile, opts: { root?: string; window?: { from: number; to: number } } = {}): ProfileSummary {
+export function summarizeProfile(
+  profile: CpuProfile,
+  opts: { root?: string; window?: { from: number; to: number } } = {},
+): ProfileSummary {
   const root = opts.root ?? process.cwd();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const keys = new Map<number, { fn: string; comp: string }>();
   for (const n of profile.nodes) {
     const file = shortUrl(n.callFrame.url, root);
-    keys.set(n.id, { fn: `${n.callFrame.functionName || '(anonymous)'}${file === '' ? '' : ` ${file}:${n.callFrame.lineNumber + 1}`}`, comp: component(n.callFrame.functionName, file) });
+    keys.set(n.id, {
+      fn: `${n.callFrame.functionName || '(anonymous)'}${file === '' ? '' : ` ${file}:${n.callFrame.lineNumber + 1}`}`,
+      comp: component(n.callFrame.functionName, file),
+    });
   }
 
   const fns = new Map<string, Entry>();
@@ -107,6 +117,7 @@ export function formatEntries(title: string, entries: Entry[], sampled: number, 
   const ms = (us: number) => (us / 1000).toFixed(1).padStart(9);
   const pct = (us: number) => `${((100 * us) / Math.max(sampled, 1)).toFixed(1)}%`.padStart(7);
   const lines = [`${title}\n    self ms   self %   total ms  total %  name`];
-  for (const e of entries.slice(0, n)) lines.push(`${ms(e.self)}  ${pct(e.self)}  ${ms(e.total)}  ${pct(e.total)}  ${e.name}`);
+  for (const e of entries.slice(0, n))
+    lines.push(`${ms(e.self)}  ${pct(e.self)}  ${ms(e.total)}  ${pct(e.total)}  ${e.name}`);
   return `${lines.join('\n')}\n`;
 }

@@ -53,7 +53,11 @@ async function main(): Promise<void> {
 }
 
 /** The three scenarios, measured one after another; removes the rows it wrote (also on failure). */
-export async function runLlmBench(opts: { databaseUrl: string | undefined; iterations: number; warmup: number }): Promise<LlmBenchResult> {
+export async function runLlmBench(opts: {
+  databaseUrl: string | undefined;
+  iterations: number;
+  warmup: number;
+}): Promise<LlmBenchResult> {
   const measure = (call: (i: number) => Promise<void>) => measureCalls(call, opts.warmup, opts.iterations);
   const fake = await startFakeOpenAI();
   fake.respond(() => ({ text: 'ok', usage: { input: 20, output: 5 } }));
@@ -144,7 +148,13 @@ async function measureCalls(call: (i: number) => Promise<void>, warmup: number, 
   }
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)] ?? NaN;
-  return { n: samples.length, mean: samples.reduce((s, x) => s + x, 0) / samples.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+  return {
+    n: samples.length,
+    mean: samples.reduce((s, x) => s + x, 0) / samples.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: at(1),
+  };
 }
 
 function report({ direct, gateway, cacheHit, warmup, iterations, gatewayTrips, hitTrips }: LlmBenchResult): void {
@@ -159,8 +169,12 @@ function report({ direct, gateway, cacheHit, warmup, iterations, gatewayTrips, h
   out.write('scenario                      mean ms   p50 ms   p99 ms   max ms\n');
   for (const [name, s] of rows) out.write(`${name.padEnd(26)} ${ms(s.mean)} ${ms(s.p50)} ${ms(s.p99)} ${ms(s.max)}\n`);
   const overhead = { p50: gateway.p50 - direct.p50, p99: gateway.p99 - direct.p99, mean: gateway.mean - direct.mean };
-  out.write(`\ndatabase statements per call: gateway ${gatewayTrips.toFixed(2)}, cache hit ${hitTrips.toFixed(2)} (written in the background)\n`);
-  out.write(`\ngateway overhead (gateway − direct): mean ${overhead.mean.toFixed(3)} ms, p50 ${overhead.p50.toFixed(3)} ms, p99 ${overhead.p99.toFixed(3)} ms\n\n`);
+  out.write(
+    `\ndatabase statements per call: gateway ${gatewayTrips.toFixed(2)}, cache hit ${hitTrips.toFixed(2)} (written in the background)\n`,
+  );
+  out.write(
+    `\ngateway overhead (gateway − direct): mean ${overhead.mean.toFixed(3)} ms, p50 ${overhead.p50.toFixed(3)} ms, p99 ${overhead.p99.toFixed(3)} ms\n\n`,
+  );
   const check = (label: string, value: number, goal: number) =>
     out.write(`${value <= goal ? 'PASS' : 'MISS'}  ${label} ≤ ${goal} ms (measured ${value.toFixed(3)} ms)\n`);
   check('gateway overhead p50', overhead.p50, LLM_GOALS.overheadP50Ms);
@@ -186,7 +200,10 @@ function countStatements(orm: MikroORM) {
 const SCOPES = scopesFor(undefined, 'openai');
 
 async function budgetUsageRows(em: EntityManager): Promise<Set<string>> {
-  const rows = (await em.execute(`select scope, month from llm_budget_usage where scope in (${SCOPES.map(() => '?').join(', ')})`, SCOPES)) as Array<{
+  const rows = (await em.execute(
+    `select scope, month from llm_budget_usage where scope in (${SCOPES.map(() => '?').join(', ')})`,
+    SCOPES,
+  )) as Array<{
     scope: string;
     month: string;
   }>;
@@ -197,7 +214,11 @@ async function budgetUsageRows(em: EntityManager): Promise<Set<string>> {
  * Takes back what the bench wrote: its ledger rows, the usage they added to the budget rows (deleting the rows
  * it created), and its cache entry. Safe on a shared database: it touches only rows of the bench's purpose.
  */
-async function cleanUp(em: EntityManager, usageRowsBefore: Set<string>, cachedMessages: Array<{ role: 'user'; content: string }>): Promise<void> {
+async function cleanUp(
+  em: EntityManager,
+  usageRowsBefore: Set<string>,
+  cachedMessages: Array<{ role: 'user'; content: string }>,
+): Promise<void> {
   await em.transactional(async (tx) => {
     const spent = (await tx.execute(
       `select month, sum(input_tokens + output_tokens) as tokens, sum(cost_usd) as usd
@@ -213,11 +234,22 @@ async function cleanUp(em: EntityManager, usageRowsBefore: Set<string>, cachedMe
       );
       for (const scope of SCOPES) {
         if (usageRowsBefore.has(`${scope}|${month}`)) continue;
-        await tx.execute('delete from llm_budget_usage where scope = ? and month = ? and used_tokens = 0 and used_usd = 0', [scope, month], 'run');
+        await tx.execute(
+          'delete from llm_budget_usage where scope = ? and month = ? and used_tokens = 0 and used_usd = 0',
+          [scope, month],
+          'run',
+        );
       }
     }
     await tx.execute('delete from token_usage_events where purpose = ?', [PURPOSE], 'run');
-    const key = cacheKey({ provider: 'openai', model: MODEL, messages: cachedMessages, jsonSchema: undefined, temperature: 0, maxTokens: MAX_TOKENS });
+    const key = cacheKey({
+      provider: 'openai',
+      model: MODEL,
+      messages: cachedMessages,
+      jsonSchema: undefined,
+      temperature: 0,
+      maxTokens: MAX_TOKENS,
+    });
     await tx.execute('delete from llm_cache_entries where key = ?', [key], 'run');
   });
 }
@@ -226,7 +258,8 @@ export function positiveInt(name: string, fallback: number, zeroOk = false): num
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < (zeroOk ? 0 : 1)) throw new Error(`${name} must be a ${zeroOk ? 'non-negative' : 'positive'} integer (got "${raw}")`);
+  if (!Number.isInteger(value) || value < (zeroOk ? 0 : 1))
+    throw new Error(`${name} must be a ${zeroOk ? 'non-negative' : 'positive'} integer (got "${raw}")`);
   return value;
 }
 

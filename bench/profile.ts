@@ -42,13 +42,29 @@ async function main(): Promise<void> {
     scope = 'whole server run, start-up and warm-up included: the window matched no sample';
   }
   const out = process.stdout;
-  out.write(`\nGET /api/agents, ${connections} connections, ${duration} s: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+  out.write(
+    `\nGET /api/agents, ${connections} connections, ${duration} s: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`,
+  );
   out.write(`profile ${path.join(dir, file)}: ${(summary.sampled / 1000).toFixed(0)} ms sampled (${scope})\n\n`);
   out.write(formatEntries('top 20 functions by self time', summary.functions, summary.sampled, 20));
   out.write('\n');
-  out.write(formatEntries('top 20 functions by total time', [...summary.functions].sort((a, b) => b.total - a.total), summary.sampled, 20));
+  out.write(
+    formatEntries(
+      'top 20 functions by total time',
+      [...summary.functions].sort((a, b) => b.total - a.total),
+      summary.sampled,
+      20,
+    ),
+  );
   out.write('\n');
-  out.write(formatEntries('by component (middleware file, app file, package, node core, V8)', summary.components, summary.sampled, 20));
+  out.write(
+    formatEntries(
+      'by component (middleware file, app file, package, node core, V8)',
+      summary.components,
+      summary.sampled,
+      20,
+    ),
+  );
   out.write('\n');
   const ours = summary.components.filter((c) => c.name.startsWith('middleware ') || c.name.startsWith('app '));
   out.write(formatEntries('middleware and app files', ours, summary.sampled, 20));

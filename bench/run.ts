@@ -58,9 +58,30 @@ async function llm(): Promise<void> {
   const over50 = r.gateway.p50 - r.direct.p50;
   const over99 = r.gateway.p99 - r.direct.p99;
   rows.push(
-    { scenario: 'LLM gateway cache off, p50 ms', figure: f(r.gateway.p50), reference: `${f(r.direct.p50)} direct`, ratio: `+${f(over50)} ms`, goal: `+≤ ${LLM_GOALS.overheadP50Ms} ms`, pass: over50 <= LLM_GOALS.overheadP50Ms },
-    { scenario: 'LLM gateway cache off, p99 ms', figure: f(r.gateway.p99), reference: `${f(r.direct.p99)} direct`, ratio: `+${f(over99)} ms`, goal: `+≤ ${LLM_GOALS.overheadP99Ms} ms`, pass: over99 <= LLM_GOALS.overheadP99Ms },
-    { scenario: 'LLM gateway cache hit, p50 ms', figure: f(r.cacheHit.p50), reference: `${f(r.direct.p50)} direct`, ratio: `${f(r.cacheHit.p50 / r.direct.p50, 2)}×`, goal: `≤ ${LLM_GOALS.cacheHitP50Ms} ms`, pass: r.cacheHit.p50 <= LLM_GOALS.cacheHitP50Ms },
+    {
+      scenario: 'LLM gateway cache off, p50 ms',
+      figure: f(r.gateway.p50),
+      reference: `${f(r.direct.p50)} direct`,
+      ratio: `+${f(over50)} ms`,
+      goal: `+≤ ${LLM_GOALS.overheadP50Ms} ms`,
+      pass: over50 <= LLM_GOALS.overheadP50Ms,
+    },
+    {
+      scenario: 'LLM gateway cache off, p99 ms',
+      figure: f(r.gateway.p99),
+      reference: `${f(r.direct.p99)} direct`,
+      ratio: `+${f(over99)} ms`,
+      goal: `+≤ ${LLM_GOALS.overheadP99Ms} ms`,
+      pass: over99 <= LLM_GOALS.overheadP99Ms,
+    },
+    {
+      scenario: 'LLM gateway cache hit, p50 ms',
+      figure: f(r.cacheHit.p50),
+      reference: `${f(r.direct.p50)} direct`,
+      ratio: `${f(r.cacheHit.p50 / r.direct.p50, 2)}×`,
+      goal: `≤ ${LLM_GOALS.cacheHitP50Ms} ms`,
+      pass: r.cacheHit.p50 <= LLM_GOALS.cacheHitP50Ms,
+    },
   );
 }
 
@@ -73,19 +94,46 @@ async function workflows(): Promise<void> {
   const all = Object.values(r.overhead).flat();
   const s2s = q(all, 0.5);
   rows.push(
-    { scenario: `custody exam end to end p50 ms (${r.exams})`, figure: f(e2e, 0), reference: '', ratio: '', goal: `≤ ${WORKFLOW_GOALS.examP50Ms} ms`, pass: e2e <= WORKFLOW_GOALS.examP50Ms },
-    { scenario: 'custody exams/min, 1 worker', figure: f(perMin, 1), reference: '', ratio: '', goal: `≥ ${WORKFLOW_GOALS.examsPerMin}`, pass: perMin >= WORKFLOW_GOALS.examsPerMin },
-    { scenario: `activity schedule→start p50 ms (${all.length})`, figure: f(s2s, 0), reference: `p99 ${f(q(all, 0.99), 0)}`, ratio: '', goal: `≤ ${WORKFLOW_GOALS.scheduleToStartP50Ms} ms`, pass: s2s <= WORKFLOW_GOALS.scheduleToStartP50Ms },
+    {
+      scenario: `custody exam end to end p50 ms (${r.exams})`,
+      figure: f(e2e, 0),
+      reference: '',
+      ratio: '',
+      goal: `≤ ${WORKFLOW_GOALS.examP50Ms} ms`,
+      pass: e2e <= WORKFLOW_GOALS.examP50Ms,
+    },
+    {
+      scenario: 'custody exams/min, 1 worker',
+      figure: f(perMin, 1),
+      reference: '',
+      ratio: '',
+      goal: `≥ ${WORKFLOW_GOALS.examsPerMin}`,
+      pass: perMin >= WORKFLOW_GOALS.examsPerMin,
+    },
+    {
+      scenario: `activity schedule→start p50 ms (${all.length})`,
+      figure: f(s2s, 0),
+      reference: `p99 ${f(q(all, 0.99), 0)}`,
+      ratio: '',
+      goal: `≤ ${WORKFLOW_GOALS.scheduleToStartP50Ms} ms`,
+      pass: s2s <= WORKFLOW_GOALS.scheduleToStartP50Ms,
+    },
   );
-  const slowest = Object.entries(r.overhead).map(([type, v]) => `${type} ${f(q(v, 0.5), 0)}`).join(', ');
+  const slowest = Object.entries(r.overhead)
+    .map(([type, v]) => `${type} ${f(q(v, 0.5), 0)}`)
+    .join(', ');
   notes.push(`schedule→start p50 per activity (ms), 4 agents in parallel: ${slowest}`);
   // The same at one exam at a time: the orchestration latency without any contention for slots or pollers.
   const few = Math.max(4, Math.round(exams / 4));
   progress(`custody exams, ${few} one at a time`);
   const serial = await runWorkflowBench({ exams: few, databaseUrl: databaseUrl('lvlup_bench_wf'), parallel: 1 });
   const serialAll = Object.values(serial.overhead).flat();
-  const perType = Object.entries(serial.overhead).map(([type, v]) => `${type} ${f(q(v, 0.5), 0)}`).join(', ');
-  notes.push(`one exam at a time (${serial.exams} exams): end to end p50 ${f(q(serial.durations, 0.5), 0)} ms, schedule→start p50 ${f(q(serialAll, 0.5), 0)} ms (p99 ${f(q(serialAll, 0.99), 0)}); per activity: ${perType}`);
+  const perType = Object.entries(serial.overhead)
+    .map(([type, v]) => `${type} ${f(q(v, 0.5), 0)}`)
+    .join(', ');
+  notes.push(
+    `one exam at a time (${serial.exams} exams): end to end p50 ${f(q(serial.durations, 0.5), 0)} ms, schedule→start p50 ${f(q(serialAll, 0.5), 0)} ms (p99 ${f(q(serialAll, 0.99), 0)}); per activity: ${perType}`,
+  );
 }
 
 async function api(): Promise<void> {
@@ -98,14 +146,23 @@ async function api(): Promise<void> {
   try {
     await resetSeed(db);
     const table = async (scale: number) => {
-      progress(`API at ${scale}× rows (${ROWS_PER_SCALE.exams * scale} exams, ${ROWS_PER_SCALE.ledger * scale} ledger events, ${ROWS_PER_SCALE.findings * scale} findings), ${duration} s per route`);
+      progress(
+        `API at ${scale}× rows (${ROWS_PER_SCALE.exams * scale} exams, ${ROWS_PER_SCALE.ledger * scale} ledger events, ${ROWS_PER_SCALE.findings * scale} findings), ${duration} s per route`,
+      );
       await server.idle();
       const bare = await load(server.bare, { duration, connections });
       const results = new Map<string, LoadResult>();
       for (const route of ROUTES) {
         // One request first: a route that fails makes the bench fail rather than measure error pages.
         await server.captureQueries(route);
-        results.set(route, await load(`${server.api}${route}`, { headers: { Authorization: `Bearer ${server.key}` }, duration, connections }));
+        results.set(
+          route,
+          await load(`${server.api}${route}`, {
+            headers: { Authorization: `Bearer ${server.key}` },
+            duration,
+            connections,
+          }),
+        );
       }
       return { bare, results };
     };
@@ -121,14 +178,35 @@ async function api(): Promise<void> {
       const b = big.results.get(route);
       if (a === undefined || b === undefined) continue;
       if (a.completed === 0 || b.completed === 0) {
-        rows.push({ scenario: `growth ${route}`, figure: 'n/a', reference: '', ratio: '', goal: `≤ ${API_GOALS.maxGrowth}×`, pass: undefined });
+        rows.push({
+          scenario: `growth ${route}`,
+          figure: 'n/a',
+          reference: '',
+          ratio: '',
+          goal: `≤ ${API_GOALS.maxGrowth}×`,
+          pass: undefined,
+        });
         continue;
       }
       const tput = a.reqPerSec / b.reqPerSec;
       const p99 = b.p99 / Math.max(a.p99, 1);
       rows.push(
-        { scenario: `growth ${route} req/s`, figure: f(b.reqPerSec, 0), reference: `${f(a.reqPerSec, 0)} at 1×`, ratio: `${f(tput, 2)}× slower`, goal: `≤ ${API_GOALS.maxGrowth}× slower`, pass: tput <= API_GOALS.maxGrowth },
-        { scenario: `growth ${route} p99 ms`, figure: f(b.p99, 0), reference: `${f(a.p99, 0)} at 1×`, ratio: `${f(p99, 2)}×`, goal: `≤ ${API_GOALS.maxGrowth}×`, pass: p99 <= API_GOALS.maxGrowth },
+        {
+          scenario: `growth ${route} req/s`,
+          figure: f(b.reqPerSec, 0),
+          reference: `${f(a.reqPerSec, 0)} at 1×`,
+          ratio: `${f(tput, 2)}× slower`,
+          goal: `≤ ${API_GOALS.maxGrowth}× slower`,
+          pass: tput <= API_GOALS.maxGrowth,
+        },
+        {
+          scenario: `growth ${route} p99 ms`,
+          figure: f(b.p99, 0),
+          reference: `${f(a.p99, 0)} at 1×`,
+          ratio: `${f(p99, 2)}×`,
+          goal: `≤ ${API_GOALS.maxGrowth}×`,
+          pass: p99 <= API_GOALS.maxGrowth,
+        },
       );
     }
     await explainRoutes(server, db);
@@ -143,8 +221,22 @@ function apiRows(scale: string, bare: LoadResult, results: Map<string, LoadResul
     const errors = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
     const ratio = r.reqPerSec / bare.reqPerSec;
     rows.push(
-      { scenario: `API ${scale} ${route} req/s${errors}`, figure: f(r.reqPerSec, 0), reference: `${f(bare.reqPerSec, 0)} bare`, ratio: `${f(ratio, 3)}×`, goal: `≥ ${API_GOALS.minThroughputRatio}×`, pass: ratio >= API_GOALS.minThroughputRatio && errors === '' },
-      { scenario: `API ${scale} ${route} p99 ms`, figure: r.completed === 0 ? 'n/a' : f(r.p99, 0), reference: `${f(bare.p99, 0)} bare`, ratio: r.completed === 0 ? 'n/a' : `${f(r.p99 / Math.max(bare.p99, 1), 1)}×`, goal: `≤ ${API_GOALS.maxP99Ms} ms`, pass: r.completed > 0 && r.p99 <= API_GOALS.maxP99Ms },
+      {
+        scenario: `API ${scale} ${route} req/s${errors}`,
+        figure: f(r.reqPerSec, 0),
+        reference: `${f(bare.reqPerSec, 0)} bare`,
+        ratio: `${f(ratio, 3)}×`,
+        goal: `≥ ${API_GOALS.minThroughputRatio}×`,
+        pass: ratio >= API_GOALS.minThroughputRatio && errors === '',
+      },
+      {
+        scenario: `API ${scale} ${route} p99 ms`,
+        figure: r.completed === 0 ? 'n/a' : f(r.p99, 0),
+        reference: `${f(bare.p99, 0)} bare`,
+        ratio: r.completed === 0 ? 'n/a' : `${f(r.p99 / Math.max(bare.p99, 1), 1)}×`,
+        goal: `≤ ${API_GOALS.maxP99Ms} ms`,
+        pass: r.completed > 0 && r.p99 <= API_GOALS.maxP99Ms,
+      },
     );
   }
 }
@@ -154,33 +246,65 @@ async function explainRoutes(server: Awaited<ReturnType<typeof startBenchServer>
   const sections: string[] = [];
   for (const route of ROUTES) {
     const seen = new Set<string>();
-    const queries = (await server.captureQueries(route)).filter((x) => isRouteRead(x.text) && !seen.has(x.text) && seen.add(x.text));
-    sections.push(`\n── GET ${route}: ${queries.length} distinct read${queries.length === 1 ? '' : 's'} (at ${BIG_SCALE}× rows)\n`);
+    const queries = (await server.captureQueries(route)).filter(
+      (x) => isRouteRead(x.text) && !seen.has(x.text) && seen.add(x.text),
+    );
+    sections.push(
+      `\n── GET ${route}: ${queries.length} distinct read${queries.length === 1 ? '' : 's'} (at ${BIG_SCALE}× rows)\n`,
+    );
     for (const query of queries) {
       const sql = query.text.replace(/\s+/g, ' ').trim();
       sections.push(`  ${sql.length > 300 ? `${sql.slice(0, 300)}…` : sql}\n`);
       const plan = await explain(db, query);
-      const nodes = plan.map((l) => l.trim().replace(/^->\s*/, '').replace(/\s*\(actual.*$/, ''));
+      const nodes = plan.map((l) =>
+        l
+          .trim()
+          .replace(/^->\s*/, '')
+          .replace(/\s*\(actual.*$/, ''),
+      );
       const indexed = nodes.filter((n) => /\bIndex (Only )?Scan\b/.test(n));
       const seq = nodes.filter((n) => /\bSeq Scan on\b/.test(n));
-      sections.push(`    index use: ${indexed.length > 0 ? indexed.join('; ') : 'none'}${seq.length > 0 ? ` | seq scans: ${seq.join('; ')}` : ''}\n`);
+      sections.push(
+        `    index use: ${indexed.length > 0 ? indexed.join('; ') : 'none'}${seq.length > 0 ? ` | seq scans: ${seq.join('; ')}` : ''}\n`,
+      );
       for (const line of plan) sections.push(`    | ${line}\n`);
     }
   }
-  notes.push(`EXPLAIN (ANALYZE, COSTS OFF) of every read the routes sent (recorded at run time from the server's pg client):${sections.join('')}`);
+  notes.push(
+    `EXPLAIN (ANALYZE, COSTS OFF) of every read the routes sent (recorded at run time from the server's pg client):${sections.join('')}`,
+  );
 }
 
 function printTable(): void {
-  const head: Row = { scenario: 'scenario', figure: 'figure', reference: 'reference', ratio: 'ratio', goal: 'goal', pass: undefined };
-  const cells = (r: Row) => [r.scenario, r.figure, r.reference, r.ratio, r.goal, r === head ? 'result' : r.pass === undefined ? 'n/a' : r.pass ? 'PASS' : 'MISS'];
+  const head: Row = {
+    scenario: 'scenario',
+    figure: 'figure',
+    reference: 'reference',
+    ratio: 'ratio',
+    goal: 'goal',
+    pass: undefined,
+  };
+  const cells = (r: Row) => [
+    r.scenario,
+    r.figure,
+    r.reference,
+    r.ratio,
+    r.goal,
+    r === head ? 'result' : r.pass === undefined ? 'n/a' : r.pass ? 'PASS' : 'MISS',
+  ];
   const all = [head, ...rows];
   const widths = cells(head).map((_, i) => Math.max(...all.map((r) => (cells(r)[i] ?? '').length)));
-  const line = (r: Row) => cells(r).map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (r: Row) =>
+    cells(r)
+      .map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ');
   out(`\n${line(head)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}\n`);
   for (const r of rows) out(`${line(r)}\n`);
   const missed = rows.filter((r) => r.pass === false).length;
   const passed = rows.filter((r) => r.pass === true).length;
-  out(`\n${passed} PASS, ${missed} MISS${rows.length > passed + missed ? `, ${rows.length - passed - missed} not measured` : ''}\n`);
+  out(
+    `\n${passed} PASS, ${missed} MISS${rows.length > passed + missed ? `, ${rows.length - passed - missed} not measured` : ''}\n`,
+  );
   for (const n of notes) out(`\n${n}\n`);
 }
 
@@ -189,16 +313,24 @@ async function main(): Promise<void> {
   const started = Date.now();
   const failed: string[] = [];
   // A section that fails is reported and the others still run; the exit code then says the bench failed.
-  for (const [name, section] of [['llm', llm], ['workflows', workflows], ['api', api]] as const) {
+  for (const [name, section] of [
+    ['llm', llm],
+    ['workflows', workflows],
+    ['api', api],
+  ] as const) {
     if (!only.includes(name)) continue;
     try {
       await section();
     } catch (err) {
       failed.push(name);
-      process.stderr.write(`bench: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `bench: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
   }
-  out(`\nnpm run bench — ${new Date().toISOString()}, node ${process.version}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  out(
+    `\nnpm run bench — ${new Date().toISOString()}, node ${process.version}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
   printTable();
   if (failed.length > 0) throw new Error(`section(s) failed: ${failed.join(', ')}`);
 }

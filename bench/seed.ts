@@ -5,7 +5,13 @@ import type { Client } from 'pg';
  * 1: 1,000 exams, 10,000 ledger events, 1,000 findings, 1,000 proposals, 1,000 notifications; `seedTo` tops the
  * tables up to the scale asked (rows are numbered, so 1 then 10 writes 9,000 more exams, not 10,000).
  */
-export const ROWS_PER_SCALE = { exams: 1000, ledger: 10_000, findings: 1000, proposals: 1000, notifications: 1000 } as const;
+export const ROWS_PER_SCALE = {
+  exams: 1000,
+  ledger: 10_000,
+  findings: 1000,
+  proposals: 1000,
+  notifications: 1000,
+} as const;
 
 const AGENTS = `(array['imperium','guardian','sandbox','conquest'])[1 + (g % 4)]`;
 const BENCH_REPO = '00000000-0000-4000-8000-00000000be9c';
@@ -13,7 +19,9 @@ const BENCH_RUN = '00000000-0000-4000-8000-00000000be9d';
 
 /** Empties what the bench seeds (in the bench's own database only) and writes the repository and run findings hang on. */
 export async function resetSeed(db: Client): Promise<void> {
-  await db.query('truncate exams, exam_items, token_usage_events, findings, proposals, proposal_events, notifications, skill_rating_events cascade');
+  await db.query(
+    'truncate exams, exam_items, token_usage_events, findings, proposals, proposal_events, notifications, skill_rating_events cascade',
+  );
   await db.query(`delete from agent_runs where id = $1`, [BENCH_RUN]);
   await db.query(`delete from repositories where id = $1`, [BENCH_REPO]);
   await db.query(
@@ -81,5 +89,7 @@ export async function seedTo(db: Client, from: number, to: number): Promise<void
        from generate_series($1::int, $2::int) g`,
     [n0, n1],
   );
-  await db.query('vacuum (analyze) exams, token_usage_events, token_usage_rollup, findings, proposals, notifications, row_counts');
+  await db.query(
+    'vacuum (analyze) exams, token_usage_events, token_usage_rollup, findings, proposals, notifications, row_counts',
+  );
 }

@@ -11,14 +11,16 @@ export class Migration20261123094500_SeedAgents extends Migration {
     this.addSql(
       `alter table "api_keys" add constraint "api_keys_role_check" check ("role" in ('viewer', 'operator', 'admin'));`,
     );
-    this.addSql(`insert into "agents" ("id", "name", "role", "description", "status", "level", "xp", "exams_taken", "exams_passed",
+    this
+      .addSql(`insert into "agents" ("id", "name", "role", "description", "status", "level", "xp", "exams_taken", "exams_passed",
         "exams_failed", "consecutive_passes", "consecutive_failures", "created_at", "updated_at") values
       ('imperium', 'Imperium', 'coordinator', 'Coordinator and learner: runs the learning cycle, chooses what each agent studies, writes knowledge notes.', 'active', 1, 0, 0, 0, 0, 0, 0, now(), now()),
       ('guardian', 'Guardian', 'security', 'Security: scans the target repository, triages findings, reviews every proposal''s diff.', 'active', 1, 0, 0, 0, 0, 0, 0, now(), now()),
       ('sandbox', 'Sandbox', 'experiments', 'Experiments: runs the target''s tests in isolation, designs and runs new tests, validates every proposal.', 'active', 1, 0, 0, 0, 0, 0, 0, now(), now()),
       ('conquest', 'Conquest', 'performance', 'Performance: measures benchmarks and test timings, detects regressions, proposes speed-ups.', 'active', 1, 0, 0, 0, 0, 0, 0, now(), now())
       on conflict ("id") do nothing;`);
-    this.addSql(`insert into "agent_skill_ratings" ("agent_id", "category", "rating", "exams_count", "updated_at") values
+    this
+      .addSql(`insert into "agent_skill_ratings" ("agent_id", "category", "rating", "exams_count", "updated_at") values
       ('imperium', 'knowledge_verification', 1200, 0, now()),
       ('imperium', 'cross_ai_collaboration', 1200, 0, now()),
       ('imperium', 'self_improvement', 1200, 0, now()),
@@ -35,7 +37,9 @@ export class Migration20261123094500_SeedAgents extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql(`delete from "agent_skill_ratings" where "agent_id" in ('imperium', 'guardian', 'sandbox', 'conquest');`);
+    this.addSql(
+      `delete from "agent_skill_ratings" where "agent_id" in ('imperium', 'guardian', 'sandbox', 'conquest');`,
+    );
     this.addSql(`delete from "agents" where "id" in ('imperium', 'guardian', 'sandbox', 'conquest');`);
     this.addSql(`alter table "api_keys" drop constraint if exists "api_keys_role_check";`);
     this.addSql(`alter table "agent_skill_ratings" drop constraint if exists "agent_skill_ratings_agent_fk";`);

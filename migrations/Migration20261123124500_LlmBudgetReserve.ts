@@ -61,7 +61,11 @@ export class Migration20261123124500_LlmBudgetReserve extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql(`drop function if exists llm_budget_reserve(uuid, text, text[], bigint, numeric, bigint, bigint, numeric);`);
-    this.addSql(`alter table llm_budget_reservations reset (autovacuum_vacuum_threshold, autovacuum_vacuum_scale_factor, autovacuum_vacuum_cost_delay);`);
+    this.addSql(
+      `drop function if exists llm_budget_reserve(uuid, text, text[], bigint, numeric, bigint, bigint, numeric);`,
+    );
+    this.addSql(
+      `alter table llm_budget_reservations reset (autovacuum_vacuum_threshold, autovacuum_vacuum_scale_factor, autovacuum_vacuum_cost_delay);`,
+    );
   }
 }

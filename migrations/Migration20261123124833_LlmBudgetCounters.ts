@@ -12,7 +12,9 @@ export class Migration20261123124833_LlmBudgetCounters extends Migration {
       `alter table "llm_budget_usage" add column "reserved_tokens" bigint not null default 0, add column "reserved_usd" numeric(14,6) not null default 0;`,
     );
     // The result type changes (reserved_* are now the row's counters), which `create or replace` cannot do.
-    this.addSql(`drop function if exists llm_budget_reserve(uuid, text, text[], bigint, numeric, bigint, bigint, numeric);`);
+    this.addSql(
+      `drop function if exists llm_budget_reserve(uuid, text, text[], bigint, numeric, bigint, bigint, numeric);`,
+    );
     this.addSql(`create function llm_budget_reserve(
         p_id uuid, p_month text, p_scopes text[], p_tokens bigint, p_usd numeric, p_ttl_ms bigint,
         p_default_tokens bigint, p_default_usd numeric)

@@ -7,7 +7,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261202092000_LedgerReusableAnswers extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table "token_usage_events" add column "reuse_key" varchar(64) null, add column "answer" jsonb null;`);
+    this.addSql(
+      `alter table "token_usage_events" add column "reuse_key" varchar(64) null, add column "answer" jsonb null;`,
+    );
     this.addSql(`create index "token_usage_events_reuse_key_index" on "token_usage_events" ("reuse_key");`);
   }
 

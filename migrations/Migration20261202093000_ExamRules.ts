@@ -1,7 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261202093000_ExamRules extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`alter table "exams" add column "rules" jsonb null;`);
   }
@@ -9,5 +8,4 @@ export class Migration20261202093000_ExamRules extends Migration {
   override async down(): Promise<void> {
     this.addSql(`alter table "exams" drop column "rules";`);
   }
-
 }

@@ -16,18 +16,37 @@ import { Migration } from '@mikro-orm/migrations';
  * Both are backfilled here, after their triggers exist, inside the migration's transaction (creating a trigger locks
  * the table against writes until the commit, so no row is counted twice or missed).
  */
-const COUNTED = { exams: ['agent_id', 'status', 'category'], findings: ['kind', 'severity', 'status', 'tool'], proposals: ['status', 'agent_id'], notifications: ['read', 'kind'] };
+const COUNTED = {
+  exams: ['agent_id', 'status', 'category'],
+  findings: ['kind', 'severity', 'status', 'tool'],
+  proposals: ['status', 'agent_id'],
+  notifications: ['read', 'kind'],
+};
 
-const ROLLUP_SUMS = ['calls', 'cache_hits', 'input_tokens', 'output_tokens', 'cost_usd', 'unknown_cost_calls', 'estimated_usage_calls'];
+const ROLLUP_SUMS = [
+  'calls',
+  'cache_hits',
+  'input_tokens',
+  'output_tokens',
+  'cost_usd',
+  'unknown_cost_calls',
+  'estimated_usage_calls',
+];
 
 export class Migration20261202193000_ReadCountsRollups extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table "findings" add column "severity_rank" smallint generated always as (case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end) stored null;`);
-    this.addSql(`create index "findings_list_order_index" on "findings" ("kind", "severity_rank", "last_seen_at" desc, "id");`);
+    this.addSql(
+      `alter table "findings" add column "severity_rank" smallint generated always as (case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end) stored null;`,
+    );
+    this.addSql(
+      `create index "findings_list_order_index" on "findings" ("kind", "severity_rank", "last_seen_at" desc, "id");`,
+    );
     this.addSql(`create index "exams_list_order_index" on "exams" ("started_at" desc, "id");`);
     this.addSql(`create index "proposals_list_order_index" on "proposals" ("created_at" desc, "id");`);
 
-    this.addSql(`create table "row_counts" ("id" bigserial primary key, "table_name" varchar(63) not null, "key" jsonb not null, "rows" bigint not null default 0);`);
+    this.addSql(
+      `create table "row_counts" ("id" bigserial primary key, "table_name" varchar(63) not null, "key" jsonb not null, "rows" bigint not null default 0);`,
+    );
     this.addSql(`create index "row_counts_table_name_index" on "row_counts" ("table_name");`);
     // One function for every counted table; its trigger arguments name the counted columns.
     this.addSql(`create function lvl_count_rows() returns trigger language plpgsql as $fn$
@@ -60,17 +79,30 @@ end
 $fn$;`);
     for (const [table, columns] of Object.entries(COUNTED)) {
       const args = columns.map((c) => `'${c}'`).join(', ');
-      this.addSql(`create trigger "${table}_count_insert" after insert on "${table}" referencing new table as new_rows for each statement execute function lvl_count_rows(${args});`);
-      this.addSql(`create trigger "${table}_count_update" after update on "${table}" referencing old table as old_rows new table as new_rows for each statement execute function lvl_count_rows(${args});`);
-      this.addSql(`create trigger "${table}_count_delete" after delete on "${table}" referencing old table as old_rows for each statement execute function lvl_count_rows(${args});`);
-      this.addSql(`create trigger "${table}_count_truncate" after truncate on "${table}" for each statement execute function lvl_count_rows(${args});`);
+      this.addSql(
+        `create trigger "${table}_count_insert" after insert on "${table}" referencing new table as new_rows for each statement execute function lvl_count_rows(${args});`,
+      );
+      this.addSql(
+        `create trigger "${table}_count_update" after update on "${table}" referencing old table as old_rows new table as new_rows for each statement execute function lvl_count_rows(${args});`,
+      );
+      this.addSql(
+        `create trigger "${table}_count_delete" after delete on "${table}" referencing old table as old_rows for each statement execute function lvl_count_rows(${args});`,
+      );
+      this.addSql(
+        `create trigger "${table}_count_truncate" after truncate on "${table}" for each statement execute function lvl_count_rows(${args});`,
+      );
       this.addSql(`insert into row_counts (table_name, key, rows)
         select '${table}', jsonb_build_object(${columns.map((c) => `'${c}', "${c}"`).join(', ')}), count(*) from "${table}" group by 2;`);
     }
 
-    this.addSql(`create table "token_usage_rollup" ("month" varchar(7) not null, "agent_id" varchar(32) not null, "provider" varchar(20) not null, "model" varchar(200) not null, "calls" bigint not null default 0, "cache_hits" bigint not null default 0, "input_tokens" bigint not null default 0, "output_tokens" bigint not null default 0, "cost_usd" numeric not null default 0, "unknown_cost_calls" bigint not null default 0, "estimated_usage_calls" bigint not null default 0, constraint "token_usage_rollup_pkey" primary key ("month", "agent_id", "provider", "model"));`);
+    this.addSql(
+      `create table "token_usage_rollup" ("month" varchar(7) not null, "agent_id" varchar(32) not null, "provider" varchar(20) not null, "model" varchar(200) not null, "calls" bigint not null default 0, "cache_hits" bigint not null default 0, "input_tokens" bigint not null default 0, "output_tokens" bigint not null default 0, "cost_usd" numeric not null default 0, "unknown_cost_calls" bigint not null default 0, "estimated_usage_calls" bigint not null default 0, constraint "token_usage_rollup_pkey" primary key ("month", "agent_id", "provider", "model"));`,
+    );
     // A ledger row's contribution, signed (+1 added, -1 taken away), added to its group's row.
-    const upsert = (row: 'NEW' | 'OLD', sign: '' | '-') => `insert into token_usage_rollup as u (month, agent_id, provider, model, ${ROLLUP_SUMS.join(', ')})
+    const upsert = (
+      row: 'NEW' | 'OLD',
+      sign: '' | '-',
+    ) => `insert into token_usage_rollup as u (month, agent_id, provider, model, ${ROLLUP_SUMS.join(', ')})
       values (${row}.month, coalesce(${row}.agent_id, ''), ${row}.provider, ${row}.model, ${sign}1, ${sign}(${row}.cache_hit::int), ${sign}${row}.input_tokens, ${sign}${row}.output_tokens,
               ${sign}coalesce(${row}.cost_usd, 0), ${sign}(${row}.cost_unknown::int), ${sign}(${row}.usage_estimated::int))
       on conflict (month, agent_id, provider, model) do update set ${ROLLUP_SUMS.map((c) => `${c} = u.${c} + excluded.${c}`).join(', ')};`;
@@ -89,12 +121,30 @@ begin
   return null;
 end
 $fn$;`);
-    const watched = ['month', 'agent_id', 'provider', 'model', 'input_tokens', 'output_tokens', 'cost_usd', 'cost_unknown', 'usage_estimated', 'cache_hit'];
-    this.addSql(`create trigger "token_usage_rollup_insert" after insert on "token_usage_events" for each row execute function lvl_token_usage_rollup();`);
-    this.addSql(`create trigger "token_usage_rollup_update" after update of ${watched.join(', ')} on "token_usage_events" for each row
+    const watched = [
+      'month',
+      'agent_id',
+      'provider',
+      'model',
+      'input_tokens',
+      'output_tokens',
+      'cost_usd',
+      'cost_unknown',
+      'usage_estimated',
+      'cache_hit',
+    ];
+    this.addSql(
+      `create trigger "token_usage_rollup_insert" after insert on "token_usage_events" for each row execute function lvl_token_usage_rollup();`,
+    );
+    this
+      .addSql(`create trigger "token_usage_rollup_update" after update of ${watched.join(', ')} on "token_usage_events" for each row
       when ((${watched.map((c) => `old.${c}`).join(', ')}) is distinct from (${watched.map((c) => `new.${c}`).join(', ')})) execute function lvl_token_usage_rollup();`);
-    this.addSql(`create trigger "token_usage_rollup_delete" after delete on "token_usage_events" for each row execute function lvl_token_usage_rollup();`);
-    this.addSql(`create trigger "token_usage_rollup_truncate" after truncate on "token_usage_events" for each statement execute function lvl_token_usage_rollup();`);
+    this.addSql(
+      `create trigger "token_usage_rollup_delete" after delete on "token_usage_events" for each row execute function lvl_token_usage_rollup();`,
+    );
+    this.addSql(
+      `create trigger "token_usage_rollup_truncate" after truncate on "token_usage_events" for each statement execute function lvl_token_usage_rollup();`,
+    );
     this.addSql(`insert into token_usage_rollup (month, agent_id, provider, model, ${ROLLUP_SUMS.join(', ')})
       select month, coalesce(agent_id, ''), provider, model, count(*), count(*) filter (where cache_hit), sum(input_tokens), sum(output_tokens),
              coalesce(sum(cost_usd), 0), count(*) filter (where cost_unknown), count(*) filter (where usage_estimated)
@@ -109,7 +159,8 @@ $fn$;`);
     this.addSql(`drop function if exists lvl_token_usage_rollup();`);
     this.addSql(`drop table if exists "token_usage_rollup" cascade;`);
     for (const table of Object.keys(COUNTED)) {
-      for (const op of ['insert', 'update', 'delete', 'truncate']) this.addSql(`drop trigger if exists "${table}_count_${op}" on "${table}";`);
+      for (const op of ['insert', 'update', 'delete', 'truncate'])
+        this.addSql(`drop trigger if exists "${table}_count_${op}" on "${table}";`);
     }
     this.addSql(`drop function if exists lvl_count_rows();`);
     this.addSql(`drop table if exists "row_counts" cascade;`);

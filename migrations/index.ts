@@ -42,7 +42,10 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202050606_WorkersIsolation', class: Migration20261202050606_WorkersIsolation },
   { name: 'Migration20261202060500_EndingsCancelled', class: Migration20261202060500_EndingsCancelled },
   { name: 'Migration20261202061238_LedgerCallKeys', class: Migration20261202061238_LedgerCallKeys },
-  { name: 'Migration20261202062700_OneLiveProposalPerFinding', class: Migration20261202062700_OneLiveProposalPerFinding },
+  {
+    name: 'Migration20261202062700_OneLiveProposalPerFinding',
+    class: Migration20261202062700_OneLiveProposalPerFinding,
+  },
   { name: 'Migration20261202082416_ExamAnswerClock', class: Migration20261202082416_ExamAnswerClock },
   { name: 'Migration20261202083000_FindingsOpenedRun', class: Migration20261202083000_FindingsOpenedRun },
   { name: 'Migration20261202092000_LedgerReusableAnswers', class: Migration20261202092000_LedgerReusableAnswers },

@@ -49,7 +49,11 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 async function main(): Promise<void> {
   const started = Date.now();
   const run = randomBytes(3).toString('hex');
-  const databases = { temporal: `temporal_topo_${run}`, visibility: `temporal_topo_vis_${run}`, app: `lvlup_topo_${run}` };
+  const databases = {
+    temporal: `temporal_topo_${run}`,
+    visibility: `temporal_topo_vis_${run}`,
+    app: `lvlup_topo_${run}`,
+  };
   const work = await mkdtemp(path.join(os.tmpdir(), 'lvlup-topology-'));
   const pg = new URL(PG_URL);
   const procs = new Processes({});
@@ -58,9 +62,25 @@ async function main(): Promise<void> {
   try {
     const { server, sqlTool } = await timed('Temporal server and SQL tool binaries', binaries);
     const sql = (db: string, ...args: string[]) =>
-      procs.runCommand(`temporal-sql-tool ${args[0]}`, sqlTool, ['--plugin', 'postgres12', '--ep', pg.hostname, '-p', pg.port || '5432', '-u', decodeURIComponent(pg.username || os.userInfo().username), ...(pg.password ? ['--pw', decodeURIComponent(pg.password)] : []), '--db', db, ...args]);
+      procs.runCommand(`temporal-sql-tool ${args[0]}`, sqlTool, [
+        '--plugin',
+        'postgres12',
+        '--ep',
+        pg.hostname,
+        '-p',
+        pg.port || '5432',
+        '-u',
+        decodeURIComponent(pg.username || os.userInfo().username),
+        ...(pg.password ? ['--pw', decodeURIComponent(pg.password)] : []),
+        '--db',
+        db,
+        ...args,
+      ]);
     await timed('Temporal schema (create, setup-schema, update-schema; both databases)', async () => {
-      for (const [db, schema] of [[databases.temporal, 'postgresql/v12/temporal'], [databases.visibility, 'postgresql/v12/visibility']] as const) {
+      for (const [db, schema] of [
+        [databases.temporal, 'postgresql/v12/temporal'],
+        [databases.visibility, 'postgresql/v12/visibility'],
+      ] as const) {
         await sql(db, 'create');
         await sql(db, 'setup-schema', '-v', '0.0');
         await sql(db, 'update-schema', '--schema-name', schema);
@@ -69,13 +89,29 @@ async function main(): Promise<void> {
     await writeServerConfig(work, pg, databases);
     const address = `127.0.0.1:${PORTS.frontend}`;
     temporal = await timed('Temporal server on PostgreSQL answering, namespace `default` registered', async () => {
-      procs.spawn('temporal-server', server, ['--root', work, '--config', 'config', '--env', 'topology', '--allow-no-auth', 'start']);
+      procs.spawn('temporal-server', server, [
+        '--root',
+        work,
+        '--config',
+        'config',
+        '--env',
+        'topology',
+        '--allow-no-auth',
+        'start',
+      ]);
       const connection = await waitForFrontend(address);
-      await connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs('1 day') }).catch((err: Error) => {
-        if (!/already exists|AlreadyExists/i.test(err.message)) throw err;
-      });
+      await connection.workflowService
+        .registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs('1 day') })
+        .catch((err: Error) => {
+          if (!/already exists|AlreadyExists/i.test(err.message)) throw err;
+        });
       const client = new Client({ connection, namespace: 'default' });
-      await waitFor('the namespace to be served', 60_000, () => client.workflow.count().then(() => true, () => false));
+      await waitFor('the namespace to be served', 60_000, () =>
+        client.workflow.count().then(
+          () => true,
+          () => false,
+        ),
+      );
       return connection;
     });
     await timed('npm run build (compiled code and workflow bundle; reused when current)', ensureDist);
@@ -92,24 +128,42 @@ async function main(): Promise<void> {
       OPENAI_BASE_URL: openai.url,
       OPENAI_API_KEY: 'sk-fake',
       LOG_FORMAT: 'json',
-      ...(process.env.SANDBOX_REQUIRE_ISOLATION === undefined ? {} : { SANDBOX_REQUIRE_ISOLATION: process.env.SANDBOX_REQUIRE_ISOLATION }),
+      ...(process.env.SANDBOX_REQUIRE_ISOLATION === undefined
+        ? {}
+        : { SANDBOX_REQUIRE_ISOLATION: process.env.SANDBOX_REQUIRE_ISOLATION }),
     };
     await timed('migrate (node dist/src/bin/migrate.js)', () => procs.run('migrate', ENTRY.migrate, env));
     const apiUrl = await timed('API and two workers (workflows / llm,sandbox) up', async () => {
-      const api = procs.start('api', ENTRY.api, { ...env, API_HOST: '127.0.0.1', API_PORT: '0', ADMIN_API_KEY: adminKey });
+      const api = procs.start('api', ENTRY.api, {
+        ...env,
+        API_HOST: '127.0.0.1',
+        API_PORT: '0',
+        ADMIN_API_KEY: adminKey,
+      });
       const url = (await api.line(/API listening on (http:\/\/127\.0\.0\.1:\d+)/, 120_000))[1] ?? '';
-      const workers = [procs.start('worker-workflows', ENTRY.worker, { ...env, WORKER_QUEUES: 'workflows' }), procs.start('worker-llm-sandbox', ENTRY.worker, { ...env, WORKER_QUEUES: 'llm,sandbox' })];
+      const workers = [
+        procs.start('worker-workflows', ENTRY.worker, { ...env, WORKER_QUEUES: 'workflows' }),
+        procs.start('worker-llm-sandbox', ENTRY.worker, { ...env, WORKER_QUEUES: 'llm,sandbox' }),
+      ];
       await Promise.all(workers.map((w) => w.line(/worker polling /, 120_000)));
       return url;
     });
     const call = async (method: string, urlPath: string, body?: unknown) => {
-      const res = await fetch(`${apiUrl}${urlPath}`, { method, headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${apiUrl}${urlPath}`, {
+        method,
+        headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     scriptExams(openai);
     const exam = await timed('custody exam through the API (POST /api/custody/tests, polled to its end)', async () => {
-      const startedExam = await call('POST', '/api/custody/tests', { agentId: 'imperium', category: 'knowledge_verification' });
-      if (startedExam.status !== 202) throw new Error(`the exam was answered ${startedExam.status}: ${JSON.stringify(startedExam.body)}`);
+      const startedExam = await call('POST', '/api/custody/tests', {
+        agentId: 'imperium',
+        category: 'knowledge_verification',
+      });
+      if (startedExam.status !== 202)
+        throw new Error(`the exam was answered ${startedExam.status}: ${JSON.stringify(startedExam.body)}`);
       const examUrl = String(startedExam.body.examUrl);
       return waitFor('the exam to end', 180_000, async () => {
         const e = (await call('GET', examUrl)).body;
@@ -118,10 +172,14 @@ async function main(): Promise<void> {
     });
     if (exam.status !== 'passed') throw new Error(`the exam ended ${String(exam.status)}: ${JSON.stringify(exam)}`);
     const system = (await call('GET', '/api/system')).body;
-    process.stdout.write(`\nexam ${String(exam.workflowId)}: ${String(exam.status)}, score ${String(exam.score)}; queues ${JSON.stringify(system.queues)}\n`);
+    process.stdout.write(
+      `\nexam ${String(exam.workflowId)}: ${String(exam.status)}, score ${String(exam.score)}; queues ${JSON.stringify(system.queues)}\n`,
+    );
     process.stdout.write(`total ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     if (KEEP) {
-      process.stdout.write(`--keep: API ${apiUrl} (admin key ${adminKey}), Temporal ${address}; Ctrl-C stops everything\n`);
+      process.stdout.write(
+        `--keep: API ${apiUrl} (admin key ${adminKey}), Temporal ${address}; Ctrl-C stops everything\n`,
+      );
       await new Promise((resolve) => process.once('SIGINT', resolve));
     }
   } catch (err) {
@@ -138,17 +196,37 @@ async function main(): Promise<void> {
 
 /** The cached binaries, built once with `go install` (niced: minutes of CPU) when missing. */
 async function binaries(): Promise<{ server: string; sqlTool: string }> {
-  const dir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lvlup', `temporal-server-${SERVER_VERSION}`);
+  const dir = path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+    'lvlup',
+    `temporal-server-${SERVER_VERSION}`,
+  );
   const server = process.env.TEMPORAL_SERVER_BIN ?? path.join(dir, 'temporal-server');
   const sqlTool = process.env.TEMPORAL_SQL_TOOL ?? path.join(dir, 'temporal-sql-tool');
   if (existsSync(server) && existsSync(sqlTool)) return { server, sqlTool };
-  const go = ['/usr/local/go/bin/go', ...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'go'))].find((p) => existsSync(p));
-  if (go === undefined) throw new Error('no Go toolchain to build the Temporal server with; set TEMPORAL_SERVER_BIN and TEMPORAL_SQL_TOOL');
+  const go = ['/usr/local/go/bin/go', ...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'go'))].find((p) =>
+    existsSync(p),
+  );
+  if (go === undefined)
+    throw new Error('no Go toolchain to build the Temporal server with; set TEMPORAL_SERVER_BIN and TEMPORAL_SQL_TOOL');
   await mkdir(dir, { recursive: true });
   const staging = await mkdtemp(path.join(dir, '.build-'));
   try {
-    process.stdout.write(`  building go.temporal.io/server ${SERVER_VERSION} (cmd/server, cmd/tools/sql) into ${dir}: minutes, once\n`);
-    await exec('nice', ['-n', '19', go, 'install', `go.temporal.io/server/cmd/server@${SERVER_VERSION}`, `go.temporal.io/server/cmd/tools/sql@${SERVER_VERSION}`], { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' });
+    process.stdout.write(
+      `  building go.temporal.io/server ${SERVER_VERSION} (cmd/server, cmd/tools/sql) into ${dir}: minutes, once\n`,
+    );
+    await exec(
+      'nice',
+      [
+        '-n',
+        '19',
+        go,
+        'install',
+        `go.temporal.io/server/cmd/server@${SERVER_VERSION}`,
+        `go.temporal.io/server/cmd/tools/sql@${SERVER_VERSION}`,
+      ],
+      { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' },
+    );
     await rename(path.join(staging, 'server'), path.join(dir, 'temporal-server'));
     await rename(path.join(staging, 'sql'), path.join(dir, 'temporal-sql-tool'));
   } finally {
@@ -166,7 +244,11 @@ function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void
 }
 
 /** The server's config: Temporal's development-postgres12.yaml with this run's databases, role and ports, no archival. */
-async function writeServerConfig(work: string, pg: URL, databases: { temporal: string; visibility: string }): Promise<void> {
+async function writeServerConfig(
+  work: string,
+  pg: URL,
+  databases: { temporal: string; visibility: string },
+): Promise<void> {
   const store = (db: string, conns: number) => `
       sql:
         pluginName: postgres12

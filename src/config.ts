@@ -49,7 +49,9 @@ const profile = optionalString.refine((v) => v === undefined || parseProfile(v) 
 
 /** `LLM_PRICES`: USD per million tokens by `provider:model` (a model name prefix matches its dated snapshots too). */
 const llmPrices = z.record(
-  z.string().refine((k) => parseProfile(k) !== undefined, { message: `keys must be provider:model with provider one of ${LLM_PROVIDERS.join(', ')}` }),
+  z.string().refine((k) => parseProfile(k) !== undefined, {
+    message: `keys must be provider:model with provider one of ${LLM_PROVIDERS.join(', ')}`,
+  }),
   z.object({ inputPerMTok: z.number().finite().min(0), outputPerMTok: z.number().finite().min(0) }).strict(),
 );
 
@@ -99,9 +101,13 @@ const envSchema = z.object({
   WORKFLOW_BUNDLE_PATH: optionalString,
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
-  TEMPORAL_UI_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  TEMPORAL_UI_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
   WORKER_METRICS_ADDRESS: optionalString,
-  WORKER_APP_METRICS_ADDRESS: optionalString.refine((v) => v === undefined || /^[^:]*:\d+$/.test(v), { message: 'must be host:port' }),
+  WORKER_APP_METRICS_ADDRESS: optionalString.refine((v) => v === undefined || /^[^:]*:\d+$/.test(v), {
+    message: 'must be host:port',
+  }),
   WORKER_SHUTDOWN_GRACE_SECONDS: seconds(10),
   WORKER_QUEUES: z
     .string()
@@ -135,13 +141,20 @@ const envSchema = z.object({
   WORKFLOW_TIMEOUT_RUN: seconds(6 * 3600),
   WORKFLOW_TIMEOUT_PROPOSAL: seconds(8 * 24 * 3600),
 
-  WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
-  WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
+  WEBHOOK_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
+  WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
   WEBHOOK_GIVE_UP_AFTER: seconds(3600),
   WEBHOOK_ALLOW_PRIVATE: bool(false),
-  DATA_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
-    message: 'must be 32 bytes as 64 hex characters or base64',
-  }),
+  DATA_ENCRYPTION_KEY: optionalString.refine(
+    (v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32,
+    {
+      message: 'must be 32 bytes as 64 hex characters or base64',
+    },
+  ),
   DATA_ENCRYPTION_KEY_PREVIOUS: optionalString,
 
   PROPOSAL_MAX_CHANGED_LINES: z.coerce.number().int().min(1).max(100_000).default(200),
@@ -149,7 +162,9 @@ const envSchema = z.object({
   /** an unavailable Guardian model review blocks the proposal instead of letting it on to review marked `unavailable` */
   PROPOSAL_REQUIRE_MODEL_REVIEW: bool(false),
   /** the key the API signs `review` Updates with and the worker verifies them with (default: derived from DATA_ENCRYPTION_KEY) */
-  REVIEW_SIGNING_KEY: optionalString.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
+  REVIEW_SIGNING_KEY: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: 'must be at least 32 characters',
+  }),
   /** a signed review older than this (from the API's signing to the worker's check) is refused */
   PROPOSAL_REVIEW_MAX_AGE: seconds(600),
 
@@ -157,9 +172,13 @@ const envSchema = z.object({
   CACHE_MAX_SIZE: z.coerce.number().int().positive().default(1000),
 
   OPENAI_API_KEY: optionalString,
-  OPENAI_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  OPENAI_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
   ANTHROPIC_API_KEY: optionalString,
-  ANTHROPIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  ANTHROPIC_BASE_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'must be an http(s) URL',
+  }),
   LLM_PROFILE_PRIMARY: profile,
   LLM_PROFILE_FALLBACK: profile,
   LLM_PROFILE_EXAMINER: profile,
@@ -175,7 +194,10 @@ const envSchema = z.object({
   LLM_ANTHROPIC_RPM: count(0),
   LLM_ANTHROPIC_TPM: count(0),
   LLM_BUDGET_MONTHLY_TOKENS: count(5_000_000),
-  LLM_BUDGET_MONTHLY_USD: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().positive().optional()),
+  LLM_BUDGET_MONTHLY_USD: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().positive().optional(),
+  ),
   LLM_UNKNOWN_COST_POLICY: z.enum(['refuse', 'warn']).default('warn'),
   LLM_PRICES: optionalString.pipe(
     z
@@ -187,13 +209,19 @@ const envSchema = z.object({
         try {
           raw = JSON.parse(v);
         } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON such as {"openai:my-model": {"inputPerMTok": 0.5, "outputPerMTok": 1.5}}' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be JSON such as {"openai:my-model": {"inputPerMTok": 0.5, "outputPerMTok": 1.5}}',
+          });
           return z.NEVER;
         }
         const parsed = llmPrices.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
-          ctx.addIssue({ code: 'custom', message: `${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'} (expected {"provider:model": {"inputPerMTok": n, "outputPerMTok": n}})` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'} (expected {"provider:model": {"inputPerMTok": n, "outputPerMTok": n}})`,
+          });
           return z.NEVER;
         }
         return parsed.data;
@@ -202,7 +230,9 @@ const envSchema = z.object({
   LLM_CACHE_TTLS: optionalString.pipe(
     z
       .string()
-      .regex(/^\s*[\w.:-]+\s*=\s*\d+\s*(,\s*[\w.:-]+\s*=\s*\d+\s*)*$/, { message: 'must be purpose=seconds[,purpose=seconds…]' })
+      .regex(/^\s*[\w.:-]+\s*=\s*\d+\s*(,\s*[\w.:-]+\s*=\s*\d+\s*)*$/, {
+        message: 'must be purpose=seconds[,purpose=seconds…]',
+      })
       .optional(),
   ),
 
@@ -211,9 +241,12 @@ const envSchema = z.object({
     const problem = v === undefined ? null : gitUrlProblem(v);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   }),
-  TARGET_REPO_BRANCH: optionalString.refine((v) => v === undefined || (/^[A-Za-z0-9._/-]+$/.test(v) && !/^[-/]|\.\.|\/\/|\/$|\.lock$|\.$/.test(v)), {
-    message: 'must be a plain branch name (letters, digits, . _ - /)',
-  }),
+  TARGET_REPO_BRANCH: optionalString.refine(
+    (v) => v === undefined || (/^[A-Za-z0-9._/-]+$/.test(v) && !/^[-/]|\.\.|\/\/|\/$|\.lock$|\.$/.test(v)),
+    {
+      message: 'must be a plain branch name (letters, digits, . _ - /)',
+    },
+  ),
   TARGET_FETCH_MIN_INTERVAL_SECONDS: count(10),
   TARGET_GIT_SSH_COMMAND: optionalString,
   TARGET_TEST_CMD: z.string().min(1).default('npm test'),
@@ -267,7 +300,11 @@ export class ConfigError extends Error {
 
 /** Parses the environment (by default `process.env`) into the frozen config; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.superRefine(checkProfilesHaveProviders).superRefine(checkTargetSource).superRefine(checkWebhookUrl).safeParse(env);
+  const parsed = envSchema
+    .superRefine(checkProfilesHaveProviders)
+    .superRefine(checkTargetSource)
+    .superRefine(checkWebhookUrl)
+    .safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
@@ -298,7 +335,12 @@ function toConfig(e: z.infer<typeof envSchema>) {
       /** failed authentications per client IP and window before the IP is refused (429) until the window ends; 0: off */
       authFailureLimit: { max: e.AUTH_FAILURE_LIMIT_MAX, windowMs: e.AUTH_FAILURE_LIMIT_WINDOW_MS },
       /** Server-Sent Events: heartbeat, open streams per API key and in all, and how long one stream may stay open. */
-      sse: { heartbeatMs: e.SSE_HEARTBEAT_MS, maxStreamsPerKey: e.SSE_MAX_STREAMS_PER_KEY, maxStreams: e.SSE_MAX_STREAMS, maxLifetimeSeconds: e.SSE_MAX_LIFETIME_SECONDS },
+      sse: {
+        heartbeatMs: e.SSE_HEARTBEAT_MS,
+        maxStreamsPerKey: e.SSE_MAX_STREAMS_PER_KEY,
+        maxStreams: e.SSE_MAX_STREAMS,
+        maxLifetimeSeconds: e.SSE_MAX_LIFETIME_SECONDS,
+      },
     },
     redisUrl: e.REDIS_URL,
     temporal: {
@@ -321,7 +363,11 @@ function toConfig(e: z.infer<typeof envSchema>) {
       /** The kinds of work (task queues) this worker process polls. */
       queues: e.WORKER_QUEUES,
       /** Activity slots per kind: at most this many of the kind's activities run at once in this process. */
-      concurrency: { workflows: e.WORKER_CONCURRENCY_WORKFLOWS, llm: e.WORKER_CONCURRENCY_LLM, sandbox: e.WORKER_CONCURRENCY_SANDBOX },
+      concurrency: {
+        workflows: e.WORKER_CONCURRENCY_WORKFLOWS,
+        llm: e.WORKER_CONCURRENCY_LLM,
+        sandbox: e.WORKER_CONCURRENCY_SANDBOX,
+      },
       /** Temporal worker tuning (see `WorkerTuning` in temporal/worker.ts); undefined leaves the SDK's default. */
       tuning: {
         activityPollers: e.WORKER_ACTIVITY_POLLERS,
@@ -348,8 +394,19 @@ function toConfig(e: z.infer<typeof envSchema>) {
       proposalSeconds: Math.max(e.WORKFLOW_TIMEOUT_PROPOSAL, e.PROPOSAL_REVIEW_TIMEOUT + 24 * 3600),
     },
     cache: { ttlSeconds: e.CACHE_TTL, maxSize: e.CACHE_MAX_SIZE },
-    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
-    encryption: { key: e.DATA_ENCRYPTION_KEY, previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '') },
+    webhook: {
+      url: e.WEBHOOK_URL,
+      secret: e.WEBHOOK_SECRET,
+      giveUpAfterSeconds: e.WEBHOOK_GIVE_UP_AFTER,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    },
+    encryption: {
+      key: e.DATA_ENCRYPTION_KEY,
+      previousKeys: (e.DATA_ENCRYPTION_KEY_PREVIOUS ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
+    },
     proposals: {
       maxChangedLines: e.PROPOSAL_MAX_CHANGED_LINES,
       reviewTimeoutSeconds: e.PROPOSAL_REVIEW_TIMEOUT,
@@ -360,7 +417,15 @@ function toConfig(e: z.infer<typeof envSchema>) {
     },
     target: {
       repoPath: e.TARGET_REPO_PATH === undefined ? undefined : path.resolve(e.TARGET_REPO_PATH),
-      remote: e.TARGET_REPO_URL === undefined ? undefined : { url: e.TARGET_REPO_URL, branch: e.TARGET_REPO_BRANCH, fetchMinIntervalSeconds: e.TARGET_FETCH_MIN_INTERVAL_SECONDS, sshCommand: e.TARGET_GIT_SSH_COMMAND },
+      remote:
+        e.TARGET_REPO_URL === undefined
+          ? undefined
+          : {
+              url: e.TARGET_REPO_URL,
+              branch: e.TARGET_REPO_BRANCH,
+              fetchMinIntervalSeconds: e.TARGET_FETCH_MIN_INTERVAL_SECONDS,
+              sshCommand: e.TARGET_GIT_SSH_COMMAND,
+            },
       testCmd: e.TARGET_TEST_CMD,
       benchCmd: e.TARGET_BENCH_CMD,
     },
@@ -446,16 +511,29 @@ function checkWebhookUrl(e: Env, ctx: z.RefinementCtx): void {
     return; // the field's own check reports it
   }
   const problem = isIP(host) === 0 ? null : addressProblem(host);
-  if (problem !== null) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: `${host} is ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}` });
+  if (problem !== null)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_URL'],
+      message: `${host} is ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}`,
+    });
 }
 
 /** A target is a local path or a git remote, never both; a branch only means something for a remote. */
 function checkTargetSource(e: Env, ctx: z.RefinementCtx): void {
   if (e.TARGET_REPO_URL !== undefined && e.TARGET_REPO_PATH !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['TARGET_REPO_URL'], message: 'set TARGET_REPO_URL or TARGET_REPO_PATH, not both' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TARGET_REPO_URL'],
+      message: 'set TARGET_REPO_URL or TARGET_REPO_PATH, not both',
+    });
   }
   if (e.TARGET_REPO_BRANCH !== undefined && e.TARGET_REPO_URL === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['TARGET_REPO_BRANCH'], message: 'only applies with TARGET_REPO_URL (a local target works on its checked-out HEAD)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TARGET_REPO_BRANCH'],
+      message: 'only applies with TARGET_REPO_URL (a local target works on its checked-out HEAD)',
+    });
   }
 }
 
@@ -463,12 +541,18 @@ function llmConfig(e: Env) {
   const providers = configuredProviders(e);
   const profileOf = (v: string | undefined): LlmProfile | undefined => (v === undefined ? undefined : parseProfile(v));
   // With no explicit profiles, the first configured provider is primary and the other one (if any) the fallback.
-  const primary = profileOf(e.LLM_PROFILE_PRIMARY) ?? (providers[0] && { provider: providers[0], model: DEFAULT_MODELS[providers[0]] });
+  const primary =
+    profileOf(e.LLM_PROFILE_PRIMARY) ??
+    (providers[0] && { provider: providers[0], model: DEFAULT_MODELS[providers[0]] });
   const otherProvider = providers.find((p) => p !== primary?.provider);
-  const fallback = profileOf(e.LLM_PROFILE_FALLBACK) ?? (otherProvider && { provider: otherProvider, model: DEFAULT_MODELS[otherProvider] });
+  const fallback =
+    profileOf(e.LLM_PROFILE_FALLBACK) ??
+    (otherProvider && { provider: otherProvider, model: DEFAULT_MODELS[otherProvider] });
   return {
     openai: providers.includes('openai') ? { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL } : undefined,
-    anthropic: providers.includes('anthropic') ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL } : undefined,
+    anthropic: providers.includes('anthropic')
+      ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL }
+      : undefined,
     profiles: {
       primary,
       fallback,

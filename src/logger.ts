@@ -7,7 +7,11 @@ export type Logger = winston.Logger;
 export function createLogger(log: Config['log']): Logger {
   const format =
     log.format === 'json'
-      ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json())
+      ? winston.format.combine(
+          winston.format.timestamp(),
+          winston.format.errors({ stack: true }),
+          winston.format.json(),
+        )
       : winston.format.combine(
           winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
           winston.format.errors({ stack: true }),

@@ -39,7 +39,10 @@ return {count, redis.call('PTTL', KEYS[1])}`;
 export function redisRateLimitStore(redis: Redis, prefix = 'lvlup:ratelimit:'): RateLimitStore {
   return {
     async hit(key, windowMs, amount = 1) {
-      const [count, ttl] = (await redis.eval(HIT_SCRIPT, 1, prefix + key, String(windowMs), String(amount))) as [number, number];
+      const [count, ttl] = (await redis.eval(HIT_SCRIPT, 1, prefix + key, String(windowMs), String(amount))) as [
+        number,
+        number,
+      ];
       return { count, resetMs: ttl > 0 ? ttl : windowMs };
     },
   };

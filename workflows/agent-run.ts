@@ -23,7 +23,14 @@ export async function agentRun<R>(
   };
 
   const { input } = spec;
-  const begun = await db.beginAgentRun({ runId: uuid4(), workflowId: workflowInfo().workflowId, agentId: spec.agentId, kind: spec.kind, trigger: input.trigger, requestedBy: input.requestedBy });
+  const begun = await db.beginAgentRun({
+    runId: uuid4(),
+    workflowId: workflowInfo().workflowId,
+    agentId: spec.agentId,
+    kind: spec.kind,
+    trigger: input.trigger,
+    requestedBy: input.requestedBy,
+  });
   if (begun.skipped) {
     progress.state = 'completed';
     return { runId: begun.runId, status: 'skipped' };

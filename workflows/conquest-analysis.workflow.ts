@@ -12,8 +12,16 @@ export async function conquestAnalysisWorkflow(input: AgentRunInput): Promise<Co
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const measurer = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const measurer = proxyByKind({
+    startToCloseTimeout: t.scanMs,
+    ...hb,
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  });
+  const llm = proxyByKind({
+    startToCloseTimeout: t.llmMs,
+    ...hb,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  });
 
   return agentRun(db, { agentId: 'conquest', kind: 'conquest_analysis', input }, async (runId, enter) => {
     enter('measure');
@@ -28,7 +36,15 @@ export async function conquestAnalysisWorkflow(input: AgentRunInput): Promise<Co
       explain = { unavailable: describeFailure(err) };
     }
 
-    const result: ConquestAnalysisResult = { runId, status: 'completed', commit: m.commit, ok: m.ok, samples: m.samples, regressions: m.regressions, explain };
+    const result: ConquestAnalysisResult = {
+      runId,
+      status: 'completed',
+      commit: m.commit,
+      ok: m.ok,
+      samples: m.samples,
+      regressions: m.regressions,
+      explain,
+    };
     return { result, summary: { regressions: m.regressions, explain } };
   });
 }

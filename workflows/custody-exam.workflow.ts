@@ -1,6 +1,21 @@
-import { ActivityFailure, CancellationScope, patched, setHandler, TimeoutFailure, uuid4, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  patched,
+  setHandler,
+  TimeoutFailure,
+  uuid4,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
-import { progressQuery, type CustodyExamInput, type CustodyExamResult, type ExamPlan, type WorkflowProgress } from '../src/contracts';
+import {
+  progressQuery,
+  type CustodyExamInput,
+  type CustodyExamResult,
+  type ExamPlan,
+  type WorkflowProgress,
+} from '../src/contracts';
 import { examScore, isBorderline } from '../src/domain/custody';
 import { proxyByKind } from './queues';
 
@@ -14,11 +29,28 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
   const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   // No heartbeat timeout unless the starter gave one (histories recorded before heartbeats replay unchanged).
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+  const llm = proxyByKind({
+    startToCloseTimeout: t.llmMs,
+    ...hb,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 6 },
+  });
   // Grading goes by item: a code item's hidden tests to the sandbox queue, an open item's judge to the LLM queue.
-  const grader = (itemKind?: string) => proxyByKind({ startToCloseTimeout: t.llmMs + t.sandboxMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 6 } }, itemKind);
+  const grader = (itemKind?: string) =>
+    proxyByKind(
+      {
+        startToCloseTimeout: t.llmMs + t.sandboxMs,
+        ...hb,
+        retry: { initialInterval: '2 seconds', maximumAttempts: 6 },
+      },
+      itemKind,
+    );
 
-  const progress: WorkflowProgress = { step: 'plan', state: 'running', completedSteps: [], detail: { agentId: input.agentId } };
+  const progress: WorkflowProgress = {
+    step: 'plan',
+    state: 'running',
+    completedSteps: [],
+    detail: { agentId: input.agentId },
+  };
   setHandler(progressQuery, () => progress);
   const enter = (step: string, detail?: Record<string, unknown>) => {
     progress.completedSteps.push(progress.step);
@@ -29,8 +61,16 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
   const planInput = { ...input, examId: uuid4(), workflowId: workflowInfo().workflowId };
   // A cancel that comes while the plan is stored waits for it, then ends the stored row (the API's or this one's) as
   // cancelled below. Before the patch the workflow stopped at once and the row stayed running until the reconciler.
-  const plan = patched('ends-exam-cancelled-in-plan') ? await CancellationScope.nonCancellable(() => db.custodyPlan(planInput)) : await db.custodyPlan(planInput);
-  progress.detail = { ...progress.detail, examId: plan.examId, category: plan.category, difficulty: plan.difficulty, olympus: plan.olympus };
+  const plan = patched('ends-exam-cancelled-in-plan')
+    ? await CancellationScope.nonCancellable(() => db.custodyPlan(planInput))
+    : await db.custodyPlan(planInput);
+  progress.detail = {
+    ...progress.detail,
+    examId: plan.examId,
+    category: plan.category,
+    difficulty: plan.difficulty,
+    olympus: plan.olympus,
+  };
   if (plan.skipped) {
     enter('done');
     progress.state = 'completed';
@@ -46,12 +86,16 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
     await answerItems(plan, positions, t, hb);
 
     enter('grade');
-    let scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, 1)))).map((g) => g.score);
+    let scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, 1)))).map(
+      (g) => g.score,
+    );
     // The margin the exam was planned under; a plan recorded before plans carried one gets the default (5).
     if (isBorderline(examScore(scores), plan.passMark, plan.borderlineMargin)) {
       enter('rejudge', { provisionalScore: examScore(scores) });
       for (const run of [2, 3]) {
-        scores = (await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, run)))).map((g) => g.score);
+        scores = (
+          await Promise.all(positions.map((p) => grader(kinds?.[p]).custodyGradeItem(plan.examId, p, run)))
+        ).map((g) => g.score);
       }
     }
 
@@ -78,7 +122,12 @@ export async function custodyExamWorkflow(input: CustodyExamInput): Promise<Cust
  * Before the patch a schedule-to-close window of the time limit ran from the start of answering, an outage used it up
  * and its timed-out items scored 0 (and before the older patch it was capped at 6 LLM activity timeouts).
  */
-async function answerItems(plan: ExamPlan, positions: number[], t: { llmMs: number; dbMs: number }, hb: { heartbeatTimeout?: number }): Promise<void> {
+async function answerItems(
+  plan: ExamPlan,
+  positions: number[],
+  t: { llmMs: number; dbMs: number },
+  hb: { heartbeatTimeout?: number },
+): Promise<void> {
   const timeLimitMs = plan.timeLimitSeconds * 1000;
   const retry: RetryPolicy = { initialInterval: '2 seconds', maximumAttempts: 6 };
   if (patched('custody-answer-clock-is-the-agent')) {

@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, isCancellation, patched } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  isCancellation,
+  patched,
+} from '@temporalio/workflow';
 
 /** The patch under which a cancelled workflow ends its own row (exam, proposal, run) before it stops. */
 export const ENDS_ROWS_ON_CANCEL = 'ends-rows-on-cancel';
@@ -23,7 +30,8 @@ export const CANCELLED_REASON = 'cancelled in Temporal';
  */
 export function describeFailure(err: unknown): string {
   let cause = err;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause !== undefined) cause = cause.cause;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause !== undefined)
+    cause = cause.cause;
   if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
   return cause instanceof Error ? cause.message : String(cause);
 }

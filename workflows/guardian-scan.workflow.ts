@@ -12,8 +12,16 @@ export async function guardianScanWorkflow(input: AgentRunInput): Promise<Guardi
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const scanner = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const scanner = proxyByKind({
+    startToCloseTimeout: t.scanMs,
+    ...hb,
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  });
+  const llm = proxyByKind({
+    startToCloseTimeout: t.llmMs,
+    ...hb,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  });
 
   return agentRun(db, { agentId: 'guardian', kind: 'guardian_scan', input }, async (runId, enter) => {
     enter('scan');
@@ -32,8 +40,20 @@ export async function guardianScanWorkflow(input: AgentRunInput): Promise<Guardi
     enter('notify');
     await db.guardianNotify(fresh);
 
-    const findings = { total: scan.total, new: scan.newIds.length, reopened: scan.reopenedIds.length, resolved: scan.resolved };
-    const result: GuardianScanResult = { runId, status: 'completed', commit: scan.commit, findings, tools: scan.tools, triage };
+    const findings = {
+      total: scan.total,
+      new: scan.newIds.length,
+      reopened: scan.reopenedIds.length,
+      resolved: scan.resolved,
+    };
+    const result: GuardianScanResult = {
+      runId,
+      status: 'completed',
+      commit: scan.commit,
+      findings,
+      tools: scan.tools,
+      triage,
+    };
     return { result, summary: { findings, triage } };
   });
 }

@@ -1,9 +1,32 @@
 import { ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { DEFAULT_REVIEW_MAX_AGE_MS, progressQuery, reviewShapeProblem, reviewUpdate, sameReview, type ProposalInput, type ProposalResult, type ProposalStatus, type ReviewInput, type ReviewOutcome, type WorkflowProgress } from '../src/contracts';
+import {
+  DEFAULT_REVIEW_MAX_AGE_MS,
+  progressQuery,
+  reviewShapeProblem,
+  reviewUpdate,
+  sameReview,
+  type ProposalInput,
+  type ProposalResult,
+  type ProposalStatus,
+  type ReviewInput,
+  type ReviewOutcome,
+  type WorkflowProgress,
+} from '../src/contracts';
 import { CANCELLED_REASON, describeFailure, endIfCancelled } from './failures';
 import { proxyByKind } from './queues';
 
-const TERMINAL: readonly ProposalStatus[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed', 'cancelled'];
+const TERMINAL: readonly ProposalStatus[] = [
+  'applied',
+  'rejected',
+  'expired',
+  'invalid',
+  'failed_tests',
+  'blocked',
+  'ineligible',
+  'apply_failed',
+  'failed',
+  'cancelled',
+];
 /** Redrafts allowed after an invalid draft, and after failing tests (ARCHITECTURE §3.6 steps 3–4). */
 const REDRAFTS = { invalid: 1, tests: 1 };
 /** Reviews are verified (signature, age) by an activity before they are taken; histories from before replay without. */
@@ -18,8 +41,16 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
   const t = { llmMs: 300_000, scanMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const llm = proxyByKind({ startToCloseTimeout: t.llmMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
-  const work = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
+  const llm = proxyByKind({
+    startToCloseTimeout: t.llmMs,
+    ...hb,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  });
+  const work = proxyByKind({
+    startToCloseTimeout: t.scanMs,
+    ...hb,
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  });
   const { proposalId } = input;
 
   let status: ProposalStatus = 'drafting';
@@ -37,7 +68,11 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
     if (TERMINAL.includes(to)) progress.state = to === 'failed' ? 'failed' : 'completed';
     await db.proposalTransition(proposalId, ++seq, to, detail, data);
   };
-  const end = async (to: ProposalStatus, detail?: string, extra: Partial<ProposalResult> = {}): Promise<ProposalResult> => {
+  const end = async (
+    to: ProposalStatus,
+    detail?: string,
+    extra: Partial<ProposalResult> = {},
+  ): Promise<ProposalResult> => {
     await move(to, detail);
     return { proposalId, status: to, ...extra };
   };
@@ -56,7 +91,12 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
         }
         // Checked again: another review may have been taken, or the proposal expired, while this one was verified.
         if (review !== undefined ? !sameReview(review, r) : status !== 'awaiting_review') {
-          throw ApplicationFailure.nonRetryable(review !== undefined ? 'the proposal has already been reviewed' : `proposal is ${status}, not awaiting_review`, 'ReviewConflict');
+          throw ApplicationFailure.nonRetryable(
+            review !== undefined
+              ? 'the proposal has already been reviewed'
+              : `proposal is ${status}, not awaiting_review`,
+            'ReviewConflict',
+          );
         }
       }
       review ??= r;
@@ -66,7 +106,8 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
     {
       validator: (r) => {
         if (review !== undefined && sameReview(review, r)) return; // an identical repeat gets the same outcome
-        if (status !== 'awaiting_review' || review !== undefined) throw new Error(`proposal is ${status}, not awaiting_review`);
+        if (status !== 'awaiting_review' || review !== undefined)
+          throw new Error(`proposal is ${status}, not awaiting_review`);
         // Deterministic checks on workflow time (an unsigned, malformed or stale review is rejected before it is
         // accepted into history); the signature itself is verified by the handler's activity. Date.now() here is the
         // sandbox's clock (the workflow task's time), and validators are not run on replay.
@@ -88,7 +129,10 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
     for (let draftNo = 1; ; draftNo++) {
       await move('drafting', feedback === null ? undefined : `redraft: ${feedback.slice(0, 500)}`);
       const draft = await llm.proposalDraft(proposalId, draftNo, feedback);
-      await move('validating', `draft ${draftNo}: ${draft.title} (${draft.changedLines} lines in ${draft.files.join(', ') || 'no files'})`);
+      await move(
+        'validating',
+        `draft ${draftNo}: ${draft.title} (${draft.changedLines} lines in ${draft.files.join(', ') || 'no files'})`,
+      );
       const validation = await work.proposalValidate(proposalId);
       if (!validation.ok) {
         if (redrafts.invalid++ < REDRAFTS.invalid) {
@@ -133,26 +177,47 @@ export async function proposalWorkflow(input: ProposalInput): Promise<ProposalRe
 
     let result: ProposalResult;
     if (decision.decision === 'reject') {
-      result = await end('rejected', decision.comment ?? undefined, { reasons: decision.comment ? [decision.comment] : [] });
+      result = await end('rejected', decision.comment ?? undefined, {
+        reasons: decision.comment ? [decision.comment] : [],
+      });
     } else {
       await move('applying', `approved by ${decision.reviewer}`);
       const applied = await work.proposalApply(proposalId);
       if (applied.ok) {
-        result = await end('applied', `${applied.commit} on ${applied.branch}`, { commit: applied.commit, branch: applied.branch });
+        result = await end('applied', `${applied.commit} on ${applied.branch}`, {
+          commit: applied.commit,
+          branch: applied.branch,
+        });
         await db.proposalNotify(proposalId, 'proposal_applied');
       } else {
         result = await end('apply_failed', applied.reason, { reasons: applied.reason ? [applied.reason] : [] });
       }
     }
     await db.proposalLearn(proposalId, decision);
-    outcome = { proposalId, decision: decision.decision, status: result.status, commit: result.commit, branch: result.branch, reason: result.reasons?.[0] };
+    outcome = {
+      proposalId,
+      decision: decision.decision,
+      status: result.status,
+      commit: result.commit,
+      branch: result.branch,
+      reason: result.reasons?.[0],
+    };
     return result;
   } catch (err) {
     // Cancelled from outside: ends `cancelled`, which frees its finding and no longer counts as open.
-    const cancelled = !TERMINAL.includes(status) && (await endIfCancelled(err, () => move('cancelled', CANCELLED_REASON)));
+    const cancelled =
+      !TERMINAL.includes(status) && (await endIfCancelled(err, () => move('cancelled', CANCELLED_REASON)));
     // A step that failed for good (no model to draft with, a dependency down): recorded, never left hanging.
     if (!cancelled && !TERMINAL.includes(status)) await move('failed', describeFailure(err));
-    outcome ??= review === undefined ? undefined : { proposalId, decision: review.decision, status: cancelled ? 'cancelled' : 'failed', reason: describeFailure(err) };
+    outcome ??=
+      review === undefined
+        ? undefined
+        : {
+            proposalId,
+            decision: review.decision,
+            status: cancelled ? 'cancelled' : 'failed',
+            reason: describeFailure(err),
+          };
     throw err;
   }
 }

@@ -1,4 +1,10 @@
-import { patched, proxyActivities, workflowInfo, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import {
+  patched,
+  proxyActivities,
+  workflowInfo,
+  type ActivityInterfaceFor,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { activityQueues, QUEUE_KINDS, queueKindOf, type QueueKind } from '../src/contracts';
 
@@ -14,8 +20,14 @@ export const ACTIVITIES_BY_QUEUE_KIND = 'activities-by-queue-kind';
 export function proxyByKind(options: ActivityOptions, itemKind?: string): ActivityInterfaceFor<Activities> {
   if (!patched(ACTIVITIES_BY_QUEUE_KIND)) return proxyActivities<Activities>(options);
   const queues = activityQueues(workflowInfo().taskQueue);
-  const proxies = Object.fromEntries(QUEUE_KINDS.map((kind) => [kind, proxyActivities<Activities>(kind === 'workflows' ? options : { ...options, taskQueue: queues[kind] })])) as Record<QueueKind, ActivityInterfaceFor<Activities>>;
+  const proxies = Object.fromEntries(
+    QUEUE_KINDS.map((kind) => [
+      kind,
+      proxyActivities<Activities>(kind === 'workflows' ? options : { ...options, taskQueue: queues[kind] }),
+    ]),
+  ) as Record<QueueKind, ActivityInterfaceFor<Activities>>;
   return new Proxy({} as ActivityInterfaceFor<Activities>, {
-    get: (_target, name) => (typeof name === 'string' ? proxies[queueKindOf(name, itemKind)][name as keyof Activities] : undefined),
+    get: (_target, name) =>
+      typeof name === 'string' ? proxies[queueKindOf(name, itemKind)][name as keyof Activities] : undefined,
   });
 }

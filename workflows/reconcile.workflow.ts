@@ -6,6 +6,9 @@ import { proxyByKind } from './queues';
  * agent run whose workflow is closed in Temporal (terminated, timed out, …) without having ended its row.
  */
 export async function reconcileWorkflow(input: ReconcileInput): Promise<ReconcileResult> {
-  const { reconcileEndings } = proxyByKind({ startToCloseTimeout: input.timeoutMs ?? 120_000, retry: { initialInterval: '5 seconds', maximumAttempts: 5 } });
+  const { reconcileEndings } = proxyByKind({
+    startToCloseTimeout: input.timeoutMs ?? 120_000,
+    retry: { initialInterval: '5 seconds', maximumAttempts: 5 },
+  });
   return reconcileEndings(input.graceSeconds * 1000);
 }

@@ -12,8 +12,16 @@ export async function sandboxExperimentWorkflow(input: AgentRunInput): Promise<S
   const t = { scanMs: 300_000, llmMs: 300_000, dbMs: 30_000, ...input.timeouts };
   const db = proxyByKind({ startToCloseTimeout: t.dbMs, retry: { maximumAttempts: 10 } });
   const hb = t.heartbeatMs === undefined ? {} : { heartbeatTimeout: t.heartbeatMs };
-  const runner = proxyByKind({ startToCloseTimeout: t.scanMs, ...hb, retry: { initialInterval: '5 seconds', maximumAttempts: 3 } });
-  const designer = proxyByKind({ startToCloseTimeout: t.llmMs + t.scanMs, ...hb, retry: { initialInterval: '2 seconds', maximumAttempts: 5 } });
+  const runner = proxyByKind({
+    startToCloseTimeout: t.scanMs,
+    ...hb,
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  });
+  const designer = proxyByKind({
+    startToCloseTimeout: t.llmMs + t.scanMs,
+    ...hb,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  });
 
   return agentRun(db, { agentId: 'sandbox', kind: 'sandbox_experiment', input }, async (runId, enter) => {
     enter('tests');
@@ -25,6 +33,9 @@ export async function sandboxExperimentWorkflow(input: AgentRunInput): Promise<S
     } catch (err) {
       experiment = { unavailable: describeFailure(err) };
     }
-    return { result: { runId, status: 'completed', commit, tests, experiment }, summary: { experimentOutcome: experiment } };
+    return {
+      result: { runId, status: 'completed', commit, tests, experiment },
+      summary: { experimentOutcome: experiment },
+    };
   });
 }

@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  setHandler,
+  TimeoutFailure,
+} from '@temporalio/workflow';
 import { progressQuery, type WorkflowProgress } from '../src/contracts';
 import type { WebhookDeliveryInput, WebhookDeliveryResult } from '../src/contracts/webhooks';
 import { describeFailure } from './failures';
@@ -34,7 +41,11 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
     // fit before the deadline and returned the last retryable failure instead.
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
     const gaveUp = cause instanceof TimeoutFailure || (cause instanceof ApplicationFailure && !cause.nonRetryable);
-    const reason = isCancellation(err) ? 'cancelled' : gaveUp ? `gave up after ${Math.round(input.giveUpAfterMs / 1000)} s` : describeFailure(err);
+    const reason = isCancellation(err)
+      ? 'cancelled'
+      : gaveUp
+        ? `gave up after ${Math.round(input.giveUpAfterMs / 1000)} s`
+        : describeFailure(err);
     progress.step = 'mark-failed';
     // A cancelled delivery is still recorded as failed, not left pending.
     await CancellationScope.nonCancellable(() => db.markWebhookFailed(input.deliveryId, reason, gaveUp));

@@ -1,6 +1,12 @@
 import { executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { progressQuery, weeklyReportWorkflowId, type WeeklyReportInput, type WeeklyReportResult, type WorkflowProgress } from '../src/contracts';
+import {
+  progressQuery,
+  weeklyReportWorkflowId,
+  type WeeklyReportInput,
+  type WeeklyReportResult,
+  type WorkflowProgress,
+} from '../src/contracts';
 import { proxyByKind } from './queues';
 
 /**
@@ -39,16 +45,28 @@ export async function weeklyReportWorkflow(input: WeeklyReportInput): Promise<We
         return done(await executeChild(weeklyReportWorkflow, { workflowId, args: [{ ...input, weekStart }] }));
       } catch (err) {
         // The week's report is already being made (started through the API): that run is the report.
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return done({ weekStart, workflowId, status: 'already_running' });
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          return done({ weekStart, workflowId, status: 'already_running' });
         throw err;
       }
     }
 
     enter('figures');
     const report = await db.weeklyReportFigures(weekStart);
-    enter('notify', { calls: report.tokens.total.calls, costUsd: report.tokens.total.costUsd, examsTaken: report.exams.taken });
+    enter('notify', {
+      calls: report.tokens.total.calls,
+      costUsd: report.tokens.total.costUsd,
+      examsTaken: report.exams.taken,
+    });
     const notified = await db.weeklyReportNotify(report);
-    return done({ weekStart, workflowId, status: 'completed', notificationId: notified.notificationId, notificationCreated: notified.created, report });
+    return done({
+      weekStart,
+      workflowId,
+      status: 'completed',
+      notificationId: notified.notificationId,
+      notificationCreated: notified.created,
+      report,
+    });
   } catch (err) {
     progress.state = 'failed';
     throw err;

@@ -41,7 +41,11 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
     async (wt) => {
       const sources = await benchSources(wt, measurement.command);
       const answer = await explainHotspots(deps, measurement, sources);
-      return { hotspots: await knownHotspots(wt, measurement, answer.output.hotspots), provider: answer.provider, model: answer.model };
+      return {
+        hotspots: await knownHotspots(wt, measurement, answer.output.hotspots),
+        provider: answer.provider,
+        model: answer.model,
+      };
     },
     measurement.commit,
   );
@@ -49,7 +53,16 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
   const findingIds = await em.transactional(async (tx) => {
     const ids: string[] = [];
     for (const h of hotspots) {
-      if (h.sample.regressed) await explainRegression(tx, repo.id, h, { verdict: 'true_positive', severity: null, explanation: h.explanation, suggestedFix: h.suggestion, provider, model, at });
+      if (h.sample.regressed)
+        await explainRegression(tx, repo.id, h, {
+          verdict: 'true_positive',
+          severity: null,
+          explanation: h.explanation,
+          suggestedFix: h.suggestion,
+          provider,
+          model,
+          at,
+        });
       ids.push(await upsertHotspot(tx, repo.id, runId, h));
     }
     return ids;
@@ -60,9 +73,21 @@ export async function explainMeasurement(deps: Deps, runId: string): Promise<Con
   return explain;
 }
 
-async function explainHotspots(deps: { orm: MikroORM; llm: LlmGateway }, m: Measurement, sources: Record<string, string>): Promise<LlmResult<z.infer<typeof conquestExplanationSchema>>> {
-  const samples = m.samples.map(({ name, currentMs, baselineMs, change, regressed }) => ({ measure: name, currentMs, baselineMs, change, regressed }));
-  const listing = Object.entries(sources).map(([file, code]) => untrusted(`file ${file}`, code)).join('\n');
+async function explainHotspots(
+  deps: { orm: MikroORM; llm: LlmGateway },
+  m: Measurement,
+  sources: Record<string, string>,
+): Promise<LlmResult<z.infer<typeof conquestExplanationSchema>>> {
+  const samples = m.samples.map(({ name, currentMs, baselineMs, change, regressed }) => ({
+    measure: name,
+    currentMs,
+    baselineMs,
+    change,
+    regressed,
+  }));
+  const listing = Object.entries(sources)
+    .map(([file, code]) => untrusted(`file ${file}`, code))
+    .join('\n');
   return await askAgentModel(deps, {
     agentId: 'conquest',
     purpose: 'conquest.explain',
@@ -71,10 +96,9 @@ async function explainHotspots(deps: { orm: MikroORM; llm: LlmGateway }, m: Meas
     messages: [
       {
         role: 'system',
-        content:
-          withUntrustedRule(
-            'You are Conquest, the performance agent. From the measurements and the source, explain the hot spots: for each measure worth it (regressions first), name the file holding the slow code, explain why it is slow, suggest one concrete optimization and estimate its gain. Use only measure names from the measurements; be concise.',
-          ),
+        content: withUntrustedRule(
+          'You are Conquest, the performance agent. From the measurements and the source, explain the hot spots: for each measure worth it (regressions first), name the file holding the slow code, explain why it is slow, suggest one concrete optimization and estimate its gain. Use only measure names from the measurements; be concise.',
+        ),
       },
       {
         role: 'user',
@@ -89,7 +113,11 @@ async function explainHotspots(deps: { orm: MikroORM; llm: LlmGateway }, m: Meas
 }
 
 /** The model's hot spots for measured figures only (once each), with their file kept only when it is a file of the repository. */
-async function knownHotspots(wt: Worktree, m: Measurement, answered: Array<Omit<Hotspot, 'sample'>>): Promise<Hotspot[]> {
+async function knownHotspots(
+  wt: Worktree,
+  m: Measurement,
+  answered: Array<Omit<Hotspot, 'sample'>>,
+): Promise<Hotspot[]> {
   const out: Hotspot[] = [];
   for (const h of answered) {
     const sample = m.samples.find((s) => s.name === h.measure);
@@ -99,8 +127,16 @@ async function knownHotspots(wt: Worktree, m: Measurement, answered: Array<Omit<
   return out;
 }
 
-async function explainRegression(tx: EntityManager, repositoryId: string, h: Hotspot, triage: FindingTriage): Promise<void> {
-  const finding = await tx.findOne(Finding, { repositoryId, fingerprint: performanceFingerprint('regression', h.measure) });
+async function explainRegression(
+  tx: EntityManager,
+  repositoryId: string,
+  h: Hotspot,
+  triage: FindingTriage,
+): Promise<void> {
+  const finding = await tx.findOne(Finding, {
+    repositoryId,
+    fingerprint: performanceFingerprint('regression', h.measure),
+  });
   if (finding !== null) finding.triage = triage;
 }
 
@@ -112,11 +148,27 @@ async function upsertHotspot(tx: EntityManager, repositoryId: string, runId: str
     title: `Hot spot: ${h.measure}`,
     message: h.explanation,
     file: h.file,
-    data: { measure: h.measure, currentMs: h.sample.currentMs, suggestion: h.suggestion, expectedGain: h.expectedGain, explanation: h.explanation },
+    data: {
+      measure: h.measure,
+      currentMs: h.sample.currentMs,
+      suggestion: h.suggestion,
+      expectedGain: h.expectedGain,
+      explanation: h.explanation,
+    },
   };
   let finding = await tx.findOne(Finding, { repositoryId, fingerprint });
   if (finding === null) {
-    finding = new Finding({ repositoryId, agentId: 'conquest', kind: 'performance', tool: 'model', rule: 'hotspot', line: null, fingerprint, firstRunId: runId, ...fields });
+    finding = new Finding({
+      repositoryId,
+      agentId: 'conquest',
+      kind: 'performance',
+      tool: 'model',
+      rule: 'hotspot',
+      line: null,
+      fingerprint,
+      firstRunId: runId,
+      ...fields,
+    });
     tx.persist(finding);
   } else {
     Object.assign(finding, fields, { lastRunId: runId, lastSeenAt: new Date() });
@@ -153,7 +205,9 @@ async function benchSources(wt: Worktree, command: string): Promise<Record<strin
 }
 
 function relativeImports(code: string): string[] {
-  return [...code.matchAll(/(?:require\s*\(\s*|import\s*\(\s*|from\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1] ?? '');
+  return [...code.matchAll(/(?:require\s*\(\s*|import\s*\(\s*|from\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map(
+    (m) => m[1] ?? '',
+  );
 }
 
 async function resolveModule(wt: Worktree, from: string, spec: string): Promise<string | null> {
@@ -169,7 +223,10 @@ async function resolveModule(wt: Worktree, from: string, spec: string): Promise<
 async function repoFile(wt: Worktree, relative: string): Promise<string | null> {
   try {
     const full = await resolveInside(wt.dir, relative);
-    const rel = path.relative(await realpath(wt.dir), full).split(path.sep).join('/');
+    const rel = path
+      .relative(await realpath(wt.dir), full)
+      .split(path.sep)
+      .join('/');
     if (rel === '' || rel === '.git' || rel.startsWith('.git/')) return null;
     return (await stat(full)).isFile() ? rel : null;
   } catch {

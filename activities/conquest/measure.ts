@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { AgentRun, Finding } from '../../src/db/entities';
-import { collectRepeats, parseBenchOutput, performanceVerdict, recoveredFrom, type PerformanceRules, type PerformanceVerdict } from '../../src/domain/performance';
+import {
+  collectRepeats,
+  parseBenchOutput,
+  performanceVerdict,
+  recoveredFrom,
+  type PerformanceRules,
+  type PerformanceVerdict,
+} from '../../src/domain/performance';
 import { parseFileDurations, reporterEnv, withReporter } from '../../src/domain/test-durations';
 import { createNotification } from '../../src/notifications/create';
 import type { Sandbox, SandboxRunResult } from '../../src/sandbox';
@@ -39,7 +46,10 @@ interface BackendFigures {
  * that finding. The backend's own figures ride along. Stored on the run: a retry repeats
  * nothing. Throws TargetSetupFailed / TargetCommandUnavailable when the command cannot run at all.
  */
-export async function measureTarget(deps: { orm: MikroORM; config: Config; sandbox: Sandbox }, runId: string): Promise<Measurement> {
+export async function measureTarget(
+  deps: { orm: MikroORM; config: Config; sandbox: Sandbox },
+  runId: string,
+): Promise<Measurement> {
   const em = deps.orm.em.fork() as EntityManager;
   const run = await em.findOneOrFail(AgentRun, { id: runId });
   const stored = run.summary.measure as Measurement | undefined;
@@ -55,7 +65,12 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
       runs.push(result);
       if (result.timedOut || result.exitCode !== 0) break;
     }
-    return { commit: ws.baseCommit, command: plan.command, source: plan.source, outcome: { runs, figures: runs.map((r) => plan.figures(r, ws.dir)) } };
+    return {
+      commit: ws.baseCommit,
+      command: plan.command,
+      source: plan.source,
+      outcome: { runs, figures: runs.map((r) => plan.figures(r, ws.dir)) },
+    };
   });
   const failed = outcome.runs.find((r) => r.timedOut || r.exitCode !== 0);
   const ok = failed === undefined;
@@ -63,35 +78,57 @@ export async function measureTarget(deps: { orm: MikroORM; config: Config; sandb
 
   const samples: Measurement['samples'] = [];
   for (const measure of measures) {
-    const previous = (await em.getConnection().execute(
-      'select ms from performance_samples where repository_id = ? and name = ? and run_id <> ? order by at desc limit 5',
-      [repo.id, measure.name, runId],
-    )) as Array<{ ms: number }>;
-    const verdict = performanceVerdict(previous.map((p) => Number(p.ms)).reverse(), measure.repeats, deps.config.conquest);
-    samples.push({ name: measure.name, repeats: measure.repeats, ...verdict });
-    await em.getConnection().execute(
-      `insert into performance_samples (repository_id, run_id, commit, name, source, ms, at) values (?, ?, ?, ?, ?, ?, now()) on conflict (run_id, name) do nothing`,
-      [repo.id, runId, commit, measure.name, source, verdict.currentMs],
-      'run',
+    const previous = (await em
+      .getConnection()
+      .execute(
+        'select ms from performance_samples where repository_id = ? and name = ? and run_id <> ? order by at desc limit 5',
+        [repo.id, measure.name, runId],
+      )) as Array<{ ms: number }>;
+    const verdict = performanceVerdict(
+      previous.map((p) => Number(p.ms)).reverse(),
+      measure.repeats,
+      deps.config.conquest,
     );
+    samples.push({ name: measure.name, repeats: measure.repeats, ...verdict });
+    await em
+      .getConnection()
+      .execute(
+        `insert into performance_samples (repository_id, run_id, commit, name, source, ms, at) values (?, ?, ?, ?, ?, ?, now()) on conflict (run_id, name) do nothing`,
+        [repo.id, runId, commit, measure.name, source, verdict.currentMs],
+        'run',
+      );
   }
   const regressions = samples.filter((s) => s.regressed);
   for (const r of regressions) await recordRegression(em, { repositoryId: repo.id, runId, commit, sample: r });
-  const recovered = await resolveRecovered(em, { repositoryId: repo.id, runId, commit, samples: samples.filter((s) => !s.regressed), rules: deps.config.conquest });
+  const recovered = await resolveRecovered(em, {
+    repositoryId: repo.id,
+    runId,
+    commit,
+    samples: samples.filter((s) => !s.regressed),
+    rules: deps.config.conquest,
+  });
 
   const measurement: Measurement = {
     commit,
     source,
     command,
     ok,
-    detail: failed === undefined ? `${measures.length} figures, ${outcome.runs.length} repeat(s) run alone` : `${failed.timedOut ? 'timed out' : `exit ${failed.exitCode ?? failed.signal}`}: ${failed.stderr.slice(-500)}`,
+    detail:
+      failed === undefined
+        ? `${measures.length} figures, ${outcome.runs.length} repeat(s) run alone`
+        : `${failed.timedOut ? 'timed out' : `exit ${failed.exitCode ?? failed.signal}`}: ${failed.stderr.slice(-500)}`,
     samples,
     regressions: regressions.map((r) => r.name),
     recovered,
     backend: await backendFigures(em),
   };
   await storeRunSummary(deps.orm, runId, { measure: measurement }, { commit, repositoryId: repo.id });
-  await recordRunStep(deps.orm, runId, 'measure', `${measurement.detail}; ${regressions.length} regression(s)${recovered.length > 0 ? `; recovered: ${recovered.join(', ')}` : ''}`);
+  await recordRunStep(
+    deps.orm,
+    runId,
+    'measure',
+    `${measurement.detail}; ${regressions.length} regression(s)${recovered.length > 0 ? `; recovered: ${recovered.join(', ')}` : ''}`,
+  );
   return measurement;
 }
 
@@ -106,38 +143,80 @@ interface MeasurePlan {
  * What to run: the bench command, or the test command with its runner's report (`npm test -- --reporter json` for
  * mocha, …) giving `test-suite` (the whole run) plus one figure per test file (ARCHITECTURE §3.5).
  */
-async function measurePlan(ws: Workspace, target: { benchCmd: string | undefined; testCmd: string }): Promise<MeasurePlan> {
-  if (target.benchCmd !== undefined) return { source: 'bench', command: target.benchCmd, env: {}, figures: (r) => parseBenchOutput(r.stdout) };
+async function measurePlan(
+  ws: Workspace,
+  target: { benchCmd: string | undefined; testCmd: string },
+): Promise<MeasurePlan> {
+  if (target.benchCmd !== undefined)
+    return { source: 'bench', command: target.benchCmd, env: {}, figures: (r) => parseBenchOutput(r.stdout) };
   const runner = await workspaceRunner(ws, target.testCmd);
   const command = withReporter(target.testCmd, runner);
   return {
     source: 'tests',
     command,
     env: reporterEnv(runner),
-    figures: (r, dir) => [{ name: 'test-suite', ms: r.durationMs }, ...parseFileDurations(runner, r.stdout, dir).map((f) => ({ name: f.file, ms: f.ms }))],
+    figures: (r, dir) => [
+      { name: 'test-suite', ms: r.durationMs },
+      ...parseFileDurations(runner, r.stdout, dir).map((f) => ({ name: f.file, ms: f.ms })),
+    ],
   };
 }
 
 /** One performance finding per measure and rule: the bench's `regression`, the model's `hotspot`. */
 export function performanceFingerprint(rule: 'regression' | 'hotspot', measure: string): string {
-  return createHash('sha256').update(`${rule === 'regression' ? 'performance' : 'performance-hotspot'}\0${measure}`).digest('hex');
+  return createHash('sha256')
+    .update(`${rule === 'regression' ? 'performance' : 'performance-hotspot'}\0${measure}`)
+    .digest('hex');
 }
 
-async function recordRegression(em: EntityManager, ctx: { repositoryId: string; runId: string; commit: string; sample: Measurement['samples'][number] }): Promise<void> {
+async function recordRegression(
+  em: EntityManager,
+  ctx: { repositoryId: string; runId: string; commit: string; sample: Measurement['samples'][number] },
+): Promise<void> {
   const { sample } = ctx;
   const pct = Math.round((sample.change ?? 0) * 1000) / 10;
   const message = `${sample.name} at ${ctx.commit.slice(0, 10)}: ${sample.why}.`;
   const fingerprint = performanceFingerprint('regression', sample.name);
   let finding = await em.findOne(Finding, { repositoryId: ctx.repositoryId, fingerprint });
   // The episode's starting baseline, kept while the finding stays open: recovery is judged against it.
-  const ongoing = finding?.status === 'open' && typeof finding.data.regressedFromMs === 'number' ? finding.data.regressedFromMs : null;
+  const ongoing =
+    finding?.status === 'open' && typeof finding.data.regressedFromMs === 'number'
+      ? finding.data.regressedFromMs
+      : null;
   if (finding === null) {
-    finding = new Finding({ repositoryId: ctx.repositoryId, agentId: 'conquest', kind: 'performance', tool: 'bench', rule: 'regression', severity: pct > 100 ? 'high' : 'medium', title: `${sample.name} regressed by ${pct} %`, message, file: null, line: null, fingerprint, firstRunId: ctx.runId });
+    finding = new Finding({
+      repositoryId: ctx.repositoryId,
+      agentId: 'conquest',
+      kind: 'performance',
+      tool: 'bench',
+      rule: 'regression',
+      severity: pct > 100 ? 'high' : 'medium',
+      title: `${sample.name} regressed by ${pct} %`,
+      message,
+      file: null,
+      line: null,
+      fingerprint,
+      firstRunId: ctx.runId,
+    });
     em.persist(finding);
   } else {
-    Object.assign(finding, { status: 'open', resolvedAt: null, message, title: `${sample.name} regressed by ${pct} %`, lastRunId: ctx.runId, lastSeenAt: new Date() });
+    Object.assign(finding, {
+      status: 'open',
+      resolvedAt: null,
+      message,
+      title: `${sample.name} regressed by ${pct} %`,
+      lastRunId: ctx.runId,
+      lastSeenAt: new Date(),
+    });
   }
-  finding.data = { measure: sample.name, baselineMs: sample.baselineMs, regressedFromMs: ongoing ?? sample.baselineMs, currentMs: sample.currentMs, change: sample.change, commit: ctx.commit };
+  finding.data = {
+    measure: sample.name,
+    baselineMs: sample.baselineMs,
+    regressedFromMs: ongoing ?? sample.baselineMs,
+    currentMs: sample.currentMs,
+    change: sample.change,
+    commit: ctx.commit,
+  };
   await em.flush();
   await createNotification(em, {
     kind: 'performance_regression',
@@ -156,15 +235,33 @@ async function recordRegression(em: EntityManager, ctx: { repositoryId: string; 
  */
 async function resolveRecovered(
   em: EntityManager,
-  ctx: { repositoryId: string; runId: string; commit: string; samples: Measurement['samples']; rules: Pick<PerformanceRules, 'regressionPct'> },
+  ctx: {
+    repositoryId: string;
+    runId: string;
+    commit: string;
+    samples: Measurement['samples'];
+    rules: Pick<PerformanceRules, 'regressionPct'>;
+  },
 ): Promise<string[]> {
   const recovered: string[] = [];
   for (const sample of ctx.samples) {
-    const finding = await em.findOne(Finding, { repositoryId: ctx.repositoryId, fingerprint: performanceFingerprint('regression', sample.name), status: 'open' });
+    const finding = await em.findOne(Finding, {
+      repositoryId: ctx.repositoryId,
+      fingerprint: performanceFingerprint('regression', sample.name),
+      status: 'open',
+    });
     const from = finding?.data.regressedFromMs ?? finding?.data.baselineMs;
     if (finding === null || typeof from !== 'number' || !recoveredFrom(from, sample.currentMs, ctx.rules)) continue;
-    Object.assign(finding, { status: 'resolved', resolvedAt: new Date(), lastRunId: ctx.runId, lastSeenAt: new Date() });
-    finding.data = { ...finding.data, recovered: { currentMs: sample.currentMs, commit: ctx.commit, runId: ctx.runId } };
+    Object.assign(finding, {
+      status: 'resolved',
+      resolvedAt: new Date(),
+      lastRunId: ctx.runId,
+      lastSeenAt: new Date(),
+    });
+    finding.data = {
+      ...finding.data,
+      recovered: { currentMs: sample.currentMs, commit: ctx.commit, runId: ctx.runId },
+    };
     recovered.push(sample.name);
   }
   await em.flush();
@@ -188,6 +285,11 @@ async function backendFigures(em: EntityManager): Promise<BackendFigures> {
   const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(Number(v)));
   return {
     llm24h: { calls: llm?.calls ?? 0, p95LatencyMs: round(llm?.p95), costUsd: llm?.cost ?? 0 },
-    workflows24h: { exams: wf?.exams ?? 0, examP95Ms: round(wf?.exam_p95), agentRuns: wf?.runs ?? 0, agentRunP95Ms: round(wf?.run_p95) },
+    workflows24h: {
+      exams: wf?.exams ?? 0,
+      examP95Ms: round(wf?.exam_p95),
+      agentRuns: wf?.runs ?? 0,
+      agentRunP95Ms: round(wf?.run_p95),
+    },
   };
 }

@@ -15,7 +15,12 @@ import { examProfile, fork, loadExam, loadItem, recordStep } from './shared';
  * with its retry meaning. Stored once, with the answering time: an answered or timed-out item is never asked again,
  * and an answer whose write failed is not asked again either (the gateway reuses it, with its original answering time).
  */
-export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string, position: number): Promise<{ answered: boolean }> {
+export async function answerItem(
+  orm: MikroORM,
+  llm: LlmGateway,
+  examId: string,
+  position: number,
+): Promise<{ answered: boolean }> {
   const started = performance.now();
   const elapsedMs = () => Math.round(performance.now() - started);
   const em = fork(orm);
@@ -28,13 +33,19 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
   const request = { ...(await answerRequest(em, exam, item)), timeoutMs: limitMs };
   const call = activityCallContext();
   const outOfTime = AbortSignal.timeout(Math.max(0, limitMs - elapsedMs()));
-  const context = { ...call, signal: call.signal === undefined ? outOfTime : AbortSignal.any([call.signal, outOfTime]) };
+  const context = {
+    ...call,
+    signal: call.signal === undefined ? outOfTime : AbortSignal.any([call.signal, outOfTime]),
+  };
   let answer: string;
   let answerMs: number;
   try {
     const result =
       item.kind === 'code'
-        ? await llm.complete({ ...request, schema: LLM_OUTPUT_SCHEMAS['custody.code_answer'], schemaName: 'code_answer' }, context)
+        ? await llm.complete(
+            { ...request, schema: LLM_OUTPUT_SCHEMAS['custody.code_answer'], schemaName: 'code_answer' },
+            context,
+          )
         : await llm.complete(request, context);
     answer = typeof result.output === 'string' ? result.output : result.output.code;
     // An answer an earlier attempt got (its write then failed) keeps the time the agent's model took to give it.
@@ -43,7 +54,12 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
     // The limit, and not a cancellation or a provider failure, ended the call: the agent's model was too slow.
     if (!outOfTime.aborted || call.signal?.aborted) throw toFailure(err);
     await storeAnswer(em, item, { answer: null, answerMs: elapsedMs() });
-    await recordStep(orm, examId, 'answer', `item ${position + 1} not answered within the time limit (${exam.timeLimitSeconds} s)`);
+    await recordStep(
+      orm,
+      examId,
+      'answer',
+      `item ${position + 1} not answered within the time limit (${exam.timeLimitSeconds} s)`,
+    );
     return { answered: false };
   }
   await storeAnswer(em, item, { answer, answerMs });
@@ -55,19 +71,28 @@ export async function answerItem(orm: MikroORM, llm: LlmGateway, examId: string,
  * The agent's request: the answering model recorded at plan time (for an older exam: a stored override, else the
  * configured profile), its notes in context.
  */
-async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Promise<Omit<LlmRequest<unknown>, 'schema'>> {
+async function answerRequest(
+  em: EntityManager,
+  exam: Exam,
+  item: ExamItem,
+): Promise<Omit<LlmRequest<unknown>, 'schema'>> {
   const agent = await em.findOneOrFail(Agent, { id: exam.agentId });
   const notes = await relevantNotes(em, exam.agentId, `${exam.category.replace(/_/g, ' ')} ${item.prompt}`);
   // The notes are the agent's model's own writing from the repository's findings: data to draw on, not instructions.
   const context =
-    notes.length === 0 ? '' : `\n\nYour knowledge notes that may help:\n${untrusted('your knowledge notes (written by your model from the repository and its findings)', notes.map((n) => `- ${n.title}: ${n.body}`).join('\n'))}\n\n${UNTRUSTED_DATA_RULE}`;
+    notes.length === 0
+      ? ''
+      : `\n\nYour knowledge notes that may help:\n${untrusted('your knowledge notes (written by your model from the repository and its findings)', notes.map((n) => `- ${n.title}: ${n.body}`).join('\n'))}\n\n${UNTRUSTED_DATA_RULE}`;
   return {
     agentId: exam.agentId as AgentId,
     purpose: 'exam.answer',
     // The answerer chosen at plan time (the agent's own model first); an exam planned before models were recorded: the agent's override.
     profile: exam.models === null ? overrideProfile(agent) : examProfile(exam, 'answerer'),
     messages: [
-      { role: 'system', content: `You are ${agent.name}, an AI software agent (${agent.role}): ${agent.description} You are taking an exam; answer precisely.${context}` },
+      {
+        role: 'system',
+        content: `You are ${agent.name}, an AI software agent (${agent.role}): ${agent.description} You are taking an exam; answer precisely.${context}`,
+      },
       { role: 'user', content: item.prompt },
     ],
     maxTokens: 2000,
@@ -80,15 +105,27 @@ async function answerRequest(em: EntityManager, exam: Exam, item: ExamItem): Pro
  * Stores the item's answer, or (answer null) that it was not answered within the time limit, with the answering time;
  * kept once: whichever attempt stores first wins.
  */
-async function storeAnswer(em: EntityManager, item: ExamItem, got: { answer: string | null; answerMs: number }): Promise<void> {
+async function storeAnswer(
+  em: EntityManager,
+  item: ExamItem,
+  got: { answer: string | null; answerMs: number },
+): Promise<void> {
   const set = got.answer === null ? 'answer_timed_out_at = now()' : 'answer = ?, answered_at = now()';
   await em
     .getConnection()
-    .execute(`update exam_items set ${set}, answer_ms = ? where id = ? and answer is null and answer_timed_out_at is null`, [...(got.answer === null ? [] : [got.answer]), got.answerMs, item.id], 'run');
+    .execute(
+      `update exam_items set ${set}, answer_ms = ? where id = ? and answer is null and answer_timed_out_at is null`,
+      [...(got.answer === null ? [] : [got.answer]), got.answerMs, item.id],
+      'run',
+    );
 }
 
 /** The agent's three notes that best match `text` (PostgreSQL full-text search, any of its significant words). */
-export async function relevantNotes(em: EntityManager, agentId: string, text: string): Promise<Array<{ title: string; body: string }>> {
+export async function relevantNotes(
+  em: EntityManager,
+  agentId: string,
+  text: string,
+): Promise<Array<{ title: string; body: string }>> {
   const words = [...new Set(text.toLowerCase().match(/[a-z][a-z0-9]{3,}/g) ?? [])].slice(0, 24);
   if (words.length === 0) return [];
   return (await em.getConnection().execute(

@@ -23,19 +23,32 @@ export function auditReason(examId: string, position: number, run: number, rate:
  * judges and never decides the exam: its score does not count, and a failure of the audit judge is recorded as a
  * step, not thrown.
  */
-export async function auditItem(deps: { orm: MikroORM; llm: LlmGateway; judges: Judges }, exam: Exam, item: ExamItem, judgeScore: number, reason: JudgeAuditReason): Promise<void> {
+export async function auditItem(
+  deps: { orm: MikroORM; llm: LlmGateway; judges: Judges },
+  exam: Exam,
+  item: ExamItem,
+  judgeScore: number,
+  reason: JudgeAuditReason,
+): Promise<void> {
   const auditor = exam.models?.auditJudge;
   const judge = exam.models?.judge;
   if (auditor == null || judge === undefined) return;
   const em = fork(deps.orm);
-  const done = await em.getConnection().execute('select 1 from judge_audits where exam_id = ? and position = ?', [exam.id, item.position]);
+  const done = await em
+    .getConnection()
+    .execute('select 1 from judge_audits where exam_id = ? and position = ?', [exam.id, item.position]);
   if (done.length > 0) return;
   const label = `item ${item.position + 1}`;
   let audit;
   try {
     audit = await judgeOpen(deps.llm, exam.agentId as AgentId, item, 1, auditor as LlmRequest['profile']);
   } catch (err) {
-    await recordStep(deps.orm, exam.id, 'audit', `${label}: not audited, ${auditor} could not judge it: ${(err as Error).message}`);
+    await recordStep(
+      deps.orm,
+      exam.id,
+      'audit',
+      `${label}: not audited, ${auditor} could not judge it: ${(err as Error).message}`,
+    );
     return;
   }
   if (audit.score === null) {
@@ -48,7 +61,12 @@ export async function auditItem(deps: { orm: MikroORM; llm: LlmGateway; judges: 
     [exam.id, item.position, judge, judgeScore, auditor, audit.score, reason],
     'run',
   );
-  await recordStep(deps.orm, exam.id, 'audit', `${label} (${reason}): ${judge} ${judgeScore}, ${auditor} ${audit.score}`);
+  await recordStep(
+    deps.orm,
+    exam.id,
+    'audit',
+    `${label} (${reason}): ${judge} ${judgeScore}, ${auditor} ${audit.score}`,
+  );
   await notifyLowAgreement(deps.orm, [judge, auditor], deps.judges);
 }
 

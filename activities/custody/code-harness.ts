@@ -9,7 +9,11 @@
  */
 
 /** One marked line of `harness.js`, as JSON after the marker and a space. */
-export type HarnessRecord = { i: number; ok: boolean; value?: string; error?: string } | { done: number } | { fault: string } | { broken: string };
+export type HarnessRecord =
+  | { i: number; ok: boolean; value?: string; error?: string }
+  | { done: number }
+  | { fault: string }
+  | { broken: string };
 
 const HARNESS = `'use strict';
 const { fork } = require('node:child_process');
@@ -88,7 +92,10 @@ if (typeof fn !== 'function') {
 `;
 
 /** The files of one grading run besides `solution.js`, by name. */
-export const HARNESS_FILES: Readonly<Record<string, string>> = Object.freeze({ 'harness.js': HARNESS, 'runner.js': RUNNER });
+export const HARNESS_FILES: Readonly<Record<string, string>> = Object.freeze({
+  'harness.js': HARNESS,
+  'runner.js': RUNNER,
+});
 
 /** The wrapper around the answer that exposes the requested function to `runner.js`. */
 export function solutionSource(code: string, functionName: string): string {

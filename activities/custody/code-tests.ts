@@ -23,16 +23,30 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  * order, fails every case with the reason. Returns one outcome per test case; throws a plain (retried) Error only when
  * the sandbox could not start the answer's process, before any of the answer ran.
  */
-export async function runHiddenTests(sandbox: Sandbox, code: string, tests: HiddenTests, timeoutMs: number): Promise<TestOutcome[]> {
-  const failAll = (error: string) => tests.cases.map((c) => ({ args: c.args, expected: c.expected, passed: false, error }));
-  if (!IDENTIFIER.test(tests.functionName)) return failAll(`the hidden tests name no valid function: ${JSON.stringify(tests.functionName)}`);
+export async function runHiddenTests(
+  sandbox: Sandbox,
+  code: string,
+  tests: HiddenTests,
+  timeoutMs: number,
+): Promise<TestOutcome[]> {
+  const failAll = (error: string) =>
+    tests.cases.map((c) => ({ args: c.args, expected: c.expected, passed: false, error }));
+  if (!IDENTIFIER.test(tests.functionName))
+    return failAll(`the hidden tests name no valid function: ${JSON.stringify(tests.functionName)}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-exam-'));
   try {
     await writeFile(path.join(dir, 'solution.js'), solutionSource(code, tests.functionName));
     for (const [name, source] of Object.entries(HARNESS_FILES)) await writeFile(path.join(dir, name), source);
     const marker = randomBytes(24).toString('hex');
     const stdin = JSON.stringify({ marker, inputs: tests.cases.map((c) => c.args) });
-    const run = await sandbox.run({ command: process.execPath, args: ['harness.js'], cwd: dir, stdin, timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES });
+    const run = await sandbox.run({
+      command: process.execPath,
+      args: ['harness.js'],
+      cwd: dir,
+      stdin,
+      timeoutMs,
+      maxOutputBytes: MAX_OUTPUT_BYTES,
+    });
     const returned = readReturnedValues(run, marker, tests.cases.length, timeoutMs);
     if (typeof returned === 'string') return failAll(returned);
     return tests.cases.map((c, i) => outcome(c, returned[i] ?? { ok: false, error: 'no result' }));
@@ -60,7 +74,12 @@ function likeReturned(value: unknown): unknown {
  * lines that start with this run's marker count: `{i: 0} … {i: n-1}` then `{done: n}`, or a `{fault}` from the harness.
  * Throws a plain (retried) Error when the harness could not start the answer's process at all: none of it ran.
  */
-export function readReturnedValues(run: SandboxRunResult, marker: string, cases: number, timeoutMs: number): Returned[] | string {
+export function readReturnedValues(
+  run: SandboxRunResult,
+  marker: string,
+  cases: number,
+  timeoutMs: number,
+): Returned[] | string {
   if (run.timedOut) return `timed out after ${timeoutMs} ms`;
   if (run.stdoutTruncated) return `the run printed more than ${MAX_OUTPUT_BYTES} bytes`;
   const records: HarnessRecord[] = [];
@@ -76,7 +95,8 @@ export function readReturnedValues(run: SandboxRunResult, marker: string, cases:
     records.push(record as HarnessRecord);
   }
   const broken = records.find((r): r is { broken: string } => 'broken' in r);
-  if (broken !== undefined) throw new Error(`the code-test harness could not start the answer's process: ${String(broken.broken)}`);
+  if (broken !== undefined)
+    throw new Error(`the code-test harness could not start the answer's process: ${String(broken.broken)}`);
   const fault = records.find((r): r is { fault: string } => 'fault' in r && typeof r.fault === 'string');
   if (fault !== undefined) return fault.fault;
   const last = records[records.length - 1];
@@ -113,6 +133,9 @@ function storable(value: unknown): unknown {
   } catch {
     json = undefined;
   }
-  const exact = json !== undefined && !/\\u0000|\\ud[89a-f]/i.test(json) && isDeepStrictEqual(likeReturned(JSON.parse(json)), value);
+  const exact =
+    json !== undefined &&
+    !/\\u0000|\\ud[89a-f]/i.test(json) &&
+    isDeepStrictEqual(likeReturned(JSON.parse(json)), value);
   return exact ? value : inspect(value, { depth: 5, breakLength: Infinity, maxArrayLength: 50, maxStringLength: 500 });
 }

@@ -3,7 +3,14 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CustodyExamResult } from '../../src/contracts';
 import { Agent, AgentSkillRating, Exam, ExamItem, SkillRatingEvent, type ExamOutcome } from '../../src/db/entities';
 import { INITIAL_SKILL_RATING } from '../../src/domain/agents';
-import { applyXp, examScore, failureStreakReached, levelAfterExam, xpDelta, type Difficulty } from '../../src/domain/custody';
+import {
+  applyXp,
+  examScore,
+  failureStreakReached,
+  levelAfterExam,
+  xpDelta,
+  type Difficulty,
+} from '../../src/domain/custody';
 import { rankForLevel } from '../../src/domain/levels';
 import { detectRegression, regressionWindow, updateRating } from '../../src/domain/ratings';
 import { examRules, type Rules } from '../../src/domain/rules';
@@ -39,12 +46,29 @@ export async function finishExam(orm: MikroORM, examId: string, currentRules: Ru
     const lastResults = [...(await recentResults(em, agent.id, rules.levelGateWindow - 1)), passed];
     const decision = levelAfterExam({ level: agent.level, xp: xpAfter, lastResults, consecutiveFailures }, rules);
 
-    const rating = (await em.findOne(AgentSkillRating, { agentId: agent.id, category: exam.category })) ?? em.create(AgentSkillRating, new AgentSkillRating({ agentId: agent.id, category: exam.category, rating: INITIAL_SKILL_RATING }));
+    const rating =
+      (await em.findOne(AgentSkillRating, { agentId: agent.id, category: exam.category })) ??
+      em.create(
+        AgentSkillRating,
+        new AgentSkillRating({ agentId: agent.id, category: exam.category, rating: INITIAL_SKILL_RATING }),
+      );
     const ratingBefore = rating.rating;
     rating.rating = updateRating(ratingBefore, exam.difficulty as Difficulty, score, rules.ratingK);
     rating.examsCount += 1;
-    em.persist(new SkillRatingEvent({ agentId: agent.id, category: exam.category, examId, score, ratingBefore, ratingAfter: rating.rating }));
-    const regression = detectRegression([...(await categoryScores(em, agent.id, exam.category, regressionWindow(rules) - 1)), score], rules);
+    em.persist(
+      new SkillRatingEvent({
+        agentId: agent.id,
+        category: exam.category,
+        examId,
+        score,
+        ratingBefore,
+        ratingAfter: rating.rating,
+      }),
+    );
+    const regression = detectRegression(
+      [...(await categoryScores(em, agent.id, exam.category, regressionWindow(rules) - 1)), score],
+      rules,
+    );
     const regressionSince = regression === null ? null : await regressionEpisodeStart(em, exam);
 
     const outcome: ExamOutcome = {
@@ -73,22 +97,50 @@ export async function finishExam(orm: MikroORM, examId: string, currentRules: Ru
     });
     const borderline = items.some((i) => (i.grading?.runs.length ?? 0) > 1);
     Object.assign(exam, { status: passed ? 'passed' : 'failed', score, outcome, borderline, completedAt: new Date() });
-    exam.steps = [...exam.steps, { step: 'score', at: new Date().toISOString(), detail: `${score} / pass ${exam.passMark}: ${passed ? 'passed' : 'failed'}, xp ${outcome.xpDelta >= 0 ? '+' : ''}${outcome.xpDelta}` }];
+    exam.steps = [
+      ...exam.steps,
+      {
+        step: 'score',
+        at: new Date().toISOString(),
+        detail: `${score} / pass ${exam.passMark}: ${passed ? 'passed' : 'failed'}, xp ${outcome.xpDelta >= 0 ? '+' : ''}${outcome.xpDelta}`,
+      },
+    ];
     await em.flush();
-    await notify(em, { exam, agentName: agent.name, outcome, leveledUp: decision.leveledUp, consecutiveFailures, passed, rules });
+    await notify(em, {
+      exam,
+      agentName: agent.name,
+      outcome,
+      leveledUp: decision.leveledUp,
+      consecutiveFailures,
+      passed,
+      rules,
+    });
     return resultOf(exam);
   });
 }
 
 async function recentResults(em: EntityManager, agentId: Exam['agentId'], count: number): Promise<boolean[]> {
   if (count <= 0) return [];
-  const rows = await em.find(Exam, { agentId, status: { $in: ['passed', 'failed'] } }, { orderBy: { completedAt: 'desc' }, limit: count, fields: ['status'] });
+  const rows = await em.find(
+    Exam,
+    { agentId, status: { $in: ['passed', 'failed'] } },
+    { orderBy: { completedAt: 'desc' }, limit: count, fields: ['status'] },
+  );
   return rows.reverse().map((r) => r.status === 'passed');
 }
 
-async function categoryScores(em: EntityManager, agentId: Exam['agentId'], category: string, count: number): Promise<number[]> {
+async function categoryScores(
+  em: EntityManager,
+  agentId: Exam['agentId'],
+  category: string,
+  count: number,
+): Promise<number[]> {
   if (count <= 0) return [];
-  const rows = await em.find(Exam, { agentId, category: category as Exam['category'], status: { $in: ['passed', 'failed'] } }, { orderBy: { completedAt: 'desc' }, limit: count, fields: ['score'] });
+  const rows = await em.find(
+    Exam,
+    { agentId, category: category as Exam['category'], status: { $in: ['passed', 'failed'] } },
+    { orderBy: { completedAt: 'desc' }, limit: count, fields: ['score'] },
+  );
   return rows.reverse().map((r) => r.score ?? 0);
 }
 
@@ -109,7 +161,15 @@ async function regressionEpisodeStart(em: EntityManager, exam: Exam): Promise<st
 
 async function notify(
   em: EntityManager,
-  ctx: { exam: Exam; agentName: string; outcome: ExamOutcome; leveledUp: boolean; consecutiveFailures: number; passed: boolean; rules: Rules },
+  ctx: {
+    exam: Exam;
+    agentName: string;
+    outcome: ExamOutcome;
+    leveledUp: boolean;
+    consecutiveFailures: number;
+    passed: boolean;
+    rules: Rules;
+  },
 ): Promise<void> {
   const { exam, outcome } = ctx;
   const data = { agentId: exam.agentId, examId: exam.id, category: exam.category, score: exam.score };
@@ -150,11 +210,14 @@ async function notify(
  * Ends a running exam that will not be scored — `error` (no provider, invalid examiner output, …) or `cancelled` (its
  * workflow cancelled, terminated or timed out) — applying nothing of its progression. True when this call ended it.
  */
-export async function recordExamFailure(orm: MikroORM, examId: string, error: string, status: 'error' | 'cancelled' = 'error'): Promise<boolean> {
-  const ended = await orm.em.getConnection().execute<{ affectedRows: number }>(
-    `update exams set status = ?, error = ?, completed_at = now(), steps = steps || ?::jsonb where id = ? and status = 'running'`,
-    [status, error.slice(0, 4000), JSON.stringify([{ step: status, at: new Date().toISOString(), detail: error.slice(0, 300) }]), examId],
-    'run',
-  );
+export async function recordExamFailure(
+  orm: MikroORM,
+  examId: string,
+  error: string,
+  status: 'error' | 'cancelled' = 'error',
+): Promise<boolean> {
+  const ended = await orm.em.getConnection().execute<{
+    affectedRows: number;
+  }>(`update exams set status = ?, error = ?, completed_at = now(), steps = steps || ?::jsonb where id = ? and status = 'running'`, [status, error.slice(0, 4000), JSON.stringify([{ step: status, at: new Date().toISOString(), detail: error.slice(0, 300) }]), examId], 'run');
   return ended.affectedRows > 0;
 }

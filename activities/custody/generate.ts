@@ -24,18 +24,24 @@ const CODE_ITEM_WANTED = `one item of kind "code" with "functionName" and at lea
  * kept for the code item until one comes.
  * Throws non-retryable `ExamItemsInvalid` naming what the examiner failed to give after the follow-ups.
  */
-export async function generateItems(orm: MikroORM, llm: LlmGateway, examId: string): Promise<{ itemCount: number; kinds: string[] }> {
+export async function generateItems(
+  orm: MikroORM,
+  llm: LlmGateway,
+  examId: string,
+): Promise<{ itemCount: number; kinds: string[] }> {
   const em = fork(orm);
   const storedItems = () => fork(orm).find(ExamItem, { examId }, { orderBy: { position: 'asc' } });
   let stored = await storedItems();
   const exam = await loadExam(em, examId);
   if (stored.length >= exam.itemCount) return { itemCount: stored.length, kinds: stored.map((i) => i.kind) };
   const seen = new Set(
-    ((await em.getConnection().execute(
-      `select i.normalized_prompt from exam_items i join exams e on e.id = i.exam_id
+    (
+      (await em.getConnection().execute(
+        `select i.normalized_prompt from exam_items i join exams e on e.id = i.exam_id
         where e.agent_id = ? and i.created_at > now() - ? * interval '1 day'`,
-      [exam.agentId, SEEN_ITEM_WINDOW_DAYS],
-    )) as Array<{ normalized_prompt: string }>).map((r) => r.normalized_prompt),
+        [exam.agentId, SEEN_ITEM_WINDOW_DAYS],
+      )) as Array<{ normalized_prompt: string }>
+    ).map((r) => r.normalized_prompt),
   );
 
   const needCode = requiresCodeItem(exam.category);
@@ -49,7 +55,11 @@ export async function generateItems(orm: MikroORM, llm: LlmGateway, examId: stri
       await storeItems(orm, examId, stored.length, items);
       stored = await storedItems();
     }
-    shortfall = describeShortfall(exam.itemCount - stored.length, needCode && !stored.some((i) => i.kind === 'code'), rejected);
+    shortfall = describeShortfall(
+      exam.itemCount - stored.length,
+      needCode && !stored.some((i) => i.kind === 'code'),
+      rejected,
+    );
   }
   if (stored.length < exam.itemCount) {
     throw ApplicationFailure.nonRetryable(
@@ -72,10 +82,14 @@ function invalidReason(item: GeneratedItem): string | null {
  * The items of one answer to store: valid, not seen (adds them to `seen`), at most `wanted`; while the code item is
  * missing, one position stays free for it. `rejected` says why the others were left out.
  */
-function selectItems(answer: GeneratedItem[], opts: { wanted: number; mustBeCode: boolean; seen: Set<string> }): { items: GeneratedItem[]; rejected: string[] } {
+function selectItems(
+  answer: GeneratedItem[],
+  opts: { wanted: number; mustBeCode: boolean; seen: Set<string> },
+): { items: GeneratedItem[]; rejected: string[] } {
   const rejected: string[] = [];
   const usable = answer.filter((item) => {
-    const reason = invalidReason(item) ?? (opts.seen.has(normalizePrompt(item.prompt)) ? 'an item repeating a recent prompt' : null);
+    const reason =
+      invalidReason(item) ?? (opts.seen.has(normalizePrompt(item.prompt)) ? 'an item repeating a recent prompt' : null);
     if (reason !== null) rejected.push(reason);
     return reason === null;
   });
@@ -90,7 +104,10 @@ function selectItems(answer: GeneratedItem[], opts: { wanted: number; mustBeCode
 function describeShortfall(missing: number, codeMissing: boolean, rejected: string[]): string {
   if (missing <= 0) return '';
   const others = missing - (codeMissing ? 1 : 0);
-  const wanted = [codeMissing ? CODE_ITEM_WANTED : '', others > 0 ? `${others} ${codeMissing ? 'more ' : ''}valid item(s)` : ''];
+  const wanted = [
+    codeMissing ? CODE_ITEM_WANTED : '',
+    others > 0 ? `${others} ${codeMissing ? 'more ' : ''}valid item(s)` : '',
+  ];
   const why = rejected.length > 0 ? ` (left out: ${[...new Set(rejected)].join(', ')})` : '';
   return wanted.filter(Boolean).join(' and ') + why;
 }
@@ -108,7 +125,12 @@ async function storeItems(orm: MikroORM, examId: string, from: number, items: Ge
     normalizePrompt(item.prompt),
     // Each criterion gets its id here (c1, c2, …): the judge scores by id, never by the name it might reword.
     item.kind === 'open' ? JSON.stringify(item.rubric === undefined ? null : withCriterionIds(item.rubric)) : null,
-    item.kind === 'code' ? JSON.stringify({ functionName: item.functionName ?? '', cases: (item.tests ?? []).map((t) => ({ args: t.args, expected: t.expected })) }) : null,
+    item.kind === 'code'
+      ? JSON.stringify({
+          functionName: item.functionName ?? '',
+          cases: (item.tests ?? []).map((t) => ({ args: t.args, expected: t.expected })),
+        })
+      : null,
   ]);
   await orm.em.getConnection().execute(
     `insert into exam_items (exam_id, position, kind, prompt, normalized_prompt, rubric, hidden_tests, created_at)
@@ -127,7 +149,9 @@ async function askExaminer(
   const { count, mustBeCode, avoid, shortfall } = ask;
   const rules = [
     `Write ${count} exam item(s) testing an AI software agent (${exam.agentId}) in the category "${exam.category}" at ${exam.difficulty} difficulty${exam.olympus ? ' (an Olympus Treaty exam: make them harder than usual)' : ''}.`,
-    shortfall !== '' ? `Your previous answer did not give what this exam needs. Still missing: ${shortfall}. Write exactly these ${count} item(s).` : '',
+    shortfall !== ''
+      ? `Your previous answer did not give what this exam needs. Still missing: ${shortfall}. Write exactly these ${count} item(s).`
+      : '',
     'Each item is either kind "open" (a free-text question with a rubric of 2–5 weighted criteria, each scored 0–10 by a judge) or kind "code" (write one JavaScript function).',
     'A code item names the function in "functionName", asks for it in "prompt" (signature and behaviour), and gives 3–10 hidden "tests": JSON arguments and the exact JSON value the function must return. Functions must be pure and synchronous.',
     mustBeCode ? `At least one item MUST be ${CODE_ITEM_WANTED}.` : 'Choose the kinds that test the category best.',
@@ -142,7 +166,10 @@ async function askExaminer(
         schema: LLM_OUTPUT_SCHEMAS['custody.items'],
         schemaName: 'exam_items',
         messages: [
-          { role: 'system', content: 'You are a rigorous examiner of AI software-engineering agents. You answer with JSON only.' },
+          {
+            role: 'system',
+            content: 'You are a rigorous examiner of AI software-engineering agents. You answer with JSON only.',
+          },
           { role: 'user', content: rules.join('\n\n') },
         ],
         maxTokens: 4000,

@@ -12,7 +12,10 @@ import { judgeOpen } from './judge';
 import { examProfile, fork, loadExam, loadItem, recordStep } from './shared';
 
 /** The grading of an item the agent's model did not answer within the exam's time limit: its own failure. */
-const NOT_IN_TIME: Run = { score: 0, criteria: [{ name: 'time limit', weight: 1, score: 0, reason: 'not answered within the time limit' }] };
+const NOT_IN_TIME: Run = {
+  score: 0,
+  criteria: [{ name: 'time limit', weight: 1, score: 0, reason: 'not answered within the time limit' }],
+};
 
 /**
  * Step 5 of §3.1 for one item: run `run` (1, or 2–3 when the exam is borderline) of its grading. `open` items are
@@ -48,10 +51,23 @@ export async function gradeItem(
   const runs = [...grading.runs, next];
   const scores = runs.flatMap((r) => (r.score === null ? [] : [r.score]));
   const updated: ItemGrading =
-    scores.length === 0 ? { runs, score: null, spread: 0 } : { runs, score: round2(median(scores)), spread: round2(Math.max(...scores) - Math.min(...scores)) };
-  await em.getConnection().execute('update exam_items set grading = ?::jsonb, graded_at = now() where id = ?', [JSON.stringify(updated), item.id], 'run');
+    scores.length === 0
+      ? { runs, score: null, spread: 0 }
+      : { runs, score: round2(median(scores)), spread: round2(Math.max(...scores) - Math.min(...scores)) };
+  await em
+    .getConnection()
+    .execute(
+      'update exam_items set grading = ?::jsonb, graded_at = now() where id = ?',
+      [JSON.stringify(updated), item.id],
+      'run',
+    );
   const detail = next.error === undefined ? String(updated.score) : `grading error: ${next.error}`;
-  await recordStep(deps.orm, examId, run === 1 ? 'grade' : 'rejudge', `item ${position + 1}: ${detail}${run > 1 ? ` (run ${run})` : ''}`);
+  await recordStep(
+    deps.orm,
+    examId,
+    run === 1 ? 'grade' : 'rejudge',
+    `item ${position + 1}: ${detail}${run > 1 ? ` (run ${run})` : ''}`,
+  );
   await auditIfDue(deps, examId, item, updated, run);
   return counted(updated, position);
 }
@@ -61,7 +77,13 @@ export async function gradeItem(
  * time by the exam's audit judge (audit.ts), paired with its first judging's score. Runs after the run is stored and
  * again on a retry, so an audit a crash interrupted is still made; audited items are never audited twice.
  */
-async function auditIfDue(deps: { orm: MikroORM; llm: LlmGateway; judges: Config['judges'] }, examId: string, item: ExamItem, grading: ItemGrading, run: number) {
+async function auditIfDue(
+  deps: { orm: MikroORM; llm: LlmGateway; judges: Config['judges'] },
+  examId: string,
+  item: ExamItem,
+  grading: ItemGrading,
+  run: number,
+) {
   const first = grading.runs[0]?.score;
   if (item.kind !== 'open' || item.answer === null || first == null) return;
   const reason = auditReason(examId, item.position, run, deps.judges.auditSampleRate);
@@ -72,7 +94,10 @@ async function auditIfDue(deps: { orm: MikroORM; llm: LlmGateway; judges: Config
 function counted(grading: ItemGrading, position: number): { score: number; spread: number } {
   if (grading.score !== null) return { score: grading.score, spread: grading.spread };
   const errors = grading.runs.flatMap((r) => (r.error === undefined ? [] : [r.error]));
-  throw ApplicationFailure.nonRetryable(`item ${position + 1} has no valid grading: ${errors.join('; ') || 'no run counted'}`, 'JudgeOmittedCriteria');
+  throw ApplicationFailure.nonRetryable(
+    `item ${position + 1} has no valid grading: ${errors.join('; ') || 'no run counted'}`,
+    'JudgeOmittedCriteria',
+  );
 }
 
 async function gradeCode(deps: { sandbox: Sandbox; sandboxTimeoutMs: number }, item: ExamItem): Promise<Run> {

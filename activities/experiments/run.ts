@@ -48,10 +48,18 @@ export async function runTargetTests(deps: Deps, runId: string): Promise<{ commi
   const { target: resolved, repo } = await runTarget(deps.orm, deps.config);
   const { commit, tests } = await inWorkspace(deps, resolved.path, async (ws) => {
     await recordSetup(deps.orm, runId, ws.setup, deps.sandbox.isolation);
-    return { commit: ws.baseCommit, tests: summarize(await ws.run(resolved.testCmd), await workspaceRunner(ws, resolved.testCmd)) };
+    return {
+      commit: ws.baseCommit,
+      tests: summarize(await ws.run(resolved.testCmd), await workspaceRunner(ws, resolved.testCmd)),
+    };
   });
   await storeRunSummary(deps.orm, runId, { tests }, { commit, repositoryId: repo.id });
-  await recordRunStep(deps.orm, runId, 'tests', `${tests.pass ?? '?'} passed, ${tests.fail ?? '?'} failed in ${tests.durationMs} ms`);
+  await recordRunStep(
+    deps.orm,
+    runId,
+    'tests',
+    `${tests.pass ?? '?'} passed, ${tests.fail ?? '?'} failed in ${tests.durationMs} ms`,
+  );
   return { commit, tests };
 }
 
@@ -76,8 +84,16 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
     const result = summarize(await wt.exec(process.execPath, ['--test', design.file]), 'node:test');
     return { design, result, covers: untested.filter((f) => requires(design.content, f)) };
   });
-  const findingId = outcome.result.ok && outcome.covers.length > 0 ? await storeExperimentFinding(em, repo.id, runId, outcome) : null;
-  const experiment: ExperimentOutcome = { file: outcome.design.file, rationale: outcome.design.rationale, passed: outcome.result.ok, coversNewModules: outcome.covers, findingId, outputTail: outcome.result.outputTail };
+  const findingId =
+    outcome.result.ok && outcome.covers.length > 0 ? await storeExperimentFinding(em, repo.id, runId, outcome) : null;
+  const experiment: ExperimentOutcome = {
+    file: outcome.design.file,
+    rationale: outcome.design.rationale,
+    passed: outcome.result.ok,
+    coversNewModules: outcome.covers,
+    findingId,
+    outputTail: outcome.result.outputTail,
+  };
   await storeRunSummary(deps.orm, runId, { experiment });
   await recordRunStep(deps.orm, runId, 'experiment', `${experiment.file}: ${experiment.passed ? 'passed' : 'failed'}`);
   return experiment;
@@ -87,9 +103,21 @@ export async function runExperiment(deps: Deps, runId: string): Promise<Experime
  * An experiment's finding is keyed on what it is — the test file and the modules it newly covers — not on the run:
  * a repeat updates the one finding (its content, rationale and last run) and a dismissed one stays dismissed.
  */
-async function storeExperimentFinding(em: EntityManager, repositoryId: string, runId: string, outcome: { design: { file: string; content: string; rationale: string }; result: { tests: unknown }; covers: string[] }): Promise<string> {
+async function storeExperimentFinding(
+  em: EntityManager,
+  repositoryId: string,
+  runId: string,
+  outcome: {
+    design: { file: string; content: string; rationale: string };
+    result: { tests: unknown };
+    covers: string[];
+  },
+): Promise<string> {
   const covers = [...outcome.covers].sort();
-  const fingerprint = `experiment:${createHash('sha256').update(JSON.stringify([outcome.design.file, covers])).digest('hex').slice(0, 48)}`;
+  const fingerprint = `experiment:${createHash('sha256')
+    .update(JSON.stringify([outcome.design.file, covers]))
+    .digest('hex')
+    .slice(0, 48)}`;
   const data = { content: outcome.design.content, covers, tests: outcome.result.tests };
   const existing = await em.findOne(Finding, { repositoryId, fingerprint });
   if (existing !== null) {
@@ -118,11 +146,14 @@ async function storeExperimentFinding(em: EntityManager, repositoryId: string, r
 }
 
 /** The target's `src/` and `test/` JavaScript files (up to 30 each, 8 KB each) by repository-relative path. */
-export async function listFiles(wt: Worktree): Promise<{ sources: Record<string, string>; tests: Record<string, string> }> {
+export async function listFiles(
+  wt: Worktree,
+): Promise<{ sources: Record<string, string>; tests: Record<string, string> }> {
   const read = async (dir: string) => {
     const out: Record<string, string> = {};
     const entries = await readdir(await resolveInside(wt.dir, dir)).catch(() => [] as string[]);
-    for (const name of entries.filter((n) => n.endsWith('.js')).slice(0, 30)) out[`${dir}/${name}`] = (await wt.read(`${dir}/${name}`)).slice(0, 8000);
+    for (const name of entries.filter((n) => n.endsWith('.js')).slice(0, 30))
+      out[`${dir}/${name}`] = (await wt.read(`${dir}/${name}`)).slice(0, 8000);
     return out;
   };
   return { sources: await read('src'), tests: await read('test') };
@@ -134,19 +165,31 @@ function requires(code: string, file: string): boolean {
   return new RegExp(`require\\(['"]\\.\\./src/${base}(\\.js)?['"]\\)`).test(code);
 }
 
-async function designTest(deps: Pick<Deps, 'orm' | 'llm'>, sources: Record<string, string>, testFiles: string[], untested: string[]) {
+async function designTest(
+  deps: Pick<Deps, 'orm' | 'llm'>,
+  sources: Record<string, string>,
+  testFiles: string[],
+  untested: string[],
+) {
   const result = await askAgentModel(deps, {
     agentId: 'sandbox',
     purpose: 'sandbox.experiment',
     schema: experimentDesignSchema,
     schemaName: 'experiment',
     messages: [
-      { role: 'system', content: withUntrustedRule('You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.') },
+      {
+        role: 'system',
+        content: withUntrustedRule(
+          'You are Sandbox, the experiments agent. Design one new automated test (node:test and node:assert/strict, CommonJS, no dependencies) that adds coverage to the target. It must pass against the current code.',
+        ),
+      },
       {
         role: 'user',
         content:
           `Existing tests:\n${untrusted('test files of the repository', testFiles.join(', ') || 'none')}\nModules no test loads:\n${untrusted('source modules of the repository', untested.join(', ') || 'none')}\n` +
-          `Sources:\n${Object.entries(sources).map(([f, c]) => untrusted(`file ${f}`, c)).join('\n')}`,
+          `Sources:\n${Object.entries(sources)
+            .map(([f, c]) => untrusted(`file ${f}`, c))
+            .join('\n')}`,
       },
     ],
     maxTokens: 3000,

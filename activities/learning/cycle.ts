@@ -1,5 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { CYCLE_CHILDREN, type CycleChildOutcome, type CycleProposalCandidate, type CycleStudyOutcome } from '../../src/contracts';
+import {
+  CYCLE_CHILDREN,
+  type CycleChildOutcome,
+  type CycleProposalCandidate,
+  type CycleStudyOutcome,
+} from '../../src/contracts';
 import { agentEligibility } from '../../src/db/eligibility';
 import type { Rules } from '../../src/domain/rules';
 import { Agent, AgentRun, AgentSkillRating, Finding, Proposal } from '../../src/db/entities';
@@ -27,11 +32,18 @@ export interface Usage {
 const IN_CYCLE = '(workflow_id = ? or left(workflow_id, ?) = ?)';
 const inCycle = (workflowId: string) => [workflowId, workflowId.length + 1, `${workflowId}-`];
 
-function usageOf(row: { calls: number | string; tokens: number | string | null; cost: number | string | null } | undefined): Usage {
-  return { calls: Number(row?.calls ?? 0), tokens: Number(row?.tokens ?? 0), costUsd: Math.round(Number(row?.cost ?? 0) * 1e6) / 1e6 };
+function usageOf(
+  row: { calls: number | string; tokens: number | string | null; cost: number | string | null } | undefined,
+): Usage {
+  return {
+    calls: Number(row?.calls ?? 0),
+    tokens: Number(row?.tokens ?? 0),
+    costUsd: Math.round(Number(row?.cost ?? 0) * 1e6) / 1e6,
+  };
 }
 
-const USAGE_COLUMNS = 'count(*)::int as calls, sum(input_tokens + output_tokens)::bigint as tokens, sum(cost_usd)::float as cost';
+const USAGE_COLUMNS =
+  'count(*)::int as calls, sum(input_tokens + output_tokens)::bigint as tokens, sum(cost_usd)::float as cost';
 
 /** The cycle's steps, with their gateway usage, on its run row; the rest of the cycle's bookkeeping. */
 export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Rules }) {
@@ -89,7 +101,10 @@ export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Ru
         `select agent_id, ${USAGE_COLUMNS} from token_usage_events where ${IN_CYCLE} group by agent_id`,
         inCycle(workflowId),
       )) as Array<{ agent_id: string | null; calls: number; tokens: string | null; cost: number | null }>;
-      const [total] = (await conn().execute(`select ${USAGE_COLUMNS} from token_usage_events where ${IN_CYCLE}`, inCycle(workflowId))) as Array<{
+      const [total] = (await conn().execute(
+        `select ${USAGE_COLUMNS} from token_usage_events where ${IN_CYCLE}`,
+        inCycle(workflowId),
+      )) as Array<{
         calls: number;
         tokens: string | null;
         cost: number | null;
@@ -104,7 +119,9 @@ export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Ru
             xp: a.xp,
             passRate: rate === undefined ? null : Math.round(Number(rate.pass_rate) * 1000) / 1000,
             recentExams: rate?.exams ?? 0,
-            ratings: Object.fromEntries(ratings.filter((r) => r.agentId === a.id).map((r) => [r.category, Math.round(r.rating)])),
+            ratings: Object.fromEntries(
+              ratings.filter((r) => r.agentId === a.id).map((r) => [r.category, Math.round(r.rating)]),
+            ),
             openFindings: open.find((o) => o.agent_id === a.id)?.n ?? 0,
             cycleUsage: usageOf(spent.find((s) => s.agent_id === a.id)),
           };
@@ -124,14 +141,29 @@ export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Ru
       const findings = await em.find(Finding, { status: 'open' }, { orderBy: { firstSeenAt: 'asc', id: 'asc' } });
       const proposals = await em.find(Proposal, { findingId: { $in: findings.map((f) => f.id) } });
       // A finding counts as proposed once a proposal for it got past eligibility and drafting.
-      const proposed = new Set(proposals.filter((p) => !['ineligible', 'failed', 'cancelled'].includes(p.status)).map((p) => p.findingId));
+      const proposed = new Set(
+        proposals.filter((p) => !['ineligible', 'failed', 'cancelled'].includes(p.status)).map((p) => p.findingId),
+      );
       const candidates: CycleProposalCandidate[] = [];
       for (const agentId of [...CYCLE_CHILDREN].sort()) {
         const decision = await agentEligibility(em, agentId, rules);
         const own: Array<FindingForProposal & { id: string }> = findings
           .filter((f) => f.agentId === agentId)
-          .map((f) => ({ id: f.id, agentId: f.agentId, kind: f.kind, severity: f.severity, status: f.status, triageVerdict: f.triage?.verdict ?? null, proposed: proposed.has(f.id) }));
-        candidates.push({ agentId, eligible: decision.eligible, reasons: decision.reasons, findingId: bestProposalCandidate(own)?.id ?? null });
+          .map((f) => ({
+            id: f.id,
+            agentId: f.agentId,
+            kind: f.kind,
+            severity: f.severity,
+            status: f.status,
+            triageVerdict: f.triage?.verdict ?? null,
+            proposed: proposed.has(f.id),
+          }));
+        candidates.push({
+          agentId,
+          eligible: decision.eligible,
+          reasons: decision.reasons,
+          findingId: bestProposalCandidate(own)?.id ?? null,
+        });
       }
       return candidates;
     },
@@ -140,7 +172,9 @@ export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Ru
     async notifyCycle(
       runId: string,
       workflowId: string,
-      outcome: { status: 'completed'; children: CycleChildOutcome[]; study: CycleStudyOutcome[]; usage: Usage } | { status: 'failed'; error: string },
+      outcome:
+        | { status: 'completed'; children: CycleChildOutcome[]; study: CycleStudyOutcome[]; usage: Usage }
+        | { status: 'failed'; error: string },
     ): Promise<void> {
       const em = orm.em.fork() as EntityManager;
       if (outcome.status === 'failed') {
@@ -154,7 +188,9 @@ export function createCycleActivities({ orm, rules }: { orm: MikroORM; rules: Ru
         });
         return;
       }
-      const children = outcome.children.map((c) => `${c.agentId} ${c.status}${c.error ? ` (${c.error.slice(0, 200)})` : ''}`).join(', ');
+      const children = outcome.children
+        .map((c) => `${c.agentId} ${c.status}${c.error ? ` (${c.error.slice(0, 200)})` : ''}`)
+        .join(', ');
       const notes = outcome.study.reduce((n, s) => n + s.notes, 0);
       const unstudied = outcome.study.filter((s) => s.unavailable !== undefined).map((s) => s.agentId);
       await createNotification(em, {

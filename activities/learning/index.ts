@@ -8,7 +8,8 @@ export function createLearningActivities({ orm, llm, config }: Pick<ActivityDeps
   return {
     ...createCycleActivities({ orm, rules: config.rules }),
     cyclePlan: (runId: string) => planCycle({ orm, llm, rules: config.rules }, runId),
-    cyclePlanWithoutModel: (runId: string, reason: string) => planCycleWithoutModel({ orm, rules: config.rules }, runId, reason),
+    cyclePlanWithoutModel: (runId: string, reason: string) =>
+      planCycleWithoutModel({ orm, rules: config.rules }, runId, reason),
     cycleStudy: (input: StudyInput) => studyForCycle({ orm, llm }, input),
   };
 }

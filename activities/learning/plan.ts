@@ -1,7 +1,16 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { cyclePlanSchema, type CyclePlan, type CycleTopic } from '../../src/contracts';
 import { Agent, AgentRun, AgentSkillRating } from '../../src/db/entities';
-import { AGENT_CATEGORIES, INITIAL_SKILL_RATING, FALLBACK_TOPICS, MAX_TOPICS, weakestCategories, type AgentId, type CategoryStanding, type Rules } from '../../src/domain';
+import {
+  AGENT_CATEGORIES,
+  INITIAL_SKILL_RATING,
+  FALLBACK_TOPICS,
+  MAX_TOPICS,
+  weakestCategories,
+  type AgentId,
+  type CategoryStanding,
+  type Rules,
+} from '../../src/domain';
 import { untrusted, withUntrustedRule, type LlmGateway } from '../../src/llm';
 import { askAgentModel } from '../llm.activities';
 import { storeRunSummary } from '../runs.activities';
@@ -61,7 +70,9 @@ async function gatherPictures(em: EntityManager, rules: Rules): Promise<AgentPic
       weakest: weakestCategories(agent.id, standings),
       openFindings: own.map(({ id, kind, severity, title }) => ({ id, kind, severity, title })),
       openFindingCount: own[0]?.total ?? 0,
-      rejections: rejections.filter((r) => r.agent_id === agent.id).map(({ title, comment }) => ({ title, comment: comment.slice(0, 500) })),
+      rejections: rejections
+        .filter((r) => r.agent_id === agent.id)
+        .map(({ title, comment }) => ({ title, comment: comment.slice(0, 500) })),
     };
   });
 }
@@ -69,8 +80,15 @@ async function gatherPictures(em: EntityManager, rules: Rules): Promise<AgentPic
 function fallbackTopics(p: AgentPicture): CycleTopic[] {
   return p.weakest.slice(0, FALLBACK_TOPICS).map((category) => {
     const s = p.standings.find((x) => x.category === category);
-    const rate = s?.passRate === null || s === undefined ? 'never examined' : `pass rate ${Math.round(s.passRate * 100)} % over the last ${s.exams} exams`;
-    return { title: `Strengthen ${category.replace(/_/g, ' ')}`, category, why: `one of its weakest categories: rating ${Math.round(s?.rating ?? INITIAL_SKILL_RATING)}, ${rate}` };
+    const rate =
+      s?.passRate === null || s === undefined
+        ? 'never examined'
+        : `pass rate ${Math.round(s.passRate * 100)} % over the last ${s.exams} exams`;
+    return {
+      title: `Strengthen ${category.replace(/_/g, ' ')}`,
+      category,
+      why: `one of its weakest categories: rating ${Math.round(s?.rating ?? INITIAL_SKILL_RATING)}, ${rate}`,
+    };
   });
 }
 
@@ -100,7 +118,10 @@ async function storedPlan(em: EntityManager, runId: string): Promise<CyclePlan |
  * so a retry asks nothing twice. Gateway failures are thrown as ApplicationFailures: the workflow then plans without
  * a model (`planCycleWithoutModel`).
  */
-export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: Rules }, runId: string): Promise<CyclePlan> {
+export async function planCycle(
+  deps: { orm: MikroORM; llm: LlmGateway; rules: Rules },
+  runId: string,
+): Promise<CyclePlan> {
   const em = deps.orm.em.fork() as EntityManager;
   const stored = await storedPlan(em, runId);
   if (stored !== undefined) return stored;
@@ -109,7 +130,12 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: R
   const brief = active.map((p) => ({
     agentId: p.agentId,
     level: p.level,
-    categories: p.standings.map((s) => ({ category: s.category, rating: Math.round(s.rating), passRate: s.passRate, exams: s.exams })),
+    categories: p.standings.map((s) => ({
+      category: s.category,
+      rating: Math.round(s.rating),
+      passRate: s.passRate,
+      exams: s.exams,
+    })),
     openFindings: p.openFindings,
     rejectedProposals: p.rejections,
   }));
@@ -126,14 +152,18 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: R
           `Plan this learning cycle: for each agent listed choose at most ${MAX_TOPICS} concrete study topics that would most improve its weakest exam categories and help it act on its open findings. ` +
           withUntrustedRule('Use the exam category a topic serves (or null) and say briefly why.'),
       },
-      { role: 'user', content: `Agents (JSON):\n${untrusted("agents' standings, open findings (titles from the repository and its scanners) and reviewers' comments (JSON)", JSON.stringify(brief, null, 1))}` },
+      {
+        role: 'user',
+        content: `Agents (JSON):\n${untrusted("agents' standings, open findings (titles from the repository and its scanners) and reviewers' comments (JSON)", JSON.stringify(brief, null, 1))}`,
+      },
     ],
     maxTokens: 2000,
     temperature: 0.2,
   });
   const chosen = new Map<string, CycleTopic[]>();
   for (const a of reply.output.agents) {
-    if (active.some((p) => p.agentId === a.agentId) && a.topics.length > 0) chosen.set(a.agentId, a.topics.slice(0, MAX_TOPICS));
+    if (active.some((p) => p.agentId === a.agentId) && a.topics.length > 0)
+      chosen.set(a.agentId, a.topics.slice(0, MAX_TOPICS));
   }
   const plan = planOf(pictures, chosen);
   await storeRunSummary(deps.orm, runId, { plan });
@@ -141,7 +171,11 @@ export async function planCycle(deps: { orm: MikroORM; llm: LlmGateway; rules: R
 }
 
 /** The plan without a model: each active agent studies its weakest categories; `reason` says why no model planned. */
-export async function planCycleWithoutModel({ orm, rules }: { orm: MikroORM; rules: Rules }, runId: string, reason: string): Promise<CyclePlan> {
+export async function planCycleWithoutModel(
+  { orm, rules }: { orm: MikroORM; rules: Rules },
+  runId: string,
+  reason: string,
+): Promise<CyclePlan> {
   const em = orm.em.fork() as EntityManager;
   const stored = await storedPlan(em, runId);
   if (stored !== undefined) return stored;

@@ -22,33 +22,66 @@ export interface StudyInput {
  * dropped). Notes are keyed on the cycle, so a retry writes none twice. Gateway failures are thrown as
  * ApplicationFailures; the workflow records the study as unavailable and goes on.
  */
-export async function studyForCycle(deps: { orm: MikroORM; llm: LlmGateway }, input: StudyInput): Promise<CycleStudyOutcome> {
+export async function studyForCycle(
+  deps: { orm: MikroORM; llm: LlmGateway },
+  input: StudyInput,
+): Promise<CycleStudyOutcome> {
   const em = deps.orm.em.fork() as EntityManager;
   const cycleSource = { kind: 'cycle', ref: input.workflowId };
-  const existing = (await em.getConnection().execute(
-    'select id from knowledge_notes where agent_id = ? and sources @> ?::jsonb order by created_at, id',
-    [input.agentId, JSON.stringify([cycleSource])],
-  )) as Array<{ id: string }>;
-  if (existing.length > 0) return { agentId: input.agentId, notes: existing.length, noteIds: existing.map((r) => r.id) };
+  const existing = (await em
+    .getConnection()
+    .execute('select id from knowledge_notes where agent_id = ? and sources @> ?::jsonb order by created_at, id', [
+      input.agentId,
+      JSON.stringify([cycleSource]),
+    ])) as Array<{ id: string }>;
+  if (existing.length > 0)
+    return { agentId: input.agentId, notes: existing.length, noteIds: existing.map((r) => r.id) };
 
   const cycle = await em.findOneOrFail(AgentRun, { id: input.runId });
-  const topics = (cycle.summary.plan as CyclePlan | undefined)?.agents.find((a) => a.agentId === input.agentId)?.topics ?? [];
+  const topics =
+    (cycle.summary.plan as CyclePlan | undefined)?.agents.find((a) => a.agentId === input.agentId)?.topics ?? [];
   const agent = await em.findOneOrFail(Agent, { id: input.agentId });
   const findings =
     input.childRunId === null
       ? []
-      : (await em.find(Finding, { $or: [{ firstRunId: input.childRunId }, { lastRunId: input.childRunId }], status: 'open' }, { orderBy: { firstSeenAt: 'asc' } }))
+      : (
+          await em.find(
+            Finding,
+            { $or: [{ firstRunId: input.childRunId }, { lastRunId: input.childRunId }], status: 'open' },
+            { orderBy: { firstSeenAt: 'asc' } },
+          )
+        )
           .sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity))
           .slice(0, 12);
   const children =
     input.agentId === 'imperium'
-      ? (await em.find(AgentRun, { workflowId: { $like: `${input.workflowId.replace(/[\\%_]/g, '\\$&')}-%` } })).map((r) => ({ runId: r.id, agentId: r.agentId, kind: r.kind, status: r.status, error: r.error, summary: r.summary }))
+      ? (await em.find(AgentRun, { workflowId: { $like: `${input.workflowId.replace(/[\\%_]/g, '\\$&')}-%` } })).map(
+          (r) => ({
+            runId: r.id,
+            agentId: r.agentId,
+            kind: r.kind,
+            status: r.status,
+            error: r.error,
+            summary: r.summary,
+          }),
+        )
       : [];
   const material = {
     topics,
-    findings: findings.map((f) => ({ id: f.id, kind: f.kind, severity: f.severity, title: f.title, file: f.file, line: f.line, message: f.message.slice(0, 600), triage: f.triage?.explanation ?? null })),
+    findings: findings.map((f) => ({
+      id: f.id,
+      kind: f.kind,
+      severity: f.severity,
+      title: f.title,
+      file: f.file,
+      line: f.line,
+      message: f.message.slice(0, 600),
+      triage: f.triage?.explanation ?? null,
+    })),
     ...(input.childRunId !== null && { run: input.childRunId }),
-    ...(children.length > 0 && { childRuns: children.map((c) => ({ ...c, summary: JSON.stringify(c.summary).slice(0, 1500) })) }),
+    ...(children.length > 0 && {
+      childRuns: children.map((c) => ({ ...c, summary: JSON.stringify(c.summary).slice(0, 1500) })),
+    }),
   };
 
   const reply = await askAgentModel(deps, {
@@ -61,9 +94,14 @@ export async function studyForCycle(deps: { orm: MikroORM; llm: LlmGateway }, in
         role: 'system',
         content:
           `You are ${agent.name}. ${agent.description} Study: write at most ${MAX_NOTES} knowledge notes you will rely on in later exams and work. ` +
-          withUntrustedRule('Each note is self-contained, concrete and specific to this code base and its findings; cite its sources (topic titles, finding ids, the run id) exactly as given.'),
+          withUntrustedRule(
+            'Each note is self-contained, concrete and specific to this code base and its findings; cite its sources (topic titles, finding ids, the run id) exactly as given.',
+          ),
       },
-      { role: 'user', content: `Study material (JSON):\n${untrusted('study material: planned topics, findings (scanner messages, model triage) and run outcomes (JSON)', JSON.stringify(material, null, 1))}` },
+      {
+        role: 'user',
+        content: `Study material (JSON):\n${untrusted('study material: planned topics, findings (scanner messages, model triage) and run outcomes (JSON)', JSON.stringify(material, null, 1))}`,
+      },
     ],
     maxTokens: 3000,
     temperature: 0.3,

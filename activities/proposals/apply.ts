@@ -2,7 +2,15 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { proposalBranch } from '../../src/contracts';
 import type { Proposal } from '../../src/db/entities';
-import { checkPatch, commitPatch, commitPatchToBranch, git, headCommit, PatchError, withWorktree } from '../../src/target';
+import {
+  checkPatch,
+  commitPatch,
+  commitPatchToBranch,
+  git,
+  headCommit,
+  PatchError,
+  withWorktree,
+} from '../../src/target';
 import { matchExistingCommit, type ChangeSpec } from '../../src/target/proposal-commit';
 import { runTarget } from '../runs.activities';
 import { agentEligibility } from '../../src/db/eligibility';
@@ -33,10 +41,15 @@ export async function applyProposal(deps: { orm: MikroORM; config: Config }, pro
   if (existing !== null) return adopt(em, p, repo, branch, existing, spec);
 
   const eligibility = await agentEligibility(em, p.agentId, deps.config.rules, p.id);
-  if (!eligibility.eligible) return { ok: false, reason: `${p.agentId} is no longer eligible: ${eligibility.reasons.join('; ')}` };
+  if (!eligibility.eligible)
+    return { ok: false, reason: `${p.agentId} is no longer eligible: ${eligibility.reasons.join('; ')}` };
   const head = await headCommit(repo);
   const check = await withWorktree(repo, (wt) => checkPatch(wt.dir, p.diff ?? ''), head);
-  if (!check.applies) return { ok: false, reason: `the patch no longer applies to the current head ${head.slice(0, 12)}: ${check.error ?? 'unknown error'}` };
+  if (!check.applies)
+    return {
+      ok: false,
+      reason: `the patch no longer applies to the current head ${head.slice(0, 12)}: ${check.error ?? 'unknown error'}`,
+    };
   try {
     if (remote === undefined) {
       const made = await commitPatchToBranch(repo, { ...spec, ref: head, branch });
@@ -47,7 +60,8 @@ export async function applyProposal(deps: { orm: MikroORM; config: Config }, pro
     // Another worker created the branch between our fetch and our push: it holds this change or something else.
     await remote.fetch();
     const theirs = await branchCommit(repo, branch);
-    if (theirs === null) throw new Error(`the push of ${branch} to ${remote.url} was rejected, yet the remote has no such branch`);
+    if (theirs === null)
+      throw new Error(`the push of ${branch} to ${remote.url} was rejected, yet the remote has no such branch`);
     return adopt(em, p, repo, branch, theirs, spec);
   } catch (err) {
     if (err instanceof PatchError && err.code !== 'branch_exists') return { ok: false, reason: err.message };
@@ -67,11 +81,20 @@ function changeSpec(p: Proposal): ChangeSpec {
 }
 
 async function branchCommit(repo: string, branch: string): Promise<string | null> {
-  const out = (await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]).catch(() => '')).trim();
+  const out = (
+    await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]).catch(() => '')
+  ).trim();
   return out === '' ? null : out;
 }
 
-async function adopt(em: EntityManager, p: Proposal, repo: string, branch: string, commit: string, spec: ChangeSpec): Promise<ApplyResult> {
+async function adopt(
+  em: EntityManager,
+  p: Proposal,
+  repo: string,
+  branch: string,
+  commit: string,
+  spec: ChangeSpec,
+): Promise<ApplyResult> {
   const verdict = await matchExistingCommit(repo, branch, commit, spec);
   if (!verdict.same) return { ok: false, reason: verdict.reason };
   return record(em, p, commit, branch);

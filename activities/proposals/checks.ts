@@ -25,7 +25,10 @@ export interface ValidationOutcome {
  * at most PROPOSAL_MAX_CHANGED_LINES; applies cleanly to the base commit;
  * not a duplicate of another proposal's normalized diff. Stored on the proposal per draft.
  */
-export async function validateProposal(deps: { orm: MikroORM; config: Config }, proposalId: string): Promise<ValidationOutcome> {
+export async function validateProposal(
+  deps: { orm: MikroORM; config: Config },
+  proposalId: string,
+): Promise<ValidationOutcome> {
   const em = deps.orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   const stored = p.validation as (ValidationOutcome & { draft: number }) | null;
@@ -38,9 +41,15 @@ export async function validateProposal(deps: { orm: MikroORM; config: Config }, 
   if (check.ok) {
     const { target } = await runTarget(deps.orm, deps.config);
     const applies = await withWorktree(target.path, (wt) => checkPatch(wt.dir, p.diff ?? ''), p.baseCommit);
-    if (!applies.applies) problems.push(`the diff does not apply to ${p.baseCommit.slice(0, 12)}: ${applies.error ?? 'unknown error'}`);
-    const twin = await em.findOne(Proposal, { diffHash: hash, id: { $ne: p.id }, status: { $nin: NEVER_VALID as Proposal['status'][] } });
-    if (twin !== null) problems.push(`duplicate of proposal ${twin.id} (${twin.status}): the same change after normalization`);
+    if (!applies.applies)
+      problems.push(`the diff does not apply to ${p.baseCommit.slice(0, 12)}: ${applies.error ?? 'unknown error'}`);
+    const twin = await em.findOne(Proposal, {
+      diffHash: hash,
+      id: { $ne: p.id },
+      status: { $nin: NEVER_VALID as Proposal['status'][] },
+    });
+    if (twin !== null)
+      problems.push(`duplicate of proposal ${twin.id} (${twin.status}): the same change after normalization`);
   }
   const outcome: ValidationOutcome = { ok: problems.length === 0, problems, draft: p.drafts };
   p.validation = { ...outcome, diffHash: hash, files: check.files, changedLines: check.changedLines };
@@ -54,7 +63,10 @@ export async function validateProposal(deps: { orm: MikroORM; config: Config }, 
  * the patch); stored per draft with the setup. Throws TargetSetupFailed / TargetCommandUnavailable (non-retryable) when
  * the tests cannot run at all: the proposal then fails with that reason instead of being redrafted.
  */
-export async function testProposal(deps: { orm: MikroORM; config: Config; sandbox: Sandbox }, proposalId: string): Promise<{ ok: boolean; tests: TestRunSummary }> {
+export async function testProposal(
+  deps: { orm: MikroORM; config: Config; sandbox: Sandbox },
+  proposalId: string,
+): Promise<{ ok: boolean; tests: TestRunSummary }> {
   const em = deps.orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   const stored = p.tests as { draft: number; ok: boolean; tests: TestRunSummary } | null;
@@ -62,11 +74,19 @@ export async function testProposal(deps: { orm: MikroORM; config: Config; sandbo
   if (p.diff === null || p.baseCommit === null) throw new Error(`proposal ${proposalId} has no draft to test`);
   const { target } = await runTarget(deps.orm, deps.config);
   const diff = p.diff;
-  const { tests, setup } = await inWorkspace(deps, target.path, async (ws) => ({ tests: summarize(await ws.run(target.testCmd), await workspaceRunner(ws, target.testCmd)), setup: ws.setup }), {
-    ref: p.baseCommit,
-    // The patch goes in before the install: it may change package.json or the lockfile.
-    prepare: (wt) => applyPatch(wt.dir, diff),
-  });
+  const { tests, setup } = await inWorkspace(
+    deps,
+    target.path,
+    async (ws) => ({
+      tests: summarize(await ws.run(target.testCmd), await workspaceRunner(ws, target.testCmd)),
+      setup: ws.setup,
+    }),
+    {
+      ref: p.baseCommit,
+      // The patch goes in before the install: it may change package.json or the lockfile.
+      prepare: (wt) => applyPatch(wt.dir, diff),
+    },
+  );
   p.tests = { draft: p.drafts, ok: tests.ok, tests, setup };
   await em.flush();
   return { ok: tests.ok, tests };

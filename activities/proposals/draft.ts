@@ -36,10 +36,16 @@ async function material(wt: Worktree, finding: Finding | null): Promise<Record<s
  * from the files at the proposal's base commit (the target's head when first drafted); a redraft also gets the previous
  * diff and what was wrong with it. Stored on the proposal; a retry of the same draft returns the stored one.
  */
-export async function draftProposal(deps: { orm: MikroORM; config: Config; llm: LlmGateway }, proposalId: string, draftNo: number, feedback: string | null): Promise<{ title: string; changedLines: number; files: string[] }> {
+export async function draftProposal(
+  deps: { orm: MikroORM; config: Config; llm: LlmGateway },
+  proposalId: string,
+  draftNo: number,
+  feedback: string | null,
+): Promise<{ title: string; changedLines: number; files: string[] }> {
   const em = deps.orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
-  if (p.drafts >= draftNo && p.title !== null) return { title: p.title, changedLines: p.changedLines, files: p.changedFiles };
+  if (p.drafts >= draftNo && p.title !== null)
+    return { title: p.title, changedLines: p.changedLines, files: p.changedFiles };
 
   const { target } = await runTarget(deps.orm, deps.config);
   p.baseCommit ??= await headCommit(target.path);
@@ -74,7 +80,9 @@ export async function draftProposal(deps: { orm: MikroORM; config: Config; llm: 
         content:
           `You are ${p.agentId}, an agent that improves a JavaScript repository. Propose one small, safe change as a unified diff in git format ` +
           `(--- a/<path> and +++ b/<path> headers with paths relative to the repository root, correct @@ hunk line counts, exact context lines). ` +
-          withUntrustedRule(`At most ${max} changed lines; never touch .git, never use absolute paths or "..". Keep the existing tests passing. Give a title, the rationale and the risk.`),
+          withUntrustedRule(
+            `At most ${max} changed lines; never touch .git, never use absolute paths or "..". Keep the existing tests passing. Give a title, the rationale and the risk.`,
+          ),
       },
       {
         role: 'user',
@@ -95,7 +103,17 @@ export async function draftProposal(deps: { orm: MikroORM; config: Config; llm: 
   });
   const draft = reply.output;
   const check = checkDiff(draft.diff, { maxChangedLines: max });
-  Object.assign(p, { title: draft.title, rationale: draft.rationale, risk: draft.risk, diff: draft.diff, drafts: draftNo, changedFiles: check.files, changedLines: check.changedLines, validation: null, tests: null });
+  Object.assign(p, {
+    title: draft.title,
+    rationale: draft.rationale,
+    risk: draft.risk,
+    diff: draft.diff,
+    drafts: draftNo,
+    changedFiles: check.files,
+    changedLines: check.changedLines,
+    validation: null,
+    tests: null,
+  });
   await em.flush();
   return { title: draft.title, changedLines: check.changedLines, files: check.files };
 }

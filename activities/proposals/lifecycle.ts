@@ -2,7 +2,15 @@ import { raw, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../src/config';
 import { normalizeComment, type ProposalInput, type ProposalStatus, type ReviewInput } from '../../src/contracts';
 import { reviewSignatureProblem } from '../../src/crypto/review-signature';
-import { Agent, AuditLog, Finding, KnowledgeNote, Proposal, ProposalEvent, TERMINAL_PROPOSAL_STATES } from '../../src/db/entities';
+import {
+  Agent,
+  AuditLog,
+  Finding,
+  KnowledgeNote,
+  Proposal,
+  ProposalEvent,
+  TERMINAL_PROPOSAL_STATES,
+} from '../../src/db/entities';
 import { isLiveProposalConflict, liveProposalRefusal } from '../../src/db/proposals';
 import { createNotification } from '../../src/notifications/create';
 import { runTarget } from '../runs.activities';
@@ -28,7 +36,10 @@ export interface BeginOutcome {
  * exists, is open and has no other live proposal. Returns the review timeout from config so the workflow's timer is
  * in its history. Throws non-retryable `target_unavailable` (the workflow records the proposal `failed`).
  */
-export async function beginProposal(deps: { orm: MikroORM; config: Config }, input: ProposalInput & { workflowId: string }): Promise<BeginOutcome> {
+export async function beginProposal(
+  deps: { orm: MikroORM; config: Config },
+  input: ProposalInput & { workflowId: string },
+): Promise<BeginOutcome> {
   const em = deps.orm.em.fork() as EntityManager;
   const reviewTimeoutMs = deps.config.proposals.reviewTimeoutSeconds * 1000;
   const reviewMaxAgeMs = deps.config.proposals.reviewMaxAgeSeconds * 1000;
@@ -36,7 +47,15 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
   if (proposal === null) {
     // Started without the API (the learning cycle): the row is stored here.
     const { repo } = await runTarget(deps.orm, deps.config);
-    proposal = new Proposal({ id: input.proposalId, workflowId: input.workflowId, agentId: input.agentId, findingId: input.findingId ?? null, goal: input.goal ?? null, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
+    proposal = new Proposal({
+      id: input.proposalId,
+      workflowId: input.workflowId,
+      agentId: input.agentId,
+      findingId: input.findingId ?? null,
+      goal: input.goal ?? null,
+      trigger: input.trigger,
+      requestedBy: input.requestedBy ?? null,
+    });
     proposal.repositoryId = repo.id;
     try {
       await em.persistAndFlush(proposal);
@@ -46,7 +65,13 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
       return refuseUnstorable(deps.orm, proposal, (err as Error).message, reviewTimeoutMs);
     }
   }
-  if (proposal.eligibility !== null) return { eligible: proposal.eligibility.eligible === true, reasons: proposal.eligibility.reasons as string[], reviewTimeoutMs, reviewMaxAgeMs };
+  if (proposal.eligibility !== null)
+    return {
+      eligible: proposal.eligibility.eligible === true,
+      reasons: proposal.eligibility.reasons as string[],
+      reviewTimeoutMs,
+      reviewMaxAgeMs,
+    };
   if (proposal.repositoryId === null) {
     // The row the API stored before starting the workflow: adopted, with the repository it works on.
     proposal.repositoryId = (await runTarget(deps.orm, deps.config)).repo.id;
@@ -59,13 +84,22 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
     const finding = await em.findOne(Finding, { id: input.findingId });
     if (finding === null) reasons.push(`finding ${input.findingId} does not exist`);
     else if (finding.status !== 'open') reasons.push(`finding ${input.findingId} is ${finding.status}`);
-    const live = await em.findOne(Proposal, { findingId: input.findingId, id: { $ne: proposal.id }, status: { $nin: ['ineligible', 'failed', 'invalid', 'expired', 'cancelled'] } });
+    const live = await em.findOne(Proposal, {
+      findingId: input.findingId,
+      id: { $ne: proposal.id },
+      status: { $nin: ['ineligible', 'failed', 'invalid', 'expired', 'cancelled'] },
+    });
     if (live !== null) reasons.push(`finding ${input.findingId} already has proposal ${live.id} (${live.status})`);
   } else if ((input.goal ?? '').trim() === '') {
     reasons.push('a proposal needs a finding or a goal');
   }
   const eligible = reasons.length === 0;
-  proposal.eligibility = { eligible, reasons: eligible ? decision.reasons : reasons, checks: decision.checks, openProposals: decision.openProposals };
+  proposal.eligibility = {
+    eligible,
+    reasons: eligible ? decision.reasons : reasons,
+    checks: decision.checks,
+    openProposals: decision.openProposals,
+  };
   await em.flush();
   return { eligible, reasons: eligible ? decision.reasons : reasons, reviewTimeoutMs, reviewMaxAgeMs };
 }
@@ -74,9 +108,19 @@ export async function beginProposal(deps: { orm: MikroORM; config: Config }, inp
  * A request whose text the database refuses (a data error: retrying cannot help) is still recorded: the proposal is
  * stored without the offending text, ineligible with the database's reason, so the workflow ends it `ineligible`.
  */
-async function refuseUnstorable(orm: MikroORM, refused: Proposal, message: string, reviewTimeoutMs: number): Promise<BeginOutcome> {
+async function refuseUnstorable(
+  orm: MikroORM,
+  refused: Proposal,
+  message: string,
+  reviewTimeoutMs: number,
+): Promise<BeginOutcome> {
   const requestedBy = refused.requestedBy?.replaceAll('\u0000', '') ?? null;
-  return storeRefusal(orm, { ...refused, goal: null, requestedBy }, `the request could not be stored: ${message.slice(0, 500)}`, reviewTimeoutMs);
+  return storeRefusal(
+    orm,
+    { ...refused, goal: null, requestedBy },
+    `the request could not be stored: ${message.slice(0, 500)}`,
+    reviewTimeoutMs,
+  );
 }
 
 /**
@@ -89,11 +133,27 @@ async function refuseDuplicate(orm: MikroORM, refused: Proposal, reviewTimeoutMs
 }
 
 /** Stores (or finds, on a retry) the refused proposal as ineligible with `reason`, outside the live-proposal index. */
-async function storeRefusal(orm: MikroORM, refused: Pick<Proposal, 'id' | 'workflowId' | 'agentId' | 'findingId' | 'goal' | 'trigger' | 'requestedBy' | 'repositoryId'>, reason: string, reviewTimeoutMs: number): Promise<BeginOutcome> {
+async function storeRefusal(
+  orm: MikroORM,
+  refused: Pick<
+    Proposal,
+    'id' | 'workflowId' | 'agentId' | 'findingId' | 'goal' | 'trigger' | 'requestedBy' | 'repositoryId'
+  >,
+  reason: string,
+  reviewTimeoutMs: number,
+): Promise<BeginOutcome> {
   const em = orm.em.fork() as EntityManager;
   let proposal = await em.findOne(Proposal, { id: refused.id });
   if (proposal === null) {
-    proposal = new Proposal({ id: refused.id, workflowId: refused.workflowId, agentId: refused.agentId, findingId: refused.findingId, goal: refused.goal, trigger: refused.trigger, requestedBy: refused.requestedBy });
+    proposal = new Proposal({
+      id: refused.id,
+      workflowId: refused.workflowId,
+      agentId: refused.agentId,
+      findingId: refused.findingId,
+      goal: refused.goal,
+      trigger: refused.trigger,
+      requestedBy: refused.requestedBy,
+    });
     proposal.repositoryId = refused.repositoryId;
     proposal.status = 'ineligible';
     proposal.completedAt = new Date();
@@ -108,7 +168,14 @@ async function storeRefusal(orm: MikroORM, refused: Pick<Proposal, 'id' | 'workf
  * One transition: a timeline row keyed on (proposal, seq) — a retry lands once — and the proposal's status; a terminal
  * state also sets `completedAt`, and a failing one the error.
  */
-export async function transition(orm: MikroORM, proposalId: string, seq: number, state: ProposalStatus, detail?: string, data: Record<string, unknown> = {}): Promise<void> {
+export async function transition(
+  orm: MikroORM,
+  proposalId: string,
+  seq: number,
+  state: ProposalStatus,
+  detail?: string,
+  data: Record<string, unknown> = {},
+): Promise<void> {
   const em = orm.em.fork() as EntityManager;
   await em.transactional(async (tx) => {
     const existing = await tx.findOne(ProposalEvent, { proposalId, seq });
@@ -124,17 +191,40 @@ export async function transition(orm: MikroORM, proposalId: string, seq: number,
 }
 
 /** The proposal's notifications (awaiting review, applied, expired), once each. */
-export async function notifyProposal(orm: MikroORM, proposalId: string, kind: 'proposal_awaiting_review' | 'proposal_applied' | 'proposal_expired'): Promise<void> {
+export async function notifyProposal(
+  orm: MikroORM,
+  proposalId: string,
+  kind: 'proposal_awaiting_review' | 'proposal_applied' | 'proposal_expired',
+): Promise<void> {
   const em = orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   const what = p.title ?? p.goal ?? 'a change';
   const modelReview = proposalModelReview(p.guardianReview);
   const text = {
-    proposal_awaiting_review: { title: `Proposal awaiting review: ${what}`, message: `${p.agentId} proposes "${what}" (${p.changedLines} changed lines in ${p.changedFiles.join(', ')}); tests pass; ${guardianSays(modelReview)} Review: POST /api/proposals/${p.id}/review`, priority: 'high' as const },
-    proposal_applied: { title: `Proposal applied: ${what}`, message: `Committed as ${p.commit?.slice(0, 12)} on ${p.branch}.`, priority: 'normal' as const },
-    proposal_expired: { title: `Proposal expired: ${what}`, message: `Nobody reviewed ${p.agentId}'s proposal in time; it expired unapplied.`, priority: 'low' as const },
+    proposal_awaiting_review: {
+      title: `Proposal awaiting review: ${what}`,
+      message: `${p.agentId} proposes "${what}" (${p.changedLines} changed lines in ${p.changedFiles.join(', ')}); tests pass; ${guardianSays(modelReview)} Review: POST /api/proposals/${p.id}/review`,
+      priority: 'high' as const,
+    },
+    proposal_applied: {
+      title: `Proposal applied: ${what}`,
+      message: `Committed as ${p.commit?.slice(0, 12)} on ${p.branch}.`,
+      priority: 'normal' as const,
+    },
+    proposal_expired: {
+      title: `Proposal expired: ${what}`,
+      message: `Nobody reviewed ${p.agentId}'s proposal in time; it expired unapplied.`,
+      priority: 'low' as const,
+    },
   }[kind];
-  const data = { proposalId: p.id, agentId: p.agentId, findingId: p.findingId, branch: p.branch, commit: p.commit, guardianModelReview: modelReview?.state ?? null };
+  const data = {
+    proposalId: p.id,
+    agentId: p.agentId,
+    findingId: p.findingId,
+    branch: p.branch,
+    commit: p.commit,
+    guardianModelReview: modelReview?.state ?? null,
+  };
   await createNotification(em, { kind, ...text, data, dedupeKey: `${kind}:${p.id}` });
 }
 
@@ -154,7 +244,11 @@ function guardianSays(modelReview: ModelReviewOutcome | null): string {
  * The review's lesson (ARCHITECTURE §3.6 step 8): +20 xp on approval; the reviewer's comment becomes a knowledge note
  * for the agent either way. Once per proposal (`learnedAt`), in one transaction.
  */
-export async function learnFromReview(orm: MikroORM, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null }): Promise<{ xp: number; noteId: string | null }> {
+export async function learnFromReview(
+  orm: MikroORM,
+  proposalId: string,
+  review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null },
+): Promise<{ xp: number; noteId: string | null }> {
   return (orm.em.fork() as EntityManager).transactional(async (tx) => {
     // The key: only the attempt that sets learned_at learns; a retry or a concurrent attempt finds it set.
     const claimed = await tx.nativeUpdate(Proposal, { id: proposalId, learnedAt: null }, { learnedAt: new Date() });
@@ -163,7 +257,12 @@ export async function learnFromReview(orm: MikroORM, proposalId: string, review:
       return { xp: 0, noteId: null };
     }
     const p = await loadProposal(tx, proposalId);
-    p.review ??= { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
+    p.review ??= {
+      decision: review.decision,
+      reviewer: review.reviewer,
+      comment: normalizeComment(review.comment),
+      at: new Date().toISOString(),
+    };
     let xp = 0;
     if (review.decision === 'approve') {
       // Relative, never read-modify-write: an exam finishing meanwhile (which locks the row) keeps its XP. The level
@@ -180,7 +279,11 @@ export async function learnFromReview(orm: MikroORM, proposalId: string, review:
         category: null,
         title: `Reviewer ${verdict} "${p.title ?? p.goal ?? 'a proposal'}"`.slice(0, 300),
         body: `${review.reviewer} ${verdict} the proposal "${p.title ?? ''}" (${p.changedFiles.join(', ') || 'no files'}): ${comment}`,
-        sources: [{ kind: 'proposal', ref: p.id }, { kind: 'review', ref: review.reviewer }, ...(p.findingId ? [{ kind: 'finding', ref: p.findingId }] : [])],
+        sources: [
+          { kind: 'proposal', ref: p.id },
+          { kind: 'review', ref: review.reviewer },
+          ...(p.findingId ? [{ kind: 'finding', ref: p.findingId }] : []),
+        ],
       });
       tx.persist(note);
       noteId = note.id;
@@ -190,11 +293,20 @@ export async function learnFromReview(orm: MikroORM, proposalId: string, review:
 }
 
 /** Stores the reviewer's decision on the proposal as soon as it arrives (before it is carried out). */
-export async function recordReview(orm: MikroORM, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null }): Promise<void> {
+export async function recordReview(
+  orm: MikroORM,
+  proposalId: string,
+  review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null },
+): Promise<void> {
   const em = orm.em.fork() as EntityManager;
   const p = await loadProposal(em, proposalId);
   if (p.review !== null) return;
-  p.review = { decision: review.decision, reviewer: review.reviewer, comment: normalizeComment(review.comment), at: new Date().toISOString() };
+  p.review = {
+    decision: review.decision,
+    reviewer: review.reviewer,
+    comment: normalizeComment(review.comment),
+    at: new Date().toISOString(),
+  };
   await em.flush();
 }
 
@@ -204,8 +316,18 @@ export type ReviewVerdict = { accepted: true } | { accepted: false; reason: stri
  * Checks a `review` Update before the workflow takes it (ARCHITECTURE §3.6 step 6): the API's signature over this
  * workflow, decision, reviewer and comment, and its age against PROPOSAL_REVIEW_MAX_AGE on this worker's clock.
  */
-export function verifyReview(deps: { config: Config; signingKey: Buffer }, workflowId: string, review: Partial<ReviewInput>): ReviewVerdict {
-  const problem = reviewSignatureProblem(deps.signingKey, workflowId, review, Date.now(), deps.config.proposals.reviewMaxAgeSeconds * 1000);
+export function verifyReview(
+  deps: { config: Config; signingKey: Buffer },
+  workflowId: string,
+  review: Partial<ReviewInput>,
+): ReviewVerdict {
+  const problem = reviewSignatureProblem(
+    deps.signingKey,
+    workflowId,
+    review,
+    Date.now(),
+    deps.config.proposals.reviewMaxAgeSeconds * 1000,
+  );
   return problem === undefined ? { accepted: true } : { accepted: false, reason: problem };
 }
 
@@ -213,14 +335,33 @@ export function verifyReview(deps: { config: Config; signingKey: Buffer }, workf
  * Records a refused review: a timeline row (`seq`, from the workflow; the proposal's state unchanged) with the reason
  * and what the review claimed, and an audit row — once, however often the activity is retried.
  */
-export async function refuseReview(orm: MikroORM, proposalId: string, workflowId: string, seq: number, review: Partial<ReviewInput>, reason: string): Promise<void> {
+export async function refuseReview(
+  orm: MikroORM,
+  proposalId: string,
+  workflowId: string,
+  seq: number,
+  review: Partial<ReviewInput>,
+  reason: string,
+): Promise<void> {
   const text = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
-  const claimed = { decision: text(review?.decision, 20), reviewer: text(review?.reviewer, 200), issuedAt: text(review?.issuedAt, 40) };
+  const claimed = {
+    decision: text(review?.decision, 20),
+    reviewer: text(review?.reviewer, 200),
+    issuedAt: text(review?.issuedAt, 40),
+  };
   await (orm.em.fork() as EntityManager).transactional(async (tx) => {
     if ((await tx.findOne(ProposalEvent, { proposalId, seq })) !== null) return;
     const p = await loadProposal(tx, proposalId);
     const detail = `refused a review (${claimed.decision ?? 'no decision'} claimed by ${claimed.reviewer ?? 'nobody'}): ${reason}`;
-    tx.persist(new ProposalEvent({ proposalId, seq, state: p.status, detail: detail.slice(0, 4000), data: { reviewRefused: true, reason, claimed } }));
+    tx.persist(
+      new ProposalEvent({
+        proposalId,
+        seq,
+        state: p.status,
+        detail: detail.slice(0, 4000),
+        data: { reviewRefused: true, reason, claimed },
+      }),
+    );
     tx.persist(
       new AuditLog({
         actorKeyId: null,

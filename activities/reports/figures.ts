@@ -11,14 +11,25 @@ import { budgetStates, usageTotals, type UsageTotals } from '../../src/llm/repor
 type Window = { from: Date; to: Date };
 type Keyed = UsageTotals & { key: string | null };
 
-const NONE: UsageTotals = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unknownCostCalls: 0, estimatedUsageCalls: 0 };
+const NONE: UsageTotals = {
+  calls: 0,
+  cacheHits: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  costUsd: 0,
+  unknownCostCalls: 0,
+  estimatedUsageCalls: 0,
+};
 
 /**
  * Every figure of the week [weekStart, weekStart + 7 d) UTC, read from the database: the ledger per agent, provider
  * and model against the monthly budgets, exams, level-ups, proposals by outcome and agent runs. Read-only, so a retry
  * simply reads again.
  */
-export async function computeWeeklyReport({ orm, config }: { orm: MikroORM; config: Config }, weekStart: string): Promise<WeeklyReport> {
+export async function computeWeeklyReport(
+  { orm, config }: { orm: MikroORM; config: Config },
+  weekStart: string,
+): Promise<WeeklyReport> {
   const em = orm.em.fork() as EntityManager;
   const window = weekBounds(weekStart);
   return {
@@ -33,13 +44,26 @@ export async function computeWeeklyReport({ orm, config }: { orm: MikroORM; conf
   };
 }
 
-async function tokenFigures(em: EntityManager, config: Config, weekStart: string, window: Window): Promise<WeeklyReport['tokens']> {
+async function tokenFigures(
+  em: EntityManager,
+  config: Config,
+  weekStart: string,
+  window: Window,
+): Promise<WeeklyReport['tokens']> {
   const months = budgetMonthsOfWeek(weekStart);
   const budgets = new Map<string, ReportBudget[]>();
   for (const month of months) {
     for (const b of await budgetStates(em, month, config.llm.defaultBudget)) {
       const pct = (used: number, limit: number | null) => (limit === null ? null : round(percentOf(used, limit), 1));
-      const figure = { month, monthlyTokens: b.monthlyTokens, monthlyUsd: b.monthlyUsd, usedTokens: b.usedTokens, usedUsd: round6(b.usedUsd), usedTokensPct: pct(b.usedTokens, b.monthlyTokens), usedUsdPct: pct(b.usedUsd, b.monthlyUsd) };
+      const figure = {
+        month,
+        monthlyTokens: b.monthlyTokens,
+        monthlyUsd: b.monthlyUsd,
+        usedTokens: b.usedTokens,
+        usedUsd: round6(b.usedUsd),
+        usedTokensPct: pct(b.usedTokens, b.monthlyTokens),
+        usedUsdPct: pct(b.usedUsd, b.monthlyUsd),
+      };
       budgets.set(b.scope, [...(budgets.get(b.scope) ?? []), figure]);
     }
   }
@@ -60,16 +84,30 @@ async function tokenFigures(em: EntityManager, config: Config, weekStart: string
       { agentId: null, ...of(byAgent, null), budgets: [] },
     ],
     byProvider: [
-      ...LLM_PROVIDERS.map((provider) => ({ provider, ...of(byProvider, provider), budgets: budgetOf(`provider:${provider}`) })),
+      ...LLM_PROVIDERS.map((provider) => ({
+        provider,
+        ...of(byProvider, provider),
+        budgets: budgetOf(`provider:${provider}`),
+      })),
       // A provider the ledger knows but the code no longer does (renamed, removed) still counts.
-      ...byProvider.filter((r) => r.key !== null && !knownProviders.includes(r.key)).map((r) => ({ provider: String(r.key), ...usage(r), budgets: [] })),
+      ...byProvider
+        .filter((r) => r.key !== null && !knownProviders.includes(r.key))
+        .map((r) => ({ provider: String(r.key), ...usage(r), budgets: [] })),
     ],
     byModel: byModel.map((r) => ({ model: String(r.key), ...usage(r) })),
   };
 }
 
 function usage(t: UsageTotals): ReportUsage {
-  return { calls: t.calls, cacheHits: t.cacheHits, inputTokens: t.inputTokens, outputTokens: t.outputTokens, tokens: t.inputTokens + t.outputTokens, costUsd: round6(t.costUsd), unknownCostCalls: t.unknownCostCalls };
+  return {
+    calls: t.calls,
+    cacheHits: t.cacheHits,
+    inputTokens: t.inputTokens,
+    outputTokens: t.outputTokens,
+    tokens: t.inputTokens + t.outputTokens,
+    costUsd: round6(t.costUsd),
+    unknownCostCalls: t.unknownCostCalls,
+  };
 }
 
 async function examFigures(em: EntityManager, { from, to }: Window): Promise<WeeklyReport['exams']> {
@@ -79,7 +117,13 @@ async function examFigures(em: EntityManager, { from, to }: Window): Promise<Wee
        from exams where completed_at >= ? and completed_at < ? group by agent_id`,
     [from, to],
   )) as Array<{ agent_id: string; passed: string; failed: string; errored: string }>;
-  const figures = (passed: number, failed: number, errored: number): ReportExams => ({ taken: passed + failed, passed, failed, errored, passRate: round(percentOf(passed, passed + failed), 1) });
+  const figures = (passed: number, failed: number, errored: number): ReportExams => ({
+    taken: passed + failed,
+    passed,
+    failed,
+    errored,
+    passRate: round(percentOf(passed, passed + failed), 1),
+  });
   const byAgent = AGENT_IDS.map((agentId) => {
     const r = rows.find((row) => row.agent_id === agentId);
     return { agentId, ...figures(Number(r?.passed ?? 0), Number(r?.failed ?? 0), Number(r?.errored ?? 0)) };
@@ -96,8 +140,22 @@ async function levelUps(em: EntityManager, { from, to }: Window): Promise<Weekly
         and (outcome->>'levelAfter')::int > (outcome->>'levelBefore')::int
       order by completed_at, id`,
     [from, to],
-  )) as Array<{ id: string; agent_id: string; category: string; level_before: number; level_after: number; completed_at: string | Date }>;
-  return rows.map((r) => ({ agentId: r.agent_id, examId: r.id, category: r.category, levelBefore: r.level_before, levelAfter: r.level_after, at: new Date(r.completed_at).toISOString() }));
+  )) as Array<{
+    id: string;
+    agent_id: string;
+    category: string;
+    level_before: number;
+    level_after: number;
+    completed_at: string | Date;
+  }>;
+  return rows.map((r) => ({
+    agentId: r.agent_id,
+    examId: r.id,
+    category: r.category,
+    levelBefore: r.level_before,
+    levelAfter: r.level_after,
+    at: new Date(r.completed_at).toISOString(),
+  }));
 }
 
 async function proposalFigures(em: EntityManager, { from, to }: Window): Promise<WeeklyReport['proposals']> {
@@ -115,7 +173,9 @@ async function runFigures(em: EntityManager, { from, to }: Window): Promise<Week
     `select kind, status, count(*) as n from agent_runs where started_at >= ? and started_at < ? group by kind, status order by kind, status`,
     [from, to],
   )) as Array<{ kind: string; status: string; n: string }>;
-  const byKind = new Map<string, { kind: string; total: number; byStatus: Record<string, number> }>(AGENT_RUN_KINDS.map((kind) => [kind, { kind, total: 0, byStatus: {} }]));
+  const byKind = new Map<string, { kind: string; total: number; byStatus: Record<string, number> }>(
+    AGENT_RUN_KINDS.map((kind) => [kind, { kind, total: 0, byStatus: {} }]),
+  );
   for (const r of rows) {
     const entry = byKind.get(r.kind) ?? { kind: r.kind, total: 0, byStatus: {} };
     entry.total += Number(r.n);

@@ -14,8 +14,10 @@ export function createReportActivities({ orm, config }: Pick<ActivityDeps, 'orm'
     async weeklyReportWeek(weekStart?: string): Promise<string> {
       const now = new Date();
       if (weekStart === undefined) return lastEndedWeekStart(now);
-      if (!isWeekStart(weekStart)) throw ApplicationFailure.nonRetryable(`"${weekStart}" is not a Monday as YYYY-MM-DD`, 'InvalidReportWeek');
-      if (!weekHasEnded(weekStart, now)) throw ApplicationFailure.nonRetryable(`the week of ${weekStart} has not ended yet`, 'InvalidReportWeek');
+      if (!isWeekStart(weekStart))
+        throw ApplicationFailure.nonRetryable(`"${weekStart}" is not a Monday as YYYY-MM-DD`, 'InvalidReportWeek');
+      if (!weekHasEnded(weekStart, now))
+        throw ApplicationFailure.nonRetryable(`the week of ${weekStart} has not ended yet`, 'InvalidReportWeek');
       return weekStart;
     },
     weeklyReportFigures: (weekStart: string) => computeWeeklyReport({ orm, config }, weekStart),

@@ -93,7 +93,26 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const api = new Router<AppState>({ prefix: '/api' });
   // Every event stream of this process, for SSE_MAX_STREAMS_PER_KEY / SSE_MAX_STREAMS across both stream routes.
   const streams = new SseStreams(config.api.sse);
-  for (const router of [agentsRouter(deps), auditRouter(deps), conquestRouter(deps), custodyRouter(deps), enhancedLearningRouter(deps), guardianRouter(deps), imperiumRouter(deps), proposalsRouter(deps), reportsRouter(deps), kpisRouter(deps), notificationsRouter({ ...deps, streams }), sandboxRouter(deps), schedulesRouter(deps), settingsRouter(deps), tokenUsageRouter(deps), workflowsRouter({ ...deps, streams }), systemApiRouter({ ...deps, openApi })]) api.use(router.routes(), router.allowedMethods());
+  for (const router of [
+    agentsRouter(deps),
+    auditRouter(deps),
+    conquestRouter(deps),
+    custodyRouter(deps),
+    enhancedLearningRouter(deps),
+    guardianRouter(deps),
+    imperiumRouter(deps),
+    proposalsRouter(deps),
+    reportsRouter(deps),
+    kpisRouter(deps),
+    notificationsRouter({ ...deps, streams }),
+    sandboxRouter(deps),
+    schedulesRouter(deps),
+    settingsRouter(deps),
+    tokenUsageRouter(deps),
+    workflowsRouter({ ...deps, streams }),
+    systemApiRouter({ ...deps, openApi }),
+  ])
+    api.use(router.routes(), router.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

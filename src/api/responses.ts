@@ -10,7 +10,13 @@ export const timestamp = z.iso.datetime();
 export const nullableTimestamp = timestamp.nullable();
 
 /** Where a page is in its list. */
-const pageInfo = z.object({ limit: z.number().int(), offset: z.number().int(), total: z.number().int().describe('items matching, over every page') }).meta({ id: 'PageInfo' });
+const pageInfo = z
+  .object({
+    limit: z.number().int(),
+    offset: z.number().int(),
+    total: z.number().int().describe('items matching, over every page'),
+  })
+  .meta({ id: 'PageInfo' });
 
 /** The one list envelope (`page()` in pagination.ts) around items of `item`. */
 export function pageOf<T extends z.ZodType>(item: T) {

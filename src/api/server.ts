@@ -30,7 +30,9 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
         ? [400, 'Bad Request', 'bad_request', 'unknown HTTP method']
         : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
   const body = JSON.stringify({ error: { code, message } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Open event streams get this long to end on their own when the server closes; then their connections are cut. */

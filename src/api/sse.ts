@@ -24,7 +24,10 @@ export interface SseStream {
  * goes out every `heartbeatMs` so proxies keep the connection; the stream closes when the client disconnects, or
  * after `maxLifetimeMs` (the client reconnects, with Last-Event-ID where the stream has ids).
  */
-export function openSse(ctx: AppContext, { heartbeatMs, maxLifetimeMs }: { heartbeatMs: number; maxLifetimeMs?: number }): SseStream {
+export function openSse(
+  ctx: AppContext,
+  { heartbeatMs, maxLifetimeMs }: { heartbeatMs: number; maxLifetimeMs?: number },
+): SseStream {
   const res = ctx.res;
   const closing = new AbortController();
   ctx.status = 200;
@@ -32,7 +35,12 @@ export function openSse(ctx: AppContext, { heartbeatMs, maxLifetimeMs }: { heart
   ctx.req.socket.setTimeout(0);
   ctx.req.socket.setNoDelay(true);
   ctx.req.socket.setKeepAlive(true);
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
 
   const write = (chunk: string) => {
     if (!closing.signal.aborted) res.write(chunk);
@@ -66,7 +74,8 @@ export function openSse(ctx: AppContext, { heartbeatMs, maxLifetimeMs }: { heart
       return closing.signal.aborted;
     },
     signal: closing.signal,
-    send: (event, data, id) => write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    send: (event, data, id) =>
+      write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
     onClose: (fn) => {
       if (closing.signal.aborted) fn();
       else closing.signal.addEventListener('abort', fn, { once: true });
@@ -104,10 +113,14 @@ export class SseStreams {
     const keyId = ctx.state.auth?.keyId ?? 'anonymous';
     const mine = this.perKey.get(keyId) ?? 0;
     if (mine >= this.limits.maxStreamsPerKey) {
-      throw tooManyStreams(`this API key already has ${mine} open event streams (SSE_MAX_STREAMS_PER_KEY=${this.limits.maxStreamsPerKey}); close one first`);
+      throw tooManyStreams(
+        `this API key already has ${mine} open event streams (SSE_MAX_STREAMS_PER_KEY=${this.limits.maxStreamsPerKey}); close one first`,
+      );
     }
     if (this.total >= this.limits.maxStreams) {
-      throw tooManyStreams(`the API has ${this.total} open event streams (SSE_MAX_STREAMS=${this.limits.maxStreams}); try again later`);
+      throw tooManyStreams(
+        `the API has ${this.total} open event streams (SSE_MAX_STREAMS=${this.limits.maxStreams}); try again later`,
+      );
     }
     this.perKey.set(keyId, mine + 1);
     this.total++;
@@ -124,7 +137,10 @@ export class SseStreams {
 
   /** Opens the stream (see `openSse`) with the configured heartbeat and lifetime; `release` runs when it closes. */
   open(ctx: AppContext, release: () => void): SseStream {
-    const stream = openSse(ctx, { heartbeatMs: this.limits.heartbeatMs, maxLifetimeMs: this.limits.maxLifetimeSeconds * 1000 });
+    const stream = openSse(ctx, {
+      heartbeatMs: this.limits.heartbeatMs,
+      maxLifetimeMs: this.limits.maxLifetimeSeconds * 1000,
+    });
     stream.onClose(release);
     return stream;
   }

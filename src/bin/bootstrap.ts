@@ -11,9 +11,15 @@ import type { Logger } from '../logger';
  */
 export async function bootstrapData(orm: MikroORM, config: Config, logger: Logger): Promise<void> {
   const em = orm.em.fork();
-  if (await bootstrapAdminKey(em, config.api.adminApiKey)) logger.info('stored ADMIN_API_KEY as the bootstrap admin key');
+  if (await bootstrapAdminKey(em, config.api.adminApiKey))
+    logger.info('stored ADMIN_API_KEY as the bootstrap admin key');
   const { remote, testCmd, benchCmd } = config.target;
-  const target = remote !== undefined ? { ...targetIdentity(config), example: false, testCmd, benchCmd } : await resolveTargetRepository(config);
+  const target =
+    remote !== undefined
+      ? { ...targetIdentity(config), example: false, testCmd, benchCmd }
+      : await resolveTargetRepository(config);
   const repo = await syncTargetRepository(em, target);
-  logger.info(`target repository ${repo.path}${target.example ? ' (the example target, copied from examples/target)' : ''}`);
+  logger.info(
+    `target repository ${repo.path}${target.example ? ' (the example target, copied from examples/target)' : ''}`,
+  );
 }

@@ -34,7 +34,9 @@ runMain(async () => {
         catchupWindowSeconds: config.intervals.scheduleCatchupWindow,
         logger,
       });
-      process.stdout.write(`created: ${result.created.join(', ') || '-'}; updated: ${result.updated.join(', ') || '-'}\n`);
+      process.stdout.write(
+        `created: ${result.created.join(', ') || '-'}; updated: ${result.updated.join(', ') || '-'}\n`,
+      );
     } finally {
       await client.connection.close();
     }
@@ -55,7 +57,9 @@ runMain(async () => {
       if (!isRole(role) || name === undefined || name === '' || name.length > 100) throw new Error(USAGE);
       const { key, record } = await createApiKey(em, { name, role, createdBy: 'cli' });
       process.stdout.write(`${key}\n`);
-      process.stderr.write(`created ${record.role} key "${record.name}" (id ${record.id}); it is shown only this once\n`);
+      process.stderr.write(
+        `created ${record.role} key "${record.name}" (id ${record.id}); it is shown only this once\n`,
+      );
     } else if (command === 'list') {
       for (const k of await em.find(ApiKey, {}, { orderBy: { createdAt: 'asc' } })) {
         const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
@@ -82,9 +86,13 @@ async function rotateStoredSecrets(config: Config): Promise<void> {
   const orm = await createOrm(config.database);
   try {
     const result = await rotateSecrets(orm.em.fork(), keys);
-    process.stdout.write(`re-sealed: ${result.resealed}; already under the current key: ${result.current}; unreadable: ${result.unreadable.length}\n`);
+    process.stdout.write(
+      `re-sealed: ${result.resealed}; already under the current key: ${result.current}; unreadable: ${result.unreadable.length}\n`,
+    );
     if (result.unreadable.length > 0) {
-      throw new Error(`no configured key opens: ${result.unreadable.join(', ')} (add the key that sealed them to DATA_ENCRYPTION_KEY_PREVIOUS)`);
+      throw new Error(
+        `no configured key opens: ${result.unreadable.join(', ')} (add the key that sealed them to DATA_ENCRYPTION_KEY_PREVIOUS)`,
+      );
     }
   } finally {
     await orm.close();

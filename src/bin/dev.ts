@@ -25,7 +25,11 @@ runMain(async () => {
 
   let devServer: DevServer | undefined;
   if (config.temporal.address === undefined) {
-    const cliPath = await resolveTemporalCli({ cliPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, logger: log });
+    const cliPath = await resolveTemporalCli({
+      cliPath: config.temporal.cliPath,
+      cacheDir: config.temporal.cliCacheDir,
+      logger: log,
+    });
     devServer = await startDevServer({
       cliPath,
       port: config.temporal.devPort,

@@ -15,7 +15,9 @@ runMain(async () => {
   try {
     if (process.argv[2] === 'create') {
       const result = await orm.getMigrator().createMigration(undefined, false, false, process.argv[3]);
-      logger.info(result.fileName ? `wrote migrations/${result.fileName}; add it to migrations/index.ts` : 'no changes');
+      logger.info(
+        result.fileName ? `wrote migrations/${result.fileName}; add it to migrations/index.ts` : 'no changes',
+      );
       return;
     }
     const applied = await runMigrations(orm);

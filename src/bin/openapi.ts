@@ -15,9 +15,27 @@ import { runMain } from './run-main';
  * calls while being mounted. `npm run lint:openapi` lints what this writes.
  */
 runMain(async () => {
-  const config = loadConfig({ NODE_ENV: 'development', DATABASE_URL: 'postgres://openapi@127.0.0.1:1/openapi', LOG_LEVEL: 'error' });
-  const unused = new Proxy({}, { get: (_t, key) => { throw new Error(`building the OpenAPI document used ${String(key)} of a dependency`); } });
-  const app = createApp({ config, orm: unused as MikroORM, temporal: unused as Client, logger: createLogger(config.log), metrics: createMetrics(), rateLimitStore: memoryRateLimitStore() });
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    DATABASE_URL: 'postgres://openapi@127.0.0.1:1/openapi',
+    LOG_LEVEL: 'error',
+  });
+  const unused = new Proxy(
+    {},
+    {
+      get: (_t, key) => {
+        throw new Error(`building the OpenAPI document used ${String(key)} of a dependency`);
+      },
+    },
+  );
+  const app = createApp({
+    config,
+    orm: unused as MikroORM,
+    temporal: unused as Client,
+    logger: createLogger(config.log),
+    metrics: createMetrics(),
+    rateLimitStore: memoryRateLimitStore(),
+  });
   const json = `${JSON.stringify(buildOpenApiDocument(mountedRouters(app), API_INFO), null, 2)}\n`;
   const out = process.argv[2];
   if (out === undefined) process.stdout.write(json);

@@ -30,7 +30,11 @@ export async function startApi({ config, orm, logger, metrics }: Shared): Promis
   const temporal = createTemporalClient(config.temporal);
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const rateLimitStore = redis === undefined ? memoryRateLimitStore() : redisRateLimitStore(redis);
-  const api = await listen({ config, orm, temporal, logger, metrics, rateLimitStore }, config.api.host, config.api.port);
+  const api = await listen(
+    { config, orm, temporal, logger, metrics, rateLimitStore },
+    config.api.host,
+    config.api.port,
+  );
   logger.info(`API listening on ${api.url}`);
   return {
     ...api,
@@ -53,15 +57,27 @@ export interface RunningWorker {
  * concurrency cap; builds the sandbox and the LLM gateway only for the kinds that need them; and, in the process that
  * polls `workflows`, syncs the schedules and runs the webhook dispatcher.
  */
-export async function startWorker(shared: Shared, opts: { queues?: readonly QueueKind[] } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  shared: Shared,
+  opts: { queues?: readonly QueueKind[] } = {},
+): Promise<RunningWorker> {
   const { config, orm, logger, metrics } = shared;
   const kinds = opts.queues ?? config.worker.queues;
   instrumentQueries(orm, metrics.dbQueryDuration);
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const { llm, sandbox, hasSandbox } = await workerDependencies({ config, orm, logger, metrics, redis }, kinds);
-  if (!llm.configured && kinds.includes('llm')) logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
+  if (!llm.configured && kinds.includes('llm'))
+    logger.warn(notConfigured().message + ' — LLM steps will fail; everything else runs');
   const client = createTemporalClient(config.temporal);
-  const activities = createActivities({ config, orm, logger: logger.child({ component: 'activities' }), metrics, llm, sandbox, temporal: client });
+  const activities = createActivities({
+    config,
+    orm,
+    logger: logger.child({ component: 'activities' }),
+    metrics,
+    llm,
+    sandbox,
+    temporal: client,
+  });
   const connection = await connectWorkers(config.temporal);
   const close = async () => {
     await client.connection.close();
@@ -73,22 +89,41 @@ export async function startWorker(shared: Shared, opts: { queues?: readonly Queu
   try {
     const { taskQueue, namespace } = config.temporal;
     const { concurrency, shutdownGraceSeconds, tuning } = config.worker;
-    set = await createKindWorkers({ connection, namespace, taskQueue, kinds, concurrency, tuning, activities, shutdownGraceSeconds, workflowBundlePath: config.temporal.workflowBundlePath, logger: logger.child({ component: 'bundler' }) });
+    set = await createKindWorkers({
+      connection,
+      namespace,
+      taskQueue,
+      kinds,
+      concurrency,
+      tuning,
+      activities,
+      shutdownGraceSeconds,
+      workflowBundlePath: config.temporal.workflowBundlePath,
+      logger: logger.child({ component: 'bundler' }),
+    });
     webhooks = kinds.includes('workflows') ? await startWorkflowDuties(client, shared) : undefined;
   } catch (err) {
     await close();
     throw err;
   }
   const identity = set.workers[0]?.worker.options.identity;
-  const registration = await registerWorker(orm, { identity, taskQueue: set.queues.join(','), sandbox: hasSandbox ? { ...sandbox.info } : {} });
+  const registration = await registerWorker(orm, {
+    identity,
+    taskQueue: set.queues.join(','),
+    sandbox: hasSandbox ? { ...sandbox.info } : {},
+  });
   const done = set.run().finally(async () => {
     await llm.flush();
     await registration.stop();
     await webhooks?.stop();
     await close();
   });
-  const polled = set.workers.map(({ kind, queue }) => `"${queue}" (${kind}, activity slots: ${config.worker.concurrency[kind]})`);
-  logger.info(`worker polling ${polled.join(', ')}; sandbox isolation: ${hasSandbox ? sandbox.isolation : 'none (the sandbox queue is not polled here)'}`);
+  const polled = set.workers.map(
+    ({ kind, queue }) => `"${queue}" (${kind}, activity slots: ${config.worker.concurrency[kind]})`,
+  );
+  logger.info(
+    `worker polling ${polled.join(', ')}; sandbox isolation: ${hasSandbox ? sandbox.isolation : 'none (the sandbox queue is not polled here)'}`,
+  );
   return {
     done,
     shutdown: async () => {

@@ -8,7 +8,11 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger({ ...config.log, format: 'pretty' }).child({ component: 'temporal-cli' });
   const started = Date.now();
-  const cliPath = await resolveTemporalCli({ cliPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, logger });
+  const cliPath = await resolveTemporalCli({
+    cliPath: config.temporal.cliPath,
+    cacheDir: config.temporal.cliCacheDir,
+    logger,
+  });
   logger.info(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(`${cliPath}\n`);
 });

@@ -16,7 +16,10 @@ runMain(async () => {
   const orm = await createOrm(config.database);
   await bootstrapData(orm, config, logger);
   const metrics = createMetrics();
-  const stopMetrics = config.worker.appMetricsAddress === undefined ? undefined : await serveMetrics(metrics.registry, config.worker.appMetricsAddress);
+  const stopMetrics =
+    config.worker.appMetricsAddress === undefined
+      ? undefined
+      : await serveMetrics(metrics.registry, config.worker.appMetricsAddress);
   const worker = await startWorker({ config, orm, logger, metrics });
   await Promise.race([onShutdownSignal(logger), worker.done]);
   await worker.shutdown();

@@ -7,7 +7,10 @@ export const GUARDIAN_SCAN_WORKFLOW = 'guardianScanWorkflow';
 export const CONQUEST_ANALYSIS_WORKFLOW = 'conquestAnalysisWorkflow';
 export const SANDBOX_EXPERIMENT_WORKFLOW = 'sandboxExperimentWorkflow';
 
-export function agentRunWorkflowId(kind: 'guardian-scan' | 'conquest-analysis' | 'sandbox-experiment', uuid: string): string {
+export function agentRunWorkflowId(
+  kind: 'guardian-scan' | 'conquest-analysis' | 'sandbox-experiment',
+  uuid: string,
+): string {
   return `${kind}-${uuid}`;
 }
 
@@ -105,7 +108,9 @@ export const guardianTriageSchema = z.object({
       z.object({
         id: z.string().min(1).max(64),
         verdict: z.enum(['true_positive', 'false_positive', 'needs_review']),
-        severity: z.enum(SEVERITIES).describe('your assessment of the severity in this code, which may differ from the scanner’s'),
+        severity: z
+          .enum(SEVERITIES)
+          .describe('your assessment of the severity in this code, which may differ from the scanner’s'),
         explanation: z.string().min(1).max(2000),
         suggestedFix: z.string().max(4000).nullable().optional(),
       }),

@@ -33,7 +33,13 @@ export interface CyclePlan {
   planner: 'model' | 'weakest_categories';
   /** why the model did not plan (no provider, budget, failure) */
   plannerUnavailable?: string;
-  agents: Array<{ agentId: AgentId; status: 'active' | 'paused'; weakest: string[]; openFindings: number; topics: CycleTopic[] }>;
+  agents: Array<{
+    agentId: AgentId;
+    status: 'active' | 'paused';
+    weakest: string[];
+    openFindings: number;
+    topics: CycleTopic[];
+  }>;
 }
 
 export interface CycleChildOutcome {
@@ -96,7 +102,9 @@ export const studyNotesSchema = z.object({
         title: z.string().min(3).max(300),
         body: z.string().min(20).max(8000),
         category: z.enum(EXAM_CATEGORIES).nullable(),
-        sources: z.array(z.object({ kind: z.enum(['topic', 'finding', 'run']), ref: z.string().min(1).max(300) })).max(10),
+        sources: z
+          .array(z.object({ kind: z.enum(['topic', 'finding', 'run']), ref: z.string().min(1).max(300) }))
+          .max(10),
       }),
     )
     .max(MAX_NOTES),

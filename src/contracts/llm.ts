@@ -17,22 +17,38 @@ const examItem = z.object({
   /** open items: what the judge scores, each 0–10. */
   rubric: z.array(rubricCriterion).min(1).max(6).optional(),
   /** code items: the function the answer must define, and the hidden tests (arguments → expected return value). */
-  functionName: z.string().regex(/^[A-Za-z_$][\w$]{0,63}$/).optional(),
-  tests: z.array(z.object({ args: z.array(z.unknown()).max(10), expected: z.unknown() })).min(2).max(20).optional(),
+  functionName: z
+    .string()
+    .regex(/^[A-Za-z_$][\w$]{0,63}$/)
+    .optional(),
+  tests: z
+    .array(z.object({ args: z.array(z.unknown()).max(10), expected: z.unknown() }))
+    .min(2)
+    .max(20)
+    .optional(),
 });
 
 export const LLM_OUTPUT_SCHEMAS = {
   /** The examiner's exam: items of the requested kinds, each with its rubric or hidden tests. */
   'custody.items': z.object({ items: z.array(examItem).min(1).max(12) }),
   /** An agent's answer to a code item: JavaScript defining the requested function. */
-  'custody.code_answer': z.object({ code: z.string().min(1).max(20_000), explanation: z.string().max(2000).optional() }),
+  'custody.code_answer': z.object({
+    code: z.string().min(1).max(20_000),
+    explanation: z.string().max(2000).optional(),
+  }),
   /**
    * A judge's scores for an open answer, one per rubric criterion, by the criterion's id (`c1`, …): matched by id,
    * never by name; a missing, unknown or repeated id is the grader's to handle (a repair turn), so the schema allows them.
    */
   'custody.grade': z.object({
     criteria: z
-      .array(z.object({ id: z.string().min(1).max(80).describe('the id of the rubric criterion, e.g. "c1"'), score: z.number().min(0).max(10), reason: z.string().min(1).max(1000) }))
+      .array(
+        z.object({
+          id: z.string().min(1).max(80).describe('the id of the rubric criterion, e.g. "c1"'),
+          score: z.number().min(0).max(10),
+          reason: z.string().min(1).max(1000),
+        }),
+      )
       .min(1)
       .max(12),
   }),
@@ -51,14 +67,21 @@ export const llmCompleteInput = z
     agentId: z.enum(AGENT_IDS).optional(),
     purpose: z.string().regex(/^[a-z][a-z0-9_.:-]{0,99}$/, 'must be a lower-case label such as "exam.grade"'),
     messages: z
-      .array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().min(1).max(400_000) }).strict())
+      .array(
+        z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().min(1).max(400_000) }).strict(),
+      )
       .min(1)
       .max(200),
     schema: z.enum(Object.keys(LLM_OUTPUT_SCHEMAS) as [LlmOutputSchemaName, ...LlmOutputSchemaName[]]).optional(),
     maxTokens: z.number().int().min(1).max(64_000),
     temperature: z.number().min(0).max(2).default(0),
     profile: z.string().min(1).max(200).optional(),
-    cacheTtlSeconds: z.number().int().min(0).max(30 * 86_400).optional(),
+    cacheTtlSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .optional(),
   })
   .strict();
 export type LlmCompleteInput<S extends LlmOutputSchemaName | undefined = LlmOutputSchemaName | undefined> = Omit<

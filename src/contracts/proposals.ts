@@ -81,16 +81,23 @@ export const REVIEW_CLOCK_SKEW_MS = 60_000;
  * `maxAgeMs` before `nowMs` (nor beyond the clock skew after it) and a signature of the right form. Deterministic,
  * so the workflow's Update validator runs it on workflow time; the signature itself is checked by an activity.
  */
-export function reviewShapeProblem(r: Partial<ReviewInput> | null | undefined, nowMs: number, maxAgeMs: number): string | undefined {
+export function reviewShapeProblem(
+  r: Partial<ReviewInput> | null | undefined,
+  nowMs: number,
+  maxAgeMs: number,
+): string | undefined {
   if (r === null || typeof r !== 'object') return 'a review must be an object';
   if (r.decision !== 'approve' && r.decision !== 'reject') return 'decision must be approve or reject';
   if (typeof r.reviewer !== 'string' || r.reviewer.length === 0) return 'a review needs its reviewer';
   if (r.comment !== undefined && r.comment !== null && typeof r.comment !== 'string') return 'a comment must be text';
-  if (typeof r.signature !== 'string' || r.signature === '') return 'the review is not signed: reviews are sent through the API (POST /api/proposals/:id/review), which signs them';
+  if (typeof r.signature !== 'string' || r.signature === '')
+    return 'the review is not signed: reviews are sent through the API (POST /api/proposals/:id/review), which signs them';
   if (!/^[0-9a-f]{64}$/.test(r.signature)) return 'the review signature is malformed';
-  const issued = typeof r.issuedAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(r.issuedAt) ? Date.parse(r.issuedAt) : Number.NaN;
+  const issued =
+    typeof r.issuedAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(r.issuedAt) ? Date.parse(r.issuedAt) : Number.NaN;
   if (Number.isNaN(issued)) return 'the review has no valid issuedAt';
-  if (nowMs - issued > maxAgeMs) return `the review is stale: issued ${Math.round((nowMs - issued) / 1000)} s ago, more than the ${Math.round(maxAgeMs / 1000)} s allowed`;
+  if (nowMs - issued > maxAgeMs)
+    return `the review is stale: issued ${Math.round((nowMs - issued) / 1000)} s ago, more than the ${Math.round(maxAgeMs / 1000)} s allowed`;
   if (issued - nowMs > REVIEW_CLOCK_SKEW_MS) return 'the review was issued in the future';
   return undefined;
 }
@@ -102,8 +109,15 @@ export function normalizeComment(comment: string | null | undefined): string | n
 }
 
 /** Whether two reviews are the same decision by the same reviewer with the same comment (an idempotent repeat). */
-export function sameReview(a: Pick<ReviewInput, 'decision' | 'reviewer' | 'comment'>, b: Pick<ReviewInput, 'decision' | 'reviewer' | 'comment'>): boolean {
-  return a.decision === b.decision && a.reviewer === b.reviewer && normalizeComment(a.comment) === normalizeComment(b.comment);
+export function sameReview(
+  a: Pick<ReviewInput, 'decision' | 'reviewer' | 'comment'>,
+  b: Pick<ReviewInput, 'decision' | 'reviewer' | 'comment'>,
+): boolean {
+  return (
+    a.decision === b.decision &&
+    a.reviewer === b.reviewer &&
+    normalizeComment(a.comment) === normalizeComment(b.comment)
+  );
 }
 
 /** What a review led to: the proposal's state once the decision has been carried out. */

@@ -72,7 +72,14 @@ export interface WeeklyReport {
   };
   exams: ReportExams & { byAgent: Array<ReportExams & { agentId: string }> };
   /** from the exams' stored outcomes (the level is only ever changed there), in order */
-  levelUps: Array<{ agentId: string; examId: string; category: string; levelBefore: number; levelAfter: number; at: string }>;
+  levelUps: Array<{
+    agentId: string;
+    examId: string;
+    category: string;
+    levelBefore: number;
+    levelAfter: number;
+    at: string;
+  }>;
   /** proposals that reached a terminal state in the week, by that state */
   proposals: { completed: number; byOutcome: Record<string, number> };
   /** agent runs (learning cycles, scans, experiments, analyses) started in the week, by kind and status */

@@ -22,7 +22,14 @@ export function activityQueues(base: string): Record<QueueKind, string> {
  * or undefined when it names anything else.
  */
 export function parseQueueKinds(list: string): QueueKind[] | undefined {
-  const named = [...new Set(list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))];
+  const named = [
+    ...new Set(
+      list
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
   if (named.length === 0) return [...QUEUE_KINDS];
   return named.every((k): k is QueueKind => (QUEUE_KINDS as readonly string[]).includes(k)) ? named : undefined;
 }

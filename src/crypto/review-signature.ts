@@ -28,10 +28,16 @@ export type ReviewKeySource = 'REVIEW_SIGNING_KEY' | 'DATA_ENCRYPTION_KEY' | 'de
  * a public development default. Throws under NODE_ENV=production without either variable: the API and the worker
  * call it when they start, so they refuse to start rather than accept unsigned reviews.
  */
-export function reviewSigningKey(config: { env: Config['env']; proposals: Pick<Config['proposals'], 'reviewSigningKey'>; encryption: Pick<Config['encryption'], 'key'> }): { key: Buffer; source: ReviewKeySource } {
+export function reviewSigningKey(config: {
+  env: Config['env'];
+  proposals: Pick<Config['proposals'], 'reviewSigningKey'>;
+  encryption: Pick<Config['encryption'], 'key'>;
+}): { key: Buffer; source: ReviewKeySource } {
   const derive = (ikm: Buffer) => Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), HKDF_INFO, 32));
-  if (config.proposals.reviewSigningKey !== undefined) return { key: derive(Buffer.from(config.proposals.reviewSigningKey, 'utf8')), source: 'REVIEW_SIGNING_KEY' };
-  if (config.encryption.key !== undefined) return { key: derive(parseEncryptionKey(config.encryption.key)), source: 'DATA_ENCRYPTION_KEY' };
+  if (config.proposals.reviewSigningKey !== undefined)
+    return { key: derive(Buffer.from(config.proposals.reviewSigningKey, 'utf8')), source: 'REVIEW_SIGNING_KEY' };
+  if (config.encryption.key !== undefined)
+    return { key: derive(parseEncryptionKey(config.encryption.key)), source: 'DATA_ENCRYPTION_KEY' };
   if (config.env === 'production') throw new Error(NO_REVIEW_KEY_MESSAGE);
   return { key: derive(Buffer.from(DEV_DEFAULT_SECRET, 'utf8')), source: 'development default' };
 }
@@ -48,7 +54,14 @@ export interface ReviewClaims {
 
 function mac(key: Buffer, c: ReviewClaims): Buffer {
   // A JSON array: unambiguous field boundaries whatever the fields contain.
-  const message = JSON.stringify([VERSION, c.workflowId, c.decision, c.reviewer, normalizeComment(c.comment), c.issuedAt]);
+  const message = JSON.stringify([
+    VERSION,
+    c.workflowId,
+    c.decision,
+    c.reviewer,
+    normalizeComment(c.comment),
+    c.issuedAt,
+  ]);
   return createHmac('sha256', key).update(message, 'utf8').digest();
 }
 
@@ -69,12 +82,25 @@ export function signReview(key: Buffer, claims: ReviewClaims): ReviewInput {
  * not match — which covers a forged one, one made with another key, and one made for another proposal, decision,
  * reviewer or comment. Constant-time comparison.
  */
-export function reviewSignatureProblem(key: Buffer, workflowId: string, review: Partial<ReviewInput>, nowMs: number, maxAgeMs: number): string | undefined {
+export function reviewSignatureProblem(
+  key: Buffer,
+  workflowId: string,
+  review: Partial<ReviewInput>,
+  nowMs: number,
+  maxAgeMs: number,
+): string | undefined {
   const shape = reviewShapeProblem(review, nowMs, maxAgeMs);
   if (shape !== undefined) return shape;
   const r = review as ReviewInput;
-  const expected = mac(key, { workflowId, decision: r.decision, reviewer: r.reviewer, comment: r.comment, issuedAt: r.issuedAt });
+  const expected = mac(key, {
+    workflowId,
+    decision: r.decision,
+    reviewer: r.reviewer,
+    comment: r.comment,
+    issuedAt: r.issuedAt,
+  });
   const given = Buffer.from(r.signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'the review signature does not match (not signed by the API with this server key, or signed for another proposal, decision, reviewer or comment)';
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return 'the review signature does not match (not signed by the API with this server key, or signed for another proposal, decision, reviewer or comment)';
   return undefined;
 }

@@ -82,7 +82,13 @@ export function sealSecret(keys: EncryptionKeys, plaintext: string, context = ''
   const cipher = createCipheriv('aes-256-gcm', current.key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return [VERSION, current.id, iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(':');
+  return [
+    VERSION,
+    current.id,
+    iv.toString('base64'),
+    cipher.getAuthTag().toString('base64'),
+    ciphertext.toString('base64'),
+  ].join(':');
 }
 
 /**
@@ -95,7 +101,10 @@ export function openSecret(keys: EncryptionKeys, sealed: string, context = ''): 
   const key = keys.byId.get(keyId);
   if (key === undefined) {
     const hint = keys.byId.size === 0 ? ' (no key is configured at all)' : '';
-    throw new SecretsError('unknown_key', `the secret was sealed with key ${keyId}, which is neither DATA_ENCRYPTION_KEY nor in DATA_ENCRYPTION_KEY_PREVIOUS${hint}`);
+    throw new SecretsError(
+      'unknown_key',
+      `the secret was sealed with key ${keyId}, which is neither DATA_ENCRYPTION_KEY nor in DATA_ENCRYPTION_KEY_PREVIOUS${hint}`,
+    );
   }
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
@@ -103,7 +112,10 @@ export function openSecret(keys: EncryptionKeys, sealed: string, context = ''): 
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
   } catch {
-    throw new SecretsError('undecryptable', `the secret sealed with key ${keyId} failed GCM authentication: it was altered, or the key is not the one that sealed it`);
+    throw new SecretsError(
+      'undecryptable',
+      `the secret sealed with key ${keyId} failed GCM authentication: it was altered, or the key is not the one that sealed it`,
+    );
   }
 }
 
@@ -116,18 +128,42 @@ function parseSealed(sealed: string): { keyId: string; iv: Buffer; tag: Buffer; 
   const parts = sealed.split(':');
   const [version, keyId, iv, tag, ciphertext] = parts;
   const b64 = /^[A-Za-z0-9+/]*={0,2}$/;
-  if (parts.length !== 5 || version !== VERSION || keyId === undefined || !/^[0-9a-f]{16}$/.test(keyId) || [iv, tag, ciphertext].some((p) => p === undefined || !b64.test(p))) {
+  if (
+    parts.length !== 5 ||
+    version !== VERSION ||
+    keyId === undefined ||
+    !/^[0-9a-f]{16}$/.test(keyId) ||
+    [iv, tag, ciphertext].some((p) => p === undefined || !b64.test(p))
+  ) {
     throw new SecretsError('malformed', `a sealed secret must look like ${VERSION}:<keyId>:<iv>:<tag>:<ciphertext>`);
   }
-  const parsed = { keyId, iv: Buffer.from(iv ?? '', 'base64'), tag: Buffer.from(tag ?? '', 'base64'), ciphertext: Buffer.from(ciphertext ?? '', 'base64') };
-  if (parsed.iv.length !== IV_BYTES || parsed.tag.length !== TAG_BYTES) throw new SecretsError('malformed', `a sealed secret needs a ${IV_BYTES}-byte IV and a ${TAG_BYTES}-byte tag`);
+  const parsed = {
+    keyId,
+    iv: Buffer.from(iv ?? '', 'base64'),
+    tag: Buffer.from(tag ?? '', 'base64'),
+    ciphertext: Buffer.from(ciphertext ?? '', 'base64'),
+  };
+  if (parsed.iv.length !== IV_BYTES || parsed.tag.length !== TAG_BYTES)
+    throw new SecretsError('malformed', `a sealed secret needs a ${IV_BYTES}-byte IV and a ${TAG_BYTES}-byte tag`);
   return parsed;
 }
 
 /** Stores (or replaces) a secret sealed under the current key. Throws SecretsError `not_configured` without a key. */
-export async function setStoredSecret(em: EntityManager, keys: EncryptionKeys, name: string, value: string, by: string | null): Promise<void> {
+export async function setStoredSecret(
+  em: EntityManager,
+  keys: EncryptionKeys,
+  name: string,
+  value: string,
+  by: string | null,
+): Promise<void> {
   const ciphertext = sealSecret(keys, value, name);
-  await em.upsert(StoredSecret, { name, ciphertext, keyId: sealedKeyId(ciphertext), updatedBy: by, updatedAt: new Date() });
+  await em.upsert(StoredSecret, {
+    name,
+    ciphertext,
+    keyId: sealedKeyId(ciphertext),
+    updatedBy: by,
+    updatedAt: new Date(),
+  });
 }
 
 /** The clear value of a stored secret, or null when there is none. Throws SecretsError when it cannot be opened. */
@@ -178,7 +214,11 @@ export async function rotateSecrets(em: EntityManager, keys: EncryptionKeys): Pr
         continue;
       }
       const ciphertext = sealSecret(keys, value, row.name);
-      await tx.execute('update "stored_secrets" set "ciphertext" = ?, "key_id" = ? where "name" = ?', [ciphertext, current.id, row.name], 'run');
+      await tx.execute(
+        'update "stored_secrets" set "ciphertext" = ?, "key_id" = ? where "name" = ?',
+        [ciphertext, current.id, row.name],
+        'run',
+      );
       result.resealed++;
     }
     return result;

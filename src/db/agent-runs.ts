@@ -17,7 +17,10 @@ export interface BeginRunInput {
  * the row before it starts the workflow, so an accepted start is recorded whatever its begin step does later, and the
  * workflow's begin step adopts it. A paused agent's run is stored as skipped.
  */
-export async function storeAgentRun(em: EntityManager, input: BeginRunInput): Promise<{ run: AgentRun; created: boolean }> {
+export async function storeAgentRun(
+  em: EntityManager,
+  input: BeginRunInput,
+): Promise<{ run: AgentRun; created: boolean }> {
   const existing = await em.findOne(AgentRun, { workflowId: input.workflowId });
   if (existing !== null) return { run: existing, created: false };
   const agent = await em.findOneOrFail(Agent, { id: input.agentId });
@@ -39,11 +42,23 @@ export async function storeAgentRun(em: EntityManager, input: BeginRunInput): Pr
 }
 
 /** Ends a running run with `status` (a run already ended is left as it is: false), merging `summary` into the stored one. */
-export async function finishRun(orm: MikroORM, runId: string, status: Exclude<AgentRunStatus, 'running' | 'skipped'>, summary: Record<string, unknown>, error?: string): Promise<boolean> {
+export async function finishRun(
+  orm: MikroORM,
+  runId: string,
+  status: Exclude<AgentRunStatus, 'running' | 'skipped'>,
+  summary: Record<string, unknown>,
+  error?: string,
+): Promise<boolean> {
   const ended = await orm.em.getConnection().execute<{ affectedRows: number }>(
     `update agent_runs set status = ?, summary = summary || ?::jsonb, error = ?, completed_at = now(),
             steps = steps || ?::jsonb where id = ? and status = 'running'`,
-    [status, JSON.stringify(summary), error ?? null, JSON.stringify([{ step: status, at: new Date().toISOString(), ...(error && { detail: error.slice(0, 300) }) }]), runId],
+    [
+      status,
+      JSON.stringify(summary),
+      error ?? null,
+      JSON.stringify([{ step: status, at: new Date().toISOString(), ...(error && { detail: error.slice(0, 300) }) }]),
+      runId,
+    ],
     'run',
   );
   return ended.affectedRows > 0;

@@ -20,12 +20,15 @@ export async function agentEligibility(
     status: { $in: [...OPEN_PROPOSAL_STATES] },
     ...(exceptProposalId !== undefined && { id: { $ne: exceptProposalId } }),
   });
-  const decision = proposalEligibility({
-    status: agent.status,
-    lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
-    consecutiveFailures: agent.consecutiveFailures,
-    openProposals,
-    now: new Date().toISOString(),
-  }, rules);
+  const decision = proposalEligibility(
+    {
+      status: agent.status,
+      lastPassedAt: agent.lastPassedAt?.toISOString() ?? null,
+      consecutiveFailures: agent.consecutiveFailures,
+      openProposals,
+      now: new Date().toISOString(),
+    },
+    rules,
+  );
   return { ...decision, openProposals };
 }

@@ -2,7 +2,15 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CustodyExamInput } from '../contracts';
 import { AGENT_CATEGORIES, type ExamCategory } from '../domain/agents';
-import { difficultyForLevel, isOlympusExam, itemCountFor, passMarkFor, selectCategory, TIME_LIMIT_SECONDS, type CategoryExamRecord } from '../domain/custody';
+import {
+  difficultyForLevel,
+  isOlympusExam,
+  itemCountFor,
+  passMarkFor,
+  selectCategory,
+  TIME_LIMIT_SECONDS,
+  type CategoryExamRecord,
+} from '../domain/custody';
 import { examModels, type ExamModels, type ProfileSet } from '../domain/judges';
 import { parseProfile } from '../domain/llm';
 import type { Rules } from '../domain/rules';
@@ -38,7 +46,11 @@ export async function storeExamPlan(
       where agent_id = ? and status in ('passed', 'failed') order by completed_at`,
     [agent.id],
   )) as Array<{ category: ExamCategory; passed: boolean; completed_at: string | Date }>;
-  const records: CategoryExamRecord[] = history.map((h) => ({ category: h.category, passed: h.passed, completedAt: new Date(h.completed_at).toISOString() }));
+  const records: CategoryExamRecord[] = history.map((h) => ({
+    category: h.category,
+    passed: h.passed,
+    completedAt: new Date(h.completed_at).toISOString(),
+  }));
   let category: ExamCategory;
   try {
     category = selectCategory(agent.id, records, input.category, rules.categoryRateWindow);
@@ -65,7 +77,9 @@ export async function storeExamPlan(
   exam.rules = rules;
   exam.models = modelsFor(agent, profiles);
   exam.judgeIndependence = exam.models?.judgeIndependence ?? null;
-  exam.steps = [{ step: 'plan', at: new Date().toISOString(), detail: `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` }];
+  exam.steps = [
+    { step: 'plan', at: new Date().toISOString(), detail: `${category} · ${difficulty}${olympus ? ' · Olympus' : ''}` },
+  ];
   if (agent.status === 'paused') {
     skip(exam, `agent ${agent.id} is paused${agent.statusReason ? `: ${agent.statusReason}` : ''}`);
     exam.category = input.category ?? AGENT_CATEGORIES[agent.id][0] ?? category;
@@ -74,7 +88,8 @@ export async function storeExamPlan(
     await em.persistAndFlush(exam);
   } catch (err) {
     if (!(err instanceof UniqueConstraintViolationException && /one_running_per_agent/.test(err.message))) throw err;
-    if (input.trigger !== 'schedule') return { refused: 'ExamAlreadyRunning', message: `agent ${agent.id} already has an exam running` };
+    if (input.trigger !== 'schedule')
+      return { refused: 'ExamAlreadyRunning', message: `agent ${agent.id} already has an exam running` };
     return storeCollidingScheduledExam(em.fork(), exam);
   }
   return exam;
@@ -87,7 +102,10 @@ export async function storeExamPlan(
  */
 async function storeCollidingScheduledExam(em: EntityManager, refused: Exam): Promise<Exam> {
   const running = await em.findOne(Exam, { agentId: refused.agentId, status: 'running' });
-  if (running === null) throw new Error(`the running exam of ${refused.agentId} ended while exam ${refused.id} was stored; stored again on the retry`);
+  if (running === null)
+    throw new Error(
+      `the running exam of ${refused.agentId} ended while exam ${refused.id} was stored; stored again on the retry`,
+    );
   const exam = new Exam({ ...refused });
   exam.steps = refused.steps;
   exam.rules = refused.rules;
@@ -107,7 +125,8 @@ function skip(exam: Exam, reason: string): void {
 
 /** The agent answers with its stored override, else its configured profile, else the primary; null when none is configured. */
 function modelsFor(agent: Agent, profiles: ProfileSet): ExamModels | null {
-  const override = agent.llmProvider && agent.llmModel ? parseProfile(`${agent.llmProvider}:${agent.llmModel}`) : undefined;
+  const override =
+    agent.llmProvider && agent.llmModel ? parseProfile(`${agent.llmProvider}:${agent.llmModel}`) : undefined;
   const answerer = override ?? profiles.agents[agent.id] ?? profiles.primary;
   return answerer === undefined ? null : examModels(profiles, answerer);
 }

@@ -40,10 +40,16 @@ export async function preparedQuery(orm: MikroORM, sql: string, params: unknown[
   const knex = connection.getKnex();
   let statement = prepared.get(sql);
   if (statement === undefined) {
-    statement = { name: prepared.size < MAX_PREPARED ? `lvl_prepared_${prepared.size}` : undefined, text: positional(sql) };
+    statement = {
+      name: prepared.size < MAX_PREPARED ? `lvl_prepared_${prepared.size}` : undefined,
+      text: positional(sql),
+    };
     if (statement.name !== undefined) prepared.set(sql, statement);
   }
-  const client = knex.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };
+  const client = knex.client as {
+    acquireConnection(): Promise<PgConnection>;
+    releaseConnection(c: PgConnection): Promise<void>;
+  };
   const conn = await client.acquireConnection();
   // The shape knex gives its query events (what src/db/query-metrics.ts and tests listen to).
   const event = { __knexQueryUid: `lvl-prepared-${++queryUid}`, sql, bindings: params, method: 'raw' };

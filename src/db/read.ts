@@ -18,7 +18,11 @@ export { positional } from './prepared';
  * knex's `query`/`query-response` events, so `db_query_duration_seconds` and anything listening see it as before.
  * It runs on a connection of its own from the pool: never inside a transaction (the read routes are its callers).
  */
-export async function readRows<R = Record<string, unknown>>(orm: MikroORM, sql: string, params: unknown[] = []): Promise<R[]> {
+export async function readRows<R = Record<string, unknown>>(
+  orm: MikroORM,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
   return (await preparedQuery(orm, sql, params)) as R[];
 }
 
@@ -67,7 +71,11 @@ export function toDate(v: unknown): Date | null {
  * undefined. Columns are the caller's constants (never input); values are always bound parameters. `equals` is the
  * same filter as `{ column: value }` (without the `t.` alias), which `readPage` uses to read the total from `row_counts`.
  */
-export function sqlFilters(pairs: Array<[column: string, value: string | boolean | undefined]>): { where: string; params: unknown[]; equals: Record<string, string | boolean> } {
+export function sqlFilters(pairs: Array<[column: string, value: string | boolean | undefined]>): {
+  where: string;
+  params: unknown[];
+  equals: Record<string, string | boolean>;
+} {
   const set = pairs.filter((p): p is [string, string | boolean] => p[1] !== undefined);
   return {
     where: set.length === 0 ? 'true' : set.map(([c]) => `${c} = ?`).join(' and '),
@@ -91,10 +99,16 @@ export const COUNTED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
  * The total of a list as SQL (with its parameters): from `row_counts` (O(groups), exact: trigger-maintained in the
  * writers' transactions) when every filter is an equality on a counted column; else `count(*)` over the filter.
  */
-function totalSql(table: string, q: { where: string; params: unknown[]; equals?: Record<string, unknown> }): { sql: string; params: unknown[] } {
+function totalSql(
+  table: string,
+  q: { where: string; params: unknown[]; equals?: Record<string, unknown> },
+): { sql: string; params: unknown[] } {
   const counted = COUNTED_COLUMNS[table];
   if (counted !== undefined && q.equals !== undefined && Object.keys(q.equals).every((c) => counted.includes(c))) {
-    return { sql: `select coalesce(sum(rc.rows), 0)::int as __total from row_counts rc where rc.table_name = ? and rc.key @> ?::jsonb`, params: [table, JSON.stringify(q.equals)] };
+    return {
+      sql: `select coalesce(sum(rc.rows), 0)::int as __total from row_counts rc where rc.table_name = ? and rc.key @> ?::jsonb`,
+      params: [table, JSON.stringify(q.equals)],
+    };
   }
   return { sql: `select count(*)::int as __total from "${table}" t where ${q.where}`, params: q.params };
 }
@@ -109,7 +123,16 @@ function totalSql(table: string, q: { where: string; params: unknown[]; equals?:
 export async function readPage<T extends object>(
   orm: MikroORM,
   entity: EntityClass<T>,
-  q: { where: string; params: unknown[]; equals?: Record<string, unknown>; orderBy: string; limit: number; offset: number; extra?: string; extraParams?: unknown[] },
+  q: {
+    where: string;
+    params: unknown[];
+    equals?: Record<string, unknown>;
+    orderBy: string;
+    limit: number;
+    offset: number;
+    extra?: string;
+    extraParams?: unknown[];
+  },
 ): Promise<{ rows: Array<{ item: T; row: Record<string, unknown> }>; total: number }> {
   const meta = orm.getMetadata().get(entity.name) as EntityMetadata;
   const total = totalSql(meta.tableName, q);
@@ -119,5 +142,8 @@ export async function readPage<T extends object>(
        left join lateral (select t.*, true as __row${q.extra ?? ''} from "${meta.tableName}" t where ${q.where} order by ${q.orderBy} limit ? offset ?) p on true`,
     [...total.params, ...(q.extraParams ?? []), ...q.params, q.limit, q.offset],
   );
-  return { total: Number(rows[0]?.__total ?? 0), rows: rows.filter((r) => r.__row === true).map((row) => ({ item: fromRow(orm, entity, row), row })) };
+  return {
+    total: Number(rows[0]?.__total ?? 0),
+    rows: rows.filter((r) => r.__row === true).map((row) => ({ item: fromRow(orm, entity, row), row })),
+  };
 }

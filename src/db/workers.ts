@@ -37,14 +37,18 @@ export async function registerWorker(
     'run',
   );
   const timer = setInterval(() => {
-    void conn().execute('update worker_registrations set seen_at = now() where identity = ?', [identity], 'run').catch(() => undefined);
+    void conn()
+      .execute('update worker_registrations set seen_at = now() where identity = ?', [identity], 'run')
+      .catch(() => undefined);
   }, REFRESH_MS);
   timer.unref();
   return {
     identity,
     stop: async () => {
       clearInterval(timer);
-      await conn().execute('delete from worker_registrations where identity = ?', [identity], 'run').catch(() => undefined);
+      await conn()
+        .execute('delete from worker_registrations where identity = ?', [identity], 'run')
+        .catch(() => undefined);
     },
   };
 }
@@ -55,7 +59,15 @@ export async function liveWorkers(orm: MikroORM): Promise<WorkerSandboxView[]> {
     `select identity, host, pid, task_queue, sandbox, started_at, seen_at from worker_registrations
       where seen_at > now() - make_interval(secs => ?) order by seen_at desc limit 50`,
     [WORKER_STALE_SECONDS],
-  )) as Array<{ identity: string; host: string; pid: number; task_queue: string; sandbox: Record<string, unknown>; started_at: Date; seen_at: Date }>;
+  )) as Array<{
+    identity: string;
+    host: string;
+    pid: number;
+    task_queue: string;
+    sandbox: Record<string, unknown>;
+    started_at: Date;
+    seen_at: Date;
+  }>;
   return rows.map((r) => ({
     identity: r.identity,
     host: r.host,
@@ -73,7 +85,9 @@ export async function liveWorkers(orm: MikroORM): Promise<WorkerSandboxView[]> {
  * worker is live.
  */
 export function isolationSummary(workers: WorkerSandboxView[]): string {
-  const modes = [...new Set(workers.filter((w) => w.sandbox.isolation !== undefined).map((w) => String(w.sandbox.isolation)))];
+  const modes = [
+    ...new Set(workers.filter((w) => w.sandbox.isolation !== undefined).map((w) => String(w.sandbox.isolation))),
+  ];
   if (modes.length === 0) return 'unknown';
   return modes.length === 1 ? (modes[0] ?? 'unknown') : 'mixed';
 }
@@ -82,8 +96,13 @@ export function isolationSummary(workers: WorkerSandboxView[]): string {
  * Each kind's task queue (derived from the base queue) with the number of live workers polling it: a queue at 0 has
  * no worker, and its work waits until one starts.
  */
-export function queueCoverage(workers: WorkerSandboxView[], baseQueue: string): Record<QueueKind, { queue: string; workers: number }> {
+export function queueCoverage(
+  workers: WorkerSandboxView[],
+  baseQueue: string,
+): Record<QueueKind, { queue: string; workers: number }> {
   const queues = activityQueues(baseQueue);
   const count = (queue: string) => workers.filter((w) => w.queues.includes(queue)).length;
-  return Object.fromEntries(QUEUE_KINDS.map((kind) => [kind, { queue: queues[kind], workers: count(queues[kind]) }])) as Record<QueueKind, { queue: string; workers: number }>;
+  return Object.fromEntries(
+    QUEUE_KINDS.map((kind) => [kind, { queue: queues[kind], workers: count(queues[kind]) }]),
+  ) as Record<QueueKind, { queue: string; workers: number }>;
 }

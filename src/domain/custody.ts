@@ -14,17 +14,32 @@ export type Difficulty = (typeof DIFFICULTIES)[number];
 
 /** The lowest level at which each difficulty applies. */
 export const DIFFICULTY_MIN_LEVEL: Readonly<Record<Difficulty, number>> = {
-  basic: 1, intermediate: 10, advanced: 20, expert: 30, master: 40, legendary: 50,
+  basic: 1,
+  intermediate: 10,
+  advanced: 20,
+  expert: 30,
+  master: 40,
+  legendary: 50,
 };
 
 /** Exam time limit per difficulty, in seconds. */
 export const TIME_LIMIT_SECONDS: Readonly<Record<Difficulty, number>> = {
-  basic: 300, intermediate: 600, advanced: 900, expert: 1200, master: 1800, legendary: 3600,
+  basic: 300,
+  intermediate: 600,
+  advanced: 900,
+  expert: 1200,
+  master: 1800,
+  legendary: 3600,
 };
 
 /** Items per exam before the Olympus extra item. */
 export const ITEM_COUNT: Readonly<Record<Difficulty, number>> = {
-  basic: 3, intermediate: 3, advanced: 4, expert: 4, master: 5, legendary: 5,
+  basic: 3,
+  intermediate: 3,
+  advanced: 4,
+  expert: 4,
+  master: 5,
+  legendary: 5,
 };
 
 /** An item whose normalized prompt the agent saw within this many days is replaced. */
@@ -32,7 +47,10 @@ export const SEEN_ITEM_WINDOW_DAYS = 30;
 
 /** Categories whose exams hold at least one `code` item. */
 export const CODE_ITEM_CATEGORIES: readonly ExamCategory[] = [
-  'code_quality', 'performance_optimization', 'experimental_validation', 'innovation_capability',
+  'code_quality',
+  'performance_optimization',
+  'experimental_validation',
+  'innovation_capability',
 ];
 
 /** Tolerance for comparisons of computed means against thresholds, so 74.99999999999999 counts as 75. */
@@ -74,12 +92,18 @@ export function requiresCodeItem(category: ExamCategory): boolean {
 }
 
 /** The pass mark: 70, or 90 for an Olympus exam (by default). */
-export function passMarkFor(olympus: boolean, rules: Pick<Rules, 'passMark' | 'olympusPassMark'> = DEFAULT_RULES): number {
+export function passMarkFor(
+  olympus: boolean,
+  rules: Pick<Rules, 'passMark' | 'olympusPassMark'> = DEFAULT_RULES,
+): number {
   return olympus ? rules.olympusPassMark : rules.passMark;
 }
 
 /** One rubric criterion as the judge scored it: `score` is 0–10. */
-export interface CriterionScore { weight: number; score: number }
+export interface CriterionScore {
+  weight: number;
+  score: number;
+}
 
 /**
  * An `open` item's score, 0–100: the weighted mean of its criterion scores × 10, rounded to 0.01.
@@ -91,7 +115,8 @@ export function openItemScore(criteria: readonly CriterionScore[]): number {
   let weighted = 0;
   for (const { weight, score } of criteria) {
     if (!Number.isFinite(weight) || weight < 0) throw new RangeError(`criterion weight must be ≥ 0, got ${weight}`);
-    if (!Number.isFinite(score) || score < 0 || score > 10) throw new RangeError(`criterion score must be 0–10, got ${score}`);
+    if (!Number.isFinite(score) || score < 0 || score > 10)
+      throw new RangeError(`criterion score must be 0–10, got ${score}`);
     total += weight;
     weighted += weight * score;
   }
@@ -100,18 +125,29 @@ export function openItemScore(criteria: readonly CriterionScore[]): number {
 }
 
 /** A rubric criterion with the stable id the judge scores it by. */
-export interface IdentifiedCriterion { id: string; name: string; weight: number; description: string }
+export interface IdentifiedCriterion {
+  id: string;
+  name: string;
+  weight: number;
+  description: string;
+}
 
 /**
  * Gives each rubric criterion its id: the one it was stored with, else `c1`, `c2`, … by position (the worker assigns
  * these when it stores an item; items stored before criteria had ids get the same ids from their order).
  */
-export function withCriterionIds(rubric: ReadonlyArray<Omit<IdentifiedCriterion, 'id'> & { id?: string }>): IdentifiedCriterion[] {
+export function withCriterionIds(
+  rubric: ReadonlyArray<Omit<IdentifiedCriterion, 'id'> & { id?: string }>,
+): IdentifiedCriterion[] {
   return rubric.map((c, i) => ({ ...c, id: c.id ?? `c${i + 1}` }));
 }
 
 /** One criterion score as the judge returned it. */
-export interface JudgedCriterion { id: string; score: number; reason: string }
+export interface JudgedCriterion {
+  id: string;
+  score: number;
+  reason: string;
+}
 
 /** The judge's scores matched to the rubric: `scored` by rubric id; `missing` ids have no unique score. */
 export interface CriteriaMatch {
@@ -168,7 +204,11 @@ export function examScore(itemScores: readonly number[]): number {
  * Whether a score is within `margin` points (inclusive; 5 by default, and when an exam's plan carries none) of the
  * pass mark, so open items are judged twice more.
  */
-export function isBorderline(score: number, passMark: number, margin: number = DEFAULT_RULES.borderlineMargin): boolean {
+export function isBorderline(
+  score: number,
+  passMark: number,
+  margin: number = DEFAULT_RULES.borderlineMargin,
+): boolean {
   return Math.abs(score - passMark) <= margin + EPSILON;
 }
 
@@ -187,7 +227,10 @@ type XpRules = Pick<Rules, 'xpPass' | 'xpOlympusPass' | 'xpFail' | 'xpOlympusFai
  * The XP an exam earns (defaults): pass +50 × multiplier, Olympus pass +75 × multiplier, fail +1, Olympus fail −50.
  * Always an integer (XP is stored as one): 75 × 1.5 = 112.5 rounds half up to 113.
  */
-export function xpDelta(result: { passed: boolean; olympus: boolean; difficulty: Difficulty }, rules: XpRules = DEFAULT_RULES): number {
+export function xpDelta(
+  result: { passed: boolean; olympus: boolean; difficulty: Difficulty },
+  rules: XpRules = DEFAULT_RULES,
+): number {
   const { passed, olympus, difficulty } = result;
   if (!passed) return olympus ? rules.xpOlympusFail : rules.xpFail;
   return Math.round((olympus ? rules.xpOlympusPass : rules.xpPass) * rules.xpMultipliers[difficulty]);
@@ -202,10 +245,20 @@ export function applyXp(xp: number, delta: number): number {
  * What the level-up gate looks at after one exam: `xp` and `consecutiveFailures` after it, and `lastResults`
  * (passed?, oldest → newest) including it, of which only the last 5 count.
  */
-export interface LevelGateInput { level: number; xp: number; lastResults: readonly boolean[]; consecutiveFailures: number }
+export interface LevelGateInput {
+  level: number;
+  xp: number;
+  lastResults: readonly boolean[];
+  consecutiveFailures: number;
+}
 
 /** The level after an exam; `reason` is set exactly when `held` (xp allows more, but the gate refused it). */
-export interface LevelDecision { level: number; leveledUp: boolean; held: boolean; reason: string | null }
+export interface LevelDecision {
+  level: number;
+  leveledUp: boolean;
+  held: boolean;
+  reason: string | null;
+}
 
 type GateRules = Pick<Rules, 'levelGateWindow' | 'levelGateMinPassRate' | 'levelGateMaxConsecutiveFailures'>;
 
@@ -237,7 +290,11 @@ export function levelAfterExam(input: LevelGateInput, rules: GateRules = DEFAULT
 }
 
 /** One past exam of the agent, as category selection needs it; `completedAt` is ISO. */
-export interface CategoryExamRecord { category: ExamCategory; passed: boolean; completedAt: string }
+export interface CategoryExamRecord {
+  category: ExamCategory;
+  passed: boolean;
+  completedAt: string;
+}
 
 function timeOf(iso: string): number {
   const t = Date.parse(iso);
@@ -282,7 +339,10 @@ export function selectCategory(
 }
 
 /** True exactly when the failure streak reaches 3 (by default), so it is notified once, not on every later failure. */
-export function failureStreakReached(consecutiveFailures: number, streak: number = DEFAULT_RULES.failureStreak): boolean {
+export function failureStreakReached(
+  consecutiveFailures: number,
+  streak: number = DEFAULT_RULES.failureStreak,
+): boolean {
   return consecutiveFailures === streak;
 }
 

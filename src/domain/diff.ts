@@ -35,9 +35,21 @@ export class DiffParseError extends Error {
 }
 
 const HUNK_HEADER = /^@@ -(\d{1,9})(?:,(\d{1,9}))? \+(\d{1,9})(?:,(\d{1,9}))? @@(.*)$/;
-const TIMESTAMP = /\s+(?:\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?: ?[+-]\d{4}|Z)?|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}(?: [+-]\d{4})?)$/;
-const GIT_METADATA = /^(?:diff --git |index [0-9a-f]+\.\.[0-9a-f]+|old mode |new mode |new file mode |deleted file mode |similarity index |dissimilarity index )/;
-const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '"': '"', '\\': '\\' };
+const TIMESTAMP =
+  /\s+(?:\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?: ?[+-]\d{4}|Z)?|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}(?: [+-]\d{4})?)$/;
+const GIT_METADATA =
+  /^(?:diff --git |index [0-9a-f]+\.\.[0-9a-f]+|old mode |new mode |new file mode |deleted file mode |similarity index |dissimilarity index )/;
+const ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '"': '"',
+  '\\': '\\',
+};
 
 interface PathRef {
   path: string | null;
@@ -82,12 +94,16 @@ export function parseUnifiedDiff(text: string): ParsedDiff {
       current = newDraft(drafts, i, true);
       current.header = gitHeaderNames(line.slice('diff --git '.length), i);
     } else if (line.startsWith('--- ') && next.startsWith('+++ ')) {
-      if (current === null || !current.git || current.minus !== null || current.binary) current = newDraft(drafts, i, false);
+      if (current === null || !current.git || current.minus !== null || current.binary)
+        current = newDraft(drafts, i, false);
       current.minus = parsePathField(line.slice(4), i);
       current.plus = parsePathField(next.slice(4), i + 1);
       i += 1;
     } else if (line.startsWith('@@')) {
-      if (current === null || current.minus === null) throw new DiffParseError(`line ${i + 1}: hunk header "${clip(line)}" is not inside a file (no "--- " / "+++ " lines before it)`);
+      if (current === null || current.minus === null)
+        throw new DiffParseError(
+          `line ${i + 1}: hunk header "${clip(line)}" is not inside a file (no "--- " / "+++ " lines before it)`,
+        );
       i = readHunk(lines, i, current);
       continue;
     } else if (line.startsWith('Binary files ') && line.endsWith(' differ')) {
@@ -102,7 +118,10 @@ export function parseUnifiedDiff(text: string): ParsedDiff {
     i += 1;
   }
   const files = drafts.map(finishFile);
-  if (files.length === 0) throw new DiffParseError('no file changes found: expected "--- a/<path>" and "+++ b/<path>" lines followed by "@@ -l,s +l,s @@" hunks');
+  if (files.length === 0)
+    throw new DiffParseError(
+      'no file changes found: expected "--- a/<path>" and "+++ b/<path>" lines followed by "@@ -l,s +l,s @@" hunks',
+    );
   const added = files.reduce((n, f) => n + f.added, 0);
   const removed = files.reduce((n, f) => n + f.removed, 0);
   return { files, added, removed, changedLines: added + removed, pathPrefix: prefixStyle(drafts) };
@@ -110,8 +129,23 @@ export function parseUnifiedDiff(text: string): ParsedDiff {
 
 function newDraft(drafts: Draft[], line: number, git: boolean): Draft {
   const draft: Draft = {
-    line, git, header: null, minus: null, plus: null, renameFrom: null, renameTo: null, copyFrom: null, copyTo: null,
-    newFile: false, deleted: false, modeChange: false, newMode: null, binary: false, hunks: 0, added: 0, removed: 0,
+    line,
+    git,
+    header: null,
+    minus: null,
+    plus: null,
+    renameFrom: null,
+    renameTo: null,
+    copyFrom: null,
+    copyTo: null,
+    newFile: false,
+    deleted: false,
+    modeChange: false,
+    newMode: null,
+    binary: false,
+    hunks: 0,
+    added: 0,
+    removed: 0,
   };
   drafts.push(draft);
   return draft;
@@ -143,7 +177,10 @@ function readHunk(lines: string[], start: number, draft: Draft): number {
   draft.hunks += 1;
   const where = `${fileLabel(draft)}, hunk ${draft.hunks} (line ${start + 1})`;
   const m = HUNK_HEADER.exec(header);
-  if (!m) throw new DiffParseError(`${where}: malformed hunk header "${clip(header)}" (expected "@@ -start,count +start,count @@")`);
+  if (!m)
+    throw new DiffParseError(
+      `${where}: malformed hunk header "${clip(header)}" (expected "@@ -start,count +start,count @@")`,
+    );
   const oldCount = m[2] === undefined ? 1 : Number(m[2]);
   const newCount = m[4] === undefined ? 1 : Number(m[4]);
   if (oldCount === 0 && newCount === 0) throw new DiffParseError(`${where}: empty hunk "${clip(header)}"`);
@@ -177,30 +214,63 @@ function isHunkBoundary(lines: string[], i: number, full: boolean): boolean {
   if (line.startsWith('@@') || line.startsWith('diff --git ')) return true;
   if (full && (line === '-- ' || line === '--')) return true;
   // A "--- x" / "+++ y" pair inside an unfinished hunk is a removed and an added line unless a hunk header follows.
-  return line.startsWith('--- ') && (lines[i + 1] ?? '').startsWith('+++ ') && (full || (lines[i + 2] ?? '').startsWith('@@'));
+  return (
+    line.startsWith('--- ') &&
+    (lines[i + 1] ?? '').startsWith('+++ ') &&
+    (full || (lines[i + 2] ?? '').startsWith('@@'))
+  );
 }
 
 function finishFile(d: Draft): DiffFile {
   const label = `file at line ${d.line + 1}`;
-  if (d.hunks === 0 && !d.binary && !d.newFile && !d.deleted && !d.modeChange && d.renameFrom === null && d.copyFrom === null) {
+  if (
+    d.hunks === 0 &&
+    !d.binary &&
+    !d.newFile &&
+    !d.deleted &&
+    !d.modeChange &&
+    d.renameFrom === null &&
+    d.copyFrom === null
+  ) {
     throw new DiffParseError(`${fileLabel(d)}: no changes (no hunks, mode change, rename or binary marker)`);
   }
   const headerOld = d.header?.old.path;
   const headerNew = d.header?.new.path;
-  if (d.minus !== null && d.minus.path !== null && headerOld != null && d.minus.path !== headerOld && d.renameFrom === null && d.copyFrom === null) {
+  if (
+    d.minus !== null &&
+    d.minus.path !== null &&
+    headerOld != null &&
+    d.minus.path !== headerOld &&
+    d.renameFrom === null &&
+    d.copyFrom === null
+  ) {
     throw new DiffParseError(`${label}: "--- ${d.minus.path}" does not match its "diff --git" line (${headerOld})`);
   }
-  if (d.plus !== null && d.plus.path !== null && headerNew != null && d.plus.path !== headerNew && d.renameTo === null && d.copyTo === null) {
+  if (
+    d.plus !== null &&
+    d.plus.path !== null &&
+    headerNew != null &&
+    d.plus.path !== headerNew &&
+    d.renameTo === null &&
+    d.copyTo === null
+  ) {
     throw new DiffParseError(`${label}: "+++ ${d.plus.path}" does not match its "diff --git" line (${headerNew})`);
   }
   let oldPath = d.renameFrom ?? d.copyFrom ?? (d.minus ? d.minus.path : headerOld);
   let newPath = d.renameTo ?? d.copyTo ?? (d.plus ? d.plus.path : headerNew);
   if (d.newFile) oldPath = d.copyFrom;
   if (d.deleted) newPath = null;
-  if (oldPath === undefined || newPath === undefined) throw new DiffParseError(`${label}: cannot tell which file it changes`);
+  if (oldPath === undefined || newPath === undefined)
+    throw new DiffParseError(`${label}: cannot tell which file it changes`);
   if (oldPath === null && newPath === null) throw new DiffParseError(`${label}: both sides are /dev/null`);
   const status: DiffFile['status'] =
-    oldPath === null || d.copyFrom !== null ? 'added' : newPath === null ? 'deleted' : d.renameFrom !== null ? 'renamed' : 'modified';
+    oldPath === null || d.copyFrom !== null
+      ? 'added'
+      : newPath === null
+        ? 'deleted'
+        : d.renameFrom !== null
+          ? 'renamed'
+          : 'modified';
   return { oldPath, newPath, status, added: d.added, removed: d.removed, binary: d.binary, newMode: d.newMode };
 }
 
@@ -210,7 +280,9 @@ function fileLabel(d: Draft): string {
 }
 
 function prefixStyle(drafts: Draft[]): ParsedDiff['pathPrefix'] {
-  const refs = drafts.flatMap((d) => [d.header?.old, d.header?.new, d.minus, d.plus]).filter((r): r is PathRef => r != null && r.path !== null);
+  const refs = drafts
+    .flatMap((d) => [d.header?.old, d.header?.new, d.minus, d.plus])
+    .filter((r): r is PathRef => r != null && r.path !== null);
   if (refs.every((r) => r.prefixed)) return 'ab';
   return refs.some((r) => r.prefixed) ? 'mixed' : 'none';
 }
@@ -239,7 +311,8 @@ function gitHeaderNames(rest: string, line: number): { old: PathRef; new: PathRe
     return pair(first.value, unquoteIfQuoted(first.rest.replace(/^ /, ''), line));
   }
   const quoted = rest.indexOf(' "');
-  if (rest.endsWith('"') && quoted >= 0) return pair(rest.slice(0, quoted), unquote(rest.slice(quoted + 1), line).value);
+  if (rest.endsWith('"') && quoted >= 0)
+    return pair(rest.slice(0, quoted), unquote(rest.slice(quoted + 1), line).value);
   for (let at = rest.indexOf(' '); at >= 0; at = rest.indexOf(' ', at + 1)) {
     const [a, b] = [rest.slice(0, at), rest.slice(at + 1)];
     if (stripPrefix(a).path === stripPrefix(b).path) return pair(a, b);
@@ -297,7 +370,8 @@ export function validateDiffPaths(parsed: ParsedDiff, opts: { forbidden?: string
   const forbidden = (opts.forbidden ?? []).map((f) => f.replace(/\/+$/, '').toLowerCase()).filter((f) => f !== '');
   for (const file of parsed.files) {
     const paths = [...new Set([file.oldPath, file.newPath])].filter((p): p is string => p !== null);
-    for (const p of paths) for (const problem of pathProblems(p, forbidden)) problems.add(`path ${JSON.stringify(p)}: ${problem}`);
+    for (const p of paths)
+      for (const problem of pathProblems(p, forbidden)) problems.add(`path ${JSON.stringify(p)}: ${problem}`);
     const shown = JSON.stringify(file.newPath ?? file.oldPath);
     if (file.binary) problems.add(`path ${shown}: binary changes are not accepted`);
     if (file.newMode === '120000') problems.add(`path ${shown}: symbolic links are not accepted`);

@@ -7,7 +7,10 @@ import { DEFAULT_RULES, type Rules } from './rules';
  * `now`, so it is safe in workflows.
  */
 
-type EligibilityRules = Pick<Rules, 'eligibilityPassWindowHours' | 'eligibilityMaxConsecutiveFailures' | 'eligibilityOpenProposalLimit'>;
+type EligibilityRules = Pick<
+  Rules,
+  'eligibilityPassWindowHours' | 'eligibilityMaxConsecutiveFailures' | 'eligibilityOpenProposalLimit'
+>;
 
 const HOUR_MS = 3_600_000;
 
@@ -57,7 +60,10 @@ function recentPassCheck(lastPassedAt: string | null, now: string, windowHours: 
  * fewer than 5 open proposals (the default rules). Every decision carries all four checks and its reasons.
  * Throws RangeError when `now` or `lastPassedAt` is not a timestamp.
  */
-export function proposalEligibility(input: EligibilityInput, rules: EligibilityRules = DEFAULT_RULES): EligibilityDecision {
+export function proposalEligibility(
+  input: EligibilityInput,
+  rules: EligibilityRules = DEFAULT_RULES,
+): EligibilityDecision {
   const { status, lastPassedAt, consecutiveFailures, openProposals, now } = input;
   const maxFailures = rules.eligibilityMaxConsecutiveFailures;
   const limit = rules.eligibilityOpenProposalLimit;

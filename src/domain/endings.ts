@@ -10,7 +10,18 @@ export interface Ending {
 }
 
 /** Temporal's status name of a workflow execution, or `NOT_FOUND` when Temporal no longer knows the workflow. */
-export type WorkflowStatusName = 'UNSPECIFIED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'CONTINUED_AS_NEW' | 'TIMED_OUT' | 'PAUSED' | 'UNKNOWN' | 'NOT_FOUND';
+export type WorkflowStatusName =
+  | 'UNSPECIFIED'
+  | 'RUNNING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'TERMINATED'
+  | 'CONTINUED_AS_NEW'
+  | 'TIMED_OUT'
+  | 'PAUSED'
+  | 'UNKNOWN'
+  | 'NOT_FOUND';
 
 /** The ending for a workflow in `status`; null while it may still end its row itself (running, paused, continued). */
 export function endingFor(status: WorkflowStatusName): Ending | null {

@@ -23,12 +23,14 @@ export function gitUrlProblem(url: string): string | null {
     return 'must be a file://, ssh:// (or user@host:path) or https:// git URL';
   }
   const kind = urlKind(parsed.protocol);
-  if (kind === undefined) return `the ${parsed.protocol.replace(/:$/, '')} scheme is not accepted: use file://, ssh:// (or user@host:path) or https://`;
+  if (kind === undefined)
+    return `the ${parsed.protocol.replace(/:$/, '')} scheme is not accepted: use file://, ssh:// (or user@host:path) or https://`;
   if (parsed.password !== '' || (kind === 'https' && parsed.username !== '')) {
     return 'must not carry credentials: set them with PUT /api/settings/target-credentials (sealed), or use ssh with the worker’s key';
   }
   if (parsed.search !== '' || parsed.hash !== '') return 'must not have a query or fragment';
-  if (kind === 'file' && (parsed.hostname !== '' || parsed.pathname.length <= 1)) return 'a file:// URL must be file:///absolute/path';
+  if (kind === 'file' && (parsed.hostname !== '' || parsed.pathname.length <= 1))
+    return 'a file:// URL must be file:///absolute/path';
   if (kind !== 'file' && (parsed.hostname === '' || parsed.hostname.startsWith('-'))) return 'must name a host';
   return null;
 }

@@ -6,10 +6,23 @@
 const BLOCKING = new Set(['high', 'critical']);
 
 /** What the verdict reads of a scanner finding the patch introduces in a changed file. */
-export type ReviewScanFinding = { tool: string; severity: string; title: string; file: string | null; line: number | null };
+export type ReviewScanFinding = {
+  tool: string;
+  severity: string;
+  title: string;
+  file: string | null;
+  line: number | null;
+};
 
 /** The model's review as stored on the proposal, or why there is none. */
-export type ModelReview = { summary: string; concerns: Array<{ severity: string; file: string | null; message: string }>; provider: string; model: string } | { unavailable: string };
+export type ModelReview =
+  | {
+      summary: string;
+      concerns: Array<{ severity: string; file: string | null; message: string }>;
+      provider: string;
+      model: string;
+    }
+  | { unavailable: string };
 
 /** `passed`: the model reviewed the diff and named no concern; `concerns`: it named some; `unavailable`: it never reviewed it. */
 export const MODEL_REVIEW_STATES = ['passed', 'concerns', 'unavailable'] as const;
@@ -39,12 +52,25 @@ export function proposalModelReview(guardianReview: Record<string, unknown> | nu
  * blocks; so does an unavailable model review when `requireModelReview` (PROPOSAL_REQUIRE_MODEL_REVIEW) is on —
  * otherwise the scanners alone gate and the proposal goes on marked `unavailable`.
  */
-export function guardianVerdict(newFindings: readonly ReviewScanFinding[], model: ModelReview | undefined, requireModelReview: boolean): { blocked: boolean; reasons: string[] } {
-  const reasons = newFindings.filter((f) => BLOCKING.has(f.severity)).map((f) => `${f.severity} ${f.tool} finding in ${f.file}${f.line ? `:${f.line}` : ''}: ${f.title}`);
+export function guardianVerdict(
+  newFindings: readonly ReviewScanFinding[],
+  model: ModelReview | undefined,
+  requireModelReview: boolean,
+): { blocked: boolean; reasons: string[] } {
+  const reasons = newFindings
+    .filter((f) => BLOCKING.has(f.severity))
+    .map((f) => `${f.severity} ${f.tool} finding in ${f.file}${f.line ? `:${f.line}` : ''}: ${f.title}`);
   if (model !== undefined && 'unavailable' in model) {
-    if (requireModelReview) reasons.push(`Guardian's model review was unavailable and PROPOSAL_REQUIRE_MODEL_REVIEW is on: ${model.unavailable}`);
+    if (requireModelReview)
+      reasons.push(
+        `Guardian's model review was unavailable and PROPOSAL_REQUIRE_MODEL_REVIEW is on: ${model.unavailable}`,
+      );
   } else if (model !== undefined) {
-    reasons.push(...model.concerns.filter((c) => BLOCKING.has(c.severity)).map((c) => `${c.severity} concern${c.file ? ` in ${c.file}` : ''}: ${c.message}`));
+    reasons.push(
+      ...model.concerns
+        .filter((c) => BLOCKING.has(c.severity))
+        .map((c) => `${c.severity} concern${c.file ? ` in ${c.file}` : ''}: ${c.message}`),
+    );
   }
   return { blocked: reasons.length > 0, reasons };
 }

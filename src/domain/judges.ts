@@ -39,8 +39,16 @@ export function independenceOf(answerer: LlmProfile, other: LlmProfile): JudgeIn
 /** Every configured profile once, in order of preference: the role's own, primary, fallback, the other role, the agents'. */
 function candidates(profiles: ProfileSet, role: 'judge' | 'examiner'): LlmProfile[] {
   const other = role === 'judge' ? 'examiner' : 'judge';
-  const all = [profiles[role], profiles.primary, profiles.fallback, profiles[other], ...AGENT_IDS.map((id) => profiles.agents[id])];
-  return all.filter((p, i): p is LlmProfile => p !== undefined && all.findIndex((q) => q !== undefined && same(p, q)) === i);
+  const all = [
+    profiles[role],
+    profiles.primary,
+    profiles.fallback,
+    profiles[other],
+    ...AGENT_IDS.map((id) => profiles.agents[id]),
+  ];
+  return all.filter(
+    (p, i): p is LlmProfile => p !== undefined && all.findIndex((q) => q !== undefined && same(p, q)) === i,
+  );
 }
 
 /**
@@ -119,12 +127,14 @@ export function krippendorffAlphaInterval(units: ReadonlyArray<ReadonlyArray<num
   let observed = 0;
   for (const u of pairable) {
     let sum = 0;
-    for (let i = 0; i < u.length; i++) for (let j = 0; j < u.length; j++) if (i !== j) sum += ((u[i] as number) - (u[j] as number)) ** 2;
+    for (let i = 0; i < u.length; i++)
+      for (let j = 0; j < u.length; j++) if (i !== j) sum += ((u[i] as number) - (u[j] as number)) ** 2;
     observed += sum / (u.length - 1);
   }
   observed /= n;
   let expected = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) expected += ((values[i] as number) - (values[j] as number)) ** 2;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) if (i !== j) expected += ((values[i] as number) - (values[j] as number)) ** 2;
   expected /= n * (n - 1);
   return expected === 0 ? null : 1 - observed / expected;
 }
@@ -138,11 +148,20 @@ export interface JudgeAgreement {
 }
 
 /** Per judge model, its agreement over the audited items it judged or audited, sorted by model. */
-export function agreementByJudge(audits: ReadonlyArray<{ judge: string; judgeScore: number; auditor: string; auditScore: number }>): JudgeAgreement[] {
+export function agreementByJudge(
+  audits: ReadonlyArray<{ judge: string; judgeScore: number; auditor: string; auditScore: number }>,
+): JudgeAgreement[] {
   const models = [...new Set(audits.flatMap((a) => [a.judge, a.auditor]))].sort();
   return models.map((model) => {
-    const mine = audits.filter((a) => a.judge === model || a.auditor === model).map((a) => ({ a: a.judgeScore, b: a.auditScore }));
-    return { model, pairs: mine.length, meanAbsoluteDifference: meanAbsoluteDifference(mine), alpha: krippendorffAlphaInterval(mine.map((p) => [p.a, p.b])) };
+    const mine = audits
+      .filter((a) => a.judge === model || a.auditor === model)
+      .map((a) => ({ a: a.judgeScore, b: a.auditScore }));
+    return {
+      model,
+      pairs: mine.length,
+      meanAbsoluteDifference: meanAbsoluteDifference(mine),
+      alpha: krippendorffAlphaInterval(mine.map((p) => [p.a, p.b])),
+    };
   });
 }
 

@@ -21,7 +21,12 @@ export const KPI_DEFINITIONS = {
   exam_pass_rate: { label: 'Exam pass rate', unit: '%', target: 80, comparator: '>=' },
   proposal_approval_rate: { label: 'Proposal approval rate', unit: '%', target: 85, comparator: '>=' },
   /** The target is CUSTODY_JUDGE_MIN_ALPHA (0.667 by default: Krippendorff's floor for tentative conclusions). */
-  judge_agreement: { label: "Judge agreement (lowest Krippendorff's alpha)", unit: 'alpha', target: 0.667, comparator: '>=' },
+  judge_agreement: {
+    label: "Judge agreement (lowest Krippendorff's alpha)",
+    unit: 'alpha',
+    target: 0.667,
+    comparator: '>=',
+  },
 } as const satisfies Record<string, KpiDefinition>;
 
 export type KpiName = keyof typeof KPI_DEFINITIONS;
@@ -99,7 +104,10 @@ export interface MetricSample {
  * Merges a prom-client histogram's per-label-set cumulative buckets (`<name>_bucket` series with an `le` label) into
  * one histogram, keeping only the label sets `include` accepts.
  */
-export function mergeHistogramBuckets(samples: readonly MetricSample[], include: (labels: MetricSample['labels']) => boolean = () => true): CumulativeBucket[] {
+export function mergeHistogramBuckets(
+  samples: readonly MetricSample[],
+  include: (labels: MetricSample['labels']) => boolean = () => true,
+): CumulativeBucket[] {
   const byLe = new Map<number, number>();
   for (const s of samples) {
     if (s.metricName !== undefined && !s.metricName.endsWith('_bucket')) continue;
@@ -112,7 +120,10 @@ export function mergeHistogramBuckets(samples: readonly MetricSample[], include:
 }
 
 /** The sum of a counter's values over the label sets `include` accepts. */
-export function sumCounter(samples: readonly MetricSample[], include: (labels: MetricSample['labels']) => boolean = () => true): number {
+export function sumCounter(
+  samples: readonly MetricSample[],
+  include: (labels: MetricSample['labels']) => boolean = () => true,
+): number {
   return samples.reduce((sum, s) => (include(s.labels) ? sum + s.value : sum), 0);
 }
 

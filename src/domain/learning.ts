@@ -56,7 +56,8 @@ const SEVERITY_RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
  */
 export function isActionable(f: FindingForProposal): boolean {
   if (f.status !== 'open' || f.proposed || f.triageVerdict === 'false_positive') return false;
-  if (f.kind === 'security') return SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium || f.triageVerdict === 'true_positive';
+  if (f.kind === 'security')
+    return SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium || f.triageVerdict === 'true_positive';
   return true;
 }
 

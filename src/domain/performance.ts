@@ -21,7 +21,11 @@ export interface PerformanceRules {
   /** Robust standard deviations above the baseline median (CONQUEST_NOISE_K). */
   noiseK: number;
 }
-export const DEFAULT_PERFORMANCE_RULES: Readonly<PerformanceRules> = Object.freeze({ minBaseline: 3, regressionPct: 20, noiseK: 3 });
+export const DEFAULT_PERFORMANCE_RULES: Readonly<PerformanceRules> = Object.freeze({
+  minBaseline: 3,
+  regressionPct: 20,
+  noiseK: 3,
+});
 
 export type PerformanceReason = 'insufficient_baseline' | 'within_threshold' | 'within_noise' | 'regressed';
 
@@ -56,7 +60,16 @@ export function performanceVerdict(
   if (n === 0 || n < rules.minBaseline) {
     const why = `${n} earlier sample${n === 1 ? '' : 's'}, ${rules.minBaseline} needed before a regression can be called`;
     const baselineMs = n === 0 ? null : median(recent);
-    return { baselineMs, currentMs, change: relative(currentMs, baselineMs), regressed: false, reason: 'insufficient_baseline', baselineSamples: n, noiseCeilingMs: null, why };
+    return {
+      baselineMs,
+      currentMs,
+      change: relative(currentMs, baselineMs),
+      regressed: false,
+      reason: 'insufficient_baseline',
+      baselineSamples: n,
+      noiseCeilingMs: null,
+      why,
+    };
   }
   const baselineMs = median(recent);
   const mad = median(recent.map((ms) => Math.abs(ms - baselineMs)));
@@ -65,12 +78,27 @@ export function performanceVerdict(
   const base = { baselineMs, currentMs, change, baselineSamples: n, noiseCeilingMs };
   const shown = `${fmt(currentMs)} ms vs a median of ${fmt(baselineMs)} ms over ${n} runs (${change === null ? 'n/a' : `${change >= 0 ? '+' : ''}${fmt(change * 100)} %`})`;
   if (change === null || change * 100 <= rules.regressionPct) {
-    return { ...base, regressed: false, reason: 'within_threshold', why: `${shown}: not more than ${rules.regressionPct} % slower` };
+    return {
+      ...base,
+      regressed: false,
+      reason: 'within_threshold',
+      why: `${shown}: not more than ${rules.regressionPct} % slower`,
+    };
   }
   if (currentMs <= noiseCeilingMs) {
-    return { ...base, regressed: false, reason: 'within_noise', why: `${shown}: within the measured noise (up to ${fmt(noiseCeilingMs)} ms)` };
+    return {
+      ...base,
+      regressed: false,
+      reason: 'within_noise',
+      why: `${shown}: within the measured noise (up to ${fmt(noiseCeilingMs)} ms)`,
+    };
   }
-  return { ...base, regressed: true, reason: 'regressed', why: `${shown}: beyond ${rules.regressionPct} % and the measured noise (up to ${fmt(noiseCeilingMs)} ms)` };
+  return {
+    ...base,
+    regressed: true,
+    reason: 'regressed',
+    why: `${shown}: beyond ${rules.regressionPct} % and the measured noise (up to ${fmt(noiseCeilingMs)} ms)`,
+  };
 }
 
 /**
@@ -78,7 +106,11 @@ export function performanceVerdict(
  * within the threshold of it: a recovery, which resolves the regression finding. Measured against the episode's own
  * starting baseline, not the recent median, which absorbs a lasting slowdown within a few runs.
  */
-export function recoveredFrom(regressedFromMs: number, currentMs: number, rules: Pick<PerformanceRules, 'regressionPct'> = DEFAULT_PERFORMANCE_RULES): boolean {
+export function recoveredFrom(
+  regressedFromMs: number,
+  currentMs: number,
+  rules: Pick<PerformanceRules, 'regressionPct'> = DEFAULT_PERFORMANCE_RULES,
+): boolean {
   return currentMs <= regressedFromMs * (1 + rules.regressionPct / 100);
 }
 
@@ -97,7 +129,13 @@ export function parseBenchOutput(stdout: string): Array<{ name: string; ms: numb
     if (!text.startsWith('{')) continue;
     try {
       const value = JSON.parse(text) as { name?: unknown; ms?: unknown };
-      if (typeof value.name === 'string' && value.name.length <= 200 && typeof value.ms === 'number' && Number.isFinite(value.ms) && value.ms >= 0) {
+      if (
+        typeof value.name === 'string' &&
+        value.name.length <= 200 &&
+        typeof value.ms === 'number' &&
+        Number.isFinite(value.ms) &&
+        value.ms >= 0
+      ) {
         samples.push({ name: value.name, ms: value.ms });
       }
     } catch {
@@ -111,7 +149,9 @@ export function parseBenchOutput(stdout: string): Array<{ name: string; ms: numb
  * One run's repeats gathered per measure (first-seen order): the figures of each repeat of the bench command (or of
  * the timed test files) become `{ name, repeats }`, whose median `performanceVerdict` compares.
  */
-export function collectRepeats(runs: ReadonlyArray<ReadonlyArray<{ name: string; ms: number }>>): Array<{ name: string; repeats: number[] }> {
+export function collectRepeats(
+  runs: ReadonlyArray<ReadonlyArray<{ name: string; ms: number }>>,
+): Array<{ name: string; repeats: number[] }> {
   const byName = new Map<string, number[]>();
   for (const run of runs) for (const { name, ms } of run) byName.set(name, [...(byName.get(name) ?? []), ms]);
   return [...byName].map(([name, repeats]) => ({ name, repeats }));

@@ -9,7 +9,12 @@ import { DEFAULT_RULES, type Rules } from './rules';
 
 /** The rating of an exam's difficulty: basic 1000, +200 per step, legendary 2000. */
 export const DIFFICULTY_RATING: Readonly<Record<Difficulty, number>> = {
-  basic: 1000, intermediate: 1200, advanced: 1400, expert: 1600, master: 1800, legendary: 2000,
+  basic: 1000,
+  intermediate: 1200,
+  advanced: 1400,
+  expert: 1600,
+  master: 1800,
+  legendary: 2000,
 };
 
 type RegressionRules = Pick<Rules, 'regressionRecentExams' | 'regressionBaselineExams' | 'regressionMinDrop'>;
@@ -35,7 +40,12 @@ export function roundRating(rating: number): number {
  * `roundRating` so stored ratings stay readable (the rounding never moves a rating by more than 0.005). Throws
  * RangeError when score is outside 0–100.
  */
-export function updateRating(rating: number, difficulty: Difficulty, score: number, k: number = DEFAULT_RULES.ratingK): number {
+export function updateRating(
+  rating: number,
+  difficulty: Difficulty,
+  score: number,
+  k: number = DEFAULT_RULES.ratingK,
+): number {
   if (!Number.isFinite(score) || score < 0 || score > 100) throw new RangeError(`score must be 0–100, got ${score}`);
   const next = rating + k * (score / 100 - expectedScore(rating, DIFFICULTY_RATING[difficulty]));
   return roundRating(next);
@@ -62,7 +72,10 @@ export function regressionWindow(rules: RegressionRules = DEFAULT_RULES): number
  * mean is at least 15 below (the default windows and drop). Null when there are fewer scores than both windows or
  * no such drop.
  */
-export function detectRegression(scoresOldestFirst: readonly number[], rules: RegressionRules = DEFAULT_RULES): Regression | null {
+export function detectRegression(
+  scoresOldestFirst: readonly number[],
+  rules: RegressionRules = DEFAULT_RULES,
+): Regression | null {
   const needed = regressionWindow(rules);
   if (scoresOldestFirst.length < needed) return null;
   const window = scoresOldestFirst.slice(-needed);

@@ -134,7 +134,8 @@ function nodeTestFiles(stdout: string): FileDuration[] {
     if (!line.startsWith('{"lvlupTestFile":')) continue;
     try {
       const value: unknown = JSON.parse(line);
-      if (isRecord(value) && typeof value.lvlupTestFile === 'string' && num(value.ms) !== undefined) out.push({ file: value.lvlupTestFile, ms: Number(value.ms) });
+      if (isRecord(value) && typeof value.lvlupTestFile === 'string' && num(value.ms) !== undefined)
+        out.push({ file: value.lvlupTestFile, ms: Number(value.ms) });
     } catch {
       // a truncated line
     }
@@ -146,7 +147,9 @@ function nodeTestFiles(stdout: string): FileDuration[] {
 function mochaFiles(stdout: string): FileDuration[] {
   const report = jsonObject(stdout);
   if (!isRecord(report) || !Array.isArray(report.tests)) return [];
-  return report.tests.flatMap((t: unknown) => (isRecord(t) && typeof t.file === 'string' ? [{ file: t.file, ms: num(t.duration) ?? 0 }] : []));
+  return report.tests.flatMap((t: unknown) =>
+    isRecord(t) && typeof t.file === 'string' ? [{ file: t.file, ms: num(t.duration) ?? 0 }] : [],
+  );
 }
 
 /** jest's `--json` and vitest's json reporter: `testResults[]` with `name` (absolute path), `startTime`, `endTime`. */

@@ -100,7 +100,12 @@ export function parseTestCounts(runner: TestRunner, output: string): { runner: T
   return null;
 }
 
-const counts = (pass: number, fail: number, skip: number): TestCounts => ({ tests: pass + fail + skip, pass, fail, skip });
+const counts = (pass: number, fail: number, skip: number): TestCounts => ({
+  tests: pass + fail + skip,
+  pass,
+  fail,
+  skip,
+});
 
 /** The last match of a global pattern's first group as a number, or null. */
 function lastNumber(text: string, pattern: RegExp): number | null {
@@ -131,7 +136,8 @@ function parseMocha(text: string): TestCounts | null {
 /** The parts of a `1 failed, 1 skipped, 1 todo, 4 passed, 7 total` line by label. */
 function labelled(line: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of line.matchAll(/(\d+) ([a-z]+)/g)) if (m[1] !== undefined && m[2] !== undefined) out[m[2]] = Number(m[1]);
+  for (const m of line.matchAll(/(\d+) ([a-z]+)/g))
+    if (m[1] !== undefined && m[2] !== undefined) out[m[2]] = Number(m[1]);
   return out;
 }
 
@@ -160,7 +166,8 @@ function parseTap(text: string): TestCounts | null {
   const summary = [...text.matchAll(/^# \{ total: \d+(?:, \w+: \d+)* \}$/gm)].at(-1)?.[0];
   if (summary !== undefined) {
     const n: Record<string, number> = {};
-    for (const m of summary.matchAll(/(\w+): (\d+)/g)) if (m[1] !== undefined && m[2] !== undefined) n[m[1]] = Number(m[2]);
+    for (const m of summary.matchAll(/(\w+): (\d+)/g))
+      if (m[1] !== undefined && m[2] !== undefined) n[m[1]] = Number(m[2]);
     return counts(n.pass ?? 0, n.fail ?? 0, (n.skip ?? 0) + (n.todo ?? 0));
   }
   if (!/^(?:TAP version \d+|\s*1\.\.\d+)\s*$/m.test(text)) return null;
@@ -207,7 +214,13 @@ export function tapPoints(text: string): Array<TapPoint & { leaf: boolean }> {
       deepestSince = Math.max(deepestSince, indent);
       continue;
     }
-    points.push({ ok: m[1] === 'ok', indent, description: (m[2] ?? '').trim(), directive: m[3] ?? '', leaf: deepestSince <= indent });
+    points.push({
+      ok: m[1] === 'ok',
+      indent,
+      description: (m[2] ?? '').trim(),
+      directive: m[3] ?? '',
+      leaf: deepestSince <= indent,
+    });
     deepestSince = -1;
   }
   return points;

@@ -41,7 +41,8 @@ export function lastEndedWeekStart(now: Date): string {
 /** The week's window [from, to) in UTC; throws on a date that is not a Monday. */
 export function weekBounds(weekStart: string): { from: Date; to: Date } {
   const from = parseIsoDate(weekStart);
-  if (from === undefined || from.getUTCDay() !== 1) throw new RangeError(`"${weekStart}" is not a Monday as YYYY-MM-DD`);
+  if (from === undefined || from.getUTCDay() !== 1)
+    throw new RangeError(`"${weekStart}" is not a Monday as YYYY-MM-DD`);
   return { from, to: new Date(from.getTime() + 7 * DAY_MS) };
 }
 

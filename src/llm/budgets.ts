@@ -49,12 +49,23 @@ export interface Budgets {
    * Holds `tokens`/`usd` against every scope (for `ttlMs`, default `reservationTtlMs`: a call with a longer deadline
    * holds longer), or throws non-retryable `BudgetExceeded` naming the scope.
    */
-  reserve(input: { scopes: BudgetScope[]; tokens: number; usd: number; at?: Date; ttlMs?: number; alsoBegin?: ReserveAndBegin }): Promise<Reservation>;
+  reserve(input: {
+    scopes: BudgetScope[];
+    tokens: number;
+    usd: number;
+    at?: Date;
+    ttlMs?: number;
+    alsoBegin?: ReserveAndBegin;
+  }): Promise<Reservation>;
   /**
    * Replaces the hold with what the call really spent (writing `alsoInsert`, the call's ledger row, in the same
    * statement), and raises the 80 %/95 %/100 % notifications once.
    */
-  settle(reservation: Reservation, spent: { tokens: number; usd: number }, alsoInsert?: { sql: string; params: unknown[] }): Promise<void>;
+  settle(
+    reservation: Reservation,
+    spent: { tokens: number; usd: number },
+    alsoInsert?: { sql: string; params: unknown[] },
+  ): Promise<void>;
   /** Gives the hold back (the call failed before the provider charged for it). */
   release(reservation: Reservation): Promise<void>;
   /** Gives back the holds of reservations that expired unsettled (a crashed worker); returns how many. */
@@ -107,7 +118,9 @@ export function createBudgets(deps: {
     async reserve({ scopes, tokens, usd, at = new Date(), ttlMs = reservationTtlMs, alsoBegin }) {
       if (Date.now() >= nextSweepAt) {
         nextSweepAt = Date.now() + SWEEP_EVERY_MS;
-        sweep().catch((err: Error) => logger.warn('could not sweep expired budget reservations', { error: err.message }));
+        sweep().catch((err: Error) =>
+          logger.warn('could not sweep expired budget reservations', { error: err.message }),
+        );
       }
       const month = budgetMonth(at);
       const sorted = [...scopes].sort();
@@ -116,7 +129,9 @@ export function createBudgets(deps: {
       const reserveParams = [id, month, ...sorted, tokens, usd, ttlMs, defaults.monthlyTokens, defaults.monthlyUsd];
       // With a ledger row to begin: one statement, one transaction — the row is written only if the hold is granted
       // (the CTE is evaluated once, before the insert reads it), and neither is committed without the other.
-      const begin = alsoBegin?.insert(`not exists (select 1 from r where o_exceeded is not null${alsoBegin.unlessUsdLimit ? ' or o_limit_usd is not null' : ''})`);
+      const begin = alsoBegin?.insert(
+        `not exists (select 1 from r where o_exceeded is not null${alsoBegin.unlessUsdLimit ? ' or o_limit_usd is not null' : ''})`,
+      );
       // A prepared statement on the pool (parsed and planned once per connection: the gateway's hot path, issue 17).
       const rows = (await preparedQuery(
         orm,
@@ -124,7 +139,11 @@ export function createBudgets(deps: {
         begin ? [...reserveParams, ...begin.params] : reserveParams,
       )) as ScopeState[];
       const limits: Reservation['limits'] = {};
-      for (const row of rows) limits[row.o_scope] = { monthlyTokens: toNumberOrNull(row.o_limit_tokens), monthlyUsd: toNumberOrNull(row.o_limit_usd) };
+      for (const row of rows)
+        limits[row.o_scope] = {
+          monthlyTokens: toNumberOrNull(row.o_limit_tokens),
+          monthlyUsd: toNumberOrNull(row.o_limit_usd),
+        };
       const over = rows.find((r) => r.o_exceeded !== null);
       if (over === undefined) {
         const begun = alsoBegin && !(alsoBegin.unlessUsdLimit && rows.some((r) => r.o_limit_usd !== null));
@@ -137,9 +156,13 @@ export function createBudgets(deps: {
         kind === 'token'
           ? `${Number(over.o_used_tokens)} used + ${Number(over.o_reserved_tokens)} in flight + ${tokens} for this call > ${over.o_limit_tokens} tokens`
           : `$${Number(over.o_used_usd)} used + $${Number(over.o_reserved_usd)} in flight + $${usd} for this call > $${Number(over.o_limit_usd)}`;
-      throw new LlmError(LLM_ERROR_TYPES.budgetExceeded, `the ${month} ${kind} budget of ${over.o_scope} would be exceeded: ${spent}`, {
-        scope: over.o_scope,
-      });
+      throw new LlmError(
+        LLM_ERROR_TYPES.budgetExceeded,
+        `the ${month} ${kind} budget of ${over.o_scope} would be exceeded: ${spent}`,
+        {
+          scope: over.o_scope,
+        },
+      );
     },
 
     async settle(reservation, spent, alsoInsert) {

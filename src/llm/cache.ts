@@ -68,7 +68,9 @@ export function postgresSharedCache(orm: MikroORM, sweepEvery = 500): SharedCach
   return {
     async get(key) {
       const db = orm.em.getConnection();
-      const rows = (await db.execute('select value from llm_cache_entries where key = ? and expires_at > now()', [key])) as Array<{
+      const rows = (await db.execute('select value from llm_cache_entries where key = ? and expires_at > now()', [
+        key,
+      ])) as Array<{
         value: CachedAnswer;
       }>;
       return rows[0]?.value;
@@ -81,7 +83,8 @@ export function postgresSharedCache(orm: MikroORM, sweepEvery = 500): SharedCach
         [key, JSON.stringify(value), value.expiresAt],
         'run',
       );
-      if (++writes % sweepEvery === 0) await db.execute('delete from llm_cache_entries where expires_at < now()', [], 'run');
+      if (++writes % sweepEvery === 0)
+        await db.execute('delete from llm_cache_entries where expires_at < now()', [], 'run');
     },
   };
 }

@@ -12,13 +12,30 @@ import { memoryRateLimitStore, redisRateLimitStore } from '../rate-limit-store';
 import { createBudgets, type Budgets, type Reservation } from './budgets';
 import { postgresSharedCache, redisSharedCache, ResponseCache } from './cache';
 import { LlmError, LLM_ERROR_TYPES, notConfigured, type LlmErrorType } from './errors';
-import { createLedger, ledgerBegin, ledgerUpdate, type Ledger, type LedgerEntry, type PriorCall, type ReusableAnswer } from './ledger';
+import {
+  createLedger,
+  ledgerBegin,
+  ledgerUpdate,
+  type Ledger,
+  type LedgerEntry,
+  type PriorCall,
+  type ReusableAnswer,
+} from './ledger';
 import { createPricing, type Pricing } from './prices';
 import { resolveProfiles, shouldFallBack } from './profiles';
 import { classifyProviderError, createProviders } from './providers';
 import { createProviderRateLimiter, type ProviderRateLimiter } from './rate-limits';
 import { cacheKey, jsonSchemaFor, parseStructured, repairMessages, schemaNameFor } from './structured';
-import type { CallContext, ChatMessage, LlmProfile, LlmRequest, LlmResult, ProviderClient, ProviderReply, ProviderRequest } from './types';
+import type {
+  CallContext,
+  ChatMessage,
+  LlmProfile,
+  LlmRequest,
+  LlmResult,
+  ProviderClient,
+  ProviderReply,
+  ProviderRequest,
+} from './types';
 
 export interface LlmGateway {
   /**
@@ -100,11 +117,23 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
   const inFlight = { ...IN_FLIGHT, ...deps.inFlight };
   const providers = deps.providers ?? createProviders(llm);
   const log = logger.child({ component: 'llm' });
-  const cache = new ResponseCache(config.cache.maxSize, redis ? redisSharedCache(redis) : postgresSharedCache(orm), log);
-  const rateLimiter = createProviderRateLimiter(redis ? redisRateLimitStore(redis) : memoryRateLimitStore(), llm.rateLimits);
+  const cache = new ResponseCache(
+    config.cache.maxSize,
+    redis ? redisSharedCache(redis) : postgresSharedCache(orm),
+    log,
+  );
+  const rateLimiter = createProviderRateLimiter(
+    redis ? redisRateLimitStore(redis) : memoryRateLimitStore(),
+    llm.rateLimits,
+  );
   // A reservation outlives the longest call it can cover (a call and its repair), then stops counting.
   const reservationTtlMs = (timeoutMs: number) => 2 * timeoutMs + 60_000;
-  const budgets = createBudgets({ orm, defaults: llm.defaultBudget, reservationTtlMs: reservationTtlMs(llm.timeoutMs), logger: log });
+  const budgets = createBudgets({
+    orm,
+    defaults: llm.defaultBudget,
+    reservationTtlMs: reservationTtlMs(llm.timeoutMs),
+    logger: log,
+  });
   const ledger = createLedger({ orm, metrics, logger: log });
   const pricing = createPricing(llm.prices);
   const send = sender({
@@ -118,14 +147,31 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
     stampMs: inFlight.stampMs,
   });
 
-  async function withProfile<T>(profile: LlmProfile, req: LlmRequest<T>, ctx: CallContext, call: Logical): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
+  async function withProfile<T>(
+    profile: LlmProfile,
+    req: LlmRequest<T>,
+    ctx: CallContext,
+    call: Logical,
+  ): Promise<Omit<LlmResult<T>, 'fallbackUsed'>> {
     const client = providers[profile.provider];
-    if (client === undefined) throw notConfigured(`profile ${profile.provider}:${profile.model} needs the ${profile.provider} provider configured`);
+    if (client === undefined)
+      throw notConfigured(
+        `profile ${profile.provider}:${profile.model} needs the ${profile.provider} provider configured`,
+      );
     const started = performance.now();
     const jsonSchema = req.schema && jsonSchemaFor(req.schema);
     const ttlSeconds = req.cacheTtlSeconds ?? llm.cacheTtlSeconds.byPurpose[req.purpose] ?? llm.cacheTtlSeconds.default;
     // The cache key (a hash of the whole request) only when the cache is used for this purpose.
-    const key = ttlSeconds > 0 ? cacheKey({ ...profile, messages: req.messages, jsonSchema, temperature: req.temperature, maxTokens: req.maxTokens }) : '';
+    const key =
+      ttlSeconds > 0
+        ? cacheKey({
+            ...profile,
+            messages: req.messages,
+            jsonSchema,
+            temperature: req.temperature,
+            maxTokens: req.maxTokens,
+          })
+        : '';
     const entry = ledgerBase(profile, req, ctx);
 
     if (ttlSeconds > 0) {
@@ -138,34 +184,88 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
         // Bounded: hits faster than PostgreSQL takes their rows wait for the backlog rather than grow it.
         if (ledger.pending > MAX_PENDING_CACHE_HIT_ROWS) await ledger.flush();
         const usage = { inputTokens: 0, outputTokens: 0 };
-        return { output: hit.output as T, text: hit.text, ...profile, usage, costUsd: 0, cacheHit: true, reused: false, repaired: false, latencyMs };
+        return {
+          output: hit.output as T,
+          text: hit.text,
+          ...profile,
+          usage,
+          costUsd: 0,
+          cacheHit: true,
+          reused: false,
+          repaired: false,
+          latencyMs,
+        };
       }
     }
 
-    const request = { ...profile, maxTokens: req.maxTokens, temperature: req.temperature, signal: ctx.signal, timeoutMs: req.timeoutMs };
+    const request = {
+      ...profile,
+      maxTokens: req.maxTokens,
+      temperature: req.temperature,
+      signal: ctx.signal,
+      timeoutMs: req.timeoutMs,
+    };
     const schemaSpec = jsonSchema && { name: schemaNameFor(req.schemaName, req.purpose), schema: jsonSchema };
     const spent = { inputTokens: 0, outputTokens: 0, costUsd: 0, costUnknown: false };
     let messages = req.messages;
     for (let turn = 0; turn < 2; turn++) {
-      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, { ...entry, callKey: callKeyOf(ctx, profile, turn), reuseKey: call.reuseKey });
+      const sent = await send({ ...request, messages, jsonSchema: schemaSpec }, client, {
+        ...entry,
+        callKey: callKeyOf(ctx, profile, turn),
+        reuseKey: call.reuseKey,
+      });
       spent.inputTokens += sent.reply.inputTokens;
       spent.outputTokens += sent.reply.outputTokens;
       spent.costUsd += sent.costUsd ?? 0;
       spent.costUnknown ||= sent.costUsd === null;
-      const parsed = req.schema === undefined ? ({ ok: true, value: sent.reply.text as T } as const) : parseStructured(req.schema, sent.reply);
+      const parsed =
+        req.schema === undefined
+          ? ({ ok: true, value: sent.reply.text as T } as const)
+          : parseStructured(req.schema, sent.reply);
       if (!parsed.ok) await sent.finish('bad_output', parsed.problem);
       else {
         const { costUsd, costUnknown, ...tokens } = spent;
-        const result = { output: parsed.value, text: sent.reply.text, ...profile, usage: tokens, costUsd: round6(costUsd), costUnknown, cacheHit: false, reused: false, repaired: turn > 0, latencyMs: performance.now() - started };
-        const answer = { output: result.output, text: result.text, ...tokens, costUsd: result.costUsd, repaired: result.repaired, fallbackUsed: call.fallbackUsed, latencyMs: Math.round(performance.now() - call.started) };
-        await sent.finish('ok', undefined, call.reuseKey === undefined ? undefined : { reuseKey: call.reuseKey, answer });
+        const result = {
+          output: parsed.value,
+          text: sent.reply.text,
+          ...profile,
+          usage: tokens,
+          costUsd: round6(costUsd),
+          costUnknown,
+          cacheHit: false,
+          reused: false,
+          repaired: turn > 0,
+          latencyMs: performance.now() - started,
+        };
+        const answer = {
+          output: result.output,
+          text: result.text,
+          ...tokens,
+          costUsd: result.costUsd,
+          repaired: result.repaired,
+          fallbackUsed: call.fallbackUsed,
+          latencyMs: Math.round(performance.now() - call.started),
+        };
+        await sent.finish(
+          'ok',
+          undefined,
+          call.reuseKey === undefined ? undefined : { reuseKey: call.reuseKey, answer },
+        );
         if (ttlSeconds > 0) {
-          await cache.set(key, { ...profile, text: sent.reply.text, output: parsed.value, expiresAt: Date.now() + ttlSeconds * 1000 });
+          await cache.set(key, {
+            ...profile,
+            text: sent.reply.text,
+            output: parsed.value,
+            expiresAt: Date.now() + ttlSeconds * 1000,
+          });
         }
         return result;
       }
       if (turn > 0 || jsonSchema === undefined) {
-        throw new LlmError(LLM_ERROR_TYPES.badOutput, `${profile.provider}:${profile.model} gave unusable output twice for "${req.purpose}": ${parsed.problem}`);
+        throw new LlmError(
+          LLM_ERROR_TYPES.badOutput,
+          `${profile.provider}:${profile.model} gave unusable output twice for "${req.purpose}": ${parsed.problem}`,
+        );
       }
       messages = repairMessages(req.messages, sent.reply.text, parsed.problem, jsonSchema);
     }
@@ -181,7 +281,11 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
    * worker stops stamping it alive. The first attempt has nothing to find; an answer no longer valid for the schema
    * is not reused.
    */
-  async function reusedAnswer<T>(req: LlmRequest<T>, ctx: CallContext, reuseKey: string | undefined): Promise<LlmResult<T> | undefined> {
+  async function reusedAnswer<T>(
+    req: LlmRequest<T>,
+    ctx: CallContext,
+    reuseKey: string | undefined,
+  ): Promise<LlmResult<T> | undefined> {
     if (reuseKey === undefined || (ctx.attempt ?? 1) <= 1) return undefined;
     let found: ReusableAnswer | undefined;
     for (let waited = false; ; waited = true) {
@@ -189,26 +293,60 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
       try {
         prior = await ledger.reusable(reuseKey, inFlight.staleMs);
       } catch (err) {
-        throw new LlmError(LLM_ERROR_TYPES.unavailable, `the call was not sent: the ledger could not be read for an answer already paid for (${(err as Error).message})`, { cause: err });
+        throw new LlmError(
+          LLM_ERROR_TYPES.unavailable,
+          `the call was not sent: the ledger could not be read for an answer already paid for (${(err as Error).message})`,
+          { cause: err },
+        );
       }
       if (prior === undefined) {
-        if (waited) log.info('the request in flight for this call ended without an answer to reuse; sending it', { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt });
+        if (waited)
+          log.info('the request in flight for this call ended without an answer to reuse; sending it', {
+            purpose: req.purpose,
+            workflowId: ctx.workflowId,
+            activityId: ctx.activityId,
+            attempt: ctx.attempt,
+          });
         return undefined;
       }
       if ('settled' in prior) {
         found = prior.settled;
         break;
       }
-      if (!waited) log.info('another attempt is still waiting for this call\'s answer; waiting for it instead of sending it again', { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt });
+      if (!waited)
+        log.info(
+          "another attempt is still waiting for this call's answer; waiting for it instead of sending it again",
+          { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt },
+        );
       await sleep(inFlight.pollMs, undefined, { signal: ctx.signal }).catch(() => ctx.signal?.throwIfAborted());
       ctx.signal?.throwIfAborted();
     }
-    const parsed = req.schema === undefined ? ({ success: true, data: found.text as T } as const) : req.schema.safeParse(found.output);
+    const parsed =
+      req.schema === undefined
+        ? ({ success: true, data: found.text as T } as const)
+        : req.schema.safeParse(found.output);
     if (!parsed.success) return undefined;
     const { provider, model, inputTokens, outputTokens, costUsd, repaired, fallbackUsed, latencyMs, text } = found;
     metrics.llmReusedAnswers.inc({ provider, model, purpose: req.purpose });
-    log.info('reused an answer an earlier attempt settled; no request sent', { purpose: req.purpose, workflowId: ctx.workflowId, activityId: ctx.activityId, attempt: ctx.attempt });
-    return { output: parsed.data, text, provider, model, usage: { inputTokens, outputTokens }, costUsd, cacheHit: false, reused: true, fallbackUsed, repaired, latencyMs };
+    log.info('reused an answer an earlier attempt settled; no request sent', {
+      purpose: req.purpose,
+      workflowId: ctx.workflowId,
+      activityId: ctx.activityId,
+      attempt: ctx.attempt,
+    });
+    return {
+      output: parsed.data,
+      text,
+      provider,
+      model,
+      usage: { inputTokens, outputTokens },
+      costUsd,
+      cacheHit: false,
+      reused: true,
+      fallbackUsed,
+      repaired,
+      latencyMs,
+    };
   }
 
   return {
@@ -227,7 +365,11 @@ export function createLlmGateway(deps: LlmGatewayDeps): LlmGateway {
         } catch (err) {
           const last = index === candidates.length - 1;
           if (last || !shouldFallBack(err, ctx.attempt ?? 1, llm.fallbackAfterAttempts)) throw err;
-          log.warn('LLM profile failed; using the fallback', { purpose: req.purpose, failed: `${profile.provider}:${profile.model}`, error: (err as Error).message });
+          log.warn('LLM profile failed; using the fallback', {
+            purpose: req.purpose,
+            failed: `${profile.provider}:${profile.model}`,
+            error: (err as Error).message,
+          });
         }
       }
       throw notConfigured();
@@ -259,17 +401,22 @@ function sender(deps: {
     const cost = pricing.costOf(provider, model, inputTokens, outputTokens);
     if (cost === null && !warnedUnpriced.has(`${provider}:${model}`)) {
       warnedUnpriced.add(`${provider}:${model}`);
-      logger.warn('no price is known for this model: its calls are ledgered with cost null (cost_unknown) and count against token budgets only; set LLM_PRICES to price it', {
-        provider,
-        model,
-      });
+      logger.warn(
+        'no price is known for this model: its calls are ledgered with cost null (cost_unknown) and count against token budgets only; set LLM_PRICES to price it',
+        {
+          provider,
+          model,
+        },
+      );
     }
     return cost;
   };
   return async function send(
     request: Parameters<ProviderClient['complete']>[0],
     client: ProviderClient,
-    entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'> & { callKey: string },
+    entry: Omit<LedgerEntry, 'inputTokens' | 'outputTokens' | 'costUsd' | 'latencyMs' | 'outcome'> & {
+      callKey: string;
+    },
   ): Promise<Sent> {
     request.signal?.throwIfAborted();
     // Cache-hit rows still being written go first, so the ledger keeps this process's calls in order.
@@ -279,9 +426,21 @@ function sender(deps: {
     const inputEstimate = estimateInputTokens(request.messages, schemaChars);
     let begun = false;
     const failed = async (err: unknown) => {
-      const outcome = request.signal?.aborted ? 'aborted' : err instanceof LlmError ? OUTCOME_OF[err.type] : 'unavailable';
+      const outcome = request.signal?.aborted
+        ? 'aborted'
+        : err instanceof LlmError
+          ? OUTCOME_OF[err.type]
+          : 'unavailable';
       const error = err instanceof Error ? err.message : String(err);
-      const row = { ...entry, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: performance.now() - started, outcome, error };
+      const row = {
+        ...entry,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        latencyMs: performance.now() - started,
+        outcome,
+        error,
+      };
       await (begun ? ledger.end(row) : ledger.record({ ...row, callKey: undefined }));
       return err;
     };
@@ -296,13 +455,23 @@ function sender(deps: {
       // The ledger row is recorded before the request is sent — if this process dies while it is out, the row says
       // so — in the reservation's own statement (one round trip, one transaction): written only if the hold is
       // granted and the call will go (not an unpriced call that the `refuse` policy stops below).
-      const unknownRow = { ...entry, inputTokens: inputEstimate, outputTokens: request.maxTokens, costUsd: usd, latencyMs: 0, outcome: 'unknown' as const };
+      const unknownRow = {
+        ...entry,
+        inputTokens: inputEstimate,
+        outputTokens: request.maxTokens,
+        costUsd: usd,
+        latencyMs: 0,
+        outcome: 'unknown' as const,
+      };
       reservation = await budgets.reserve({
         scopes,
         tokens: inputEstimate + request.maxTokens,
         usd: usd ?? 0,
         ttlMs: deps.reservationTtlMs(request),
-        alsoBegin: { insert: (when) => ledgerBegin(unknownRow, when), unlessUsdLimit: costUnknown && deps.unknownCostPolicy === 'refuse' },
+        alsoBegin: {
+          insert: (when) => ledgerBegin(unknownRow, when),
+          unlessUsdLimit: costUnknown && deps.unknownCostPolicy === 'refuse',
+        },
       });
       begun = reservation.begun === true;
     } catch (err) {
@@ -311,7 +480,9 @@ function sender(deps: {
     }
     const usdBudget = Object.entries(reservation.limits).find(([, limit]) => limit?.monthlyUsd != null)?.[0];
     if (costUnknown && usdBudget !== undefined && deps.unknownCostPolicy === 'refuse') {
-      await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
+      await budgets
+        .release(reservation)
+        .catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
       const refusal = new LlmError(
         LLM_ERROR_TYPES.costUnknown,
         `${client.provider}:${request.model} has no known price and ${usdBudget} has a USD budget (LLM_UNKNOWN_COST_POLICY=refuse): not sent; price it in LLM_PRICES or set the policy to warn`,
@@ -322,7 +493,9 @@ function sender(deps: {
 
     if (!begun) {
       // Unreachable by construction (granted and not refused means written); never send a request without its row.
-      await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
+      await budgets
+        .release(reservation)
+        .catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
       throw new LlmError(LLM_ERROR_TYPES.unavailable, 'the call was not sent: its ledger row was not written');
     }
 
@@ -332,7 +505,9 @@ function sender(deps: {
     try {
       reply = withUsage(await client.complete(request), request.messages, inputEstimate);
     } catch (err) {
-      await budgets.release(reservation).catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
+      await budgets
+        .release(reservation)
+        .catch((e: Error) => logger.warn('could not release a budget reservation', { error: e.message }));
       throw await failed(classifyProviderError(err, client.provider));
     } finally {
       clearInterval(stamp);
@@ -341,15 +516,32 @@ function sender(deps: {
     const costUsd = costOf(client.provider, request.model, reply.inputTokens, reply.outputTokens);
     const latencyMs = performance.now() - started;
     const finish = async (outcome: 'ok' | 'bad_output', error?: string, settled?: LedgerEntry['settled']) => {
-      const row = { ...entry, inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, costUsd, usageEstimated: reply.usageEstimated, latencyMs, outcome, error, settled };
+      const row = {
+        ...entry,
+        inputTokens: reply.inputTokens,
+        outputTokens: reply.outputTokens,
+        costUsd,
+        usageEstimated: reply.usageEstimated,
+        latencyMs,
+        outcome,
+        error,
+        settled,
+      };
       ledger.observe(row);
       try {
-        await budgets.settle(reservation, { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd ?? 0 }, ledgerUpdate(row));
+        await budgets.settle(
+          reservation,
+          { tokens: reply.inputTokens + reply.outputTokens, usd: costUsd ?? 0 },
+          ledgerUpdate(row),
+        );
       } catch (err) {
         // The provider has answered (and charged): failing now would only make Temporal pay for it again.
-        logger.error('could not settle a budget reservation or write its ledger row; the reservation expires on its own', {
-          error: (err as Error).message,
-        });
+        logger.error(
+          'could not settle a budget reservation or write its ledger row; the reservation expires on its own',
+          {
+            error: (err as Error).message,
+          },
+        );
       }
     };
     return { reply, costUsd, finish };
@@ -357,8 +549,13 @@ function sender(deps: {
 }
 
 /** Servers that report no usage (some OpenAI-compatible ones) are charged an estimate rather than nothing. */
-function withUsage(reply: ProviderReply, messages: ChatMessage[], inputEstimate: number): ProviderReply & { usageEstimated: boolean } {
-  if (reply.inputTokens > 0 || reply.outputTokens > 0 || messages.length === 0) return { ...reply, usageEstimated: false };
+function withUsage(
+  reply: ProviderReply,
+  messages: ChatMessage[],
+  inputEstimate: number,
+): ProviderReply & { usageEstimated: boolean } {
+  if (reply.inputTokens > 0 || reply.outputTokens > 0 || messages.length === 0)
+    return { ...reply, usageEstimated: false };
   return { ...reply, inputTokens: inputEstimate, outputTokens: Math.ceil(reply.text.length / 3), usageEstimated: true };
 }
 
@@ -381,7 +578,15 @@ function ledgerBase(profile: LlmProfile, req: LlmRequest<unknown>, ctx: CallCont
  */
 function callKeyOf(ctx: CallContext, profile: LlmProfile, turn: number): string {
   if (ctx.workflowId === undefined || ctx.activityId === undefined || ctx.attempt === undefined) return randomUUID();
-  const key = [ctx.workflowId, ctx.runId ?? '-', ctx.activityId, ctx.attempt, ctx.callSeq ?? 0, `${profile.provider}:${profile.model}`, turn].join('/');
+  const key = [
+    ctx.workflowId,
+    ctx.runId ?? '-',
+    ctx.activityId,
+    ctx.attempt,
+    ctx.callSeq ?? 0,
+    `${profile.provider}:${profile.model}`,
+    turn,
+  ].join('/');
   return key.length <= 400 ? key : createHash('sha256').update(key).digest('hex');
 }
 
@@ -394,7 +599,19 @@ function callKeyOf(ctx: CallContext, profile: LlmProfile, turn: number): string 
 function reuseKeyOf(ctx: CallContext, req: LlmRequest<unknown>): string | undefined {
   if (ctx.workflowId === undefined || ctx.activityId === undefined) return undefined;
   const jsonSchema = req.schema && jsonSchemaFor(req.schema);
-  const material = [ctx.workflowId, ctx.runId ?? '-', ctx.activityId, ctx.callSeq ?? 0, req.purpose, req.profile ?? null, req.agentId ?? null, req.messages, jsonSchema ?? null, req.temperature, req.maxTokens];
+  const material = [
+    ctx.workflowId,
+    ctx.runId ?? '-',
+    ctx.activityId,
+    ctx.callSeq ?? 0,
+    req.purpose,
+    req.profile ?? null,
+    req.agentId ?? null,
+    req.messages,
+    jsonSchema ?? null,
+    req.temperature,
+    req.maxTokens,
+  ];
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
 

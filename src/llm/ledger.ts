@@ -80,7 +80,9 @@ const INSERT = `insert into token_usage_events (at, month, agent_id, purpose, pr
 
 // A request about to be sent: its row also carries the logical call's key and the liveness stamp, in the database's
 // clock; written only `when` (an SQL condition: a budget reservation's statement writes it only if the hold is granted).
-const BEGIN = (when: string) => `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
+const BEGIN = (
+  when: string,
+) => `insert into token_usage_events (at, month, agent_id, purpose, provider, model, workflow_id, activity_id, attempt,
   input_tokens, output_tokens, cost_usd, cost_unknown, usage_estimated, latency_ms, outcome, cache_hit, error, call_key, reuse_key, seen_at)
   select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now() where ${when} on conflict (call_key) do nothing`;
 
@@ -97,7 +99,19 @@ export function ledgerUpdate(e: LedgerEntry & { callKey: string }): { sql: strin
   const settled = e.outcome === 'ok' ? e.settled : undefined;
   return {
     sql: UPDATE,
-    params: [e.inputTokens, e.outputTokens, e.costUsd, e.costUsd === null, e.usageEstimated ?? false, Math.round(e.latencyMs), e.outcome, e.error?.slice(0, 2000) ?? null, settled?.reuseKey ?? null, settled ? JSON.stringify(settled.answer) : null, e.callKey],
+    params: [
+      e.inputTokens,
+      e.outputTokens,
+      e.costUsd,
+      e.costUsd === null,
+      e.usageEstimated ?? false,
+      Math.round(e.latencyMs),
+      e.outcome,
+      e.error?.slice(0, 2000) ?? null,
+      settled?.reuseKey ?? null,
+      settled ? JSON.stringify(settled.answer) : null,
+      e.callKey,
+    ],
   };
 }
 
@@ -169,7 +183,13 @@ export function createLedger({ orm, metrics, logger }: { orm: MikroORM; metrics:
     },
     async alive(callKey) {
       try {
-        await orm.em.getConnection().execute(`update token_usage_events set seen_at = now() where call_key = ? and outcome = 'unknown'`, [callKey], 'run');
+        await orm.em
+          .getConnection()
+          .execute(
+            `update token_usage_events set seen_at = now() where call_key = ? and outcome = 'unknown'`,
+            [callKey],
+            'run',
+          );
       } catch (err) {
         // A missed stamp only lets a retry send sooner; the call itself goes on.
         logger.warn('could not stamp an LLM request in flight', { error: (err as Error).message });

@@ -7,7 +7,10 @@ import type { LlmRequest } from './types';
  * The profiles to try, in order: the one the request names (a role such as `judge`, or `provider:model`), else its
  * agent's, else the primary; then the fallback when it differs. Throws `LlmNotConfigured` when there is none.
  */
-export function resolveProfiles(profiles: Config['llm']['profiles'], req: Pick<LlmRequest, 'profile' | 'agentId'>): LlmProfile[] {
+export function resolveProfiles(
+  profiles: Config['llm']['profiles'],
+  req: Pick<LlmRequest, 'profile' | 'agentId'>,
+): LlmProfile[] {
   let chosen: LlmProfile | undefined;
   if (req.profile === undefined) {
     chosen = (req.agentId && profiles.agents[req.agentId]) || profiles.primary;
@@ -15,7 +18,8 @@ export function resolveProfiles(profiles: Config['llm']['profiles'], req: Pick<L
     chosen = profiles[req.profile as LlmProfileRole] ?? profiles.primary;
   } else {
     chosen = parseProfile(req.profile);
-    if (chosen === undefined) throw new LlmError(LLM_ERROR_TYPES.rejected, `"${req.profile}" is neither a profile role nor provider:model`);
+    if (chosen === undefined)
+      throw new LlmError(LLM_ERROR_TYPES.rejected, `"${req.profile}" is neither a profile role nor provider:model`);
   }
   if (chosen === undefined) throw notConfigured();
   const fallback = profiles.fallback;

@@ -14,7 +14,10 @@ export interface ProviderRateLimiter {
  * Requests-per-minute and tokens-per-minute limits per provider, in fixed one-minute windows shared through the
  * store (Redis across workers, memory in one process). A limit of 0 is no limit.
  */
-export function createProviderRateLimiter(store: RateLimitStore, limits: Config['llm']['rateLimits']): ProviderRateLimiter {
+export function createProviderRateLimiter(
+  store: RateLimitStore,
+  limits: Config['llm']['rateLimits'],
+): ProviderRateLimiter {
   return {
     async take(provider, tokens) {
       const { requestsPerMinute, tokensPerMinute } = limits[provider];
@@ -25,14 +28,19 @@ export function createProviderRateLimiter(store: RateLimitStore, limits: Config[
       if (tokensPerMinute > 0) {
         const { count, resetMs } = await store.hit(`llm:${provider}:tokens`, MINUTE_MS, tokens);
         // A single request larger than the whole limit still goes through in an otherwise empty window.
-        if (count > tokensPerMinute && count !== tokens) throw limited(provider, `${tokensPerMinute} tokens per minute`, resetMs);
+        if (count > tokensPerMinute && count !== tokens)
+          throw limited(provider, `${tokensPerMinute} tokens per minute`, resetMs);
       }
     },
   };
 }
 
 function limited(provider: LlmProvider, limit: string, resetMs: number): LlmError {
-  return new LlmError(LLM_ERROR_TYPES.rateLimited, `${provider} is limited to ${limit} here; the window resets in ${Math.ceil(resetMs / 1000)} s`, {
-    retryAfterMs: Math.max(1, resetMs),
-  });
+  return new LlmError(
+    LLM_ERROR_TYPES.rateLimited,
+    `${provider} is limited to ${limit} here; the window resets in ${Math.ceil(resetMs / 1000)} s`,
+    {
+      retryAfterMs: Math.max(1, resetMs),
+    },
+  );
 }

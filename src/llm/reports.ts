@@ -35,15 +35,26 @@ const TOTALS_COLUMNS = `count(*) as calls, count(*) filter (where cache_hit) as 
             sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(cost_usd) as cost_usd,
             count(*) filter (where cost_unknown) as unknown_cost_calls, count(*) filter (where usage_estimated) as estimated_usage_calls`;
 
-const GROUPS = { all: `''`, agent: 'agent_id', provider: 'provider', model: `provider || ':' || model`, purpose: 'purpose' } as const;
+const GROUPS = {
+  all: `''`,
+  agent: 'agent_id',
+  provider: 'provider',
+  model: `provider || ':' || model`,
+  purpose: 'purpose',
+} as const;
 
 /** A budget month (`YYYY-MM`), or a time window [from, to) such as a report week. */
 export type UsagePeriod = string | { from: Date; to: Date };
 
 /** Ledger totals for a month or a window, grouped by agent, provider, provider:model or purpose (or not at all). */
-export async function usageTotals(em: EntityManager, period: UsagePeriod, by: keyof typeof GROUPS): Promise<Array<UsageTotals & { key: string | null }>> {
+export async function usageTotals(
+  em: EntityManager,
+  period: UsagePeriod,
+  by: keyof typeof GROUPS,
+): Promise<Array<UsageTotals & { key: string | null }>> {
   const key = GROUPS[by];
-  const [where, params] = typeof period === 'string' ? ['month = ?', [period]] : ['at >= ? and at < ?', [period.from, period.to]];
+  const [where, params] =
+    typeof period === 'string' ? ['month = ?', [period]] : ['at >= ? and at < ?', [period.from, period.to]];
   const rows = (await em.execute(
     `select ${key} as key, ${TOTALS_COLUMNS}
        from token_usage_events where ${where} group by 1 order by 1 nulls first`,
@@ -96,7 +107,11 @@ const BUDGETS_SQL = `select s.scope, s.position, b.scope is not null as stored, 
        left join llm_budget_usage u on u.scope = s.scope and u.month = ?`;
 
 /** Every budget scope with its limits in force and what the month has used (settled calls). */
-export async function budgetStates(em: EntityManager, month: string, defaults: Config['llm']['defaultBudget']): Promise<BudgetState[]> {
+export async function budgetStates(
+  em: EntityManager,
+  month: string,
+  defaults: Config['llm']['defaultBudget'],
+): Promise<BudgetState[]> {
   const rows = (await em.execute(`${BUDGETS_SQL} order by s.position`, [...BUDGET_SCOPES, month])) as BudgetRow[];
   return rows.map((r) => budgetOf(r, defaults));
 }
@@ -120,7 +135,11 @@ const ROLLUP_TOTALS = `sum(calls) as calls, sum(cache_hits) as cache_hits, sum(i
  * budgets a CTE, both returned as json arrays (the summary route, issue 17). Same figures and orders as
  * `usageTotals` ×4 + `budgetStates`, which read the ledger itself (test/db/read-models.test.ts holds them equal).
  */
-export async function usageSummary(db: EntityManager | MikroORM, month: string, defaults: Config['llm']['defaultBudget']): Promise<UsageSummary> {
+export async function usageSummary(
+  db: EntityManager | MikroORM,
+  month: string,
+  defaults: Config['llm']['defaultBudget'],
+): Promise<UsageSummary> {
   const model = `(provider || ':' || model)`;
   // In the rollup, '' is the agent of calls made for no agent (null in the ledger); a group whose rows were all
   // deleted is left with no calls and is skipped, as the ledger has no such group.
@@ -144,11 +163,19 @@ export async function usageSummary(db: EntityManager | MikroORM, month: string, 
   const group = (by: string) => totals.filter((t) => t.by === by).map(totalsOf);
   // The empty grouping set yields a row even for a month without calls; `usageTotals` returns none then (same figures: zeros).
   const [all] = group('all').filter((t) => t.calls > 0);
-  return { all, byAgent: group('agent'), byProvider: group('provider'), byModel: group('model'), budgets: row.budgets.map((b) => budgetOf(b, defaults)) };
+  return {
+    all,
+    byAgent: group('agent'),
+    byProvider: group('provider'),
+    byModel: group('model'),
+    budgets: row.budgets.map((b) => budgetOf(b, defaults)),
+  };
 }
 
 function budgetOf(r: BudgetRow, defaults: Config['llm']['defaultBudget']): BudgetState {
-  const stored = r.stored ? { monthlyTokens: numberOrNull(r.monthly_tokens), monthlyUsd: numberOrNull(r.monthly_usd) } : undefined;
+  const stored = r.stored
+    ? { monthlyTokens: numberOrNull(r.monthly_tokens), monthlyUsd: numberOrNull(r.monthly_usd) }
+    : undefined;
   return {
     scope: r.scope,
     ...effectiveBudget(r.scope, stored, defaults),

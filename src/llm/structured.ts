@@ -52,7 +52,12 @@ function stripFence(text: string): string {
 }
 
 /** The one repair turn: the bad reply, what was wrong with it, and the schema again. */
-export function repairMessages(messages: ChatMessage[], badReply: string, problem: string, jsonSchema: Record<string, unknown>): ChatMessage[] {
+export function repairMessages(
+  messages: ChatMessage[],
+  badReply: string,
+  problem: string,
+  jsonSchema: Record<string, unknown>,
+): ChatMessage[] {
   return [
     ...messages,
     { role: 'assistant', content: badReply === '' ? '(empty reply)' : badReply },
@@ -74,6 +79,13 @@ export function cacheKey(parts: {
   temperature: number;
   maxTokens: number;
 }): string {
-  const material = JSON.stringify([parts.provider, parts.model, parts.messages, parts.jsonSchema ?? null, parts.temperature, parts.maxTokens]);
+  const material = JSON.stringify([
+    parts.provider,
+    parts.model,
+    parts.messages,
+    parts.jsonSchema ?? null,
+    parts.temperature,
+    parts.maxTokens,
+  ]);
   return createHash('sha256').update(material).digest('hex');
 }

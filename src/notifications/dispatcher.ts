@@ -120,7 +120,10 @@ export function startWebhookDispatcher(opts: WebhookDispatcherOptions): WebhookD
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
       // Left pending: the stale sweep starts it again.
-      log.error('could not start a webhook delivery', { deliveryId, err: err instanceof Error ? err.message : String(err) });
+      log.error('could not start a webhook delivery', {
+        deliveryId,
+        err: err instanceof Error ? err.message : String(err),
+      });
       return false;
     }
   }
@@ -137,10 +140,15 @@ export function startWebhookDispatcher(opts: WebhookDispatcherOptions): WebhookD
       return { claimed: 0, started: 0 };
     }
     const claimed = target === null ? [] : await claim(em, target.url, await cutoff(em, target));
-    if (target !== null && target.secret === null) warnOnce(`unsigned:${target.url}`, 'the webhook has no secret: deliveries are sent unsigned (set WEBHOOK_SECRET)');
+    if (target !== null && target.secret === null)
+      warnOnce(
+        `unsigned:${target.url}`,
+        'the webhook has no secret: deliveries are sent unsigned (set WEBHOOK_SECRET)',
+      );
     let started = 0;
     for (const id of [...claimed, ...(await stale(em))]) if (await start(id)) started++;
-    if (claimed.length > 0) log.debug('webhook deliveries queued', { claimed: claimed.length, started, source: target?.source });
+    if (claimed.length > 0)
+      log.debug('webhook deliveries queued', { claimed: claimed.length, started, source: target?.source });
     return { claimed: claimed.length, started };
   }
 
@@ -149,7 +157,9 @@ export function startWebhookDispatcher(opts: WebhookDispatcherOptions): WebhookD
   let running: Promise<unknown> = Promise.resolve();
   const loop = () => {
     running = tick()
-      .catch((err: unknown) => log.error('webhook dispatch failed', { err: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) =>
+        log.error('webhook dispatch failed', { err: err instanceof Error ? err.message : String(err) }),
+      )
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, intervalMs).unref();
       });

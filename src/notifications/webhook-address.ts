@@ -12,7 +12,9 @@ import { isIP, type LookupFunction } from 'node:net';
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 /** Addresses that are public by range but serve cloud metadata (Azure's wire server). */
 const METADATA_V4 = new Set(['168.63.129.16']);
@@ -58,7 +60,8 @@ function ip6Groups(address: string): number[] {
     text = `${text.slice(0, dotted.index)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
   }
   const [head, tail] = text.split('::') as [string, string | undefined];
-  const parse = (s: string | undefined) => (s === undefined || s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const parse = (s: string | undefined) =>
+    s === undefined || s === '' ? [] : s.split(':').map((g) => parseInt(g, 16));
   const left = parse(head);
   const right = parse(tail);
   const fill = tail === undefined ? [] : new Array<number>(8 - left.length - right.length).fill(0);
@@ -132,7 +135,10 @@ export function urlHost(url: URL): string {
  * refused if any of its addresses is refused. A name that does not resolve (yet) is accepted: every delivery resolves
  * and checks again.
  */
-export async function webhookUrlProblem(rawUrl: string, opts: { allowPrivate: boolean; resolve?: Resolver }): Promise<string | null> {
+export async function webhookUrlProblem(
+  rawUrl: string,
+  opts: { allowPrivate: boolean; resolve?: Resolver },
+): Promise<string | null> {
   if (opts.allowPrivate) return null;
   let url: URL;
   try {
@@ -173,7 +179,13 @@ export function guardedLookup(opts: { allowPrivate: boolean; resolve?: Resolver 
           for (const { address } of wanted) {
             const problem = addressProblem(address);
             if (problem !== null) {
-              callback(new WebhookAddressError(`${hostname} resolves to ${address}, ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}`), '', 4);
+              callback(
+                new WebhookAddressError(
+                  `${hostname} resolves to ${address}, ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}`,
+                ),
+                '',
+                4,
+              );
               return;
             }
           }
@@ -183,7 +195,8 @@ export function guardedLookup(opts: { allowPrivate: boolean; resolve?: Resolver 
           callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '', 4);
           return;
         }
-        if (typeof options === 'object' && options !== null && options.all === true) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, wanted);
+        if (typeof options === 'object' && options !== null && options.all === true)
+          (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, wanted);
         else callback(null, first.address, first.family);
       },
       (err: unknown) => callback(err as NodeJS.ErrnoException, '', 4),

@@ -3,7 +3,15 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { Notification } from '../db/entities';
-import { addressProblem, ALLOW_PRIVATE_HINT, describeRefusal, guardedLookup, urlHost, WebhookAddressError, type Resolver } from './webhook-address';
+import {
+  addressProblem,
+  ALLOW_PRIVATE_HINT,
+  describeRefusal,
+  guardedLookup,
+  urlHost,
+  WebhookAddressError,
+  type Resolver,
+} from './webhook-address';
 
 /**
  * The webhook wire format (ARCHITECTURE §6). Each attempt POSTs the notification as JSON with
@@ -101,7 +109,12 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookResponse>
   const signal = req.signal === undefined ? timeout : AbortSignal.any([timeout, req.signal]);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const refused = (error: string): WebhookResponse => ({ outcome: 'rejected', statusCode: null, error, durationMs: elapsed() });
+  const refused = (error: string): WebhookResponse => ({
+    outcome: 'rejected',
+    statusCode: null,
+    error,
+    durationMs: elapsed(),
+  });
 
   let url: URL;
   try {
@@ -114,16 +127,29 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookResponse>
   const host = urlHost(url);
   if (!req.allowPrivate && isIP(host) !== 0) {
     const problem = addressProblem(host);
-    if (problem !== null) return refused(`refused: ${url.hostname} is ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}`);
+    if (problem !== null)
+      return refused(`refused: ${url.hostname} is ${describeRefusal(problem)}; ${ALLOW_PRIVATE_HINT}`);
   }
   try {
-    const res = await send(url, headers, req.body, signal, guardedLookup({ allowPrivate: req.allowPrivate, resolve: req.resolve }));
+    const res = await send(
+      url,
+      headers,
+      req.body,
+      signal,
+      guardedLookup({ allowPrivate: req.allowPrivate, resolve: req.resolve }),
+    );
     const durationMs = elapsed();
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return { outcome: 'delivered', statusCode: status, error: null, durationMs };
     const retryable = status >= 500 || status === 408 || status === 429 || status < 200;
     const retryAfter = res.headers['retry-after'];
-    return { outcome: retryable ? 'retryable' : 'rejected', statusCode: status, error: `HTTP ${status}`, durationMs, retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : null) };
+    return {
+      outcome: retryable ? 'retryable' : 'rejected',
+      statusCode: status,
+      error: `HTTP ${status}`,
+      durationMs,
+      retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : null),
+    };
   } catch (err) {
     if (err instanceof WebhookAddressError) return refused(`refused: ${err.message}`);
     const error = timeout.aborted ? `no response within ${timeoutMs} ms` : `request failed: ${networkReason(err)}`;
@@ -132,7 +158,13 @@ export async function postWebhook(req: WebhookRequest): Promise<WebhookResponse>
 }
 
 /** POSTs on a fresh connection (no pooled socket from an earlier resolution); resolves with the response head. */
-function send(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal, lookup: ReturnType<typeof guardedLookup>): Promise<IncomingMessage> {
+function send(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+  lookup: ReturnType<typeof guardedLookup>,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(url, { method: 'POST', headers, signal, lookup, agent: false }, (res) => {

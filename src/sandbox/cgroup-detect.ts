@@ -108,7 +108,12 @@ function parseMountinfo(text: string): CgroupMount[] {
     const root = fields[3];
     const mountPoint = fields[4];
     if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || root === undefined || mountPoint === undefined) continue;
-    mounts.push({ fstype, root: unescapeOctal(root), mountPoint: unescapeOctal(mountPoint), options: superOptions.split(',') });
+    mounts.push({
+      fstype,
+      root: unescapeOctal(root),
+      mountPoint: unescapeOctal(mountPoint),
+      options: superOptions.split(','),
+    });
   }
   return mounts;
 }
@@ -127,7 +132,8 @@ function parseMembership(text: string): Map<string, string> {
 
 /** A mount shows the hierarchy from `root` down (a container sees only its part): strip that prefix. */
 function cgroupDir(mount: CgroupMount, cgroupPath: string): string {
-  const relative = mount.root !== '/' && cgroupPath.startsWith(mount.root) ? cgroupPath.slice(mount.root.length) : cgroupPath;
+  const relative =
+    mount.root !== '/' && cgroupPath.startsWith(mount.root) ? cgroupPath.slice(mount.root.length) : cgroupPath;
   return path.join(mount.mountPoint, relative);
 }
 

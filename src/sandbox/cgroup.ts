@@ -30,7 +30,11 @@ export async function ownerTag(pid: number = process.pid): Promise<string> {
  * memory of the whole tree without swap. Throws when the cgroup filesystem refuses (a transient problem the
  * activity's retry may outlive).
  */
-export async function createRunCgroup(base: CgroupBase, tag: string, limits: { memoryMb: number; maxProcesses: number }): Promise<RunCgroup> {
+export async function createRunCgroup(
+  base: CgroupBase,
+  tag: string,
+  limits: { memoryMb: number; maxProcesses: number },
+): Promise<RunCgroup> {
   const name = `${NAME_PREFIX}${tag}-${randomBytes(6).toString('hex')}`;
   const dirs = base.dirs.map((dir) => path.join(dir, name));
   const bytes = String(limits.memoryMb * 1024 * 1024);

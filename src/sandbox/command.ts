@@ -15,10 +15,14 @@ export const BWRAP_ISOLATION = [
   '--unshare-all',
   '--die-with-parent',
   '--new-session',
-  '--cap-drop', 'ALL',
-  '--dev', '/dev',
-  '--proc', '/proc',
-  '--tmpfs', '/tmp',
+  '--cap-drop',
+  'ALL',
+  '--dev',
+  '/dev',
+  '--proc',
+  '/proc',
+  '--tmpfs',
+  '/tmp',
 ];
 
 /**
@@ -29,13 +33,20 @@ export const BWRAP_ISOLATION = [
  * RLIMIT_NPROC only without a cgroup: it counts every task of the user on the machine (the worker's own threads, the
  * other runs), so next to a cgroup's per-run `pids.max` it would only make runs fail for each other.
  */
-export function withLimits(limits: SandboxLimits, command: string, args: string[], opts: { processRlimit: boolean }): [string, ...string[]] {
+export function withLimits(
+  limits: SandboxLimits,
+  command: string,
+  args: string[],
+  opts: { processRlimit: boolean },
+): [string, ...string[]] {
   const script = [
     'ulimit -c 0',
     `ulimit -t ${limits.cpuSeconds}`,
     `ulimit -d ${limits.memoryMb * 1024}`,
     `ulimit -f ${limits.maxFileMb * 2048}`,
-    ...(opts.processRlimit ? [`{ ulimit -u ${limits.maxProcesses} 2>/dev/null || ulimit -p ${limits.maxProcesses}; }`] : []),
+    ...(opts.processRlimit
+      ? [`{ ulimit -u ${limits.maxProcesses} 2>/dev/null || ulimit -p ${limits.maxProcesses}; }`]
+      : []),
     'exec "$@"',
   ].join(' && ');
   return ['/bin/sh', '-c', script, 'lvlup-sandbox', command, ...args];

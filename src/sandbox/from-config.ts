@@ -15,7 +15,12 @@ export function sandboxFromConfig(config: Pick<Config, 'sandbox' | 'dataDir'>, l
     requireIsolation: sandbox.requireIsolation,
     logger,
     bwrapPath: sandbox.bwrapPath,
-    limits: { memoryMb: sandbox.memoryMb, cpuSeconds: sandbox.cpuSeconds, maxProcesses: sandbox.maxProcesses, maxFileMb: sandbox.maxFileMb },
+    limits: {
+      memoryMb: sandbox.memoryMb,
+      cpuSeconds: sandbox.cpuSeconds,
+      maxProcesses: sandbox.maxProcesses,
+      maxFileMb: sandbox.maxFileMb,
+    },
     hiddenPaths: [config.dataDir, PRODUCT_ROOT],
   });
 }

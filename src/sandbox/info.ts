@@ -25,7 +25,9 @@ export function describeSandbox(facts: ModeFacts): SandboxInfo {
   }
   if (facts.cgroup === 'none') {
     const why = facts.cgroupReason === undefined ? '' : ` (${facts.cgroupReason})`;
-    warnings.push(`no per-run cgroup${why}: memory is limited per process (RLIMIT_DATA), not for a run's whole process tree`);
+    warnings.push(
+      `no per-run cgroup${why}: memory is limited per process (RLIMIT_DATA), not for a run's whole process tree`,
+    );
     warnings.push(
       facts.uid === 0
         ? 'process count NOT limited: RLIMIT_NPROC is never enforced for root and there is no cgroup, so a fork bomb runs until the timeout'

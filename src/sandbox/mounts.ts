@@ -53,7 +53,10 @@ function syntheticFiles(): Array<{ path: string; content: string }> {
   return [
     { path: '/etc/passwd', content: `${passwd.join('\n')}\n` },
     { path: '/etc/group', content: `${group.join('\n')}\n` },
-    { path: '/etc/nsswitch.conf', content: 'passwd: files\ngroup: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n' },
+    {
+      path: '/etc/nsswitch.conf',
+      content: 'passwd: files\ngroup: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
+    },
   ];
 }
 

@@ -20,7 +20,12 @@ import {
 } from './types';
 
 /** The defaults of SANDBOX_MEMORY_MB, SANDBOX_CPU_SECONDS, SANDBOX_MAX_PROCESSES and SANDBOX_MAX_FILE_MB. */
-export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({ memoryMb: 1024, cpuSeconds: 60, maxProcesses: 256, maxFileMb: 1024 });
+export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({
+  memoryMb: 1024,
+  cpuSeconds: 60,
+  maxProcesses: 256,
+  maxFileMb: 1024,
+});
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const PROBE_TIMEOUT_MS = 10_000;
@@ -74,7 +79,13 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
   }
   const isolation: SandboxIsolation = problem === undefined ? 'bwrap' : 'process';
   const cgroup = opts.cgroups === false ? { reason: 'disabled' } : await findCgroups(opts.logger);
-  const info = describeSandbox({ isolation, limits, cgroup: cgroup.base?.base.mode ?? 'none', cgroupReason: cgroup.reason, uid: process.getuid?.() ?? -1 });
+  const info = describeSandbox({
+    isolation,
+    limits,
+    cgroup: cgroup.base?.base.mode ?? 'none',
+    cgroupReason: cgroup.reason,
+    uid: process.getuid?.() ?? -1,
+  });
   if (problem !== undefined) {
     opts.logger.warn(
       `SANDBOX NOT ISOLATED: bubblewrap is unusable (${problem}). Untrusted code will run as a plain child process ` +
@@ -85,7 +96,14 @@ export async function createSandbox(opts: CreateSandboxOptions): Promise<Sandbox
   } else if (info.warnings.length > 0) {
     opts.logger.warn(`sandbox limits are weaker than intended: ${info.warnings.join('; ')}`);
   }
-  const ctx: Context = { isolation, bwrapPath, view, limits, hidden: [...defaultHiddenPaths(), ...(opts.hiddenPaths ?? [])], cgroup: cgroup.base };
+  const ctx: Context = {
+    isolation,
+    bwrapPath,
+    view,
+    limits,
+    hidden: [...defaultHiddenPaths(), ...(opts.hiddenPaths ?? [])],
+    cgroup: cgroup.base,
+  };
   const gate = createRunGate();
   return {
     isolation,
@@ -125,13 +143,17 @@ async function findCgroups(logger: Logger): Promise<{ base?: { base: CgroupBase;
 /** Runs `true` with the real isolation flags and mounts; returns why that failed, or undefined when bwrap works. */
 async function probeBwrap(bwrapPath: string, view: SystemView): Promise<string | undefined> {
   try {
-    const probe = await spawnLimited(bwrapPath, [...BWRAP_ISOLATION, ...view.args, ...dataBinds(view), '--remount-ro', '/', '--', 'true'], {
-      cwd: '/',
-      env: cleanEnv('/'),
-      timeoutMs: PROBE_TIMEOUT_MS,
-      maxOutputBytes: 4096,
-      inputs: view.files.map((f) => f.content),
-    });
+    const probe = await spawnLimited(
+      bwrapPath,
+      [...BWRAP_ISOLATION, ...view.args, ...dataBinds(view), '--remount-ro', '/', '--', 'true'],
+      {
+        cwd: '/',
+        env: cleanEnv('/'),
+        timeoutMs: PROBE_TIMEOUT_MS,
+        maxOutputBytes: 4096,
+        inputs: view.files.map((f) => f.content),
+      },
+    );
     if (probe.exitCode === 0) return undefined;
     if (probe.timedOut) return `the probe timed out after ${PROBE_TIMEOUT_MS} ms`;
     return probe.stderr.trim() || `the probe exited with ${probe.exitCode ?? probe.signal}`;
@@ -147,7 +169,11 @@ function dataBinds(view: SystemView): string[] {
 
 async function runOnce(ctx: Context, req: SandboxRunRequest): Promise<SandboxRunResult> {
   const paths = await checkRequest(req);
-  const limits: SandboxLimits = { ...ctx.limits, memoryMb: req.memoryMb ?? ctx.limits.memoryMb, cpuSeconds: req.cpuSeconds ?? ctx.limits.cpuSeconds };
+  const limits: SandboxLimits = {
+    ...ctx.limits,
+    memoryMb: req.memoryMb ?? ctx.limits.memoryMb,
+    cpuSeconds: req.cpuSeconds ?? ctx.limits.cpuSeconds,
+  };
   const tree = await runTree(ctx, limits);
   try {
     const program = withLimits(limits, req.command, req.args, { processRlimit: ctx.cgroup === undefined });
@@ -171,9 +197,12 @@ async function runOnce(ctx: Context, req: SandboxRunRequest): Promise<SandboxRun
       ...runMounts(ctx.view, { ...paths, hidden }),
       ...dataBinds(ctx.view),
       // Last: the root tmpfs, on which bwrap created every mount point above, becomes read-only.
-      '--remount-ro', '/',
-      '--chdir', paths.cwd,
-      '--', ...program,
+      '--remount-ro',
+      '/',
+      '--chdir',
+      paths.cwd,
+      '--',
+      ...program,
     ];
     const [file, ...args] = inCgroup(tree.procsFiles, [ctx.bwrapPath, ...bwrapArgs]);
     const result = await spawnLimited(file, args, { ...options, inputs: ctx.view.files.map((f) => f.content) });
@@ -187,9 +216,13 @@ async function runOnce(ctx: Context, req: SandboxRunRequest): Promise<SandboxRun
  * What holds a run's whole process tree: its cgroup; else, under bwrap, its pid namespace (nothing to do here); else,
  * in process mode, a marker variable every descendant inherits.
  */
-async function runTree(ctx: Context, limits: SandboxLimits): Promise<Pick<RunCgroup, 'procsFiles' | 'kill' | 'remove'> & { env: Record<string, string> }> {
+async function runTree(
+  ctx: Context,
+  limits: SandboxLimits,
+): Promise<Pick<RunCgroup, 'procsFiles' | 'kill' | 'remove'> & { env: Record<string, string> }> {
   if (ctx.cgroup !== undefined) return { ...(await createRunCgroup(ctx.cgroup.base, ctx.cgroup.tag, limits)), env: {} };
-  if (ctx.isolation === 'bwrap') return { procsFiles: [], env: {}, kill: async () => undefined, remove: async () => undefined };
+  if (ctx.isolation === 'bwrap')
+    return { procsFiles: [], env: {}, kill: async () => undefined, remove: async () => undefined };
   const runId = randomBytes(12).toString('hex');
   const kill = async () => void (await killMarkedProcesses(runId));
   return { procsFiles: [], env: { [RUN_MARKER_VARIABLE]: runId }, kill, remove: kill };
@@ -199,7 +232,8 @@ async function runTree(ctx: Context, limits: SandboxLimits): Promise<Pick<RunCgr
 async function checkRequest(req: SandboxRunRequest): Promise<{ cwd: string; readOnly: string[]; writable: string[] }> {
   const invalid = (message: string) => new SandboxError(SANDBOX_ERROR_TYPES.invalidRequest, message);
   if (req.command === '') throw invalid('command must not be empty');
-  if (!Number.isFinite(req.timeoutMs) || req.timeoutMs <= 0) throw invalid(`timeoutMs must be positive (got ${req.timeoutMs})`);
+  if (!Number.isFinite(req.timeoutMs) || req.timeoutMs <= 0)
+    throw invalid(`timeoutMs must be positive (got ${req.timeoutMs})`);
   if (req.memoryMb !== undefined) checkLimit('memoryMb', req.memoryMb);
   if (req.cpuSeconds !== undefined) checkLimit('cpuSeconds', req.cpuSeconds);
   if (req.maxOutputBytes !== undefined) checkLimit('maxOutputBytes', req.maxOutputBytes);

@@ -38,9 +38,14 @@ const LEASES = '.leases';
 /** The cache key: sha256 over every part that changes what an install produces. */
 export function dependencyCacheKey(parts: CacheKeyParts): string {
   const hash = createHash('sha256');
-  const field = (name: string, value: string | Buffer) => hash.update(`${name}\0${Buffer.byteLength(value)}\0`).update(value).update('\0');
+  const field = (name: string, value: string | Buffer) =>
+    hash
+      .update(`${name}\0${Buffer.byteLength(value)}\0`)
+      .update(value)
+      .update('\0');
   field('manager', parts.manager);
-  for (const file of [...parts.files].sort((a, b) => a.name.localeCompare(b.name))) field(`file:${file.name}`, file.bytes);
+  for (const file of [...parts.files].sort((a, b) => a.name.localeCompare(b.name)))
+    field(`file:${file.name}`, file.bytes);
   field('installScripts', String(parts.installScripts));
   field('command', parts.command);
   field('runtime', parts.runtime);
@@ -63,8 +68,16 @@ export async function acquireCached(cache: DependencyCache, key: string): Promis
     throw err;
   }
   // An evictor renames the entry away before it looks for leases: if ours moved with it, this is a miss.
-  const inPlace = await stat(lease).then(() => true, () => false);
-  const complete = inPlace && (await stat(path.join(dir, 'node_modules')).then((s) => s.isDirectory(), () => false));
+  const inPlace = await stat(lease).then(
+    () => true,
+    () => false,
+  );
+  const complete =
+    inPlace &&
+    (await stat(path.join(dir, 'node_modules')).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
   if (!complete) {
     await unlink(lease).catch(() => undefined);
     return undefined;
@@ -100,7 +113,8 @@ export async function publishStaging(cache: DependencyCache, key: string, stagin
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
     await rm(staging, { recursive: true, force: true });
     const theirs = await acquireCached(cache, key);
-    if (theirs === undefined) throw new Error(`dependency cache entry ${key} was published by another builder and evicted at once; retry`);
+    if (theirs === undefined)
+      throw new Error(`dependency cache entry ${key} was published by another builder and evicted at once; retry`);
     return theirs;
   }
 }
@@ -124,7 +138,13 @@ export async function evictOverCap(cache: DependencyCache, keep?: string): Promi
     if (entry.key === keep || (await hasLiveLease(entry.dir))) continue;
     const aside = path.join(cache.root, '.trash', `${entry.key}-${randomBytes(6).toString('hex')}`);
     await mkdir(path.dirname(aside), { recursive: true });
-    if (!(await rename(entry.dir, aside).then(() => true, () => false))) continue;
+    if (
+      !(await rename(entry.dir, aside).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     if (await hasLiveLease(aside)) {
       await rename(aside, entry.dir).catch(() => rm(aside, { recursive: true, force: true }));
       continue;
@@ -137,13 +157,18 @@ export async function evictOverCap(cache: DependencyCache, keep?: string): Promi
 }
 
 /** Every published entry with its recorded size and last use (the mtime of its metadata file). */
-export async function listEntries(cache: DependencyCache): Promise<Array<{ key: string; dir: string; sizeBytes: number; lastUsedMs: number }>> {
+export async function listEntries(
+  cache: DependencyCache,
+): Promise<Array<{ key: string; dir: string; sizeBytes: number; lastUsedMs: number }>> {
   const names = await readdir(cache.root).catch(() => [] as string[]);
   const out: Array<{ key: string; dir: string; sizeBytes: number; lastUsedMs: number }> = [];
   for (const key of names.filter((n) => !n.startsWith('.'))) {
     const dir = path.join(cache.root, key);
     const meta = path.join(dir, META);
-    const [text, info] = await Promise.all([readFile(meta, 'utf8').catch(() => undefined), stat(meta).catch(() => undefined)]);
+    const [text, info] = await Promise.all([
+      readFile(meta, 'utf8').catch(() => undefined),
+      stat(meta).catch(() => undefined),
+    ]);
     const sizeBytes = text === undefined ? 0 : Number((JSON.parse(text) as { sizeBytes?: unknown }).sizeBytes) || 0;
     out.push({ key, dir, sizeBytes, lastUsedMs: info?.mtimeMs ?? 0 });
   }
@@ -155,11 +180,13 @@ async function sweepLeftovers(cache: DependencyCache): Promise<void> {
   const staging = path.join(cache.root, '.staging');
   for (const name of await readdir(staging).catch(() => [] as string[])) {
     const pid = Number(name.split('-')[1]);
-    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await rm(path.join(staging, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid))
+      await rm(path.join(staging, name), { recursive: true, force: true });
   }
   const trash = path.join(cache.root, '.trash');
   for (const name of await readdir(trash).catch(() => [] as string[])) {
-    if (!(await hasLiveLease(path.join(trash, name)))) await rm(path.join(trash, name), { recursive: true, force: true });
+    if (!(await hasLiveLease(path.join(trash, name))))
+      await rm(path.join(trash, name), { recursive: true, force: true });
   }
 }
 

@@ -52,7 +52,9 @@ export function authorizationHeader(creds: GitCredentials): string {
   const username = creds.username ?? DEFAULT_USERNAME;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(username + creds.token) || username.includes(':') || creds.token === '') {
-    throw new Error('the stored target credentials are malformed (empty token, control character, or ":" in the user name)');
+    throw new Error(
+      'the stored target credentials are malformed (empty token, control character, or ":" in the user name)',
+    );
   }
   return `Authorization: Basic ${Buffer.from(`${username}:${creds.token}`, 'utf8').toString('base64')}`;
 }
@@ -60,6 +62,10 @@ export function authorizationHeader(creds: GitCredentials): string {
 /** `text` with every form of the credentials (the token, the header value) replaced by `***`, for errors and logs. */
 export function scrubCredentials(text: string, creds: GitCredentials | null | undefined): string {
   if (creds === undefined || creds === null || creds.token === '') return text;
-  const forms = [creds.token, Buffer.from(`${creds.username ?? DEFAULT_USERNAME}:${creds.token}`, 'utf8').toString('base64'), encodeURIComponent(creds.token)];
+  const forms = [
+    creds.token,
+    Buffer.from(`${creds.username ?? DEFAULT_USERNAME}:${creds.token}`, 'utf8').toString('base64'),
+    encodeURIComponent(creds.token),
+  ];
   return forms.reduce((out, form) => out.split(form).join('***'), text);
 }

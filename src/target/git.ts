@@ -15,11 +15,21 @@ export interface GitOptions {
  */
 export async function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<string> {
   try {
-    const { stdout } = await run('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'protocol.file.allow=always', ...args], {
-      cwd,
-      maxBuffer: opts.maxBuffer ?? 32 * 1024 * 1024,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', GIT_TERMINAL_PROMPT: '0', LANG: 'C.UTF-8', ...opts.env },
-    });
+    const { stdout } = await run(
+      'git',
+      ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'protocol.file.allow=always', ...args],
+      {
+        cwd,
+        maxBuffer: opts.maxBuffer ?? 32 * 1024 * 1024,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/tmp',
+          GIT_TERMINAL_PROMPT: '0',
+          LANG: 'C.UTF-8',
+          ...opts.env,
+        },
+      },
+    );
     return stdout;
   } catch (err) {
     const e = err as Error & { stderr?: string };

@@ -52,7 +52,11 @@ const states = new Map<string, MirrorState>();
 
 /** `DATA_DIR/mirrors/<first 16 hex of sha256(url)>.git`: one mirror per remote per worker. */
 export function mirrorDir(dataDir: string, url: string): string {
-  return path.join(dataDir, 'mirrors', `${createHash('sha256').update(redactGitUrl(url), 'utf8').digest('hex').slice(0, 16)}.git`);
+  return path.join(
+    dataDir,
+    'mirrors',
+    `${createHash('sha256').update(redactGitUrl(url), 'utf8').digest('hex').slice(0, 16)}.git`,
+  );
 }
 
 /**
@@ -61,21 +65,28 @@ export function mirrorDir(dataDir: string, url: string): string {
  * `fetchMinIntervalSeconds` ago. HEAD is pointed at TARGET_REPO_BRANCH when one is set. Throws RemoteTargetError for
  * a branch the remote does not have, a plain Error (credentials scrubbed) when git cannot reach the remote.
  */
-export async function openMirror(dataDir: string, spec: RemoteSpec, credentials: GitCredentials | null): Promise<RemoteAccess> {
+export async function openMirror(
+  dataDir: string,
+  spec: RemoteSpec,
+  credentials: GitCredentials | null,
+): Promise<RemoteAccess> {
   const dir = mirrorDir(dataDir, spec.url);
   const env = remoteGitEnv({ url: spec.url, credentials, sshCommand: spec.sshCommand });
   const remoteGit = async (cwd: string, args: string[]) => {
     try {
       return await git(cwd, args, { env });
     } catch (err) {
-      throw new Error(scrubCredentials((err as Error).message, credentials), { cause: scrubbedCause(err, credentials) });
+      throw new Error(scrubCredentials((err as Error).message, credentials), {
+        cause: scrubbedCause(err, credentials),
+      });
     }
   };
   const state = states.get(dir) ?? { inflight: undefined, lastFetchAt: 0 };
   states.set(dir, state);
   const refresh = (force: boolean): Promise<void> => {
     if (state.inflight !== undefined) return state.inflight;
-    if (!force && existsSync(dir) && Date.now() - state.lastFetchAt < spec.fetchMinIntervalSeconds * 1000) return Promise.resolve();
+    if (!force && existsSync(dir) && Date.now() - state.lastFetchAt < spec.fetchMinIntervalSeconds * 1000)
+      return Promise.resolve();
     state.inflight = (async () => {
       const started = Date.now();
       if (existsSync(dir)) await remoteGit(dir, ['fetch', '--quiet', '--prune', '--no-tags', 'origin']);
@@ -119,15 +130,28 @@ async function cloneMirror(dir: string, url: string, remoteGit: RemoteGit): Prom
 async function pointHead(dir: string, branch: string | undefined): Promise<void> {
   if (branch === undefined) return;
   const found = (await git(dir, ['for-each-ref', '--format=%(refname)', `refs/heads/${branch}`])).split('\n');
-  if (!found.includes(`refs/heads/${branch}`)) throw new RemoteTargetError('branch_missing', `TARGET_REPO_BRANCH ${branch} does not exist on the remote`);
+  if (!found.includes(`refs/heads/${branch}`))
+    throw new RemoteTargetError('branch_missing', `TARGET_REPO_BRANCH ${branch} does not exist on the remote`);
   await git(dir, ['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
 }
 
-async function pushNewBranch(dir: string, branch: string, commit: string, remoteGit: RemoteGit): Promise<'created' | 'same' | 'rejected'> {
+async function pushNewBranch(
+  dir: string,
+  branch: string,
+  commit: string,
+  remoteGit: RemoteGit,
+): Promise<'created' | 'same' | 'rejected'> {
   const ref = `refs/heads/${branch}`;
   let out: string;
   try {
-    out = await remoteGit(dir, ['push', '--porcelain', '--no-verify', `--force-with-lease=${ref}:`, 'origin', `${commit}:${ref}`]);
+    out = await remoteGit(dir, [
+      'push',
+      '--porcelain',
+      '--no-verify',
+      `--force-with-lease=${ref}:`,
+      'origin',
+      `${commit}:${ref}`,
+    ]);
   } catch (err) {
     const stdout = (err as Error & { cause?: { stdout?: unknown } }).cause?.stdout;
     if (typeof stdout === 'string' && statusOf(stdout, ref) === '!') return 'rejected';
@@ -146,8 +170,16 @@ function statusOf(porcelain: string, ref: string): string | undefined {
 }
 
 /** The execFile error as a cause, with its stdout, stderr and message scrubbed of the credentials. */
-function scrubbedCause(err: unknown, creds: GitCredentials | null): Error & { stdout?: string; stderr?: string; code?: unknown } {
-  const cause = (err as Error & { cause?: { stdout?: unknown; stderr?: unknown; code?: unknown; message?: unknown } }).cause;
+function scrubbedCause(
+  err: unknown,
+  creds: GitCredentials | null,
+): Error & { stdout?: string; stderr?: string; code?: unknown } {
+  const cause = (err as Error & { cause?: { stdout?: unknown; stderr?: unknown; code?: unknown; message?: unknown } })
+    .cause;
   const scrub = (v: unknown) => (typeof v === 'string' ? scrubCredentials(v, creds) : undefined);
-  return Object.assign(new Error(scrub(cause?.message) ?? 'git failed'), { stdout: scrub(cause?.stdout), stderr: scrub(cause?.stderr), code: cause?.code });
+  return Object.assign(new Error(scrub(cause?.message) ?? 'git failed'), {
+    stdout: scrub(cause?.stdout),
+    stderr: scrub(cause?.stderr),
+    code: cause?.code,
+  });
 }

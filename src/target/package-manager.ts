@@ -6,7 +6,13 @@ import { resolveInside } from './paths';
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'custom';
 
 /** Every file the install directory may receive: the manifest and the lockfiles, nothing that configures a tool. */
-export const INSTALL_FILES = ['package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock'] as const;
+export const INSTALL_FILES = [
+  'package.json',
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'pnpm-lock.yaml',
+  'yarn.lock',
+] as const;
 
 export interface SetupOptions {
   /** TARGET_SETUP_CMD: a shell command that replaces detection. */
@@ -58,7 +64,8 @@ export async function planSetup(dir: string, opts: SetupOptions): Promise<SetupD
     return { kind: 'install', plan: customPlan(opts.setupCmd, files, opts) };
   }
   if (manifest === undefined) return { kind: 'none', reason: 'no package.json: nothing to install' };
-  if (!declaresDependencies(manifest.bytes)) return { kind: 'none', reason: 'package.json declares no dependencies: nothing to install' };
+  if (!declaresDependencies(manifest.bytes))
+    return { kind: 'none', reason: 'package.json declares no dependencies: nothing to install' };
   const has = (name: string) => files.find((f) => f.name === name);
   const npmLock = has('npm-shrinkwrap.json') ?? has('package-lock.json');
   if (npmLock !== undefined) return { kind: 'install', plan: npmPlan(manifest, npmLock, opts) };
@@ -75,10 +82,24 @@ export async function planSetup(dir: string, opts: SetupOptions): Promise<SetupD
  */
 export async function findOnSandboxPath(program: string): Promise<string | undefined> {
   if (program.includes('/')) return program;
-  const dirs = [path.dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  const dirs = [
+    path.dirname(process.execPath),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ];
   for (const dir of dirs) {
     const candidate = path.join(dir, program);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -113,7 +134,11 @@ function declaresDependencies(manifest: Buffer): boolean {
 }
 
 /** npm without its side trips: no audit submission, funding message or update check (setup and runs alike). */
-export const QUIET_NPM_ENV: Readonly<Record<string, string>> = Object.freeze({ npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
+export const QUIET_NPM_ENV: Readonly<Record<string, string>> = Object.freeze({
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+});
 
 /** npm's own configuration, explicit: our registry and cache, no audit, fund or update check, scripts as allowed. */
 function npmEnv(opts: SetupOptions, cache: string): Record<string, string> {
@@ -126,7 +151,11 @@ function npmEnv(opts: SetupOptions, cache: string): Record<string, string> {
   };
 }
 
-function npmPlan(manifest: { name: string; bytes: Buffer }, lock: { name: string; bytes: Buffer } | undefined, opts: SetupOptions): SetupPlan {
+function npmPlan(
+  manifest: { name: string; bytes: Buffer },
+  lock: { name: string; bytes: Buffer } | undefined,
+  opts: SetupOptions,
+): SetupPlan {
   const downloadCache = path.join(opts.downloadCacheRoot, 'npm');
   const flags = [...(opts.installScripts ? [] : ['--ignore-scripts']), ...(opts.network ? [] : ['--offline'])];
   const args = lock === undefined ? ['install', '--no-package-lock', ...flags] : ['ci', ...flags];
@@ -139,13 +168,24 @@ function npmPlan(manifest: { name: string; bytes: Buffer }, lock: { name: string
     command: ['npm', ...args].join(' '),
     env: npmEnv(opts, downloadCache),
     downloadCache,
-    ...(lock === undefined && { note: 'no lockfile: installed from package.json with npm install (versions are not pinned; no lockfile is written back)' }),
+    ...(lock === undefined && {
+      note: 'no lockfile: installed from package.json with npm install (versions are not pinned; no lockfile is written back)',
+    }),
   };
 }
 
-function pnpmPlan(manifest: { name: string; bytes: Buffer }, lock: { name: string; bytes: Buffer }, opts: SetupOptions): SetupPlan {
+function pnpmPlan(
+  manifest: { name: string; bytes: Buffer },
+  lock: { name: string; bytes: Buffer },
+  opts: SetupOptions,
+): SetupPlan {
   const downloadCache = path.join(opts.downloadCacheRoot, 'pnpm');
-  const args = ['install', '--frozen-lockfile', ...(opts.installScripts ? [] : ['--ignore-scripts']), ...(opts.network ? [] : ['--offline'])];
+  const args = [
+    'install',
+    '--frozen-lockfile',
+    ...(opts.installScripts ? [] : ['--ignore-scripts']),
+    ...(opts.network ? [] : ['--offline']),
+  ];
   return {
     manager: 'pnpm',
     lockfile: lock.name,
@@ -153,18 +193,31 @@ function pnpmPlan(manifest: { name: string; bytes: Buffer }, lock: { name: strin
     program: 'pnpm',
     args,
     command: ['pnpm', ...args].join(' '),
-    env: { ...npmEnv(opts, path.join(downloadCache, 'metadata')), npm_config_store_dir: path.join(downloadCache, 'store') },
+    env: {
+      ...npmEnv(opts, path.join(downloadCache, 'metadata')),
+      npm_config_store_dir: path.join(downloadCache, 'store'),
+    },
     downloadCache,
   };
 }
 
 /** Yarn berry lockfiles carry a `__metadata:` block; classic ones start `# yarn lockfile v1`. */
-function yarnPlan(manifest: { name: string; bytes: Buffer }, lock: { name: string; bytes: Buffer }, opts: SetupOptions): SetupPlan {
+function yarnPlan(
+  manifest: { name: string; bytes: Buffer },
+  lock: { name: string; bytes: Buffer },
+  opts: SetupOptions,
+): SetupPlan {
   const downloadCache = path.join(opts.downloadCacheRoot, 'yarn');
   const berry = /^__metadata:/m.test(lock.bytes.toString('utf8'));
   const args = berry
     ? ['install', '--immutable', ...(opts.installScripts ? [] : ['--mode=skip-build'])]
-    : ['install', '--frozen-lockfile', '--non-interactive', ...(opts.installScripts ? [] : ['--ignore-scripts']), ...(opts.network ? [] : ['--offline'])];
+    : [
+        'install',
+        '--frozen-lockfile',
+        '--non-interactive',
+        ...(opts.installScripts ? [] : ['--ignore-scripts']),
+        ...(opts.network ? [] : ['--offline']),
+      ];
   const env = berry
     ? {
         YARN_NODE_LINKER: 'node-modules',
@@ -175,8 +228,21 @@ function yarnPlan(manifest: { name: string; bytes: Buffer }, lock: { name: strin
         YARN_NPM_REGISTRY_SERVER: opts.registry.replace(/\/+$/, ''),
         ...(opts.network ? {} : { YARN_ENABLE_OFFLINE_MODE: '1' }),
       }
-    : { ...npmEnv(opts, path.join(downloadCache, 'npm')), YARN_CACHE_FOLDER: downloadCache, YARN_REGISTRY: opts.registry };
-  return { manager: 'yarn', lockfile: lock.name, files: [manifest, lock], program: 'yarn', args, command: ['yarn', ...args].join(' '), env, downloadCache };
+    : {
+        ...npmEnv(opts, path.join(downloadCache, 'npm')),
+        YARN_CACHE_FOLDER: downloadCache,
+        YARN_REGISTRY: opts.registry,
+      };
+  return {
+    manager: 'yarn',
+    lockfile: lock.name,
+    files: [manifest, lock],
+    program: 'yarn',
+    args,
+    command: ['yarn', ...args].join(' '),
+    env,
+    downloadCache,
+  };
 }
 
 function customPlan(setupCmd: string, files: Array<{ name: string; bytes: Buffer }>, opts: SetupOptions): SetupPlan {

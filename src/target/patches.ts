@@ -8,7 +8,13 @@ import { PathEscapeError, resolveInside } from './paths';
 import { withWorktree } from './worktrees';
 
 /** Stable reasons a patch is refused; none of them goes away on a retry. */
-export type PatchErrorCode = 'invalid_diff' | 'unsafe_path' | 'does_not_apply' | 'invalid_branch' | 'branch_exists' | 'invalid_commit';
+export type PatchErrorCode =
+  | 'invalid_diff'
+  | 'unsafe_path'
+  | 'does_not_apply'
+  | 'invalid_branch'
+  | 'branch_exists'
+  | 'invalid_commit';
 
 /** A patch or branch that can never be applied as asked (a permanent failure, unlike a git or disk hiccup). */
 export class PatchError extends Error {
@@ -71,7 +77,10 @@ export interface CommitPatchOptions {
  * repository's checked-out branch, index and working tree are never touched (ARCHITECTURE §2). Throws PatchError for
  * an invalid or existing branch, a bad identity or a patch that does not apply.
  */
-export async function commitPatchToBranch(repoPath: string, opts: CommitPatchOptions): Promise<{ commit: string; branch: string }> {
+export async function commitPatchToBranch(
+  repoPath: string,
+  opts: CommitPatchOptions,
+): Promise<{ commit: string; branch: string }> {
   const { branch } = opts;
   await assertNewBranch(repoPath, branch);
   const commit = await commitPatch(repoPath, opts);
@@ -90,10 +99,20 @@ export async function commitPatch(repoPath: string, opts: Omit<CommitPatchOption
   if (opts.message.trim() === '') throw new PatchError('invalid_commit', 'the commit message is empty');
   // eslint-disable-next-line no-control-regex
   if ([author.name, author.email].some((v) => v.trim() === '' || /[<>\u0000-\u001f]/.test(v))) {
-    throw new PatchError('invalid_commit', `invalid commit author ${JSON.stringify(`${author.name} <${author.email}>`)}`);
+    throw new PatchError(
+      'invalid_commit',
+      `invalid commit author ${JSON.stringify(`${author.name} <${author.email}>`)}`,
+    );
   }
   const when = `@${Math.floor((opts.date ?? new Date()).getTime() / 1000)} +0000`;
-  const identity = { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_AUTHOR_DATE: when, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email, GIT_COMMITTER_DATE: when };
+  const identity = {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_AUTHOR_DATE: when,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+    GIT_COMMITTER_DATE: when,
+  };
   return withWorktree(
     repoPath,
     async (wt) => {
@@ -101,7 +120,13 @@ export async function commitPatch(repoPath: string, opts: Omit<CommitPatchOption
       await runGitApply(wt.dir, opts.diff, ['--index']);
       const tree = (await git(wt.dir, ['write-tree'])).trim();
       const settings = ['-c', 'commit.gpgsign=false', '-c', 'i18n.commitEncoding=UTF-8'];
-      return (await git(wt.dir, [...settings, 'commit-tree', '--no-gpg-sign', tree, '-p', wt.baseCommit, '-m', opts.message], { env: identity })).trim();
+      return (
+        await git(
+          wt.dir,
+          [...settings, 'commit-tree', '--no-gpg-sign', tree, '-p', wt.baseCommit, '-m', opts.message],
+          { env: identity },
+        )
+      ).trim();
     },
     opts.ref,
   );
@@ -140,7 +165,11 @@ async function vetDiff(dir: string, diff: string): Promise<ParsedDiff> {
     try {
       await resolveInside(dir, p);
     } catch (err) {
-      if (err instanceof PathEscapeError) throw new PatchError('unsafe_path', `path ${JSON.stringify(p)} leads outside the repository (through a symbolic link)`);
+      if (err instanceof PathEscapeError)
+        throw new PatchError(
+          'unsafe_path',
+          `path ${JSON.stringify(p)} leads outside the repository (through a symbolic link)`,
+        );
       throw err;
     }
   }
@@ -195,7 +224,10 @@ function gitInput(diff: string): string {
 function gitStderr(err: unknown): string | null {
   const cause = err instanceof Error ? (err.cause as { code?: unknown; stderr?: unknown } | undefined) : undefined;
   if (cause === undefined || typeof cause.code !== 'number') return null;
-  const stderr = typeof cause.stderr === 'string' && cause.stderr.trim() !== '' ? cause.stderr.trim() : `git exited with code ${cause.code}`;
+  const stderr =
+    typeof cause.stderr === 'string' && cause.stderr.trim() !== ''
+      ? cause.stderr.trim()
+      : `git exited with code ${cause.code}`;
   return stderr.length > MAX_GIT_ERROR ? `${stderr.slice(0, MAX_GIT_ERROR - 3)}...` : stderr;
 }
 
@@ -208,7 +240,8 @@ async function assertNewBranch(repoPath: string, branch: string): Promise<void> 
   });
   if (checked.trim() !== branch) throw invalid;
   const refs = await git(repoPath, ['for-each-ref', '--format=%(refname)', `refs/heads/${branch}`]);
-  if (refs.split('\n').includes(`refs/heads/${branch}`)) throw new PatchError('branch_exists', `branch ${JSON.stringify(branch)} already exists`);
+  if (refs.split('\n').includes(`refs/heads/${branch}`))
+    throw new PatchError('branch_exists', `branch ${JSON.stringify(branch)} already exists`);
 }
 
 async function createBranch(repoPath: string, branch: string, commit: string): Promise<void> {
@@ -216,7 +249,8 @@ async function createBranch(repoPath: string, branch: string, commit: string): P
     await git(repoPath, ['branch', branch, commit]);
   } catch (err) {
     const stderr = gitStderr(err);
-    if (stderr !== null && stderr.includes('already exists')) throw new PatchError('branch_exists', `branch ${JSON.stringify(branch)} already exists`);
+    if (stderr !== null && stderr.includes('already exists'))
+      throw new PatchError('branch_exists', `branch ${JSON.stringify(branch)} already exists`);
     throw err;
   }
 }

@@ -12,22 +12,38 @@ export type ExistingVerdict = { same: true; how: 'same_commit' | 'same_tree' } |
  * least the same tree on that same parent. Commits are reproducible (commitPatch with a fixed date), so a worker whose
  * head has moved since still recognises the commit another worker made. Throws only on git or disk trouble.
  */
-export async function matchExistingCommit(repoPath: string, branch: string, existing: string, spec: ChangeSpec): Promise<ExistingVerdict> {
+export async function matchExistingCommit(
+  repoPath: string,
+  branch: string,
+  existing: string,
+  spec: ChangeSpec,
+): Promise<ExistingVerdict> {
   const short = existing.slice(0, 12);
   const [, ...parents] = (await git(repoPath, ['rev-list', '--parents', '-n', '1', existing])).trim().split(' ');
   const parent = parents[0];
   if (parent === undefined || parents.length !== 1) {
-    return { same: false, reason: `branch ${branch} already exists at ${short}, which has ${parents.length} parents: not this proposal's commit` };
+    return {
+      same: false,
+      reason: `branch ${branch} already exists at ${short}, which has ${parents.length} parents: not this proposal's commit`,
+    };
   }
   let expected: string;
   try {
     expected = await commitPatch(repoPath, { ...spec, ref: parent });
   } catch (err) {
     if (!(err instanceof PatchError)) throw err;
-    return { same: false, reason: `branch ${branch} already exists at ${short}, on ${parent.slice(0, 12)} where this proposal's patch does not apply: ${err.message}` };
+    return {
+      same: false,
+      reason: `branch ${branch} already exists at ${short}, on ${parent.slice(0, 12)} where this proposal's patch does not apply: ${err.message}`,
+    };
   }
   if (expected === existing) return { same: true, how: 'same_commit' };
-  const [treeA, treeB] = await Promise.all([expected, existing].map(async (c) => (await git(repoPath, ['rev-parse', `${c}^{tree}`])).trim()));
+  const [treeA, treeB] = await Promise.all(
+    [expected, existing].map(async (c) => (await git(repoPath, ['rev-parse', `${c}^{tree}`])).trim()),
+  );
   if (treeA === treeB) return { same: true, how: 'same_tree' };
-  return { same: false, reason: `branch ${branch} already exists at ${short} with different content than this proposal's change on ${parent.slice(0, 12)}` };
+  return {
+    same: false,
+    reason: `branch ${branch} already exists at ${short} with different content than this proposal's change on ${parent.slice(0, 12)}`,
+  };
 }

@@ -9,8 +9,9 @@ import { openMirror, type RemoteAccess } from './mirror';
 
 /** The example target shipped with the project (ARCHITECTURE §2): next to src/ under ts-node and jest, next to dist/ once built. */
 export const EXAMPLE_TARGET_DIR =
-  [path.resolve(__dirname, '../../examples/target'), path.resolve(__dirname, '../../../examples/target')].find((dir) => existsSync(dir)) ??
-  path.resolve(__dirname, '../../examples/target');
+  [path.resolve(__dirname, '../../examples/target'), path.resolve(__dirname, '../../../examples/target')].find((dir) =>
+    existsSync(dir),
+  ) ?? path.resolve(__dirname, '../../examples/target');
 export const EXAMPLE_BENCH_CMD = 'node bench/run.js';
 
 export interface ResolvedTarget {
@@ -48,7 +49,10 @@ export function targetIdentity(config: TargetConfig): { key: string; name: strin
  * first use, so the project's own tree is never modified. Throws with a clear message for a path that is not a
  * repository, RemoteTargetError for a missing branch, a plain Error when the remote cannot be reached.
  */
-export async function resolveTargetRepository(config: TargetConfig, opts: { credentials?: GitCredentials | null } = {}): Promise<ResolvedTarget> {
+export async function resolveTargetRepository(
+  config: TargetConfig,
+  opts: { credentials?: GitCredentials | null } = {},
+): Promise<ResolvedTarget> {
   const { target } = config;
   const { key, name } = targetIdentity(config);
   if (target.remote !== undefined) {
@@ -59,13 +63,22 @@ export async function resolveTargetRepository(config: TargetConfig, opts: { cred
     if (!existsSync(target.repoPath)) throw new Error(`TARGET_REPO_PATH ${target.repoPath} does not exist`);
     const top = await git(target.repoPath, ['rev-parse', '--show-toplevel']).catch(() => '');
     if (path.resolve(top.trim()) !== path.resolve(target.repoPath)) {
-      throw new Error(`TARGET_REPO_PATH ${target.repoPath} must be the top directory of a git repository (run git init and commit first)`);
+      throw new Error(
+        `TARGET_REPO_PATH ${target.repoPath} must be the top directory of a git repository (run git init and commit first)`,
+      );
     }
     return { path: target.repoPath, key, name, example: false, testCmd: target.testCmd, benchCmd: target.benchCmd };
   }
   const dir = path.join(config.dataDir, 'target');
   if (!existsSync(path.join(dir, '.git'))) await copyExampleOnce(dir);
-  return { path: dir, key, name, example: true, testCmd: target.testCmd, benchCmd: target.benchCmd ?? EXAMPLE_BENCH_CMD };
+  return {
+    path: dir,
+    key,
+    name,
+    example: true,
+    testCmd: target.testCmd,
+    benchCmd: target.benchCmd ?? EXAMPLE_BENCH_CMD,
+  };
 }
 
 /** Copies in progress in this process, per directory: parallel first runs (a cycle's children) share one copy. */
@@ -89,10 +102,22 @@ async function copyExample(dir: string): Promise<void> {
   await mkdir(path.dirname(dir), { recursive: true });
   const staging = await mkdtemp(`${dir}.staging-`);
   try {
-    await cp(EXAMPLE_TARGET_DIR, staging, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+    await cp(EXAMPLE_TARGET_DIR, staging, {
+      recursive: true,
+      filter: (src) => !src.includes(`${path.sep}node_modules`),
+    });
     await git(staging, ['init', '-q', '-b', 'main']);
     await git(staging, ['add', '-A']);
-    await git(staging, ['-c', 'user.name=Lvl_UP', '-c', 'user.email=lvlup@localhost', 'commit', '-q', '-m', 'Example target (copied from examples/target)']);
+    await git(staging, [
+      '-c',
+      'user.name=Lvl_UP',
+      '-c',
+      'user.email=lvlup@localhost',
+      'commit',
+      '-q',
+      '-m',
+      'Example target (copied from examples/target)',
+    ]);
     if (existsSync(path.join(dir, '.git'))) return;
     // A directory without .git is no repository of ours (an interrupted copy before renames were atomic): replaced.
     await rm(dir, { recursive: true, force: true });

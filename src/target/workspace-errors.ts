@@ -34,10 +34,13 @@ export function cannotStart(result: SandboxRunResult): string | undefined {
   if (result.exitCode === 127) return 'command not found (exit 127)';
   if (result.exitCode === 126) return 'command not executable (exit 126)';
   if (/^npm (?:ERR!|error) Missing script:/m.test(err)) return `missing npm script (exit ${result.exitCode})`;
-  if (/^npm (?:ERR!|error) (?:code ENOENT|enoent )/m.test(err)) return `npm could not find a file it needs (ENOENT, exit ${result.exitCode})`;
+  if (/^npm (?:ERR!|error) (?:code ENOENT|enoent )/m.test(err))
+    return `npm could not find a file it needs (ENOENT, exit ${result.exitCode})`;
   if (/^error Command "[^"]+" not found\.?$/m.test(err)) return `missing yarn script (exit ${result.exitCode})`;
-  if (/^error Command failed with exit code 12[67]\.?$/m.test(err)) return `command not found or not executable under yarn (exit ${result.exitCode})`;
-  if (/^Error: Cannot find module '[^']+'$/m.test(err) && /requireStack: \[\]/.test(err)) return `node could not find the entry file (exit ${result.exitCode})`;
+  if (/^error Command failed with exit code 12[67]\.?$/m.test(err))
+    return `command not found or not executable under yarn (exit ${result.exitCode})`;
+  if (/^Error: Cannot find module '[^']+'$/m.test(err) && /requireStack: \[\]/.test(err))
+    return `node could not find the entry file (exit ${result.exitCode})`;
   return undefined;
 }
 

@@ -51,12 +51,21 @@ export interface WorkspaceOptions {
 const RUN_ENV: Record<string, string> = { ...QUIET_NPM_ENV, npm_config_offline: 'true', npm_config_logs_max: '0' };
 
 /** The context from the configuration: the one way activities build it. */
-export function workspaceContext(config: Pick<Config, 'dataDir' | 'workspace' | 'sandbox'>, sandbox: Sandbox): WorkspaceContext {
+export function workspaceContext(
+  config: Pick<Config, 'dataDir' | 'workspace' | 'sandbox'>,
+  sandbox: Sandbox,
+): WorkspaceContext {
   const w = config.workspace;
   return {
     sandbox,
     root: path.join(config.dataDir, 'workspaces'),
-    setup: { command: w.setupCmd, installScripts: w.installScripts, network: w.setupNetwork, registry: w.npmRegistry, timeoutMs: w.setupTimeoutSeconds * 1000 },
+    setup: {
+      command: w.setupCmd,
+      installScripts: w.installScripts,
+      network: w.setupNetwork,
+      registry: w.npmRegistry,
+      timeoutMs: w.setupTimeoutSeconds * 1000,
+    },
     cacheCapBytes: w.depsCacheMb * 1024 * 1024,
     runTimeoutMs: config.sandbox.timeoutSeconds * 1000,
   };
@@ -69,7 +78,12 @@ export function workspaceContext(config: Pick<Config, 'dataDir' | 'workspace' | 
  * removes the worktree and releases the cache entry. Throws WorkspaceError TargetSetupFailed when the install fails,
  * and TargetCommandUnavailable from `run`/`exec` when a command cannot start.
  */
-export async function withWorkspace<T>(ctx: WorkspaceContext, repoPath: string, fn: (ws: Workspace) => Promise<T>, opts: WorkspaceOptions = {}): Promise<T> {
+export async function withWorkspace<T>(
+  ctx: WorkspaceContext,
+  repoPath: string,
+  fn: (ws: Workspace) => Promise<T>,
+  opts: WorkspaceOptions = {},
+): Promise<T> {
   return withWorktree(
     repoPath,
     async (wt) => {
@@ -88,7 +102,8 @@ export async function withWorkspace<T>(ctx: WorkspaceContext, repoPath: string, 
           readOnlyPaths: entry === undefined ? [] : [entry.dir],
           env: { ...o.env, ...RUN_ENV },
         });
-        const checked = async (shown: string, req: SandboxRunRequest) => assertStarted(shown, await ctx.sandbox.run(req));
+        const checked = async (shown: string, req: SandboxRunRequest) =>
+          assertStarted(shown, await ctx.sandbox.run(req));
         return await fn({
           ...wt,
           setup: outcome,
@@ -111,7 +126,10 @@ export async function withWorkspace<T>(ctx: WorkspaceContext, repoPath: string, 
 function assertStarted(command: string, result: SandboxRunResult): SandboxRunResult {
   const why = cannotStart(result);
   if (why === undefined) return result;
-  throw new WorkspaceError(WORKSPACE_ERROR_TYPES.commandUnavailable, `"${command}" cannot start: ${why}: ${outputTail(result, 600)}`);
+  throw new WorkspaceError(
+    WORKSPACE_ERROR_TYPES.commandUnavailable,
+    `"${command}" cannot start: ${why}: ${outputTail(result, 600)}`,
+  );
 }
 
 /** The worktree's diff without the `node_modules` link (a `node_modules/` ignore rule does not match a symlink). */

@@ -26,7 +26,9 @@ const MARGIN_MS = 30_000;
  *   `CONQUEST_BENCH_REPEATS` + 2 sandbox runs (the repeats, a baseline/first run and a check run) plus a margin.
  * - heartbeats: `ACTIVITY_HEARTBEAT_TIMEOUT_SECONDS`.
  */
-export function activityTimeouts(config: Pick<Config, 'llm' | 'sandbox' | 'workspace' | 'conquest' | 'worker'>): ActivityTimeouts {
+export function activityTimeouts(
+  config: Pick<Config, 'llm' | 'sandbox' | 'workspace' | 'conquest' | 'worker'>,
+): ActivityTimeouts {
   const sandboxRunMs = config.sandbox.timeoutSeconds * 1000;
   const setupMs = config.workspace.setupTimeoutSeconds * 1000;
   return {

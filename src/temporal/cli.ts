@@ -44,7 +44,9 @@ export async function resolveTemporalCli({ cliPath, cacheDir, env = process.env,
   const dir = cacheDir ?? defaultCliCacheDir(env);
   const cached = path.join(dir, 'temporal');
   if (await isExecutable(cached)) return cached;
-  const go = (await findOnPath('go', env)) ?? ((await isExecutable('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : undefined);
+  const go =
+    (await findOnPath('go', env)) ??
+    ((await isExecutable('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : undefined);
   if (go === undefined) {
     throw new TemporalCliUnavailable(
       'No Temporal CLI found and no Go toolchain to build one. Install the Temporal CLI (https://docs.temporal.io/cli) ' +

@@ -35,7 +35,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   args.push('--namespace', opts.namespace);
   if (opts.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
-  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (opts.dbFile !== undefined) {
     await mkdir(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

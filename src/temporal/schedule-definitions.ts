@@ -42,20 +42,37 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
   const scheduled: AgentRunInput = { trigger: 'schedule', timeouts };
   const agentWork = (
     [
-      ['guardian-scan', GUARDIAN_SCAN_WORKFLOW, config.intervals.guardianScan, 'Guardian security scan every GUARDIAN_SCAN_INTERVAL'],
-      ['conquest-analysis', CONQUEST_ANALYSIS_WORKFLOW, config.intervals.conquestAnalysis, 'Conquest performance analysis every CONQUEST_ANALYSIS_INTERVAL'],
-      ['sandbox-experiment', SANDBOX_EXPERIMENT_WORKFLOW, config.intervals.sandboxExperiment, 'Sandbox experiment every SANDBOX_EXPERIMENT_INTERVAL'],
+      [
+        'guardian-scan',
+        GUARDIAN_SCAN_WORKFLOW,
+        config.intervals.guardianScan,
+        'Guardian security scan every GUARDIAN_SCAN_INTERVAL',
+      ],
+      [
+        'conquest-analysis',
+        CONQUEST_ANALYSIS_WORKFLOW,
+        config.intervals.conquestAnalysis,
+        'Conquest performance analysis every CONQUEST_ANALYSIS_INTERVAL',
+      ],
+      [
+        'sandbox-experiment',
+        SANDBOX_EXPERIMENT_WORKFLOW,
+        config.intervals.sandboxExperiment,
+        'Sandbox experiment every SANDBOX_EXPERIMENT_INTERVAL',
+      ],
     ] as const
-  ).map(([id, workflowType, intervalSeconds, note]): ScheduleDefinition => ({
-    id,
-    workflowType,
-    args: [scheduled],
-    taskQueue: config.temporal.taskQueue,
-    intervalSeconds,
-    workflowIdPrefix: `${id}-scheduled`,
-    note,
-    executionTimeoutSeconds: config.workflowTimeouts.runSeconds,
-  }));
+  ).map(
+    ([id, workflowType, intervalSeconds, note]): ScheduleDefinition => ({
+      id,
+      workflowType,
+      args: [scheduled],
+      taskQueue: config.temporal.taskQueue,
+      intervalSeconds,
+      workflowIdPrefix: `${id}-scheduled`,
+      note,
+      executionTimeoutSeconds: config.workflowTimeouts.runSeconds,
+    }),
+  );
   const cycle: LearningCycleInput = { trigger: 'schedule', timeouts };
   const learningCycle: ScheduleDefinition = {
     id: 'learning-cycle',
@@ -103,5 +120,7 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
 export function spreadOffsets(definitions: ScheduleDefinition[]): ScheduleDefinition[] {
   const n = definitions.filter((d) => d.intervalSeconds !== undefined).length;
   let i = 0;
-  return definitions.map((d) => (d.intervalSeconds === undefined ? d : { ...d, offsetSeconds: Math.floor((i++ * d.intervalSeconds) / n) }));
+  return definitions.map((d) =>
+    d.intervalSeconds === undefined ? d : { ...d, offsetSeconds: Math.floor((i++ * d.intervalSeconds) / n) },
+  );
 }

@@ -31,7 +31,11 @@ export type ScheduleDefinition = {
   /** the started workflow's execution timeout: a run that hangs times out and the reconciler ends its row */
   executionTimeoutSeconds?: number;
 } & (
-  | { intervalSeconds: number; /** where in each interval it fires (default 0: epoch-aligned) */ offsetSeconds?: number; calendar?: never }
+  | {
+      intervalSeconds: number;
+      /** where in each interval it fires (default 0: epoch-aligned) */ offsetSeconds?: number;
+      calendar?: never;
+    }
   | { calendar: WeeklyCalendar; intervalSeconds?: never; offsetSeconds?: never }
 );
 

@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger as SdkLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type Logger as SdkLogger,
+  type LogLevel,
+  type LogMetadata,
+} from '@temporalio/worker';
 import { activityQueues, queueKindsOf, type QueueKind } from '../contracts';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -111,7 +119,10 @@ export async function createKindWorkers(opts: KindWorkersOptions): Promise<KindW
     runUntil: async (fn) => {
       const running = run();
       try {
-        return await Promise.race([fn(), running.then(() => Promise.reject(new Error('the workers stopped before the work was done')))]);
+        return await Promise.race([
+          fn(),
+          running.then(() => Promise.reject(new Error('the workers stopped before the work was done'))),
+        ]);
       } finally {
         shutdown();
         await running;
@@ -130,7 +141,11 @@ export function connectWorkers(temporal: Config['temporal']): Promise<NativeConn
  * other kind this process polls — workflows started before the routing patch schedule every activity on the base queue.
  * An activity outside the classification (a test's own) belongs to `workflows`.
  */
-export function activitiesFor(kind: QueueKind, polled: readonly QueueKind[], activities: object): Record<string, unknown> {
+export function activitiesFor(
+  kind: QueueKind,
+  polled: readonly QueueKind[],
+  activities: object,
+): Record<string, unknown> {
   const runsHere = (name: string) => {
     const kinds = queueKindsOf(name);
     return kind === 'workflows' ? kinds.some((k) => k === 'workflows' || polled.includes(k)) : kinds.includes(kind);
@@ -143,13 +158,27 @@ export function activitiesFor(kind: QueueKind, polled: readonly QueueKind[], act
  * with webpack (development and tests, seconds). Bundled here rather than by `Worker.create`, which logs webpack's
  * whole module list at info: here that summary goes to debug (LOG_LEVEL=debug shows it).
  */
-async function workflowSource({ workflowsPath, workflowBundlePath = WORKFLOW_BUNDLE_PATH, logger }: KindWorkersOptions) {
-  if (workflowsPath === undefined && existsSync(workflowBundlePath)) return { workflowBundle: { codePath: workflowBundlePath } };
-  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath ?? require.resolve('../../workflows'), logger: bundlerLogger(logger) });
+async function workflowSource({
+  workflowsPath,
+  workflowBundlePath = WORKFLOW_BUNDLE_PATH,
+  logger,
+}: KindWorkersOptions) {
+  if (workflowsPath === undefined && existsSync(workflowBundlePath))
+    return { workflowBundle: { codePath: workflowBundlePath } };
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: workflowsPath ?? require.resolve('../../workflows'),
+    logger: bundlerLogger(logger),
+  });
   return { workflowBundle: { code } };
 }
 
-const WINSTON_LEVELS: Record<LogLevel, string> = { TRACE: 'silly', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+const WINSTON_LEVELS: Record<LogLevel, string> = {
+  TRACE: 'silly',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 /** The webpack bundler's logger: its info (the build summary, "Workflow bundle created") one level down, at debug. */
 export function bundlerLogger(logger: Logger | undefined): SdkLogger {

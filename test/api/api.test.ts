@@ -10,7 +10,9 @@ let operator: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '1000', BODY_LIMIT_BYTES: '2048', CORS_ORIGINS: 'https://console.example' }));
+  api = await startTestApi(
+    testConfig(db.url, { RATE_LIMIT_MAX: '1000', BODY_LIMIT_BYTES: '2048', CORS_ORIGINS: 'https://console.example' }),
+  );
   viewer = await api.key('viewer');
   operator = await api.key('operator', 'ops');
 });
@@ -21,7 +23,11 @@ afterAll(async () => {
 
 describe('auth', () => {
   it('answers 401 without a key, with a wrong key, and on unknown /api routes', async () => {
-    for (const [path, key] of [['/api/agents', undefined], ['/api/agents', 'lvl_wrong'], ['/api/nope', undefined]] as const) {
+    for (const [path, key] of [
+      ['/api/agents', undefined],
+      ['/api/agents', 'lvl_wrong'],
+      ['/api/nope', undefined],
+    ] as const) {
       const res = await api.request('GET', path, { key });
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid API key' } });
@@ -31,7 +37,10 @@ describe('auth', () => {
   it('answers 403 when the role is too low and 200 for the right one', async () => {
     const denied = await api.request('POST', '/api/agents/sandbox/pause', { key: viewer });
     expect(denied.status).toBe(403);
-    const allowed = await api.request('POST', '/api/agents/sandbox/pause', { key: operator, body: { reason: 'maintenance' } });
+    const allowed = await api.request('POST', '/api/agents/sandbox/pause', {
+      key: operator,
+      body: { reason: 'maintenance' },
+    });
     expect(allowed.status).toBe(200);
     expect(allowed.body).toMatchObject({ id: 'sandbox', status: 'paused', statusReason: 'maintenance' });
   });
@@ -40,7 +49,9 @@ describe('auth', () => {
     await api.request('POST', '/api/agents/conquest/pause', { key: viewer });
     await api.request('POST', '/api/agents/conquest/resume', { key: operator });
     const rows = await api.orm.em.fork().find(AuditLog, { target: 'agent:conquest' }, { orderBy: { id: 'asc' } });
-    const viewerRow = await api.orm.em.fork().findOne(AuditLog, { action: 'POST /api/agents/:id/pause', status: 403, target: 'conquest' });
+    const viewerRow = await api.orm.em
+      .fork()
+      .findOne(AuditLog, { action: 'POST /api/agents/:id/pause', status: 403, target: 'conquest' });
     expect(viewerRow).toMatchObject({ actorRole: 'viewer', method: 'POST' });
     expect(rows.map((r) => [r.actorName, r.action, r.status])).toEqual([['ops', 'POST /api/agents/:id/resume', 200]]);
   });
@@ -50,7 +61,10 @@ describe('agents', () => {
   it('lists the four seeded agents with level, rank and skill ratings', async () => {
     const res = await api.request('GET', '/api/agents', { key: viewer });
     expect(res.status).toBe(200);
-    const body = res.body as { items: Array<{ id: string; level: number; rank: string; skillRatings: object }>; page: object };
+    const body = res.body as {
+      items: Array<{ id: string; level: number; rank: string; skillRatings: object }>;
+      page: object;
+    };
     expect(body.items.map((a) => a.id).sort()).toEqual(['conquest', 'guardian', 'imperium', 'sandbox']);
     expect(body.items.every((a) => a.level === 1 && a.rank === 'Recruit')).toBe(true);
     expect(body.page).toEqual({ limit: 50, offset: 0, total: 4 });
@@ -58,7 +72,10 @@ describe('agents', () => {
   });
 
   it('reads one agent and 404s an unknown one', async () => {
-    expect((await api.request('GET', '/api/agents/imperium', { key: viewer })).body).toMatchObject({ id: 'imperium', xp: 0 });
+    expect((await api.request('GET', '/api/agents/imperium', { key: viewer })).body).toMatchObject({
+      id: 'imperium',
+      xp: 0,
+    });
     const missing = await api.request('GET', '/api/agents/nobody', { key: viewer });
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ error: { code: 'not_found', message: 'agent "nobody" not found' } });
@@ -78,7 +95,10 @@ describe('input and limits', () => {
     const res = await api.request('GET', '/api/agents?limit=500', { key: viewer });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { code: 'invalid_request', details: [{ field: 'limit' }] } });
-    const unknownField = await api.request('POST', '/api/agents/guardian/pause', { key: operator, body: { reasn: 'x' } });
+    const unknownField = await api.request('POST', '/api/agents/guardian/pause', {
+      key: operator,
+      body: { reasn: 'x' },
+    });
     expect(unknownField.status).toBe(400);
     const malformed = await api.request('POST', '/api/agents/guardian/pause', { key: operator, body: '{oops' });
     expect(malformed.body).toEqual({ error: { code: 'invalid_json', message: 'request body is not valid JSON' } });
@@ -86,7 +106,10 @@ describe('input and limits', () => {
   });
 
   it('answers 413 for a body over the limit', async () => {
-    const res = await api.request('POST', '/api/agents/guardian/pause', { key: operator, body: { reason: 'x'.repeat(5000) } });
+    const res = await api.request('POST', '/api/agents/guardian/pause', {
+      key: operator,
+      body: { reason: 'x'.repeat(5000) },
+    });
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ error: { code: 'payload_too_large', message: 'request body is too large' } });
   });

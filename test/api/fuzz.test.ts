@@ -50,7 +50,14 @@ const keys: Record<string, string | undefined> = { none: undefined };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '100000', AUTH_FAILURE_LIMIT_MAX: '100000', BODY_LIMIT_BYTES: '65536', DATA_ENCRYPTION_KEY: 'ab'.repeat(32) }));
+  api = await startTestApi(
+    testConfig(db.url, {
+      RATE_LIMIT_MAX: '100000',
+      AUTH_FAILURE_LIMIT_MAX: '100000',
+      BODY_LIMIT_BYTES: '65536',
+      DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+    }),
+  );
   for (const role of ['viewer', 'operator', 'admin'] as const) keys[role] = await api.key(role, `fuzz-${role}`);
 });
 afterAll(async () => {
@@ -87,7 +94,30 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>;
 
-const NASTY_STRINGS = ['a\u0000b', '\u0000', 'x'.repeat(5000), '', ' ', "' OR 1=1 --", '../../etc/passwd', '%00', '%', '\u202e\ud83d\ude00', '<script>alert(1)</script>', '${jndi:x}', '\\', '"', 'null', '-1', '1e309', '99999999999999999999999', 'NaN', '2026-13-45', 'global', 'agent:nobody'];
+const NASTY_STRINGS = [
+  'a\u0000b',
+  '\u0000',
+  'x'.repeat(5000),
+  '',
+  ' ',
+  "' OR 1=1 --",
+  '../../etc/passwd',
+  '%00',
+  '%',
+  '\u202e\ud83d\ude00',
+  '<script>alert(1)</script>',
+  '${jndi:x}',
+  '\\',
+  '"',
+  'null',
+  '-1',
+  '1e309',
+  '99999999999999999999999',
+  'NaN',
+  '2026-13-45',
+  'global',
+  'agent:nobody',
+];
 const WRONG_TYPES: unknown[] = [null, true, 0, -1, 1.5, 1e300, [], ['a'], {}, { a: 1 }, 'x'.repeat(70_000)];
 
 function typesOf(s: JsonSchema): string[] {
@@ -100,8 +130,18 @@ function validValue(s: JsonSchema, rng: Rng): unknown {
   if (s.const !== undefined) return s.const;
   if (s.enum !== undefined) return rng.pick(s.enum);
   const alternatives = s.anyOf ?? s.oneOf;
-  if (alternatives !== undefined) return validValue(rng.pick(alternatives.filter((a) => a.type !== 'null').length > 0 ? alternatives.filter((a) => a.type !== 'null') : alternatives), rng);
-  const type = rng.pick(typesOf(s).filter((t) => t !== 'null').length > 0 ? typesOf(s).filter((t) => t !== 'null') : ['string']);
+  if (alternatives !== undefined)
+    return validValue(
+      rng.pick(
+        alternatives.filter((a) => a.type !== 'null').length > 0
+          ? alternatives.filter((a) => a.type !== 'null')
+          : alternatives,
+      ),
+      rng,
+    );
+  const type = rng.pick(
+    typesOf(s).filter((t) => t !== 'null').length > 0 ? typesOf(s).filter((t) => t !== 'null') : ['string'],
+  );
   switch (type) {
     case 'integer':
     case 'number': {
@@ -112,7 +152,11 @@ function validValue(s: JsonSchema, rng: Rng): unknown {
     case 'boolean':
       return rng.chance(0.5);
     case 'object':
-      return Object.fromEntries(Object.entries(s.properties ?? {}).filter(([k]) => (s.required ?? []).includes(k) || rng.chance(0.5)).map(([k, v]) => [k, validValue(v, rng)]));
+      return Object.fromEntries(
+        Object.entries(s.properties ?? {})
+          .filter(([k]) => (s.required ?? []).includes(k) || rng.chance(0.5))
+          .map(([k, v]) => [k, validValue(v, rng)]),
+      );
     case 'array':
       return s.items ? [validValue(s.items, rng)] : [];
     default:
@@ -121,7 +165,15 @@ function validValue(s: JsonSchema, rng: Rng): unknown {
       if (s.format === 'date') return rng.pick(['2026-11-23', '2026-11-30', '2025-01-06']);
       if (s.pattern?.includes('\\d{4}-')) return '2026-11';
       if (s.format === 'uri' || s.pattern?.includes('http')) return 'https://hooks.example/x';
-      return rng.pick(['guardian', 'imperium', 'global', 'tidy the parser', 'abcdefghijklmnopqrstuvwxyz012345', 'eslint', 'ok']);
+      return rng.pick([
+        'guardian',
+        'imperium',
+        'global',
+        'tidy the parser',
+        'abcdefghijklmnopqrstuvwxyz012345',
+        'eslint',
+        'ok',
+      ]);
   }
 }
 
@@ -133,33 +185,65 @@ function fuzzValue(s: JsonSchema, rng: Rng): unknown {
   return rng.pick(WRONG_TYPES);
 }
 
-const asParam = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined');
+const asParam = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'));
 
-function buildBody(schema: JsonSchema | undefined, rng: Rng): { body: string | Buffer | undefined; headers: Record<string, string> } {
+function buildBody(
+  schema: JsonSchema | undefined,
+  rng: Rng,
+): { body: string | Buffer | undefined; headers: Record<string, string> } {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   const roll = rng.next();
   let text: string;
-  if (roll < 0.1) text = rng.pick(['{oops', '{"a":', '[1,2', '\u0000', '{"__proto__":{"x":1}}', '"a string"', '123', 'null', '']);
+  if (roll < 0.1)
+    text = rng.pick(['{oops', '{"a":', '[1,2', '\u0000', '{"__proto__":{"x":1}}', '"a string"', '123', 'null', '']);
   else if (roll < 0.2) text = JSON.stringify(rng.pick(WRONG_TYPES));
   else {
     const props = schema?.properties ?? {};
     const obj: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(props)) if ((schema?.required ?? []).includes(k) || rng.chance(0.6)) obj[k] = fuzzValue(v, rng);
+    for (const [k, v] of Object.entries(props))
+      if ((schema?.required ?? []).includes(k) || rng.chance(0.6)) obj[k] = fuzzValue(v, rng);
     if (rng.chance(0.1)) obj.unexpected = 'x';
     text = JSON.stringify(obj);
   }
   const encoding = rng.next();
   if (encoding < 0.08) return { body: gzipSync(text), headers: { ...headers, 'Content-Encoding': 'gzip' } };
-  if (encoding < 0.12) return { body: text, headers: { ...headers, 'Content-Encoding': rng.pick(['gzip', 'br', 'deflate', 'compress', 'x-unknown', 'GZIP']) } };
-  if (encoding < 0.15) return { body: text, headers: { 'Content-Type': rng.pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x']) } };
+  if (encoding < 0.12)
+    return {
+      body: text,
+      headers: { ...headers, 'Content-Encoding': rng.pick(['gzip', 'br', 'deflate', 'compress', 'x-unknown', 'GZIP']) },
+    };
+  if (encoding < 0.15)
+    return {
+      body: text,
+      headers: {
+        'Content-Type': rng.pick([
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/json; charset=latin1',
+          'multipart/form-data; boundary=x',
+        ]),
+      },
+    };
   return { body: text, headers };
 }
 
-async function send(label: string, method: string, path: string, key: string | undefined, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Result> {
+async function send(
+  label: string,
+  method: string,
+  path: string,
+  key: string | undefined,
+  body: string | Buffer | undefined,
+  headers: Record<string, string>,
+): Promise<Result> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 10_000);
   try {
-    const res = await fetch(api.url + path, { method, headers: { ...headers, ...(key !== undefined && { Authorization: `Bearer ${key}` }) }, body, signal: controller.signal });
+    const res = await fetch(api.url + path, {
+      method,
+      headers: { ...headers, ...(key !== undefined && { Authorization: `Bearer ${key}` }) },
+      body,
+      signal: controller.signal,
+    });
     const contentType = res.headers.get('content-type');
     // An event stream never ends: its status and headers are the answer.
     const text = contentType?.startsWith('text/event-stream') ? (await res.body?.cancel(), '') : await res.text();
@@ -176,7 +260,11 @@ async function send(label: string, method: string, path: string, key: string | u
 const isErrorShape = (r: Result) => {
   try {
     const b = JSON.parse(r.text) as { error?: { code?: unknown; message?: unknown } };
-    return r.contentType?.includes('application/json') === true && typeof b.error?.code === 'string' && typeof b.error.message === 'string';
+    return (
+      r.contentType?.includes('application/json') === true &&
+      typeof b.error?.code === 'string' &&
+      typeof b.error.message === 'string'
+    );
   } catch {
     return false;
   }
@@ -184,8 +272,12 @@ const isErrorShape = (r: Result) => {
 
 it('answers every operation, whatever it is sent, without a 5xx, in the error shape, and never above the key’s role', async () => {
   const rng = prng(SEED);
-  const doc = (await api.request('GET', '/api/openapi.json', { key: keys.viewer })).body as { paths: Record<string, Record<string, Operation>> };
-  const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })));
+  const doc = (await api.request('GET', '/api/openapi.json', { key: keys.viewer })).body as {
+    paths: Record<string, Record<string, Operation>>;
+  };
+  const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+  );
   const results: Array<Result & { role: string; required: string; method: string }> = [];
   const started = Date.now();
   for (const { path, method, op } of operations) {
@@ -199,13 +291,27 @@ it('answers every operation, whatever it is sent, without a 5xx, in the error sh
       });
       const query = (op.parameters ?? [])
         .filter((p) => p.in === 'query' && (p.required || rng.chance(0.5)))
-        .map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(asParam(fuzzValue(p.schema, rng)).slice(0, 3000))}`);
+        .map(
+          (p) =>
+            `${encodeURIComponent(p.name)}=${encodeURIComponent(asParam(fuzzValue(p.schema, rng)).slice(0, 3000))}`,
+        );
       if (rng.chance(0.05)) query.push('limit=1&limit=2');
-      const oddMethod = rng.chance(0.12) ? rng.pick(['PATCH', 'PUT', 'DELETE', 'PROPFIND', 'OPTIONS', 'HEAD', 'POST', 'MKCOL']) : method;
+      const oddMethod = rng.chance(0.12)
+        ? rng.pick(['PATCH', 'PUT', 'DELETE', 'PROPFIND', 'OPTIONS', 'HEAD', 'POST', 'MKCOL'])
+        : method;
       const takesBody = oddMethod !== 'GET' && oddMethod !== 'HEAD';
-      const { body, headers } = takesBody ? buildBody(op.requestBody?.content['application/json']?.schema, rng) : { body: undefined, headers: {} };
+      const { body, headers } = takesBody
+        ? buildBody(op.requestBody?.content['application/json']?.schema, rng)
+        : { body: undefined, headers: {} };
       const url = concrete + (query.length > 0 ? `?${query.join('&')}` : '');
-      const result = await send(`${role} ${oddMethod} ${url.slice(0, 200)} ${typeof body === 'string' ? body.slice(0, 80) : body ? '<gzip>' : ''}`, oddMethod, url, keys[role], body, headers);
+      const result = await send(
+        `${role} ${oddMethod} ${url.slice(0, 200)} ${typeof body === 'string' ? body.slice(0, 80) : body ? '<gzip>' : ''}`,
+        oddMethod,
+        url,
+        keys[role],
+        body,
+        headers,
+      );
       // An odd method reaches another operation of the path (or none): the role to compare is this operation's only for its own method.
       results.push({ ...result, role, required: oddMethod === method ? required : 'public', method: oddMethod });
     }
@@ -213,15 +319,42 @@ it('answers every operation, whatever it is sent, without a 5xx, in the error sh
   const elapsedMs = Date.now() - started;
 
   const unanswered = results.filter((r) => r.status === 0).map((r) => r.label);
-  const serverErrors = results.filter((r) => r.status >= 500).map((r) => `${r.status} ${r.label}: ${r.text.slice(0, 200)}`);
+  const serverErrors = results
+    .filter((r) => r.status >= 500)
+    .map((r) => `${r.status} ${r.label}: ${r.text.slice(0, 200)}`);
   const errors = results.filter((r) => r.status >= 400 && r.method !== 'HEAD');
-  const outsideShape = errors.filter((r) => !isErrorShape(r)).map((r) => `${r.status} ${r.label}: ${r.contentType} ${r.text.slice(0, 120)}`);
+  const outsideShape = errors
+    .filter((r) => !isErrorShape(r))
+    .map((r) => `${r.status} ${r.label}: ${r.contentType} ${r.text.slice(0, 120)}`);
   const roleViolations = results
-    .filter((r) => r.required !== 'public' && r.status >= 200 && r.status < 300 && r.method !== 'OPTIONS' && (ROLE_RANK[r.role] ?? -1) < (ROLE_RANK[r.required] ?? 3))
+    .filter(
+      (r) =>
+        r.required !== 'public' &&
+        r.status >= 200 &&
+        r.status < 300 &&
+        r.method !== 'OPTIONS' &&
+        (ROLE_RANK[r.role] ?? -1) < (ROLE_RANK[r.required] ?? 3),
+    )
     .map((r) => `${r.status} ${r.label} (needs ${r.required})`);
-  const statuses = results.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+  const statuses = results.reduce<Record<number, number>>(
+    (acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }),
+    {},
+  );
   // The figures of a run, for docs/security.md and the report.
-  console.log(JSON.stringify({ seed: SEED, operations: operations.length, requests: results.length, elapsedMs, unanswered: unanswered.length, statuses, errors: errors.length, serverErrors: serverErrors.length, outsideShape: outsideShape.length, roleViolations: roleViolations.length }));
+  console.log(
+    JSON.stringify({
+      seed: SEED,
+      operations: operations.length,
+      requests: results.length,
+      elapsedMs,
+      unanswered: unanswered.length,
+      statuses,
+      errors: errors.length,
+      serverErrors: serverErrors.length,
+      outsideShape: outsideShape.length,
+      roleViolations: roleViolations.length,
+    }),
+  );
 
   expect(unanswered).toEqual([]);
   expect(serverErrors).toEqual([]);

@@ -17,9 +17,16 @@ let operator: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-guardian-api-'));
-  const config = testConfig(bed.db.url, { DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: TASK_QUEUE, RATE_LIMIT_MAX: '10000' });
+  const config = testConfig(bed.db.url, {
+    DATA_DIR: dataDir,
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    RATE_LIMIT_MAX: '10000',
+  });
   api = await startTestApi(config);
-  worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: TASK_QUEUE });
+  worker = await createTestWorker(config, bed.orm, {
+    workflowsPath: require.resolve('../../workflows'),
+    taskQueue: TASK_QUEUE,
+  });
   [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
 });
 afterAll(async () => {
@@ -42,7 +49,10 @@ it('starts a scan (202), lists it and its findings by severity, and lets an oper
     }
   });
   const scans = await api.request('GET', '/api/guardian/scans', { key: viewer });
-  expect(scans.body).toMatchObject({ items: [{ kind: 'guardian_scan', status: 'completed', requestedBy: 'ops' }], page: { total: 1 } });
+  expect(scans.body).toMatchObject({
+    items: [{ kind: 'guardian_scan', status: 'completed', requestedBy: 'ops' }],
+    page: { total: 1 },
+  });
 
   const high = await api.request('GET', '/api/guardian/findings?severity=high&status=open', { key: viewer });
   const items = (high.body as { items: FindingBody[] }).items;
@@ -50,10 +60,24 @@ it('starts a scan (202), lists it and its findings by severity, and lets an oper
   for (const f of items) expect(f).toMatchObject({ severity: 'high', status: 'open' });
 
   const target = items[0] as FindingBody;
-  expect((await api.request('POST', `/api/guardian/findings/${target.id}/dismiss`, { key: viewer, body: { reason: 'x' } })).status).toBe(403);
-  const missingReason = await api.request('POST', `/api/guardian/findings/${target.id}/dismiss`, { key: operator, body: {} });
+  expect(
+    (await api.request('POST', `/api/guardian/findings/${target.id}/dismiss`, { key: viewer, body: { reason: 'x' } }))
+      .status,
+  ).toBe(403);
+  const missingReason = await api.request('POST', `/api/guardian/findings/${target.id}/dismiss`, {
+    key: operator,
+    body: {},
+  });
   expect(missingReason.status).toBe(400);
-  const dismissed = await api.request('POST', `/api/guardian/findings/${target.id}/dismiss`, { key: operator, body: { reason: 'accepted risk in the demo' } });
-  expect(dismissed.body).toMatchObject({ id: target.id, status: 'dismissed', dismissedBy: 'ops', dismissReason: 'accepted risk in the demo' });
+  const dismissed = await api.request('POST', `/api/guardian/findings/${target.id}/dismiss`, {
+    key: operator,
+    body: { reason: 'accepted risk in the demo' },
+  });
+  expect(dismissed.body).toMatchObject({
+    id: target.id,
+    status: 'dismissed',
+    dismissedBy: 'ops',
+    dismissReason: 'accepted risk in the demo',
+  });
   expect((await api.request('GET', '/api/guardian/findings?severity=urgent', { key: viewer })).status).toBe(400);
 });

@@ -19,7 +19,11 @@ beforeAll(async () => {
     );
   await note('guardian', 'Parameterized queries', 'Never build SQL by string concatenation; bind parameters instead.');
   await note('guardian', 'Secrets in code', 'Move credentials out of the repository into the environment.');
-  await note('conquest', 'Use a Map for duplicate counting', 'A nested loop over the array is quadratic; a Map makes it linear.');
+  await note(
+    'conquest',
+    'Use a Map for duplicate counting',
+    'A nested loop over the array is quadratic; a Map makes it linear.',
+  );
 });
 afterAll(async () => {
   await api.close();
@@ -29,9 +33,15 @@ afterAll(async () => {
 it('searches knowledge notes by words, ranked, and filters by agent', async () => {
   const res = await api.request('GET', '/api/imperium/knowledge?q=sql%20concatenation', { key: viewer });
   expect(res.status).toBe(200);
-  expect(res.body).toMatchObject({ items: [{ agentId: 'guardian', title: 'Parameterized queries', sources: [{ kind: 'scan' }] }], page: { total: 1 } });
+  expect(res.body).toMatchObject({
+    items: [{ agentId: 'guardian', title: 'Parameterized queries', sources: [{ kind: 'scan' }] }],
+    page: { total: 1 },
+  });
   const conquest = await api.request('GET', '/api/imperium/knowledge?agent=conquest', { key: viewer });
-  expect(conquest.body).toMatchObject({ items: [{ title: 'Use a Map for duplicate counting', rank: null }], page: { total: 1 } });
+  expect(conquest.body).toMatchObject({
+    items: [{ title: 'Use a Map for duplicate counting', rank: null }],
+    page: { total: 1 },
+  });
   const all = await api.request('GET', '/api/imperium/knowledge?limit=2', { key: viewer });
   expect(all.body).toMatchObject({ page: { total: 3, limit: 2 } });
   expect((all.body as { items: unknown[] }).items).toHaveLength(2);

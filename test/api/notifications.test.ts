@@ -17,7 +17,9 @@ const clients: SseClient[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   // Many streams come and go with this one key (a closed one frees its slot only once the server sees it go).
-  api = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_HEARTBEAT_MS: '200', SSE_MAX_STREAMS_PER_KEY: '50' }));
+  api = await startTestApi(
+    testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_HEARTBEAT_MS: '200', SSE_MAX_STREAMS_PER_KEY: '50' }),
+  );
   [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
 });
 beforeEach(async () => {
@@ -41,13 +43,18 @@ interface Item {
 }
 
 const em = () => api.orm.em.fork() as EntityManager;
-const notify = (title: string, kind: NotificationKind = 'level_up') => createNotification(em(), { kind, title, message: `${title}: details`, data: { title } });
-const list = async (query = '') => (await api.request('GET', `/api/notifications${query}`, { key: viewer })).body as { items: Item[]; page: object };
+const notify = (title: string, kind: NotificationKind = 'level_up') =>
+  createNotification(em(), { kind, title, message: `${title}: details`, data: { title } });
+const list = async (query = '') =>
+  (await api.request('GET', `/api/notifications${query}`, { key: viewer })).body as { items: Item[]; page: object };
 const titles = async (query = '') => (await list(query)).items.map((i) => i.title);
 const byTitle = async (title: string) => (await list()).items.find((i) => i.title === title) as Item;
 
 async function stream(opts: { lastEventId?: string; query?: string } = {}): Promise<SseClient> {
-  const client = await connectSse(`${api.url}/api/notifications/stream${opts.query ?? ''}`, { key: viewer, headers: opts.lastEventId === undefined ? {} : { 'Last-Event-ID': opts.lastEventId } });
+  const client = await connectSse(`${api.url}/api/notifications/stream${opts.query ?? ''}`, {
+    key: viewer,
+    headers: opts.lastEventId === undefined ? {} : { 'Last-Event-ID': opts.lastEventId },
+  });
   clients.push(client);
   return client;
 }
@@ -63,9 +70,19 @@ async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void
 describe('list and mark read', () => {
   it('lists newest first with every field, filtered by unread and kind, paginated', async () => {
     await notify('first');
-    await createNotification(em(), { kind: 'security_finding', title: 'second', message: 'a secret in the diff', priority: 'high', data: { findingId: 'f-1' } });
+    await createNotification(em(), {
+      kind: 'security_finding',
+      title: 'second',
+      message: 'a secret in the diff',
+      priority: 'high',
+      data: { findingId: 'f-1' },
+    });
     await notify('third');
-    await em().nativeUpdate(Notification, { title: 'second' }, { read: true, readAt: new Date('2026-01-02T03:04:05.000Z') });
+    await em().nativeUpdate(
+      Notification,
+      { title: 'second' },
+      { read: true, readAt: new Date('2026-01-02T03:04:05.000Z') },
+    );
 
     const all = await list();
     expect(all.items.map((i) => i.title)).toEqual(['third', 'second', 'first']);
@@ -89,11 +106,18 @@ describe('list and mark read', () => {
     expect(await titles('?unread=true')).toEqual(['third', 'first']);
     expect(await titles('?unread=false')).toEqual(['second']);
     expect(await titles('?kind=level_up')).toEqual(['third', 'first']);
-    expect(await list('?limit=1&offset=1')).toEqual({ items: [expect.objectContaining({ title: 'second' })], page: { limit: 1, offset: 1, total: 3 } });
+    expect(await list('?limit=1&offset=1')).toEqual({
+      items: [expect.objectContaining({ title: 'second' })],
+      page: { limit: 1, offset: 1, total: 3 },
+    });
   });
 
   it('names the invalid filter in a 400', async () => {
-    for (const [query, field] of [['?unread=maybe', 'unread'], ['?kind=party', 'kind'], ['?limit=101', 'limit']]) {
+    for (const [query, field] of [
+      ['?unread=maybe', 'unread'],
+      ['?kind=party', 'kind'],
+      ['?limit=101', 'limit'],
+    ]) {
       const res = await api.request('GET', `/api/notifications${query}`, { key: viewer });
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ error: { code: 'invalid_request', details: [{ field }] } });
@@ -160,7 +184,7 @@ describe('stream', () => {
 
   it('resumes exactly after Last-Event-ID, in order, without repeating', async () => {
     for (const title of ['one', 'two', 'three']) await notify(title);
-    const [one, two, three] = await Promise.all(['one', 'two', 'three'].map(byTitle)) as [Item, Item, Item];
+    const [one, two, three] = (await Promise.all(['one', 'two', 'three'].map(byTitle))) as [Item, Item, Item];
 
     const client = await stream({ lastEventId: String(one.seq) });
     expect(await client.nextEvent()).toMatchObject({ id: String(two.seq), data: { title: 'two' } });
@@ -171,7 +195,7 @@ describe('stream', () => {
 
   it('takes the resume point from ?lastEventId= when no header is sent, and the header over the query', async () => {
     for (const title of ['one', 'two', 'three']) await notify(title);
-    const [one, two] = await Promise.all(['one', 'two'].map(byTitle)) as [Item, Item];
+    const [one, two] = (await Promise.all(['one', 'two'].map(byTitle))) as [Item, Item];
 
     const fromQuery = await stream({ query: `?lastEventId=${two.seq}` });
     expect(await fromQuery.nextEvent()).toMatchObject({ data: { title: 'three' } });
@@ -194,7 +218,9 @@ describe('stream', () => {
     const dedupeKey = `once-${randomUUID()}`;
     await createNotification(em(), { kind: 'budget_warning', title: 'once', message: 'm', dedupeKey });
     const client = await stream();
-    expect(await createNotification(em(), { kind: 'budget_warning', title: 'once again', message: 'm', dedupeKey })).toBe(false);
+    expect(
+      await createNotification(em(), { kind: 'budget_warning', title: 'once again', message: 'm', dedupeKey }),
+    ).toBe(false);
     await notify('next');
     expect(await client.nextEvent()).toMatchObject({ data: { title: 'next' } });
   });
@@ -227,7 +253,10 @@ describe('stream', () => {
   it('answers 401 without a key and 400 for a malformed Last-Event-ID, before streaming', async () => {
     const anonymous = await api.request('GET', '/api/notifications/stream');
     expect(anonymous.status).toBe(401);
-    const malformed = await api.request('GET', '/api/notifications/stream', { key: viewer, headers: { 'Last-Event-ID': 'abc' } });
+    const malformed = await api.request('GET', '/api/notifications/stream', {
+      key: viewer,
+      headers: { 'Last-Event-ID': 'abc' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ error: { code: 'invalid_request', details: [{ field: 'lastEventId' }] } });
   });
@@ -240,8 +269,12 @@ describe('stream limits', () => {
   let b: string;
 
   beforeAll(async () => {
-    capped = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_MAX_STREAMS_PER_KEY: '2', SSE_MAX_STREAMS: '3' }));
-    short = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_MAX_STREAMS_PER_KEY: '1', SSE_MAX_LIFETIME_SECONDS: '1' }));
+    capped = await startTestApi(
+      testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_MAX_STREAMS_PER_KEY: '2', SSE_MAX_STREAMS: '3' }),
+    );
+    short = await startTestApi(
+      testConfig(db.url, { RATE_LIMIT_MAX: '10000', SSE_MAX_STREAMS_PER_KEY: '1', SSE_MAX_LIFETIME_SECONDS: '1' }),
+    );
     [a, b] = await Promise.all([capped.key('viewer', 'viewer-a'), capped.key('viewer', 'viewer-b')]);
   });
   afterAll(async () => {
@@ -251,7 +284,12 @@ describe('stream limits', () => {
   });
 
   /** Opens a stream; a refused one comes back with its JSON error instead. */
-  async function open(on: TestApi, key: string, path = '/api/notifications/stream', headers: Record<string, string> = {}): Promise<{ status: number; client?: SseClient; body?: unknown }> {
+  async function open(
+    on: TestApi,
+    key: string,
+    path = '/api/notifications/stream',
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; client?: SseClient; body?: unknown }> {
     const client = await connectSse(`${on.url}${path}`, { key, headers });
     if (client.status !== 200) return { status: client.status, body: client.errorBody };
     clients.push(client);
@@ -263,12 +301,21 @@ describe('stream limits', () => {
     const second = await open(capped, a);
     expect([first.status, second.status]).toEqual([200, 200]);
     const third = await open(capped, a);
-    expect(third).toMatchObject({ status: 429, body: { error: { code: 'too_many_streams', message: expect.stringMatching(/SSE_MAX_STREAMS_PER_KEY=2/) } } });
+    expect(third).toMatchObject({
+      status: 429,
+      body: { error: { code: 'too_many_streams', message: expect.stringMatching(/SSE_MAX_STREAMS_PER_KEY=2/) } },
+    });
     // The workflow events stream counts against the same limits (refused before the workflow is even looked up).
-    expect(await open(capped, a, '/api/workflows/no-such-workflow/events')).toMatchObject({ status: 429, body: { error: { code: 'too_many_streams' } } });
+    expect(await open(capped, a, '/api/workflows/no-such-workflow/events')).toMatchObject({
+      status: 429,
+      body: { error: { code: 'too_many_streams' } },
+    });
 
     expect((await open(capped, b)).status).toBe(200);
-    expect(await open(capped, b)).toMatchObject({ status: 429, body: { error: { code: 'too_many_streams', message: expect.stringMatching(/SSE_MAX_STREAMS=3/) } } });
+    expect(await open(capped, b)).toMatchObject({
+      status: 429,
+      body: { error: { code: 'too_many_streams', message: expect.stringMatching(/SSE_MAX_STREAMS=3/) } },
+    });
 
     first.client?.close();
     const deadline = Date.now() + 5000;
@@ -280,15 +327,17 @@ describe('stream limits', () => {
     expect(again.status).toBe(200);
   });
 
-  it('frees the slot of a stream refused before it opened (an unknown workflow\'s 404)', async () => {
+  it("frees the slot of a stream refused before it opened (an unknown workflow's 404)", async () => {
     const c = await capped.key('viewer', 'viewer-c');
     clients.splice(0).forEach((client) => client.close());
-    const globallyFull = (r: { status: number; body?: unknown }) => r.status === 429 && JSON.stringify(r.body).includes('SSE_MAX_STREAMS=');
+    const globallyFull = (r: { status: number; body?: unknown }) =>
+      r.status === 429 && JSON.stringify(r.body).includes('SSE_MAX_STREAMS=');
     for (let i = 0; i < 3; i++) {
       // The closes above free their slots once the server sees them: wait out the global cap, never the key's.
       const deadline = Date.now() + 5000;
       let res = await open(capped, c, `/api/workflows/no-such-workflow-${i}/events`);
-      while (globallyFull(res) && Date.now() < deadline) res = await open(capped, c, `/api/workflows/no-such-workflow-${i}/events`);
+      while (globallyFull(res) && Date.now() < deadline)
+        res = await open(capped, c, `/api/workflows/no-such-workflow-${i}/events`);
       expect(res).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
     }
   });

@@ -23,7 +23,12 @@ let document: OpenApiDocument;
  * `router.use` middleware, not routes.
  */
 function servedRoutes(app: TestApi['app']): ServedRoute[] {
-  type Layer = { path: string | RegExp; methods: string[]; paramNames: Array<{ name: string | number }>; stack: unknown[] };
+  type Layer = {
+    path: string | RegExp;
+    methods: string[];
+    paramNames: Array<{ name: string | number }>;
+    stack: unknown[];
+  };
   const routers = app.middleware.flatMap((m) => {
     const router = (m as { router?: { stack: Layer[] } }).router;
     return router === undefined ? [] : [router];
@@ -32,13 +37,19 @@ function servedRoutes(app: TestApi['app']): ServedRoute[] {
     router.stack.flatMap((layer) =>
       layer.methods
         .filter((method) => method !== 'HEAD')
-        .map((method) => ({ method, path: String(layer.path), paramNames: layer.paramNames.map((p) => String(p.name)), doc: docOf(layer.stack) })),
+        .map((method) => ({
+          method,
+          path: String(layer.path),
+          paramNames: layer.paramNames.map((p) => String(p.name)),
+          doc: docOf(layer.stack),
+        })),
     ),
   );
 }
 
 const name = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
-const operationOf = (r: ServedRoute) => document.paths[r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[r.method.toLowerCase()];
+const operationOf = (r: ServedRoute) =>
+  document.paths[r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[r.method.toLowerCase()];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -56,7 +67,15 @@ afterAll(async () => {
 
 it('finds the routes of the mounted routers, inside and outside /api', () => {
   const names = routes.map(name);
-  expect(names).toEqual(expect.arrayContaining(['GET /healthz', 'GET /docs', 'GET /api/agents', 'POST /api/proposals/:id/review', 'GET /api/openapi.json']));
+  expect(names).toEqual(
+    expect.arrayContaining([
+      'GET /healthz',
+      'GET /docs',
+      'GET /api/agents',
+      'POST /api/proposals/:id/review',
+      'GET /api/openapi.json',
+    ]),
+  );
   expect(names.some((n) => n.startsWith('HEAD '))).toBe(false);
 });
 
@@ -68,34 +87,66 @@ it('serves an OpenAPI 3.1 document listing every route, with a parameter for eve
   expect(document.openapi).toBe('3.1.0');
   expect(routes.filter((r) => operationOf(r) === undefined).map(name)).toEqual([]);
   const missingParams = routes.flatMap((r) =>
-    r.paramNames.filter((p) => !operationOf(r)?.parameters?.some((q) => q.in === 'path' && q.name === p && q.required)).map((p) => `${name(r)} :${p}`),
+    r.paramNames
+      .filter((p) => !operationOf(r)?.parameters?.some((q) => q.in === 'path' && q.name === p && q.required))
+      .map((p) => `${name(r)} :${p}`),
   );
   expect(missingParams).toEqual([]);
 });
 
 it('gives a requestBody to every route whose doc() names a body, and its role to every operation', () => {
   const withBody = routes.filter((r) => r.doc?.body !== undefined);
-  expect(withBody.map(name)).toEqual(expect.arrayContaining(['POST /api/proposals', 'PUT /api/token-usage/budgets/:scope']));
-  expect(withBody.filter((r) => operationOf(r)?.requestBody?.content['application/json']?.schema === undefined).map(name)).toEqual([]);
-  expect(routes.filter((r) => r.doc !== undefined && operationOf(r)?.['x-required-role'] !== r.doc.role).map(name)).toEqual([]);
+  expect(withBody.map(name)).toEqual(
+    expect.arrayContaining(['POST /api/proposals', 'PUT /api/token-usage/budgets/:scope']),
+  );
+  expect(
+    withBody.filter((r) => operationOf(r)?.requestBody?.content['application/json']?.schema === undefined).map(name),
+  ).toEqual([]);
+  expect(
+    routes.filter((r) => r.doc !== undefined && operationOf(r)?.['x-required-role'] !== r.doc.role).map(name),
+  ).toEqual([]);
 });
 
 it('describes inputs from the zod schemas the handlers parse', () => {
   const proposals = document.paths['/api/proposals']?.post?.requestBody;
-  expect(proposals).toMatchObject({ required: true, content: { 'application/json': { schema: { properties: { agentId: { enum: ['imperium', 'guardian', 'sandbox', 'conquest'] } }, required: ['agentId'] } } } });
+  expect(proposals).toMatchObject({
+    required: true,
+    content: {
+      'application/json': {
+        schema: {
+          properties: { agentId: { enum: ['imperium', 'guardian', 'sandbox', 'conquest'] } },
+          required: ['agentId'],
+        },
+      },
+    },
+  });
   expect(document.paths['/api/agents/{id}/pause']?.post?.requestBody?.required).toBe(false);
-  expect(document.paths['/api/agents']?.get?.parameters).toContainEqual({ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } });
-  expect(document.paths['/api/token-usage/budgets/{scope}']?.put).toMatchObject({ 'x-required-role': 'admin', responses: { 403: { $ref: '#/components/responses/Forbidden' } } });
+  expect(document.paths['/api/agents']?.get?.parameters).toContainEqual({
+    name: 'limit',
+    in: 'query',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
+  });
+  expect(document.paths['/api/token-usage/budgets/{scope}']?.put).toMatchObject({
+    'x-required-role': 'admin',
+    responses: { 403: { $ref: '#/components/responses/Forbidden' } },
+  });
   expect(document.paths['/healthz']?.get).toMatchObject({ 'x-required-role': 'public', security: [] });
   expect(document.security).toEqual([{ bearer: [] }]);
 });
 
 it('gives every success response a body schema (or a media type), and every /api operation its 4xx and 503', () => {
-  const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, path, op })));
+  const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, path, op })),
+  );
   const untyped = operations.flatMap(({ name, op }) =>
     Object.entries(op.responses)
       .filter(([status]) => Number(status) < 300)
-      .filter(([, r]) => Object.values((r as { content?: Record<string, { schema?: object }> }).content ?? {}).every((c) => c.schema === undefined))
+      .filter(([, r]) =>
+        Object.values((r as { content?: Record<string, { schema?: object }> }).content ?? {}).every(
+          (c) => c.schema === undefined,
+        ),
+      )
       .map(([status]) => `${name} ${status}`),
   );
   expect(untyped).toEqual([]);
@@ -103,12 +154,21 @@ it('gives every success response a body schema (or a media type), and every /api
   const api = operations.filter(({ path }) => path.startsWith('/api/'));
   expect(api.length).toBeGreaterThan(50);
   expect(api.filter(({ op }) => !['401', '429', '503'].every((s) => s in op.responses)).map((o) => o.name)).toEqual([]);
-  expect(document.paths['/api/custody/tests']?.post?.responses).toMatchObject({ 202: { content: { 'application/json': { schema: { $ref: '#/components/schemas/StartedExam' } } } }, 409: { description: expect.stringContaining('paused') }, 413: { $ref: '#/components/responses/PayloadTooLarge' } });
+  expect(document.paths['/api/custody/tests']?.post?.responses).toMatchObject({
+    202: { content: { 'application/json': { schema: { $ref: '#/components/schemas/StartedExam' } } } },
+    409: { description: expect.stringContaining('paused') },
+    413: { $ref: '#/components/responses/PayloadTooLarge' },
+  });
   // Named response schemas are components, for client generators to name their types after; the exam detail is one.
-  const schemas = (document.components as { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> }).schemas;
+  const schemas = (
+    document.components as { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> }
+  ).schemas;
   expect(schemas.StartedExam?.required).toEqual(expect.arrayContaining(['workflowId', 'examUrl']));
   expect(schemas.Exam?.properties?.items).toEqual({ type: 'array', items: { $ref: '#/components/schemas/ExamItem' } });
-  expect(document.paths['/api/custody/tests/{id}']?.get?.responses['200']).toEqual({ description: expect.any(String), content: { 'application/json': { schema: { $ref: '#/components/schemas/Exam' } } } });
+  expect(document.paths['/api/custody/tests/{id}']?.get?.responses['200']).toEqual({
+    description: expect.any(String),
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Exam' } } },
+  });
   expect(Object.keys(document.paths['/api/agents']?.get?.responses ?? {})).not.toContain('409');
 });
 
@@ -122,7 +182,8 @@ it('serves /docs without a key: self-contained HTML naming the routes', async ()
   const res = await api.request('GET', '/docs');
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-  for (const path of ['/api/agents/{id}', '/api/proposals/{id}/review', '/api/token-usage/budgets/{scope}', '/healthz']) expect(res.text).toContain(`<code>${path}</code>`);
+  for (const path of ['/api/agents/{id}', '/api/proposals/{id}/review', '/api/token-usage/budgets/{scope}', '/healthz'])
+    expect(res.text).toContain(`<code>${path}</code>`);
   expect(res.text).toContain('<code>agentId</code>');
   expect(res.text).not.toMatch(/<script|<link|\ssrc=|https?:\/\//i);
 });

@@ -34,7 +34,8 @@ it('limits each key separately and answers 429 with Retry-After', async () => {
 it('counts /API/… (any case) against the same key as /api/…, and audits the 429', async () => {
   const key = await api.key('viewer', 'case-mixer');
   const statuses = [];
-  for (const path of ['/api/agents', '/API/agents', '/Api/agents', '/api/AGENTS']) statuses.push((await api.request('GET', path, { key })).status);
+  for (const path of ['/api/agents', '/API/agents', '/Api/agents', '/api/AGENTS'])
+    statuses.push((await api.request('GET', path, { key })).status);
   expect(statuses).toEqual([200, 200, 200, 429]);
   const rows = await api.orm.em.fork().find(AuditLog, { actorName: 'case-mixer' });
   expect(rows.map((r) => [r.method, r.path, r.status])).toEqual([['GET', '/api/AGENTS', 429]]);
@@ -63,10 +64,16 @@ describe('failed authentications per client IP', () => {
     const good = await a.key('viewer');
     expect((await a.request('GET', '/api/agents', { key: good })).status).toBe(200);
     const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await (i % 2 === 0 ? a : b).request('GET', '/api/agents', { key: `lvl_guess${i}`.padEnd(47, 'x') })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (await (i % 2 === 0 ? a : b).request('GET', '/api/agents', { key: `lvl_guess${i}`.padEnd(47, 'x') })).status,
+      );
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     const limited = await b.request('POST', '/api/agents/guardian/pause', { key: good, body: '{oops' });
-    expect([limited.status, limited.body]).toEqual([429, { error: { code: 'rate_limited', message: expect.stringMatching(/retry after \d+ s/) } }]);
+    expect([limited.status, limited.body]).toEqual([
+      429,
+      { error: { code: 'rate_limited', message: expect.stringMatching(/retry after \d+ s/) } },
+    ]);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     // Successful authentications do not count: only failures.
     const rows = await a.orm.em.fork().find(AuditLog, { keyPrefix: 'lvl_guess0' });
@@ -76,7 +83,10 @@ describe('failed authentications per client IP', () => {
   it('records a flood of refused requests as one 429 per client per minute, not one row per request', async () => {
     const before = await a.orm.em.fork().count(AuditLog, { status: 429 });
     const statuses = [];
-    for (let i = 0; i < 40; i++) statuses.push((await (i % 2 === 0 ? a : b).request('GET', '/api/agents', { key: `lvl_flood${i}`.padEnd(47, 'x') })).status);
+    for (let i = 0; i < 40; i++)
+      statuses.push(
+        (await (i % 2 === 0 ? a : b).request('GET', '/api/agents', { key: `lvl_flood${i}`.padEnd(47, 'x') })).status,
+      );
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
     expect((await a.orm.em.fork().count(AuditLog, { status: 429 })) - before).toBeLessThanOrEqual(1);
   });

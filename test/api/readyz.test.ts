@@ -20,7 +20,11 @@ it('is ready when PostgreSQL and Temporal answer', async () => {
       status: 'ready',
       checks: { database: 'up', temporal: 'up' },
       sandbox: { isolation: 'unknown', workers: 0 },
-      queues: { workflows: { queue: 'lvlup', workers: 0 }, llm: { queue: 'lvlup-llm', workers: 0 }, sandbox: { queue: 'lvlup-sandbox', workers: 0 } },
+      queues: {
+        workflows: { queue: 'lvlup', workers: 0 },
+        llm: { queue: 'lvlup-llm', workers: 0 },
+        sandbox: { queue: 'lvlup-sandbox', workers: 0 },
+      },
     });
     expect((await api.request('GET', '/healthz')).status).toBe(200);
   } finally {
@@ -30,15 +34,25 @@ it('is ready when PostgreSQL and Temporal answer', async () => {
 
 it('shows the sandbox isolation the live workers announced, in /readyz and GET /api/system', async () => {
   const api = await startTestApi(testConfig(db.url));
-  const worker = await registerWorker(api.orm, { identity: 'test-worker@host', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap', cgroup: 'v1' } });
+  const worker = await registerWorker(api.orm, {
+    identity: 'test-worker@host',
+    taskQueue: 'lvlup',
+    sandbox: { isolation: 'bwrap', cgroup: 'v1' },
+  });
   try {
-    expect((await api.request('GET', '/readyz')).body).toMatchObject({ status: 'ready', sandbox: { isolation: 'bwrap', workers: 1 } });
+    expect((await api.request('GET', '/readyz')).body).toMatchObject({
+      status: 'ready',
+      sandbox: { isolation: 'bwrap', workers: 1 },
+    });
     const system = await api.request('GET', '/api/system', { key: await api.key('viewer') });
     expect(system.status).toBe(200);
     expect(system.body).toMatchObject({
       database: 'up',
       temporal: 'up',
-      sandbox: { isolation: 'bwrap', workers: [{ identity: 'test-worker@host', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap', cgroup: 'v1' } }] },
+      sandbox: {
+        isolation: 'bwrap',
+        workers: [{ identity: 'test-worker@host', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap', cgroup: 'v1' } }],
+      },
       llm: { providers: expect.any(Array) },
     });
     expect((await api.request('GET', '/api/system')).status).toBe(401);
@@ -52,13 +66,29 @@ it('shows the sandbox isolation the live workers announced, in /readyz and GET /
 
 it('shows how many live workers poll each task queue: a queue nobody polls reads 0; a worker without a sandbox leaves the isolation alone', async () => {
   const api = await startTestApi(testConfig(db.url));
-  const sandboxWorker = await registerWorker(api.orm, { identity: 'sandbox-worker@bwrap-host', taskQueue: 'lvlup-sandbox', sandbox: { isolation: 'bwrap' } });
-  const mainWorker = await registerWorker(api.orm, { identity: 'main-worker@host', taskQueue: 'lvlup,lvlup-sandbox', sandbox: { isolation: 'bwrap' } });
-  const llmWorker = await registerWorker(api.orm, { identity: 'llm-worker@other-host', taskQueue: 'lvlup-llm', sandbox: {} });
+  const sandboxWorker = await registerWorker(api.orm, {
+    identity: 'sandbox-worker@bwrap-host',
+    taskQueue: 'lvlup-sandbox',
+    sandbox: { isolation: 'bwrap' },
+  });
+  const mainWorker = await registerWorker(api.orm, {
+    identity: 'main-worker@host',
+    taskQueue: 'lvlup,lvlup-sandbox',
+    sandbox: { isolation: 'bwrap' },
+  });
+  const llmWorker = await registerWorker(api.orm, {
+    identity: 'llm-worker@other-host',
+    taskQueue: 'lvlup-llm',
+    sandbox: {},
+  });
   try {
     expect((await api.request('GET', '/readyz')).body).toMatchObject({
       sandbox: { isolation: 'bwrap', workers: 3 },
-      queues: { workflows: { queue: 'lvlup', workers: 1 }, llm: { queue: 'lvlup-llm', workers: 1 }, sandbox: { queue: 'lvlup-sandbox', workers: 2 } },
+      queues: {
+        workflows: { queue: 'lvlup', workers: 1 },
+        llm: { queue: 'lvlup-llm', workers: 1 },
+        sandbox: { queue: 'lvlup-sandbox', workers: 2 },
+      },
     });
     await llmWorker.stop();
     const system = await api.request('GET', '/api/system', { key: await api.key('viewer') });
@@ -76,7 +106,11 @@ it('answers 503 naming the database when it is unreachable', async () => {
     const res = await api.request('GET', '/readyz');
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({
-      error: { code: 'service_unavailable', message: 'not ready: database unreachable', details: { database: 'down', temporal: 'up' } },
+      error: {
+        code: 'service_unavailable',
+        message: 'not ready: database unreachable',
+        details: { database: 'down', temporal: 'up' },
+      },
     });
   } finally {
     await api.close();
@@ -102,13 +136,19 @@ it('answers 503 with Retry-After, never 500, while its database connections are 
   const killer = new Client({ connectionString: db.url });
   await killer.connect();
   try {
-    const killAll = () => killer.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    const killAll = () =>
+      killer.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
     for (let i = 0; i < 100 && !statuses.includes(503); i++) {
       // Every pooled connection of the API dies under it, as after a failover or an operator's pg_terminate_backend —
       // before the request and again while it is in flight (a pool drops a connection it saw die, so only a kill
       // that lands during the request's own query reaches the handler).
       await killAll();
-      const [res] = await Promise.all([api.request('GET', '/api/custody/tests', { key }), new Promise((r) => setTimeout(r, i % 5)).then(killAll)]);
+      const [res] = await Promise.all([
+        api.request('GET', '/api/custody/tests', { key }),
+        new Promise((r) => setTimeout(r, i % 5)).then(killAll),
+      ]);
       statuses.push(res.status);
       if (res.status === 503) {
         expect(res.body).toEqual({ error: { code: 'service_unavailable', message: 'the database is unavailable' } });

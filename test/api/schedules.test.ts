@@ -13,7 +13,8 @@ let api: TestApi;
 let connection: Connection;
 let client: Client;
 // A task queue no worker polls: a triggered run waits there harmlessly.
-const config = () => testConfig(db.url, { TEMPORAL_TASK_QUEUE: `idle-${randomBytes(4).toString('hex')}`, RATE_LIMIT_MAX: '10000' });
+const config = () =>
+  testConfig(db.url, { TEMPORAL_TASK_QUEUE: `idle-${randomBytes(4).toString('hex')}`, RATE_LIMIT_MAX: '10000' });
 let definitions: ReturnType<typeof scheduleDefinitions>;
 
 beforeAll(async () => {
@@ -25,7 +26,11 @@ beforeAll(async () => {
   client = new Client({ connection });
 });
 afterAll(async () => {
-  for (const def of definitions) await client.schedule.getHandle(def.id).delete().catch(() => undefined);
+  for (const def of definitions)
+    await client.schedule
+      .getHandle(def.id)
+      .delete()
+      .catch(() => undefined);
   await connection.close();
   await api.close();
   await db.drop();
@@ -45,9 +50,19 @@ it('syncs every schedule idempotently (a second worker start creates none) and l
   expect(items.every((i) => i.exists && !i.paused)).toBe(true);
 
   expect((await api.request('POST', '/api/schedules/guardian-scan/pause', { key: viewer })).status).toBe(403);
-  expect((await api.request('POST', '/api/schedules/guardian-scan/pause', { key: operator, body: { reason: 'maintenance window' } })).status).toBe(200);
+  expect(
+    (
+      await api.request('POST', '/api/schedules/guardian-scan/pause', {
+        key: operator,
+        body: { reason: 'maintenance window' },
+      })
+    ).status,
+  ).toBe(200);
   const paused = await api.request('GET', '/api/schedules', { key: viewer });
-  expect((paused.body as { items: Array<{ id: string }> }).items.find((i) => i.id === 'guardian-scan')).toMatchObject({ paused: true, pauseNote: 'maintenance window' });
+  expect((paused.body as { items: Array<{ id: string }> }).items.find((i) => i.id === 'guardian-scan')).toMatchObject({
+    paused: true,
+    pauseNote: 'maintenance window',
+  });
   // A second sync (a worker restart) keeps the operator's pause.
   await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
   expect((await client.schedule.getHandle('guardian-scan').describe()).state.paused).toBe(true);
@@ -65,20 +80,37 @@ it('creates the weekly report as a calendar schedule firing Mondays at 09:00 UTC
   // Interval schedules carry their own offsets into Temporal (they no longer all fire at the same instant).
   const scan = definitions.find((d) => d.id === 'guardian-scan');
   const scanSpec = (await client.schedule.getHandle('guardian-scan').describe()).spec;
-  expect(scanSpec.intervals).toEqual([{ every: (scan?.intervalSeconds ?? 0) * 1000, offset: (scan?.offsetSeconds ?? 0) * 1000 }]);
+  expect(scanSpec.intervals).toEqual([
+    { every: (scan?.intervalSeconds ?? 0) * 1000, offset: (scan?.offsetSeconds ?? 0) * 1000 },
+  ]);
   expect(scan?.offsetSeconds).toBeGreaterThan(0);
-  expect(described.spec.calendars).toEqual([expect.objectContaining({ dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }], hour: [{ start: 9, end: 9, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] })]);
-  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'weeklyReportWorkflow', workflowId: 'weekly-report-scheduled' });
+  expect(described.spec.calendars).toEqual([
+    expect.objectContaining({
+      dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }],
+      hour: [{ start: 9, end: 9, step: 1 }],
+      minute: [{ start: 0, end: 0, step: 1 }],
+    }),
+  ]);
+  expect(described.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'weeklyReportWorkflow',
+    workflowId: 'weekly-report-scheduled',
+  });
   const next = described.info.nextActionTimes;
   expect(next.length).toBeGreaterThan(0);
-  for (const t of next) expect([t.getUTCDay(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()]).toEqual([1, 9, 0, 0]);
+  for (const t of next)
+    expect([t.getUTCDay(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()]).toEqual([1, 9, 0, 0]);
 });
 
 it('creates the reconciler schedule, and starts exams with their workflow execution timeout', async () => {
   const logger = createLogger({ level: 'error', format: 'json' });
   await syncSchedules(client, definitions, { catchupWindowSeconds: 60, logger });
   const reconciler = await client.schedule.getHandle('reconcile').describe();
-  expect(reconciler.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', workflowId: 'reconcile-scheduled' });
+  expect(reconciler.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'reconcileWorkflow',
+    workflowId: 'reconcile-scheduled',
+  });
   expect(reconciler.policies.overlap).toBe('SKIP');
   const exam = await client.schedule.getHandle('custody-guardian').describe();
   expect(exam.action).toMatchObject({ workflowExecutionTimeout: 2 * 3600 * 1000 });
@@ -87,15 +119,36 @@ it('creates the reconciler schedule, and starts exams with their workflow execut
 it('moves a schedule between an interval and a calendar on sync, keeping one schedule', async () => {
   const logger = createLogger({ level: 'error', format: 'json' });
   const id = `switch-${randomBytes(4).toString('hex')}`;
-  const base = { id, workflowType: 'weeklyReportWorkflow', args: [{ trigger: 'schedule' }], taskQueue: 'idle', workflowIdPrefix: id, note: 'spec switch' };
+  const base = {
+    id,
+    workflowType: 'weeklyReportWorkflow',
+    args: [{ trigger: 'schedule' }],
+    taskQueue: 'idle',
+    workflowIdPrefix: id,
+    note: 'spec switch',
+  };
   try {
-    expect(await syncSchedules(client, [{ ...base, intervalSeconds: 3600 }], { catchupWindowSeconds: 60, logger })).toEqual({ created: [id], updated: [] });
-    expect(await syncSchedules(client, [{ ...base, calendar: { dayOfWeek: 'FRIDAY', hour: 17, minute: 30 } }], { catchupWindowSeconds: 60, logger })).toEqual({ created: [], updated: [id] });
+    expect(
+      await syncSchedules(client, [{ ...base, intervalSeconds: 3600 }], { catchupWindowSeconds: 60, logger }),
+    ).toEqual({ created: [id], updated: [] });
+    expect(
+      await syncSchedules(client, [{ ...base, calendar: { dayOfWeek: 'FRIDAY', hour: 17, minute: 30 } }], {
+        catchupWindowSeconds: 60,
+        logger,
+      }),
+    ).toEqual({ created: [], updated: [id] });
     const spec = (await client.schedule.getHandle(id).describe()).spec;
     expect(spec.intervals ?? []).toEqual([]);
     expect(spec.calendars).toHaveLength(1);
-    expect(spec.calendars?.[0]).toMatchObject({ dayOfWeek: [{ start: 'FRIDAY' }], hour: [{ start: 17 }], minute: [{ start: 30 }] });
+    expect(spec.calendars?.[0]).toMatchObject({
+      dayOfWeek: [{ start: 'FRIDAY' }],
+      hour: [{ start: 17 }],
+      minute: [{ start: 30 }],
+    });
   } finally {
-    await client.schedule.getHandle(id).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   }
 });

@@ -30,7 +30,10 @@ afterAll(async () => {
 
 it('is for admins only: an operator gets 403 on every webhook route', async () => {
   for (const method of ['GET', 'PUT', 'DELETE']) {
-    const res = await api.request(method, '/api/settings/webhook', { key: operator, body: method === 'PUT' ? { url: 'https://x.example.com', secret: SECRET } : undefined });
+    const res = await api.request(method, '/api/settings/webhook', {
+      key: operator,
+      body: method === 'PUT' ? { url: 'https://x.example.com', secret: SECRET } : undefined,
+    });
     expect(res.status).toBe(403);
   }
   expect(await api.orm.em.fork().count(StoredSecret, {})).toBe(0);
@@ -39,13 +42,30 @@ it('is for admins only: an operator gets 403 on every webhook route', async () =
 it('shows the environment’s webhook until one is set through the API', async () => {
   const res = await api.request('GET', '/api/settings/webhook', { key: admin });
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ url: ENV_URL, secretSet: true, source: 'env', enabled: true, since: null, updatedAt: null, updatedBy: null });
+  expect(res.body).toEqual({
+    url: ENV_URL,
+    secretSet: true,
+    source: 'env',
+    enabled: true,
+    since: null,
+    updatedAt: null,
+    updatedBy: null,
+  });
 });
 
 it('stores the webhook sealed, overriding the environment, and never returns the secret', async () => {
-  const put = await api.request('PUT', '/api/settings/webhook', { key: admin, body: { url: 'https://hooks.example.com/in', secret: SECRET } });
+  const put = await api.request('PUT', '/api/settings/webhook', {
+    key: admin,
+    body: { url: 'https://hooks.example.com/in', secret: SECRET },
+  });
   expect(put.status).toBe(200);
-  expect(put.body).toMatchObject({ url: 'https://hooks.example.com/in', secretSet: true, source: 'api', enabled: true, updatedBy: 'settings-admin' });
+  expect(put.body).toMatchObject({
+    url: 'https://hooks.example.com/in',
+    secretSet: true,
+    source: 'api',
+    enabled: true,
+    updatedBy: 'settings-admin',
+  });
   expect(put.text).not.toContain(SECRET);
   const get = await api.request('GET', '/api/settings/webhook', { key: admin });
   expect(get.body).toEqual(put.body);
@@ -58,17 +78,25 @@ it('stores the webhook sealed, overriding the environment, and never returns the
     expect(row.ciphertext).not.toContain(SECRET);
     expect(row.ciphertext).not.toContain('hooks.example.com');
   }
-  const audit = await api.orm.em.fork().findOneOrFail(AuditLog, { method: 'PUT', target: 'settings:webhook' }, { orderBy: { id: 'desc' } });
+  const audit = await api.orm.em
+    .fork()
+    .findOneOrFail(AuditLog, { method: 'PUT', target: 'settings:webhook' }, { orderBy: { id: 'desc' } });
   expect(audit).toMatchObject({ actorName: 'settings-admin', status: 200 });
 });
 
 it('keeps when the url was set across a secret change, and resets it when the url changes', async () => {
-  const first = await api.request('PUT', '/api/settings/webhook', { key: admin, body: { url: 'https://a.example.com', secret: SECRET } });
+  const first = await api.request('PUT', '/api/settings/webhook', {
+    key: admin,
+    body: { url: 'https://a.example.com', secret: SECRET },
+  });
   const since = (first.body as { since: string }).since;
   const rotated = await api.request('PUT', '/api/settings/webhook', { key: admin, body: { secret: `${SECRET}-2` } });
   expect(rotated.body).toMatchObject({ url: 'https://a.example.com', since });
   await new Promise((r) => setTimeout(r, 5));
-  const moved = await api.request('PUT', '/api/settings/webhook', { key: admin, body: { url: 'https://b.example.com' } });
+  const moved = await api.request('PUT', '/api/settings/webhook', {
+    key: admin,
+    body: { url: 'https://b.example.com' },
+  });
   expect(moved.body).toMatchObject({ url: 'https://b.example.com', secretSet: true });
   expect(Date.parse((moved.body as { since: string }).since)).toBeGreaterThan(Date.parse(since));
 });
@@ -120,16 +148,33 @@ it('refuses a loopback, private, link-local or metadata url with a 400 saying wh
     const res = await api.request('PUT', '/api/settings/webhook', { key: admin, body: { url, secret: SECRET } });
     expect({ url, status: res.status }).toEqual({ url, status: 400 });
     expect(res.body).toMatchObject({
-      error: { code: 'bad_request', details: [{ field: 'url', message: expect.stringMatching(/^\S+ (is|resolves to \S+,) an? .+ address; set WEBHOOK_ALLOW_PRIVATE=true/) }] },
+      error: {
+        code: 'bad_request',
+        details: [
+          {
+            field: 'url',
+            message: expect.stringMatching(/^\S+ (is|resolves to \S+,) an? .+ address; set WEBHOOK_ALLOW_PRIVATE=true/),
+          },
+        ],
+      },
     });
   }
   expect(await api.orm.em.fork().count(StoredSecret, {})).toBe(0);
 });
 
 it('accepts a private url when WEBHOOK_ALLOW_PRIVATE=true', async () => {
-  const open = await startTestApi(testConfig(db.url, { RATE_LIMIT_MAX: '1000', DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'), WEBHOOK_ALLOW_PRIVATE: 'true' }));
+  const open = await startTestApi(
+    testConfig(db.url, {
+      RATE_LIMIT_MAX: '1000',
+      DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    }),
+  );
   try {
-    const res = await open.request('PUT', '/api/settings/webhook', { key: await open.key('admin'), body: { url: 'http://127.0.0.1:9000/hook', secret: SECRET } });
+    const res = await open.request('PUT', '/api/settings/webhook', {
+      key: await open.key('admin'),
+      body: { url: 'http://127.0.0.1:9000/hook', secret: SECRET },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ url: 'http://127.0.0.1:9000/hook', source: 'api' });
   } finally {
@@ -139,15 +184,25 @@ it('accepts a private url when WEBHOOK_ALLOW_PRIVATE=true', async () => {
 
 it('refuses to store a secret without DATA_ENCRYPTION_KEY, saying so, and stores nothing in clear', async () => {
   const bareAdmin = await bare.key('admin');
-  const res = await bare.request('PUT', '/api/settings/webhook', { key: bareAdmin, body: { url: 'https://x.example.com', secret: SECRET } });
+  const res = await bare.request('PUT', '/api/settings/webhook', {
+    key: bareAdmin,
+    body: { url: 'https://x.example.com', secret: SECRET },
+  });
   expect(res.status).toBe(503);
-  expect(res.body).toMatchObject({ error: { code: 'encryption_not_configured', message: expect.stringMatching(/DATA_ENCRYPTION_KEY is not set/) } });
+  expect(res.body).toMatchObject({
+    error: { code: 'encryption_not_configured', message: expect.stringMatching(/DATA_ENCRYPTION_KEY is not set/) },
+  });
   expect(await bare.orm.em.fork().count(StoredSecret, {})).toBe(0);
-  expect((await bare.request('GET', '/api/settings/webhook', { key: bareAdmin })).body).toMatchObject({ source: 'env' });
+  expect((await bare.request('GET', '/api/settings/webhook', { key: bareAdmin })).body).toMatchObject({
+    source: 'env',
+  });
 });
 
 it('says so when the stored settings were sealed under a key this server does not have', async () => {
-  await api.request('PUT', '/api/settings/webhook', { key: admin, body: { url: 'https://x.example.com', secret: SECRET } });
+  await api.request('PUT', '/api/settings/webhook', {
+    key: admin,
+    body: { url: 'https://x.example.com', secret: SECRET },
+  });
   const bareAdmin = await bare.key('admin');
   const res = await bare.request('GET', '/api/settings/webhook', { key: bareAdmin });
   expect(res.status).toBe(503);

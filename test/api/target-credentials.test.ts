@@ -30,17 +30,33 @@ afterAll(async () => {
 
 it('is for admins only', async () => {
   for (const method of ['GET', 'PUT', 'DELETE']) {
-    const res = await api.request(method, '/api/settings/target-credentials', { key: operator, body: method === 'PUT' ? { token: TOKEN } : undefined });
+    const res = await api.request(method, '/api/settings/target-credentials', {
+      key: operator,
+      body: method === 'PUT' ? { token: TOKEN } : undefined,
+    });
     expect(res.status).toBe(403);
   }
   expect(await api.orm.em.fork().count(StoredSecret, {})).toBe(0);
 });
 
 it('stores the token sealed, never returns it, audits the change, and hands it to git in clear only through the store', async () => {
-  expect((await api.request('GET', '/api/settings/target-credentials', { key: admin })).body).toEqual({ tokenSet: false, username: null, updatedAt: null, updatedBy: null });
-  const put = await api.request('PUT', '/api/settings/target-credentials', { key: admin, body: { token: TOKEN, username: 'ci-bot' } });
+  expect((await api.request('GET', '/api/settings/target-credentials', { key: admin })).body).toEqual({
+    tokenSet: false,
+    username: null,
+    updatedAt: null,
+    updatedBy: null,
+  });
+  const put = await api.request('PUT', '/api/settings/target-credentials', {
+    key: admin,
+    body: { token: TOKEN, username: 'ci-bot' },
+  });
   expect(put.status).toBe(200);
-  expect(put.body).toEqual({ tokenSet: true, username: 'ci-bot', updatedAt: expect.any(String), updatedBy: 'creds-admin' });
+  expect(put.body).toEqual({
+    tokenSet: true,
+    username: 'ci-bot',
+    updatedAt: expect.any(String),
+    updatedBy: 'creds-admin',
+  });
   expect(put.text).not.toContain(TOKEN);
   const get = await api.request('GET', '/api/settings/target-credentials', { key: admin });
   expect(get.body).toEqual(put.body);
@@ -48,7 +64,10 @@ it('stores the token sealed, never returns it, audits the change, and hands it t
   const row = await api.orm.em.fork().findOneOrFail(StoredSecret, { name: TARGET_CREDENTIALS_NAME });
   expect(row.ciphertext).toMatch(/^v1:[0-9a-f]{16}:/);
   expect(row.ciphertext).not.toContain(TOKEN);
-  expect(await loadTargetCredentials(api.orm.em.fork(), loadEncryptionKeys({ key: KEY, previousKeys: [] }))).toEqual({ username: 'ci-bot', token: TOKEN });
+  expect(await loadTargetCredentials(api.orm.em.fork(), loadEncryptionKeys({ key: KEY, previousKeys: [] }))).toEqual({
+    username: 'ci-bot',
+    token: TOKEN,
+  });
 
   const audits = await api.orm.em.fork().find(AuditLog, { target: 'settings:target-credentials' });
   expect(audits.map((a) => [a.method, a.actorName, a.status])).toEqual([['PUT', 'creds-admin', 200]]);
@@ -76,7 +95,10 @@ it('refuses a token or user name that could break the header, naming the field, 
 });
 
 it('refuses to store the token without DATA_ENCRYPTION_KEY', async () => {
-  const res = await bare.request('PUT', '/api/settings/target-credentials', { key: await bare.key('admin'), body: { token: TOKEN } });
+  const res = await bare.request('PUT', '/api/settings/target-credentials', {
+    key: await bare.key('admin'),
+    body: { token: TOKEN },
+  });
   expect(res.status).toBe(503);
   expect(res.body).toMatchObject({ error: { code: 'encryption_not_configured' } });
   expect(await bare.orm.em.fork().count(StoredSecret, {})).toBe(0);

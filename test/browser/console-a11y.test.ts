@@ -10,7 +10,15 @@ import { Proposal } from '../../src/db/entities';
 import { registerWorker } from '../../src/db/workers';
 import { lastEndedWeekStart } from '../../src/domain/weeks';
 import { startTestApi, type TestApi } from '../helpers/api';
-import { buildConsole, createSchedules, freshNamespace, launchChromium, open, screenshot, signIn } from '../helpers/browser';
+import {
+  buildConsole,
+  createSchedules,
+  freshNamespace,
+  launchChromium,
+  open,
+  screenshot,
+  signIn,
+} from '../helpers/browser';
 import { testConfig } from '../helpers/config';
 import { useLlmTestBed } from '../helpers/llm';
 import { exampleTargetFix } from '../helpers/proposals';
@@ -34,7 +42,16 @@ beforeAll(async () => {
   browser = await launchChromium();
   axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
   const namespace = await freshNamespace();
-  config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', TEMPORAL_NAMESPACE: namespace, TEMPORAL_TASK_QUEUE: `idle-${randomUUID().slice(0, 8)}`, RATE_LIMIT_MAX: '10000' }));
+  config = testConfig(
+    bed.db.url,
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_TASK_QUEUE: `idle-${randomUUID().slice(0, 8)}`,
+      RATE_LIMIT_MAX: '10000',
+    }),
+  );
   schedules = await createSchedules(config);
   api = await startTestApi(config);
   admin = await api.key('admin', 'a11y-admin');
@@ -48,10 +65,34 @@ beforeAll(async () => {
   const exam = await seedExam(em(), { agentId: 'imperium', status: 'passed', completedAt: inWeek, levels: [1, 2] });
   await seedRun(em(), { agentId: 'guardian', kind: 'guardian_scan', status: 'completed', startedAt: new Date() });
   const id = randomUUID();
-  const proposal = new Proposal({ id, workflowId: proposalWorkflowId(id), agentId: 'imperium', findingId: null, goal: 'Tidy the parser', trigger: 'api', requestedBy: 'test' });
-  Object.assign(proposal, { status: 'awaiting_review', title: 'Tidy the parser', diff: exampleTargetFix(), changedFiles: ['src/users.js'], changedLines: 1, guardianReview: { scan: { newFindings: [], tools: [] }, model: { summary: 'Looks safe.', concerns: [] }, modelReview: 'passed', blocked: false, reasons: [] } });
+  const proposal = new Proposal({
+    id,
+    workflowId: proposalWorkflowId(id),
+    agentId: 'imperium',
+    findingId: null,
+    goal: 'Tidy the parser',
+    trigger: 'api',
+    requestedBy: 'test',
+  });
+  Object.assign(proposal, {
+    status: 'awaiting_review',
+    title: 'Tidy the parser',
+    diff: exampleTargetFix(),
+    changedFiles: ['src/users.js'],
+    changedLines: 1,
+    guardianReview: {
+      scan: { newFindings: [], tools: [] },
+      model: { summary: 'Looks safe.', concerns: [] },
+      modelReview: 'passed',
+      blocked: false,
+      reasons: [],
+    },
+  });
   await em().persistAndFlush(proposal);
-  const { notificationId } = await notifyWeeklyReport(bed.orm, await computeWeeklyReport({ orm: bed.orm, config }, weekStart));
+  const { notificationId } = await notifyWeeklyReport(
+    bed.orm,
+    await computeWeeklyReport({ orm: bed.orm, config }, weekStart),
+  );
   details.push(`#/exams/${exam.id}`, `#/proposals/${id}`, `#/reports/${notificationId}`);
 });
 
@@ -86,21 +127,44 @@ it('finds no serious or critical axe-core violation on the sign-in page or on an
   const found: Record<string, Violation[]> = { '#/signin': serious(await axe(signInPage)) };
   await context.close();
 
-  const worker = await registerWorker(bed.orm, { identity: 'a11y-worker', taskQueue: config.temporal.taskQueue, sandbox: { isolation: 'process', cgroup: 'none', warnings: ['no filesystem isolation'] } });
+  const worker = await registerWorker(bed.orm, {
+    identity: 'a11y-worker',
+    taskQueue: config.temporal.taskQueue,
+    sandbox: { isolation: 'process', cgroup: 'none', warnings: ['no filesystem isolation'] },
+  });
   const { page, errors } = await signIn(browser, api.url, admin);
   const nav = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
   // Every page of the nav an admin sees (the audit log among them), then the detail pages.
-  expect(nav).toEqual(expect.arrayContaining(['#/agents', '#/schedules', '#/kpis', '#/reports', '#/budgets', '#/judges', '#/system', '#/audit']));
+  expect(nav).toEqual(
+    expect.arrayContaining([
+      '#/agents',
+      '#/schedules',
+      '#/kpis',
+      '#/reports',
+      '#/budgets',
+      '#/judges',
+      '#/system',
+      '#/audit',
+    ]),
+  );
   for (const hash of [...nav, ...details]) {
     await open(page, hash, 'main h1');
     // The page has loaded (not its "Loading…") and shows no error.
     await page.waitForFunction(`!document.querySelector('main > p.muted')?.textContent?.startsWith('Loading')`);
-    expect({ hash, error: await page.locator('main .error[role=alert]').allTextContents() }).toEqual({ hash, error: [] });
+    expect({ hash, error: await page.locator('main .error[role=alert]').allTextContents() }).toEqual({
+      hash,
+      error: [],
+    });
     found[hash] = serious(await axe(page));
     await screenshot(page, `a11y-${hash.replace(/^#\//, '').replace(/\/[0-9a-f-]{36}$/, '-detail')}`);
   }
   await worker.stop();
-  const failing = Object.entries(found).filter(([, vs]) => vs.length > 0).map(([hash, vs]) => `${hash}: ${vs.map((v) => `${v.id} (${v.impact}: ${v.help}) at ${v.nodes.join(', ')}`).join('; ')}`);
+  const failing = Object.entries(found)
+    .filter(([, vs]) => vs.length > 0)
+    .map(
+      ([hash, vs]) =>
+        `${hash}: ${vs.map((v) => `${v.id} (${v.impact}: ${v.help}) at ${v.nodes.join(', ')}`).join('; ')}`,
+    );
   expect(failing).toEqual([]);
   expect(Object.keys(found).length).toBe(nav.length + details.length + 1);
   expect(errors).toEqual([]);
@@ -151,7 +215,13 @@ it('lets a keyboard user sign in, reach a page through the nav with Tab and Ente
   await page.keyboard.type('7');
   await page.keyboard.press('Enter');
   await page.waitForSelector(`.outcome [role=status]:has-text("Saved the budget of ${scope}")`);
-  expect((await api.request('GET', '/api/token-usage/budgets', { key: admin }).then((r) => r.body as { items: Array<{ scope: string; monthlyTokens: number; monthlyUsd: number }> })).items.find((b) => b.scope === scope)).toMatchObject({ monthlyTokens: 250000, monthlyUsd: 7 });
+  expect(
+    (
+      await api
+        .request('GET', '/api/token-usage/budgets', { key: admin })
+        .then((r) => r.body as { items: Array<{ scope: string; monthlyTokens: number; monthlyUsd: number }> })
+    ).items.find((b) => b.scope === scope),
+  ).toMatchObject({ monthlyTokens: 250000, monthlyUsd: 7 });
   await screenshot(page, 'console-keyboard');
   await context.close();
 });

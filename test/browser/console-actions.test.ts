@@ -37,9 +37,20 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-console-actions-'));
   config = testConfig(
     bed.db.url,
-    bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: TASK_QUEUE, TEMPORAL_UI_URL: TEMPORAL_UI, RATE_LIMIT_MAX: '10000', LLM_TIMEOUT_SECONDS: '20' }),
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      DATA_DIR: dataDir,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      TEMPORAL_UI_URL: TEMPORAL_UI,
+      RATE_LIMIT_MAX: '10000',
+      LLM_TIMEOUT_SECONDS: '20',
+    }),
   );
-  worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: TASK_QUEUE });
+  worker = await createTestWorker(config, bed.orm, {
+    workflowsPath: require.resolve('../../workflows'),
+    taskQueue: TASK_QUEUE,
+  });
   worker.start();
   api = await startTestApi(config);
   operator = await api.key('operator', 'console-operator');
@@ -59,15 +70,53 @@ afterAll(async () => {
 function scriptModels(): void {
   bed.fakes.reset();
   bed.fakes.openai.when('rigorous examiner', (req) => ({
-    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Question ${i} ${randomUUID()} about the topic.`, rubric: RUBRIC })) },
+    json: {
+      items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({
+        kind: 'open',
+        prompt: `Question ${i} ${randomUUID()} about the topic.`,
+        rubric: RUBRIC,
+      })),
+    },
     delayMs: 700,
   }));
   bed.fakes.openai.when('You are taking an exam', { text: 'A careful answer.', delayMs: 300 });
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'right' }] }, delayMs: 200 });
-  bed.fakes.openai.when('Plan this learning cycle', { json: { agents: [{ agentId: 'imperium', topics: [{ title: 'Coordinating parallel agent work', category: 'cross_ai_collaboration', why: 'weakest category' }] }] } });
-  bed.fakes.openai.when('Study: write', { json: { notes: [{ title: 'A study note from the console test', body: 'Start work where it is shown and follow it to its end.', category: null, sources: [] }] } });
+  bed.fakes.openai.when('strict, fair judge', {
+    json: { criteria: [{ id: 'c1', score: 9, reason: 'right' }] },
+    delayMs: 200,
+  });
+  bed.fakes.openai.when('Plan this learning cycle', {
+    json: {
+      agents: [
+        {
+          agentId: 'imperium',
+          topics: [
+            { title: 'Coordinating parallel agent work', category: 'cross_ai_collaboration', why: 'weakest category' },
+          ],
+        },
+      ],
+    },
+  });
+  bed.fakes.openai.when('Study: write', {
+    json: {
+      notes: [
+        {
+          title: 'A study note from the console test',
+          body: 'Start work where it is shown and follow it to its end.',
+          category: null,
+          sources: [],
+        },
+      ],
+    },
+  });
   bed.fakes.openai.when('You are Guardian', triageAllTruePositive);
-  bed.fakes.openai.when('You are Sandbox', { json: { file: 'test/format.test.js', content: "'use strict';\nconst { test } = require('node:test');\nconst assert = require('node:assert/strict');\nconst { truncate } = require('../src/format');\ntest('t', () => assert.equal(truncate('abc', 10), 'abc'));\n", rationale: 'untested module' } });
+  bed.fakes.openai.when('You are Sandbox', {
+    json: {
+      file: 'test/format.test.js',
+      content:
+        "'use strict';\nconst { test } = require('node:test');\nconst assert = require('node:assert/strict');\nconst { truncate } = require('../src/format');\ntest('t', () => assert.equal(truncate('abc', 10), 'abc'));\n",
+      rationale: 'untested module',
+    },
+  });
   bed.fakes.openai.when('You are Conquest', { json: { hotspots: [] } });
 }
 
@@ -80,19 +129,27 @@ const signIn = (key: string) => signInAs(browser, api.url, key);
  * id, a progress step while the workflow is RUNNING (live, over SSE), then the final state, the Temporal UI link;
  * answers the workflow id.
  */
-async function startAndFollow(page: Page, action: string, opts: { within?: string; timeout?: number; quick?: boolean } = {}): Promise<string> {
+async function startAndFollow(
+  page: Page,
+  action: string,
+  opts: { within?: string; timeout?: number; quick?: boolean } = {},
+): Promise<string> {
   const form = `${opts.within ?? 'main'} form[data-action="${action}"]`;
   const final = 'completed';
   await page.click(`${form} button[type=submit]`);
   // A step seen while the workflow is RUNNING: progress arrived live, before the end. (A `quick` workflow may end
   // before the stream's first poll: its progress then comes with the end.)
-  await page.waitForSelector(`${form} .run${opts.quick ? '' : '[data-state="running"]'} .progress .step`, { timeout: 30_000 });
+  await page.waitForSelector(`${form} .run${opts.quick ? '' : '[data-state="running"]'} .progress .step`, {
+    timeout: 30_000,
+  });
   await page.waitForSelector(`${form} .run:not([data-state="running"])`, { timeout: opts.timeout ?? 150_000 });
   const run = page.locator(`${form} .run`);
   expect(await run.getAttribute('data-state')).toBe(final);
   const workflowId = (await run.getAttribute('data-workflow-id')) ?? '';
   expect(await run.locator('code.workflow-id').textContent()).toBe(workflowId);
-  expect(await run.locator('a.wf').getAttribute('href')).toBe(`${TEMPORAL_UI}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`);
+  expect(await run.locator('a.wf').getAttribute('href')).toBe(
+    `${TEMPORAL_UI}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
+  );
   expect(await run.locator('.outcome h3').textContent()).toContain(`Outcome: ${final}`);
   expect(await page.locator(`${form} [role=alert]`).textContent()).toBe('');
   return workflowId;
@@ -108,11 +165,18 @@ it('starts an exam from the empty Exams page and follows it live to its outcome,
   expect(workflowId).toMatch(/^custody-imperium-/);
   expect(await page.textContent('form[data-action="start-exam"] .outcome dd[data-field="status"]')).toBe('passed');
   await screenshot(page, 'console-actions-exam');
-  expect(await page.getAttribute('form[data-action="start-exam"] a.exam-link', 'href')).toBe(`#/exams/${encodeURIComponent(workflowId)}`);
+  expect(await page.getAttribute('form[data-action="start-exam"] a.exam-link', 'href')).toBe(
+    `#/exams/${encodeURIComponent(workflowId)}`,
+  );
   await page.click('button.refresh');
   await page.waitForSelector(`main table a.wf[href$="${workflowId}"]`);
   expect(await page.locator('main details.start-card form[data-action="start-exam"]').count()).toBe(1); // no longer empty: the form above the list
-  expect(await em().findOneOrFail(Exam, { workflowId })).toMatchObject({ agentId: 'imperium', category: 'self_improvement', status: 'passed', requestedBy: 'console-operator' });
+  expect(await em().findOneOrFail(Exam, { workflowId })).toMatchObject({
+    agentId: 'imperium',
+    category: 'self_improvement',
+    status: 'passed',
+    requestedBy: 'console-operator',
+  });
   await page.click('main table tbody tr a[href^="#/exams/"]');
   await page.waitForSelector('main h1:has-text("imperium · self_improvement")');
   expect(errors).toEqual([]);
@@ -123,14 +187,20 @@ it("starts an exam from an agent's card with a category among the agent's own", 
   const { page, errors } = await signIn(operator);
   const card = 'article.agent[data-agent="guardian"]';
   await page.waitForSelector(`${card} summary:has-text("No exam yet")`);
-  const options = await page.locator(`${card} select[name=category] option`).evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+  const options = await page
+    .locator(`${card} select[name=category] option`)
+    .evaluateAll((os) => os.map((o) => o.getAttribute('value')));
   expect(options).toEqual(['', 'security_awareness', 'code_quality', 'performance_optimization']);
   expect(await page.locator(`${card} select[name=agentId]`).count()).toBe(0);
   await page.selectOption(`${card} select[name=category]`, 'security_awareness');
   const workflowId = await startAndFollow(page, 'start-exam', { within: card });
   expect(workflowId).toMatch(/^custody-guardian-/);
   await screenshot(page, 'console-actions-agent-exam');
-  expect(await em().findOneOrFail(Exam, { workflowId })).toMatchObject({ agentId: 'guardian', category: 'security_awareness', status: 'passed' });
+  expect(await em().findOneOrFail(Exam, { workflowId })).toMatchObject({
+    agentId: 'guardian',
+    category: 'security_awareness',
+    status: 'passed',
+  });
   expect(errors).toEqual([]);
   await page.context().close();
 });
@@ -170,9 +240,18 @@ it('narrows the exam list with the filter form (agent, category, status, Olympus
   await screenshot(page, 'console-actions-exam-filters');
   // The viewer sees the reason instead of a start control.
   expect(await page.locator('form[data-action="start-exam"]').count()).toBe(0);
-  expect(await page.textContent('.needs-operator[data-action="start-exam"]')).toContain('needs an operator key; you are signed in as viewer');
+  expect(await page.textContent('.needs-operator[data-action="start-exam"]')).toContain(
+    'needs an operator key; you are signed in as viewer',
+  );
   // …and so on every page with a start control: no form, the reason instead.
-  for (const [route, action] of [['#/agents', 'start-exam'], ['#/scans', 'start-scan'], ['#/experiments', 'start-experiment'], ['#/analyses', 'start-analysis'], ['#/cycles', 'start-cycle'], ['#/notifications', 'weekly-report']]) {
+  for (const [route, action] of [
+    ['#/agents', 'start-exam'],
+    ['#/scans', 'start-scan'],
+    ['#/experiments', 'start-experiment'],
+    ['#/analyses', 'start-analysis'],
+    ['#/cycles', 'start-cycle'],
+    ['#/notifications', 'weekly-report'],
+  ]) {
     await page.click(`nav a[href="${route}"]`);
     await page.waitForSelector(`main .needs-operator[data-action="${action}"]`, { state: 'attached' });
     expect({ route, forms: await page.locator('main form.start-form').count() }).toEqual({ route, forms: 0 });
@@ -182,9 +261,27 @@ it('narrows the exam list with the filter form (agent, category, status, Olympus
 });
 
 describe.each([
-  { route: '#/scans', action: 'start-scan', empty: 'No scan yet — start a scan', kind: 'guardian_scan', prefix: 'guardian-scan-' },
-  { route: '#/experiments', action: 'start-experiment', empty: 'No experiment yet — start an experiment', kind: 'sandbox_experiment', prefix: 'sandbox-experiment-' },
-  { route: '#/analyses', action: 'start-analysis', empty: 'No analysis yet — start an analysis', kind: 'conquest_analysis', prefix: 'conquest-analysis-' },
+  {
+    route: '#/scans',
+    action: 'start-scan',
+    empty: 'No scan yet — start a scan',
+    kind: 'guardian_scan',
+    prefix: 'guardian-scan-',
+  },
+  {
+    route: '#/experiments',
+    action: 'start-experiment',
+    empty: 'No experiment yet — start an experiment',
+    kind: 'sandbox_experiment',
+    prefix: 'sandbox-experiment-',
+  },
+  {
+    route: '#/analyses',
+    action: 'start-analysis',
+    empty: 'No analysis yet — start an analysis',
+    kind: 'conquest_analysis',
+    prefix: 'conquest-analysis-',
+  },
 ] as const)('$route', ({ route, action, empty, kind, prefix }) => {
   it('starts the run from its empty page, follows it live to its outcome, then shows it in the list', async () => {
     const { page, errors } = await signIn(operator);
@@ -193,9 +290,16 @@ describe.each([
     const workflowId = await startAndFollow(page, action);
     expect(workflowId.startsWith(prefix)).toBe(true);
     // What the run recorded, under the outcome: its status and its summary.
-    await page.waitForSelector(`form[data-action="${action}"] .outcome .recorded-run[data-status="completed"] dl.fields-list dd`);
+    await page.waitForSelector(
+      `form[data-action="${action}"] .outcome .recorded-run[data-status="completed"] dl.fields-list dd`,
+    );
     await screenshot(page, `console-actions-${action}`);
-    expect(await em().findOneOrFail(AgentRun, { workflowId })).toMatchObject({ kind, status: 'completed', trigger: 'api', requestedBy: 'console-operator' });
+    expect(await em().findOneOrFail(AgentRun, { workflowId })).toMatchObject({
+      kind,
+      status: 'completed',
+      trigger: 'api',
+      requestedBy: 'console-operator',
+    });
     await page.click('button.refresh');
     await page.waitForSelector(`main table a.wf[href$="${workflowId}"]`);
     expect(await page.locator('main table tbody tr').count()).toBe(1);
@@ -206,14 +310,23 @@ describe.each([
 
 it('shows a refusal (409: the agent is paused) in plain words, then starts a learning cycle that records its paused agents', async () => {
   for (const agent of ['guardian', 'sandbox', 'conquest']) {
-    expect((await api.request('POST', `/api/agents/${agent}/pause`, { key: operator, body: { reason: 'console test: a quick cycle' } })).status).toBe(200);
+    expect(
+      (
+        await api.request('POST', `/api/agents/${agent}/pause`, {
+          key: operator,
+          body: { reason: 'console test: a quick cycle' },
+        })
+      ).status,
+    ).toBe(200);
   }
   try {
     const { page, errors } = await signIn(operator);
     await page.click('nav a[href="#/scans"]');
     await page.click('form[data-action="start-scan"] button[type=submit]');
     await page.waitForSelector('form[data-action="start-scan"] [role=alert]:has-text("agent guardian is paused")');
-    expect(await page.textContent('form[data-action="start-scan"] [role=alert]')).toMatch(/^Not started — it conflicts with what is running: agent guardian is paused\. /);
+    expect(await page.textContent('form[data-action="start-scan"] [role=alert]')).toMatch(
+      /^Not started — it conflicts with what is running: agent guardian is paused\. /,
+    );
     expect(await page.locator('form[data-action="start-scan"] .run').count()).toBe(0);
     await screenshot(page, 'console-actions-409');
 
@@ -222,7 +335,11 @@ it('shows a refusal (409: the agent is paused) in plain words, then starts a lea
     const workflowId = await startAndFollow(page, 'start-cycle');
     expect(workflowId).toMatch(/^learning-cycle-/);
     await screenshot(page, 'console-actions-cycle');
-    expect(await em().findOneOrFail(AgentRun, { workflowId })).toMatchObject({ kind: 'learning_cycle', status: 'completed', requestedBy: 'console-operator' });
+    expect(await em().findOneOrFail(AgentRun, { workflowId })).toMatchObject({
+      kind: 'learning_cycle',
+      status: 'completed',
+      requestedBy: 'console-operator',
+    });
     expect(errors.filter((e) => !e.includes('status of 409'))).toEqual([]);
     await page.context().close();
   } finally {
@@ -243,7 +360,9 @@ it('generates a weekly report (a 400 shown without losing the input), and the un
   await page.fill(`${form} input[name=weekStart]`, '2026-11-25'); // a Wednesday
   await page.click(`${form} button[type=submit]`);
   await page.waitForSelector(`${form} [role=alert]:has-text("must be a Monday")`);
-  expect(await page.textContent(`${form} [role=alert]`)).toMatch(/^The API refused the input: .*weekStart.*Correct it and start again\.$/);
+  expect(await page.textContent(`${form} [role=alert]`)).toMatch(
+    /^The API refused the input: .*weekStart.*Correct it and start again\.$/,
+  );
   expect(await page.inputValue(`${form} input[name=weekStart]`)).toBe('2026-11-25');
 
   await page.fill(`${form} input[name=weekStart]`, '');
@@ -261,7 +380,14 @@ it('generates a weekly report (a 400 shown without losing the input), and the un
   expect(await em().count(Notification, { read: false })).toBe(withReport - 1);
 
   // A notification made elsewhere (here: straight in the database, as a workflow would) raises the count live too.
-  await em().persistAndFlush(new Notification({ kind: 'budget_warning', title: 'Made by the console test', message: 'It should be counted at once.', priority: 'normal' }));
+  await em().persistAndFlush(
+    new Notification({
+      kind: 'budget_warning',
+      title: 'Made by the console test',
+      message: 'It should be counted at once.',
+      priority: 'normal',
+    }),
+  );
   await page.waitForSelector(`nav .unread[data-count="${withReport}"]`, { state: 'attached' });
   expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([]);
   await page.context().close();
@@ -269,7 +395,15 @@ it('generates a weekly report (a 400 shown without losing the input), and the un
 
 it('lays out a proposal’s validation, tests, Guardian’s review and eligibility field by field, with pass/fail badges', async () => {
   const id = randomUUID();
-  const proposal = new Proposal({ id, workflowId: proposalWorkflowId(id), agentId: 'guardian', findingId: null, goal: 'Check names in findUserQuery', trigger: 'api', requestedBy: 'test' });
+  const proposal = new Proposal({
+    id,
+    workflowId: proposalWorkflowId(id),
+    agentId: 'guardian',
+    findingId: null,
+    goal: 'Check names in findUserQuery',
+    trigger: 'api',
+    requestedBy: 'test',
+  });
   Object.assign(proposal, {
     status: 'blocked',
     title: 'Check names in findUserQuery',
@@ -278,16 +412,59 @@ it('lays out a proposal’s validation, tests, Guardian’s review and eligibili
     changedLines: 2,
     completedAt: new Date(),
     validation: { ok: true, problems: [], draft: 1, files: ['src/users.js'], changedLines: 2, diffHash: 'abc' },
-    tests: { draft: 1, ok: true, tests: { ok: true, exitCode: 0, timedOut: false, tests: 12, pass: 12, fail: 0, skip: 0, runner: 'node-test', isolation: 'bwrap', durationMs: 1830, outputTail: '# pass 12' }, setup: { manager: 'npm', command: 'npm ci --ignore-scripts', cacheHit: true, durationMs: 40 } },
+    tests: {
+      draft: 1,
+      ok: true,
+      tests: {
+        ok: true,
+        exitCode: 0,
+        timedOut: false,
+        tests: 12,
+        pass: 12,
+        fail: 0,
+        skip: 0,
+        runner: 'node-test',
+        isolation: 'bwrap',
+        durationMs: 1830,
+        outputTail: '# pass 12',
+      },
+      setup: { manager: 'npm', command: 'npm ci --ignore-scripts', cacheHit: true, durationMs: 40 },
+    },
     guardianReview: {
-      scan: { newFindings: [{ tool: 'semgrep', rule: 'sql-injection', severity: 'high', title: 'SQL built from input', message: 'a template literal', file: 'src/users.js', line: 7 }], tools: [{ tool: 'semgrep', status: 'ok' }] },
-      model: { summary: 'The fix still concatenates.', concerns: [{ severity: 'high', file: 'src/users.js', message: 'still injectable' }], provider: 'openai', model: 'gpt-test' },
+      scan: {
+        newFindings: [
+          {
+            tool: 'semgrep',
+            rule: 'sql-injection',
+            severity: 'high',
+            title: 'SQL built from input',
+            message: 'a template literal',
+            file: 'src/users.js',
+            line: 7,
+          },
+        ],
+        tools: [{ tool: 'semgrep', status: 'ok' }],
+      },
+      model: {
+        summary: 'The fix still concatenates.',
+        concerns: [{ severity: 'high', file: 'src/users.js', message: 'still injectable' }],
+        provider: 'openai',
+        model: 'gpt-test',
+      },
       modelReview: 'concerns',
       modelReviewReason: null,
       blocked: true,
       reasons: ['high concern in src/users.js: still injectable'],
     },
-    eligibility: { eligible: true, reasons: ['eligible'], checks: [{ rule: 'active', ok: true, detail: 'active' }, { rule: 'recent_pass', ok: true, detail: 'passed 2 h ago' }], openProposals: 0 },
+    eligibility: {
+      eligible: true,
+      reasons: ['eligible'],
+      checks: [
+        { rule: 'active', ok: true, detail: 'active' },
+        { rule: 'recent_pass', ok: true, detail: 'passed 2 h ago' },
+      ],
+      openProposals: 0,
+    },
   });
   await em().persistAndFlush(proposal);
   const { page, errors } = await signIn(viewer);
@@ -300,10 +477,15 @@ it('lays out a proposal’s validation, tests, Guardian’s review and eligibili
   expect(await page.textContent('[data-report="tests"] dl')).toContain('npm ci --ignore-scripts: cache hit in 40 ms');
   expect(await page.getAttribute('[data-report="guardian"]', 'data-ok')).toBe('false');
   expect(await page.textContent('[data-report="guardian"] h3 .badge')).toBe('failed');
-  expect(await page.textContent('[data-report="guardian"] dl')).toContain('high concern in src/users.js: still injectable');
+  expect(await page.textContent('[data-report="guardian"] dl')).toContain(
+    'high concern in src/users.js: still injectable',
+  );
   expect(await page.textContent('[data-report="guardian"] table')).toContain('sql-injection');
   expect(await page.textContent('[data-report="guardian"] .concerns')).toContain('still injectable');
-  expect(await page.locator('[data-report="eligibility"] table tbody tr').allTextContents()).toEqual(['Agent activeokactive', 'Recent exam passokpassed 2 h ago']);
+  expect(await page.locator('[data-report="eligibility"] table tbody tr').allTextContents()).toEqual([
+    'Agent activeokactive',
+    'Recent exam passokpassed 2 h ago',
+  ]);
   await screenshot(page, 'console-actions-proposal-reports');
   expect(errors).toEqual([]);
   await page.context().close();

@@ -38,7 +38,15 @@ beforeAll(async () => {
   browser = await launchConsoleBrowser();
 
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-console-'));
-  config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, PROPOSAL_MAX_CHANGED_LINES: '50' }));
+  config = testConfig(
+    bed.db.url,
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      DATA_DIR: dataDir,
+      PROPOSAL_MAX_CHANGED_LINES: '50',
+    }),
+  );
   worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
   worker.start();
   api = await startTestApi(config);
@@ -58,12 +66,30 @@ afterAll(async () => {
 async function proposalAwaitingReview(): Promise<string> {
   bed.fakes.reset();
   bed.fakes.openai.when('Review this proposed diff', { json: { summary: 'Looks safe.', concerns: [] } });
-  bed.fakes.openai.when('Propose one small, safe change', { json: { title: TITLE, rationale: 'Quotes in a name ended the SQL string literal.', risk: 'Low: one expression.', diff: SAFE_FIX } });
+  bed.fakes.openai.when('Propose one small, safe change', {
+    json: {
+      title: TITLE,
+      rationale: 'Quotes in a name ended the SQL string literal.',
+      risk: 'Low: one expression.',
+      diff: SAFE_FIX,
+    },
+  });
   await em().nativeUpdate(Agent, {}, { status: 'active', lastPassedAt: new Date(), consecutiveFailures: 0 });
   await runTarget(bed.orm, config);
   const id = randomUUID();
-  const args: ProposalInput = { proposalId: id, agentId: 'guardian', goal: 'Stop SQL injection in findUserQuery', trigger: 'api', requestedBy: 'test', timeouts: { llmMs: 15_000, scanMs: 120_000, dbMs: 10_000 } };
-  await worker.client.workflow.start(PROPOSAL_WORKFLOW, { args: [args], taskQueue: worker.taskQueue, workflowId: proposalWorkflowId(id) });
+  const args: ProposalInput = {
+    proposalId: id,
+    agentId: 'guardian',
+    goal: 'Stop SQL injection in findUserQuery',
+    trigger: 'api',
+    requestedBy: 'test',
+    timeouts: { llmMs: 15_000, scanMs: 120_000, dbMs: 10_000 },
+  };
+  await worker.client.workflow.start(PROPOSAL_WORKFLOW, {
+    args: [args],
+    taskQueue: worker.taskQueue,
+    workflowId: proposalWorkflowId(id),
+  });
   for (let i = 0; i < 1200; i++) {
     const p = await em().findOne(Proposal, { id });
     if (p?.status === 'awaiting_review') return id;
@@ -91,11 +117,18 @@ it('serves the console at / under its CSP: index.html revalidated, hashed assets
   expect(js.headers.get('content-type')).toContain('javascript');
   expect(await readFile(path.join(WEB_DIR, 'index.html'), 'utf8')).not.toMatch(/<script>|<style>|style="/);
   expect((await api.request('GET', '/assets/../../package.json')).status).toBe(404);
-  expect((await api.request('GET', '/console-config.json')).body).toEqual({ temporalUiUrl: null, temporalUiPort: config.temporal.uiPort, namespace: config.temporal.namespace });
+  expect((await api.request('GET', '/console-config.json')).body).toEqual({
+    temporalUiUrl: null,
+    temporalUiPort: config.temporal.uiPort,
+    namespace: config.temporal.namespace,
+  });
 });
 
 it('tells a key its own name and role at GET /api/me', async () => {
-  expect(await api.request('GET', '/api/me', { key: viewer })).toMatchObject({ status: 200, body: { name: 'console-viewer', role: 'viewer' } });
+  expect(await api.request('GET', '/api/me', { key: viewer })).toMatchObject({
+    status: 200,
+    body: { name: 'console-viewer', role: 'viewer' },
+  });
   expect((await api.request('GET', '/api/me')).status).toBe(401);
 });
 
@@ -110,7 +143,11 @@ it('refuses a wrong key at sign-in', async () => {
 });
 
 it('shows the four agents with their levels and pause buttons for an operator (screenshot in test-artifacts/)', async () => {
-  const announced = await registerWorker(bed.orm, { identity: 'console-test-worker', taskQueue: 'lvlup', sandbox: { isolation: 'bwrap' } });
+  const announced = await registerWorker(bed.orm, {
+    identity: 'console-test-worker',
+    taskQueue: 'lvlup',
+    sandbox: { isolation: 'bwrap' },
+  });
   const { page, errors } = await signIn(operator);
   await page.waitForSelector('article.agent[data-agent="conquest"]');
   await page.waitForSelector('nav .sandbox-mode .badge-bwrap');
@@ -139,13 +176,37 @@ it('shows a viewer the proposal awaiting review without any review or pause butt
 it("tells a reviewer, in the inbox and the proposal, that Guardian's model review never happened and why", async () => {
   const id = randomUUID();
   const reason = 'LlmBadOutput: the reply was not JSON for the schema';
-  const unreviewed = new Proposal({ id, workflowId: proposalWorkflowId(id), agentId: 'imperium', findingId: null, goal: 'Tidy the parser', trigger: 'api', requestedBy: 'test' });
-  Object.assign(unreviewed, { status: 'awaiting_review', title: 'Tidy the parser', diff: SAFE_FIX, changedFiles: ['src/users.js'], changedLines: 1, guardianReview: { scan: { newFindings: [], tools: [] }, model: { unavailable: reason }, modelReview: 'unavailable', modelReviewReason: reason, blocked: false, reasons: [] } });
+  const unreviewed = new Proposal({
+    id,
+    workflowId: proposalWorkflowId(id),
+    agentId: 'imperium',
+    findingId: null,
+    goal: 'Tidy the parser',
+    trigger: 'api',
+    requestedBy: 'test',
+  });
+  Object.assign(unreviewed, {
+    status: 'awaiting_review',
+    title: 'Tidy the parser',
+    diff: SAFE_FIX,
+    changedFiles: ['src/users.js'],
+    changedLines: 1,
+    guardianReview: {
+      scan: { newFindings: [], tools: [] },
+      model: { unavailable: reason },
+      modelReview: 'unavailable',
+      modelReviewReason: reason,
+      blocked: false,
+      reasons: [],
+    },
+  });
   await em().persistAndFlush(unreviewed);
   const { page, errors } = await signIn(viewer);
   await page.click('nav a:has-text("Proposals")');
   await page.waitForSelector('a.proposal-link:has-text("Tidy the parser")');
-  expect(await page.textContent('tr:has(a.proposal-link:has-text("Tidy the parser")) .badge-unavailable')).toBe('unavailable');
+  expect(await page.textContent('tr:has(a.proposal-link:has-text("Tidy the parser")) .badge-unavailable')).toBe(
+    'unavailable',
+  );
   await page.click('a.proposal-link:has-text("Tidy the parser")');
   const notice = await page.textContent('.proposal .model-review[data-state="unavailable"]');
   expect(notice).toContain(reason);
@@ -167,7 +228,10 @@ it('lets an operator open the proposal from the inbox, approve it with a comment
   await page.waitForSelector('.proposal[data-status="applied"]', { timeout: 120_000 });
   expect(await page.textContent('.proposal .review')).toContain('Approved from the console.');
   await screenshot(page, 'console-proposal');
-  expect(await em().findOneOrFail(Proposal, { id: proposalId })).toMatchObject({ status: 'applied', review: { decision: 'approve', reviewer: 'console-operator', comment: 'Approved from the console.' } });
+  expect(await em().findOneOrFail(Proposal, { id: proposalId })).toMatchObject({
+    status: 'applied',
+    review: { decision: 'approve', reviewer: 'console-operator', comment: 'Approved from the console.' },
+  });
   expect(errors).toEqual([]);
   await page.context().close();
 });
@@ -175,7 +239,25 @@ it('lets an operator open the proposal from the inbox, approve it with a comment
 it('opens every page of the navigation without an error', async () => {
   const { page, errors } = await signIn(operator);
   const links = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
-  expect(links).toEqual(['#/agents', '#/exams', '#/proposals', '#/cycles', '#/scans', '#/findings', '#/experiments', '#/analyses', '#/performance', '#/notifications', '#/schedules', '#/kpis', '#/reports', '#/tokens', '#/budgets', '#/judges', '#/system']);
+  expect(links).toEqual([
+    '#/agents',
+    '#/exams',
+    '#/proposals',
+    '#/cycles',
+    '#/scans',
+    '#/findings',
+    '#/experiments',
+    '#/analyses',
+    '#/performance',
+    '#/notifications',
+    '#/schedules',
+    '#/kpis',
+    '#/reports',
+    '#/tokens',
+    '#/budgets',
+    '#/judges',
+    '#/system',
+  ]);
   for (const href of links) {
     await page.click(`nav a[href="${href}"]`);
     await page.waitForSelector('main h1');

@@ -21,7 +21,11 @@ export async function connectionsKilledUnderLoad(stage: Stage): Promise<{ correc
 
   const killer = (async () => {
     while (Date.now() < until) {
-      const rows = await query<{ n: number }>(stage, `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [stage.databaseName]);
+      const rows = await query<{ n: number }>(
+        stage,
+        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+        [stage.databaseName],
+      );
       killed += rows[0]?.n ?? 0;
       await new Promise((r) => setTimeout(r, KILL_EVERY_MS));
     }
@@ -43,7 +47,12 @@ export async function connectionsKilledUnderLoad(stage: Stage): Promise<{ correc
   await Promise.all([killer, reader(), reader(), starter()]);
 
   const notes = [`${killed} connections killed; API answered ${[...statuses].map(([s, n]) => `${s}×${n}`).join(', ')}`];
-  const recovered = await waitFor('the API to answer 200 again', 15_000, async () => (await stage.api.request('GET', '/api/custody/tests?limit=5', { key: stage.operatorKey })).status === 200).catch(() => false);
+  const recovered = await waitFor(
+    'the API to answer 200 again',
+    15_000,
+    async () =>
+      (await stage.api.request('GET', '/api/custody/tests?limit=5', { key: stage.operatorKey })).status === 200,
+  ).catch(() => false);
   if (!recovered) notes.push('the API did not answer 200 within 15 s of the faults ending');
   const bad = [...statuses.keys()].filter((s) => s >= 500 && s !== 503);
   let allKept = accepted.length > 0;
@@ -58,5 +67,8 @@ export async function connectionsKilledUnderLoad(stage: Stage): Promise<{ correc
     notes.push(...verdict.notes);
   }
   if (accepted.length === 0) notes.push('no exam start was accepted under the faults');
-  return { correct: bad.length === 0 && recovered && allKept, notes: bad.length === 0 && recovered && allKept ? [] : notes };
+  return {
+    correct: bad.length === 0 && recovered && allKept,
+    notes: bad.length === 0 && recovered && allKept ? [] : notes,
+  };
 }

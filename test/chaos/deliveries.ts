@@ -66,17 +66,35 @@ export function webhookEnv(receiver: HoldingReceiver): Record<string, string> {
  * the notification, `delivered`, with one successful attempt recorded; its workflow completed; every request the
  * receiver got carries that one delivery id (a receiver dedupes on it); the notification exists once.
  */
-export async function webhookDeliveryWorkerKilled(stage: Stage, receiver: HoldingReceiver): Promise<{ correct: boolean; notes: string[] }> {
+export async function webhookDeliveryWorkerKilled(
+  stage: Stage,
+  receiver: HoldingReceiver,
+): Promise<{ correct: boolean; notes: string[] }> {
   const first = await stage.workers.start();
   const title = `chaos delivery ${randomUUID()}`;
-  await createNotification(stage.orm.em.fork() as EntityManager, { kind: 'level_up', title, message: `${title} message`, priority: 'high', data: { agentId: 'guardian', level: 3 } });
-  await Promise.race([receiver.sprung, new Promise((_, reject) => setTimeout(() => reject(new Error('no webhook POST reached the receiver in 60 s')), 60_000))]);
+  await createNotification(stage.orm.em.fork() as EntityManager, {
+    kind: 'level_up',
+    title,
+    message: `${title} message`,
+    priority: 'high',
+    data: { agentId: 'guardian', level: 3 },
+  });
+  await Promise.race([
+    receiver.sprung,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('no webhook POST reached the receiver in 60 s')), 60_000),
+    ),
+  ]);
   await stage.workers.kill(first);
   receiver.release();
   await stage.workers.start();
   const deliveryId = receiver.deliveries[0] ?? '';
   const ending = await workflowEnding(stage, webhookWorkflowId(deliveryId), DELIVERY_ENDING_MS);
-  const [notification] = await query<{ n: number }>(stage, 'select count(*)::int as n from notifications where title = $1', [title]);
+  const [notification] = await query<{ n: number }>(
+    stage,
+    'select count(*)::int as n from notifications where title = $1',
+    [title],
+  );
   const rows = await query<{ id: string; status: string; ok: number }>(
     stage,
     `select d.id, d.status, (select count(*) from jsonb_array_elements(d.attempts) a where (a->>'statusCode')::int between 200 and 299)::int as ok
@@ -88,7 +106,8 @@ export async function webhookDeliveryWorkerKilled(stage: Stage, receiver: Holdin
   if (ending.error !== undefined) notes.push(`delivery workflow: ${ending.error}`);
   const [row] = rows;
   if (rows.length !== 1 || row?.id !== deliveryId) notes.push(`${rows.length} delivery rows for the notification`);
-  if (row?.status !== 'delivered' || row.ok !== 1) notes.push(`delivery ${row?.status ?? 'missing'} with ${row?.ok ?? 0} successful attempts recorded`);
+  if (row?.status !== 'delivered' || row.ok !== 1)
+    notes.push(`delivery ${row?.status ?? 'missing'} with ${row?.ok ?? 0} successful attempts recorded`);
   const others = receiver.deliveries.filter((d) => d !== deliveryId);
   if (others.length > 0) notes.push(`the receiver got ${others.length} requests of another delivery id`);
   return { correct: notes.length === 0, notes };

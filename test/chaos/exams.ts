@@ -12,23 +12,45 @@ export const EXAM_AGENT: AgentId = 'imperium';
 const CATEGORY = 'knowledge_verification';
 
 /** Starts an exam over the API (the row is stored before the workflow starts); answers the workflow id. */
-export async function startExamOverApi(stage: Stage, agentId: AgentId = EXAM_AGENT): Promise<{ status: number; workflowId?: string }> {
-  const res = await stage.api.request('POST', '/api/custody/tests', { key: stage.operatorKey, body: { agentId, category: CATEGORY } });
+export async function startExamOverApi(
+  stage: Stage,
+  agentId: AgentId = EXAM_AGENT,
+): Promise<{ status: number; workflowId?: string }> {
+  const res = await stage.api.request('POST', '/api/custody/tests', {
+    key: stage.operatorKey,
+    body: { agentId, category: CATEGORY },
+  });
   return { status: res.status, workflowId: (res.body as { workflowId?: string }).workflowId };
 }
 
 /** Starts an exam straight in Temporal, as a schedule does: the workflow's plan step stores the row. */
 export async function startExamInTemporal(stage: Stage): Promise<string> {
   const workflowId = custodyWorkflowId(EXAM_AGENT, randomUUID());
-  const input: CustodyExamInput = { agentId: EXAM_AGENT, category: CATEGORY, trigger: 'api', timeouts: activityTimeouts(stage.config) };
-  await stage.client.workflow.start(CUSTODY_EXAM_WORKFLOW, { taskQueue: stage.config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${stage.config.workflowTimeouts.examSeconds}s` });
+  const input: CustodyExamInput = {
+    agentId: EXAM_AGENT,
+    category: CATEGORY,
+    trigger: 'api',
+    timeouts: activityTimeouts(stage.config),
+  };
+  await stage.client.workflow.start(CUSTODY_EXAM_WORKFLOW, {
+    taskQueue: stage.config.temporal.taskQueue,
+    workflowId,
+    args: [input],
+    workflowExecutionTimeout: `${stage.config.workflowTimeouts.examSeconds}s`,
+  });
   return workflowId;
 }
 
 /** The workflow's ending, waited for at most `timeoutMs`: its result, or its failure's message. */
-export async function workflowEnding(stage: Stage, workflowId: string, timeoutMs: number): Promise<{ result?: unknown; error?: string }> {
+export async function workflowEnding(
+  stage: Stage,
+  workflowId: string,
+  timeoutMs: number,
+): Promise<{ result?: unknown; error?: string }> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ error: string }>((resolve) => (timer = setTimeout(() => resolve({ error: `not closed after ${timeoutMs} ms` }), timeoutMs)));
+  const timeout = new Promise<{ error: string }>(
+    (resolve) => (timer = setTimeout(() => resolve({ error: `not closed after ${timeoutMs} ms` }), timeoutMs)),
+  );
   const ending = stage.client.workflow
     .getHandle(workflowId)
     .result()
@@ -67,12 +89,27 @@ export async function examRow(stage: Stage, workflowId: string): Promise<ExamRow
  * The exam finished as if nothing had happened: passed with the score its real answers earn (every item answered and
  * graded by the fake judge), its outcome applied — not failed, not 0, not `error` for the outage.
  */
-export async function examScoredOnRealAnswers(stage: Stage, workflowId: string, ending: { result?: unknown; error?: string }): Promise<{ correct: boolean; notes: string[] }> {
+export async function examScoredOnRealAnswers(
+  stage: Stage,
+  workflowId: string,
+  ending: { result?: unknown; error?: string },
+): Promise<{ correct: boolean; notes: string[] }> {
   const exam = await examRow(stage, workflowId);
   const expected = JUDGE_SCORE * 10;
   const correct =
-    ending.error === undefined && exam !== undefined && exam.status === 'passed' && Number(exam.score) === expected && exam.items > 0 && exam.answered === exam.items && exam.graded === exam.items && exam.outcome !== null;
-  const notes = correct ? [] : [`exam ${exam?.status ?? 'missing'} with score ${exam?.score ?? '-'} (${exam?.answered ?? 0}/${exam?.items ?? 0} answered)${ending.error === undefined ? '' : `; workflow: ${ending.error}`}${exam?.error ? `; ${exam.error}` : ''}`];
+    ending.error === undefined &&
+    exam !== undefined &&
+    exam.status === 'passed' &&
+    Number(exam.score) === expected &&
+    exam.items > 0 &&
+    exam.answered === exam.items &&
+    exam.graded === exam.items &&
+    exam.outcome !== null;
+  const notes = correct
+    ? []
+    : [
+        `exam ${exam?.status ?? 'missing'} with score ${exam?.score ?? '-'} (${exam?.answered ?? 0}/${exam?.items ?? 0} answered)${ending.error === undefined ? '' : `; workflow: ${ending.error}`}${exam?.error ? `; ${exam.error}` : ''}`,
+      ];
   return { correct, notes };
 }
 
@@ -93,7 +130,10 @@ export async function holdLock(stage: Stage, sql: string, params: unknown[]): Pr
   return {
     blocking: async () => {
       await waitFor('a worker statement waiting on the held lock', 60_000, async () => {
-        const { rows } = await pg.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and pid <> pg_backend_pid()`, [stage.databaseName]);
+        const { rows } = await pg.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+          [stage.databaseName],
+        );
         return (rows[0]?.n ?? 0) > 0;
       });
     },

@@ -90,7 +90,10 @@ export async function startLab(): Promise<Lab> {
   await migrator.close();
 
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: quietBundlerLogger,
+  });
   await writeFile(bundlePath, code);
 
   const cliPath = await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger });
@@ -131,7 +134,13 @@ export async function startLab(): Promise<Lab> {
   return lab;
 }
 
-async function openStage(lab: Lab, name: string, database: string, bundlePath: string, extra: Record<string, string>): Promise<Stage> {
+async function openStage(
+  lab: Lab,
+  name: string,
+  database: string,
+  bundlePath: string,
+  extra: Record<string, string>,
+): Promise<Stage> {
   const taskQueue = `chaos-${name}-${randomBytes(3).toString('hex')}`;
   const dataDir = path.join(lab.dir, taskQueue);
   const env: Record<string, string> = {
@@ -153,7 +162,9 @@ async function openStage(lab: Lab, name: string, database: string, bundlePath: s
   lab.fakes.reset();
   // Once a worker has synced the schedules onto this stage's queue, a reconciler run left on an earlier stage's queue
   // (the schedule fired before the sync) is ended: with overlap SKIP it would hold back this stage's reconciler runs.
-  const workers = new WorkerProcesses(env, path.join(lab.dir, `${taskQueue}.log`), () => terminateRunning(client, taskQueue));
+  const workers = new WorkerProcesses(env, path.join(lab.dir, `${taskQueue}.log`), () =>
+    terminateRunning(client, taskQueue),
+  );
   let closed = false;
   return {
     name,
@@ -191,7 +202,10 @@ async function openStage(lab: Lab, name: string, database: string, bundlePath: s
 async function terminateRunning(client: Client, keep: string | undefined): Promise<void> {
   for await (const wf of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
     if (wf.taskQueue === keep) continue;
-    await client.workflow.getHandle(wf.workflowId, wf.runId).terminate('chaos: not part of this stage').catch(() => undefined);
+    await client.workflow
+      .getHandle(wf.workflowId, wf.runId)
+      .terminate('chaos: not part of this stage')
+      .catch(() => undefined);
   }
 }
 

@@ -50,10 +50,22 @@ export function scriptExams(openai: FakeLlmServer, trap?: { prompt: PromptName; 
   const replies: Record<PromptName, (req: FakeRequest) => FakeReply> = {
     examiner: (req) => {
       const n = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
-      return { json: { items: Array.from({ length: n }, (_, i) => ({ kind: 'open', prompt: `Explain idea ${i} of chaos run ${randomUUID()} in detail.`, rubric: RUBRIC })) } };
+      return {
+        json: {
+          items: Array.from({ length: n }, (_, i) => ({
+            kind: 'open',
+            prompt: `Explain idea ${i} of chaos run ${randomUUID()} in detail.`,
+            rubric: RUBRIC,
+          })),
+        },
+      };
     },
     answering: () => ({ text: 'A careful, complete answer.' }),
-    judge: () => ({ json: { criteria: RUBRIC.map((_c, i) => ({ id: `c${i + 1}`, score: JUDGE_SCORE, reason: `scored ${JUDGE_SCORE}` })) } }),
+    judge: () => ({
+      json: {
+        criteria: RUBRIC.map((_c, i) => ({ id: `c${i + 1}`, score: JUDGE_SCORE, reason: `scored ${JUDGE_SCORE}` })),
+      },
+    }),
   };
   for (const name of Object.keys(PROMPTS) as PromptName[]) {
     openai.when(PROMPTS[name].marker, (req) => {

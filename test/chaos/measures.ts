@@ -33,12 +33,19 @@ const OPEN_STATES_SQL = OPEN_PROPOSAL_STATES.map((s) => `'${s}'`).join(', ');
 export type AgentBaseline = Map<string, { xp: number; examsTaken: number }>;
 
 export async function agentBaseline(stage: Stage): Promise<AgentBaseline> {
-  const rows = await query<{ id: string; xp: number; exams_taken: number }>(stage, 'select id, xp, exams_taken from agents');
+  const rows = await query<{ id: string; xp: number; exams_taken: number }>(
+    stage,
+    'select id, xp, exams_taken from agents',
+  );
   return new Map(rows.map((r) => [r.id, { xp: r.xp, examsTaken: r.exams_taken }]));
 }
 
 /** Measures a finished scenario run: `correct` and `notes` are the scenario's verdict; the rest is read from the stage. */
-export async function measure(stage: Stage, verdict: { correct: boolean; notes: string[] }, baseline: AgentBaseline): Promise<RunFigures> {
+export async function measure(
+  stage: Stage,
+  verdict: { correct: boolean; notes: string[] },
+  baseline: AgentBaseline,
+): Promise<RunFigures> {
   const notes = [...verdict.notes];
   const duplicateRows = await countDuplicates(stage, baseline, notes);
   const doubleCharges = await countDoubleCharges(stage, notes);
@@ -51,8 +58,14 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
     ['exams per workflow id', 'select workflow_id from exams group by 1 having count(*) > 1'],
     ['exam items per position', 'select exam_id, position from exam_items group by 1, 2 having count(*) > 1'],
     ['findings per fingerprint', 'select repository_id, fingerprint from findings group by 1, 2 having count(*) > 1'],
-    ['live proposals per finding', `select finding_id from proposals where finding_id is not null and status in (${OPEN_STATES_SQL}) group by 1 having count(*) > 1`],
-    ['notifications per dedupe key', 'select dedupe_key from notifications where dedupe_key is not null group by 1 having count(*) > 1'],
+    [
+      'live proposals per finding',
+      `select finding_id from proposals where finding_id is not null and status in (${OPEN_STATES_SQL}) group by 1 having count(*) > 1`,
+    ],
+    [
+      'notifications per dedupe key',
+      'select dedupe_key from notifications where dedupe_key is not null group by 1 having count(*) > 1',
+    ],
   ];
   let count = 0;
   for (const [what, sql] of groups) {
@@ -74,7 +87,9 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
     const before = baseline.get(a.id);
     if (before === undefined) continue;
     if (a.xp !== before.xp + a.delta || a.exams_taken !== before.examsTaken + a.outcomes) {
-      notes.push(`${a.id}: xp ${before.xp} → ${a.xp} and ${a.exams_taken - before.examsTaken} exams counted, but its exams applied ${a.delta} XP in ${a.outcomes}`);
+      notes.push(
+        `${a.id}: xp ${before.xp} → ${a.xp} and ${a.exams_taken - before.examsTaken} exams counted, but its exams applied ${a.delta} XP in ${a.outcomes}`,
+      );
       count += 1;
     }
   }
@@ -83,7 +98,8 @@ async function countDuplicates(stage: Stage, baseline: AgentBaseline, notes: str
 
 async function countDoubleCharges(stage: Stage, notes: string[]): Promise<number> {
   const requests = [...stage.lab.fakes.openai.requests, ...stage.lab.fakes.anthropic.requests];
-  const purposeOf = (r: FakeRequest) => Object.values(PROMPTS).find((p) => r.prompt.includes(p.marker))?.purpose ?? 'other';
+  const purposeOf = (r: FakeRequest) =>
+    Object.values(PROMPTS).find((p) => r.prompt.includes(p.marker))?.purpose ?? 'other';
   const rows = await query<{ purpose: string; ok: number; n: number }>(
     stage,
     `select purpose, count(*) filter (where outcome = 'ok')::int as ok, count(*)::int as n from token_usage_events where outcome <> 'cache_hit' group by 1`,
@@ -97,7 +113,9 @@ async function countDoubleCharges(stage: Stage, notes: string[]): Promise<number
   for (const purpose of new Set(requests.map(purposeOf))) {
     const mine = requests.filter((r) => purposeOf(r) === purpose);
     // Answered: the provider's answer reached a live client — a held request counts once its release answered it.
-    const answered = new Set(mine.filter((r) => r.answeredAt !== undefined && r.abortedAt === undefined).map((r) => r.prompt));
+    const answered = new Set(
+      mine.filter((r) => r.answeredAt !== undefined && r.abortedAt === undefined).map((r) => r.prompt),
+    );
     const { ok, n } = ledger(purpose);
     // Billed twice: more calls completed `ok` than there are logical calls the provider answered.
     if (ok > answered.size) notes.push(`${purpose}: ${ok} calls billed ok for ${answered.size} logical calls`);
@@ -126,7 +144,10 @@ async function countStuck(stage: Stage, notes: string[]): Promise<number> {
     const status = await stage.client.workflow
       .getHandle(row.workflow_id)
       .describe()
-      .then((d) => d.status.name, (err: unknown) => (err instanceof WorkflowNotFoundError ? 'NOT_FOUND' : 'UNREACHABLE'));
+      .then(
+        (d) => d.status.name,
+        (err: unknown) => (err instanceof WorkflowNotFoundError ? 'NOT_FOUND' : 'UNREACHABLE'),
+      );
     if (status !== 'RUNNING') {
       notes.push(`${row.kind} of ${row.workflow_id} is still live, its workflow ${status}`);
       stuck += 1;
@@ -136,7 +157,11 @@ async function countStuck(stage: Stage, notes: string[]): Promise<number> {
 }
 
 /** A query on the stage's database. */
-export async function query<T = Record<string, unknown>>(stage: Stage, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T = Record<string, unknown>>(
+  stage: Stage,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const pg = await stage.pg();
   try {
     return (await pg.query(sql, params)).rows as T[];

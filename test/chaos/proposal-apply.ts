@@ -18,11 +18,22 @@ const PROPOSAL = WORK_KINDS.find((k) => k.name === 'proposal');
 function scriptProposal(stage: Stage): void {
   const { openai } = stage.lab.fakes;
   openai.when('Review this proposed diff', { json: { summary: 'Looks safe.', concerns: [] } });
-  openai.when('Propose one small, safe change', { json: { title: 'Check names in findUserQuery', rationale: 'Quotes in a name ended the SQL literal.', risk: 'Low: one expression.', diff: exampleTargetFix() } });
+  openai.when('Propose one small, safe change', {
+    json: {
+      title: 'Check names in findUserQuery',
+      rationale: 'Quotes in a name ended the SQL literal.',
+      risk: 'Low: one expression.',
+      diff: exampleTargetFix(),
+    },
+  });
 }
 
 async function proposalBranches(stage: Stage): Promise<string[]> {
-  const out = await git(path.join(stage.config.dataDir, 'target'), ['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads/lvlup/']);
+  const out = await git(path.join(stage.config.dataDir, 'target'), [
+    'for-each-ref',
+    '--format=%(refname:short) %(objectname)',
+    'refs/heads/lvlup/',
+  ]);
   return out.split('\n').filter((l) => l.trim() !== '');
 }
 
@@ -38,18 +49,30 @@ export async function proposalApplyWorkerKilled(stage: Stage): Promise<{ correct
   scriptProposal(stage);
   const first = await stage.workers.start();
   const started = await startWork(stage, PROPOSAL);
-  if (started.workflowId === undefined) return { correct: false, notes: [`the proposal was answered ${started.status}`] };
+  if (started.workflowId === undefined)
+    return { correct: false, notes: [`the proposal was answered ${started.status}`] };
   const workflowId = started.workflowId;
-  const proposalRow = async () => (await query<{ id: string; status: string; commit: string | null; branch: string | null }>(stage, 'select id, status, commit, branch from proposals where workflow_id = $1', [workflowId]))[0];
+  const proposalRow = async () =>
+    (
+      await query<{ id: string; status: string; commit: string | null; branch: string | null }>(
+        stage,
+        'select id, status, commit, branch from proposals where workflow_id = $1',
+        [workflowId],
+      )
+    )[0];
   const waiting = await waitFor('the proposal to await review', REVIEWABLE_MS, async () => {
     const p = await proposalRow();
-    if (p !== undefined && !['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review'].includes(p.status)) throw new Error(`the proposal ended ${p.status} before its review`);
+    if (p !== undefined && !['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review'].includes(p.status))
+      throw new Error(`the proposal ended ${p.status} before its review`);
     return p?.status === 'awaiting_review' && p;
   });
   // The apply waits at its start (the target's repository row cannot be read), then — the row the suite holds — at
   // its record, with its commit made.
   const start = await holdLock(stage, 'lock table repositories in access exclusive mode', []);
-  const review = stage.api.request('POST', `/api/proposals/${waiting.id}/review`, { key: stage.operatorKey, body: { decision: 'approve', comment: 'chaos' } });
+  const review = stage.api.request('POST', `/api/proposals/${waiting.id}/review`, {
+    key: stage.operatorKey,
+    body: { decision: 'approve', comment: 'chaos' },
+  });
   await start.blocking();
   const record = await holdLock(stage, 'select id from proposals where id = $1 for update', [waiting.id]);
   await start.release();
@@ -70,12 +93,16 @@ export async function proposalApplyWorkerKilled(stage: Stage): Promise<{ correct
     [waiting.id],
   );
   const notes: string[] = [];
-  if (atKill.length !== 1) notes.push(`the worker was not caught between commit and record (${atKill.length} proposal branches at the kill)`);
+  if (atKill.length !== 1)
+    notes.push(`the worker was not caught between commit and record (${atKill.length} proposal branches at the kill)`);
   if (ending.error !== undefined) notes.push(`proposal workflow: ${ending.error}`);
-  if (p?.status !== 'applied' || p.branch !== proposalBranch(waiting.id)) notes.push(`proposal ${p?.status ?? 'missing'} on ${p?.branch ?? 'no branch'}`);
-  if (branches.length !== 1 || branches[0] !== `${proposalBranch(waiting.id)} ${p?.commit ?? ''}`) notes.push(`proposal branches: ${branches.join(', ') || 'none'}; recorded commit ${p?.commit ?? 'none'}`);
+  if (p?.status !== 'applied' || p.branch !== proposalBranch(waiting.id))
+    notes.push(`proposal ${p?.status ?? 'missing'} on ${p?.branch ?? 'no branch'}`);
+  if (branches.length !== 1 || branches[0] !== `${proposalBranch(waiting.id)} ${p?.commit ?? ''}`)
+    notes.push(`proposal branches: ${branches.join(', ') || 'none'}; recorded commit ${p?.commit ?? 'none'}`);
   if (counts?.applied !== 1) notes.push(`${counts?.applied ?? 0} proposal_applied notifications`);
-  if (counts?.events !== counts?.states) notes.push(`${counts?.events ?? 0} timeline rows for ${counts?.states ?? 0} states`);
+  if (counts?.events !== counts?.states)
+    notes.push(`${counts?.events ?? 0} timeline rows for ${counts?.states ?? 0} states`);
   if (reviewed.status !== 200) notes.push(`the review was answered ${reviewed.status}`);
   return { correct: notes.length === 0, notes };
 }

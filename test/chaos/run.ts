@@ -21,11 +21,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const scenarios = only.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => only.some((o) => s.name.includes(o)));
   if (scenarios.length === 0) {
-    process.stderr.write(`no scenario matches ${only.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+    process.stderr.write(
+      `no scenario matches ${only.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+    );
     return 2;
   }
   const started = Date.now();
-  const rows = await runSuite(scenarios, runs, (row) => process.stderr.write(`${isGreen(row) ? '✓' : '✗'} ${row.scenario} (${Math.round((Date.now() - started) / 1000)} s)\n`));
+  const rows = await runSuite(scenarios, runs, (row) =>
+    process.stderr.write(
+      `${isGreen(row) ? '✓' : '✗'} ${row.scenario} (${Math.round((Date.now() - started) / 1000)} s)\n`,
+    ),
+  );
   process.stdout.write(`${formatTable(rows)}\n`);
   process.stdout.write(`${new Date().toISOString()} · ${Math.round((Date.now() - started) / 1000)} s\n`);
   return rows.every(isGreen) ? 0 : 1;
@@ -34,7 +40,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`chaos suite failed to run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `chaos suite failed to run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(3);
   },
 );

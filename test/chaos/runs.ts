@@ -19,7 +19,11 @@ export interface WorkKind {
 
 /** Makes the agent eligible to propose (active, passed recently, no failure streak). */
 export const eligible = (agentId: AgentId) => async (stage: Stage) => {
-  await query(stage, `update agents set status = 'active', consecutive_failures = 0, last_passed_at = now() where id = $1`, [agentId]);
+  await query(
+    stage,
+    `update agents set status = 'active', consecutive_failures = 0, last_passed_at = now() where id = $1`,
+    [agentId],
+  );
 };
 
 export const WORK_KINDS: WorkKind[] = [
@@ -27,9 +31,20 @@ export const WORK_KINDS: WorkKind[] = [
   { name: 'sandbox experiment', path: '/api/sandbox/experiments', table: 'agent_runs' },
   { name: 'conquest analysis', path: '/api/conquest/analyses', table: 'agent_runs' },
   { name: 'learning cycle', path: '/api/imperium/cycles', table: 'agent_runs' },
-  { name: 'proposal', path: '/api/proposals', body: { agentId: 'guardian', goal: 'Check the names in findUserQuery (chaos suite).' }, table: 'proposals', prepare: eligible('guardian') },
+  {
+    name: 'proposal',
+    path: '/api/proposals',
+    body: { agentId: 'guardian', goal: 'Check the names in findUserQuery (chaos suite).' },
+    table: 'proposals',
+    prepare: eligible('guardian'),
+  },
   // Its figures take a moment; its notification insert waits while the suite holds the notifications table.
-  { name: 'weekly report', path: '/api/reports/weekly', body: {}, hold: (stage) => holdLock(stage, 'lock table notifications in share mode', []) },
+  {
+    name: 'weekly report',
+    path: '/api/reports/weekly',
+    body: {},
+    hold: (stage) => holdLock(stage, 'lock table notifications in share mode', []),
+  },
 ];
 
 /** Starts the work over the API; answers the HTTP status and the workflow id. */
@@ -40,7 +55,9 @@ export async function startWork(stage: Stage, kind: WorkKind): Promise<{ status:
 
 async function rowStatus(stage: Stage, kind: WorkKind, workflowId: string): Promise<string | undefined> {
   if (kind.table === undefined) return undefined;
-  const [row] = await query<{ status: string }>(stage, `select status from ${kind.table} where workflow_id = $1`, [workflowId]);
+  const [row] = await query<{ status: string }>(stage, `select status from ${kind.table} where workflow_id = $1`, [
+    workflowId,
+  ]);
   return row?.status;
 }
 
@@ -52,14 +69,23 @@ const LIVE = new Set<string>(['running', ...OPEN_PROPOSAL_STATES]);
  * expects: its row ends `cancelled` (at once for a cancel, within one reconciler period for a terminate) and the same
  * work can be started again (202).
  */
-export async function endWorkFromTemporal(stage: Stage, kind: WorkKind, how: 'cancel' | 'terminate'): Promise<{ correct: boolean; notes: string[] }> {
+export async function endWorkFromTemporal(
+  stage: Stage,
+  kind: WorkKind,
+  how: 'cancel' | 'terminate',
+): Promise<{ correct: boolean; notes: string[] }> {
   await kind.prepare?.(stage);
   const held = await kind.hold?.(stage);
   const first = await startWork(stage, kind);
-  if (first.workflowId === undefined) return { correct: false, notes: [`the ${kind.name} was answered ${first.status}`] };
+  if (first.workflowId === undefined)
+    return { correct: false, notes: [`the ${kind.name} was answered ${first.status}`] };
   const handle = stage.client.workflow.getHandle(first.workflowId);
   // Under way: its row stored (when it has one) and its first activity running for a moment.
-  await waitFor(`the ${kind.name} to be under way`, 60_000, async () => kind.table === undefined || LIVE.has((await rowStatus(stage, kind, handle.workflowId)) ?? ''));
+  await waitFor(
+    `the ${kind.name} to be under way`,
+    60_000,
+    async () => kind.table === undefined || LIVE.has((await rowStatus(stage, kind, handle.workflowId)) ?? ''),
+  );
   await (held === undefined ? new Promise((r) => setTimeout(r, 1500)) : held.blocking());
   const notes: string[] = [];
   const before = (await handle.describe()).status.name;
@@ -82,7 +108,10 @@ export async function endWorkFromTemporal(stage: Stage, kind: WorkKind, how: 'ca
   const again = await startWork(stage, kind);
   if (again.status !== 202) notes.push(`a new ${kind.name} was answered ${again.status}`);
   if (again.workflowId !== undefined) {
-    await stage.client.workflow.getHandle(again.workflowId).cancel().catch(() => undefined);
+    await stage.client.workflow
+      .getHandle(again.workflowId)
+      .cancel()
+      .catch(() => undefined);
     await workflowEnding(stage, again.workflowId, 60_000);
   }
   return { correct: before === 'RUNNING' && ended && again.status === 202 && notes.length === 0, notes };

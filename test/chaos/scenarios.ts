@@ -2,7 +2,17 @@ import { cycleStudyWorkerKilled } from './cycle';
 import { connectionsKilledUnderLoad } from './database-faults';
 import { proposalApplyWorkerKilled } from './proposal-apply';
 import { startHoldingReceiver, webhookDeliveryWorkerKilled, webhookEnv } from './deliveries';
-import { examRow, examScoredOnRealAnswers, holdAgentRow, holdRunningExamSlot, startExamInTemporal, startExamOverApi, workflowEnding, type ExamRow, type HeldLock } from './exams';
+import {
+  examRow,
+  examScoredOnRealAnswers,
+  holdAgentRow,
+  holdRunningExamSlot,
+  startExamInTemporal,
+  startExamOverApi,
+  workflowEnding,
+  type ExamRow,
+  type HeldLock,
+} from './exams';
 import { RECONCILE_PERIOD_MS, waitFor, type Lab, type Stage } from './harness';
 import { scriptExams, type PromptName, type ScriptedLlm } from './llm-script';
 import { agentBaseline, measure, query, type RunFigures } from './measures';
@@ -39,10 +49,25 @@ async function onStage(
     let verdict: Verdict;
     try {
       let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<Verdict>((resolve) => (timer = setTimeout(() => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }), RUN_LIMIT_MS)));
+      const limit = new Promise<Verdict>(
+        (resolve) =>
+          (timer = setTimeout(
+            () => resolve({ correct: false, notes: [`the run did not finish within ${RUN_LIMIT_MS / 1000} s`] }),
+            RUN_LIMIT_MS,
+          )),
+      );
       verdict = await Promise.race([body(stage, llm), limit]).finally(() => clearTimeout(timer));
     } catch (err) {
-      verdict = { correct: false, notes: [String((err as Error).message ?? err).trim().split('\n').slice(0, 8).join(' | ')] };
+      verdict = {
+        correct: false,
+        notes: [
+          String((err as Error).message ?? err)
+            .trim()
+            .split('\n')
+            .slice(0, 8)
+            .join(' | '),
+        ],
+      };
     }
     return await measure(stage, verdict, baseline);
   } finally {
@@ -56,12 +81,22 @@ type ExamStep = 'plan' | 'generate' | 'answer' | 'grade' | 'score';
  * Where each exam step is caught mid-way: a provider call held in flight, or a lock its statement waits on; `inStep`
  * confirms, for a lock, that the statement waiting is that step's (plan: no row stored yet; score: every item graded).
  */
-const CATCH: Record<ExamStep, { trap?: { prompt: PromptName; nth: number }; lock?: (stage: Stage) => Promise<HeldLock>; inStep?: (exam: ExamRow | undefined) => boolean }> = {
+const CATCH: Record<
+  ExamStep,
+  {
+    trap?: { prompt: PromptName; nth: number };
+    lock?: (stage: Stage) => Promise<HeldLock>;
+    inStep?: (exam: ExamRow | undefined) => boolean;
+  }
+> = {
   plan: { lock: holdRunningExamSlot, inStep: (exam) => exam === undefined },
   generate: { trap: { prompt: 'examiner', nth: 1 } },
   answer: { trap: { prompt: 'answering', nth: 1 } },
   grade: { trap: { prompt: 'judge', nth: 1 } },
-  score: { lock: holdAgentRow, inStep: (exam) => exam !== undefined && exam.items > 0 && exam.graded === exam.items && exam.status === 'running' },
+  score: {
+    lock: holdAgentRow,
+    inStep: (exam) => exam !== undefined && exam.items > 0 && exam.graded === exam.items && exam.status === 'running',
+  },
 };
 
 /** Scenario 1: the worker process SIGKILLed inside one exam step, then a new worker process started. */
@@ -74,7 +109,8 @@ export function workerKilledInExamStep(step: ExamStep): Scenario {
       onStage(lab, `kill-${step}`, trap, async (stage, llm) => {
         const first = await stage.workers.start();
         const held = lock === undefined ? undefined : await lock(stage);
-        const workflowId = step === 'plan' ? await startExamInTemporal(stage) : (await startExamOverApi(stage)).workflowId;
+        const workflowId =
+          step === 'plan' ? await startExamInTemporal(stage) : (await startExamOverApi(stage)).workflowId;
         if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
         await (held === undefined ? llm.sprung : held.blocking());
         const caught = inStep === undefined || inStep(await examRow(stage, workflowId));
@@ -82,14 +118,26 @@ export function workerKilledInExamStep(step: ExamStep): Scenario {
         llm.release();
         await held?.release();
         await stage.workers.start();
-        const verdict = await examScoredOnRealAnswers(stage, workflowId, await workflowEnding(stage, workflowId, EXAM_ENDING_MS));
-        return caught ? verdict : { correct: false, notes: [`the worker was not caught in the ${step} step`, ...verdict.notes] };
+        const verdict = await examScoredOnRealAnswers(
+          stage,
+          workflowId,
+          await workflowEnding(stage, workflowId, EXAM_ENDING_MS),
+        );
+        return caught
+          ? verdict
+          : { correct: false, notes: [`the worker was not caught in the ${step} step`, ...verdict.notes] };
       }),
   };
 }
 
 /** The answer trap sprung, `victim` SIGKILLed, the trap released, `revive` run: the exam's verdict once it ends. */
-async function killedInAnswer(stage: Stage, llm: ScriptedLlm, workflowId: string, victim: WorkerProcess, revive: () => Promise<unknown>): Promise<Verdict> {
+async function killedInAnswer(
+  stage: Stage,
+  llm: ScriptedLlm,
+  workflowId: string,
+  victim: WorkerProcess,
+  revive: () => Promise<unknown>,
+): Promise<Verdict> {
   await llm.sprung;
   await stage.workers.kill(victim);
   llm.release();
@@ -112,7 +160,10 @@ export const workerDownLongerThanTimeLimit: Scenario = {
     onStage(lab, 'answer-outage', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       const { workflowId } = await startExamOverApi(stage);
       if (workflowId === undefined) return { correct: false, notes: ['the exam was not accepted'] };
-      await query(stage, 'update exams set time_limit_seconds = $1 where workflow_id = $2', [SHORT_LIMIT_S, workflowId]);
+      await query(stage, 'update exams set time_limit_seconds = $1 where workflow_id = $2', [
+        SHORT_LIMIT_S,
+        workflowId,
+      ]);
       const first = await stage.workers.start();
       return killedInAnswer(stage, llm, workflowId, first, async () => {
         await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -127,7 +178,8 @@ export const workerDownLongerThanTimeLimit: Scenario = {
  */
 export const splitWorkersLlmKilled: Scenario = {
   name: 'workers split by kind, llm/sandbox one SIGKILLed',
-  description: 'one worker process polls WORKER_QUEUES=workflows, another WORKER_QUEUES=llm,sandbox; the second is SIGKILLed while an answer call is in flight and a new llm,sandbox worker is started. Correct: the exam ends once, passed on its real answers, XP once.',
+  description:
+    'one worker process polls WORKER_QUEUES=workflows, another WORKER_QUEUES=llm,sandbox; the second is SIGKILLed while an answer call is in flight and a new llm,sandbox worker is started. Correct: the exam ends once, passed on its real answers, XP once.',
   run: (lab) =>
     onStage(lab, 'split-workers', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       await stage.workers.start({ WORKER_QUEUES: 'workflows' });
@@ -141,7 +193,8 @@ export const splitWorkersLlmKilled: Scenario = {
 /** Scenario 3: two workers poll; the first is SIGKILLed in the answer step and never comes back. */
 export const twoWorkersOneKilled: Scenario = {
   name: 'two workers, one SIGKILLed',
-  description: 'two worker processes poll the queue; one is SIGKILLed while an answer call is in flight and stays dead. Correct: the other finishes the exam, passed on its real answers, XP once.',
+  description:
+    'two worker processes poll the queue; one is SIGKILLed while an answer call is in flight and stays dead. Correct: the other finishes the exam, passed on its real answers, XP once.',
   run: (lab) =>
     onStage(lab, 'two-workers', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       const [first] = await Promise.all([stage.workers.start(), stage.workers.start()]);
@@ -154,11 +207,18 @@ export const twoWorkersOneKilled: Scenario = {
 /** Scenario 1 for webhook deliveries: the worker SIGKILLed while its POST is held by the receiver (see deliveries.ts). */
 export const webhookWorkerKilled: Scenario = {
   name: 'worker SIGKILL in webhook delivery',
-  description: 'a notification is created with WEBHOOK_URL pointing at a loopback receiver that holds the POST open; the worker is SIGKILLed while it is held, then a new worker starts (the receiver answers 200 from then on). Correct: one notification, one delivery row, delivered with one successful attempt recorded, its workflow completed, every request received carrying that one delivery id.',
+  description:
+    'a notification is created with WEBHOOK_URL pointing at a loopback receiver that holds the POST open; the worker is SIGKILLed while it is held, then a new worker starts (the receiver answers 200 from then on). Correct: one notification, one delivery row, delivered with one successful attempt recorded, its workflow completed, every request received carrying that one delivery id.',
   run: async (lab) => {
     const receiver = await startHoldingReceiver();
     try {
-      return await onStage(lab, 'kill-webhook', undefined, (stage) => webhookDeliveryWorkerKilled(stage, receiver), webhookEnv(receiver));
+      return await onStage(
+        lab,
+        'kill-webhook',
+        undefined,
+        (stage) => webhookDeliveryWorkerKilled(stage, receiver),
+        webhookEnv(receiver),
+      );
     } finally {
       await receiver.close();
     }
@@ -168,21 +228,24 @@ export const webhookWorkerKilled: Scenario = {
 /** Scenario 1 for proposals: the worker SIGKILLed in the apply of an approved proposal (see proposal-apply.ts). */
 export const proposalApplyKilled: Scenario = {
   name: 'worker SIGKILL in proposal apply',
-  description: "a proposal started over the API (the fake drafts the example target's fix) is approved through POST /api/proposals/:id/review; its apply is held after its commit is on the branch, before the proposal row records it, and the worker SIGKILLed there; then a new worker starts. Correct: the proposal ends applied once, its recorded commit the tip of the one proposal branch, one proposal_applied notification, each timeline state once, the review answered 200.",
+  description:
+    "a proposal started over the API (the fake drafts the example target's fix) is approved through POST /api/proposals/:id/review; its apply is held after its commit is on the branch, before the proposal row records it, and the worker SIGKILLed there; then a new worker starts. Correct: the proposal ends applied once, its recorded commit the tip of the one proposal branch, one proposal_applied notification, each timeline state once, the review answered 200.",
   run: (lab) => onStage(lab, 'kill-apply', undefined, (stage) => proposalApplyWorkerKilled(stage)),
 };
 
 /** Scenario 1 for learning cycles: the worker SIGKILLed in the cycle's study step (see cycle.ts). */
 export const cycleStudyKilled: Scenario = {
   name: 'worker SIGKILL in learning cycle study',
-  description: "a learning cycle started over the API runs its three children (the fake scripts plan, triage, the experiment's test and the analysis); the worker is SIGKILLed while the study step's model calls are held open, then a new worker starts. Correct: the cycle completes, its run and each child's run exist once and are completed, each study note is written once, one cycle_completed notification.",
+  description:
+    "a learning cycle started over the API runs its three children (the fake scripts plan, triage, the experiment's test and the analysis); the worker is SIGKILLed while the study step's model calls are held open, then a new worker starts. Correct: the cycle completes, its run and each child's run exist once and are completed, each study note is written once, one cycle_completed notification.",
   run: (lab) => onStage(lab, 'kill-cycle', undefined, cycleStudyWorkerKilled),
 };
 
 /** Scenario 6: the Temporal server stopped (SIGTERM) mid-exam and started again on its state file 5 s later. */
 export const temporalRestarted: Scenario = {
   name: 'Temporal server restarted',
-  description: 'while an answer call is in flight the Temporal dev server is stopped and, 5 s later, started again on the same state file (--db-filename); the worker keeps running. Correct: the worker reconnects and the exam finishes passed on its real answers, XP once.',
+  description:
+    'while an answer call is in flight the Temporal dev server is stopped and, 5 s later, started again on the same state file (--db-filename); the worker keeps running. Correct: the worker reconnects and the exam finishes passed on its real answers, XP once.',
   run: (lab) =>
     onStage(lab, 'temporal-restart', { prompt: 'answering', nth: 1 }, async (stage, llm) => {
       await stage.workers.start();
@@ -222,7 +285,10 @@ export function examEndedFromTemporal(how: 'cancel' | 'terminate'): Scenario {
         }).catch(() => examRow(stage, workflowId));
         const notes: string[] = [];
         const ended = exam !== undefined && exam.status === 'cancelled' && exam.score === null && exam.outcome === null;
-        if (!ended) notes.push(`exam ${exam?.status ?? 'missing'} ${Math.round((Date.now() - endedAt) / 1000)} s after the ${how}`);
+        if (!ended)
+          notes.push(
+            `exam ${exam?.status ?? 'missing'} ${Math.round((Date.now() - endedAt) / 1000)} s after the ${how}`,
+          );
         const next = await startExamOverApi(stage);
         if (next.status !== 202) notes.push(`a new exam for the agent was answered ${next.status}`);
         if (next.workflowId !== undefined) {
@@ -250,7 +316,8 @@ export function workEndedFromTemporal(kind: WorkKind, how: 'cancel' | 'terminate
 /** Scenario 5: PostgreSQL connections killed under API and worker load (see database-faults.ts). */
 export const postgresConnectionsKilled: Scenario = {
   name: 'PostgreSQL connections killed',
-  description: 'for 8 s every connection to the database (API and worker) is killed every 250 ms with pg_terminate_backend while two clients read exams and one keeps starting exams. Correct: no 500 (503 while the database cannot be used), 200 again after the faults, every accepted start (202) has its row and ends passed on its real answers.',
+  description:
+    'for 8 s every connection to the database (API and worker) is killed every 250 ms with pg_terminate_backend while two clients read exams and one keeps starting exams. Correct: no 500 (503 while the database cannot be used), 200 again after the faults, every accepted start (202) has its row and ends passed on its real answers.',
   run: (lab) => onStage(lab, 'pg-kill', undefined, connectionsKilledUnderLoad),
 };
 

@@ -14,7 +14,11 @@ export interface ScenarioRow {
 }
 
 /** Runs each scenario `runs` times (sequentially: they share the Temporal server) in one lab; `onRow` sees each row as it is done. */
-export async function runSuite(scenarios: Scenario[], runs: number, onRow: (row: ScenarioRow) => void = () => undefined): Promise<ScenarioRow[]> {
+export async function runSuite(
+  scenarios: Scenario[],
+  runs: number,
+  onRow: (row: ScenarioRow) => void = () => undefined,
+): Promise<ScenarioRow[]> {
   const lab = await startLab();
   // Interrupted (Ctrl-C, a CI timeout): the lab's processes and databases go with it.
   const onSignal = () => void lab.close().finally(() => process.exit(130));
@@ -51,11 +55,19 @@ export function isGreen(row: ScenarioRow): boolean {
 /** The one table: `scenario | runs | finished correctly | duplicate rows | double LLM charges | stuck agents`, then the notes of red rows. */
 export function formatTable(rows: ScenarioRow[]): string {
   const header = ['scenario', 'runs', 'finished correctly', 'duplicate rows', 'double LLM charges', 'stuck agents'];
-  const cells = rows.map((r) => [r.scenario, String(r.runs), `${Math.round((100 * r.correct) / r.runs)} %`, String(r.duplicateRows), String(r.doubleCharges), String(r.stuckAgents)]);
+  const cells = rows.map((r) => [
+    r.scenario,
+    String(r.runs),
+    `${Math.round((100 * r.correct) / r.runs)} %`,
+    String(r.duplicateRows),
+    String(r.doubleCharges),
+    String(r.stuckAgents),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)];
-  for (const r of rows.filter((row) => !isGreen(row))) out.push(`  ✗ ${r.scenario}: ${r.notes.join('; ') || 'see the figures'}`);
+  for (const r of rows.filter((row) => !isGreen(row)))
+    out.push(`  ✗ ${r.scenario}: ${r.notes.join('; ') || 'see the figures'}`);
   return out.join('\n');
 }
 

@@ -40,7 +40,14 @@ export class WorkerProcesses {
     const name = `worker-${++this.count}`;
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/bin/worker.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', USER: process.env.USER ?? '', TS_NODE_SWC: 'true', ...this.env, ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        USER: process.env.USER ?? '',
+        TS_NODE_SWC: 'true',
+        ...this.env,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -49,7 +56,10 @@ export class WorkerProcesses {
     this.children.set(name, entry);
     let tail = '';
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not poll within ${START_TIMEOUT_MS} ms:\n${tail}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${name} did not poll within ${START_TIMEOUT_MS} ms:\n${tail}`)),
+        START_TIMEOUT_MS,
+      );
       const onData = (chunk: Buffer) => {
         const text = chunk.toString();
         this.log.write(text.replace(/^/gm, `[${name}] `));

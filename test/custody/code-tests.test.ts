@@ -61,7 +61,11 @@ const FORGERIES: Array<[string, string]> = [
 describe.each(MODES)('code items graded in %s mode', (mode) => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await createSandbox({ requireIsolation: false, logger, bwrapPath: mode === 'bwrap' ? undefined : BOGUS_BWRAP });
+    sandbox = await createSandbox({
+      requireIsolation: false,
+      logger,
+      bwrapPath: mode === 'bwrap' ? undefined : BOGUS_BWRAP,
+    });
   });
   const grade = async (code: string, tests: HiddenTests = ADD) => {
     const outcomes = await runHiddenTests(sandbox, code, tests, 20_000);
@@ -71,7 +75,9 @@ describe.each(MODES)('code items graded in %s mode', (mode) => {
   it('gives an honest correct answer full marks and stores what it returned', async () => {
     const { outcomes, score } = await grade('function add(a, b) { return a + b; }');
     expect(score).toBe(100);
-    expect(outcomes).toEqual(ADD.cases.map((c) => ({ args: c.args, expected: c.expected, actual: c.expected, passed: true })));
+    expect(outcomes).toEqual(
+      ADD.cases.map((c) => ({ args: c.args, expected: c.expected, actual: c.expected, passed: true })),
+    );
   });
 
   it('grades an async answer and one exported through module.exports', async () => {
@@ -83,7 +89,9 @@ describe.each(MODES)('code items graded in %s mode', (mode) => {
     const wrong = await grade('function add(a, b) { return a - b; }');
     expect(wrong.score).toBe(0);
     expect(wrong.outcomes.map((o) => o.actual)).toEqual([-1, 0, -2]);
-    const partial = await grade('function add(a, b) { if (a < 0) throw new Error("negative"); return a === b ? 5 : a + b; }');
+    const partial = await grade(
+      'function add(a, b) { if (a < 0) throw new Error("negative"); return a === b ? 5 : a + b; }',
+    );
     expect(partial.score).toBe(33.33);
     expect(partial.outcomes.map((o) => [o.passed, o.error])).toEqual([
       [true, undefined],
@@ -109,7 +117,14 @@ describe.each(MODES)('code items graded in %s mode', (mode) => {
     }`;
     const { outcomes } = await grade(code, tests);
     expect(outcomes.map((o) => o.passed)).toEqual([false, false, false, false, false, true]);
-    expect(outcomes.map((o) => o.actual)).toEqual(['undefined', 'NaN', '-0', 'Map(1) { 1 => 2 }', '2020-01-01T00:00:00.000Z', { a: [1, 'x', null] }]);
+    expect(outcomes.map((o) => o.actual)).toEqual([
+      'undefined',
+      'NaN',
+      '-0',
+      'Map(1) { 1 => 2 }',
+      '2020-01-01T00:00:00.000Z',
+      { a: [1, 'x', null] },
+    ]);
   });
 
   it('fails every case with the reason when the answer does not load or does not define the function', async () => {
@@ -117,13 +132,19 @@ describe.each(MODES)('code items graded in %s mode', (mode) => {
     expect(broken.score).toBe(0);
     expect(broken.outcomes[0]?.error).toMatch(/^the answer did not load: /);
     const missing = await grade('function sum(a, b) { return a + b; }');
-    expect(missing.outcomes.map((o) => o.error)).toEqual(Array(3).fill('the answer did not load: the answer does not define the requested function'));
+    expect(missing.outcomes.map((o) => o.error)).toEqual(
+      Array(3).fill('the answer did not load: the answer does not define the requested function'),
+    );
   });
 
   it('fails every case when the answer ends its process midway, even after right answers', async () => {
-    const { outcomes, score } = await grade('let k = 0; function add(a, b) { if (++k === 2) process.exit(0); return a + b; }');
+    const { outcomes, score } = await grade(
+      'let k = 0; function add(a, b) { if (++k === 2) process.exit(0); return a + b; }',
+    );
     expect(score).toBe(0);
-    expect(outcomes.map((o) => o.error)).toEqual(Array(3).fill("the answer's process ended (exit 0) before case 2 returned"));
+    expect(outcomes.map((o) => o.error)).toEqual(
+      Array(3).fill("the answer's process ended (exit 0) before case 2 returned"),
+    );
   });
 
   it('reads the results of an answer that leaves a process of its own running, without waiting for it', async () => {
@@ -157,10 +178,15 @@ describe('reading the harness output', () => {
     isolation: 'process',
     ...extra,
   });
-  const read = (lines: string[], extra?: Partial<SandboxRunResult>) => readReturnedValues(ran(lines, extra), MARKER, 2, 1000);
+  const read = (lines: string[], extra?: Partial<SandboxRunResult>) =>
+    readReturnedValues(ran(lines, extra), MARKER, 2, 1000);
 
   it('takes exactly one result per case in order, then done, and ignores every line without the marker', () => {
-    const lines = ['{"results":[{"passed":true}]}', `${'b2'.repeat(24)} {"i":0,"ok":true}`, ...marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: false, error: 'boom' }, { done: 2 })];
+    const lines = [
+      '{"results":[{"passed":true}]}',
+      `${'b2'.repeat(24)} {"i":0,"ok":true}`,
+      ...marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: false, error: 'boom' }, { done: 2 }),
+    ];
     expect(read(lines)).toEqual([
       { ok: true, actual: 3 },
       { ok: false, error: 'boom' },
@@ -169,9 +195,23 @@ describe('reading the harness output', () => {
 
   it.each([
     ['a missing result', marked({ i: 0, ok: true, value: value(3) }, { done: 2 })],
-    ['an extra result', marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: true, value: value(4) }, { i: 2, ok: true, value: value(5) }, { done: 2 })],
-    ['a duplicate index', marked({ i: 0, ok: true, value: value(3) }, { i: 0, ok: true, value: value(3) }, { done: 2 })],
-    ['results out of order', marked({ i: 1, ok: true, value: value(4) }, { i: 0, ok: true, value: value(3) }, { done: 2 })],
+    [
+      'an extra result',
+      marked(
+        { i: 0, ok: true, value: value(3) },
+        { i: 1, ok: true, value: value(4) },
+        { i: 2, ok: true, value: value(5) },
+        { done: 2 },
+      ),
+    ],
+    [
+      'a duplicate index',
+      marked({ i: 0, ok: true, value: value(3) }, { i: 0, ok: true, value: value(3) }, { done: 2 }),
+    ],
+    [
+      'results out of order',
+      marked({ i: 1, ok: true, value: value(4) }, { i: 0, ok: true, value: value(3) }, { done: 2 }),
+    ],
     ['no done line', marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: true, value: value(4) })],
     ['an undecodable value', marked({ i: 0, ok: true, value: '!!' }, { i: 1, ok: true, value: value(4) }, { done: 2 })],
     ['only forged lines without the marker', ['x {"i":0,"ok":true}', '{"done":2}']],
@@ -180,9 +220,17 @@ describe('reading the harness output', () => {
   });
 
   it('reports the harness fault, the timeout and an output cut at its cap as the reason; a process that never started is retried', () => {
-    expect(read(marked({ i: 0, ok: true, value: value(3) }, { fault: 'the answer did not load: x' }))).toBe('the answer did not load: x');
+    expect(read(marked({ i: 0, ok: true, value: value(3) }, { fault: 'the answer did not load: x' }))).toBe(
+      'the answer did not load: x',
+    );
     expect(read([], { timedOut: true })).toBe('timed out after 1000 ms');
-    expect(() => read(marked({ broken: 'spawn EAGAIN' }))).toThrow("the code-test harness could not start the answer's process: spawn EAGAIN");
-    expect(read(marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: true, value: value(4) }, { done: 2 }), { stdoutTruncated: true })).toMatch(/more than/);
+    expect(() => read(marked({ broken: 'spawn EAGAIN' }))).toThrow(
+      "the code-test harness could not start the answer's process: spawn EAGAIN",
+    );
+    expect(
+      read(marked({ i: 0, ok: true, value: value(3) }, { i: 1, ok: true, value: value(4) }, { done: 2 }), {
+        stdoutTruncated: true,
+      }),
+    ).toMatch(/more than/);
   });
 });

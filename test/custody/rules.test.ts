@@ -21,10 +21,28 @@ const rulesFrom = (env: Record<string, string>): Config['rules'] => testConfig(b
  * the grading steps would have left), and scores it as the finish activity does under `rulesAtFinish`.
  */
 async function gradeExam(agentId: Agent['id'], rules: Rules, rulesAtFinish: Rules = rules): Promise<Exam> {
-  const stored = await storeExamPlan(em(), { agentId, category: 'code_quality', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId(agentId, randomUUID()) }, rules);
+  const stored = await storeExamPlan(
+    em(),
+    {
+      agentId,
+      category: 'code_quality',
+      trigger: 'api',
+      examId: randomUUID(),
+      workflowId: custodyWorkflowId(agentId, randomUUID()),
+    },
+    rules,
+  );
   if ('refused' in stored) throw new Error(stored.message);
   const items = ITEM_SCORES.map((score, position) => {
-    const item = new ExamItem({ examId: stored.id, position, kind: 'open', prompt: `Question ${position}`, normalizedPrompt: `question ${position}`, rubric: [{ name: 'accuracy', weight: 1, description: 'right?' }], hiddenTests: null });
+    const item = new ExamItem({
+      examId: stored.id,
+      position,
+      kind: 'open',
+      prompt: `Question ${position}`,
+      normalizedPrompt: `question ${position}`,
+      rubric: [{ name: 'accuracy', weight: 1, description: 'right?' }],
+      hiddenTests: null,
+    });
     item.answer = 'An answer.';
     item.grading = { runs: [{ score }], score, spread: 0 };
     return item;

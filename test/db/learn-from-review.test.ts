@@ -11,7 +11,17 @@ const em = () => bed.orm.em.fork() as EntityManager;
 
 async function approvedProposal(agentId: Agent['id']): Promise<string> {
   const id = randomUUID();
-  await em().persistAndFlush(new Proposal({ id, workflowId: proposalWorkflowId(id), agentId, findingId: null, goal: 'tidy the parser', trigger: 'api', requestedBy: 'ops' }));
+  await em().persistAndFlush(
+    new Proposal({
+      id,
+      workflowId: proposalWorkflowId(id),
+      agentId,
+      findingId: null,
+      goal: 'tidy the parser',
+      trigger: 'api',
+      requestedBy: 'ops',
+    }),
+  );
   return id;
 }
 const xpOf = async (agentId: Agent['id']) => (await em().findOneOrFail(Agent, { id: agentId })).xp;
@@ -43,7 +53,10 @@ it("adds the approval XP on top of an exam's XP committed meanwhile (never overw
 it('adds the approval XP once when two attempts of the learning step run at the same time', async () => {
   await em().nativeUpdate(Agent, { id: 'sandbox' }, { xp: 10 });
   const proposalId = await approvedProposal('sandbox');
-  const results = await Promise.all([learnFromReview(bed.orm, proposalId, approve), learnFromReview(bed.orm, proposalId, approve)]);
+  const results = await Promise.all([
+    learnFromReview(bed.orm, proposalId, approve),
+    learnFromReview(bed.orm, proposalId, approve),
+  ]);
   expect(results.map((r) => r.xp).sort()).toEqual([0, APPROVAL_XP]);
   expect(await xpOf('sandbox')).toBe(10 + APPROVAL_XP);
 });

@@ -80,7 +80,9 @@ async function startFake(flavor: Flavor): Promise<FakeLlmServer> {
     const queued = queue.shift();
     if (queued !== undefined) return queued;
     if (fallback !== undefined) return fallback(req);
-    return req.schema === undefined ? { text: 'fake answer' } : { status: 500, message: 'fake server: no reply scripted for this structured request' };
+    return req.schema === undefined
+      ? { text: 'fake answer' }
+      : { status: 500, message: 'fake server: no reply scripted for this structured request' };
   };
 
   const server = http.createServer((httpReq, res) => {
@@ -88,7 +90,9 @@ async function startFake(flavor: Flavor): Promise<FakeLlmServer> {
     httpReq.on('data', (c: Buffer) => chunks.push(c));
     httpReq.on('end', () => {
       if (httpReq.method !== 'POST' || httpReq.url !== endpoint) {
-        send(res, 404, { error: { type: 'not_found_error', message: `fake ${flavor}: no route ${httpReq.method} ${httpReq.url}` } });
+        send(res, 404, {
+          error: { type: 'not_found_error', message: `fake ${flavor}: no route ${httpReq.method} ${httpReq.url}` },
+        });
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
@@ -153,7 +157,8 @@ function answer(flavor: Flavor, res: http.ServerResponse, req: FakeRequest, repl
   if ('status' in reply) {
     const headers: Record<string, string> = {};
     if (reply.retryAfter !== undefined) headers['retry-after'] = String(reply.retryAfter);
-    const type = reply.status === 429 ? 'rate_limit_error' : reply.status >= 500 ? 'api_error' : 'invalid_request_error';
+    const type =
+      reply.status === 429 ? 'rate_limit_error' : reply.status >= 500 ? 'api_error' : 'invalid_request_error';
     const message = reply.message ?? `fake ${flavor} error ${reply.status}`;
     const body =
       flavor === 'openai'
@@ -179,7 +184,9 @@ function openAiBody(req: FakeRequest, text: string, usage: FakeUsage) {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: req.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null },
+    ],
     usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
   };
 }
@@ -192,7 +199,9 @@ function anthropicBody(req: FakeRequest, reply: FakeReply, text: string, usage: 
     type: 'message',
     role: 'assistant',
     model: req.model,
-    content: structured ? [{ type: 'tool_use', id: 'toolu_fake', name: toolName, input: reply.json }] : [{ type: 'text', text }],
+    content: structured
+      ? [{ type: 'tool_use', id: 'toolu_fake', name: toolName, input: reply.json }]
+      : [{ type: 'text', text }],
     stop_reason: structured ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     usage: { input_tokens: usage.input, output_tokens: usage.output },

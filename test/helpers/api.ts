@@ -18,7 +18,11 @@ export interface TestApi {
   orm: MikroORM;
   /** Creates a key with `role` and returns it in clear. */
   key(role: ApiKeyRole, name?: string): Promise<string>;
-  request(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  request(
+    method: string,
+    path: string,
+    opts?: { key?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   /** Records a workflow started through the API outside `request` (a raw fetch), for `close` to terminate. */
   track(workflowId: string): void;
   /** Terminates every workflow a 202 answer started (they would outlive the file on the shared dev server, and a
@@ -37,15 +41,14 @@ export interface TestResponse {
  * Starts the real API (full middleware stack) on a free port against `config`, driven over real HTTP; its rate-limit
  * store is a fresh in-memory one unless `rateLimitStore` is given (to share one between two APIs, as Redis does).
  */
-export async function startTestApi(config: Config, { rateLimitStore = memoryRateLimitStore() }: { rateLimitStore?: RateLimitStore } = {}): Promise<TestApi> {
+export async function startTestApi(
+  config: Config,
+  { rateLimitStore = memoryRateLimitStore() }: { rateLimitStore?: RateLimitStore } = {},
+): Promise<TestApi> {
   const orm = await createOrm(config.database);
   const temporal = createTemporalClient(config.temporal);
   const logger = createLogger(config.log);
-  const api = await listen(
-    { config, orm, temporal, logger, metrics: createMetrics(), rateLimitStore },
-    '127.0.0.1',
-    0,
-  );
+  const api = await listen({ config, orm, temporal, logger, metrics: createMetrics(), rateLimitStore }, '127.0.0.1', 0);
   let keys = 0;
   const started = new Set<string>();
   return {
@@ -75,7 +78,14 @@ export async function startTestApi(config: Config, { rateLimitStore = memoryRate
       return { status: res.status, headers: res.headers, body: parsed, text };
     },
     close: async () => {
-      await Promise.all([...started].map((id) => temporal.workflow.getHandle(id).terminate('test file over').catch(() => undefined)));
+      await Promise.all(
+        [...started].map((id) =>
+          temporal.workflow
+            .getHandle(id)
+            .terminate('test file over')
+            .catch(() => undefined),
+        ),
+      );
       await api.close();
       await temporal.connection.close();
       await orm.close();

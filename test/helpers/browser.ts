@@ -36,22 +36,34 @@ async function newestSource(dir: string): Promise<number> {
  * (vite empties it first: a page loading meanwhile would miss its assets).
  */
 export async function buildConsole(): Promise<void> {
-  const lock = path.join(os.tmpdir(), `lvlup-web-build-${createHash('sha1').update(ROOT).digest('hex').slice(0, 12)}.lock`);
+  const lock = path.join(
+    os.tmpdir(),
+    `lvlup-web-build-${createHash('sha1').update(ROOT).digest('hex').slice(0, 12)}.lock`,
+  );
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
       await mkdir(lock);
       break;
     } catch {
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > 60_000) await rm(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`the console build lock ${lock} was held for 2 minutes`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
   try {
-    const built = await stat(path.join(WEB_DIR, 'index.html')).then((s) => s.mtimeMs, () => 0);
-    const sources = Math.max(await newestSource(path.join(ROOT, 'web')), ...(await Promise.all(['package.json'].map((f) => stat(path.join(ROOT, f)).then((s) => s.mtimeMs)))));
+    const built = await stat(path.join(WEB_DIR, 'index.html')).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
+    const sources = Math.max(
+      await newestSource(path.join(ROOT, 'web')),
+      ...(await Promise.all(['package.json'].map((f) => stat(path.join(ROOT, f)).then((s) => s.mtimeMs)))),
+    );
     if (built < sources) await promisify(execFile)('npm', ['run', '-s', 'build:web'], { cwd: ROOT });
   } finally {
     await rm(lock, { recursive: true, force: true });
@@ -60,8 +72,13 @@ export async function buildConsole(): Promise<void> {
 
 /** Debian's chromium, headless; loud, never a silent skip, when it is missing (.ci/run installs it). */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (see .ci/run)`);
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (see .ci/run)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 }
 
 /** {@link buildConsole} then {@link launchChromium}. */
@@ -117,7 +134,10 @@ export async function freshNamespace(): Promise<string> {
   const namespace = `console-${randomBytes(4).toString('hex')}`;
   const connection = await Connection.connect({ address: requiredTestEnv(TEST_ENV.temporalAddress) });
   try {
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
   } finally {
     await connection.close();
   }
@@ -145,7 +165,11 @@ export async function createSchedules(config: Config): Promise<{ client: Client;
   return {
     client,
     close: async () => {
-      for (const d of definitions) await client.schedule.getHandle(d.id).delete().catch(() => undefined);
+      for (const d of definitions)
+        await client.schedule
+          .getHandle(d.id)
+          .delete()
+          .catch(() => undefined);
       await connection.close();
     },
   };

@@ -6,7 +6,13 @@ import { createLlmGateway, type LlmGateway } from '../../src/llm';
 import { createOrm } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 import { createMetrics, type Metrics } from '../../src/metrics';
-import { startFakeAnthropic, startFakeOpenAI, type FakeLlmServer, type FakeReply, type FakeRequest } from '../fakes/llm-servers';
+import {
+  startFakeAnthropic,
+  startFakeOpenAI,
+  type FakeLlmServer,
+  type FakeReply,
+  type FakeRequest,
+} from '../fakes/llm-servers';
 import { testConfig } from './config';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -49,7 +55,17 @@ export async function startFakeLlms(): Promise<FakeLlms> {
 /** Guardian's triage as the fake model gives it (`when('You are Guardian', triageAllTruePositive)`): every finding in the prompt a true positive, assessed `severity` (low by default: it raises none). */
 export function triageAllTruePositive(req: FakeRequest, severity = 'low'): FakeReply {
   const ids = [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => m[1]);
-  return { json: { findings: ids.map((id) => ({ id, verdict: 'true_positive', severity, explanation: 'Reachable from user input.', suggestedFix: 'Use a parameterized query.' })) } };
+  return {
+    json: {
+      findings: ids.map((id) => ({
+        id,
+        verdict: 'true_positive',
+        severity,
+        explanation: 'Reachable from user input.',
+        suggestedFix: 'Use a parameterized query.',
+      })),
+    },
+  };
 }
 
 /** A structured answer for gateway tests. */

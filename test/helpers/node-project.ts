@@ -54,8 +54,15 @@ export async function createNodeProject(
 ): Promise<string> {
   await mkdir(path.join(dir, 'src'), { recursive: true });
   await mkdir(path.join(dir, 'test'), { recursive: true });
-  await writeFile(path.join(dir, 'package.json'), `${JSON.stringify({ ...SEMVER_MANIFEST, ...opts.manifest }, null, 2)}\n`);
-  if (opts.lockfile !== false) await writeFile(path.join(dir, 'package-lock.json'), typeof opts.lockfile === 'string' ? opts.lockfile : `${JSON.stringify(SEMVER_LOCKFILE, null, 2)}\n`);
+  await writeFile(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify({ ...SEMVER_MANIFEST, ...opts.manifest }, null, 2)}\n`,
+  );
+  if (opts.lockfile !== false)
+    await writeFile(
+      path.join(dir, 'package-lock.json'),
+      typeof opts.lockfile === 'string' ? opts.lockfile : `${JSON.stringify(SEMVER_LOCKFILE, null, 2)}\n`,
+    );
   await writeFile(path.join(dir, '.gitignore'), 'node_modules/\n');
   await writeFile(path.join(dir, 'src', 'version.js'), SOURCE);
   await writeFile(path.join(dir, 'test', 'version.test.js'), TEST);

@@ -5,8 +5,16 @@ import { reviewSigningKey, signReview } from '../../src/crypto/review-signature'
 import { Proposal, type ProposalState } from '../../src/db/entities';
 
 /** A review of proposal `proposalId` signed as the API signs it (with `config`'s key), issued now unless `issuedAt`. */
-export function signedReview(config: Config, proposalId: string, review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null; issuedAt?: string }): ReviewInput {
-  return signReview(reviewSigningKey(config).key, { ...review, workflowId: proposalWorkflowId(proposalId), issuedAt: review.issuedAt ?? new Date().toISOString() });
+export function signedReview(
+  config: Config,
+  proposalId: string,
+  review: { decision: 'approve' | 'reject'; reviewer: string; comment?: string | null; issuedAt?: string },
+): ReviewInput {
+  return signReview(reviewSigningKey(config).key, {
+    ...review,
+    workflowId: proposalWorkflowId(proposalId),
+    issuedAt: review.issuedAt ?? new Date().toISOString(),
+  });
 }
 
 /** Polls the stored proposal until it reaches `status` (60 s at most); throws as soon as it ends in another state. */

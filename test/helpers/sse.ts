@@ -20,7 +20,10 @@ export interface SseClient {
 }
 
 /** Opens `url` as an EventSource would (Node's fetch, read as a stream) and parses what arrives. */
-export async function connectSse(url: string, opts: { key?: string; headers?: Record<string, string> } = {}): Promise<SseClient> {
+export async function connectSse(
+  url: string,
+  opts: { key?: string; headers?: Record<string, string> } = {},
+): Promise<SseClient> {
   const abort = new AbortController();
   const headers: Record<string, string> = { Accept: 'text/event-stream', ...opts.headers };
   if (opts.key !== undefined) headers.Authorization = `Bearer ${opts.key}`;
@@ -79,7 +82,12 @@ export async function connectSse(url: string, opts: { key?: string; headers?: Re
       for (;;) {
         const message = await next(Math.max(1, deadline - Date.now()));
         if (message === null) return null;
-        if (message.event !== undefined || message.data !== undefined) return { id: message.id, event: message.event, data: message.data === undefined ? undefined : JSON.parse(message.data) };
+        if (message.event !== undefined || message.data !== undefined)
+          return {
+            id: message.id,
+            event: message.event,
+            data: message.data === undefined ? undefined : JSON.parse(message.data),
+          };
       }
     },
     close: () => abort.abort(),

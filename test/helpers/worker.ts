@@ -30,7 +30,13 @@ export interface TestWorker {
 export async function createTestWorker(
   config: Config,
   orm: MikroORM,
-  opts: { workflowsPath: string; taskQueue?: string; faults?: Partial<Activities>; queues?: readonly QueueKind[]; concurrency?: Partial<Record<QueueKind, number>> },
+  opts: {
+    workflowsPath: string;
+    taskQueue?: string;
+    faults?: Partial<Activities>;
+    queues?: readonly QueueKind[];
+    concurrency?: Partial<Record<QueueKind, number>>;
+  },
 ): Promise<TestWorker> {
   quietSdkLogs();
   const taskQueue = opts.taskQueue ?? `test-${randomBytes(4).toString('hex')}`;
@@ -49,7 +55,10 @@ export async function createTestWorker(
     kinds,
     concurrency: { ...config.worker.concurrency, ...opts.concurrency },
     workflowsPath: opts.workflowsPath,
-    activities: { ...createActivities({ config, orm, logger, metrics, llm, sandbox, temporal: client }), ...opts.faults },
+    activities: {
+      ...createActivities({ config, orm, logger, metrics, llm, sandbox, temporal: client }),
+      ...opts.faults,
+    },
   });
   let ran = false;
   let stop = (): void => undefined;
@@ -91,10 +100,12 @@ export async function executeAgentRun<R>(
 ): Promise<{ run: AgentRun; result?: R; error?: unknown }> {
   const workflowId = agentRunWorkflowId(kind, randomUUID());
   const input: AgentRunInput = { trigger: 'api', timeouts: TEST_RUN_TIMEOUTS };
-  const outcome = await worker.client.workflow.execute(workflow, { args: [input], taskQueue: worker.taskQueue, workflowId }).then(
-    (result: R) => ({ result }),
-    (error: unknown) => ({ error }),
-  );
+  const outcome = await worker.client.workflow
+    .execute(workflow, { args: [input], taskQueue: worker.taskQueue, workflowId })
+    .then(
+      (result: R) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
   return { run: await (orm.em.fork() as EntityManager).findOneOrFail(AgentRun, { workflowId }), ...outcome };
 }
 

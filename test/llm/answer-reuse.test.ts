@@ -12,12 +12,21 @@ import { testGateway, useLlmTestBed, verdictRequest } from '../helpers/llm';
 const bed = useLlmTestBed();
 beforeEach(async () => {
   bed.fakes.reset();
-  await (bed.orm.em.fork() as EntityManager).execute('truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets');
+  await (bed.orm.em.fork() as EntityManager).execute(
+    'truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets',
+  );
 });
 
 const gateway = () => testGateway(testConfig(bed.db.url, bed.fakes.env()), bed.orm);
 const ask = verdictRequest;
-const attempt = (n: number, over: Partial<CallContext> = {}): CallContext => ({ workflowId: 'wf-reuse', runId: 'run-1', activityId: '4', attempt: n, callSeq: 0, ...over });
+const attempt = (n: number, over: Partial<CallContext> = {}): CallContext => ({
+  workflowId: 'wf-reuse',
+  runId: 'run-1',
+  activityId: '4',
+  attempt: n,
+  callSeq: 0,
+  ...over,
+});
 const rows = () => bed.orm.em.fork().find(TokenUsageEvent, {}, { orderBy: { id: 'asc' } });
 const sent = () => bed.fakes.openai.requests.length + bed.fakes.anthropic.requests.length;
 
@@ -28,11 +37,19 @@ it('answers a retry from the settled row: no request, no new row, the answer and
   const retry = await llm.complete(ask('[once]'), attempt(2));
 
   expect(sent()).toBe(1);
-  expect(retry).toMatchObject({ output: { score: 80, passed: true }, provider: 'openai', usage: { inputTokens: 900, outputTokens: 40 }, reused: true, cacheHit: false });
+  expect(retry).toMatchObject({
+    output: { score: 80, passed: true },
+    provider: 'openai',
+    usage: { inputTokens: 900, outputTokens: 40 },
+    reused: true,
+    cacheHit: false,
+  });
   expect(retry.costUsd).toBe(first.costUsd);
   expect(retry.latencyMs).toBeGreaterThanOrEqual(Math.floor(first.latencyMs) - 1);
   expect((await rows()).map((r) => [r.outcome, r.attempt])).toEqual([['ok', 1]]);
-  expect(await metrics.registry.getSingleMetricAsString('llm_reused_answers_total')).toMatch(/purpose="test.verdict"} 1/);
+  expect(await metrics.registry.getSingleMetricAsString('llm_reused_answers_total')).toMatch(
+    /purpose="test.verdict"} 1/,
+  );
 });
 
 it('asks again what it was not already answered: another request at that place, another activity, another run, another call of the attempt', async () => {
@@ -52,8 +69,14 @@ it('reuses an answer only once it settled ok: a failed or unusable call is asked
   bed.fakes.openai.enqueue({ status: 503 });
   await expect(llm.complete(ask('[flaky]'), attempt(1, { workflowId: 'wf-flaky' }))).rejects.toThrow();
   bed.fakes.openai.when('[flaky]', { json: { score: 70, passed: true } });
-  expect(await llm.complete(ask('[flaky]'), attempt(2, { workflowId: 'wf-flaky' }))).toMatchObject({ reused: false, output: { score: 70 } });
-  expect(await llm.complete(ask('[flaky]'), attempt(3, { workflowId: 'wf-flaky' }))).toMatchObject({ reused: true, output: { score: 70 } });
+  expect(await llm.complete(ask('[flaky]'), attempt(2, { workflowId: 'wf-flaky' }))).toMatchObject({
+    reused: false,
+    output: { score: 70 },
+  });
+  expect(await llm.complete(ask('[flaky]'), attempt(3, { workflowId: 'wf-flaky' }))).toMatchObject({
+    reused: true,
+    output: { score: 70 },
+  });
   expect(bed.fakes.openai.requests).toHaveLength(2);
 });
 
@@ -61,12 +84,21 @@ it('reuses the answer of a repair turn and of the fallback profile as they were'
   const { llm } = gateway();
   bed.fakes.openai.enqueue({ text: '{"score": 70, "passed": tru' }, { json: { score: 70, passed: true } });
   await llm.complete(ask('[repair]'), attempt(1, { activityId: 'r' }));
-  expect(await llm.complete(ask('[repair]'), attempt(2, { activityId: 'r' }))).toMatchObject({ reused: true, repaired: true, output: { score: 70 } });
+  expect(await llm.complete(ask('[repair]'), attempt(2, { activityId: 'r' }))).toMatchObject({
+    reused: true,
+    repaired: true,
+    output: { score: 70 },
+  });
 
   bed.fakes.openai.enqueue({ status: 401 });
   bed.fakes.anthropic.enqueue({ json: { score: 55, passed: true } });
   await llm.complete(ask('[fallback]'), attempt(1, { activityId: 'f' }));
-  expect(await llm.complete(ask('[fallback]'), attempt(2, { activityId: 'f' }))).toMatchObject({ reused: true, provider: 'anthropic', fallbackUsed: true, output: { score: 55 } });
+  expect(await llm.complete(ask('[fallback]'), attempt(2, { activityId: 'f' }))).toMatchObject({
+    reused: true,
+    provider: 'anthropic',
+    fallbackUsed: true,
+    output: { score: 55 },
+  });
   expect(sent()).toBe(4);
 });
 
@@ -74,7 +106,13 @@ describe('a retry that finds the call still in flight on a live worker', () => {
   // Short stamps so a test outlives several of them: a request stamped every 100 ms is live; one not stamped for 600 ms is a dead worker's.
   const watched = (inFlight: { stampMs: number; staleMs: number; pollMs: number }) => {
     const config = testConfig(bed.db.url, bed.fakes.env());
-    return createLlmGateway({ config, orm: bed.orm, logger: createLogger(config.log), metrics: createMetrics(), inFlight });
+    return createLlmGateway({
+      config,
+      orm: bed.orm,
+      logger: createLogger(config.log),
+      metrics: createMetrics(),
+      inFlight,
+    });
   };
   const live = { stampMs: 100, staleMs: 600, pollMs: 50 };
   const held = () => {
@@ -99,7 +137,11 @@ describe('a retry that finds the call still in flight on a live worker', () => {
     expect(sent()).toBe(1);
     first.release({ json: { score: 64, passed: true }, usage: { input: 500, output: 20 } });
     const [one, two] = await Promise.all([attempt1, attempt2]);
-    expect(two).toMatchObject({ reused: true, output: { score: 64, passed: true }, usage: { inputTokens: 500, outputTokens: 20 } });
+    expect(two).toMatchObject({
+      reused: true,
+      output: { score: 64, passed: true },
+      usage: { inputTokens: 500, outputTokens: 20 },
+    });
     expect(two.costUsd).toBe(one.costUsd);
     expect(sent()).toBe(1);
     expect((await rows()).map((r) => [r.outcome, r.attempt])).toEqual([['ok', 1]]);
@@ -111,17 +153,24 @@ describe('a retry that finds the call still in flight on a live worker', () => {
     const llm = watched(live);
     const first = held();
     let n = 0;
-    bed.fakes.openai.when('[dead]', () => (n++ === 0 ? { until: first.until } : { json: { score: 30, passed: false } }));
+    bed.fakes.openai.when('[dead]', () =>
+      n++ === 0 ? { until: first.until } : { json: { score: 30, passed: false } },
+    );
     const attempt1 = dead.complete(ask('[dead]'), attempt(1, { workflowId: 'wf-dead' }));
     await received(1);
-    expect(await llm.complete(ask('[dead]'), attempt(2, { workflowId: 'wf-dead' }))).toMatchObject({ reused: false, output: { score: 30 } });
+    expect(await llm.complete(ask('[dead]'), attempt(2, { workflowId: 'wf-dead' }))).toMatchObject({
+      reused: false,
+      output: { score: 30 },
+    });
     expect(sent()).toBe(2);
     first.release({ json: { score: 31, passed: false } });
     await attempt1;
 
     const failing = held();
     let m = 0;
-    bed.fakes.openai.when('[fails]', () => (m++ === 0 ? { until: failing.until } : { json: { score: 40, passed: false } }));
+    bed.fakes.openai.when('[fails]', () =>
+      m++ === 0 ? { until: failing.until } : { json: { score: 40, passed: false } },
+    );
     const attempt1b = llm.complete(ask('[fails]'), attempt(1, { workflowId: 'wf-fails' }));
     await received(3);
     const attempt2b = llm.complete(ask('[fails]'), attempt(2, { workflowId: 'wf-fails' }));
@@ -140,7 +189,9 @@ describe('a retry that finds the call still in flight on a live worker', () => {
     bed.fakes.openai.when('[abandoned]', { until: first.until });
     const attempt1 = llm.complete(ask('[abandoned]'), attempt(1, { workflowId: 'wf-abandoned' }));
     await received(1);
-    await expect(llm.complete(ask('[abandoned]'), attempt(2, { workflowId: 'wf-abandoned', signal: AbortSignal.timeout(300) }))).rejects.toThrow(/timeout|abort/i);
+    await expect(
+      llm.complete(ask('[abandoned]'), attempt(2, { workflowId: 'wf-abandoned', signal: AbortSignal.timeout(300) })),
+    ).rejects.toThrow(/timeout|abort/i);
     expect(sent()).toBe(1);
     first.release({ json: { score: 90, passed: true } });
     await attempt1;

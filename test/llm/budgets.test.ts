@@ -11,7 +11,9 @@ import { testGateway, useLlmTestBed } from '../helpers/llm';
 const bed = useLlmTestBed();
 beforeEach(async () => {
   bed.fakes.reset();
-  await em().execute('truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications');
+  await em().execute(
+    'truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications',
+  );
 });
 
 const em = () => bed.orm.em.fork() as EntityManager;
@@ -28,15 +30,25 @@ const request = (n: number): LlmRequest<string> => ({
 const PER_CALL = estimateInputTokens(request(0).messages) + MAX_TOKENS;
 
 function spendTheReservation(delayMs = 0) {
-  bed.fakes.openai.respond(() => ({ text: 'ok', usage: { input: PER_CALL - MAX_TOKENS, output: MAX_TOKENS }, delayMs }));
+  bed.fakes.openai.respond(() => ({
+    text: 'ok',
+    usage: { input: PER_CALL - MAX_TOKENS, output: MAX_TOKENS },
+    delayMs,
+  }));
 }
 
 async function setBudget(scope: string, monthlyTokens: number | null, monthlyUsd: number | null = null): Promise<void> {
-  await em().execute('insert into llm_budgets (scope, monthly_tokens, monthly_usd, updated_at) values (?, ?, ?, now())', [scope, monthlyTokens, monthlyUsd]);
+  await em().execute(
+    'insert into llm_budgets (scope, monthly_tokens, monthly_usd, updated_at) values (?, ?, ?, now())',
+    [scope, monthlyTokens, monthlyUsd],
+  );
 }
 
 const gateway = (env: Record<string, string> = {}) =>
-  testGateway(testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', ...env })), bed.orm).llm;
+  testGateway(
+    testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', ...env })),
+    bed.orm,
+  ).llm;
 
 describe('budgets', () => {
   it('lets 20 concurrent calls against a budget for 10 spend at most the budget; the rest fail BudgetExceeded', async () => {
@@ -49,17 +61,25 @@ describe('budgets', () => {
     const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as LlmError] : []));
     expect(ok).toHaveLength(10);
     expect(refused).toHaveLength(10);
-    for (const err of refused) expect(err).toMatchObject({ type: 'BudgetExceeded', retryable: false, opts: { scope: 'agent:guardian' } });
+    for (const err of refused)
+      expect(err).toMatchObject({ type: 'BudgetExceeded', retryable: false, opts: { scope: 'agent:guardian' } });
     expect(bed.fakes.openai.requests).toHaveLength(10);
 
-    const [usage] = (await em().execute("select used_tokens from llm_budget_usage where scope = 'agent:guardian'")) as Array<{ used_tokens: string }>;
+    const [usage] = (await em().execute(
+      "select used_tokens from llm_budget_usage where scope = 'agent:guardian'",
+    )) as Array<{ used_tokens: string }>;
     expect(Number(usage?.used_tokens)).toBe(10 * PER_CALL);
-    const spent = (await bed.orm.em.fork().find(TokenUsageEvent, { outcome: 'ok' })).reduce((s, e) => s + e.inputTokens + e.outputTokens, 0);
+    const spent = (await bed.orm.em.fork().find(TokenUsageEvent, { outcome: 'ok' })).reduce(
+      (s, e) => s + e.inputTokens + e.outputTokens,
+      0,
+    );
     expect(spent).toBeLessThanOrEqual(10 * PER_CALL);
     expect(await bed.orm.em.fork().count(TokenUsageEvent, { outcome: 'budget_exceeded' })).toBe(10);
     // One row per call: a refused reservation writes no `unknown` row in its statement (the row goes with the hold).
     expect(await bed.orm.em.fork().count(TokenUsageEvent, {})).toBe(20);
-    const [reservations] = (await em().execute('select count(*)::int as n from llm_budget_reservations')) as Array<{ n: number }>;
+    const [reservations] = (await em().execute('select count(*)::int as n from llm_budget_reservations')) as Array<{
+      n: number;
+    }>;
     expect(reservations?.n).toBe(0);
   });
 
@@ -96,7 +116,10 @@ describe('budgets', () => {
     spendTheReservation();
     // gpt-4o-mini: one call costs about PER_CALL tokens at $0.15–0.60 per million: far below a cent.
     await setBudget('provider:openai', null, 0.000001);
-    await expect(gateway().complete(request(1))).rejects.toMatchObject({ type: 'BudgetExceeded', message: expect.stringMatching(/USD budget of provider:openai/) });
+    await expect(gateway().complete(request(1))).rejects.toMatchObject({
+      type: 'BudgetExceeded',
+      message: expect.stringMatching(/USD budget of provider:openai/),
+    });
   });
 
   it('gives the reservation back when the provider call fails', async () => {
@@ -122,7 +145,10 @@ describe('with Redis', () => {
 
   it('shares the cache between gateways through Redis', async () => {
     bed.fakes.openai.respond(() => ({ text: 'cached in redis' }));
-    const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', REDIS_URL: 'redis://127.0.0.1:6379' }));
+    const config = testConfig(
+      bed.db.url,
+      bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', REDIS_URL: 'redis://127.0.0.1:6379' }),
+    );
     const ask = { ...request(1), cacheTtlSeconds: 60 };
     await testGateway(config, bed.orm, redis).llm.complete(ask);
     const second = await testGateway(config, bed.orm, redis).llm.complete(ask);
@@ -134,16 +160,27 @@ describe('with Redis', () => {
 
   it('shares the per-provider rate limit between gateways through Redis', async () => {
     bed.fakes.openai.respond(() => ({ text: 'ok' }));
-    const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', LLM_OPENAI_RPM: '1' }));
+    const config = testConfig(
+      bed.db.url,
+      bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', LLM_OPENAI_RPM: '1' }),
+    );
     await testGateway(config, bed.orm, redis).llm.complete(request(1));
-    await expect(testGateway(config, bed.orm, redis).llm.complete(request(2))).rejects.toMatchObject({ type: 'LlmRateLimited', retryable: true });
+    await expect(testGateway(config, bed.orm, redis).llm.complete(request(2))).rejects.toMatchObject({
+      type: 'LlmRateLimited',
+      retryable: true,
+    });
   });
 });
 
 describe('reservations left by a crashed worker', () => {
   it('hold the budget until they expire, then the sweep gives them back', async () => {
     await setBudget('agent:guardian', 1000);
-    const budgets = createBudgets({ orm: bed.orm, defaults: { monthlyTokens: null, monthlyUsd: null }, reservationTtlMs: 300, logger: createLogger({ level: 'error', format: 'json' }) });
+    const budgets = createBudgets({
+      orm: bed.orm,
+      defaults: { monthlyTokens: null, monthlyUsd: null },
+      reservationTtlMs: 300,
+      logger: createLogger({ level: 'error', format: 'json' }),
+    });
     const scopes = scopesFor('guardian', 'openai');
     await budgets.reserve({ scopes, tokens: 800, usd: 0 }); // never settled: the worker "crashed"
     await expect(budgets.reserve({ scopes, tokens: 300, usd: 0 })).rejects.toMatchObject({ type: 'BudgetExceeded' });
@@ -152,7 +189,9 @@ describe('reservations left by a crashed worker', () => {
     expect(await budgets.sweep()).toBe(1);
     const held = await budgets.reserve({ scopes, tokens: 300, usd: 0 });
     await budgets.settle(held, { tokens: 250, usd: 0 });
-    const [usage] = (await em().execute("select used_tokens, reserved_tokens from llm_budget_usage where scope = 'agent:guardian'")) as Array<{ used_tokens: string; reserved_tokens: string }>;
+    const [usage] = (await em().execute(
+      "select used_tokens, reserved_tokens from llm_budget_usage where scope = 'agent:guardian'",
+    )) as Array<{ used_tokens: string; reserved_tokens: string }>;
     expect(usage).toEqual({ used_tokens: '250', reserved_tokens: '0' });
   });
 });

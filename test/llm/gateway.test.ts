@@ -10,7 +10,9 @@ const Verdict = z.object({ score: z.number().min(0).max(100), passed: z.boolean(
 const bed = useLlmTestBed();
 beforeEach(async () => {
   bed.fakes.reset();
-  await (bed.orm.em.fork() as EntityManager).execute('truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications');
+  await (bed.orm.em.fork() as EntityManager).execute(
+    'truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications',
+  );
 });
 
 function gateway(env: Record<string, string> = {}): LlmGateway {
@@ -46,17 +48,44 @@ const ask = (marker: string, extra: Partial<Parameters<LlmGateway['complete']>[0
 describe('structured output', () => {
   it('sends a json_schema response format through the OpenAI SDK and returns the parsed object with usage and cost', async () => {
     bed.fakes.openai.when('[ok]', { json: { score: 90, passed: true }, usage: { input: 1000, output: 200 } });
-    const result = await gateway().complete(ask('[ok]', { agentId: 'guardian' }), { workflowId: 'wf-1', activityId: '7', attempt: 1 });
+    const result = await gateway().complete(ask('[ok]', { agentId: 'guardian' }), {
+      workflowId: 'wf-1',
+      activityId: '7',
+      attempt: 1,
+    });
 
-    expect(result).toMatchObject({ output: { score: 90, passed: true }, provider: 'openai', model: 'gpt-4o-mini', cacheHit: false, fallbackUsed: false, repaired: false });
+    expect(result).toMatchObject({
+      output: { score: 90, passed: true },
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      cacheHit: false,
+      fallbackUsed: false,
+      repaired: false,
+    });
     expect(result.usage).toEqual({ inputTokens: 1000, outputTokens: 200 });
     expect(result.costUsd).toBeCloseTo((1000 * 0.15 + 200 * 0.6) / 1e6, 9);
     const sent = bed.fakes.openai.requests[0]?.body;
-    expect(sent).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 200, response_format: { type: 'json_schema', json_schema: { name: 'test_verdict' } } });
+    expect(sent).toMatchObject({
+      model: 'gpt-4o-mini',
+      max_tokens: 200,
+      response_format: { type: 'json_schema', json_schema: { name: 'test_verdict' } },
+    });
     expect(bed.fakes.openai.requests[0]?.schema).toMatchObject({ type: 'object', required: ['score', 'passed'] });
 
     const [row] = await ledger();
-    expect(row).toMatchObject({ agentId: 'guardian', purpose: 'test.verdict', provider: 'openai', model: 'gpt-4o-mini', workflowId: 'wf-1', activityId: '7', attempt: 1, inputTokens: 1000, outputTokens: 200, outcome: 'ok', cacheHit: false });
+    expect(row).toMatchObject({
+      agentId: 'guardian',
+      purpose: 'test.verdict',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      workflowId: 'wf-1',
+      activityId: '7',
+      attempt: 1,
+      inputTokens: 1000,
+      outputTokens: 200,
+      outcome: 'ok',
+      cacheHit: false,
+    });
     expect(row?.costUsd).toBeCloseTo(0.00027, 9);
   });
 
@@ -65,7 +94,11 @@ describe('structured output', () => {
     const result = await gateway().complete(ask('[tool]', { profile: 'anthropic:claude-3-5-haiku-latest' }));
     expect(result).toMatchObject({ output: { score: 40, passed: false }, provider: 'anthropic' });
     const body = bed.fakes.anthropic.requests[0]?.body;
-    expect(body).toMatchObject({ system: 'You grade answers.', tool_choice: { type: 'tool', name: 'test_verdict' }, max_tokens: 200 });
+    expect(body).toMatchObject({
+      system: 'You grade answers.',
+      tool_choice: { type: 'tool', name: 'test_verdict' },
+      max_tokens: 200,
+    });
     expect(body?.messages).toEqual([{ role: 'user', content: 'Grade this answer. [tool]' }]);
   });
 
@@ -81,15 +114,22 @@ describe('structured output', () => {
 
   it('repairs JSON of the wrong shape and fails non-retryably with LlmBadOutput when the repair is wrong too', async () => {
     bed.fakes.openai.enqueue({ json: { score: 'high' } }, { json: { score: 500, passed: true } });
-    const err = await failure(gateway({ LLM_PROFILE_FALLBACK: '' , ANTHROPIC_API_KEY: '' }).complete(ask('[wrong]')));
+    const err = await failure(gateway({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '' }).complete(ask('[wrong]')));
     expect(err).toMatchObject({ type: 'LlmBadOutput', retryable: false });
     expect(err.message).toMatch(/score/);
-    expect((bed.fakes.openai.requests[1]?.body.messages as Array<{ content: string }>).at(-1)?.content).toMatch(/does not match the schema/);
+    expect((bed.fakes.openai.requests[1]?.body.messages as Array<{ content: string }>).at(-1)?.content).toMatch(
+      /does not match the schema/,
+    );
   });
 
   it('returns plain text when no schema is given', async () => {
     bed.fakes.openai.when('[text]', { text: 'Plain words.' });
-    const result = await gateway().complete({ purpose: 'chat', messages: [{ role: 'user', content: '[text]' }], maxTokens: 50, temperature: 0.2 });
+    const result = await gateway().complete({
+      purpose: 'chat',
+      messages: [{ role: 'user', content: '[text]' }],
+      maxTokens: 50,
+      temperature: 0.2,
+    });
     expect(result.output).toBe('Plain words.');
     expect(bed.fakes.openai.requests[0]?.body.response_format).toBeUndefined();
   });
@@ -107,8 +147,14 @@ describe('error classification', () => {
 
   it('makes 500s and unreadable bodies retryable', async () => {
     bed.fakes.openai.enqueue({ status: 500 }, { rawBody: '{"choices": [' });
-    expect(await failure(solo().complete(ask('[500]')))).toMatchObject({ type: 'LlmProviderUnavailable', retryable: true });
-    expect(await failure(solo().complete(ask('[raw]')))).toMatchObject({ type: 'LlmProviderUnavailable', retryable: true });
+    expect(await failure(solo().complete(ask('[500]')))).toMatchObject({
+      type: 'LlmProviderUnavailable',
+      retryable: true,
+    });
+    expect(await failure(solo().complete(ask('[raw]')))).toMatchObject({
+      type: 'LlmProviderUnavailable',
+      retryable: true,
+    });
   });
 
   it('makes a hang past the timeout a retryable LlmTimeout', async () => {
@@ -121,18 +167,35 @@ describe('error classification', () => {
 
   it.each([400, 401, 403, 404])('makes %i non-retryable', async (status) => {
     bed.fakes.openai.enqueue({ status });
-    expect(await failure(solo().complete(ask(`[${status}]`)))).toMatchObject({ type: 'LlmRequestRejected', retryable: false, opts: { status } });
+    expect(await failure(solo().complete(ask(`[${status}]`)))).toMatchObject({
+      type: 'LlmRequestRejected',
+      retryable: false,
+      opts: { status },
+    });
   });
 
   it('classifies Anthropic failures the same way: 529 overloaded, out of credit, hang', async () => {
-    const claudeOnly = () => gateway({ LLM_PROFILE_PRIMARY: 'anthropic:claude-3-5-haiku-latest', LLM_PROFILE_FALLBACK: '', OPENAI_API_KEY: '', OPENAI_BASE_URL: '' });
+    const claudeOnly = () =>
+      gateway({
+        LLM_PROFILE_PRIMARY: 'anthropic:claude-3-5-haiku-latest',
+        LLM_PROFILE_FALLBACK: '',
+        OPENAI_API_KEY: '',
+        OPENAI_BASE_URL: '',
+      });
     bed.fakes.anthropic.enqueue(
       { status: 529, retryAfter: 3 },
       { status: 400, message: 'Your credit balance is too low to access the Anthropic API.' },
       { hang: true },
     );
-    expect(await failure(claudeOnly().complete(ask('[529]')))).toMatchObject({ type: 'LlmProviderUnavailable', retryable: true, retryAfterMs: 3000 });
-    expect(await failure(claudeOnly().complete(ask('[credit]')))).toMatchObject({ type: 'LlmQuotaExhausted', retryable: false });
+    expect(await failure(claudeOnly().complete(ask('[529]')))).toMatchObject({
+      type: 'LlmProviderUnavailable',
+      retryable: true,
+      retryAfterMs: 3000,
+    });
+    expect(await failure(claudeOnly().complete(ask('[credit]')))).toMatchObject({
+      type: 'LlmQuotaExhausted',
+      retryable: false,
+    });
     expect(await failure(claudeOnly().complete(ask('[hang]')))).toMatchObject({ type: 'LlmTimeout', retryable: true });
   });
 
@@ -163,15 +226,23 @@ describe('fallback', () => {
   it('leaves a transient failure to Temporal, until the activity has been retried enough times', async () => {
     bed.fakes.openai.when('[flaky]', { status: 503 });
     bed.fakes.anthropic.when('[flaky]', { json: { score: 2, passed: false } });
-    expect(await failure(gateway().complete(ask('[flaky]'), { attempt: 1 }))).toMatchObject({ type: 'LlmProviderUnavailable' });
+    expect(await failure(gateway().complete(ask('[flaky]'), { attempt: 1 }))).toMatchObject({
+      type: 'LlmProviderUnavailable',
+    });
     expect(bed.fakes.anthropic.requests).toHaveLength(0);
-    expect(await gateway().complete(ask('[flaky]'), { attempt: 3 })).toMatchObject({ provider: 'anthropic', fallbackUsed: true });
+    expect(await gateway().complete(ask('[flaky]'), { attempt: 3 })).toMatchObject({
+      provider: 'anthropic',
+      fallbackUsed: true,
+    });
   });
 
   it('falls back when the primary provider budget is exhausted', async () => {
     await setBudget('provider:openai', 10);
     bed.fakes.anthropic.enqueue({ json: { score: 3, passed: false } });
-    expect(await gateway().complete(ask('[provider-budget]'))).toMatchObject({ provider: 'anthropic', fallbackUsed: true });
+    expect(await gateway().complete(ask('[provider-budget]'))).toMatchObject({
+      provider: 'anthropic',
+      fallbackUsed: true,
+    });
     expect(bed.fakes.openai.requests).toHaveLength(0);
   });
 });
@@ -180,13 +251,18 @@ describe("the caller's deadline", () => {
   it("replaces LLM_TIMEOUT_SECONDS with the request's own timeoutMs", async () => {
     bed.fakes.openai.enqueue({ json: { score: 80, passed: true }, delayMs: 1500 });
     // The configured timeout is 1 s; this call may take 4 s (an exam answer gets its time limit).
-    expect(await gateway().complete(ask('[long]', { timeoutMs: 4000 }))).toMatchObject({ output: { score: 80 }, fallbackUsed: false });
+    expect(await gateway().complete(ask('[long]', { timeoutMs: 4000 }))).toMatchObject({
+      output: { score: 80 },
+      fallbackUsed: false,
+    });
   });
 
-  it('aborts the request in flight on the caller\'s signal, rethrown as the abort, not a provider timeout; ledgered aborted, no fallback', async () => {
+  it("aborts the request in flight on the caller's signal, rethrown as the abort, not a provider timeout; ledgered aborted, no fallback", async () => {
     bed.fakes.openai.enqueue({ hang: true });
     bed.fakes.anthropic.enqueue({ json: { score: 1, passed: false } });
-    const err = await gateway().complete(ask('[abort]', { timeoutMs: 5000 }), { attempt: 9, signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
+    const err = await gateway()
+      .complete(ask('[abort]', { timeoutMs: 5000 }), { attempt: 9, signal: AbortSignal.timeout(300) })
+      .catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(LlmError);
     expect(bed.fakes.openai.requests[0]?.abortedAt).toBeDefined();
     expect(bed.fakes.anthropic.requests).toHaveLength(0);
@@ -206,7 +282,12 @@ describe('cache', () => {
     const llm = gateway();
     await llm.complete(ask('[cache]'));
     const hit = await llm.complete(ask('[cache]'));
-    expect(hit).toMatchObject({ cacheHit: true, costUsd: 0, usage: { inputTokens: 0, outputTokens: 0 }, output: { score: 10 } });
+    expect(hit).toMatchObject({
+      cacheHit: true,
+      costUsd: 0,
+      usage: { inputTokens: 0, outputTokens: 0 },
+      output: { score: 10 },
+    });
     await llm.complete(ask('[cache]', { temperature: 0.5 }));
     await llm.complete(ask('[cache]', { maxTokens: 201 }));
     expect(bed.fakes.openai.requests).toHaveLength(3);
@@ -242,7 +323,12 @@ describe('rate limits', () => {
   it('refuses the request past the per-minute limit with a retryable delay until the window resets', async () => {
     bed.fakes.openai.respond(() => ({ text: 'ok' }));
     const llm = gateway({ LLM_OPENAI_RPM: '2' });
-    const plain = (n: number) => ({ purpose: 'chat', messages: [{ role: 'user' as const, content: `rpm ${n}` }], maxTokens: 10, temperature: 0 });
+    const plain = (n: number) => ({
+      purpose: 'chat',
+      messages: [{ role: 'user' as const, content: `rpm ${n}` }],
+      maxTokens: 10,
+      temperature: 0,
+    });
     await llm.complete(plain(1));
     await llm.complete(plain(2));
     const err = await failure(llm.complete(plain(3)));
@@ -255,7 +341,12 @@ describe('rate limits', () => {
   it('limits tokens per minute on the estimate of each request', async () => {
     bed.fakes.openai.respond(() => ({ text: 'ok' }));
     const llm = gateway({ LLM_OPENAI_TPM: '300' });
-    const big = (n: number) => ({ purpose: 'chat', messages: [{ role: 'user' as const, content: `tpm ${n}` }], maxTokens: 200, temperature: 0 });
+    const big = (n: number) => ({
+      purpose: 'chat',
+      messages: [{ role: 'user' as const, content: `tpm ${n}` }],
+      maxTokens: 200,
+      temperature: 0,
+    });
     await llm.complete(big(1));
     expect(await failure(llm.complete(big(2)))).toMatchObject({ type: 'LlmRateLimited' });
   });

@@ -13,7 +13,9 @@ import { testGateway, useLlmTestBed, verdictRequest } from '../helpers/llm';
 const bed = useLlmTestBed();
 beforeEach(async () => {
   bed.fakes.reset();
-  await (bed.orm.em.fork() as EntityManager).execute('truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications');
+  await (bed.orm.em.fork() as EntityManager).execute(
+    'truncate token_usage_events, llm_cache_entries, llm_budget_usage, llm_budget_reservations, llm_budgets, notifications',
+  );
 });
 
 const ask = verdictRequest;
@@ -32,7 +34,14 @@ it('writes the ledger row before the request is sent: a call whose answer never 
   // The request is out and unanswered: what a worker killed now leaves behind.
   const [row, ...more] = await rows();
   expect(more).toEqual([]);
-  expect(row).toMatchObject({ outcome: 'unknown', workflowId: 'wf-ledger', activityId: '3', attempt: 2, outputTokens: 200, provider: 'openai' });
+  expect(row).toMatchObject({
+    outcome: 'unknown',
+    workflowId: 'wf-ledger',
+    activityId: '3',
+    attempt: 2,
+    outputTokens: 200,
+    provider: 'openai',
+  });
   expect(row?.inputTokens).toBeGreaterThan(0);
   expect(row?.costUsd).toBeGreaterThan(0);
   expect(row?.callKey).toBe('wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0');
@@ -43,14 +52,18 @@ it('writes the ledger row before the request is sent: a call whose answer never 
 
   // The call then ends (here: the provider deadline); the same row says how, no second row.
   expect(await call).toBeInstanceOf(LlmError);
-  expect((await rows()).map((r) => [r.outcome, r.callKey])).toEqual([['timeout', 'wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0']]);
+  expect((await rows()).map((r) => [r.outcome, r.callKey])).toEqual([
+    ['timeout', 'wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0'],
+  ]);
 }, 30_000);
 
 it('completes the same row with the real usage when the provider answers', async () => {
   const { llm } = testGateway(testConfig(bed.db.url, bed.fakes.env()), bed.orm);
   bed.fakes.openai.when('[ok]', { json: { score: 80, passed: true }, usage: { input: 1000, output: 50 } });
   await llm.complete(ask('[ok]'), inActivity);
-  expect((await rows()).map((r) => [r.outcome, r.inputTokens, r.outputTokens, r.callKey])).toEqual([['ok', 1000, 50, 'wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0']]);
+  expect((await rows()).map((r) => [r.outcome, r.inputTokens, r.outputTokens, r.callKey])).toEqual([
+    ['ok', 1000, 50, 'wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0'],
+  ]);
 });
 
 it('gives every call of one activity attempt its own row, and a row written twice for one call counts once', async () => {
@@ -58,11 +71,28 @@ it('gives every call of one activity attempt its own row, and a row written twic
   bed.fakes.openai.when('[twice]', { json: { score: 60, passed: true }, usage: { input: 10, output: 5 } });
   await llm.complete(ask('[twice]'), { ...inActivity, callSeq: 0 });
   await llm.complete(ask('[twice]'), { ...inActivity, callSeq: 1 });
-  expect((await rows()).map((r) => r.callKey)).toEqual(['wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0', 'wf-ledger/run-1/3/2/1/openai:gpt-4o-mini/0']);
+  expect((await rows()).map((r) => r.callKey)).toEqual([
+    'wf-ledger/run-1/3/2/0/openai:gpt-4o-mini/0',
+    'wf-ledger/run-1/3/2/1/openai:gpt-4o-mini/0',
+  ]);
 
   const config = testConfig(bed.db.url);
   const ledger = createLedger({ orm: bed.orm, metrics: createMetrics(), logger: createLogger(config.log) });
-  const entry = { agentId: undefined, purpose: 'p', provider: 'openai' as const, model: 'm', workflowId: 'w', activityId: '1', attempt: 1, inputTokens: 5, outputTokens: 5, costUsd: 0.01, latencyMs: 0, outcome: 'unknown' as const, callKey: 'w/r/1/1/0/openai:m/0' };
+  const entry = {
+    agentId: undefined,
+    purpose: 'p',
+    provider: 'openai' as const,
+    model: 'm',
+    workflowId: 'w',
+    activityId: '1',
+    attempt: 1,
+    inputTokens: 5,
+    outputTokens: 5,
+    costUsd: 0.01,
+    latencyMs: 0,
+    outcome: 'unknown' as const,
+    callKey: 'w/r/1/1/0/openai:m/0',
+  };
   await ledger.begin(entry);
   await ledger.begin(entry);
   expect((await rows()).filter((r) => r.callKey === entry.callKey)).toHaveLength(1);

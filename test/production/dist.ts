@@ -17,7 +17,11 @@ const OUTPUT_FILES = ['dist/workflow-bundle.js'];
 /** Written last by {@link ensureDist}: the hashes of the inputs a build was made from and of the outputs it made. */
 const STAMP = path.join(DIST, '.processes-test-build.json');
 
-export const ENTRY = { api: 'dist/src/bin/api.js', worker: 'dist/src/bin/worker.js', migrate: 'dist/src/bin/migrate.js' } as const;
+export const ENTRY = {
+  api: 'dist/src/bin/api.js',
+  worker: 'dist/src/bin/worker.js',
+  migrate: 'dist/src/bin/migrate.js',
+} as const;
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true }).catch(() => []);
@@ -45,7 +49,10 @@ const run = promisify(execFile);
 
 async function step(what: string, args: string[]): Promise<void> {
   try {
-    await run(args[0] === 'npm' ? 'npm' : process.execPath, args[0] === 'npm' ? args.slice(1) : args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    await run(args[0] === 'npm' ? 'npm' : process.execPath, args[0] === 'npm' ? args.slice(1) : args, {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${what} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
@@ -61,10 +68,18 @@ async function step(what: string, args: string[]): Promise<void> {
 export async function ensureDist(): Promise<{ built: boolean; ms: number }> {
   const started = Date.now();
   // The console the API serves at /: built when missing, as `npm run dev` does (its currency is the browser test's).
-  if (!existsSync(path.join(DIST, 'web', 'index.html'))) await step('the console (npm run build:web)', ['npm', 'run', '-s', 'build:web']);
+  if (!existsSync(path.join(DIST, 'web', 'index.html')))
+    await step('the console (npm run build:web)', ['npm', 'run', '-s', 'build:web']);
   const inputs = await hashOf(INPUT_DIRS, INPUT_FILES);
-  const stamp = await readFile(STAMP, 'utf8').then((t) => JSON.parse(t) as { inputs?: string; outputs?: string }, () => undefined);
-  if (stamp?.inputs === inputs && Object.values(ENTRY).every((f) => existsSync(path.join(ROOT, f))) && stamp.outputs === (await hashOf(OUTPUT_DIRS, OUTPUT_FILES))) {
+  const stamp = await readFile(STAMP, 'utf8').then(
+    (t) => JSON.parse(t) as { inputs?: string; outputs?: string },
+    () => undefined,
+  );
+  if (
+    stamp?.inputs === inputs &&
+    Object.values(ENTRY).every((f) => existsSync(path.join(ROOT, f))) &&
+    stamp.outputs === (await hashOf(OUTPUT_DIRS, OUTPUT_FILES))
+  ) {
     return { built: false, ms: Date.now() - started };
   }
   await rm(STAMP, { force: true });
@@ -73,6 +88,12 @@ export async function ensureDist(): Promise<{ built: boolean; ms: number }> {
   await step('tsc -p tsconfig.build.json', [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
   await step('the workflow bundle (node dist/src/bin/build-workflows.js)', ['dist/src/bin/build-workflows.js']);
   // The inputs are hashed again: an edit made while building must not be stamped as built.
-  await writeFile(STAMP, JSON.stringify({ inputs: await hashOf(INPUT_DIRS, INPUT_FILES) === inputs ? inputs : 'changed during the build', outputs: await hashOf(OUTPUT_DIRS, OUTPUT_FILES) }));
+  await writeFile(
+    STAMP,
+    JSON.stringify({
+      inputs: (await hashOf(INPUT_DIRS, INPUT_FILES)) === inputs ? inputs : 'changed during the build',
+      outputs: await hashOf(OUTPUT_DIRS, OUTPUT_FILES),
+    }),
+  );
   return { built: true, ms: Date.now() - started };
 }

@@ -29,7 +29,13 @@ jest.setTimeout(240_000);
 /** Where bwrap works the workers keep production's default (isolation required); elsewhere they must be told. */
 const BWRAP_WORKS = spawnSync('bwrap', ['--unshare-all', '--ro-bind', '/', '/', 'true']).status === 0;
 const QUIET_SCHEDULES = Object.fromEntries(
-  ['IMPERIUM_LEARNING_INTERVAL', 'GUARDIAN_SCAN_INTERVAL', 'SANDBOX_EXPERIMENT_INTERVAL', 'CONQUEST_ANALYSIS_INTERVAL', 'CUSTODY_TEST_INTERVAL'].map((name) => [name, '100000000']),
+  [
+    'IMPERIUM_LEARNING_INTERVAL',
+    'GUARDIAN_SCAN_INTERVAL',
+    'SANDBOX_EXPERIMENT_INTERVAL',
+    'CONQUEST_ANALYSIS_INTERVAL',
+    'CUSTODY_TEST_INTERVAL',
+  ].map((name) => [name, '100000000']),
 );
 const START_MS = 90_000;
 
@@ -83,7 +89,11 @@ beforeAll(async () => {
     const api = procs.start('api', ENTRY.api, { API_HOST: '127.0.0.1', API_PORT: '0', ADMIN_API_KEY: adminKey });
     workflowsWorker = procs.start('worker-workflows', ENTRY.worker, { WORKER_QUEUES: 'workflows' });
     activityWorker = procs.start('worker-llm-sandbox', ENTRY.worker, { WORKER_QUEUES: 'llm,sandbox' });
-    const [listening] = await Promise.all([api.line(/API listening on (http:\/\/127\.0\.0\.1:\d+)/, START_MS), workflowsWorker.line(/worker polling /, START_MS), activityWorker.line(/worker polling /, START_MS)]);
+    const [listening] = await Promise.all([
+      api.line(/API listening on (http:\/\/127\.0\.0\.1:\d+)/, START_MS),
+      workflowsWorker.line(/worker polling /, START_MS),
+      activityWorker.line(/worker polling /, START_MS),
+    ]);
     apiUrl = listening[1] ?? '';
   });
 }, 420_000);
@@ -104,11 +114,23 @@ it('runs the API and two workers as OS processes, the workers split by queue kin
     expect((await call('GET', '/readyz')).status).toBe(200);
     const system = await call('GET', '/api/system');
     expect(system.status).toBe(200);
-    const body = system.body as { database: string; temporal: string; queues: Record<string, { queue: string; workers: number }>; sandbox: { workers: Array<{ pid: number; queues: string[] }> } };
+    const body = system.body as {
+      database: string;
+      temporal: string;
+      queues: Record<string, { queue: string; workers: number }>;
+      sandbox: { workers: Array<{ pid: number; queues: string[] }> };
+    };
     expect(body).toMatchObject({ database: 'up', temporal: 'up' });
-    expect(body.queues).toEqual({ workflows: { queue: taskQueue, workers: 1 }, llm: { queue: `${taskQueue}-llm`, workers: 1 }, sandbox: { queue: `${taskQueue}-sandbox`, workers: 1 } });
+    expect(body.queues).toEqual({
+      workflows: { queue: taskQueue, workers: 1 },
+      llm: { queue: `${taskQueue}-llm`, workers: 1 },
+      sandbox: { queue: `${taskQueue}-sandbox`, workers: 1 },
+    });
     const polled = Object.fromEntries(body.sandbox.workers.map((w) => [w.pid, w.queues]));
-    expect(polled).toEqual({ [workflowsWorker.pid]: [taskQueue], [activityWorker.pid]: [`${taskQueue}-llm`, `${taskQueue}-sandbox`] });
+    expect(polled).toEqual({
+      [workflowsWorker.pid]: [taskQueue],
+      [activityWorker.pid]: [`${taskQueue}-llm`, `${taskQueue}-sandbox`],
+    });
     // The compiled API serves the console from dist/web (a path only the built layout resolves).
     const page = await fetch(`${apiUrl}/`);
     expect(page.status).toBe(200);
@@ -135,22 +157,59 @@ it('completes a custody exam started through the API: the workflows worker orche
 it('takes a proposal from the request to an applied commit through the API: drafted, tested in the sandbox, reviewed, approved', async () => {
   await withLogs(async () => {
     fakes.openai.when('Review this proposed diff', { json: { summary: 'Looks safe.', concerns: [] } });
-    fakes.openai.when('Propose one small, safe change', { json: { title: 'Check names in findUserQuery', rationale: 'Quotes in a name ended the SQL literal.', risk: 'Low: one expression.', diff: exampleTargetFix() } });
-    const started = await call('POST', '/api/proposals', { agentId: 'guardian', goal: 'Check the names findUserQuery puts into its SQL.' });
+    fakes.openai.when('Propose one small, safe change', {
+      json: {
+        title: 'Check names in findUserQuery',
+        rationale: 'Quotes in a name ended the SQL literal.',
+        risk: 'Low: one expression.',
+        diff: exampleTargetFix(),
+      },
+    });
+    const started = await call('POST', '/api/proposals', {
+      agentId: 'guardian',
+      goal: 'Check the names findUserQuery puts into its SQL.',
+    });
     expect(started.status).toBe(202);
     const { proposalId, proposalUrl } = started.body as { proposalId: string; proposalUrl: string };
     const waiting = await waitFor('the proposal to await review', 150_000, async () => {
       const p = (await call('GET', proposalUrl)).body as { status: string; error: string | null };
-      if (!['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review'].includes(p.status)) throw new Error(`the proposal ended ${p.status} before its review: ${p.error}`);
+      if (!['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review'].includes(p.status))
+        throw new Error(`the proposal ended ${p.status} before its review: ${p.error}`);
       return p.status === 'awaiting_review' && p;
     });
     expect(waiting).toMatchObject({ guardianModelReview: 'passed', diff: exampleTargetFix() });
-    const reviewed = await call('POST', `/api/proposals/${proposalId}/review`, { decision: 'approve', comment: 'Approved by the production-shape test.' });
+    const reviewed = await call('POST', `/api/proposals/${proposalId}/review`, {
+      decision: 'approve',
+      comment: 'Approved by the production-shape test.',
+    });
     expect(reviewed.status).toBe(200);
-    expect(reviewed.body).toMatchObject({ proposalId, decision: 'approve', status: 'applied', branch: proposalBranch(proposalId), commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
-    const done = (await call('GET', proposalUrl)).body as { status: string; commit: string; review: unknown; timeline: Array<{ state: string }> };
-    expect(done).toMatchObject({ status: 'applied', commit: (reviewed.body as { commit: string }).commit, review: { decision: 'approve', reviewer: expect.any(String) } });
-    expect(done.timeline.map((e) => e.state)).toEqual(['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review', 'applying', 'applied']);
+    expect(reviewed.body).toMatchObject({
+      proposalId,
+      decision: 'approve',
+      status: 'applied',
+      branch: proposalBranch(proposalId),
+      commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
+    const done = (await call('GET', proposalUrl)).body as {
+      status: string;
+      commit: string;
+      review: unknown;
+      timeline: Array<{ state: string }>;
+    };
+    expect(done).toMatchObject({
+      status: 'applied',
+      commit: (reviewed.body as { commit: string }).commit,
+      review: { decision: 'approve', reviewer: expect.any(String) },
+    });
+    expect(done.timeline.map((e) => e.state)).toEqual([
+      'drafting',
+      'validating',
+      'testing',
+      'reviewing',
+      'awaiting_review',
+      'applying',
+      'applied',
+    ]);
   });
 });
 
@@ -161,10 +220,17 @@ it('finishes an exam whose model-calling worker is SIGKILLed mid-call on another
     // then mid-run inside the llm worker.
     const llm = scriptExams(fakes.openai, { prompt: 'answering', nth: 1 });
     const answerRequests = () => fakes.openai.requests.filter((r) => r.prompt.includes(PROMPTS.answering.marker));
-    const started = await call('POST', '/api/custody/tests', { agentId: 'imperium', category: 'knowledge_verification' });
+    const started = await call('POST', '/api/custody/tests', {
+      agentId: 'imperium',
+      category: 'knowledge_verification',
+    });
     expect(started.status).toBe(202);
     const { workflowId, examUrl } = started.body as { workflowId: string; examUrl: string };
-    await waitFor('the three answer calls to be held at the provider', 60_000, async () => answerRequests().length === 3);
+    await waitFor(
+      'the three answer calls to be held at the provider',
+      60_000,
+      async () => answerRequests().length === 3,
+    );
     // Only now a third process that polls every kind (the default, WORKER_QUEUES unset): the held calls are surely the
     // llm worker's, and the killed worker's work has somewhere to go.
     const spare = procs.start('worker-all', ENTRY.worker, {});
@@ -177,9 +243,20 @@ it('finishes an exam whose model-calling worker is SIGKILLed mid-call on another
     expect((await call('GET', `/api/workflows/${workflowId}`)).body).toMatchObject({ status: 'COMPLETED' });
     // The ledger: every logical call billed `ok` once; the three calls lost with the killed worker stay `unknown`
     // (spent, at their reservation), and the provider saw exactly those three answer requests more than it billed.
-    const events = ((await call('GET', `/api/token-usage/events?workflowId=${encodeURIComponent(workflowId)}&limit=100`)).body as { items: Array<{ purpose: string; outcome: string }> }).items;
-    const count = (purpose: string, outcome: string) => events.filter((e) => e.purpose === purpose && e.outcome === outcome).length;
-    expect({ generate: count(PROMPTS.examiner.purpose, 'ok'), answer: count(PROMPTS.answering.purpose, 'ok'), answerUnknown: count(PROMPTS.answering.purpose, 'unknown'), grade: count(PROMPTS.judge.purpose, 'ok'), all: events.length }).toEqual({
+    const events = (
+      (await call('GET', `/api/token-usage/events?workflowId=${encodeURIComponent(workflowId)}&limit=100`)).body as {
+        items: Array<{ purpose: string; outcome: string }>;
+      }
+    ).items;
+    const count = (purpose: string, outcome: string) =>
+      events.filter((e) => e.purpose === purpose && e.outcome === outcome).length;
+    expect({
+      generate: count(PROMPTS.examiner.purpose, 'ok'),
+      answer: count(PROMPTS.answering.purpose, 'ok'),
+      answerUnknown: count(PROMPTS.answering.purpose, 'unknown'),
+      grade: count(PROMPTS.judge.purpose, 'ok'),
+      all: events.length,
+    }).toEqual({
       generate: 1,
       answer: 3,
       answerUnknown: 3,
@@ -210,7 +287,10 @@ function examEnded(examUrl: string, timeoutMs: number): Promise<ExamBody> {
 async function call(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${apiUrl}${urlPath}`, {
     method,
-    headers: { Authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    headers: {
+      Authorization: `Bearer ${adminKey}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -241,7 +321,15 @@ async function withLogs(fn: () => Promise<void>): Promise<void> {
  * its namespace, where they cannot replace another file's. Resolves once the frontend serves it.
  */
 async function registerNamespace(connection: Connection, name: string): Promise<void> {
-  await connection.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await connection.workflowService.registerNamespace({
+    namespace: name,
+    workflowExecutionRetentionPeriod: msToTs('1 day'),
+  });
   const client = new Client({ connection, namespace: name });
-  await waitFor(`namespace ${name} to be served`, 30_000, () => client.workflow.count().then(() => true, () => false));
+  await waitFor(`namespace ${name} to be served`, 30_000, () =>
+    client.workflow.count().then(
+      () => true,
+      () => false,
+    ),
+  );
 }

@@ -46,7 +46,13 @@ export class Processes {
   spawn(name: string, command: string, args: string[], env: Record<string, string> = {}): Proc {
     const child = spawn(command, args, {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', USER: process.env.USER ?? 'lvlup', ...this.baseEnv, ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/tmp',
+        USER: process.env.USER ?? 'lvlup',
+        ...this.baseEnv,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -88,14 +94,21 @@ export class Processes {
           const check = () => {
             const match = lines.map((l) => pattern.exec(l)).find((m) => m !== null);
             if (match !== undefined) finish(() => resolve(match));
-            else if (exited) finish(() => reject(new Error(`${name} exited before printing ${pattern}:\n${lines.join('\n')}`)));
+            else if (exited)
+              finish(() => reject(new Error(`${name} exited before printing ${pattern}:\n${lines.join('\n')}`)));
           };
           const finish = (then: () => void) => {
             clearTimeout(timer);
             waiters.delete(check);
             then();
           };
-          timer = setTimeout(() => finish(() => reject(new Error(`${name} printed no ${pattern} within ${timeoutMs} ms:\n${lines.join('\n')}`))), timeoutMs);
+          timer = setTimeout(
+            () =>
+              finish(() =>
+                reject(new Error(`${name} printed no ${pattern} within ${timeoutMs} ms:\n${lines.join('\n')}`)),
+              ),
+            timeoutMs,
+          );
           waiters.add(check);
           check();
         }),
@@ -148,7 +161,12 @@ export class Processes {
 
   /** Every process's kept output (the lines `keep` accepts), each under its name: what a failure prints. */
   logs(keep: (line: string) => boolean = () => true): string {
-    return this.entries.map((e) => `----- ${e.proc.name} (pid ${e.proc.pid}${e.proc.exited ? ', exited' : ''}) -----\n${e.lines.filter(keep).join('\n')}`).join('\n');
+    return this.entries
+      .map(
+        (e) =>
+          `----- ${e.proc.name} (pid ${e.proc.pid}${e.proc.exited ? ', exited' : ''}) -----\n${e.lines.filter(keep).join('\n')}`,
+      )
+      .join('\n');
   }
 }
 

@@ -111,8 +111,18 @@ describe('exclusive runs', () => {
     const sandbox = await createSandbox({ requireIsolation: false, logger });
     const window = 'const t0 = Date.now(); setTimeout(() => console.log(JSON.stringify([t0, Date.now()])), 300)';
     const cwd = await dirs.make();
-    const start = (exclusive: boolean) => sandbox.run({ command: NODE, args: ['-e', window], cwd, timeoutMs: 20_000, exclusive }).then((r) => ({ exclusive, r }));
-    const results = await Promise.all([start(false), start(true), start(false), start(false), start(true), start(false)]);
+    const start = (exclusive: boolean) =>
+      sandbox
+        .run({ command: NODE, args: ['-e', window], cwd, timeoutMs: 20_000, exclusive })
+        .then((r) => ({ exclusive, r }));
+    const results = await Promise.all([
+      start(false),
+      start(true),
+      start(false),
+      start(false),
+      start(true),
+      start(false),
+    ]);
     const spans = results.map(({ exclusive, r }) => ({ exclusive, span: JSON.parse(r.stdout) as [number, number] }));
     for (const a of spans.filter((s) => s.exclusive)) {
       for (const b of spans.filter((s) => s !== a)) {

@@ -5,7 +5,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSandbox, type Sandbox, type SandboxIsolation } from '../../src/sandbox';
 import type { CgroupBase } from '../../src/sandbox/cgroup-detect';
-import { BOGUS_BWRAP, BWRAP_WORKS, cgroupSetup, leftoverCgroups, logger, NODE, processesWith, tempDirs } from './support';
+import {
+  BOGUS_BWRAP,
+  BWRAP_WORKS,
+  cgroupSetup,
+  leftoverCgroups,
+  logger,
+  NODE,
+  processesWith,
+  tempDirs,
+} from './support';
 
 const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
@@ -20,7 +29,10 @@ afterEach(async () => {
 });
 
 const MODES: SandboxIsolation[] = BWRAP_WORKS ? ['bwrap', 'process'] : ['process'];
-const sandboxFor = (mode: SandboxIsolation, extra: { cgroups?: boolean; maxProcesses?: number; maxFileMb?: number } = {}) =>
+const sandboxFor = (
+  mode: SandboxIsolation,
+  extra: { cgroups?: boolean; maxProcesses?: number; maxFileMb?: number } = {},
+) =>
   createSandbox({
     requireIsolation: false,
     logger,
@@ -44,19 +56,23 @@ describe('the cgroup on this machine', () => {
   it('without one, info says loudly what is not enforced', async () => {
     const sandbox = await sandboxFor(MODES[0] ?? 'process', { cgroups: false });
     expect(sandbox.info.cgroup).toBe('none');
-    const expected = process.getuid?.() === 0 ? /process count NOT limited: RLIMIT_NPROC is never enforced for root/ : /RLIMIT_NPROC/;
+    const expected =
+      process.getuid?.() === 0 ? /process count NOT limited: RLIMIT_NPROC is never enforced for root/ : /RLIMIT_NPROC/;
     expect(sandbox.info.warnings.join('\n')).toMatch(expected);
   });
 });
 
 describe('the process rlimit', () => {
   const maxProcessesOf = async (sandbox: Sandbox) =>
-    /^Max processes\s+(\S+)/m.exec((await runNode(sandbox, 'console.log(require("fs").readFileSync("/proc/self/limits", "utf8"))')).stdout)?.[1];
+    /^Max processes\s+(\S+)/m.exec(
+      (await runNode(sandbox, 'console.log(require("fs").readFileSync("/proc/self/limits", "utf8"))')).stdout,
+    )?.[1];
 
   it('is set only without a cgroup: it counts every process of the user, not the run', async () => {
     const mode = MODES[0] ?? 'process';
     expect(await maxProcessesOf(await sandboxFor(mode, { cgroups: false, maxProcesses: 77 }))).toBe('77');
-    if (cgroupBase !== undefined) expect(await maxProcessesOf(await sandboxFor(mode, { maxProcesses: 77 }))).not.toBe('77');
+    if (cgroupBase !== undefined)
+      expect(await maxProcessesOf(await sandboxFor(mode, { maxProcesses: 77 }))).not.toBe('77');
   });
 });
 
@@ -104,7 +120,12 @@ describe.each(MODES)('limits in %s mode', (mode) => {
       const sandbox = await sandboxFor(mode, { maxProcesses: 64 });
       const started = Date.now();
       // The leader then becomes a sleep (exec: no fork needed), so the run lasts until its timeout with the bomb going.
-      const result = await sandbox.run({ command: 'bash', args: ['-c', ':(){ :|:& };:; exec sleep 30'], cwd: await dirs.make(), timeoutMs: 2000 });
+      const result = await sandbox.run({
+        command: 'bash',
+        args: ['-c', ':(){ :|:& };:; exec sleep 30'],
+        cwd: await dirs.make(),
+        timeoutMs: 2000,
+      });
       expect(Date.now() - started).toBeLessThan(2000 + 6000);
       expect(result.timedOut).toBe(true);
       expect(result.stderr).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
@@ -116,7 +137,8 @@ describe.each(MODES)('limits in %s mode', (mode) => {
   withCgroup('limits the memory of the whole process tree, not only each process', async () => {
     const sandbox = await sandboxFor(mode);
     // Three children of 150 MB each: every one is under the per-process limit of 256 MB, together they are not.
-    const child = 'const b = Buffer.alloc(150 * 1024 * 1024, 1); setTimeout(() => console.log("held", b.length > 0), 1500)';
+    const child =
+      'const b = Buffer.alloc(150 * 1024 * 1024, 1); setTimeout(() => console.log("held", b.length > 0), 1500)';
     const script =
       `const cp = require("child_process"); let held = 0, done = 0;` +
       `for (let i = 0; i < 3; i++) cp.execFile(process.execPath, ["-e", ${JSON.stringify(child)}], (e, out) => { if (out.includes("held")) held++; if (++done === 3) console.log("held:" + held); });`;
@@ -126,20 +148,23 @@ describe.each(MODES)('limits in %s mode', (mode) => {
 });
 
 describe.each(MODES)('whole-tree kill in %s mode', (mode) => {
-  it.each([true, false])('a setsid-detached grandchild does not survive the timeout (cgroups allowed: %s)', async (useCgroup) => {
-    const sandbox = await sandboxFor(mode, { cgroups: useCgroup });
-    expect(sandbox.info.cgroup).toBe(useCgroup ? (cgroupBase?.mode ?? 'none') : 'none');
-    const cwd = await dirs.make();
-    const token = `lvlup-escape-${randomBytes(6).toString('hex')}`;
-    const marker = path.join(cwd, 'marker');
-    // The grandchild leaves the run's process group and session, sleeps past the timeout, then writes the marker.
-    const grandchild = `/* ${token} */ setTimeout(() => require("fs").writeFileSync(${JSON.stringify(marker)}, "escaped"), 1200)`;
-    const script = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(grandchild)}], { detached: true, stdio: "ignore" }).unref(); setInterval(() => {}, 1000)`;
-    const result = await sandbox.run({ command: NODE, args: ['-e', script], cwd, timeoutMs: 600 });
-    expect(result.timedOut).toBe(true);
-    expect(await processesWith(token)).toEqual([]);
-    await sleep(1200);
-    expect(existsSync(marker)).toBe(false);
-    expect(await processesWith(token)).toEqual([]);
-  });
+  it.each([true, false])(
+    'a setsid-detached grandchild does not survive the timeout (cgroups allowed: %s)',
+    async (useCgroup) => {
+      const sandbox = await sandboxFor(mode, { cgroups: useCgroup });
+      expect(sandbox.info.cgroup).toBe(useCgroup ? (cgroupBase?.mode ?? 'none') : 'none');
+      const cwd = await dirs.make();
+      const token = `lvlup-escape-${randomBytes(6).toString('hex')}`;
+      const marker = path.join(cwd, 'marker');
+      // The grandchild leaves the run's process group and session, sleeps past the timeout, then writes the marker.
+      const grandchild = `/* ${token} */ setTimeout(() => require("fs").writeFileSync(${JSON.stringify(marker)}, "escaped"), 1200)`;
+      const script = `require("child_process").spawn(process.execPath, ["-e", ${JSON.stringify(grandchild)}], { detached: true, stdio: "ignore" }).unref(); setInterval(() => {}, 1000)`;
+      const result = await sandbox.run({ command: NODE, args: ['-e', script], cwd, timeoutMs: 600 });
+      expect(result.timedOut).toBe(true);
+      expect(await processesWith(token)).toEqual([]);
+      await sleep(1200);
+      expect(existsSync(marker)).toBe(false);
+      expect(await processesWith(token)).toEqual([]);
+    },
+  );
 });

@@ -1,6 +1,10 @@
 import { runMounts, type SystemView } from '../../src/sandbox/mounts';
 
-const view: SystemView = { args: ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin'], roots: ['/usr'], files: [] };
+const view: SystemView = {
+  args: ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin'],
+  roots: ['/usr'],
+  files: [],
+};
 
 describe('runMounts', () => {
   it('hides a directory inside something bound, and mounts what lies inside it after its tmpfs', () => {
@@ -12,15 +16,26 @@ describe('runMounts', () => {
     });
     expect(args.slice(0, view.args.length)).toEqual(view.args);
     expect(args.slice(view.args.length)).toEqual([
-      '--ro-bind', '/srv', '/srv',
-      '--tmpfs', '/srv/lvlup',
-      '--tmpfs', '/srv/lvlup/.data',
-      '--bind', '/srv/lvlup/.data/worktrees/run-b', '/srv/lvlup/.data/worktrees/run-b',
+      '--ro-bind',
+      '/srv',
+      '/srv',
+      '--tmpfs',
+      '/srv/lvlup',
+      '--tmpfs',
+      '/srv/lvlup/.data',
+      '--bind',
+      '/srv/lvlup/.data/worktrees/run-b',
+      '/srv/lvlup/.data/worktrees/run-b',
     ]);
   });
 
   it('hides nothing that is not inside a bound directory, nor a directory that is itself bound', () => {
-    const args = runMounts(view, { cwd: '/data/run', readOnly: ['/data/cache'], writable: ['/home/u/.npm'], hidden: ['/data', '/home/u/.npm', '/root'] });
+    const args = runMounts(view, {
+      cwd: '/data/run',
+      readOnly: ['/data/cache'],
+      writable: ['/home/u/.npm'],
+      hidden: ['/data', '/home/u/.npm', '/root'],
+    });
     expect(args).not.toContain('--tmpfs');
   });
 

@@ -4,7 +4,14 @@ import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSandbox, SANDBOX_ERROR_TYPES, SandboxError, type Sandbox, type SandboxIsolation, type SandboxRunRequest } from '../../src/sandbox';
+import {
+  createSandbox,
+  SANDBOX_ERROR_TYPES,
+  SandboxError,
+  type Sandbox,
+  type SandboxIsolation,
+  type SandboxRunRequest,
+} from '../../src/sandbox';
 import { BOGUS_BWRAP, BWRAP_WORKS, logger, NODE } from './support';
 
 const MODES: SandboxIsolation[] = BWRAP_WORKS ? ['bwrap', 'process'] : ['process'];
@@ -40,7 +47,10 @@ describe('createSandbox', () => {
   it('refuses when isolation is required and bwrap is unusable', async () => {
     const attempt = createSandbox({ requireIsolation: true, logger, bwrapPath: BOGUS_BWRAP });
     await expect(attempt).rejects.toBeInstanceOf(SandboxError);
-    await expect(attempt).rejects.toMatchObject({ type: SANDBOX_ERROR_TYPES.unavailable, message: expect.stringContaining('SANDBOX_REQUIRE_ISOLATION') });
+    await expect(attempt).rejects.toMatchObject({
+      type: SANDBOX_ERROR_TYPES.unavailable,
+      message: expect.stringContaining('SANDBOX_REQUIRE_ISOLATION'),
+    });
   });
 
   it('refuses a work directory that is relative, missing, a file or the root', async () => {
@@ -48,7 +58,9 @@ describe('createSandbox', () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'file'), 'x');
     for (const cwd of ['relative/dir', path.join(dir, 'missing'), path.join(dir, 'file'), '/']) {
-      await expect(sandbox.run({ command: 'true', args: [], cwd, timeoutMs: 5000 })).rejects.toMatchObject({ type: SANDBOX_ERROR_TYPES.invalidRequest });
+      await expect(sandbox.run({ command: 'true', args: [], cwd, timeoutMs: 5000 })).rejects.toMatchObject({
+        type: SANDBOX_ERROR_TYPES.invalidRequest,
+      });
     }
   });
 });
@@ -56,7 +68,11 @@ describe('createSandbox', () => {
 describe.each(MODES)('sandbox in %s mode', (mode) => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await createSandbox({ requireIsolation: false, logger, bwrapPath: mode === 'bwrap' ? undefined : BOGUS_BWRAP });
+    sandbox = await createSandbox({
+      requireIsolation: false,
+      logger,
+      bwrapPath: mode === 'bwrap' ? undefined : BOGUS_BWRAP,
+    });
     expect(sandbox.isolation).toBe(mode);
   });
   const run = async (script: string, extra: Partial<SandboxRunRequest> = {}) => {
@@ -66,7 +82,14 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
 
   it('reports the exit code and both output streams', async () => {
     const result = await run('process.stdout.write("out"); process.stderr.write("err"); process.exit(3)');
-    expect(result).toMatchObject({ exitCode: 3, signal: null, timedOut: false, stdout: 'out', stderr: 'err', isolation: mode });
+    expect(result).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      stdout: 'out',
+      stderr: 'err',
+      isolation: mode,
+    });
     expect(result).toMatchObject({ stdoutTruncated: false, stderrTruncated: false });
   });
 
@@ -79,7 +102,10 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
     const cwd = await tempDir();
     const result = await sandbox.run({
       command: 'node',
-      args: ['-e', 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(s.toUpperCase()))'],
+      args: [
+        '-e',
+        'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(s.toUpperCase()))',
+      ],
       cwd,
       stdin: 'hello',
       timeoutMs: 20_000,
@@ -98,7 +124,8 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
       expect(env.LVLUP_TEST_SECRET).toBeUndefined();
       expect(env).toMatchObject({ GIVEN: 'yes', HOME: cwd });
       // PWD is the shell's own, set as it starts the program.
-      for (const name of Object.keys(env)) expect(['GIVEN', 'HOME', 'LANG', 'PATH', 'PWD', 'LVLUP_SANDBOX_RUN']).toContain(name);
+      for (const name of Object.keys(env))
+        expect(['GIVEN', 'HOME', 'LANG', 'PATH', 'PWD', 'LVLUP_SANDBOX_RUN']).toContain(name);
     } finally {
       delete process.env.LVLUP_TEST_SECRET;
     }
@@ -140,7 +167,9 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
 
   it('does not start a run whose signal has already aborted', async () => {
     const cwd = await tempDir();
-    await expect(run('require("fs").writeFileSync("ran", "")', { cwd, signal: AbortSignal.abort(new Error('cancelled before')) })).rejects.toThrow('cancelled before');
+    await expect(
+      run('require("fs").writeFileSync("ran", "")', { cwd, signal: AbortSignal.abort(new Error('cancelled before')) }),
+    ).rejects.toThrow('cancelled before');
     expect(existsSync(path.join(cwd, 'ran'))).toBe(false);
   });
 
@@ -152,13 +181,16 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
   });
 
   it('grants memory below its memory limit and refuses memory beyond it', async () => {
-    const allocate = (mb: number) => `try { Buffer.alloc(${mb} * 1024 * 1024, 1); console.log("${mb}: granted"); } catch { console.log("${mb}: refused"); }`;
+    const allocate = (mb: number) =>
+      `try { Buffer.alloc(${mb} * 1024 * 1024, 1); console.log("${mb}: granted"); } catch { console.log("${mb}: refused"); }`;
     const result = await run(`${allocate(64)} ${allocate(512)}`, { memoryMb: 256 });
     expect(result).toMatchObject({ exitCode: 0, stdout: '64: granted\n512: refused\n' });
   });
 
   it('caps output per stream without splitting a character, and marks it truncated', async () => {
-    const result = await run('process.stdout.write("a" + "é".repeat(100000)); process.stderr.write("small")', { maxOutputBytes: 1000 });
+    const result = await run('process.stdout.write("a" + "é".repeat(100000)); process.stderr.write("small")', {
+      maxOutputBytes: 1000,
+    });
     expect(result.exitCode).toBe(0);
     expect(result.stdoutTruncated).toBe(true);
     expect(result.stdout).toBe('a' + 'é'.repeat(499));
@@ -215,7 +247,9 @@ describe.each(MODES)('sandbox in %s mode', (mode) => {
     });
 
     isolatedOnly('cannot see or signal processes outside its own pid namespace', async () => {
-      const result = await run(`try { process.kill(${process.pid}, 0); console.log("visible"); } catch (e) { console.log(e.code); }`);
+      const result = await run(
+        `try { process.kill(${process.pid}, 0); console.log("visible"); } catch (e) { console.log(e.code); }`,
+      );
       expect(result.stdout.trim()).toBe('ESRCH');
     });
   });

@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { git, mirrorDir, openMirror, RemoteTargetError, resolveTargetRepository, withWorktree, type RemoteSpec } from '../../src/target';
+import {
+  git,
+  mirrorDir,
+  openMirror,
+  RemoteTargetError,
+  resolveTargetRepository,
+  withWorktree,
+  type RemoteSpec,
+} from '../../src/target';
 
 let root: string;
 let remote: string;
@@ -36,8 +44,22 @@ const head = async (dir: string) => (await git(dir, ['rev-parse', 'HEAD'])).trim
 
 it('clones a mirror under DATA_DIR on first use and fetches new commits before the next piece of work', async () => {
   const dataDir = await mkdtemp(path.join(root, 'data-'));
-  const target = await resolveTargetRepository({ dataDir, target: { repoPath: undefined, testCmd: 'npm test', benchCmd: undefined, remote: { ...spec(), branch: undefined, sshCommand: undefined } } });
-  expect(target).toMatchObject({ path: mirrorDir(dataDir, url), key: url, name: 'remote', example: false, remote: { url, dir: mirrorDir(dataDir, url) } });
+  const target = await resolveTargetRepository({
+    dataDir,
+    target: {
+      repoPath: undefined,
+      testCmd: 'npm test',
+      benchCmd: undefined,
+      remote: { ...spec(), branch: undefined, sshCommand: undefined },
+    },
+  });
+  expect(target).toMatchObject({
+    path: mirrorDir(dataDir, url),
+    key: url,
+    name: 'remote',
+    example: false,
+    remote: { url, dir: mirrorDir(dataDir, url) },
+  });
   expect(await git(target.path, ['rev-parse', '--is-bare-repository'])).toBe('true\n');
   expect(await head(target.path)).toBe(await head(seed));
   expect(await readdir(path.join(dataDir, 'mirrors'))).toEqual([path.basename(target.path)]);
@@ -52,7 +74,9 @@ it('clones a mirror under DATA_DIR on first use and fetches new commits before t
 
 it('does not fetch again within the minimum interval unless asked, and runs one clone for concurrent callers', async () => {
   const dataDir = await mkdtemp(path.join(root, 'data-'));
-  const [a, b, c] = await Promise.all([1, 2, 3].map(() => openMirror(dataDir, spec({ fetchMinIntervalSeconds: 3600 }), null)));
+  const [a, b, c] = await Promise.all(
+    [1, 2, 3].map(() => openMirror(dataDir, spec({ fetchMinIntervalSeconds: 3600 }), null)),
+  );
   expect(new Set([a?.dir, b?.dir, c?.dir]).size).toBe(1);
   expect(await readdir(path.join(dataDir, 'mirrors'))).toHaveLength(1);
 
@@ -93,7 +117,9 @@ it('creates a branch on the remote only where it is absent: created, same, or re
 
 it('leaves no staging directory behind when the remote cannot be cloned', async () => {
   const dataDir = await mkdtemp(path.join(root, 'data-'));
-  await expect(openMirror(dataDir, spec({ url: `file://${root}/missing.git` }), null)).rejects.toThrow(/git clone failed/);
+  await expect(openMirror(dataDir, spec({ url: `file://${root}/missing.git` }), null)).rejects.toThrow(
+    /git clone failed/,
+  );
   expect(await readdir(path.join(dataDir, 'mirrors'))).toEqual([]);
   expect(existsSync(mirrorDir(dataDir, `file://${root}/missing.git`))).toBe(false);
 });

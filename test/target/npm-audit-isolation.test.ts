@@ -32,7 +32,11 @@ async function listen(answer: (req: http.IncomingMessage, res: http.ServerRespon
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 let dir: string;
@@ -49,9 +53,15 @@ beforeEach(async () => {
   });
   dir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-npm-audit-hostile-'));
   const host = hostile.url.replace(/^http:/, '');
-  await writeFile(path.join(dir, '.npmrc'), `registry=${hostile.url}\n${host}:_authToken=\${OPENAI_API_KEY}\nalways-auth=true\n`);
+  await writeFile(
+    path.join(dir, '.npmrc'),
+    `registry=${hostile.url}\n${host}:_authToken=\${OPENAI_API_KEY}\nalways-auth=true\n`,
+  );
   await writeFile(path.join(dir, 'hostile-userconfig'), `registry=${hostile.url}\n${host}:_authToken=${CANARY}\n`);
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'hostile', version: '1.0.0', dependencies: { lodash: '4.17.20' } }));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'hostile', version: '1.0.0', dependencies: { lodash: '4.17.20' } }),
+  );
   await writeFile(
     path.join(dir, 'package-lock.json'),
     JSON.stringify({
@@ -61,7 +71,10 @@ beforeEach(async () => {
       requires: true,
       packages: {
         '': { name: 'hostile', version: '1.0.0', dependencies: { lodash: '4.17.20' } },
-        'node_modules/lodash': { version: '4.17.20', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz' },
+        'node_modules/lodash': {
+          version: '4.17.20',
+          resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz',
+        },
       },
     }),
   );
@@ -87,7 +100,9 @@ it("audits through the configured registry only: the target's .npmrc and the wor
 
   expect(hostile.requests).toEqual([]);
   expect(outcome).toMatchObject({ status: 'ok', findings: [] });
-  expect(registry.requests.map((r) => `${r.method} ${r.url.split('?')[0]}`)).toContain('POST /-/npm/v1/security/advisories/bulk');
+  expect(registry.requests.map((r) => `${r.method} ${r.url.split('?')[0]}`)).toContain(
+    'POST /-/npm/v1/security/advisories/bulk',
+  );
   const seen = JSON.stringify({ outcome, requests: registry.requests });
   expect(seen).not.toContain(CANARY);
   expect(seen).not.toContain(Buffer.from(`user:${CANARY}`).toString('base64'));

@@ -2,7 +2,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { applyPatch, checkPatch, commitPatch, commitPatchToBranch, diffHash, git, headCommit, PatchError, withWorktree } from '../../src/target';
+import {
+  applyPatch,
+  checkPatch,
+  commitPatch,
+  commitPatchToBranch,
+  diffHash,
+  git,
+  headCommit,
+  PatchError,
+  withWorktree,
+} from '../../src/target';
 
 let repo: string;
 let outside: string;
@@ -57,15 +67,24 @@ describe('checkPatch', () => {
 
   it('refuses a path that leaves the repository through a committed symlink', async () => {
     const through = '--- /dev/null\n+++ b/link/x\n@@ -0,0 +1 @@\n+pwned\n';
-    expect(await checkPatch(repo, through)).toEqual({ applies: false, error: 'path "link/x" leads outside the repository (through a symbolic link)' });
+    expect(await checkPatch(repo, through)).toEqual({
+      applies: false,
+      error: 'path "link/x" leads outside the repository (through a symbolic link)',
+    });
     await expect(applyPatch(repo, through)).rejects.toMatchObject({ code: 'unsafe_path' });
     expect(existsSync(path.join(outside, 'x'))).toBe(false);
   });
 
   it('refuses paths into .git and diffs that do not parse', async () => {
     const hook = '--- /dev/null\n+++ b/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+evil\n';
-    expect(await checkPatch(repo, hook)).toEqual({ applies: false, error: 'path ".git/hooks/pre-commit": touches a .git directory' });
-    expect((await checkPatch(repo, '--- a/src/a.js\n+++ b/src/a.js\n@@ -1,3 +1,3 @@\n-exports.a = 1;\n+exports.a = 2;\n')).error).toMatch(/hunk 1 .* promises 3 old and 3 new lines/);
+    expect(await checkPatch(repo, hook)).toEqual({
+      applies: false,
+      error: 'path ".git/hooks/pre-commit": touches a .git directory',
+    });
+    expect(
+      (await checkPatch(repo, '--- a/src/a.js\n+++ b/src/a.js\n@@ -1,3 +1,3 @@\n-exports.a = 1;\n+exports.a = 2;\n'))
+        .error,
+    ).toMatch(/hunk 1 .* promises 3 old and 3 new lines/);
   });
 });
 
@@ -97,7 +116,13 @@ describe('commitPatchToBranch', () => {
     const statusBefore = await git(repo, ['status', '--porcelain']);
     const diff = `${FIX}--- /dev/null\n+++ b/notes.log\n@@ -0,0 +1 @@\n+ignored by .gitignore but part of the patch\n`;
 
-    const result = await commitPatchToBranch(repo, { ref: head, diff, branch: 'lvlup/proposal-abc12345', message: 'Set a to 2\n\nProposal abc12345', author });
+    const result = await commitPatchToBranch(repo, {
+      ref: head,
+      diff,
+      branch: 'lvlup/proposal-abc12345',
+      message: 'Set a to 2\n\nProposal abc12345',
+      author,
+    });
 
     expect(result.branch).toBe('lvlup/proposal-abc12345');
     expect((await git(repo, ['rev-parse', 'refs/heads/lvlup/proposal-abc12345'])).trim()).toBe(result.commit);
@@ -120,19 +145,32 @@ describe('commitPatchToBranch', () => {
   it('refuses a branch that already exists', async () => {
     const head = await headCommit(repo);
     await git(repo, ['branch', 'lvlup/proposal-taken', head]);
-    const again = commitPatchToBranch(repo, { ref: head, diff: FIX, branch: 'lvlup/proposal-taken', message: 'again', author });
+    const again = commitPatchToBranch(repo, {
+      ref: head,
+      diff: FIX,
+      branch: 'lvlup/proposal-taken',
+      message: 'again',
+      author,
+    });
     await expect(again).rejects.toThrow('branch "lvlup/proposal-taken" already exists');
     await expect(again).rejects.toMatchObject({ code: 'branch_exists' });
     expect((await git(repo, ['rev-parse', 'lvlup/proposal-taken'])).trim()).toBe(head);
   });
 
-  it.each(['bad..name', '-x', 'a b', 'lvlup/proposal-x.lock', '@{-1}'])('refuses the invalid branch name %j', async (branch) => {
-    await expect(commitPatchToBranch(repo, { ref: 'HEAD', diff: FIX, branch, message: 'm', author })).rejects.toMatchObject({ code: 'invalid_branch' });
-  });
+  it.each(['bad..name', '-x', 'a b', 'lvlup/proposal-x.lock', '@{-1}'])(
+    'refuses the invalid branch name %j',
+    async (branch) => {
+      await expect(
+        commitPatchToBranch(repo, { ref: 'HEAD', diff: FIX, branch, message: 'm', author }),
+      ).rejects.toMatchObject({ code: 'invalid_branch' });
+    },
+  );
 
   it('creates no branch when the patch does not apply', async () => {
     const stale = FIX.replace('-exports.a = 1;', '-exports.a = 7;');
-    await expect(commitPatchToBranch(repo, { ref: 'HEAD', diff: stale, branch: 'lvlup/proposal-stale', message: 'm', author })).rejects.toMatchObject({
+    await expect(
+      commitPatchToBranch(repo, { ref: 'HEAD', diff: stale, branch: 'lvlup/proposal-stale', message: 'm', author }),
+    ).rejects.toMatchObject({
       code: 'does_not_apply',
     });
     expect(await git(repo, ['branch', '--list', 'lvlup/proposal-stale'])).toBe('');
@@ -187,34 +225,56 @@ index ${SUB_OLD.slice(0, 7)}..${SUB_NEW.slice(0, 7)} 160000
 -Subproject commit ${SUB_OLD}
 +Subproject commit ${SUB_NEW}
 `;
-  const refusal = (p: string, what: string) => `path "${p}": is ${what} in the base commit; changes to symbolic links and submodules are not accepted`;
+  const refusal = (p: string, what: string) =>
+    `path "${p}": is ${what} in the base commit; changes to symbolic links and submodules are not accepted`;
 
   it('refuses to retarget an existing symlink by a diff without mode lines, and commits nothing', async () => {
-    expect(await checkPatch(base, RETARGET)).toEqual({ applies: false, error: refusal('docs/current', 'a symbolic link') });
-    await expect(commitPatch(base, { ref: 'HEAD', diff: RETARGET, message: 'retarget', author })).rejects.toMatchObject({ code: 'unsafe_path' });
+    expect(await checkPatch(base, RETARGET)).toEqual({
+      applies: false,
+      error: refusal('docs/current', 'a symbolic link'),
+    });
+    await expect(commitPatch(base, { ref: 'HEAD', diff: RETARGET, message: 'retarget', author })).rejects.toMatchObject(
+      { code: 'unsafe_path' },
+    );
     // Without the index line either: the base tree decides, not what the diff says.
-    expect(await checkPatch(base, RETARGET.replace(/^index .*\n/m, ''))).toEqual({ applies: false, error: refusal('docs/current', 'a symbolic link') });
+    expect(await checkPatch(base, RETARGET.replace(/^index .*\n/m, ''))).toEqual({
+      applies: false,
+      error: refusal('docs/current', 'a symbolic link'),
+    });
   });
 
   it('refuses to delete an existing symlink or replace it with a file', async () => {
-    const remove = 'diff --git a/docs/current b/docs/current\ndeleted file mode 120000\n--- a/docs/current\n+++ /dev/null\n@@ -1 +0,0 @@\n-a.md\n\\ No newline at end of file\n';
-    expect(await checkPatch(base, remove)).toEqual({ applies: false, error: refusal('docs/current', 'a symbolic link') });
+    const remove =
+      'diff --git a/docs/current b/docs/current\ndeleted file mode 120000\n--- a/docs/current\n+++ /dev/null\n@@ -1 +0,0 @@\n-a.md\n\\ No newline at end of file\n';
+    expect(await checkPatch(base, remove)).toEqual({
+      applies: false,
+      error: refusal('docs/current', 'a symbolic link'),
+    });
   });
 
   it('refuses to move a submodule to another commit', async () => {
     expect(await checkPatch(base, SUBMODULE)).toEqual({ applies: false, error: refusal('vendor/lib', 'a submodule') });
-    await expect(commitPatch(base, { ref: 'HEAD', diff: SUBMODULE, message: 'bump', author })).rejects.toMatchObject({ code: 'unsafe_path' });
+    await expect(commitPatch(base, { ref: 'HEAD', diff: SUBMODULE, message: 'bump', author })).rejects.toMatchObject({
+      code: 'unsafe_path',
+    });
   });
 
   it('refuses a file written through a symlinked directory or into a submodule', async () => {
     const through = '--- /dev/null\n+++ b/code/y.js\n@@ -0,0 +1 @@\n+y\n';
-    expect(await checkPatch(base, through)).toEqual({ applies: false, error: 'path "code/y.js": is inside "code", a symbolic link in the base commit' });
+    expect(await checkPatch(base, through)).toEqual({
+      applies: false,
+      error: 'path "code/y.js": is inside "code", a symbolic link in the base commit',
+    });
     const inside = '--- /dev/null\n+++ b/vendor/lib/z.js\n@@ -0,0 +1 @@\n+z\n';
-    expect(await checkPatch(base, inside)).toEqual({ applies: false, error: 'path "vendor/lib/z.js": is inside "vendor/lib", a submodule in the base commit' });
+    expect(await checkPatch(base, inside)).toEqual({
+      applies: false,
+      error: 'path "vendor/lib/z.js": is inside "vendor/lib", a submodule in the base commit',
+    });
   });
 
   it('refuses new symlinks and submodules, and still accepts an ordinary change beside them', async () => {
-    const newLink = 'diff --git a/docs/new b/docs/new\nnew file mode 120000\n--- /dev/null\n+++ b/docs/new\n@@ -0,0 +1 @@\n+/etc/shadow\n\\ No newline at end of file\n';
+    const newLink =
+      'diff --git a/docs/new b/docs/new\nnew file mode 120000\n--- /dev/null\n+++ b/docs/new\n@@ -0,0 +1 @@\n+/etc/shadow\n\\ No newline at end of file\n';
     expect((await checkPatch(base, newLink)).error).toBe('path "docs/new": symbolic links are not accepted');
     const newSub = `diff --git a/vendor/other b/vendor/other\nnew file mode 160000\n--- /dev/null\n+++ b/vendor/other\n@@ -0,0 +1 @@\n+Subproject commit ${SUB_NEW}\n`;
     expect((await checkPatch(base, newSub)).error).toBe('path "vendor/other": submodules are not accepted');

@@ -7,7 +7,12 @@ import { matchExistingCommit, type ChangeSpec } from '../../src/target/proposal-
 let root: string;
 let origin: string;
 const DIFF = `--- a/src/a.js\n+++ b/src/a.js\n@@ -1,2 +1,2 @@\n // a\n-exports.a = 1;\n+exports.a = 2;\n`;
-const spec: ChangeSpec = { diff: DIFF, message: 'Set a to 2\n\nLvl_UP proposal x.', author: { name: 'Lvl_UP conquest', email: 'conquest@lvlup.invalid' }, date: new Date('2025-03-04T05:06:07Z') };
+const spec: ChangeSpec = {
+  diff: DIFF,
+  message: 'Set a to 2\n\nLvl_UP proposal x.',
+  author: { name: 'Lvl_UP conquest', email: 'conquest@lvlup.invalid' },
+  date: new Date('2025-03-04T05:06:07Z'),
+};
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'lvlup-commit-'));
@@ -45,13 +50,26 @@ it('recognises this change on a branch by commit, or by tree on the same parent,
   const reworded = await commitPatch(repo, { ...spec, ref: 'HEAD', message: 'Someone else wrote this message' });
   expect(await matchExistingCommit(repo, 'lvlup/proposal-x', reworded, spec)).toEqual({ same: true, how: 'same_tree' });
 
-  const different = await commitPatch(repo, { ...spec, ref: 'HEAD', diff: DIFF.replace('exports.a = 2;', 'exports.a = 3;') });
+  const different = await commitPatch(repo, {
+    ...spec,
+    ref: 'HEAD',
+    diff: DIFF.replace('exports.a = 2;', 'exports.a = 3;'),
+  });
   expect(await matchExistingCommit(repo, 'lvlup/proposal-x', different, spec)).toEqual({
     same: false,
-    reason: expect.stringMatching(new RegExp(`^branch lvlup/proposal-x already exists at ${different.slice(0, 12)} with different content`)),
+    reason: expect.stringMatching(
+      new RegExp(`^branch lvlup/proposal-x already exists at ${different.slice(0, 12)} with different content`),
+    ),
   });
 
   // A branch on a commit where the patch cannot apply (here: the patched commit itself).
-  const stacked = await commitPatch(repo, { ...spec, ref: ours, diff: `--- /dev/null\n+++ b/b.js\n@@ -0,0 +1 @@\n+b\n` });
-  expect(await matchExistingCommit(repo, 'lvlup/proposal-x', stacked, spec)).toEqual({ same: false, reason: expect.stringMatching(/where this proposal's patch does not apply/) });
+  const stacked = await commitPatch(repo, {
+    ...spec,
+    ref: ours,
+    diff: `--- /dev/null\n+++ b/b.js\n@@ -0,0 +1 @@\n+b\n`,
+  });
+  expect(await matchExistingCommit(repo, 'lvlup/proposal-x', stacked, spec)).toEqual({
+    same: false,
+    reason: expect.stringMatching(/where this proposal's patch does not apply/),
+  });
 });

@@ -24,13 +24,23 @@ const dev = ['-c', 'user.name=dev', '-c', 'user.email=dev@example.com'];
 
 /** A worker's config: its own DATA_DIR, the shared remote, a fetch before every piece of work. */
 async function worker(): Promise<Config> {
-  return testConfig(bed.db.url, { DATA_DIR: await mkdtemp(path.join(root, 'worker-')), TARGET_REPO_URL: `file://${remote}`, TARGET_FETCH_MIN_INTERVAL_SECONDS: '0' });
+  return testConfig(bed.db.url, {
+    DATA_DIR: await mkdtemp(path.join(root, 'worker-')),
+    TARGET_REPO_URL: `file://${remote}`,
+    TARGET_FETCH_MIN_INTERVAL_SECONDS: '0',
+  });
 }
 const apply = (config: Config, id: string) => applyProposal({ orm: bed.orm, config }, id);
-const remoteRef = async (branch: string) => (await git(remote, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
+const remoteRef = async (branch: string) =>
+  (await git(remote, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
 
 async function approvedProposal(diff = DIFF): Promise<Proposal> {
-  const p = await seedProposal(em(), { agentId: 'conquest', status: 'applying', completedAt: null, review: { decision: 'approve', at: new Date('2025-05-06T07:08:09Z') } });
+  const p = await seedProposal(em(), {
+    agentId: 'conquest',
+    status: 'applying',
+    completedAt: null,
+    review: { decision: 'approve', at: new Date('2025-05-06T07:08:09Z') },
+  });
   await em().nativeUpdate(Proposal, { id: p.id }, { diff, title: 'Set a to 2', rationale: 'Two is better.' });
   return p;
 }
@@ -71,7 +81,9 @@ it('pushes an approved proposal to its branch on the remote, and a retry whose r
   expect(first).toEqual({ ok: true, commit: expect.stringMatching(/^[0-9a-f]{40}$/), branch });
   expect(await remoteRef(branch)).toBe(first.commit);
   expect(await git(remote, ['show', `${branch}:src/a.js`])).toBe('// a\nexports.a = 2;\n');
-  expect((await git(remote, ['rev-parse', 'refs/heads/main'])).trim()).toBe((await git(remote, ['rev-parse', `${branch}^`])).trim());
+  expect((await git(remote, ['rev-parse', 'refs/heads/main'])).trim()).toBe(
+    (await git(remote, ['rev-parse', `${branch}^`])).trim(),
+  );
 
   // The push happened but the record did not; meanwhile main moved on. Another worker, with its own mirror, retries.
   await em().nativeUpdate(Proposal, { id: p.id }, { commit: null, branch: null });
@@ -104,13 +116,19 @@ it('fails the apply with the reason when the remote branch already holds a diffe
   await git(seed, ['checkout', '-q', 'main']);
 
   const result = await apply(await worker(), p.id);
-  expect(result).toEqual({ ok: false, reason: `branch ${branch} already exists at ${theirs.slice(0, 12)} with different content than this proposal's change on ${main.slice(0, 12)}` });
+  expect(result).toEqual({
+    ok: false,
+    reason: `branch ${branch} already exists at ${theirs.slice(0, 12)} with different content than this proposal's change on ${main.slice(0, 12)}`,
+  });
   expect(await remoteRef(branch)).toBe(theirs);
   expect(await em().findOneOrFail(Proposal, { id: p.id })).toMatchObject({ commit: null, branch: null });
 });
 
 it('fails the apply when the patch no longer applies to the remote head', async () => {
   const p = await approvedProposal(DIFF.replace('-exports.a = 1;', '-exports.a = 7;'));
-  expect(await apply(await worker(), p.id)).toEqual({ ok: false, reason: expect.stringMatching(/no longer applies to the current head/) });
+  expect(await apply(await worker(), p.id)).toEqual({
+    ok: false,
+    reason: expect.stringMatching(/no longer applies to the current head/),
+  });
   expect(await remoteRef(proposalBranch(p.id))).toBe('');
 });

@@ -25,7 +25,23 @@ const savedPath = process.env.PATH;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'lvlup-creds-'));
-  await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(root, 'key.pem'), '-out', path.join(root, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await exec('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    path.join(root, 'key.pem'),
+    '-out',
+    path.join(root, 'cert.pem'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   const repo = path.join(root, 'srv', 'lib.git');
   await git(root, ['init', '-q', '--bare', '-b', 'main', repo]);
   const seed = path.join(root, 'seed');
@@ -35,28 +51,41 @@ beforeAll(async () => {
   await git(seed, ['-c', 'user.name=dev', '-c', 'user.email=dev@example.com', 'commit', '-qm', 'a']);
   await git(seed, ['push', '-q', repo, 'HEAD:refs/heads/main']);
 
-  server = https.createServer({ key: await readFile(path.join(root, 'key.pem')), cert: await readFile(path.join(root, 'cert.pem')) }, (req, res) => {
-    const parsed = new URL(req.url ?? '/', 'https://127.0.0.1');
-    seen.push({ method: req.method ?? '', path: parsed.pathname, authorization: req.headers.authorization });
-    if (req.headers.authorization !== HEADER) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
-      return;
-    }
-    const cgi = spawn('/usr/bin/git', ['http-backend'], {
-      env: { GIT_PROJECT_ROOT: path.join(root, 'srv'), GIT_HTTP_EXPORT_ALL: '1', REMOTE_USER: 'ci', PATH_INFO: parsed.pathname, QUERY_STRING: parsed.search.slice(1), REQUEST_METHOD: req.method ?? 'GET', CONTENT_TYPE: req.headers['content-type'] ?? '', PATH: '/usr/bin:/bin' },
-    });
-    req.pipe(cgi.stdin);
-    const chunks: Buffer[] = [];
-    cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
-    cgi.on('close', () => {
-      const out = Buffer.concat(chunks);
-      const split = out.indexOf('\r\n\r\n');
-      const headers = out.subarray(0, split).toString().split('\r\n');
-      const status = Number(/^Status: (\d+)/m.exec(headers.join('\n'))?.[1] ?? 200);
-      for (const h of headers) if (!h.startsWith('Status:')) res.setHeader(h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1).trim());
-      res.writeHead(status).end(out.subarray(split + 4));
-    });
-  });
+  server = https.createServer(
+    { key: await readFile(path.join(root, 'key.pem')), cert: await readFile(path.join(root, 'cert.pem')) },
+    (req, res) => {
+      const parsed = new URL(req.url ?? '/', 'https://127.0.0.1');
+      seen.push({ method: req.method ?? '', path: parsed.pathname, authorization: req.headers.authorization });
+      if (req.headers.authorization !== HEADER) {
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
+        return;
+      }
+      const cgi = spawn('/usr/bin/git', ['http-backend'], {
+        env: {
+          GIT_PROJECT_ROOT: path.join(root, 'srv'),
+          GIT_HTTP_EXPORT_ALL: '1',
+          REMOTE_USER: 'ci',
+          PATH_INFO: parsed.pathname,
+          QUERY_STRING: parsed.search.slice(1),
+          REQUEST_METHOD: req.method ?? 'GET',
+          CONTENT_TYPE: req.headers['content-type'] ?? '',
+          PATH: '/usr/bin:/bin',
+        },
+      });
+      req.pipe(cgi.stdin);
+      const chunks: Buffer[] = [];
+      cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
+      cgi.on('close', () => {
+        const out = Buffer.concat(chunks);
+        const split = out.indexOf('\r\n\r\n');
+        const headers = out.subarray(0, split).toString().split('\r\n');
+        const status = Number(/^Status: (\d+)/m.exec(headers.join('\n'))?.[1] ?? 200);
+        for (const h of headers)
+          if (!h.startsWith('Status:')) res.setHeader(h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1).trim());
+        res.writeHead(status).end(out.subarray(split + 4));
+      });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/lib.git`;
 
@@ -64,7 +93,10 @@ beforeAll(async () => {
   const bin = path.join(root, 'bin');
   argvLog = path.join(root, 'argv.log');
   await exec('mkdir', ['-p', bin]);
-  await writeFile(path.join(bin, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nGIT_SSL_CAINFO='${path.join(root, 'cert.pem')}' exec /usr/bin/git "$@"\n`);
+  await writeFile(
+    path.join(bin, 'git'),
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nGIT_SSL_CAINFO='${path.join(root, 'cert.pem')}' exec /usr/bin/git "$@"\n`,
+  );
   await chmod(path.join(bin, 'git'), 0o755);
   process.env.PATH = `${bin}:${savedPath ?? '/usr/bin:/bin'}`;
 });
@@ -113,6 +145,8 @@ it('fails without the token, with an error that names the remote and holds no cr
   expect(failed?.message).toMatch(/git clone failed/);
   expect(failed?.message).toMatch(/https:\/\/127\.0\.0\.1:\d+.*terminal prompts disabled/);
   expect(failed?.message).not.toContain(wrong);
-  expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(Buffer.from(`x-access-token:${wrong}`).toString('base64'));
+  expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(
+    Buffer.from(`x-access-token:${wrong}`).toString('base64'),
+  );
   expect(seen.at(-1)?.authorization).toBe(`Basic ${Buffer.from(`x-access-token:${wrong}`).toString('base64')}`);
 });

@@ -27,7 +27,9 @@ it('makes a git repository of the example target under DATA_DIR once, leaving ex
 it('makes one whole repository when several first runs ask at once (a cycle starts its children in parallel)', async () => {
   const fresh = await mkdtemp(path.join(os.tmpdir(), 'lvlup-data-'));
   try {
-    const expected = (await readdir(path.join(__dirname, '../../examples/target'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && !e.parentPath.includes('node_modules')).length;
+    const expected = (
+      await readdir(path.join(__dirname, '../../examples/target'), { recursive: true, withFileTypes: true })
+    ).filter((e) => e.isFile() && !e.parentPath.includes('node_modules')).length;
     const repos = await Promise.all([1, 2, 3, 4].map(() => resolveTargetRepository({ target, dataDir: fresh })));
     const dir = path.join(fresh, 'target');
     expect(new Set(repos.map((r) => r.path))).toEqual(new Set([dir]));
@@ -43,8 +45,12 @@ it('makes one whole repository when several first runs ask at once (a cycle star
 it('refuses a TARGET_REPO_PATH that is not the top of a git repository', async () => {
   const plain = await mkdtemp(path.join(os.tmpdir(), 'lvlup-plain-'));
   try {
-    await expect(resolveTargetRepository({ target: { ...target, repoPath: plain }, dataDir })).rejects.toThrow(/must be the top directory of a git repository/);
-    await expect(resolveTargetRepository({ target: { ...target, repoPath: path.join(plain, 'missing') }, dataDir })).rejects.toThrow(/does not exist/);
+    await expect(resolveTargetRepository({ target: { ...target, repoPath: plain }, dataDir })).rejects.toThrow(
+      /must be the top directory of a git repository/,
+    );
+    await expect(
+      resolveTargetRepository({ target: { ...target, repoPath: path.join(plain, 'missing') }, dataDir }),
+    ).rejects.toThrow(/does not exist/);
   } finally {
     await rm(plain, { recursive: true, force: true });
   }
@@ -52,8 +58,13 @@ it('refuses a TARGET_REPO_PATH that is not the top of a git repository', async (
 
 it("runs the example target's own test suite in the sandbox, on a worktree", async () => {
   const repo = await resolveTargetRepository({ target, dataDir });
-  const sandbox = await createSandbox({ requireIsolation: false, logger: createLogger({ level: 'error', format: 'json' }) });
-  const result = await withWorktree(repo.path, (wt) => sandbox.run({ command: process.execPath, args: ['--test'], cwd: wt.dir, timeoutMs: 60_000 }));
+  const sandbox = await createSandbox({
+    requireIsolation: false,
+    logger: createLogger({ level: 'error', format: 'json' }),
+  });
+  const result = await withWorktree(repo.path, (wt) =>
+    sandbox.run({ command: process.execPath, args: ['--test'], cwd: wt.dir, timeoutMs: 60_000 }),
+  );
   expect(result).toMatchObject({ exitCode: 0, timedOut: false });
   expect(result.stdout).toMatch(/# fail 0/);
   expect(await git(repo.path, ['status', '--porcelain'])).toBe('');

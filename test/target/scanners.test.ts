@@ -16,7 +16,8 @@ afterEach(async () => {
 });
 
 const scan = (opts?: Parameters<typeof runSecurityScanners>[1]): Promise<ScanReport> => runSecurityScanners(dir, opts);
-const toolRun = (report: ScanReport, tool: ToolRun['tool']): ToolRun | undefined => report.tools.find((t) => t.tool === tool);
+const toolRun = (report: ScanReport, tool: ToolRun['tool']): ToolRun | undefined =>
+  report.tools.find((t) => t.tool === tool);
 const findingsOf = (report: ScanReport, rule: string, file: string): RawFinding[] =>
   report.findings.filter((f) => f.rule === rule && f.file === file);
 
@@ -37,7 +38,12 @@ it('finds the hard-coded AWS secret key in src/config.js without repeating its v
 
   expect(toolRun(report, 'secretlint')).toMatchObject({ status: 'ok', findings: 1 });
   const [finding] = findingsOf(report, '@secretlint/secretlint-rule-aws', 'src/config.js');
-  expect(finding).toMatchObject({ tool: 'secretlint', line: 10, severity: 'critical', data: { messageId: 'AWSSecretAccessKey' } });
+  expect(finding).toMatchObject({
+    tool: 'secretlint',
+    line: 10,
+    severity: 'critical',
+    data: { messageId: 'AWSSecretAccessKey' },
+  });
   expect(finding?.message).toContain('AWS Secret Access Key');
   expect(finding?.data?.maskedLine).toBe("awsSecretAccessKey: '****',");
   // Not even a fragment of the value leaves the scanner.
@@ -56,7 +62,9 @@ it('finds the command injection and the SQL concatenation in src/users.js', asyn
   expect(sql).toContainEqual(expect.objectContaining({ tool: 'eslint-security', line: 12, severity: 'high' }));
   // The shell command on line 31 is concatenated too, but it is not SQL.
   expect(sql.map((f) => f.line)).not.toContain(31);
-  expect(findingsOf(report, 'security/detect-object-injection', 'src/stats.js').every((f) => f.severity === 'low')).toBe(true);
+  expect(
+    findingsOf(report, 'security/detect-object-injection', 'src/stats.js').every((f) => f.severity === 'low'),
+  ).toBe(true);
 });
 
 it('keeps every fingerprint when lines are inserted above the findings', async () => {
@@ -75,7 +83,9 @@ it('keeps every fingerprint when lines are inserted above the findings', async (
 });
 
 it('drops the SQL finding once the query is parameterized', async () => {
-  const before = findingsOf(await scan({ npmAudit: false }), 'lvlup/sql-concatenation', 'src/users.js').find((f) => f.line === 12);
+  const before = findingsOf(await scan({ npmAudit: false }), 'lvlup/sql-concatenation', 'src/users.js').find(
+    (f) => f.line === 12,
+  );
   expect(before).toBeDefined();
   await editFile('src/users.js', (text) =>
     text.replace(
@@ -116,12 +126,18 @@ it("ignores the target's eslint-disable comments", async () => {
 it('reports npm audit as unavailable without a package-lock.json', async () => {
   const report = await scan();
 
-  expect(toolRun(report, 'npm-audit')).toMatchObject({ status: 'unavailable', detail: 'no package-lock.json', findings: 0 });
+  expect(toolRun(report, 'npm-audit')).toMatchObject({
+    status: 'unavailable',
+    detail: 'no package-lock.json',
+    findings: 0,
+  });
 });
 
 it('maps advisories, or reports unavailable when the registry cannot audit (as on a mirror without the endpoint)', async () => {
   // npm audits only what package.json asks for: a lock entry alone is extraneous and never sent to the registry.
-  await editFile('package.json', (text) => JSON.stringify({ ...JSON.parse(text), dependencies: { lodash: '4.17.20' } }, null, 2));
+  await editFile('package.json', (text) =>
+    JSON.stringify({ ...JSON.parse(text), dependencies: { lodash: '4.17.20' } }, null, 2),
+  );
   await writeFile(
     path.join(dir, 'package-lock.json'),
     JSON.stringify({
@@ -131,7 +147,10 @@ it('maps advisories, or reports unavailable when the registry cannot audit (as o
       requires: true,
       packages: {
         '': { name: 'lvlup-example-target', version: '1.0.0', dependencies: { lodash: '4.17.20' } },
-        'node_modules/lodash': { version: '4.17.20', resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz' },
+        'node_modules/lodash': {
+          version: '4.17.20',
+          resolved: 'https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz',
+        },
       },
     }),
   );

@@ -20,18 +20,31 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 let n = 0;
 const fresh = (name: string) => path.join(tmp, `${name}-${++n}`);
 
-function context(dataDir: string, setup: Partial<WorkspaceContext['setup']> = {}, cacheCapBytes = 1024 ** 3): WorkspaceContext {
+function context(
+  dataDir: string,
+  setup: Partial<WorkspaceContext['setup']> = {},
+  cacheCapBytes = 1024 ** 3,
+): WorkspaceContext {
   return {
     sandbox,
     root: path.join(dataDir, 'workspaces'),
-    setup: { installScripts: false, network: true, registry: 'https://registry.npmjs.org/', timeoutMs: 120_000, ...setup },
+    setup: {
+      installScripts: false,
+      network: true,
+      registry: 'https://registry.npmjs.org/',
+      timeoutMs: 120_000,
+      ...setup,
+    },
     cacheCapBytes,
     runTimeoutMs: 60_000,
   };
 }
 
 async function failure(promise: Promise<unknown>): Promise<WorkspaceError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof WorkspaceError)) throw new Error(`expected a WorkspaceError, got ${String(err)}`);
   return err;
 }
@@ -57,7 +70,13 @@ describe('npm ci from the registry', () => {
       expect(await ws.diff()).toBe('');
       return ws.setup;
     });
-    expect(first).toMatchObject({ manager: 'npm', lockfile: 'package-lock.json', cacheHit: false, command: 'npm ci --ignore-scripts', network: true });
+    expect(first).toMatchObject({
+      manager: 'npm',
+      lockfile: 'package-lock.json',
+      cacheHit: false,
+      command: 'npm ci --ignore-scripts',
+      network: true,
+    });
     expect(first.cacheKey).toMatch(/^[0-9a-f]{32}$/);
     const second = await withWorkspace(ctx, repo, async (ws) => {
       expect((await ws.run('npm test')).exitCode).toBe(0);
@@ -70,7 +89,13 @@ describe('npm ci from the registry', () => {
     expect(await git(repo, ['status', '--porcelain'])).toBe('');
     expect(existsSync(path.join(repo, 'node_modules'))).toBe(false);
     // What was installed came from a directory holding only the manifest and the lockfile.
-    expect((await readdir(path.join(ctx.root, 'deps', first.cacheKey ?? ''))).sort()).toEqual(['.leases', '.lvlup-entry.json', 'node_modules', 'package-lock.json', 'package.json']);
+    expect((await readdir(path.join(ctx.root, 'deps', first.cacheKey ?? ''))).sort()).toEqual([
+      '.leases',
+      '.lvlup-entry.json',
+      'node_modules',
+      'package-lock.json',
+      'package.json',
+    ]);
   });
 
   it('installs offline from the package cache an earlier online install filled', async () => {
@@ -84,9 +109,13 @@ describe('npm ci from the registry', () => {
   });
 
   it('fails an offline install whose package cache lacks a package with a clear reason', async () => {
-    const err = await failure(withWorkspace(context(fresh('empty-cache'), { network: false }), repo, async () => undefined));
+    const err = await failure(
+      withWorkspace(context(fresh('empty-cache'), { network: false }), repo, async () => undefined),
+    );
     expect(err.type).toBe('TargetSetupFailed');
-    expect(err.message).toMatch(/^offline install \(TARGET_SETUP_NETWORK=false\) failed: the package cache at .* lacks a package the lockfile needs/);
+    expect(err.message).toMatch(
+      /^offline install \(TARGET_SETUP_NETWORK=false\) failed: the package cache at .* lacks a package the lockfile needs/,
+    );
     expect(err.message).toMatch(/ENOTCACHED|only-if-cached/);
   });
 
@@ -106,7 +135,9 @@ describe('npm ci from the registry', () => {
       const hostile = await createNodeProject(fresh('npmrc'), {
         manifest: { description: 'with a hostile .npmrc' },
         // The explicit registry in the environment outranks a project's `registry=`, but not a proxy or a scoped registry.
-        files: { '.npmrc': `registry=http://127.0.0.1:${port}/\nhttps-proxy=http://127.0.0.1:${port}/\nproxy=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=leaked-token\n` },
+        files: {
+          '.npmrc': `registry=http://127.0.0.1:${port}/\nhttps-proxy=http://127.0.0.1:${port}/\nproxy=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=leaked-token\n`,
+        },
       });
       const setup = await withWorkspace(context(fresh('npmrc-data')), hostile, async (ws) => ws.setup);
       expect(setup.cacheHit).toBe(false);
@@ -118,14 +149,19 @@ describe('npm ci from the registry', () => {
 });
 
 it('fails with a clear reason when the lockfile calls for a package manager the worker lacks', async () => {
-  const repo = await createNodeProject(fresh('pnpm'), { lockfile: false, files: { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" } });
+  const repo = await createNodeProject(fresh('pnpm'), {
+    lockfile: false,
+    files: { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" },
+  });
   const err = await failure(withWorkspace(context(fresh('pnpm-data')), repo, async () => undefined));
   expect(err.type).toBe('TargetSetupFailed');
   expect(err.message).toMatch(/^pnpm-lock.yaml calls for pnpm, which is not installed on this worker/);
 });
 
 it('fails with the command, exit code and output when the install itself fails', async () => {
-  const repo = await createNodeProject(fresh('bad-lock'), { lockfile: '{"lockfileVersion": 3, "packages": {"": {"name": "other"}}}' });
+  const repo = await createNodeProject(fresh('bad-lock'), {
+    lockfile: '{"lockfileVersion": 3, "packages": {"": {"name": "other"}}}',
+  });
   const err = await failure(withWorkspace(context(fresh('bad-lock-data')), repo, async () => undefined));
   expect(err.type).toBe('TargetSetupFailed');
   expect(err.message).toMatch(/^npm ci --ignore-scripts failed \(exit \d+\): /);
@@ -145,7 +181,10 @@ describe('TARGET_SETUP_CMD and the cache', () => {
         }),
       );
     }
-    expect(results[0]).toMatchObject({ setup: { manager: 'custom', cacheHit: false, command: toolSetup('from-custom-setup') }, out: expect.stringContaining('from-custom-setup') });
+    expect(results[0]).toMatchObject({
+      setup: { manager: 'custom', cacheHit: false, command: toolSetup('from-custom-setup') },
+      out: expect.stringContaining('from-custom-setup'),
+    });
     expect(results[1]).toMatchObject({ setup: { cacheHit: true }, out: expect.stringContaining('from-custom-setup') });
   });
 
@@ -154,7 +193,8 @@ describe('TARGET_SETUP_CMD and the cache', () => {
     const cap = 600_000;
     const repo = await createNodeProject(fresh('evict'), { manifest: { scripts: { test: 'tool' } } });
     const ws = (word: string) => context(dataDir, { command: toolSetup(word, 400_000) }, cap);
-    const keys = async () => (await listEntries({ root: path.join(dataDir, 'workspaces', 'deps'), capBytes: cap })).map((e) => e.key);
+    const keys = async () =>
+      (await listEntries({ root: path.join(dataDir, 'workspaces', 'deps'), capBytes: cap })).map((e) => e.key);
     const a = await withWorkspace(ws('a'), repo, async (w) => {
       // B is built while A is held: together they pass the cap, but A is in use and stays.
       const b = await withWorkspace(ws('b'), repo, async (inner) => inner.setup.cacheKey);
@@ -176,7 +216,11 @@ describe('TARGET_SETUP_CMD and the cache', () => {
     // node_modules appears at once, the tool a second later: a tree published before it is complete would lack it.
     const slowSetup = `mkdir -p node_modules/.bin && sleep 1 && printf '#!/bin/sh\\necho raced\\n' > node_modules/.bin/tool && chmod +x node_modules/.bin/tool`;
     const ctx = context(dataDir, { command: slowSetup });
-    const build = () => withWorkspace(ctx, repo, async (ws) => ({ setup: ws.setup, out: (await ws.run('node_modules/.bin/tool')).stdout }));
+    const build = () =>
+      withWorkspace(ctx, repo, async (ws) => ({
+        setup: ws.setup,
+        out: (await ws.run('node_modules/.bin/tool')).stdout,
+      }));
     const first = build();
     await new Promise((resolve) => setTimeout(resolve, 400));
     const outs = await Promise.all([first, build()]);
@@ -221,19 +265,30 @@ describe('commands that cannot start', () => {
   let repo: string;
   let ctx: WorkspaceContext;
   beforeAll(async () => {
-    repo = await createNodeProject(fresh('start'), { manifest: { scripts: { test: 'nonexistent-runner', fails: 'exit 1' }, devDependencies: {} }, lockfile: false });
+    repo = await createNodeProject(fresh('start'), {
+      manifest: { scripts: { test: 'nonexistent-runner', fails: 'exit 1' }, devDependencies: {} },
+      lockfile: false,
+    });
     ctx = context(fresh('start-data'));
   });
 
   it('throws TargetCommandUnavailable for a runner that is not installed, with the command, exit code and output', async () => {
     const err = await failure(withWorkspace(ctx, repo, (ws) => ws.run('npm test')));
     expect(err.type).toBe('TargetCommandUnavailable');
-    expect(err.message).toMatch(/^"npm test" cannot start: command not found \(exit 127\): [\s\S]*nonexistent-runner: not found/);
+    expect(err.message).toMatch(
+      /^"npm test" cannot start: command not found \(exit 127\): [\s\S]*nonexistent-runner: not found/,
+    );
   });
 
   it('throws TargetCommandUnavailable for a missing npm script and a missing entry file', async () => {
-    await expect(withWorkspace(ctx, repo, (ws) => ws.run('npm run bench'))).rejects.toMatchObject({ type: 'TargetCommandUnavailable', message: expect.stringMatching(/missing npm script/) });
-    await expect(withWorkspace(ctx, repo, (ws) => ws.exec('node', ['bench/missing.js']))).rejects.toMatchObject({ type: 'TargetCommandUnavailable', message: expect.stringMatching(/entry file/) });
+    await expect(withWorkspace(ctx, repo, (ws) => ws.run('npm run bench'))).rejects.toMatchObject({
+      type: 'TargetCommandUnavailable',
+      message: expect.stringMatching(/missing npm script/),
+    });
+    await expect(withWorkspace(ctx, repo, (ws) => ws.exec('node', ['bench/missing.js']))).rejects.toMatchObject({
+      type: 'TargetCommandUnavailable',
+      message: expect.stringMatching(/entry file/),
+    });
   });
 
   it('returns an ordinary failure (exit 1 with output) as a result', async () => {
@@ -245,10 +300,17 @@ describe('commands that cannot start', () => {
 it('installs nothing for a repository without dependencies and says why', async () => {
   const dir = fresh('plain');
   await mkdir(dir);
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ ...SEMVER_MANIFEST, devDependencies: undefined, scripts: { test: 'node --test' } }));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ ...SEMVER_MANIFEST, devDependencies: undefined, scripts: { test: 'node --test' } }),
+  );
   await git(dir, ['init', '-q', '-b', 'main']);
   await git(dir, ['add', '-A']);
   await git(dir, ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'plain']);
   const setup = await withWorkspace(context(fresh('plain-data')), dir, async (ws) => ws.setup);
-  expect(setup).toMatchObject({ manager: 'none', cacheKey: null, note: expect.stringMatching(/declares no dependencies/) });
+  expect(setup).toMatchObject({
+    manager: 'none',
+    cacheKey: null,
+    note: expect.stringMatching(/declares no dependencies/),
+  });
 });

@@ -18,7 +18,10 @@ beforeAll(async () => {
   await git(repo, ['add', '-A']);
   await git(repo, ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'init']);
   // A hook is target-controlled code: git must never run it outside the sandbox.
-  await writeFile(path.join(repo, '.git', 'hooks', 'post-checkout'), `#!/bin/sh\ntouch ${path.join(outside, 'hook-ran')}\n`);
+  await writeFile(
+    path.join(repo, '.git', 'hooks', 'post-checkout'),
+    `#!/bin/sh\ntouch ${path.join(outside, 'hook-ran')}\n`,
+  );
   await chmod(path.join(repo, '.git', 'hooks', 'post-checkout'), 0o755);
 });
 afterAll(async () => {
@@ -58,9 +61,12 @@ it('removes the worktree even when the work fails', async () => {
   expect(existsSync(dir)).toBe(false);
 });
 
-it.each(['../etc/passwd', '/etc/passwd', 'src/../../x', 'escape/file', 'escape'])('refuses the path %s that leaves the repository', async (p) => {
-  await expect(resolveInside(repo, p)).rejects.toBeInstanceOf(PathEscapeError);
-});
+it.each(['../etc/passwd', '/etc/passwd', 'src/../../x', 'escape/file', 'escape'])(
+  'refuses the path %s that leaves the repository',
+  async (p) => {
+    await expect(resolveInside(repo, p)).rejects.toBeInstanceOf(PathEscapeError);
+  },
+);
 
 it('resolves paths inside the repository, existing or not', async () => {
   expect(await resolveInside(repo, 'src/a.js')).toMatch(/src\/a\.js$/);

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowFailedError } from '@temporalio/client';
-import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
+import {
+  CUSTODY_EXAM_WORKFLOW,
+  custodyWorkflowId,
+  type CustodyExamInput,
+  type CustodyExamResult,
+} from '../../src/contracts';
 import { storeExamPlan } from '../../src/db/exam-plan';
 import { DEFAULT_RULES } from '../../src/domain/rules';
 import { Agent, Exam, ExamItem, SkillRatingEvent, TokenUsageEvent } from '../../src/db/entities';
@@ -34,19 +39,32 @@ const { examiner: EXAMINER, answering: ANSWERING, judge: JUDGE } = EXAM_PROMPTS;
 function script(opts: { answer?: (req: FakeRequest) => FakeReply; down?: string } = {}): void {
   const { answer = () => ({ text: 'A careful, complete answer.' }), down } = opts;
   bed.fakes.reset();
-  if (down !== undefined) bed.fakes.openai.when(down, { status: 503, retryAfter: 0.2, message: 'provider down', delayMs: 1500 });
+  if (down !== undefined)
+    bed.fakes.openai.when(down, { status: 503, retryAfter: 0.2, message: 'provider down', delayMs: 1500 });
   bed.fakes.openai.when(EXAMINER, { json: { items: Array.from({ length: 3 }, (_, i) => openItem(i)) } });
   bed.fakes.openai.when(ANSWERING, answer);
   bed.fakes.openai.when(JUDGE, judgeReply(9));
 }
 
-const START = { xp: 80, level: 1, examsTaken: 2, examsPassed: 2, examsFailed: 0, consecutivePasses: 2, consecutiveFailures: 0 };
+const START = {
+  xp: 80,
+  level: 1,
+  examsTaken: 2,
+  examsPassed: 2,
+  examsFailed: 0,
+  consecutivePasses: 2,
+  consecutiveFailures: 0,
+};
 
 async function resetAgent(id: AgentId): Promise<void> {
   await em().execute('delete from exam_items where exam_id in (select id from exams where agent_id = ?)', [id]);
   await em().execute('delete from skill_rating_events where agent_id = ?', [id]);
   await em().execute('delete from exams where agent_id = ?', [id]);
-  await em().nativeUpdate(Agent, { id }, { ...START, lastPassedAt: new Date(Date.now() - 3_600_000), levelHoldReason: null, status: 'active' });
+  await em().nativeUpdate(
+    Agent,
+    { id },
+    { ...START, lastPassedAt: new Date(Date.now() - 3_600_000), levelHoldReason: null, status: 'active' },
+  );
 }
 
 /**
@@ -63,12 +81,18 @@ async function startShortExam(worker: TestWorker, agentId: AgentId, timeLimitSec
   return workflowId;
 }
 
-async function runShortExam(agentId: AgentId, timeLimitSeconds: number): Promise<{ exam: Exam; result: CustodyExamResult | Error }> {
+async function runShortExam(
+  agentId: AgentId,
+  timeLimitSeconds: number,
+): Promise<{ exam: Exam; result: CustodyExamResult | Error }> {
   const worker = await createTestWorker(config(), bed.orm, { workflowsPath: WORKFLOWS });
   try {
     const result = await worker.run(async () => {
       const workflowId = await startShortExam(worker, agentId, timeLimitSeconds);
-      return worker.client.workflow.getHandle(workflowId).result().catch((err: Error) => err);
+      return worker.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .catch((err: Error) => err);
     });
     return { exam: await em().findOneOrFail(Exam, { agentId }), result };
   } finally {
@@ -93,8 +117,12 @@ it('gives the agent its whole time limit again after its worker dies mid-answer:
   // The first worker dies while the three answers are out: its answer attempts never complete and never heartbeat.
   let started = 0;
   let crash = (): void => undefined;
-  const dead = new Promise<never>((_resolve, reject) => (crash = () => reject(new Error('the worker process is gone'))));
-  const first = await createTestWorker(config(), bed.orm, { workflowsPath: WORKFLOWS, faults: {
+  const dead = new Promise<never>(
+    (_resolve, reject) => (crash = () => reject(new Error('the worker process is gone'))),
+  );
+  const first = await createTestWorker(config(), bed.orm, {
+    workflowsPath: WORKFLOWS,
+    faults: {
       custodyAnswerItem: () => {
         started++;
         return dead;
@@ -123,14 +151,23 @@ it('gives the agent its whole time limit again after its worker dies mid-answer:
   }
   // Answered by the retries (attempt 2) on the live worker, once each.
   const rows = await em().find(TokenUsageEvent, { workflowId, purpose: 'exam.answer' });
-  expect(rows.map((r) => [r.outcome, r.attempt])).toEqual([['ok', 2], ['ok', 2], ['ok', 2]]);
+  expect(rows.map((r) => [r.outcome, r.attempt])).toEqual([
+    ['ok', 2],
+    ['ok', 2],
+    ['ok', 2],
+  ]);
   expect(await em().findOneOrFail(Agent, { id: 'imperium' })).toMatchObject({ examsTaken: 3, examsPassed: 3, xp: 130 });
   await recordHistory(workflowId, 'custody-exam-worker-died-mid-answer');
 }, 60_000);
 
-it('scores an item the agent\'s model did not answer within the time limit as 0: its own failure, the call cut at the limit', async () => {
+it("scores an item the agent's model did not answer within the time limit as 0: its own failure, the call cut at the limit", async () => {
   await resetAgent('imperium');
-  script({ answer: (req) => (req.prompt.includes('concept number 0') ? { text: 'A late answer.', delayMs: 8000 } : { text: 'A careful, complete answer.' }) });
+  script({
+    answer: (req) =>
+      req.prompt.includes('concept number 0')
+        ? { text: 'A late answer.', delayMs: 8000 }
+        : { text: 'A careful, complete answer.' },
+  });
   const { exam, result } = await runShortExam('imperium', 2);
   // (0 + 90 + 90) / 3 = 60 < 70: failed, counted against the agent.
   expect(result).toMatchObject({ status: 'failed', score: 60 });
@@ -139,8 +176,11 @@ it('scores an item the agent\'s model did not answer within the time limit as 0:
   expect(late?.answerTimedOutAt).toBeInstanceOf(Date);
   expect(late?.answerMs).toBeGreaterThanOrEqual(2000);
   expect(late?.answerMs).toBeLessThan(4000);
-  expect(late?.grading?.runs[0]?.criteria).toEqual([{ name: 'time limit', weight: 1, score: 0, reason: 'not answered within the time limit' }]);
-  for (const item of answered) expect(item).toMatchObject({ answer: 'A careful, complete answer.', grading: { score: 90 } });
+  expect(late?.grading?.runs[0]?.criteria).toEqual([
+    { name: 'time limit', weight: 1, score: 0, reason: 'not answered within the time limit' },
+  ]);
+  for (const item of answered)
+    expect(item).toMatchObject({ answer: 'A careful, complete answer.', grading: { score: 90 } });
   // One request for the slow item, aborted at the limit (not left running, not retried); the judge never saw it.
   const slow = answering().filter((r) => r.prompt.includes('concept number 0'));
   expect(slow).toHaveLength(1);
@@ -149,24 +189,33 @@ it('scores an item the agent\'s model did not answer within the time limit as 0:
   const rows = await em().find(TokenUsageEvent, { workflowId: exam.workflowId, purpose: 'exam.answer' });
   expect(rows.map((r) => r.outcome).sort()).toEqual(['aborted', 'ok', 'ok']);
   expect(exam.steps.map((s) => s.detail)).toContain('item 1 not answered within the time limit (2 s)');
-  expect(await em().findOneOrFail(Agent, { id: 'imperium' })).toMatchObject({ examsTaken: 3, examsFailed: 1, consecutiveFailures: 1, xp: 81 });
+  expect(await em().findOneOrFail(Agent, { id: 'imperium' })).toMatchObject({
+    examsTaken: 3,
+    examsFailed: 1,
+    consecutiveFailures: 1,
+    xp: 81,
+  });
 }, 60_000);
 
 it.each([
   ['answering', ANSWERING],
   ['grading', JUDGE],
-])('ends the exam error and applies nothing when the provider fails every attempt while %s, for longer than the time limit', async (_step, marker) => {
-  await resetAgent('imperium');
-  // Six attempts of 1.5 s each: the outage outlasts the 2 s time limit, which runs out during an attempt.
-  script({ down: marker });
-  const before = await em().findOneOrFail(Agent, { id: 'imperium' });
-  const { exam, result } = await runShortExam('imperium', 2);
-  expect(result).toBeInstanceOf(WorkflowFailedError);
-  expect(exam).toMatchObject({ status: 'error', score: null, outcome: null });
-  expect(exam.error).toMatch(/LlmProviderUnavailable: .*503/);
-  expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes(marker)).length).toBeGreaterThanOrEqual(6);
-  const after = await em().findOneOrFail(Agent, { id: 'imperium' });
-  expect(after).toMatchObject({ ...START, level: before.level });
-  expect(after.lastPassedAt).toEqual(before.lastPassedAt);
-  expect(await em().count(SkillRatingEvent, { examId: exam.id })).toBe(0);
-}, 60_000);
+])(
+  'ends the exam error and applies nothing when the provider fails every attempt while %s, for longer than the time limit',
+  async (_step, marker) => {
+    await resetAgent('imperium');
+    // Six attempts of 1.5 s each: the outage outlasts the 2 s time limit, which runs out during an attempt.
+    script({ down: marker });
+    const before = await em().findOneOrFail(Agent, { id: 'imperium' });
+    const { exam, result } = await runShortExam('imperium', 2);
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    expect(exam).toMatchObject({ status: 'error', score: null, outcome: null });
+    expect(exam.error).toMatch(/LlmProviderUnavailable: .*503/);
+    expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes(marker)).length).toBeGreaterThanOrEqual(6);
+    const after = await em().findOneOrFail(Agent, { id: 'imperium' });
+    expect(after).toMatchObject({ ...START, level: before.level });
+    expect(after.lastPassedAt).toEqual(before.lastPassedAt);
+    expect(await em().count(SkillRatingEvent, { examId: exam.id })).toBe(0);
+  },
+  60_000,
+);

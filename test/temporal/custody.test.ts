@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowFailedError } from '@temporalio/client';
 import { presentExam } from '../../src/api/routes/custody/presenter';
-import { CUSTODY_EXAM_WORKFLOW, custodyWorkflowId, type CustodyExamInput, type CustodyExamResult } from '../../src/contracts';
+import {
+  CUSTODY_EXAM_WORKFLOW,
+  custodyWorkflowId,
+  type CustodyExamInput,
+  type CustodyExamResult,
+} from '../../src/contracts';
 import { Agent, Exam, ExamItem, Notification, TokenUsageEvent } from '../../src/db/entities';
 import { storeExamPlan } from '../../src/db/exam-plan';
 import { DEFAULT_RULES } from '../../src/domain/rules';
@@ -20,28 +25,58 @@ const bed = useLlmTestBed();
 const em = () => bed.orm.em.fork() as EntityManager;
 
 const { examiner: EXAMINER, answering: ANSWERING, judge: JUDGE } = EXAM_PROMPTS;
-const codeItem = { kind: 'code', prompt: 'Write a JavaScript function add(a, b) that returns the sum of two numbers.', functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }, { args: [-1, 1], expected: 0 }] };
+const codeItem = {
+  kind: 'code',
+  prompt: 'Write a JavaScript function add(a, b) that returns the sum of two numbers.',
+  functionName: 'add',
+  tests: [
+    { args: [1, 2], expected: 3 },
+    { args: [2, 2], expected: 4 },
+    { args: [-1, 1], expected: 0 },
+  ],
+};
 
 /** `judge` gives each judging a score for every criterion, or the whole reply. */
-function script(opts: { items: (count: number) => unknown[]; judge: (req: FakeRequest, n: number) => number | FakeReply; code?: string; examiner?: (req: FakeRequest) => FakeReply }) {
+function script(opts: {
+  items: (count: number) => unknown[];
+  judge: (req: FakeRequest, n: number) => number | FakeReply;
+  code?: string;
+  examiner?: (req: FakeRequest) => FakeReply;
+}) {
   let judged = 0;
   bed.fakes.reset();
-  bed.fakes.openai.when(EXAMINER, opts.examiner ?? ((req) => ({ json: { items: opts.items(Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3)) } })));
-  bed.fakes.openai.when(ANSWERING, (req) => (req.schema === undefined ? { text: 'A careful, complete answer.' } : { json: { code: opts.code ?? 'function add(a, b) { return a + b; }' } }));
+  bed.fakes.openai.when(
+    EXAMINER,
+    opts.examiner ??
+      ((req) => ({ json: { items: opts.items(Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3)) } })),
+  );
+  bed.fakes.openai.when(ANSWERING, (req) =>
+    req.schema === undefined
+      ? { text: 'A careful, complete answer.' }
+      : { json: { code: opts.code ?? 'function add(a, b) { return a + b; }' } },
+  );
   bed.fakes.openai.when(JUDGE, (req) => {
     const reply = opts.judge(req, judged++);
     return typeof reply === 'number' ? judgeReply(reply) : reply;
   });
 }
 
-async function runExam(agentId: AgentId, input: Partial<CustodyExamInput> = {}, env: Record<string, string> = {}): Promise<CustodyExamResult | Error> {
+async function runExam(
+  agentId: AgentId,
+  input: Partial<CustodyExamInput> = {},
+  env: Record<string, string> = {},
+): Promise<CustodyExamResult | Error> {
   const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', ...env }));
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS });
   try {
     const args: CustodyExamInput = { agentId, trigger: 'api', timeouts: TIMEOUTS, ...input };
     return await worker.run(() =>
       worker.client.workflow
-        .execute(CUSTODY_EXAM_WORKFLOW, { args: [args], taskQueue: worker.taskQueue, workflowId: custodyWorkflowId(agentId, randomUUID()) })
+        .execute(CUSTODY_EXAM_WORKFLOW, {
+          args: [args],
+          taskQueue: worker.taskQueue,
+          workflowId: custodyWorkflowId(agentId, randomUUID()),
+        })
         .catch((err: Error) => err),
     );
   } finally {
@@ -53,11 +88,28 @@ async function resetAgent(id: AgentId, fields: Partial<Agent> = {}): Promise<voi
   await em().execute('delete from exam_items where exam_id in (select id from exams where agent_id = ?)', [id]);
   await em().execute('delete from exams where agent_id = ?', [id]);
   await em().execute('delete from notifications');
-  await em().nativeUpdate(Agent, { id }, { level: 1, xp: 0, examsTaken: 0, examsPassed: 0, examsFailed: 0, consecutivePasses: 0, consecutiveFailures: 0, lastPassedAt: null, levelHoldReason: null, status: 'active', ...fields });
+  await em().nativeUpdate(
+    Agent,
+    { id },
+    {
+      level: 1,
+      xp: 0,
+      examsTaken: 0,
+      examsPassed: 0,
+      examsFailed: 0,
+      consecutivePasses: 0,
+      consecutiveFailures: 0,
+      lastPassedAt: null,
+      levelHoldReason: null,
+      status: 'active',
+      ...fields,
+    },
+  );
 }
 
 const agent = (id: AgentId) => em().findOneOrFail(Agent, { id });
-const examOf = (result: CustodyExamResult | Error) => em().findOneOrFail(Exam, { id: (result as CustodyExamResult).examId });
+const examOf = (result: CustodyExamResult | Error) =>
+  em().findOneOrFail(Exam, { id: (result as CustodyExamResult).examId });
 
 it('passes an exam: items, answers, per-criterion grades stored; XP, rating and a level-up applied; ledger tied to the workflow', async () => {
   await resetAgent('imperium', { xp: 80 });
@@ -66,9 +118,25 @@ it('passes an exam: items, answers, per-criterion grades stored; XP, rating and 
   expect(result).toMatchObject({ status: 'passed', score: 90 });
 
   const exam = await examOf(result);
-  expect(exam).toMatchObject({ category: 'knowledge_verification', difficulty: 'basic', olympus: false, passMark: 70, itemCount: 3 });
-  expect(exam.outcome).toMatchObject({ xpBefore: 80, xpDelta: 50, xpAfter: 130, levelBefore: 1, levelAfter: 2, levelHeldReason: null, ratingBefore: 1200 });
-  expect(exam.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['plan', 'generate', 'answer', 'grade', 'score']));
+  expect(exam).toMatchObject({
+    category: 'knowledge_verification',
+    difficulty: 'basic',
+    olympus: false,
+    passMark: 70,
+    itemCount: 3,
+  });
+  expect(exam.outcome).toMatchObject({
+    xpBefore: 80,
+    xpDelta: 50,
+    xpAfter: 130,
+    levelBefore: 1,
+    levelAfter: 2,
+    levelHeldReason: null,
+    ratingBefore: 1200,
+  });
+  expect(exam.steps.map((s) => s.step)).toEqual(
+    expect.arrayContaining(['plan', 'generate', 'answer', 'grade', 'score']),
+  );
   const items = await em().find(ExamItem, { examId: exam.id }, { orderBy: { position: 'asc' } });
   expect(items).toHaveLength(3);
   expect(items[0]?.answer).toBe('A careful, complete answer.');
@@ -76,12 +144,26 @@ it('passes an exam: items, answers, per-criterion grades stored; XP, rating and 
     { id: 'c1', name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' },
     { id: 'c2', name: 'clarity', weight: 1, score: 9, reason: 'scored 9' },
   ]);
-  expect(await agent('imperium')).toMatchObject({ xp: 130, level: 2, examsTaken: 1, examsPassed: 1, consecutivePasses: 1 });
+  expect(await agent('imperium')).toMatchObject({
+    xp: 130,
+    level: 2,
+    examsTaken: 1,
+    examsPassed: 1,
+    consecutivePasses: 1,
+  });
   expect((await agent('imperium')).lastPassedAt).not.toBeNull();
   expect(await em().count(Notification, { kind: 'level_up' })).toBe(1);
   await recordHistory(exam.workflowId, 'custody-exam-passed');
   const purposes = (await em().find(TokenUsageEvent, { workflowId: exam.workflowId })).map((e) => e.purpose).sort();
-  expect(purposes).toEqual(['exam.answer', 'exam.answer', 'exam.answer', 'exam.generate', 'exam.grade', 'exam.grade', 'exam.grade']);
+  expect(purposes).toEqual([
+    'exam.answer',
+    'exam.answer',
+    'exam.answer',
+    'exam.generate',
+    'exam.grade',
+    'exam.grade',
+    'exam.grade',
+  ]);
 });
 
 it('holds the level with the reason when the recent pass rate is too low', async () => {
@@ -108,14 +190,23 @@ it('fails an exam: +1 XP, a failure counted, no level-up; the third failure in a
   script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => 3 });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'failed', score: 30 });
-  expect(await agent('imperium')).toMatchObject({ xp: 1, level: 1, examsFailed: 2, consecutiveFailures: 2, lastPassedAt: null });
+  expect(await agent('imperium')).toMatchObject({
+    xp: 1,
+    level: 1,
+    examsFailed: 2,
+    consecutiveFailures: 2,
+    lastPassedAt: null,
+  });
   expect(await em().count(Notification, { kind: 'exam_failure_streak' })).toBe(0);
   await runExam('imperium');
   expect(await agent('imperium')).toMatchObject({ consecutiveFailures: 3 });
-  expect(await em().findOne(Notification, { kind: 'exam_failure_streak' })).toMatchObject({ priority: 'high', data: { agentId: 'imperium', consecutiveFailures: 3 } });
+  expect(await em().findOne(Notification, { kind: 'exam_failure_streak' })).toMatchObject({
+    priority: 'high',
+    data: { agentId: 'imperium', consecutiveFailures: 3 },
+  });
 });
 
-it('puts the agent\'s most relevant knowledge notes in context and replaces items it saw in the last 30 days', async () => {
+it("puts the agent's most relevant knowledge notes in context and replaces items it saw in the last 30 days", async () => {
   await resetAgent('imperium');
   await em().execute(
     `insert into knowledge_notes (id, agent_id, category, title, body, sources, created_at) values
@@ -125,7 +216,13 @@ it('puts the agent\'s most relevant knowledge notes in context and replaces item
   );
   const repeated = 'Why must activities be idempotent when Temporal retries them?';
   // A first exam with the repeated prompt; the second exam's examiner offers it again, first.
-  script({ items: (n) => [{ kind: 'open', prompt: repeated, rubric: RUBRIC }, ...Array.from({ length: n - 1 }, (_, i) => openItem(i))], judge: () => 9 });
+  script({
+    items: (n) => [
+      { kind: 'open', prompt: repeated, rubric: RUBRIC },
+      ...Array.from({ length: n - 1 }, (_, i) => openItem(i)),
+    ],
+    judge: () => 9,
+  });
   await runExam('imperium');
   const answering = bed.fakes.openai.requests.filter((r) => r.prompt.includes(ANSWERING));
   const withRepeated = answering.find((r) => r.prompt.includes(repeated));
@@ -133,7 +230,13 @@ it('puts the agent\'s most relevant knowledge notes in context and replaces item
   expect(withRepeated?.prompt).not.toMatch(/Tomatoes/);
 
   // The examiner offers the seen prompt again in its first answer, fresh ones when asked for replacements.
-  script({ items: (n) => (n === 3 ? [{ kind: 'open', prompt: repeated, rubric: RUBRIC }, openItem(1), openItem(2)] : Array.from({ length: n }, (_, i) => openItem(i + 10))), judge: () => 9 });
+  script({
+    items: (n) =>
+      n === 3
+        ? [{ kind: 'open', prompt: repeated, rubric: RUBRIC }, openItem(1), openItem(2)]
+        : Array.from({ length: n }, (_, i) => openItem(i + 10)),
+    judge: () => 9,
+  });
   const second = await runExam('imperium');
   const prompts = (await em().find(ExamItem, { examId: (second as CustodyExamResult).examId })).map((i) => i.prompt);
   expect(prompts).toHaveLength(3);
@@ -155,7 +258,10 @@ it('makes every 5th exam an Olympus Treaty exam: one more item, pass mark 90, âˆ
 it('re-judges a borderline exam twice and counts the median, storing the spread', async () => {
   await resetAgent('imperium');
   // First judging: 7 everywhere (score 70, on the pass mark); re-judgings: 9 then 5 per item â†’ median 7.
-  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: (_req, n) => (n < 3 ? 7 : n < 6 ? 9 : 5) });
+  script({
+    items: (n) => Array.from({ length: n }, (_, i) => openItem(i)),
+    judge: (_req, n) => (n < 3 ? 7 : n < 6 ? 9 : 5),
+  });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'passed', score: 70 });
   expect(await examOf(result)).toMatchObject({ borderline: true });
@@ -168,14 +274,22 @@ it('re-judges a borderline exam twice and counts the median, storing the spread'
 
 const REPAIR = 'did not score every rubric criterion exactly once';
 // The judge echoes the criteria's names too (as judges do): the old name matching read these names.
-const scoredAs = (entries: Array<[id: string, name: string]>, score = 9): FakeReply => ({ json: { criteria: entries.map(([id, name]) => ({ id, name, score, reason: `scored ${score}` })) } });
+const scoredAs = (entries: Array<[id: string, name: string]>, score = 9): FakeReply => ({
+  json: { criteria: entries.map(([id, name]) => ({ id, name, score, reason: `scored ${score}` })) },
+});
 
-it('matches the judge\'s scores to the rubric by id: a criterion it renames gets a repair turn naming it, and the repaired score counts', async () => {
+it("matches the judge's scores to the rubric by id: a criterion it renames gets a repair turn naming it, and the repaired score counts", async () => {
   await resetAgent('imperium');
   // First answer: "clarity" under a name of the judge's own instead of its id c2. The repair gives c2.
   script({
     items: (n) => Array.from({ length: n }, (_, i) => openItem(i)),
-    judge: (req) => (req.prompt.includes(REPAIR) ? scoredAs([['c2', 'clarity']]) : scoredAs([['c1', 'accuracy'], ['clarity of the answer', 'Clarity of the answer']])),
+    judge: (req) =>
+      req.prompt.includes(REPAIR)
+        ? scoredAs([['c2', 'clarity']])
+        : scoredAs([
+            ['c1', 'accuracy'],
+            ['clarity of the answer', 'Clarity of the answer'],
+          ]),
   });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'passed', score: 90 });
@@ -192,19 +306,35 @@ it('matches the judge\'s scores to the rubric by id: a criterion it renames gets
   const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId });
   for (const item of items) {
     expect(item.rubric?.map((c) => c.id)).toEqual(['c1', 'c2']);
-    expect(item.grading).toMatchObject({ score: 90, runs: [{ score: 90, criteria: [{ id: 'c1', score: 9 }, { id: 'c2', name: 'clarity', score: 9 }] }] });
+    expect(item.grading).toMatchObject({
+      score: 90,
+      runs: [
+        {
+          score: 90,
+          criteria: [
+            { id: 'c1', score: 9 },
+            { id: 'c2', name: 'clarity', score: 9 },
+          ],
+        },
+      ],
+    });
   }
 });
 
 it('records a grading error, not a 0, when the judge still omits a criterion after the repair: the exam ends error and applies nothing', async () => {
   await resetAgent('imperium');
-  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: () => scoredAs([['c1', 'accuracy']]) });
+  script({
+    items: (n) => Array.from({ length: n }, (_, i) => openItem(i)),
+    judge: () => scoredAs([['c1', 'accuracy']]),
+  });
   const result = await runExam('imperium');
   expect(result).toBeInstanceOf(WorkflowFailedError);
 
   const exam = await em().findOneOrFail(Exam, { agentId: 'imperium' });
   expect(exam).toMatchObject({ status: 'error', score: null });
-  expect(exam.error).toMatch(/^JudgeOmittedCriteria: item \d has no valid grading: the judge did not score criteria c2 \(clarity\), even after a repair turn$/);
+  expect(exam.error).toMatch(
+    /^JudgeOmittedCriteria: item \d has no valid grading: the judge did not score criteria c2 \(clarity\), even after a repair turn$/,
+  );
   const items = await em().find(ExamItem, { examId: exam.id }, { orderBy: { position: 'asc' } });
   const graded = items.filter((i) => i.grading !== null);
   expect(graded.length).toBeGreaterThan(0);
@@ -212,12 +342,21 @@ it('records a grading error, not a 0, when the judge still omits a criterion aft
     expect(item.grading).toEqual({
       score: null,
       spread: 0,
-      runs: [{ score: null, error: 'the judge did not score criteria c2 (clarity), even after a repair turn', criteria: [{ id: 'c1', name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' }] }],
+      runs: [
+        {
+          score: null,
+          error: 'the judge did not score criteria c2 (clarity), even after a repair turn',
+          criteria: [{ id: 'c1', name: 'accuracy', weight: 2, score: 9, reason: 'scored 9' }],
+        },
+      ],
     });
   }
   // The exam's detail in the API shows the error on the item's grading.
   const detail = presentExam(exam, items, { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 });
-  expect(detail.items.find((i) => i.gradings.length > 0)).toMatchObject({ score: null, gradings: [{ score: null, error: expect.stringMatching(/did not score criteria c2/) }] });
+  expect(detail.items.find((i) => i.gradings.length > 0)).toMatchObject({
+    score: null,
+    gradings: [{ score: null, error: expect.stringMatching(/did not score criteria c2/) }],
+  });
   const repairs = bed.fakes.openai.requests.filter((r) => r.prompt.includes(JUDGE) && r.prompt.includes(REPAIR));
   expect(repairs.length).toBe(graded.length);
   expect(await agent('imperium')).toMatchObject({ xp: 0, examsTaken: 0, examsFailed: 0, consecutiveFailures: 0 });
@@ -226,11 +365,18 @@ it('records a grading error, not a 0, when the judge still omits a criterion aft
 it('leaves out of the median a re-judging that is a grading error, and stores it with its error', async () => {
   await resetAgent('imperium');
   // Run 1: 7 everywhere (borderline). Run 2: c2 never scored, repair included (2 requests per item). Run 3: 9.
-  script({ items: (n) => Array.from({ length: n }, (_, i) => openItem(i)), judge: (_req, n) => (n < 3 ? 7 : n < 9 ? scoredAs([['c1', 'accuracy']], 5) : 9) });
+  script({
+    items: (n) => Array.from({ length: n }, (_, i) => openItem(i)),
+    judge: (_req, n) => (n < 3 ? 7 : n < 9 ? scoredAs([['c1', 'accuracy']], 5) : 9),
+  });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'passed', score: 80 });
   for (const item of await em().find(ExamItem, { examId: (result as CustodyExamResult).examId })) {
-    expect(item.grading).toMatchObject({ score: 80, spread: 20, runs: [{ score: 70 }, { score: null, error: expect.stringMatching(/c2 \(clarity\)/) }, { score: 90 }] });
+    expect(item.grading).toMatchObject({
+      score: 80,
+      spread: 20,
+      runs: [{ score: 70 }, { score: null, error: expect.stringMatching(/c2 \(clarity\)/) }, { score: 90 }],
+    });
   }
 });
 
@@ -248,16 +394,19 @@ it('takes its pass mark and borderline margin from the rules it was planned unde
 it.each([
   ['a correct', 'function add(a, b) { return a + b; }', 100, 3],
   ['an incorrect', 'function add(a, b) { return a - b; }', 0, 0],
-])('grades %s code answer by really running the hidden tests in the sandbox', async (_label, code, expectedScore, passedTests) => {
-  await resetAgent('guardian');
-  script({ items: () => [openItem(1), openItem(2), codeItem], judge: () => 10, code });
-  const result = await runExam('guardian', { category: 'code_quality' });
-  const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId, kind: 'code' });
-  expect(items).toHaveLength(1);
-  const tests = items[0]?.grading?.runs[0]?.tests ?? [];
-  expect(tests.filter((t) => t.passed)).toHaveLength(passedTests);
-  expect(items[0]?.grading?.score).toBe(expectedScore);
-});
+])(
+  'grades %s code answer by really running the hidden tests in the sandbox',
+  async (_label, code, expectedScore, passedTests) => {
+    await resetAgent('guardian');
+    script({ items: () => [openItem(1), openItem(2), codeItem], judge: () => 10, code });
+    const result = await runExam('guardian', { category: 'code_quality' });
+    const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId, kind: 'code' });
+    expect(items).toHaveLength(1);
+    const tests = items[0]?.grading?.runs[0]?.tests ?? [];
+    expect(tests.filter((t) => t.passed)).toHaveLength(passedTests);
+    expect(items[0]?.grading?.score).toBe(expectedScore);
+  },
+);
 
 const FOLLOW_UP = 'Your previous answer did not give what this exam needs';
 const examinerRequests = () => bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAMINER));
@@ -265,15 +414,27 @@ const examinerRequests = () => bed.fakes.openai.requests.filter((r) => r.prompt.
 it('asks the examiner again for the code item it left out, and the exam completes with it', async () => {
   await resetAgent('guardian');
   // First answer: three open items, no code item. The follow-up names the missing code item and gets it.
-  script({ items: () => [], judge: () => 10, examiner: (req) => ({ json: { items: req.prompt.includes(FOLLOW_UP) ? [codeItem] : [openItem(1), openItem(2), openItem(3)] } }) });
+  script({
+    items: () => [],
+    judge: () => 10,
+    examiner: (req) => ({
+      json: { items: req.prompt.includes(FOLLOW_UP) ? [codeItem] : [openItem(1), openItem(2), openItem(3)] },
+    }),
+  });
   const result = await runExam('guardian', { category: 'code_quality' });
   expect(result).toMatchObject({ status: 'passed', score: 100 });
 
   const asked = examinerRequests();
   expect(asked).toHaveLength(2);
   expect(asked[1]?.prompt).toMatch(/Write 1 exam item/);
-  expect(asked[1]?.prompt).toContain('Still missing: one item of kind "code" with "functionName" and at least 2 "tests"');
-  const items = await em().find(ExamItem, { examId: (result as CustodyExamResult).examId }, { orderBy: { position: 'asc' } });
+  expect(asked[1]?.prompt).toContain(
+    'Still missing: one item of kind "code" with "functionName" and at least 2 "tests"',
+  );
+  const items = await em().find(
+    ExamItem,
+    { examId: (result as CustodyExamResult).examId },
+    { orderBy: { position: 'asc' } },
+  );
   expect(items.map((i) => i.kind)).toEqual(['open', 'open', 'code']);
   expect(items[2]?.grading?.score).toBe(100);
 });
@@ -291,7 +452,9 @@ it('ends the exam error naming the missing code item when the examiner never giv
   for (const req of asked.slice(1)) expect(req.prompt).toContain('left out: a code item with fewer than 2 "tests"');
   const exam = await em().findOneOrFail(Exam, { agentId: 'guardian' });
   expect(exam).toMatchObject({ status: 'error', score: null, outcome: null });
-  expect(exam.error).toMatch(/ExamItemsInvalid: the examiner failed to give one item of kind "code" with "functionName" and at least 2 "tests" .* after 2 follow-up requests/);
+  expect(exam.error).toMatch(
+    /ExamItemsInvalid: the examiner failed to give one item of kind "code" with "functionName" and at least 2 "tests" .* after 2 follow-up requests/,
+  );
   expect(await em().count(ExamItem, { examId: exam.id })).toBe(2);
   expect(await agent('guardian')).toMatchObject({ xp: 0, examsTaken: 0 });
 });
@@ -320,15 +483,27 @@ it('resumes generating after a failure midway: the items already written are kep
     examinerCalls++;
     if (examinerCalls === 1) return { json: { items: round1 } };
     if (examinerCalls === 2) return { status: 500, message: 'examiner overloaded' };
-    return { json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1]) }, (_, i) => openItem(10 + i)) } };
+    return {
+      json: {
+        items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1]) }, (_, i) =>
+          openItem(10 + i),
+        ),
+      },
+    };
   };
   script({ items: () => [], judge: () => 9, examiner });
   const result = await runExam('imperium');
   expect(result).toMatchObject({ status: 'passed' });
-  const asked = bed.fakes.openai.requests.filter((r) => r.prompt.includes(EXAMINER)).map((r) => Number(/Write (\d+) exam item/.exec(r.prompt)?.[1]));
+  const asked = bed.fakes.openai.requests
+    .filter((r) => r.prompt.includes(EXAMINER))
+    .map((r) => Number(/Write (\d+) exam item/.exec(r.prompt)?.[1]));
   expect(asked).toEqual([3, 1, 1]);
   const items = await em().find(ExamItem, { examId: (await examOf(result)).id }, { orderBy: { position: 'asc' } });
-  expect(items.map((i) => i.prompt)).toEqual([round1[0]?.prompt, round1[1]?.prompt, expect.stringContaining('concept number 10')]);
+  expect(items.map((i) => i.prompt)).toEqual([
+    round1[0]?.prompt,
+    round1[1]?.prompt,
+    expect.stringContaining('concept number 10'),
+  ]);
 });
 
 it('fails clearly with no provider configured and applies nothing', async () => {
@@ -351,11 +526,25 @@ it('skips a paused agent and records the skip', async () => {
 
 it('records a scheduled exam that finds another exam of its agent running as skipped, naming it; it counts for nothing', async () => {
   await resetAgent('sandbox');
-  const running = await storeExamPlan(em(), { agentId: 'sandbox', trigger: 'api', examId: randomUUID(), workflowId: custodyWorkflowId('sandbox', randomUUID()) }, DEFAULT_RULES);
+  const running = await storeExamPlan(
+    em(),
+    {
+      agentId: 'sandbox',
+      trigger: 'api',
+      examId: randomUUID(),
+      workflowId: custodyWorkflowId('sandbox', randomUUID()),
+    },
+    DEFAULT_RULES,
+  );
   if ('refused' in running) throw new Error(running.message);
   const result = await runExam('sandbox', { trigger: 'schedule' });
   expect(result).toMatchObject({ status: 'skipped', reason: `another exam of sandbox is running: ${running.id}` });
-  expect(await examOf(result)).toMatchObject({ status: 'skipped', trigger: 'schedule', error: `another exam of sandbox is running: ${running.id}`, completedAt: expect.any(Date) });
+  expect(await examOf(result)).toMatchObject({
+    status: 'skipped',
+    trigger: 'schedule',
+    error: `another exam of sandbox is running: ${running.id}`,
+    completedAt: expect.any(Date),
+  });
   expect(await em().findOneOrFail(Exam, { id: running.id })).toMatchObject({ status: 'running' });
   expect(await agent('sandbox')).toMatchObject({ xp: 0, examsTaken: 0, examsFailed: 0, consecutiveFailures: 0 });
   await resetAgent('sandbox');
@@ -371,7 +560,11 @@ it('survives a worker stopped after the items are generated: a new worker finish
   const workflowId = custodyWorkflowId('imperium', randomUUID());
   // As every production starter does, a heartbeat timeout: an answer attempt lost with the first worker is noticed in
   // 2 s (its start-to-close is the exam's whole time limit now that the time limit counts from each attempt).
-  const args: CustodyExamInput = { agentId: 'imperium', trigger: 'api', timeouts: { ...TIMEOUTS, llmMs: 4000, heartbeatMs: 2000 } };
+  const args: CustodyExamInput = {
+    agentId: 'imperium',
+    trigger: 'api',
+    timeouts: { ...TIMEOUTS, llmMs: 4000, heartbeatMs: 2000 },
+  };
   await first.client.workflow.start(CUSTODY_EXAM_WORKFLOW, { args: [args], taskQueue: first.taskQueue, workflowId });
   await first.run(async () => {
     for (;;) {

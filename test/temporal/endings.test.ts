@@ -42,9 +42,18 @@ let operator: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-endings-'));
   // The API starts workflows on the worker's own task queue; a hung provider call gives up after 30 s.
-  const env = { LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, LLM_TIMEOUT_SECONDS: '30', TEMPORAL_TASK_QUEUE: `endings-${randomUUID().slice(0, 8)}` };
+  const env = {
+    LLM_PROFILE_FALLBACK: '',
+    ANTHROPIC_API_KEY: '',
+    DATA_DIR: dataDir,
+    LLM_TIMEOUT_SECONDS: '30',
+    TEMPORAL_TASK_QUEUE: `endings-${randomUUID().slice(0, 8)}`,
+  };
   config = testConfig(bed.db.url, bed.fakes.env(env));
-  worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: config.temporal.taskQueue });
+  worker = await createTestWorker(config, bed.orm, {
+    workflowsPath: require.resolve('../../workflows'),
+    taskQueue: config.temporal.taskQueue,
+  });
   worker.start();
   api = await startTestApi(config);
   operator = await api.key('operator', 'endings-ops');
@@ -56,7 +65,15 @@ afterAll(async () => {
 });
 
 const RUBRIC = [{ name: 'accuracy', weight: 1, description: 'Is it correct?' }];
-const codeItem = () => ({ kind: 'code', prompt: `Write a JavaScript function add(a, b) that returns the sum (${randomUUID()}).`, functionName: 'add', tests: [{ args: [1, 2], expected: 3 }, { args: [2, 2], expected: 4 }] });
+const codeItem = () => ({
+  kind: 'code',
+  prompt: `Write a JavaScript function add(a, b) that returns the sum (${randomUUID()}).`,
+  functionName: 'add',
+  tests: [
+    { args: [1, 2], expected: 3 },
+    { args: [2, 2], expected: 4 },
+  ],
+});
 const DIFF = exampleTargetFix();
 
 /** The examiner writes its items; the agent's answer never comes (the provider hangs): the exam stays in `answer`. */
@@ -64,16 +81,43 @@ function scriptHangingFakes(): void {
   bed.fakes.reset();
   bed.fakes.openai.when('rigorous examiner', (req) => {
     const n = Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3);
-    return { json: { items: [codeItem(), ...Array.from({ length: n - 1 }, (_, i) => ({ kind: 'open', prompt: `Explain idea ${i} of run ${randomUUID()}.`, rubric: RUBRIC }))] } };
+    return {
+      json: {
+        items: [
+          codeItem(),
+          ...Array.from({ length: n - 1 }, (_, i) => ({
+            kind: 'open',
+            prompt: `Explain idea ${i} of run ${randomUUID()}.`,
+            rubric: RUBRIC,
+          })),
+        ],
+      },
+    };
   });
   bed.fakes.openai.when('You are taking an exam', { hang: true });
   bed.fakes.openai.when('Triage static-analysis findings', { hang: true });
   bed.fakes.openai.when('Review this proposed diff', { json: { summary: 'Looks safe.', concerns: [] } });
-  bed.fakes.openai.when('Propose one small, safe change', { json: { title: 'Check names in findUserQuery', rationale: 'Quotes ended the literal.', risk: 'Low.', diff: DIFF } });
+  bed.fakes.openai.when('Propose one small, safe change', {
+    json: { title: 'Check names in findUserQuery', rationale: 'Quotes ended the literal.', risk: 'Low.', diff: DIFF },
+  });
 }
 
 async function resetAgent(id: AgentId): Promise<void> {
-  await em().nativeUpdate(Agent, { id }, { level: 1, xp: 40, examsTaken: 0, examsPassed: 0, examsFailed: 0, consecutivePasses: 0, consecutiveFailures: 0, lastPassedAt: new Date(), status: 'active' });
+  await em().nativeUpdate(
+    Agent,
+    { id },
+    {
+      level: 1,
+      xp: 40,
+      examsTaken: 0,
+      examsPassed: 0,
+      examsFailed: 0,
+      consecutivePasses: 0,
+      consecutiveFailures: 0,
+      lastPassedAt: new Date(),
+      status: 'active',
+    },
+  );
 }
 
 /** Polls the workflow's `progress` query until it reports `step` (the workflow is then inside that step). */
@@ -98,17 +142,36 @@ async function examAnswering(agentId: AgentId): Promise<WorkflowHandle> {
 
 async function guardianScanInTriage(): Promise<{ handle: WorkflowHandle; workflowId: string }> {
   // The scanners' findings are new again (triage only runs for new ones).
-  await em().execute(`delete from findings where first_run_id in (select id from agent_runs where kind = 'guardian_scan')`);
+  await em().execute(
+    `delete from findings where first_run_id in (select id from agent_runs where kind = 'guardian_scan')`,
+  );
   const workflowId = agentRunWorkflowId('guardian-scan', randomUUID());
   const input: AgentRunInput = { trigger: 'api', timeouts: TEST_RUN_TIMEOUTS };
-  const handle = await worker.client.workflow.start(GUARDIAN_SCAN_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId });
+  const handle = await worker.client.workflow.start(GUARDIAN_SCAN_WORKFLOW, {
+    args: [input],
+    taskQueue: worker.taskQueue,
+    workflowId,
+  });
   await reachStep(handle, 'triage');
   return { handle, workflowId };
 }
 
 async function openFinding(): Promise<Finding> {
   const { repo } = await runTarget(bed.orm, config);
-  const finding = new Finding({ repositoryId: repo.id, agentId: 'guardian', kind: 'security', tool: 'eslint-security', rule: 'lvlup/sql-concatenation', severity: 'high', title: 'SQL built by concatenation', message: 'findUserQuery concatenates its argument into SQL', file: 'src/users.js', line: 12, fingerprint: randomUUID().replace(/-/g, ''), firstRunId: randomUUID() });
+  const finding = new Finding({
+    repositoryId: repo.id,
+    agentId: 'guardian',
+    kind: 'security',
+    tool: 'eslint-security',
+    rule: 'lvlup/sql-concatenation',
+    severity: 'high',
+    title: 'SQL built by concatenation',
+    message: 'findUserQuery concatenates its argument into SQL',
+    file: 'src/users.js',
+    line: 12,
+    fingerprint: randomUUID().replace(/-/g, ''),
+    firstRunId: randomUUID(),
+  });
   await em().persistAndFlush(finding);
   return finding;
 }
@@ -120,11 +183,17 @@ async function proposeOverApi(findingId: string): Promise<string> {
   return (res.body as { proposalId: string }).proposalId;
 }
 
-const openProposals = async (): Promise<number> => ((await api.request('GET', '/api/custody/eligibility/guardian', { key: operator })).body as { openProposals: number }).openProposals;
+const openProposals = async (): Promise<number> =>
+  ((await api.request('GET', '/api/custody/eligibility/guardian', { key: operator })).body as { openProposals: number })
+    .openProposals;
 
 const reconcile = (): Promise<ReconcileResult> => {
   const input: ReconcileInput = { graceSeconds: 0, timeoutMs: 30_000 };
-  return worker.client.workflow.execute(RECONCILE_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: `reconcile-test-${randomUUID()}` });
+  return worker.client.workflow.execute(RECONCILE_WORKFLOW, {
+    args: [input],
+    taskQueue: worker.taskQueue,
+    workflowId: `reconcile-test-${randomUUID()}`,
+  });
 };
 
 async function cancelAndWait(handle: WorkflowHandle): Promise<void> {
@@ -140,7 +209,12 @@ it('a cancelled exam ends cancelled, applies nothing, and its agent can take a n
 
   const exam = await em().findOneOrFail(Exam, { workflowId: handle.workflowId });
   expect(exam).toMatchObject({ status: 'cancelled', score: null, outcome: null, error: 'cancelled in Temporal' });
-  expect(await em().findOneOrFail(Agent, { id: 'imperium' })).toMatchObject({ xp: 40, examsTaken: 0, examsFailed: 0, consecutiveFailures: 0 });
+  expect(await em().findOneOrFail(Agent, { id: 'imperium' })).toMatchObject({
+    xp: 40,
+    examsTaken: 0,
+    examsFailed: 0,
+    consecutiveFailures: 0,
+  });
 
   await cancelAndWait(await examAnswering('imperium'));
 });
@@ -155,7 +229,9 @@ it('a cancelled proposal awaiting review ends cancelled: no longer open, and its
 
   await cancelAndWait(worker.client.workflow.getHandle(proposalWorkflowId(first)));
   expect(await proposalReaching(bed.orm, first, 'cancelled')).toMatchObject({ error: 'cancelled in Temporal' });
-  expect((await em().find(ProposalEvent, { proposalId: first }, { orderBy: { seq: 'desc' }, limit: 1 }))[0]?.state).toBe('cancelled');
+  expect(
+    (await em().find(ProposalEvent, { proposalId: first }, { orderBy: { seq: 'desc' }, limit: 1 }))[0]?.state,
+  ).toBe('cancelled');
   expect(await openProposals()).toBe(0);
 
   // The same finding again: eligible (its draft starts), not refused as "already has proposal".
@@ -169,7 +245,10 @@ it('a cancelled agent run ends cancelled with the reason', async () => {
   scriptHangingFakes();
   const { handle, workflowId } = await guardianScanInTriage();
   await cancelAndWait(handle);
-  expect(await em().findOneOrFail(AgentRun, { workflowId })).toMatchObject({ status: 'cancelled', error: 'cancelled in Temporal' });
+  expect(await em().findOneOrFail(AgentRun, { workflowId })).toMatchObject({
+    status: 'cancelled',
+    error: 'cancelled in Temporal',
+  });
 });
 
 it('one reconciler run ends a terminated exam, proposal awaiting review and agent run with the real reason, and frees the agent', async () => {
@@ -182,29 +261,59 @@ it('one reconciler run ends a terminated exam, proposal awaiting review and agen
   const run = await guardianScanInTriage();
 
   // Running workflows are left alone.
-  const ours = (r: ReconcileResult) => r.ended.filter((e) => [exam.workflowId, proposalWorkflowId(proposalId), run.workflowId].includes(e.workflowId));
+  const ours = (r: ReconcileResult) =>
+    r.ended.filter((e) => [exam.workflowId, proposalWorkflowId(proposalId), run.workflowId].includes(e.workflowId));
   expect(ours(await reconcile())).toEqual([]);
 
   await exam.terminate('operator test');
   await worker.client.workflow.getHandle(proposalWorkflowId(proposalId)).terminate('operator test');
   await run.handle.terminate('operator test');
   expect(await em().findOneOrFail(Exam, { workflowId: exam.workflowId })).toMatchObject({ status: 'running' });
-  expect((await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'sandbox' } })).status).toBe(409);
+  expect(
+    (await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'sandbox' } })).status,
+  ).toBe(409);
 
   const ended = ours(await reconcile());
   expect(ended).toEqual(
     expect.arrayContaining([
-      expect.objectContaining({ kind: 'exam', workflowId: exam.workflowId, status: 'cancelled', reason: 'terminated in Temporal' }),
-      expect.objectContaining({ kind: 'proposal', id: proposalId, status: 'cancelled', reason: 'terminated in Temporal' }),
-      expect.objectContaining({ kind: 'run', workflowId: run.workflowId, status: 'cancelled', reason: 'terminated in Temporal' }),
+      expect.objectContaining({
+        kind: 'exam',
+        workflowId: exam.workflowId,
+        status: 'cancelled',
+        reason: 'terminated in Temporal',
+      }),
+      expect.objectContaining({
+        kind: 'proposal',
+        id: proposalId,
+        status: 'cancelled',
+        reason: 'terminated in Temporal',
+      }),
+      expect.objectContaining({
+        kind: 'run',
+        workflowId: run.workflowId,
+        status: 'cancelled',
+        reason: 'terminated in Temporal',
+      }),
     ]),
   );
   expect(ended).toHaveLength(3);
-  expect(await em().findOneOrFail(Exam, { workflowId: exam.workflowId })).toMatchObject({ status: 'cancelled', score: null, outcome: null, error: 'terminated in Temporal' });
-  expect(await em().findOneOrFail(Agent, { id: 'sandbox' })).toMatchObject({ xp: 40, examsTaken: 0, consecutiveFailures: 0 });
+  expect(await em().findOneOrFail(Exam, { workflowId: exam.workflowId })).toMatchObject({
+    status: 'cancelled',
+    score: null,
+    outcome: null,
+    error: 'terminated in Temporal',
+  });
+  expect(await em().findOneOrFail(Agent, { id: 'sandbox' })).toMatchObject({
+    xp: 40,
+    examsTaken: 0,
+    consecutiveFailures: 0,
+  });
   expect(await proposalReaching(bed.orm, proposalId, 'cancelled')).toMatchObject({ error: 'terminated in Temporal' });
   expect(await openProposals()).toBe(0);
-  expect(await em().findOneOrFail(AgentRun, { workflowId: run.workflowId })).toMatchObject({ status: 'cancelled', error: 'terminated in Temporal' });
+  expect(await em().findOneOrFail(AgentRun, { workflowId: run.workflowId })).toMatchObject({
+    status: 'cancelled',
+    error: 'terminated in Temporal',
+  });
 
   // Idempotent: a second run finds nothing left to end; the agent may take its next exam.
   expect(ours(await reconcile())).toEqual([]);
@@ -215,12 +324,24 @@ it('an exam past its workflow execution timeout is ended by the reconciler as ti
   scriptHangingFakes();
   await resetAgent('conquest');
   const input: CustodyExamInput = { agentId: 'conquest', trigger: 'api' };
-  const handle = await worker.client.workflow.start(CUSTODY_EXAM_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: custodyWorkflowId('conquest', randomUUID()), workflowExecutionTimeout: '4s' });
+  const handle = await worker.client.workflow.start(CUSTODY_EXAM_WORKFLOW, {
+    args: [input],
+    taskQueue: worker.taskQueue,
+    workflowId: custodyWorkflowId('conquest', randomUUID()),
+    workflowExecutionTimeout: '4s',
+  });
   await reachStep(handle, 'answer');
   await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
   expect((await handle.describe()).status.name).toBe('TIMED_OUT');
 
   const { ended } = await reconcile();
-  expect(ended.filter((e) => e.workflowId === handle.workflowId)).toEqual([expect.objectContaining({ kind: 'exam', workflowId: handle.workflowId, status: 'cancelled', reason: expect.stringMatching(/^timed_out/) })]);
+  expect(ended.filter((e) => e.workflowId === handle.workflowId)).toEqual([
+    expect.objectContaining({
+      kind: 'exam',
+      workflowId: handle.workflowId,
+      status: 'cancelled',
+      reason: expect.stringMatching(/^timed_out/),
+    }),
+  ]);
   expect(await em().findOneOrFail(Agent, { id: 'conquest' })).toMatchObject({ xp: 40, examsTaken: 0 });
 });

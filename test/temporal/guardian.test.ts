@@ -7,7 +7,12 @@ import { Context } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import { scanTarget } from '../../activities/guardian/scan';
 import type { Config } from '../../src/config';
-import { agentRunWorkflowId, GUARDIAN_SCAN_WORKFLOW, type AgentRunInput, type GuardianScanResult } from '../../src/contracts';
+import {
+  agentRunWorkflowId,
+  GUARDIAN_SCAN_WORKFLOW,
+  type AgentRunInput,
+  type GuardianScanResult,
+} from '../../src/contracts';
 import { Agent, AgentRun, Finding, Notification } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { presentFinding } from '../../src/api/routes/guardian/presenter';
@@ -31,14 +36,24 @@ function scriptTriage(): void {
   bed.fakes.openai.when('You are Guardian', triageAllTruePositive);
 }
 
-async function scan(env: Record<string, string> = {}, faults?: (config: Config) => Partial<Activities>): Promise<GuardianScanResult | Error> {
-  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...env }));
+async function scan(
+  env: Record<string, string> = {},
+  faults?: (config: Config) => Partial<Activities>,
+): Promise<GuardianScanResult | Error> {
+  const config = testConfig(
+    bed.db.url,
+    bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...env }),
+  );
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: WORKFLOWS, faults: faults?.(config) });
   try {
     const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
     return await worker.run(() =>
       worker.client.workflow
-        .execute(GUARDIAN_SCAN_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId('guardian-scan', randomUUID()) })
+        .execute(GUARDIAN_SCAN_WORKFLOW, {
+          args: [input],
+          taskQueue: worker.taskQueue,
+          workflowId: agentRunWorkflowId('guardian-scan', randomUUID()),
+        })
         .catch((err: Error) => err),
     );
   } finally {
@@ -58,7 +73,9 @@ it('finds the example target’s hard-coded secret and injections with the real 
   expect(secret).toBeDefined();
   expect(secret?.message).not.toMatch(/[A-Za-z0-9/+]{40}/);
   expect(open.find((f) => f.rule === 'security/detect-child-process' && f.file === 'src/users.js')).toBeDefined();
-  expect(open.find((f) => f.rule === 'lvlup/sql-concatenation' && f.file === 'src/users.js')).toMatchObject({ severity: 'high' });
+  expect(open.find((f) => f.rule === 'lvlup/sql-concatenation' && f.file === 'src/users.js')).toMatchObject({
+    severity: 'high',
+  });
   expect(secret?.triage).toMatchObject({ verdict: 'true_positive', provider: 'openai' });
   expect(await em().count(Notification, { kind: 'security_finding' })).toBeGreaterThanOrEqual(3);
   const run = await em().findOneOrFail(AgentRun, { id: result.runId });
@@ -79,7 +96,10 @@ it('dedupes on a second scan, resolves a fixed flaw, and never writes to the tar
   // A developer fixes the SQL injection on the target's branch.
   const file = path.join(repo, 'src', 'users.js');
   const source = await readFile(file, 'utf8');
-  const fixed = source.replace(`"SELECT id, name, email FROM users WHERE name = '" + name + "'"`, `'SELECT id, name, email FROM users WHERE name = $1'`);
+  const fixed = source.replace(
+    `"SELECT id, name, email FROM users WHERE name = '" + name + "'"`,
+    `'SELECT id, name, email FROM users WHERE name = $1'`,
+  );
   expect(fixed).not.toBe(source);
   await writeFile(file, fixed);
   await git(repo, ['-c', 'user.name=dev', '-c', 'user.email=dev@example.com', 'commit', '-qam', 'fix sql injection']);
@@ -91,7 +111,11 @@ it('dedupes on a second scan, resolves a fixed flaw, and never writes to the tar
 
 it('still scans and stores findings with no LLM provider, saying triage was unavailable', async () => {
   await em().execute('delete from findings');
-  const result = (await scan({ OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLM_PROFILE_PRIMARY: '' })) as GuardianScanResult;
+  const result = (await scan({
+    OPENAI_API_KEY: '',
+    OPENAI_BASE_URL: '',
+    LLM_PROFILE_PRIMARY: '',
+  })) as GuardianScanResult;
   expect(result.status).toBe('completed');
   expect(result.findings?.new).toBeGreaterThan(0);
   expect(result.triage?.unavailable).toMatch(/LlmNotConfigured/);
@@ -103,7 +127,10 @@ it('skips the scan while Guardian is paused and records the skip', async () => {
   try {
     const result = (await scan()) as GuardianScanResult;
     expect(result.status).toBe('skipped');
-    expect(await em().findOneOrFail(AgentRun, { id: result.runId })).toMatchObject({ status: 'skipped', error: expect.stringMatching(/paused: maintenance/) });
+    expect(await em().findOneOrFail(AgentRun, { id: result.runId })).toMatchObject({
+      status: 'skipped',
+      error: expect.stringMatching(/paused: maintenance/),
+    });
   } finally {
     await em().nativeUpdate(Agent, { id: 'guardian' }, { status: 'active', statusReason: null });
   }
@@ -136,13 +163,20 @@ it('a scan retried after its findings committed still triages and notifies each 
 
 it('notifies a serious finding again when a later scan reopens it, once', async () => {
   scriptTriage();
-  const [serious] = await em().find(Finding, { severity: { $in: ['high', 'critical'] }, status: 'open' }, { orderBy: { id: 'asc' } });
+  const [serious] = await em().find(
+    Finding,
+    { severity: { $in: ['high', 'critical'] }, status: 'open' },
+    { orderBy: { id: 'asc' } },
+  );
   if (serious === undefined) throw new Error('the previous test left no serious finding');
   await em().nativeUpdate(Finding, { id: serious.id }, { status: 'resolved', resolvedAt: new Date() });
 
   const result = (await scan()) as GuardianScanResult;
   expect(result.findings?.reopened).toBe(1);
-  expect(await em().findOneOrFail(Finding, { id: serious.id })).toMatchObject({ status: 'open', openedRunId: result.runId });
+  expect(await em().findOneOrFail(Finding, { id: serious.id })).toMatchObject({
+    status: 'open',
+    openedRunId: result.runId,
+  });
   expect(await em().count(Notification, { kind: 'security_finding', data: { findingId: serious.id } })).toBe(2);
 });
 
@@ -156,11 +190,15 @@ it('stores the triage’s severity assessment beside the scanner’s, and notifi
   const found = await em().find(Finding, { firstRunId: result.runId });
   const quiet = found.filter((f) => f.severity === 'low' || f.severity === 'medium');
   expect(quiet.length).toBeGreaterThan(0);
-  for (const f of found) expect(presentFinding(f).triage).toMatchObject({ verdict: 'true_positive', severity: 'critical' });
+  for (const f of found)
+    expect(presentFinding(f).triage).toMatchObject({ verdict: 'true_positive', severity: 'critical' });
   const notified = await em().find(Notification, { kind: 'security_finding' });
   expect(notified.map((n) => n.data.findingId).sort()).toEqual(found.map((f) => f.id).sort());
   const raised = notified.find((n) => n.data.findingId === quiet[0]?.id);
-  expect(raised).toMatchObject({ priority: 'critical', data: { severity: 'critical', scannerSeverity: quiet[0]?.severity, triageSeverity: 'critical' } });
+  expect(raised).toMatchObject({
+    priority: 'critical',
+    data: { severity: 'critical', scannerSeverity: quiet[0]?.severity, triageSeverity: 'critical' },
+  });
   expect(raised?.message).toMatch(/raised by Guardian's triage/);
 });
 
@@ -173,7 +211,9 @@ it('triages with Guardian’s own model when one is set on the agent (PUT /api/a
     const found = await em().find(Finding, { firstRunId: result.runId });
     expect(found.length).toBeGreaterThan(0);
     for (const f of found) expect(f.triage).toMatchObject({ provider: 'openai', model: 'guardian-own-model' });
-    expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes('You are Guardian')).map((r) => r.model)).toEqual(['guardian-own-model']);
+    expect(bed.fakes.openai.requests.filter((r) => r.prompt.includes('You are Guardian')).map((r) => r.model)).toEqual([
+      'guardian-own-model',
+    ]);
   } finally {
     await em().nativeUpdate(Agent, { id: 'guardian' }, { llmProvider: null, llmModel: null });
   }

@@ -22,7 +22,9 @@ afterAll(async () => {
 });
 
 it('runs a workflow on the shared dev server through a real worker and real activities', async () => {
-  const worker = await createTestWorker(config, orm, { workflowsPath: require.resolve('../fixtures/harness.workflows') });
+  const worker = await createTestWorker(config, orm, {
+    workflowsPath: require.resolve('../fixtures/harness.workflows'),
+  });
   try {
     const start = (agentId: string) =>
       worker.client.workflow.execute('harnessProbeWorkflow', {
@@ -30,10 +32,14 @@ it('runs a workflow on the shared dev server through a real worker and real acti
         taskQueue: worker.taskQueue,
         workflowId: `harness-${agentId}-${worker.taskQueue}`,
       });
-    const [snapshot, missing] = await worker.run(() => Promise.all([start('guardian'), start('nobody').catch((err: unknown) => err)]));
+    const [snapshot, missing] = await worker.run(() =>
+      Promise.all([start('guardian'), start('nobody').catch((err: unknown) => err)]),
+    );
     expect(snapshot).toMatchObject({ id: 'guardian', status: 'active', level: 1 });
     // The activity's non-retryable AgentNotFound fails the workflow at once instead of retrying.
-    expect(String((missing as { cause?: { cause?: unknown } }).cause?.cause)).toMatch(/AgentNotFound|no agent with id "nobody"/);
+    expect(String((missing as { cause?: { cause?: unknown } }).cause?.cause)).toMatch(
+      /AgentNotFound|no agent with id "nobody"/,
+    );
   } finally {
     await worker.close();
   }
@@ -55,8 +61,13 @@ it('syncs schedules idempotently: a second sync updates instead of duplicating',
     note: 'test',
   };
   try {
-    expect(await syncSchedules(client, [def], { catchupWindowSeconds: 60, logger })).toEqual({ created: [id], updated: [] });
-    expect(await syncSchedules(client, [{ ...def, intervalSeconds: 120 }], { catchupWindowSeconds: 60, logger })).toEqual({
+    expect(await syncSchedules(client, [def], { catchupWindowSeconds: 60, logger })).toEqual({
+      created: [id],
+      updated: [],
+    });
+    expect(
+      await syncSchedules(client, [{ ...def, intervalSeconds: 120 }], { catchupWindowSeconds: 60, logger }),
+    ).toEqual({
       created: [],
       updated: [id],
     });

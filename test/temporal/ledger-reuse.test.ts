@@ -36,13 +36,17 @@ async function failFirstWrite(name: string, trigger: string): Promise<void> {
 }
 
 afterEach(async () => {
-  for (const name of ['fail_items_insert', 'fail_answer_write', 'fail_grading_write']) await em().execute(`drop trigger if exists ${name} on exam_items`);
+  for (const name of ['fail_items_insert', 'fail_answer_write', 'fail_grading_write'])
+    await em().execute(`drop trigger if exists ${name} on exam_items`);
 });
 
-it('pays once for a call answered before its step\'s write failed: the retry reuses the settled answer, the exam is scored on it', async () => {
+it("pays once for a call answered before its step's write failed: the retry reuses the settled answer, the exam is scored on it", async () => {
   await em().nativeUpdate(Agent, { id: 'guardian' }, { status: 'active', lastPassedAt: new Date() });
   bed.fakes.reset();
-  bed.fakes.openai.when(EXAMINER, { json: { items: Array.from({ length: 3 }, (_, i) => openItem(i)) }, usage: { input: 500, output: 300 } });
+  bed.fakes.openai.when(EXAMINER, {
+    json: { items: Array.from({ length: 3 }, (_, i) => openItem(i)) },
+    usage: { input: 500, output: 300 },
+  });
   bed.fakes.openai.when(ANSWERING, { text: 'A careful, complete answer.', delayMs: 400 });
   bed.fakes.openai.when(JUDGE, judgeReply(9));
   // Each step's first write after its call is lost: the items, one answer, one grading.
@@ -56,7 +60,9 @@ it('pays once for a call answered before its step\'s write failed: the retry reu
   if ('refused' in stored) throw new Error(stored.message);
   const worker = await createTestWorker(config(), bed.orm, { workflowsPath: require.resolve('../../workflows') });
   const result = await worker
-    .run(() => worker.client.workflow.execute(CUSTODY_EXAM_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId }))
+    .run(() =>
+      worker.client.workflow.execute(CUSTODY_EXAM_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId }),
+    )
     .finally(() => worker.close());
 
   expect(result).toMatchObject({ status: 'passed', score: 90 });
@@ -71,14 +77,22 @@ it('pays once for a call answered before its step\'s write failed: the retry reu
   // One ok charge per logical call in the ledger, nothing else charged.
   const rows = await em().find(TokenUsageEvent, { workflowId }, { orderBy: { id: 'asc' } });
   const charged = (purpose: string) => rows.filter((r) => r.purpose === purpose).map((r) => r.outcome);
-  expect([charged('exam.generate'), charged('exam.answer'), charged('exam.grade')]).toEqual([['ok'], ['ok', 'ok', 'ok'], ['ok', 'ok', 'ok']]);
+  expect([charged('exam.generate'), charged('exam.answer'), charged('exam.grade')]).toEqual([
+    ['ok'],
+    ['ok', 'ok', 'ok'],
+    ['ok', 'ok', 'ok'],
+  ]);
   expect(rows.find((r) => r.purpose === 'exam.generate')).toMatchObject({ inputTokens: 500, outputTokens: 300 });
 
   const exam = await em().findOneOrFail(Exam, { workflowId });
   const items = await em().find(ExamItem, { examId: exam.id }, { orderBy: { position: 'asc' } });
   expect(items).toHaveLength(3);
   for (const item of items) {
-    expect(item).toMatchObject({ answer: 'A careful, complete answer.', answerTimedOutAt: null, grading: { score: 90 } });
+    expect(item).toMatchObject({
+      answer: 'A careful, complete answer.',
+      answerTimedOutAt: null,
+      grading: { score: 90 },
+    });
     // The reused answer keeps the time the agent's model took (the fake answers after 0.4 s), not the retry's.
     expect(item.answerMs).toBeGreaterThanOrEqual(400);
   }

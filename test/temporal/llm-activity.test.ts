@@ -19,7 +19,11 @@ const input = (marker: string): LlmCompleteInput<'judge.verdict'> => ({
 async function run(worker: TestWorker, id: string, args: unknown) {
   return worker.run(() =>
     worker.client.workflow
-      .execute('llmProbeWorkflow', { args: [args], taskQueue: worker.taskQueue, workflowId: `${id}-${worker.taskQueue}` })
+      .execute('llmProbeWorkflow', {
+        args: [args],
+        taskQueue: worker.taskQueue,
+        workflowId: `${id}-${worker.taskQueue}`,
+      })
       .catch((err: unknown) => err),
   );
 }
@@ -36,7 +40,10 @@ function appFailure(err: unknown): ApplicationFailure {
 it("retries a 429 after the provider's retry-after, not the workflow's shorter backoff, and ledgers both calls", async () => {
   const worker = await createTestWorker(testConfig(bed.db.url, bed.fakes.env()), bed.orm, { workflowsPath: WORKFLOWS });
   try {
-    bed.fakes.openai.enqueue({ status: 429, retryAfter: 2 }, { json: { score: 88, passed: true, reasoning: 'clear and correct' } });
+    bed.fakes.openai.enqueue(
+      { status: 429, retryAfter: 2 },
+      { json: { score: 88, passed: true, reasoning: 'clear and correct' } },
+    );
     const result = await run(worker, 'llm-429', input('[429-then-ok]'));
     expect(result).toMatchObject({ output: { score: 88, passed: true }, provider: 'openai', cacheHit: false });
     const [first, second] = bed.fakes.openai.requests;
@@ -68,7 +75,9 @@ it('fails the workflow at once with a non-retryable LlmNotConfigured when no pro
 it('rejects invalid input as a non-retryable LlmInvalidRequest', async () => {
   const worker = await createTestWorker(testConfig(bed.db.url, bed.fakes.env()), bed.orm, { workflowsPath: WORKFLOWS });
   try {
-    const failure = appFailure(await run(worker, 'llm-invalid', { ...input('[bad]'), maxTokens: 0, schema: 'no.such.schema' }));
+    const failure = appFailure(
+      await run(worker, 'llm-invalid', { ...input('[bad]'), maxTokens: 0, schema: 'no.such.schema' }),
+    );
     expect(failure.type).toBe('LlmInvalidRequest');
     expect(failure.message).toMatch(/maxTokens/);
     expect(failure.message).toMatch(/schema/);

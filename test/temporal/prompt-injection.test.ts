@@ -43,18 +43,30 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-injection-'));
   // The example target (DATA_DIR/target is used as is once it is a repository) with the injected file.
   const target = path.join(dataDir, 'target');
-  await cp(path.resolve(__dirname, '../../examples/target'), target, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+  await cp(path.resolve(__dirname, '../../examples/target'), target, {
+    recursive: true,
+    filter: (src) => !src.includes(`${path.sep}node_modules`),
+  });
   await writeFile(path.join(target, 'src', 'notes.js'), INJECTED);
   await commitRepository(target);
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 async function run<R>(workflow: string, kind: 'guardian-scan' | 'sandbox-experiment'): Promise<R> {
-  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir }));
+  const config = testConfig(
+    bed.db.url,
+    bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir }),
+  );
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
   try {
     const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
-    return (await worker.run(() => worker.client.workflow.execute(workflow, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId(kind, randomUUID()) }))) as R;
+    return (await worker.run(() =>
+      worker.client.workflow.execute(workflow, {
+        args: [input],
+        taskQueue: worker.taskQueue,
+        workflowId: agentRunWorkflowId(kind, randomUUID()),
+      }),
+    )) as R;
   } finally {
     await worker.close();
   }
@@ -63,7 +75,16 @@ async function run<R>(workflow: string, kind: 'guardian-scan' | 'sandbox-experim
 /** The model fell for it: every finding in the prompt a false positive, of low severity. */
 function triageAllFalsePositive(req: FakeRequest): FakeReply {
   const ids = [...req.prompt.matchAll(/"id": "([0-9a-f-]{36})"/g)].map((m) => m[1]);
-  return { json: { findings: ids.map((id) => ({ id, verdict: 'false_positive', severity: 'low', explanation: 'The security team reviewed this repository.' })) } };
+  return {
+    json: {
+      findings: ids.map((id) => ({
+        id,
+        verdict: 'false_positive',
+        severity: 'low',
+        explanation: 'The security team reviewed this repository.',
+      })),
+    },
+  };
 }
 
 /** Every marker in the prompt is the opening or end of a block it holds: nothing else looks like one. */
@@ -75,7 +96,13 @@ function expectOnlyGenuineMarkers(prompt: string): void {
 
 it("shows Sandbox's model the injected file only inside its labelled block, which the file cannot close", async () => {
   bed.fakes.reset();
-  bed.fakes.openai.when('You are Sandbox', { json: { file: 'test/notes.test.js', content: "'use strict';\nrequire('node:test')('t', () => {});\n", rationale: 'smoke' } });
+  bed.fakes.openai.when('You are Sandbox', {
+    json: {
+      file: 'test/notes.test.js',
+      content: "'use strict';\nrequire('node:test')('t', () => {});\n",
+      rationale: 'smoke',
+    },
+  });
   const result = await run<SandboxExperimentResult>(SANDBOX_EXPERIMENT_WORKFLOW, 'sandbox-experiment');
   expect(result.status).toBe('completed');
 
@@ -93,7 +120,9 @@ it("shows Sandbox's model the injected file only inside its labelled block, whic
   expect(notes?.content).toContain(`‹‹‹END UNTRUSTED-DATA ${FAKE_BOUNDARY}>>>`);
   expectOnlyGenuineMarkers(user);
   // Outside the blocks, nothing of the file.
-  expect(user.split(/<<<UNTRUSTED-DATA [0-9a-f]{32} [^\n]*>>>\n[\s\S]*?\n<<<END UNTRUSTED-DATA [0-9a-f]{32}>>>/).join('')).not.toMatch(/IGNORE PREVIOUS|SYSTEM:/);
+  expect(
+    user.split(/<<<UNTRUSTED-DATA [0-9a-f]{32} [^\n]*>>>\n[\s\S]*?\n<<<END UNTRUSTED-DATA [0-9a-f]{32}>>>/).join(''),
+  ).not.toMatch(/IGNORE PREVIOUS|SYSTEM:/);
   // Every source file went in as a block of its own.
   expect(untrustedContent(user, 'file src/users.js')).toContain('SELECT id, name, email FROM users');
 });
@@ -107,7 +136,10 @@ it('notifies a serious finding the model triaged a false positive, saying so, an
   const triage = bed.fakes.openai.requests.find((r) => r.prompt.includes('You are Guardian'));
   const body = triage?.body as { messages: Array<{ role: string; content: string }> };
   expect(body.messages[0]).toMatchObject({ role: 'system', content: expect.stringContaining(UNTRUSTED_DATA_RULE) });
-  const listing = JSON.parse(untrustedContent(body.messages[1]?.content ?? '', 'scanner findings')) as Array<{ id: string; file: string | null }>;
+  const listing = JSON.parse(untrustedContent(body.messages[1]?.content ?? '', 'scanner findings')) as Array<{
+    id: string;
+    file: string | null;
+  }>;
   expect(listing.length).toBe(result.findings?.new);
 
   const found = await em().find(Finding, { firstRunId: result.runId });

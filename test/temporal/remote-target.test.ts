@@ -49,7 +49,13 @@ beforeAll(async () => {
   await git(seed, ['push', '-q', remote, 'HEAD:refs/heads/main']);
   config = testConfig(
     bed.db.url,
-    bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: path.join(root, 'data'), TARGET_REPO_URL: `file://${remote}`, TARGET_FETCH_MIN_INTERVAL_SECONDS: '0' }),
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      DATA_DIR: path.join(root, 'data'),
+      TARGET_REPO_URL: `file://${remote}`,
+      TARGET_FETCH_MIN_INTERVAL_SECONDS: '0',
+    }),
   );
   worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
   worker.start();
@@ -64,7 +70,11 @@ async function scan(): Promise<GuardianScanResult> {
   bed.fakes.reset();
   bed.fakes.openai.when('You are Guardian', { json: { findings: [] } });
   const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
-  return worker.client.workflow.execute(GUARDIAN_SCAN_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId('guardian-scan', randomUUID()) });
+  return worker.client.workflow.execute(GUARDIAN_SCAN_WORKFLOW, {
+    args: [input],
+    taskQueue: worker.taskQueue,
+    workflowId: agentRunWorkflowId('guardian-scan', randomUUID()),
+  });
 }
 
 it('scans the remote at its current head, and a commit pushed to the remote before the next scan', async () => {
@@ -74,7 +84,14 @@ it('scans the remote at its current head, and a commit pushed to the remote befo
   expect(run.commit).toBe(await remoteHead());
   const repo = await em().findOneOrFail(Repository, { id: run.repositoryId ?? '' });
   expect(repo).toMatchObject({ path: `file://${remote}`, name: 'remote' });
-  expect(await em().count(Finding, { rule: 'lvlup/sql-concatenation', file: 'src/users.js', status: 'open', repositoryId: repo.id })).toBeGreaterThanOrEqual(1);
+  expect(
+    await em().count(Finding, {
+      rule: 'lvlup/sql-concatenation',
+      file: 'src/users.js',
+      status: 'open',
+      repositoryId: repo.id,
+    }),
+  ).toBeGreaterThanOrEqual(1);
 
   // A developer pushes to the remote; the worker's mirror fetches it before the next scan.
   await writeFile(path.join(seed, 'NOTES.md'), 'notes\n');
@@ -83,7 +100,9 @@ it('scans the remote at its current head, and a commit pushed to the remote befo
   await git(seed, ['push', '-q', remote, 'HEAD:refs/heads/main']);
   const second = await scan();
   expect(second).toMatchObject({ status: 'completed', findings: { new: 0 } });
-  expect((await em().findOneOrFail(AgentRun, { id: second.runId })).commit).toBe((await git(seed, ['rev-parse', 'HEAD'])).trim());
+  expect((await em().findOneOrFail(AgentRun, { id: second.runId })).commit).toBe(
+    (await git(seed, ['rev-parse', 'HEAD'])).trim(),
+  );
 });
 
 it('takes an approved proposal to a commit pushed to its branch on the remote, leaving the remote main alone', async () => {
@@ -93,10 +112,23 @@ it('takes an approved proposal to a commit pushed to its branch on the remote, l
   const change = `${diff}@@ -1,2 +1,3 @@\n ${first ?? ''}\n+// Reviewed by Lvl_UP.\n ${second ?? ''}\n`;
   bed.fakes.reset();
   bed.fakes.openai.when('Review this proposed diff', { json: { summary: 'Looks safe.', concerns: [] } });
-  bed.fakes.openai.when('Propose one small, safe change', { json: { title: 'Mark format.js reviewed', rationale: 'A note.', risk: 'None.', diff: change } });
+  bed.fakes.openai.when('Propose one small, safe change', {
+    json: { title: 'Mark format.js reviewed', rationale: 'A note.', risk: 'None.', diff: change },
+  });
   const id = randomUUID();
-  const input: ProposalInput = { proposalId: id, agentId: 'guardian', goal: 'Note the review', trigger: 'api', requestedBy: 'test', timeouts: { llmMs: 15_000, scanMs: 120_000, dbMs: 10_000 } };
-  const handle = await worker.client.workflow.start(PROPOSAL_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: proposalWorkflowId(id) });
+  const input: ProposalInput = {
+    proposalId: id,
+    agentId: 'guardian',
+    goal: 'Note the review',
+    trigger: 'api',
+    requestedBy: 'test',
+    timeouts: { llmMs: 15_000, scanMs: 120_000, dbMs: 10_000 },
+  };
+  const handle = await worker.client.workflow.start(PROPOSAL_WORKFLOW, {
+    args: [input],
+    taskQueue: worker.taskQueue,
+    workflowId: proposalWorkflowId(id),
+  });
   for (let i = 0; i < 600; i++) {
     const p = await em().findOne(Proposal, { id });
     if (p?.status === 'awaiting_review') break;
@@ -105,7 +137,9 @@ it('takes an approved proposal to a commit pushed to its branch on the remote, l
   }
   const mainBefore = await remoteHead();
 
-  const outcome = await handle.executeUpdate(reviewUpdate, { args: [signedReview(config, id, { decision: 'approve', reviewer: 'ops', comment: 'ok' })] });
+  const outcome = await handle.executeUpdate(reviewUpdate, {
+    args: [signedReview(config, id, { decision: 'approve', reviewer: 'ops', comment: 'ok' })],
+  });
   expect(outcome).toMatchObject({ status: 'applied', branch: proposalBranch(id) });
   expect(await handle.result()).toMatchObject<Partial<ProposalResult>>({ status: 'applied' });
   const p = await em().findOneOrFail(Proposal, { id });

@@ -19,5 +19,9 @@ it('has recorded histories to replay', () => {
 it.each(files)('replays %s deterministically against the current workflows', async (file) => {
   // A history recorded with its workflow id replays under it (a cycle's child ids derive from it).
   const recorded = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as { workflowId?: string };
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, historyFromJSON(recorded), recorded.workflowId ?? file.replace(/\.json$/, ''));
+  await Worker.runReplayHistory(
+    { workflowsPath: require.resolve('../../workflows') },
+    historyFromJSON(recorded),
+    recorded.workflowId ?? file.replace(/\.json$/, ''),
+  );
 });

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { agentRunWorkflowId, SANDBOX_EXPERIMENT_WORKFLOW, type AgentRunInput, type ExperimentOutcome, type SandboxExperimentResult } from '../../src/contracts';
+import {
+  agentRunWorkflowId,
+  SANDBOX_EXPERIMENT_WORKFLOW,
+  type AgentRunInput,
+  type ExperimentOutcome,
+  type SandboxExperimentResult,
+} from '../../src/contracts';
 import { AgentRun, Finding } from '../../src/db/entities';
 import { git } from '../../src/target';
 import { startTestApi } from '../helpers/api';
@@ -32,12 +38,19 @@ test('truncate keeps short text', () => {
 `;
 
 async function experiment(env: Record<string, string> = {}): Promise<SandboxExperimentResult> {
-  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...env }));
+  const config = testConfig(
+    bed.db.url,
+    bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, ...env }),
+  );
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
   try {
     const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 120_000, llmMs: 10_000, dbMs: 10_000 } };
     return await worker.run(() =>
-      worker.client.workflow.execute(SANDBOX_EXPERIMENT_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId('sandbox-experiment', randomUUID()) }),
+      worker.client.workflow.execute(SANDBOX_EXPERIMENT_WORKFLOW, {
+        args: [input],
+        taskQueue: worker.taskQueue,
+        workflowId: agentRunWorkflowId('sandbox-experiment', randomUUID()),
+      }),
     );
   } finally {
     await worker.close();
@@ -55,8 +68,16 @@ it("runs the target's tests in the sandbox and turns a passing, coverage-adding 
   const outcome = result.experiment as ExperimentOutcome;
   expect(outcome).toMatchObject({ file: 'test/format.test.js', passed: true, coversNewModules: ['src/format.js'] });
   const finding = await em().findOneOrFail(Finding, { id: outcome.findingId ?? '' });
-  expect(finding).toMatchObject({ kind: 'experiment', agentId: 'sandbox', status: 'open', data: { content: NEW_TEST } });
-  await recordHistory((await em().findOneOrFail(AgentRun, { id: result.runId })).workflowId, 'sandbox-experiment-finding');
+  expect(finding).toMatchObject({
+    kind: 'experiment',
+    agentId: 'sandbox',
+    status: 'open',
+    data: { content: NEW_TEST },
+  });
+  await recordHistory(
+    (await em().findOneOrFail(AgentRun, { id: result.runId })).workflowId,
+    'sandbox-experiment-finding',
+  );
   // The designed test lived only in a throw-away worktree.
   expect(await git(path.join(dataDir, 'target'), ['status', '--porcelain'])).toBe('');
 
@@ -64,7 +85,11 @@ it("runs the target's tests in the sandbox and turns a passing, coverage-adding 
   try {
     const viewer = await api.key('viewer');
     const one = await api.request('GET', `/api/sandbox/experiments/${result.runId}`, { key: viewer });
-    expect(one.body).toMatchObject({ kind: 'sandbox_experiment', status: 'completed', summary: { tests: { pass: 21 } } });
+    expect(one.body).toMatchObject({
+      kind: 'sandbox_experiment',
+      status: 'completed',
+      summary: { tests: { pass: 21 } },
+    });
   } finally {
     await api.close();
   }
@@ -72,7 +97,13 @@ it("runs the target's tests in the sandbox and turns a passing, coverage-adding 
 
 it('keeps a failing designed test out of the findings, and still runs the tests without a provider', async () => {
   bed.fakes.reset();
-  bed.fakes.openai.when('You are Sandbox', { json: { file: 'test/wrong.test.js', content: NEW_TEST.replace("'abc', 10), 'abc'", "'abc', 10), 'abd'"), rationale: 'A wrong expectation.' } });
+  bed.fakes.openai.when('You are Sandbox', {
+    json: {
+      file: 'test/wrong.test.js',
+      content: NEW_TEST.replace("'abc', 10), 'abc'", "'abc', 10), 'abd'"),
+      rationale: 'A wrong expectation.',
+    },
+  });
   const failing = await experiment();
   expect(failing.experiment).toMatchObject({ passed: false, findingId: null });
 
@@ -84,12 +115,28 @@ it('keeps a failing designed test out of the findings, and still runs the tests 
 it('kills the running test command (its whole process tree) when the workflow is cancelled, instead of letting it run to SANDBOX_TIMEOUT_SECONDS', async () => {
   bed.fakes.reset();
   const token = `lvlup-cancel-${randomUUID().slice(0, 8)}`;
-  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: dataDir, SANDBOX_TIMEOUT_SECONDS: '120', TARGET_TEST_CMD: `node -e "setInterval(() => 0, 1000)" ${token}` }));
+  const config = testConfig(
+    bed.db.url,
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      DATA_DIR: dataDir,
+      SANDBOX_TIMEOUT_SECONDS: '120',
+      TARGET_TEST_CMD: `node -e "setInterval(() => 0, 1000)" ${token}`,
+    }),
+  );
   const worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows') });
   try {
-    const input: AgentRunInput = { trigger: 'api', timeouts: { scanMs: 180_000, llmMs: 10_000, dbMs: 10_000, heartbeatMs: 1000 } };
+    const input: AgentRunInput = {
+      trigger: 'api',
+      timeouts: { scanMs: 180_000, llmMs: 10_000, dbMs: 10_000, heartbeatMs: 1000 },
+    };
     await worker.run(async () => {
-      const handle = await worker.client.workflow.start(SANDBOX_EXPERIMENT_WORKFLOW, { args: [input], taskQueue: worker.taskQueue, workflowId: agentRunWorkflowId('sandbox-experiment', randomUUID()) });
+      const handle = await worker.client.workflow.start(SANDBOX_EXPERIMENT_WORKFLOW, {
+        args: [input],
+        taskQueue: worker.taskQueue,
+        workflowId: agentRunWorkflowId('sandbox-experiment', randomUUID()),
+      });
       const deadline = Date.now() + 60_000;
       while ((await processesWith(token)).length === 0) {
         if (Date.now() > deadline) throw new Error('the test command never started');
@@ -99,7 +146,10 @@ it('kills the running test command (its whole process tree) when the workflow is
       await handle.result().catch(() => undefined);
       const killedBy = Date.now() + 8000;
       while ((await processesWith(token)).length > 0) {
-        if (Date.now() > killedBy) throw new Error(`the sandboxed test command still runs 8 s after the cancel: ${(await processesWith(token)).join(', ')}`);
+        if (Date.now() > killedBy)
+          throw new Error(
+            `the sandboxed test command still runs 8 s after the cancel: ${(await processesWith(token)).join(', ')}`,
+          );
         await sleep(100);
       }
       // Let the worker finish the cancelled activity before it stops.
@@ -113,7 +163,9 @@ it('kills the running test command (its whole process tree) when the workflow is
 it('keeps one finding for a repeated experiment on the same test file and modules, and a dismissed one stays dismissed', async () => {
   bed.fakes.reset();
   let rationale = 'first look';
-  bed.fakes.openai.when('You are Sandbox', () => ({ json: { file: 'test/format-again.test.js', content: NEW_TEST, rationale } }));
+  bed.fakes.openai.when('You are Sandbox', () => ({
+    json: { file: 'test/format-again.test.js', content: NEW_TEST, rationale },
+  }));
   const first = (await experiment()).experiment as ExperimentOutcome;
   expect(first).toMatchObject({ passed: true, coversNewModules: ['src/format.js'], findingId: expect.any(String) });
   await em().nativeUpdate(Finding, { id: first.findingId ?? '' }, { status: 'dismissed' });

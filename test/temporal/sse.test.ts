@@ -18,9 +18,20 @@ let viewer: string;
 let operator: string;
 
 beforeAll(async () => {
-  const config = testConfig(bed.db.url, bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', TEMPORAL_TASK_QUEUE: TASK_QUEUE, RATE_LIMIT_MAX: '10000' }));
+  const config = testConfig(
+    bed.db.url,
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      RATE_LIMIT_MAX: '10000',
+    }),
+  );
   api = await startTestApi(config);
-  worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: TASK_QUEUE });
+  worker = await createTestWorker(config, bed.orm, {
+    workflowsPath: require.resolve('../../workflows'),
+    taskQueue: TASK_QUEUE,
+  });
   [viewer, operator] = await Promise.all([api.key('viewer'), api.key('operator', 'ops')]);
 });
 afterAll(async () => {
@@ -35,11 +46,20 @@ interface Update {
 
 it("streams a custody exam's progress over one connection, then its end with the terminal progress, then closes", async () => {
   bed.fakes.openai.when('rigorous examiner', (req) => ({
-    json: { items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({ kind: 'open', prompt: `Question ${i} ${randomUUID()} about knowledge.`, rubric: RUBRIC })) },
+    json: {
+      items: Array.from({ length: Number(/Write (\d+) exam item/.exec(req.prompt)?.[1] ?? 3) }, (_, i) => ({
+        kind: 'open',
+        prompt: `Question ${i} ${randomUUID()} about knowledge.`,
+        rubric: RUBRIC,
+      })),
+    },
     delayMs: DELAY_MS,
   }));
   bed.fakes.openai.when('You are taking an exam', { text: 'An answer.', delayMs: DELAY_MS });
-  bed.fakes.openai.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'right' }] }, delayMs: DELAY_MS });
+  bed.fakes.openai.when('strict, fair judge', {
+    json: { criteria: [{ id: 'c1', score: 9, reason: 'right' }] },
+    delayMs: DELAY_MS,
+  });
 
   await worker.run(async () => {
     const started = await api.request('POST', '/api/custody/tests', { key: operator, body: { agentId: 'imperium' } });
@@ -58,7 +78,8 @@ it("streams a custody exam's progress over one connection, then its end with the
     })();
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events: Array<{ event?: string; data: Update }> = [];
-    for (let e = await stream.nextEvent(30_000); e !== null; e = await stream.nextEvent(30_000)) events.push(e as { event?: string; data: Update });
+    for (let e = await stream.nextEvent(30_000); e !== null; e = await stream.nextEvent(30_000))
+      events.push(e as { event?: string; data: Update });
 
     const progress = events.filter((e) => e.event === 'progress').map((e) => e.data);
     expect(events.map((e) => e.event)).toEqual([...progress.map(() => 'progress'), 'end']);
@@ -72,7 +93,15 @@ it("streams a custody exam's progress over one connection, then its end with the
     expect(secondEvents.at(-1)).toEqual(events.at(-1));
     expect(workflowPollersRunning()).toBe(0);
     const end = events.at(-1)?.data;
-    expect(end).toEqual({ status: 'COMPLETED', progress: { step: 'done', state: 'completed', completedSteps: ['plan', 'generate', 'answer', 'grade', 'score'], detail: expect.objectContaining({ status: 'passed' }) } });
+    expect(end).toEqual({
+      status: 'COMPLETED',
+      progress: {
+        step: 'done',
+        state: 'completed',
+        completedSteps: ['plan', 'generate', 'answer', 'grade', 'score'],
+        detail: expect.objectContaining({ status: 'passed' }),
+      },
+    });
     const status = await api.request('GET', `/api/workflows/${workflowId}`, { key: viewer });
     expect(status.body).toMatchObject({ status: 'COMPLETED', progress: end?.progress });
 
@@ -87,7 +116,9 @@ it('answers a JSON 404 for an unknown workflow and 401 without a key, before str
   const unknown = await api.request('GET', `/api/workflows/no-such-workflow-${randomUUID()}/events`, { key: viewer });
   expect(unknown.status).toBe(404);
   expect(unknown.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(unknown.body).toEqual({ error: { code: 'not_found', message: expect.stringMatching(/^workflow "no-such-workflow-.*" not found$/) } });
+  expect(unknown.body).toEqual({
+    error: { code: 'not_found', message: expect.stringMatching(/^workflow "no-such-workflow-.*" not found$/) },
+  });
   const anonymous = await api.request('GET', '/api/workflows/anything/events');
   expect(anonymous.status).toBe(401);
 });

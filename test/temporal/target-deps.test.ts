@@ -54,9 +54,18 @@ beforeAll(async () => {
   // TARGET_TEST_CMD (npm test) and TARGET_BENCH_CMD (none) keep their defaults.
   const config = testConfig(
     bed.db.url,
-    bed.fakes.env({ LLM_PROFILE_FALLBACK: '', ANTHROPIC_API_KEY: '', DATA_DIR: path.join(tmp, 'data'), TARGET_REPO_PATH: repo, TEMPORAL_TASK_QUEUE: `target-deps-${randomBytes(4).toString('hex')}` }),
+    bed.fakes.env({
+      LLM_PROFILE_FALLBACK: '',
+      ANTHROPIC_API_KEY: '',
+      DATA_DIR: path.join(tmp, 'data'),
+      TARGET_REPO_PATH: repo,
+      TEMPORAL_TASK_QUEUE: `target-deps-${randomBytes(4).toString('hex')}`,
+    }),
   );
-  worker = await createTestWorker(config, bed.orm, { workflowsPath: require.resolve('../../workflows'), taskQueue: config.temporal.taskQueue });
+  worker = await createTestWorker(config, bed.orm, {
+    workflowsPath: require.resolve('../../workflows'),
+    taskQueue: config.temporal.taskQueue,
+  });
   worker.start();
   api = await startTestApi(config);
   operator = await api.key('operator', 'reviewer-ops');
@@ -75,13 +84,24 @@ let installedKey: string | undefined;
 
 it('Guardian finds the GitHub token with secretlint and the SQL injection with eslint', async () => {
   bed.fakes.openai.when('You are Guardian', triageAllTruePositive);
-  const { run, result, error } = await executeAgentRun<GuardianScanResult>(worker, bed.orm, GUARDIAN_SCAN_WORKFLOW, 'guardian-scan');
+  const { run, result, error } = await executeAgentRun<GuardianScanResult>(
+    worker,
+    bed.orm,
+    GUARDIAN_SCAN_WORKFLOW,
+    'guardian-scan',
+  );
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ status: 'completed', commit: head });
   expect(run.status).toBe('completed');
   const open = await em().find(Finding, { kind: 'security', status: 'open' });
-  expect(open.find((f) => f.tool === 'secretlint' && f.file === 'src/settings.js')).toMatchObject({ rule: '@secretlint/secretlint-rule-github', line: 7, triage: { verdict: 'true_positive' } });
-  expect(open.find((f) => f.rule === 'security/detect-child-process' && f.file === 'src/catalog.js')).toMatchObject({ line: 21 });
+  expect(open.find((f) => f.tool === 'secretlint' && f.file === 'src/settings.js')).toMatchObject({
+    rule: '@secretlint/secretlint-rule-github',
+    line: 7,
+    triage: { verdict: 'true_positive' },
+  });
+  expect(open.find((f) => f.rule === 'security/detect-child-process' && f.file === 'src/catalog.js')).toMatchObject({
+    line: 21,
+  });
   const sql = open.find((f) => f.rule === 'lvlup/sql-concatenation' && f.file === 'src/catalog.js');
   expect(sql).toMatchObject({ line: 12, severity: 'high' });
   if (sql !== undefined) sqlInjection = sql;
@@ -100,14 +120,29 @@ test('parses what it formats, and nothing else', () => {
 });
 `;
 
-it("Sandbox runs the mocha suite with its dependencies installed (a cache miss) and adds a passing test for the untested module", async () => {
-  bed.fakes.openai.when('You are Sandbox', { json: { file: 'test/money.test.js', content: MONEY_TEST, rationale: 'Nothing loads src/money.js.' } });
-  const { run, result, error } = await executeAgentRun<SandboxExperimentResult>(worker, bed.orm, SANDBOX_EXPERIMENT_WORKFLOW, 'sandbox-experiment');
+it('Sandbox runs the mocha suite with its dependencies installed (a cache miss) and adds a passing test for the untested module', async () => {
+  bed.fakes.openai.when('You are Sandbox', {
+    json: { file: 'test/money.test.js', content: MONEY_TEST, rationale: 'Nothing loads src/money.js.' },
+  });
+  const { run, result, error } = await executeAgentRun<SandboxExperimentResult>(
+    worker,
+    bed.orm,
+    SANDBOX_EXPERIMENT_WORKFLOW,
+    'sandbox-experiment',
+  );
   expect(error).toBeUndefined();
   expect(result?.tests).toMatchObject({ ok: true, runner: 'mocha', tests: 11, pass: 11, fail: 0, skip: 0 });
   expect(result?.tests?.outputTail).toMatch(/11 passing/);
-  expect(run.summary.setup).toMatchObject({ manager: 'npm', lockfile: 'package-lock.json', cacheHit: false, command: 'npm ci --ignore-scripts', network: true });
-  expect(stepDetails(run, 'setup')).toEqual([expect.stringMatching(/^npm ci --ignore-scripts: installed in \d+ ms \(cache miss, with network\)$/)]);
+  expect(run.summary.setup).toMatchObject({
+    manager: 'npm',
+    lockfile: 'package-lock.json',
+    cacheHit: false,
+    command: 'npm ci --ignore-scripts',
+    network: true,
+  });
+  expect(stepDetails(run, 'setup')).toEqual([
+    expect.stringMatching(/^npm ci --ignore-scripts: installed in \d+ ms \(cache miss, with network\)$/),
+  ]);
   installedKey = setupOf(run)?.cacheKey;
 
   // The model was told which modules no test loads; its node:test file passed next to the mocha suite.
@@ -116,12 +151,22 @@ it("Sandbox runs the mocha suite with its dependencies installed (a cache miss) 
   expect(untested?.sort()).toEqual(['src/index.js', 'src/money.js']);
   const outcome = result?.experiment as ExperimentOutcome;
   expect(outcome).toMatchObject({ file: 'test/money.test.js', passed: true, coversNewModules: ['src/money.js'] });
-  expect(await em().findOneOrFail(Finding, { id: outcome.findingId ?? '' })).toMatchObject({ kind: 'experiment', agentId: 'sandbox', status: 'open', data: { content: MONEY_TEST, tests: 2 } });
+  expect(await em().findOneOrFail(Finding, { id: outcome.findingId ?? '' })).toMatchObject({
+    kind: 'experiment',
+    agentId: 'sandbox',
+    status: 'open',
+    data: { content: MONEY_TEST, tests: 2 },
+  });
 });
 
 it('Conquest times the suite and each of its four test files with the dependencies from the cache', async () => {
   bed.fakes.openai.when('You are Conquest', { json: { hotspots: [] } });
-  const { run, result, error } = await executeAgentRun<ConquestAnalysisResult>(worker, bed.orm, CONQUEST_ANALYSIS_WORKFLOW, 'conquest-analysis');
+  const { run, result, error } = await executeAgentRun<ConquestAnalysisResult>(
+    worker,
+    bed.orm,
+    CONQUEST_ANALYSIS_WORKFLOW,
+    'conquest-analysis',
+  );
   expect(error).toBeUndefined();
   expect(result).toMatchObject({ status: 'completed', ok: true, regressions: [] });
   expect(result?.samples?.map((s) => s.name)).toEqual(['test-suite', ...TEST_FILES]);
@@ -131,7 +176,11 @@ it('Conquest times the suite and each of its four test files with the dependenci
   expect(run.summary.measure).toMatchObject({ source: 'tests', command: 'npm test -- --reporter json' });
   // Same lockfile as the experiment's: the installed tree is reused, not installed again.
   expect(installedKey).toEqual(expect.any(String));
-  expect(run.summary.setup).toMatchObject({ cacheHit: true, cacheKey: installedKey, command: 'npm ci --ignore-scripts' });
+  expect(run.summary.setup).toMatchObject({
+    cacheHit: true,
+    cacheKey: installedKey,
+    command: 'npm ci --ignore-scripts',
+  });
   expect(stepDetails(run, 'setup')).toEqual([expect.stringMatching(/^npm ci --ignore-scripts: cache hit in \d+ ms$/)]);
 });
 
@@ -150,22 +199,51 @@ const FIX = `--- a/src/catalog.js
 
 it('turns the SQL-injection finding into a proposal whose fix passes the mocha suite in the sandbox before review', async () => {
   await em().nativeUpdate(Agent, {}, { status: 'active', lastPassedAt: new Date(), consecutiveFailures: 0 });
-  bed.fakes.openai.when('Review this proposed diff', { json: { summary: 'Quotes can no longer end the literal.', concerns: [] } });
-  bed.fakes.openai.when('Propose one small, safe change', { json: { title: 'Escape quotes in searchProductsQuery', rationale: 'A quote in the term ended the SQL literal.', risk: 'Low.', diff: FIX } });
-  const started = await api.request('POST', '/api/proposals', { key: operator, body: { agentId: 'guardian', findingId: sqlInjection.id } });
+  bed.fakes.openai.when('Review this proposed diff', {
+    json: { summary: 'Quotes can no longer end the literal.', concerns: [] },
+  });
+  bed.fakes.openai.when('Propose one small, safe change', {
+    json: {
+      title: 'Escape quotes in searchProductsQuery',
+      rationale: 'A quote in the term ended the SQL literal.',
+      risk: 'Low.',
+      diff: FIX,
+    },
+  });
+  const started = await api.request('POST', '/api/proposals', {
+    key: operator,
+    body: { agentId: 'guardian', findingId: sqlInjection.id },
+  });
   expect(started.status).toBe(202);
   const id = (started.body as { proposalId: string }).proposalId;
 
   const waiting = await proposalReaching(bed.orm, id, 'awaiting_review');
-  expect(bed.fakes.openai.requests.find((r) => r.prompt.includes('Propose one small'))?.prompt).toContain('function searchProductsQuery(term)');
-  expect(waiting).toMatchObject({ findingId: sqlInjection.id, changedFiles: ['src/catalog.js'], drafts: 1, validation: { ok: true }, guardianReview: { blocked: false } });
+  expect(bed.fakes.openai.requests.find((r) => r.prompt.includes('Propose one small'))?.prompt).toContain(
+    'function searchProductsQuery(term)',
+  );
+  expect(waiting).toMatchObject({
+    findingId: sqlInjection.id,
+    changedFiles: ['src/catalog.js'],
+    drafts: 1,
+    validation: { ok: true },
+    guardianReview: { blocked: false },
+  });
   // The tests ran with the patch applied, by mocha from the installed (cached) tree.
-  expect(waiting.tests).toMatchObject({ ok: true, tests: { ok: true, runner: 'mocha', tests: 11, pass: 11, fail: 0 }, setup: { manager: 'npm', cacheHit: true, cacheKey: installedKey } });
+  expect(waiting.tests).toMatchObject({
+    ok: true,
+    tests: { ok: true, runner: 'mocha', tests: 11, pass: 11, fail: 0 },
+    setup: { manager: 'npm', cacheHit: true, cacheKey: installedKey },
+  });
   expect((waiting.tests as { tests: { outputTail: string } }).tests.outputTail).toMatch(/11 passing/);
 
-  const approved = await api.request('POST', `/api/proposals/${id}/review`, { key: operator, body: { decision: 'approve' } });
+  const approved = await api.request('POST', `/api/proposals/${id}/review`, {
+    key: operator,
+    body: { decision: 'approve' },
+  });
   expect(approved.body).toMatchObject({ status: 'applied', branch: proposalBranch(id) });
-  expect(await git(repo, ['show', `${proposalBranch(id)}:src/catalog.js`])).toContain(`term = String(term).replace(/'/g, "''");`);
+  expect(await git(repo, ['show', `${proposalBranch(id)}:src/catalog.js`])).toContain(
+    `term = String(term).replace(/'/g, "''");`,
+  );
 });
 
 it("leaves the user's checkout as it was: same branch and head, clean tree, no node_modules", async () => {

@@ -90,7 +90,13 @@ let oldId: string;
 const em = () => orm.em.fork() as EntityManager;
 
 async function notify(title: string): Promise<string> {
-  await createNotification(em(), { kind: 'level_up', title, message: `${title} message`, priority: 'high', data: { agentId: 'guardian', level: 3 } });
+  await createNotification(em(), {
+    kind: 'level_up',
+    title,
+    message: `${title} message`,
+    priority: 'high',
+    data: { agentId: 'guardian', level: 3 },
+  });
   return (await em().findOneOrFail(Notification, { title })).id;
 }
 
@@ -122,7 +128,12 @@ beforeAll(async () => {
   base = await receiver.start();
   db = await createTestDatabase();
   // The receiver is on loopback: these tests opt in to private destinations (the refusal is tested in webhook-address.test.ts).
-  config = testConfig(db.url, { WEBHOOK_URL: `${base}/env`, WEBHOOK_SECRET: ENV_SECRET, DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'), WEBHOOK_ALLOW_PRIVATE: 'true' });
+  config = testConfig(db.url, {
+    WEBHOOK_URL: `${base}/env`,
+    WEBHOOK_SECRET: ENV_SECRET,
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+  });
   orm = await createOrm(config.database);
   worker = await createTestWorker(config, orm, { workflowsPath: WORKFLOWS });
   running = worker.run(() => new Promise<void>((resolve) => (release = resolve)));
@@ -144,7 +155,12 @@ afterAll(async () => {
 it('POSTs a new notification as JSON, signed so that the receiver verifies it with the shared secret', async () => {
   const id = await notify('level up');
   const row = await settled(id);
-  expect(row).toMatchObject({ status: 'delivered', url: `${base}/env`, lastError: null, attempts: [{ statusCode: 200, error: null }] });
+  expect(row).toMatchObject({
+    status: 'delivered',
+    url: `${base}/env`,
+    lastError: null,
+    attempts: [{ statusCode: 200, error: null }],
+  });
   expect(row.deliveredAt).toBeInstanceOf(Date);
 
   const [req, ...more] = receiver.for(id);
@@ -165,7 +181,10 @@ it('POSTs a new notification as JSON, signed so that the receiver verifies it wi
     data: { agentId: 'guardian', level: 3 },
     createdAt: stored.createdAt.toISOString(),
   });
-  expect(await worker.client.workflow.getHandle(webhookWorkflowId(row.id)).result()).toMatchObject({ status: 'delivered', statusCode: 200 });
+  expect(await worker.client.workflow.getHandle(webhookWorkflowId(row.id)).result()).toMatchObject({
+    status: 'delivered',
+    statusCode: 200,
+  });
 });
 
 it('does not send notifications created before the webhook was configured', async () => {
@@ -180,7 +199,9 @@ it('retries a receiver that answers 500 and delivers on the third attempt', asyn
   expect(row.status).toBe('delivered');
   expect(row.attempts.map((a) => a.statusCode)).toEqual([500, 500, 200]);
   expect(row.attempts[0]?.error).toBe('HTTP 500');
-  expect(receiver.for(id).every((r) => r.headers['x-lvlup-delivery'] === row.id && verifiedBy(ENV_SECRET, r))).toBe(true);
+  expect(receiver.for(id).every((r) => r.headers['x-lvlup-delivery'] === row.id && verifiedBy(ENV_SECRET, r))).toBe(
+    true,
+  );
   await recordHistory(webhookWorkflowId(row.id), 'webhook-delivery-retried');
 });
 
@@ -237,7 +258,9 @@ it('sends to a webhook set through the API instead of the environment’s, from 
   const before = await notify('before the API webhook');
   await settled(before);
   try {
-    expect(await saveWebhookSettings(em(), keys, { url: `${base}/api`, secret: API_SECRET }, 'test')).toEqual({ ok: true });
+    expect(await saveWebhookSettings(em(), keys, { url: `${base}/api`, secret: API_SECRET }, 'test')).toEqual({
+      ok: true,
+    });
     // A dispatcher tick already under way when the setting changed still works with the old one (its deliveries are
     // then refused as reconfigured); let the next tick see the new setting.
     await new Promise((r) => setTimeout(r, 500));
@@ -265,16 +288,36 @@ it('refuses at delivery time, without WEBHOOK_ALLOW_PRIVATE, a URL whose name re
   await clearWebhookSettings(em());
   // A name, not an IP literal: the configuration accepts it; the connection's own lookup refuses it.
   const url = `${base.replace('127.0.0.1', 'localhost')}/strict`;
-  const strict = testConfig(db.url, { WEBHOOK_URL: url, WEBHOOK_SECRET: ENV_SECRET, DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
-  await createNotification(em(), { kind: 'level_up', title: 'to a private place', message: 'm', priority: 'high', data: {} });
+  const strict = testConfig(db.url, {
+    WEBHOOK_URL: url,
+    WEBHOOK_SECRET: ENV_SECRET,
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+  });
+  await createNotification(em(), {
+    kind: 'level_up',
+    title: 'to a private place',
+    message: 'm',
+    priority: 'high',
+    data: {},
+  });
   const notification = await em().findOneOrFail(Notification, { title: 'to a private place' });
   const delivery = new WebhookDelivery({ notificationId: notification.id, url });
   await em().persistAndFlush(delivery);
 
   const activities = createWebhookActivities({ config: strict, orm, logger: createLogger(strict.log) });
-  const failure: unknown = await new MockActivityEnvironment().run(activities.deliverWebhook, delivery.id).catch((err: unknown) => err);
-  expect(failure).toMatchObject({ type: 'WebhookRejected', nonRetryable: true, message: expect.stringMatching(/^refused: localhost resolves to \S+, a loopback address; set WEBHOOK_ALLOW_PRIVATE=true/) });
+  const failure: unknown = await new MockActivityEnvironment()
+    .run(activities.deliverWebhook, delivery.id)
+    .catch((err: unknown) => err);
+  expect(failure).toMatchObject({
+    type: 'WebhookRejected',
+    nonRetryable: true,
+    message: expect.stringMatching(
+      /^refused: localhost resolves to \S+, a loopback address; set WEBHOOK_ALLOW_PRIVATE=true/,
+    ),
+  });
   const row = await em().findOneOrFail(WebhookDelivery, { id: delivery.id });
-  expect(row.attempts).toEqual([expect.objectContaining({ statusCode: null, error: expect.stringMatching(/^refused: /) })]);
+  expect(row.attempts).toEqual([
+    expect.objectContaining({ statusCode: null, error: expect.stringMatching(/^refused: /) }),
+  ]);
   expect(receiver.requests.filter((r) => r.path === '/strict')).toHaveLength(0);
 });

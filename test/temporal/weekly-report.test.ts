@@ -1,7 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { progressQuery, WEEKLY_REPORT_WORKFLOW, weeklyReportWorkflowId, type WeeklyReportInput, type WeeklyReportResult } from '../../src/contracts';
+import {
+  progressQuery,
+  WEEKLY_REPORT_WORKFLOW,
+  weeklyReportWorkflowId,
+  type WeeklyReportInput,
+  type WeeklyReportResult,
+} from '../../src/contracts';
 import { LlmBudget, LlmBudgetUsage, Notification } from '../../src/db/entities';
 import { lastEndedWeekStart } from '../../src/domain/weeks';
 import { testConfig } from '../helpers/config';
@@ -40,9 +46,23 @@ function ledgerRows(): LedgerRow[] {
   }
   // The window's edges: its first instant is in, the next Monday's first instant is not.
   rows.push({ at: FROM, agentId: 'guardian', provider: 'openai', inputTokens: 11, outputTokens: 1, costUsd: 0.000011 });
-  rows.push({ at: new Date(TO.getTime() - 1), agentId: 'conquest', provider: 'anthropic', inputTokens: 13, outputTokens: 3, costUsd: 0.000013 });
+  rows.push({
+    at: new Date(TO.getTime() - 1),
+    agentId: 'conquest',
+    provider: 'anthropic',
+    inputTokens: 13,
+    outputTokens: 3,
+    costUsd: 0.000013,
+  });
   rows.push({ at: TO, agentId: 'guardian', provider: 'openai', inputTokens: 99_999, outputTokens: 1, costUsd: 9.9 });
-  rows.push({ at: new Date(FROM.getTime() - 1), agentId: 'imperium', provider: 'anthropic', inputTokens: 88_888, outputTokens: 1, costUsd: 8.8 });
+  rows.push({
+    at: new Date(FROM.getTime() - 1),
+    agentId: 'imperium',
+    provider: 'anthropic',
+    inputTokens: 88_888,
+    outputTokens: 1,
+    costUsd: 8.8,
+  });
   return rows;
 }
 
@@ -51,29 +71,94 @@ beforeAll(async () => {
   await seedLedger(em(), ledger);
   const e = em();
   await e.persistAndFlush([new LlmBudget({ scope: 'agent:guardian', monthlyTokens: 100_000, monthlyUsd: null })]);
-  for (const [month, used] of [['2025-12', 12_345], ['2026-01', 2_345]] as const) {
-    await e.persistAndFlush(Object.assign(new LlmBudgetUsage({ scope: 'agent:guardian', month }), { usedTokens: used, usedUsd: 0.5 }));
+  for (const [month, used] of [
+    ['2025-12', 12_345],
+    ['2026-01', 2_345],
+  ] as const) {
+    await e.persistAndFlush(
+      Object.assign(new LlmBudgetUsage({ scope: 'agent:guardian', month }), { usedTokens: used, usedUsd: 0.5 }),
+    );
   }
 
-  await seedExam(em(), { agentId: 'guardian', status: 'passed', completedAt: at('2025-12-30T10:00:00Z'), levels: [1, 2] });
-  await seedExam(em(), { agentId: 'guardian', status: 'failed', completedAt: at('2025-12-31T10:00:00Z'), levels: [2, 2] });
-  await seedExam(em(), { agentId: 'imperium', status: 'passed', completedAt: at('2026-01-02T10:00:00Z'), levels: [3, 3] });
-  await seedExam(em(), { agentId: 'imperium', status: 'passed', completedAt: at('2026-01-04T23:00:00Z'), levels: [3, 4] });
+  await seedExam(em(), {
+    agentId: 'guardian',
+    status: 'passed',
+    completedAt: at('2025-12-30T10:00:00Z'),
+    levels: [1, 2],
+  });
+  await seedExam(em(), {
+    agentId: 'guardian',
+    status: 'failed',
+    completedAt: at('2025-12-31T10:00:00Z'),
+    levels: [2, 2],
+  });
+  await seedExam(em(), {
+    agentId: 'imperium',
+    status: 'passed',
+    completedAt: at('2026-01-02T10:00:00Z'),
+    levels: [3, 3],
+  });
+  await seedExam(em(), {
+    agentId: 'imperium',
+    status: 'passed',
+    completedAt: at('2026-01-04T23:00:00Z'),
+    levels: [3, 4],
+  });
   await seedExam(em(), { agentId: 'sandbox', status: 'error', completedAt: at('2026-01-01T10:00:00Z') });
-  await seedExam(em(), { agentId: 'conquest', status: 'passed', completedAt: at('2025-12-28T23:00:00Z'), levels: [1, 2] });
+  await seedExam(em(), {
+    agentId: 'conquest',
+    status: 'passed',
+    completedAt: at('2025-12-28T23:00:00Z'),
+    levels: [1, 2],
+  });
   await seedExam(em(), { agentId: 'conquest', status: 'failed', completedAt: at('2026-01-05T00:00:00Z') });
 
-  await seedProposal(em(), { agentId: 'guardian', status: 'applied', completedAt: at('2025-12-30T12:00:00Z'), review: { decision: 'approve', at: at('2025-12-30T11:00:00Z') } });
-  await seedProposal(em(), { agentId: 'guardian', status: 'rejected', completedAt: at('2026-01-03T12:00:00Z'), review: { decision: 'reject', at: at('2026-01-03T12:00:00Z') } });
+  await seedProposal(em(), {
+    agentId: 'guardian',
+    status: 'applied',
+    completedAt: at('2025-12-30T12:00:00Z'),
+    review: { decision: 'approve', at: at('2025-12-30T11:00:00Z') },
+  });
+  await seedProposal(em(), {
+    agentId: 'guardian',
+    status: 'rejected',
+    completedAt: at('2026-01-03T12:00:00Z'),
+    review: { decision: 'reject', at: at('2026-01-03T12:00:00Z') },
+  });
   await seedProposal(em(), { agentId: 'conquest', status: 'expired', completedAt: at('2026-01-04T12:00:00Z') });
   await seedProposal(em(), { agentId: 'sandbox', status: 'applied', completedAt: at('2026-01-06T12:00:00Z') });
   await seedProposal(em(), { agentId: 'sandbox', status: 'awaiting_review', completedAt: null });
 
-  await seedRun(em(), { agentId: 'guardian', kind: 'guardian_scan', status: 'completed', startedAt: at('2025-12-29T01:00:00Z') });
-  await seedRun(em(), { agentId: 'guardian', kind: 'guardian_scan', status: 'completed', startedAt: at('2025-12-30T01:00:00Z') });
-  await seedRun(em(), { agentId: 'imperium', kind: 'learning_cycle', status: 'failed', startedAt: at('2026-01-01T01:00:00Z') });
-  await seedRun(em(), { agentId: 'conquest', kind: 'conquest_analysis', status: 'skipped', startedAt: at('2026-01-02T01:00:00Z') });
-  await seedRun(em(), { agentId: 'sandbox', kind: 'sandbox_experiment', status: 'completed', startedAt: at('2026-01-05T01:00:00Z') });
+  await seedRun(em(), {
+    agentId: 'guardian',
+    kind: 'guardian_scan',
+    status: 'completed',
+    startedAt: at('2025-12-29T01:00:00Z'),
+  });
+  await seedRun(em(), {
+    agentId: 'guardian',
+    kind: 'guardian_scan',
+    status: 'completed',
+    startedAt: at('2025-12-30T01:00:00Z'),
+  });
+  await seedRun(em(), {
+    agentId: 'imperium',
+    kind: 'learning_cycle',
+    status: 'failed',
+    startedAt: at('2026-01-01T01:00:00Z'),
+  });
+  await seedRun(em(), {
+    agentId: 'conquest',
+    kind: 'conquest_analysis',
+    status: 'skipped',
+    startedAt: at('2026-01-02T01:00:00Z'),
+  });
+  await seedRun(em(), {
+    agentId: 'sandbox',
+    kind: 'sandbox_experiment',
+    status: 'completed',
+    startedAt: at('2026-01-05T01:00:00Z'),
+  });
 });
 
 /** Runs one report on a fresh worker (a worker runs once); `after` sees the result while the worker still polls. */
@@ -85,7 +170,12 @@ async function report<T = WeeklyReportResult>(
   const worker = await createTestWorker(testConfig(bed.db.url, bed.fakes.env()), bed.orm, { workflowsPath: WORKFLOWS });
   try {
     const args: WeeklyReportInput[] = [{ weekStart: WEEK, trigger: 'api', timeouts: { dbMs: 10_000 }, ...input }];
-    return await worker.run(async () => after(await worker.client.workflow.execute(WEEKLY_REPORT_WORKFLOW, { args, taskQueue: worker.taskQueue, workflowId }), worker.client));
+    return await worker.run(async () =>
+      after(
+        await worker.client.workflow.execute(WEEKLY_REPORT_WORKFLOW, { args, taskQueue: worker.taskQueue, workflowId }),
+        worker.client,
+      ),
+    );
   } finally {
     await worker.close();
   }
@@ -125,21 +215,31 @@ describe('weeklyReportWorkflow', () => {
 
   beforeAll(async () => {
     first = await report();
-    progress = await report({}, `${weeklyReportWorkflowId(WEEK)}-progress`, (_result, client) => client.workflow.getHandle(first.workflowId).query(progressQuery));
+    progress = await report({}, `${weeklyReportWorkflowId(WEEK)}-progress`, (_result, client) =>
+      client.workflow.getHandle(first.workflowId).query(progressQuery),
+    );
   });
 
   it('sums tokens and cost per agent and per provider exactly as the ledger does, window edges included', async () => {
     const tokens = first.report?.tokens;
     const byAgent = await ledgerSums('agent_id');
     const agents = ['imperium', 'guardian', 'sandbox', 'conquest', null];
-    expect(tokens?.byAgent.map((a) => ({ agentId: a.agentId, ...pickUsage(a) }))).toEqual(agents.map((id) => ({ agentId: id, ...figuresOf(byAgent.get(id)) })));
+    expect(tokens?.byAgent.map((a) => ({ agentId: a.agentId, ...pickUsage(a) }))).toEqual(
+      agents.map((id) => ({ agentId: id, ...figuresOf(byAgent.get(id)) })),
+    );
     expect([...byAgent.values()].every((s) => Number(s.calls) > 0 && Number(s.cost_usd) > 0)).toBe(true);
     const byProvider = await ledgerSums('provider');
-    expect(tokens?.byProvider.map((p) => ({ provider: p.provider, ...pickUsage(p) }))).toEqual(['openai', 'anthropic'].map((p) => ({ provider: p, ...figuresOf(byProvider.get(p)) })));
+    expect(tokens?.byProvider.map((p) => ({ provider: p.provider, ...pickUsage(p) }))).toEqual(
+      ['openai', 'anthropic'].map((p) => ({ provider: p, ...figuresOf(byProvider.get(p)) })),
+    );
 
     // The same totals from the seeded rows themselves: [Monday 00:00, next Monday 00:00).
     const inWeek = ledger.filter((r) => r.at >= FROM && r.at < TO);
-    expect(tokens?.total).toMatchObject({ calls: inWeek.length, inputTokens: sum(inWeek, 'inputTokens'), outputTokens: sum(inWeek, 'outputTokens') });
+    expect(tokens?.total).toMatchObject({
+      calls: inWeek.length,
+      inputTokens: sum(inWeek, 'inputTokens'),
+      outputTokens: sum(inWeek, 'outputTokens'),
+    });
     expect(tokens?.total.costUsd).toBeCloseTo(sum(inWeek, 'costUsd'), 9);
     expect(tokens?.total.calls).toBeLessThan(ledger.length);
   });
@@ -148,8 +248,24 @@ describe('weeklyReportWorkflow', () => {
     expect(first.report?.tokens.months).toEqual(['2025-12', '2026-01']);
     const guardian = first.report?.tokens.byAgent.find((a) => a.agentId === 'guardian');
     expect(guardian?.budgets).toEqual([
-      { month: '2025-12', monthlyTokens: 100_000, monthlyUsd: null, usedTokens: 12_345, usedUsd: 0.5, usedTokensPct: 12.3, usedUsdPct: null },
-      { month: '2026-01', monthlyTokens: 100_000, monthlyUsd: null, usedTokens: 2_345, usedUsd: 0.5, usedTokensPct: 2.3, usedUsdPct: null },
+      {
+        month: '2025-12',
+        monthlyTokens: 100_000,
+        monthlyUsd: null,
+        usedTokens: 12_345,
+        usedUsd: 0.5,
+        usedTokensPct: 12.3,
+        usedUsdPct: null,
+      },
+      {
+        month: '2026-01',
+        monthlyTokens: 100_000,
+        monthlyUsd: null,
+        usedTokens: 2_345,
+        usedUsd: 0.5,
+        usedTokensPct: 2.3,
+        usedUsdPct: null,
+      },
     ]);
     expect(first.report?.tokens.byAgent.find((a) => a.agentId === null)?.budgets).toEqual([]);
   });
@@ -158,7 +274,11 @@ describe('weeklyReportWorkflow', () => {
     const r = first.report;
     expect(r?.exams).toMatchObject({ taken: 4, passed: 3, failed: 1, errored: 1, passRate: 75 });
     expect(r?.exams.byAgent.find((a) => a.agentId === 'guardian')).toMatchObject({ taken: 2, passed: 1, passRate: 50 });
-    expect(r?.exams.byAgent.find((a) => a.agentId === 'sandbox')).toMatchObject({ taken: 0, errored: 1, passRate: null });
+    expect(r?.exams.byAgent.find((a) => a.agentId === 'sandbox')).toMatchObject({
+      taken: 0,
+      errored: 1,
+      passRate: null,
+    });
     expect(r?.levelUps.map((l) => [l.agentId, l.levelBefore, l.levelAfter])).toEqual([
       ['guardian', 1, 2],
       ['imperium', 3, 4],
@@ -175,33 +295,66 @@ describe('weeklyReportWorkflow', () => {
   });
 
   it('stores one weekly_report notification with a readable message and the figures, and answers the progress query', async () => {
-    expect(first).toMatchObject({ status: 'completed', workflowId: `weekly-report-${WEEK}`, notificationCreated: true });
+    expect(first).toMatchObject({
+      status: 'completed',
+      workflowId: `weekly-report-${WEEK}`,
+      notificationCreated: true,
+    });
     const stored = await em().find(Notification, { kind: 'weekly_report' });
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ id: first.notificationId, dedupeKey: `weekly_report:${WEEK}`, title: 'Weekly report: 2025-12-29 to 2026-01-04' });
+    expect(stored[0]).toMatchObject({
+      id: first.notificationId,
+      dedupeKey: `weekly_report:${WEEK}`,
+      title: 'Weekly report: 2025-12-29 to 2026-01-04',
+    });
     expect(stored[0]?.data).toEqual(JSON.parse(JSON.stringify(first.report)));
     expect(stored[0]?.message).toMatch(/^Week 2025-12-29 to 2026-01-04 \(UTC\)\./);
-    expect(stored[0]?.message).toMatch(/guardian .*\[budget: 12,345 of 100,000 tokens \(12\.3 %\) in 2025-12, 2,345 of 100,000 tokens \(2\.3 %\) in 2026-01\]/);
-    expect(stored[0]?.message).toContain('Exams: 4 taken, 3 passed (75 %) — imperium 2/2, guardian 1/2, sandbox 0/0 (+1 errored).');
+    expect(stored[0]?.message).toMatch(
+      /guardian .*\[budget: 12,345 of 100,000 tokens \(12\.3 %\) in 2025-12, 2,345 of 100,000 tokens \(2\.3 %\) in 2026-01\]/,
+    );
+    expect(stored[0]?.message).toContain(
+      'Exams: 4 taken, 3 passed (75 %) — imperium 2/2, guardian 1/2, sandbox 0/0 (+1 errored).',
+    );
     expect(stored[0]?.message).toContain('Level-ups: guardian 1 → 2, imperium 3 → 4.');
     expect(stored[0]?.message).toContain('Proposals completed: 1 applied, 1 rejected, 1 expired.');
 
-    expect(progress).toMatchObject({ state: 'completed', step: 'done', completedSteps: ['week', 'figures', 'notify'], detail: { weekStart: WEEK } });
+    expect(progress).toMatchObject({
+      state: 'completed',
+      step: 'done',
+      completedSteps: ['week', 'figures', 'notify'],
+      detail: { weekStart: WEEK },
+    });
     await recordHistory(first.workflowId, 'weekly-report-completed');
   });
 
   it('does not notify twice when the week is reported again', async () => {
     const again = await report();
-    expect(again).toMatchObject({ status: 'completed', notificationCreated: false, notificationId: first.notificationId });
+    expect(again).toMatchObject({
+      status: 'completed',
+      notificationCreated: false,
+      notificationId: first.notificationId,
+    });
     expect(again.report?.tokens.total).toEqual(first.report?.tokens.total);
     expect(await em().count(Notification, { kind: 'weekly_report' })).toBe(1);
   });
 
   it('reports the week that has just ended under that week’s own id when the schedule starts it', async () => {
     const expected = lastEndedWeekStart(new Date());
-    const scheduled = await report({ weekStart: undefined, trigger: 'schedule' }, 'weekly-report-scheduled-2026-11-23T09:00:00Z');
-    expect(scheduled).toMatchObject({ status: 'completed', weekStart: expected, workflowId: weeklyReportWorkflowId(expected), notificationCreated: true });
-    const child = await report({ weekStart: undefined, trigger: 'schedule' }, 'weekly-report-scheduled-describe', (_r, client) => client.workflow.getHandle(weeklyReportWorkflowId(expected)).describe());
+    const scheduled = await report(
+      { weekStart: undefined, trigger: 'schedule' },
+      'weekly-report-scheduled-2026-11-23T09:00:00Z',
+    );
+    expect(scheduled).toMatchObject({
+      status: 'completed',
+      weekStart: expected,
+      workflowId: weeklyReportWorkflowId(expected),
+      notificationCreated: true,
+    });
+    const child = await report(
+      { weekStart: undefined, trigger: 'schedule' },
+      'weekly-report-scheduled-describe',
+      (_r, client) => client.workflow.getHandle(weeklyReportWorkflowId(expected)).describe(),
+    );
     expect(child.status.name).toBe('COMPLETED');
     expect(await em().count(Notification, { dedupeKey: `weekly_report:${expected}` })).toBe(1);
   });
@@ -217,7 +370,14 @@ describe('weeklyReportWorkflow', () => {
   });
 });
 
-function pickUsage(u: { calls: number; cacheHits: number; inputTokens: number; outputTokens: number; tokens: number; costUsd: number }) {
+function pickUsage(u: {
+  calls: number;
+  cacheHits: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokens: number;
+  costUsd: number;
+}) {
   const { calls, cacheHits, inputTokens, outputTokens, tokens, costUsd } = u;
   return { calls, cacheHits, inputTokens, outputTokens, tokens, costUsd };
 }

@@ -10,10 +10,20 @@ describe('bench cpuprofile summary', () => {
     timeDeltas: [0, 10, 10, 10],
     nodes: [
       { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 4] },
-      { id: 2, callFrame: { functionName: 'authenticate', url: 'file:///repo/dist/src/api/middleware/auth.js', lineNumber: 9 }, children: [3, 5] },
-      { id: 3, callFrame: { functionName: 'query', url: 'file:///elsewhere/node_modules/pg/lib/client.js', lineNumber: 0 } },
+      {
+        id: 2,
+        callFrame: { functionName: 'authenticate', url: 'file:///repo/dist/src/api/middleware/auth.js', lineNumber: 9 },
+        children: [3, 5],
+      },
+      {
+        id: 3,
+        callFrame: { functionName: 'query', url: 'file:///elsewhere/node_modules/pg/lib/client.js', lineNumber: 0 },
+      },
       { id: 4, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
-      { id: 5, callFrame: { functionName: 'authenticate', url: 'file:///repo/dist/src/api/middleware/auth.js', lineNumber: 9 } },
+      {
+        id: 5,
+        callFrame: { functionName: 'authenticate', url: 'file:///repo/dist/src/api/middleware/auth.js', lineNumber: 9 },
+      },
     ],
   };
 
@@ -33,6 +43,9 @@ describe('bench cpuprofile summary', () => {
   it('keeps only the samples inside the window', () => {
     const s = summarizeProfile(profile, { root: '/repo', window: { from: 15, to: 40 } });
     expect(s.sampled).toBe(20);
-    expect(s.functions.map((e) => e.name).sort()).toEqual(['(garbage collector)', 'authenticate dist/src/api/middleware/auth.js:10']);
+    expect(s.functions.map((e) => e.name).sort()).toEqual([
+      '(garbage collector)',
+      'authenticate dist/src/api/middleware/auth.js:10',
+    ]);
   });
 });

@@ -33,8 +33,18 @@ const times = (n: number, passed: boolean): boolean[] => Array.from({ length: n 
 describe('difficulty, time limits and Olympus exams', () => {
   it('maps levels to difficulties at every decade boundary', () => {
     expect([1, 9, 10, 19, 20, 29, 30, 39, 40, 49, 50, 120].map(difficultyForLevel)).toEqual([
-      'basic', 'basic', 'intermediate', 'intermediate', 'advanced', 'advanced',
-      'expert', 'expert', 'master', 'master', 'legendary', 'legendary',
+      'basic',
+      'basic',
+      'intermediate',
+      'intermediate',
+      'advanced',
+      'advanced',
+      'expert',
+      'expert',
+      'master',
+      'master',
+      'legendary',
+      'legendary',
     ]);
   });
 
@@ -50,7 +60,16 @@ describe('difficulty, time limits and Olympus exams', () => {
 
   it('makes every 5th exam an Olympus exam and no other', () => {
     expect([1, 2, 3, 4, 5, 6, 9, 10, 11, 15].map((n) => isOlympusExam(n))).toEqual([
-      false, false, false, false, true, false, false, true, false, true,
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      false,
+      true,
     ]);
     expect(() => isOlympusExam(0)).toThrow(RangeError);
   });
@@ -61,8 +80,18 @@ describe('difficulty, time limits and Olympus exams', () => {
   });
 
   it('requires a code item in exactly the four code categories', () => {
-    const withCode: ExamCategory[] = ['code_quality', 'performance_optimization', 'experimental_validation', 'innovation_capability'];
-    const without: ExamCategory[] = ['knowledge_verification', 'cross_ai_collaboration', 'self_improvement', 'security_awareness'];
+    const withCode: ExamCategory[] = [
+      'code_quality',
+      'performance_optimization',
+      'experimental_validation',
+      'innovation_capability',
+    ];
+    const without: ExamCategory[] = [
+      'knowledge_verification',
+      'cross_ai_collaboration',
+      'self_improvement',
+      'security_awareness',
+    ];
     expect(withCode.every(requiresCodeItem)).toBe(true);
     expect(without.some(requiresCodeItem)).toBe(false);
   });
@@ -75,17 +104,43 @@ describe('difficulty, time limits and Olympus exams', () => {
 
 describe('grading', () => {
   it('scores an open item as the weighted mean × 10', () => {
-    expect(openItemScore([{ weight: 2, score: 8 }, { weight: 1, score: 5 }])).toBe(70);
-    expect(openItemScore([{ weight: 0.2, score: 7 }, { weight: 0.3, score: 7 }, { weight: 0.5, score: 7 }])).toBe(70);
+    expect(
+      openItemScore([
+        { weight: 2, score: 8 },
+        { weight: 1, score: 5 },
+      ]),
+    ).toBe(70);
+    expect(
+      openItemScore([
+        { weight: 0.2, score: 7 },
+        { weight: 0.3, score: 7 },
+        { weight: 0.5, score: 7 },
+      ]),
+    ).toBe(70);
     expect(openItemScore([{ weight: 1, score: 10 }])).toBe(100);
-    expect(openItemScore([{ weight: 1, score: 0 }, { weight: 0, score: 10 }])).toBe(0);
-    expect(openItemScore([{ weight: 1, score: 7 }, { weight: 2, score: 8 }])).toBe(76.67);
+    expect(
+      openItemScore([
+        { weight: 1, score: 0 },
+        { weight: 0, score: 10 },
+      ]),
+    ).toBe(0);
+    expect(
+      openItemScore([
+        { weight: 1, score: 7 },
+        { weight: 2, score: 8 },
+      ]),
+    ).toBe(76.67);
   });
 
   it('refuses an open item with no criteria, no weight, a negative weight or a score outside 0–10', () => {
     expect(() => openItemScore([])).toThrow(RangeError);
     expect(() => openItemScore([{ weight: 0, score: 5 }])).toThrow(RangeError);
-    expect(() => openItemScore([{ weight: -1, score: 5 }, { weight: 2, score: 5 }])).toThrow(RangeError);
+    expect(() =>
+      openItemScore([
+        { weight: -1, score: 5 },
+        { weight: 2, score: 5 },
+      ]),
+    ).toThrow(RangeError);
     expect(() => openItemScore([{ weight: 1, score: 11 }])).toThrow(RangeError);
     expect(() => openItemScore([{ weight: 1, score: -1 }])).toThrow(RangeError);
   });
@@ -93,18 +148,27 @@ describe('grading', () => {
   it('gives rubric criteria ids by position, keeping the ones they were stored with', () => {
     const c = (name: string) => ({ name, weight: 1, description: `${name}?` });
     expect(withCriterionIds([c('accuracy'), c('clarity')]).map((x) => x.id)).toEqual(['c1', 'c2']);
-    expect(withCriterionIds([{ ...c('accuracy'), id: 'c1' }, c('clarity')])).toEqual([{ ...c('accuracy'), id: 'c1' }, { ...c('clarity'), id: 'c2' }]);
+    expect(withCriterionIds([{ ...c('accuracy'), id: 'c1' }, c('clarity')])).toEqual([
+      { ...c('accuracy'), id: 'c1' },
+      { ...c('clarity'), id: 'c2' },
+    ]);
   });
 
   it('matches judged criteria by id only: renamed, omitted and twice-scored criteria are missing, never 0', () => {
     const j = (id: string, score = 7) => ({ id, score, reason: `r ${id}` });
     expect(matchJudgedCriteria(['c1', 'c2'], [j(' C1 '), j('c2', 4)])).toEqual({
-      scored: new Map([['c1', { score: 7, reason: 'r  C1 ' }], ['c2', { score: 4, reason: 'r c2' }]]),
+      scored: new Map([
+        ['c1', { score: 7, reason: 'r  C1 ' }],
+        ['c2', { score: 4, reason: 'r c2' }],
+      ]),
       missing: [],
       unknown: [],
       duplicated: [],
     });
-    const m = matchJudgedCriteria(['c1', 'c2', 'c3'], [j('c1'), j('clarity'), j('c3', 2), j('c3', 9), j('constructor')]);
+    const m = matchJudgedCriteria(
+      ['c1', 'c2', 'c3'],
+      [j('c1'), j('clarity'), j('c3', 2), j('c3', 9), j('constructor')],
+    );
     expect([...m.scored.keys()]).toEqual(['c1']);
     expect(m).toMatchObject({ missing: ['c2', 'c3'], unknown: ['clarity', 'constructor'], duplicated: ['c3'] });
   });
@@ -141,16 +205,24 @@ describe('grading', () => {
 
 describe('xp', () => {
   it('awards 50 × multiplier for a pass', () => {
-    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: true, olympus: false, difficulty }))).toEqual([50, 75, 100, 150, 200, 250]);
+    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: true, olympus: false, difficulty }))).toEqual([
+      50, 75, 100, 150, 200, 250,
+    ]);
   });
 
   it('awards 75 × multiplier for an Olympus pass, rounding 112.5 up to an integer', () => {
-    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: true, olympus: true, difficulty }))).toEqual([75, 113, 150, 225, 300, 375]);
+    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: true, olympus: true, difficulty }))).toEqual([
+      75, 113, 150, 225, 300, 375,
+    ]);
   });
 
   it('awards +1 for a fail and −50 for an Olympus fail, whatever the difficulty', () => {
-    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: false, olympus: false, difficulty }))).toEqual(Array(6).fill(1));
-    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: false, olympus: true, difficulty }))).toEqual(Array(6).fill(-50));
+    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: false, olympus: false, difficulty }))).toEqual(
+      Array(6).fill(1),
+    );
+    expect(DIFFICULTIES.map((difficulty) => xpDelta({ passed: false, olympus: true, difficulty }))).toEqual(
+      Array(6).fill(-50),
+    );
   });
 
   it('never lets xp fall below 0', () => {
@@ -164,25 +236,43 @@ describe('xp', () => {
 describe('level gate', () => {
   it('rises to the highest level the xp allows when the gate is open', () => {
     expect(levelAfterExam({ level: 1, xp: 650, lastResults: times(5, true), consecutiveFailures: 0 })).toEqual({
-      level: 4, leveledUp: true, held: false, reason: null,
+      level: 4,
+      leveledUp: true,
+      held: false,
+      reason: null,
     });
   });
 
   it('levels up at a pass rate of exactly 0.8', () => {
-    const decision = levelAfterExam({ level: 1, xp: 100, lastResults: [true, false, true, true, true], consecutiveFailures: 0 });
+    const decision = levelAfterExam({
+      level: 1,
+      xp: 100,
+      lastResults: [true, false, true, true, true],
+      consecutiveFailures: 0,
+    });
     expect(decision).toMatchObject({ level: 2, leveledUp: true, held: false });
   });
 
   it('holds below 0.8 and says why, with the numbers', () => {
-    const decision = levelAfterExam({ level: 1, xp: 100, lastResults: [false, true, false, true, true], consecutiveFailures: 0 });
+    const decision = levelAfterExam({
+      level: 1,
+      xp: 100,
+      lastResults: [false, true, false, true, true],
+      consecutiveFailures: 0,
+    });
     expect(decision).toEqual({
-      level: 1, leveledUp: false, held: true, reason: 'pass rate over the last 5 exams is 0.60 (needs ≥ 0.80)',
+      level: 1,
+      leveledUp: false,
+      held: true,
+      reason: 'pass rate over the last 5 exams is 0.60 (needs ≥ 0.80)',
     });
   });
 
   it('looks only at the last 5 results', () => {
     const oldFailures = [...times(3, false), ...times(5, true)];
-    expect(levelAfterExam({ level: 1, xp: 100, lastResults: oldFailures, consecutiveFailures: 0 }).leveledUp).toBe(true);
+    expect(levelAfterExam({ level: 1, xp: 100, lastResults: oldFailures, consecutiveFailures: 0 }).leveledUp).toBe(
+      true,
+    );
     const recentFailures = [...times(5, true), true, false, false, true];
     expect(levelAfterExam({ level: 1, xp: 100, lastResults: recentFailures, consecutiveFailures: 0 }).held).toBe(true);
   });
@@ -198,25 +288,48 @@ describe('level gate', () => {
     const input = { level: 1, xp: 100, lastResults: times(5, true) };
     expect(levelAfterExam({ ...input, consecutiveFailures: 2 }).leveledUp).toBe(true);
     expect(levelAfterExam({ ...input, consecutiveFailures: 3 })).toEqual({
-      level: 1, leveledUp: false, held: true, reason: '3 consecutive failures (allows ≤ 2)',
+      level: 1,
+      leveledUp: false,
+      held: true,
+      reason: '3 consecutive failures (allows ≤ 2)',
     });
   });
 
   it('names every reason when both conditions fail', () => {
-    const decision = levelAfterExam({ level: 2, xp: 400, lastResults: [true, true, false, false, false], consecutiveFailures: 3 });
-    expect(decision.reason).toBe('pass rate over the last 5 exams is 0.40 (needs ≥ 0.80); 3 consecutive failures (allows ≤ 2)');
+    const decision = levelAfterExam({
+      level: 2,
+      xp: 400,
+      lastResults: [true, true, false, false, false],
+      consecutiveFailures: 3,
+    });
+    expect(decision.reason).toBe(
+      'pass rate over the last 5 exams is 0.40 (needs ≥ 0.80); 3 consecutive failures (allows ≤ 2)',
+    );
     expect(decision.level).toBe(2);
   });
 
   it('is not held when the xp allows no higher level, even with a closed gate', () => {
     expect(levelAfterExam({ level: 2, xp: 299, lastResults: times(5, false), consecutiveFailures: 5 })).toEqual({
-      level: 2, leveledUp: false, held: false, reason: null,
+      level: 2,
+      leveledUp: false,
+      held: false,
+      reason: null,
     });
   });
 
   it('never demotes when an Olympus fail takes xp below the level threshold', () => {
-    expect(levelAfterExam({ level: 3, xp: applyXp(310, -50), lastResults: [true, true, true, true, false], consecutiveFailures: 1 })).toEqual({
-      level: 3, leveledUp: false, held: false, reason: null,
+    expect(
+      levelAfterExam({
+        level: 3,
+        xp: applyXp(310, -50),
+        lastResults: [true, true, true, true, false],
+        consecutiveFailures: 1,
+      }),
+    ).toEqual({
+      level: 3,
+      leveledUp: false,
+      held: false,
+      reason: null,
     });
   });
 
@@ -260,7 +373,9 @@ describe('category selection', () => {
   });
 
   it('refuses a record whose time is not a timestamp', () => {
-    expect(() => selectCategory('guardian', [{ category: 'code_quality', passed: true, completedAt: 'yesterday' }])).toThrow(RangeError);
+    expect(() =>
+      selectCategory('guardian', [{ category: 'code_quality', passed: true, completedAt: 'yesterday' }]),
+    ).toThrow(RangeError);
   });
 });
 

@@ -1,4 +1,11 @@
-import { checkDiff, DiffParseError, normalizeDiff, parseUnifiedDiff, validateDiffPaths, type ParsedDiff } from '../../src/domain/diff';
+import {
+  checkDiff,
+  DiffParseError,
+  normalizeDiff,
+  parseUnifiedDiff,
+  validateDiffPaths,
+  type ParsedDiff,
+} from '../../src/domain/diff';
 
 const GIT_DIFF = `diff --git a/src/math.js b/src/math.js
 index 3b18e51..a1b2c3d 100644
@@ -49,9 +56,21 @@ const PLAIN_DIFF = `--- src/a.js\t2024-05-01 10:00:00.000000000 +0000
 -exports.a = 1;
 +exports.a = 2;`;
 
-function parsed(paths: Array<[string | null, string | null]>, extra: Partial<ParsedDiff['files'][number]> = {}): ParsedDiff {
+function parsed(
+  paths: Array<[string | null, string | null]>,
+  extra: Partial<ParsedDiff['files'][number]> = {},
+): ParsedDiff {
   return {
-    files: paths.map(([oldPath, newPath]) => ({ oldPath, newPath, status: 'modified', added: 1, removed: 0, binary: false, newMode: null, ...extra })),
+    files: paths.map(([oldPath, newPath]) => ({
+      oldPath,
+      newPath,
+      status: 'modified',
+      added: 1,
+      removed: 0,
+      binary: false,
+      newMode: null,
+      ...extra,
+    })),
     added: paths.length,
     removed: 0,
     changedLines: paths.length,
@@ -68,17 +87,43 @@ describe('parseUnifiedDiff', () => {
   it('reads a git diff with modified, added, deleted and renamed files and counts the lines', () => {
     const diff = parseUnifiedDiff(GIT_DIFF);
     expect(diff.files).toEqual([
-      { oldPath: 'src/math.js', newPath: 'src/math.js', status: 'modified', added: 3, removed: 2, binary: false, newMode: null },
+      {
+        oldPath: 'src/math.js',
+        newPath: 'src/math.js',
+        status: 'modified',
+        added: 3,
+        removed: 2,
+        binary: false,
+        newMode: null,
+      },
       { oldPath: null, newPath: 'src/new.js', status: 'added', added: 2, removed: 0, binary: false, newMode: '100644' },
       { oldPath: 'old.txt', newPath: null, status: 'deleted', added: 0, removed: 1, binary: false, newMode: null },
-      { oldPath: 'docs/a.md', newPath: 'docs/b.md', status: 'renamed', added: 1, removed: 1, binary: false, newMode: null },
+      {
+        oldPath: 'docs/a.md',
+        newPath: 'docs/b.md',
+        status: 'renamed',
+        added: 1,
+        removed: 1,
+        binary: false,
+        newMode: null,
+      },
     ]);
     expect(diff).toMatchObject({ added: 6, removed: 4, changedLines: 10, pathPrefix: 'ab' });
   });
 
   it('reads a plain diff with timestamps, CRLF line ends and no final newline, keeping unprefixed paths as they are', () => {
     const diff = parseUnifiedDiff(PLAIN_DIFF.replace(/\n/g, '\r\n'));
-    expect(diff.files).toEqual([{ oldPath: 'src/a.js', newPath: 'src/a.js', status: 'modified', added: 1, removed: 1, binary: false, newMode: null }]);
+    expect(diff.files).toEqual([
+      {
+        oldPath: 'src/a.js',
+        newPath: 'src/a.js',
+        status: 'modified',
+        added: 1,
+        removed: 1,
+        binary: false,
+        newMode: null,
+      },
+    ]);
     expect(diff.pathPrefix).toBe('none');
   });
 
@@ -95,12 +140,22 @@ describe('parseUnifiedDiff', () => {
     );
     expect(diff.files).toEqual([
       { oldPath: 'x y.js', newPath: 'z.js', status: 'renamed', added: 0, removed: 0, binary: false, newMode: null },
-      { oldPath: 'run.sh', newPath: 'run.sh', status: 'modified', added: 0, removed: 0, binary: false, newMode: '100755' },
+      {
+        oldPath: 'run.sh',
+        newPath: 'run.sh',
+        status: 'modified',
+        added: 0,
+        removed: 0,
+        binary: false,
+        newMode: '100755',
+      },
     ]);
   });
 
   it('decodes git-quoted paths', () => {
-    const diff = parseUnifiedDiff('diff --git "a/caf\\303\\251.txt" "b/caf\\303\\251.txt"\n--- "a/caf\\303\\251.txt"\n+++ "b/caf\\303\\251.txt"\n@@ -1 +1 @@\n-a\n+b\n');
+    const diff = parseUnifiedDiff(
+      'diff --git "a/caf\\303\\251.txt" "b/caf\\303\\251.txt"\n--- "a/caf\\303\\251.txt"\n+++ "b/caf\\303\\251.txt"\n@@ -1 +1 @@\n-a\n+b\n',
+    );
     expect(diff.files[0]?.newPath).toBe('café.txt');
   });
 
@@ -126,10 +181,18 @@ describe('parseUnifiedDiff', () => {
     ['garbage', 'this is not a diff at all', /no file changes found/],
     ['an empty text', '', /no file changes found/],
     ['a hunk outside a file', '@@ -1 +1 @@\n-a\n+b\n', /line 1: hunk header "@@ -1 \+1 @@" is not inside a file/],
-    ['a malformed hunk header', '--- a/f\n+++ b/f\n@@ -1,x +1 @@\n-a\n+b\n', /file "f", hunk 1 \(line 3\): malformed hunk header "@@ -1,x \+1 @@"/],
+    [
+      'a malformed hunk header',
+      '--- a/f\n+++ b/f\n@@ -1,x +1 @@\n-a\n+b\n',
+      /file "f", hunk 1 \(line 3\): malformed hunk header "@@ -1,x \+1 @@"/,
+    ],
     ['a header without @@ at the end', '--- a/f\n+++ b/f\n@@ -1 +1\n-a\n+b\n', /malformed hunk header/],
     ['a file without hunks', '--- a/f\n+++ b/f\n', /file "f": no changes/],
-    ['diff --git names that disagree with ---', 'diff --git a/f b/f\n--- a/g\n+++ b/g\n@@ -1 +1 @@\n-a\n+b\n', /does not match its "diff --git" line/],
+    [
+      'diff --git names that disagree with ---',
+      'diff --git a/f b/f\n--- a/g\n+++ b/g\n@@ -1 +1 @@\n-a\n+b\n',
+      /does not match its "diff --git" line/,
+    ],
   ])('refuses %s', (_name, text, message) => {
     expect(() => parseUnifiedDiff(text)).toThrow(DiffParseError);
     expect(() => parseUnifiedDiff(text)).toThrow(message);
@@ -143,7 +206,9 @@ describe('parseUnifiedDiff', () => {
   });
 
   it('names the hunk whose body is longer than its header says', () => {
-    expect(() => parseUnifiedDiff('--- a/f.js\n+++ b/f.js\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n+d\n')).toThrow(/file "f.js", hunk 1 .* promises 2 old and 2 new lines but the body has 2 old .* and 3 new/);
+    expect(() => parseUnifiedDiff('--- a/f.js\n+++ b/f.js\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n+d\n')).toThrow(
+      /file "f.js", hunk 1 .* promises 2 old and 2 new lines but the body has 2 old .* and 3 new/,
+    );
   });
 
   it('does not run a short hunk into the next plain file header', () => {
@@ -154,7 +219,15 @@ describe('parseUnifiedDiff', () => {
 
 describe('validateDiffPaths', () => {
   it('accepts ordinary relative paths', () => {
-    expect(validateDiffPaths(parsed([['src/a.js', 'src/a.js'], [null, 'docs/new file.md'], ['old.txt', null]]))).toEqual([]);
+    expect(
+      validateDiffPaths(
+        parsed([
+          ['src/a.js', 'src/a.js'],
+          [null, 'docs/new file.md'],
+          ['old.txt', null],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it.each([
@@ -177,23 +250,47 @@ describe('validateDiffPaths', () => {
   });
 
   it('refuses binary changes, symlinks, submodules, forbidden paths and mixed prefixes', () => {
-    expect(validateDiffPaths(parsed([['logo.png', 'logo.png']], { binary: true }))).toEqual(['path "logo.png": binary changes are not accepted']);
-    expect(validateDiffPaths(parsed([[null, 'link']], { newMode: '120000' }))).toEqual(['path "link": symbolic links are not accepted']);
-    expect(validateDiffPaths(parsed([[null, 'vendor/lib']], { newMode: '160000' }))).toEqual(['path "vendor/lib": submodules are not accepted']);
-    expect(validateDiffPaths(parsed([['.github/workflows/ci.yml', '.github/workflows/ci.yml'], ['src/a.js', 'src/a.js']]), { forbidden: ['.github/'] })).toEqual([
-      'path ".github/workflows/ci.yml": is under the forbidden path ".github"',
+    expect(validateDiffPaths(parsed([['logo.png', 'logo.png']], { binary: true }))).toEqual([
+      'path "logo.png": binary changes are not accepted',
     ]);
-    expect(validateDiffPaths(parseUnifiedDiff(`${modify('a.js')}--- b.js\n+++ b.js\n@@ -1 +1 @@\n-a\n+b\n`))).toEqual(['the diff mixes a/ b/ prefixed paths with unprefixed ones']);
+    expect(validateDiffPaths(parsed([[null, 'link']], { newMode: '120000' }))).toEqual([
+      'path "link": symbolic links are not accepted',
+    ]);
+    expect(validateDiffPaths(parsed([[null, 'vendor/lib']], { newMode: '160000' }))).toEqual([
+      'path "vendor/lib": submodules are not accepted',
+    ]);
+    expect(
+      validateDiffPaths(
+        parsed([
+          ['.github/workflows/ci.yml', '.github/workflows/ci.yml'],
+          ['src/a.js', 'src/a.js'],
+        ]),
+        { forbidden: ['.github/'] },
+      ),
+    ).toEqual(['path ".github/workflows/ci.yml": is under the forbidden path ".github"']);
+    expect(validateDiffPaths(parseUnifiedDiff(`${modify('a.js')}--- b.js\n+++ b.js\n@@ -1 +1 @@\n-a\n+b\n`))).toEqual([
+      'the diff mixes a/ b/ prefixed paths with unprefixed ones',
+    ]);
   });
 });
 
 describe('checkDiff', () => {
   it('accepts a small valid diff and lists its files (the old path of a deletion)', () => {
-    expect(checkDiff(GIT_DIFF, { maxChangedLines: 200 })).toEqual({ ok: true, problems: [], files: ['src/math.js', 'src/new.js', 'old.txt', 'docs/b.md'], changedLines: 10 });
+    expect(checkDiff(GIT_DIFF, { maxChangedLines: 200 })).toEqual({
+      ok: true,
+      problems: [],
+      files: ['src/math.js', 'src/new.js', 'old.txt', 'docs/b.md'],
+      changedLines: 10,
+    });
   });
 
   it('turns a parse error into one problem', () => {
-    expect(checkDiff('nonsense', { maxChangedLines: 200 })).toEqual({ ok: false, problems: [expect.stringMatching(/no file changes found/)], files: [], changedLines: 0 });
+    expect(checkDiff('nonsense', { maxChangedLines: 200 })).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/no file changes found/)],
+      files: [],
+      changedLines: 0,
+    });
   });
 
   it('refuses a diff over the size limit, naming both numbers', () => {
@@ -211,7 +308,8 @@ describe('checkDiff', () => {
 });
 
 describe('normalizeDiff', () => {
-  const plain = '--- a/src/math.js\n+++ b/src/math.js\n@@ -1,3 +1,3 @@\n function add(a, b) {\n-  return a - b;\n+  return a + b;\n }\n';
+  const plain =
+    '--- a/src/math.js\n+++ b/src/math.js\n@@ -1,3 +1,3 @@\n function add(a, b) {\n-  return a - b;\n+  return a + b;\n }\n';
 
   it('ignores CRLF, git metadata, timestamps, prefixes, trailing spaces, section text and trailing empty lines', () => {
     const noisy =

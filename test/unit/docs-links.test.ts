@@ -63,7 +63,8 @@ function parseMarkdown(text: string): Page {
     }
     for (const m of raw.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) if (m[1] !== undefined) anchors.add(m[1]);
     const line = raw.replace(/`[^`]*`/g, '');
-    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) if (m[1] !== undefined) links.push({ line: i + 1, target: m[1] });
+    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+      if (m[1] !== undefined) links.push({ line: i + 1, target: m[1] });
     const reference = /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/.exec(line);
     if (reference?.[1] !== undefined) links.push({ line: i + 1, target: reference[1] });
   });
@@ -89,7 +90,14 @@ function brokenLinks(root: string, files: string[]): string[] {
       const hash = target.indexOf('#');
       const filePart = hash === -1 ? target : target.slice(0, hash);
       const anchor = hash === -1 ? null : decodeURIComponent(target.slice(hash + 1));
-      const resolved = filePart === '' ? file : path.normalize(filePart.startsWith('/') ? filePart.slice(1) : path.join(path.dirname(file), decodeURIComponent(filePart)));
+      const resolved =
+        filePart === ''
+          ? file
+          : path.normalize(
+              filePart.startsWith('/')
+                ? filePart.slice(1)
+                : path.join(path.dirname(file), decodeURIComponent(filePart)),
+            );
       if (resolved.startsWith('..') || path.isAbsolute(resolved)) {
         problems.push(`${where} — outside the repository`);
         continue;
@@ -103,7 +111,8 @@ function brokenLinks(root: string, files: string[]): string[] {
         problems.push(`${where} — an anchor into a file that is not markdown`);
         continue;
       }
-      if (!page(resolved).anchors.has(anchor)) problems.push(`${where} — ${resolved} has no heading with anchor #${anchor}`);
+      if (!page(resolved).anchors.has(anchor))
+        problems.push(`${where} — ${resolved} has no heading with anchor #${anchor}`);
     }
   }
   return problems;
@@ -119,21 +128,39 @@ function docsFiles(): string[] {
 describe('documentation links', () => {
   it('slugs headings as GitHub does', () => {
     expect(githubSlug('Task queues and workers')).toBe('task-queues-and-workers');
-    expect(githubSlug('What an operator may safely do in the Temporal UI')).toBe('what-an-operator-may-safely-do-in-the-temporal-ui');
+    expect(githubSlug('What an operator may safely do in the Temporal UI')).toBe(
+      'what-an-operator-may-safely-do-in-the-temporal-ui',
+    );
     expect(githubSlug('Live progress and notifications')).toBe('live-progress-and-notifications');
     expect(githubSlug('`WORKER_QUEUES` — the kinds of work (v2)')).toBe('worker_queues--the-kinds-of-work-v2');
     expect(githubSlug('[Rules](configuration.md#rules) & *budgets*')).toBe('rules--budgets');
   });
 
   it('numbers repeated headings, ignores headings and links in code', () => {
-    const { anchors, links } = parseMarkdown(['# A', '## Same', '## Same', '```bash', '# a comment', '[x](nowhere.md)', '```', 'see `[y](nor-here.md)` and [z](z.md#b)'].join('\n'));
+    const { anchors, links } = parseMarkdown(
+      [
+        '# A',
+        '## Same',
+        '## Same',
+        '```bash',
+        '# a comment',
+        '[x](nowhere.md)',
+        '```',
+        'see `[y](nor-here.md)` and [z](z.md#b)',
+      ].join('\n'),
+    );
     expect([...anchors]).toEqual(['a', 'same', 'same-1']);
     expect(links).toEqual([{ line: 8, target: 'z.md#b' }]);
   });
 
   it('finds a missing file, a missing anchor and a link out of the repository', () => {
     const fixture = path.join(ROOT, 'test/fixtures/docs-links');
-    expect(brokenLinks(fixture, ['index.md']).map((p) => p.replace(/ — .*/, ''))).toEqual(['index.md:3: missing.md', 'index.md:4: other.md#nope', 'index.md:5: #nope', 'index.md:6: ../../outside.md']);
+    expect(brokenLinks(fixture, ['index.md']).map((p) => p.replace(/ — .*/, ''))).toEqual([
+      'index.md:3: missing.md',
+      'index.md:4: other.md#nope',
+      'index.md:5: #nope',
+      'index.md:6: ../../outside.md',
+    ]);
   });
 
   it('every relative link and anchor in README.md and docs/*.md resolves', () => {

@@ -4,7 +4,11 @@ const NOW = '2026-03-10T12:00:00.000Z';
 const hoursBefore = (hours: number, extraMs = 0): string =>
   new Date(Date.parse(NOW) - hours * 3_600_000 - extraMs).toISOString();
 const eligibleAgent: EligibilityInput = {
-  status: 'active', lastPassedAt: hoursBefore(2), consecutiveFailures: 0, openProposals: 0, now: NOW,
+  status: 'active',
+  lastPassedAt: hoursBefore(2),
+  consecutiveFailures: 0,
+  openProposals: 0,
+  now: NOW,
 };
 
 describe('proposal eligibility', () => {
@@ -14,7 +18,10 @@ describe('proposal eligibility', () => {
     expect(decision.reasons).toHaveLength(1);
     expect(decision.reasons[0]).toMatch(/^eligible: /);
     expect(decision.checks.map((c) => [c.rule, c.ok])).toEqual([
-      ['active', true], ['recent_pass', true], ['consecutive_failures', true], ['open_proposals', true],
+      ['active', true],
+      ['recent_pass', true],
+      ['consecutive_failures', true],
+      ['open_proposals', true],
     ]);
   });
 
@@ -25,7 +32,8 @@ describe('proposal eligibility', () => {
 
   it('refuses an agent that never passed an exam', () => {
     expect(proposalEligibility({ ...eligibleAgent, lastPassedAt: null })).toMatchObject({
-      eligible: false, reasons: ['has never passed an exam'],
+      eligible: false,
+      reasons: ['has never passed an exam'],
     });
   });
 
@@ -39,19 +47,27 @@ describe('proposal eligibility', () => {
   it('allows 3 consecutive failures and refuses 4', () => {
     expect(proposalEligibility({ ...eligibleAgent, consecutiveFailures: 3 }).eligible).toBe(true);
     expect(proposalEligibility({ ...eligibleAgent, consecutiveFailures: 4 })).toMatchObject({
-      eligible: false, reasons: ['has 4 consecutive failures (allows ≤ 3)'],
+      eligible: false,
+      reasons: ['has 4 consecutive failures (allows ≤ 3)'],
     });
   });
 
   it('allows 4 open proposals and refuses 5', () => {
     expect(proposalEligibility({ ...eligibleAgent, openProposals: 4 }).eligible).toBe(true);
     expect(proposalEligibility({ ...eligibleAgent, openProposals: 5 })).toMatchObject({
-      eligible: false, reasons: ['has 5 open proposals (allows fewer than 5)'],
+      eligible: false,
+      reasons: ['has 5 open proposals (allows fewer than 5)'],
     });
   });
 
   it('lists every failed condition', () => {
-    const decision = proposalEligibility({ status: 'paused', lastPassedAt: null, consecutiveFailures: 4, openProposals: 5, now: NOW });
+    const decision = proposalEligibility({
+      status: 'paused',
+      lastPassedAt: null,
+      consecutiveFailures: 4,
+      openProposals: 5,
+      now: NOW,
+    });
     expect(decision.eligible).toBe(false);
     expect(decision.reasons).toHaveLength(4);
     expect(decision.checks.every((c) => !c.ok)).toBe(true);

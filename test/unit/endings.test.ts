@@ -13,5 +13,6 @@ it('ends a row as failed when its workflow failed or completed without ending it
 });
 
 it('leaves a row alone while its workflow may still end it', () => {
-  for (const s of ['RUNNING', 'PAUSED', 'CONTINUED_AS_NEW', 'UNKNOWN', 'UNSPECIFIED'] as const) expect(endingFor(s)).toBeNull();
+  for (const s of ['RUNNING', 'PAUSED', 'CONTINUED_AS_NEW', 'UNKNOWN', 'UNSPECIFIED'] as const)
+    expect(endingFor(s)).toBeNull();
 });

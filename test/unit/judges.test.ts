@@ -19,26 +19,58 @@ describe('krippendorffAlphaInterval', () => {
   it('gives 0.849 on Krippendorff’s textbook example (4 coders, 12 units, missing values)', () => {
     // Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4-observer example: interval α = 0.849.
     const units = [
-      [1, 1, null, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3], [2, 2, 2, 2], [1, 2, 3, 4],
-      [4, 4, 4, 4], [1, 1, 2, 1], [2, 2, 2, 2], [null, 5, 5, 5], [null, null, 1, 1], [null, 3, null, null],
+      [1, 1, null, 1],
+      [2, 2, 3, 2],
+      [3, 3, 3, 3],
+      [3, 3, 3, 3],
+      [2, 2, 2, 2],
+      [1, 2, 3, 4],
+      [4, 4, 4, 4],
+      [1, 1, 2, 1],
+      [2, 2, 2, 2],
+      [null, 5, 5, 5],
+      [null, null, 1, 1],
+      [null, 3, null, null],
     ];
     expect(krippendorffAlphaInterval(units)).toBeCloseTo(0.849, 3);
   });
 
   it('is 1 for perfect agreement with variation, null without variation or pairable values', () => {
-    expect(krippendorffAlphaInterval([[1, 1], [5, 5], [9, 9]])).toBe(1);
-    expect(krippendorffAlphaInterval([[4, 4], [4, 4]])).toBeNull();
+    expect(
+      krippendorffAlphaInterval([
+        [1, 1],
+        [5, 5],
+        [9, 9],
+      ]),
+    ).toBe(1);
+    expect(
+      krippendorffAlphaInterval([
+        [4, 4],
+        [4, 4],
+      ]),
+    ).toBeNull();
     expect(krippendorffAlphaInterval([[4, null], [3]])).toBeNull();
   });
 
   it('goes below 0 when judges disagree systematically', () => {
-    expect(krippendorffAlphaInterval([[0, 10], [10, 0], [0, 10]]) ?? 1).toBeLessThan(0);
+    expect(
+      krippendorffAlphaInterval([
+        [0, 10],
+        [10, 0],
+        [0, 10],
+      ]) ?? 1,
+    ).toBeLessThan(0);
   });
 });
 
 describe('meanAbsoluteDifference', () => {
   it('averages |a − b|', () => {
-    expect(meanAbsoluteDifference([{ a: 80, b: 70 }, { a: 50, b: 55 }])).toBe(7.5);
+    expect(
+      meanAbsoluteDifference([
+        { a: 80, b: 70 },
+        { a: 50, b: 55 },
+      ]),
+    ).toBe(7.5);
     expect(meanAbsoluteDifference([])).toBeNull();
   });
 });
@@ -58,12 +90,23 @@ describe('examModels', () => {
   });
 
   it('keeps LLM_PROFILE_JUDGE when it is not the answering model, else looks further', () => {
-    expect(examModels(set({ primary: openai, fallback: claude, judge: openaiBig }), openai)).toMatchObject({ judge: 'openai:gpt-4o', judgeIndependence: 'different_model', auditJudge: 'anthropic:claude-3-5-haiku-latest' });
-    expect(examModels(set({ primary: openai, fallback: claude, judge: openai }), openai)).toMatchObject({ judge: 'anthropic:claude-3-5-haiku-latest', judgeIndependence: 'independent_provider' });
+    expect(examModels(set({ primary: openai, fallback: claude, judge: openaiBig }), openai)).toMatchObject({
+      judge: 'openai:gpt-4o',
+      judgeIndependence: 'different_model',
+      auditJudge: 'anthropic:claude-3-5-haiku-latest',
+    });
+    expect(examModels(set({ primary: openai, fallback: claude, judge: openai }), openai)).toMatchObject({
+      judge: 'anthropic:claude-3-5-haiku-latest',
+      judgeIndependence: 'independent_provider',
+    });
   });
 
   it('takes another model of the same provider when there is no other provider', () => {
-    expect(examModels(set({ primary: openai, examiner: openaiBig }), openai)).toMatchObject({ judge: 'openai:gpt-4o', judgeIndependence: 'different_model', examiner: 'openai:gpt-4o' });
+    expect(examModels(set({ primary: openai, examiner: openaiBig }), openai)).toMatchObject({
+      judge: 'openai:gpt-4o',
+      judgeIndependence: 'different_model',
+      examiner: 'openai:gpt-4o',
+    });
   });
 
   it('records same_model when only one model is configured', () => {
@@ -78,7 +121,10 @@ describe('examModels', () => {
   });
 
   it('judges an agent answering with the fallback provider by the primary', () => {
-    expect(examModels(set({ primary: openai, fallback: claude }), claude)).toMatchObject({ judge: 'openai:gpt-4o-mini', judgeIndependence: 'independent_provider' });
+    expect(examModels(set({ primary: openai, fallback: claude }), claude)).toMatchObject({
+      judge: 'openai:gpt-4o-mini',
+      judgeIndependence: 'independent_provider',
+    });
   });
 });
 
@@ -111,9 +157,15 @@ describe('agreementByJudge', () => {
 
 describe('judge agreement configuration', () => {
   it('refuses an audit sample rate outside 0–1 and defaults to 0.1', () => {
-    expect(configProblems({ CUSTODY_AUDIT_SAMPLE_RATE: '1.5' })).toEqual([expect.stringMatching(/^CUSTODY_AUDIT_SAMPLE_RATE: /)]);
-    expect(configProblems({ CUSTODY_AUDIT_SAMPLE_RATE: '-0.1' })).toEqual([expect.stringMatching(/^CUSTODY_AUDIT_SAMPLE_RATE: /)]);
-    expect(configProblems({ CUSTODY_JUDGE_MIN_ALPHA: '2' })).toEqual([expect.stringMatching(/^CUSTODY_JUDGE_MIN_ALPHA: /)]);
+    expect(configProblems({ CUSTODY_AUDIT_SAMPLE_RATE: '1.5' })).toEqual([
+      expect.stringMatching(/^CUSTODY_AUDIT_SAMPLE_RATE: /),
+    ]);
+    expect(configProblems({ CUSTODY_AUDIT_SAMPLE_RATE: '-0.1' })).toEqual([
+      expect.stringMatching(/^CUSTODY_AUDIT_SAMPLE_RATE: /),
+    ]);
+    expect(configProblems({ CUSTODY_JUDGE_MIN_ALPHA: '2' })).toEqual([
+      expect.stringMatching(/^CUSTODY_JUDGE_MIN_ALPHA: /),
+    ]);
     expect(loadConfig({}).judges).toEqual({ auditSampleRate: 0.1, minAlpha: 0.667, minPairs: 5, windowDays: 30 });
   });
 });

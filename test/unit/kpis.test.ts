@@ -28,22 +28,42 @@ describe('quantileFromBuckets (Prometheus histogram_quantile)', () => {
   });
 
   it('interpolates from 0 in the first bucket and ignores bucket order', () => {
-    expect(quantileFromBuckets(0.95, [{ le: inf, count: 100 }, { le: 0.1, count: 100 }])).toBeCloseTo(0.095, 12);
+    expect(
+      quantileFromBuckets(0.95, [
+        { le: inf, count: 100 },
+        { le: 0.1, count: 100 },
+      ]),
+    ).toBeCloseTo(0.095, 12);
   });
 
   it('reports the highest finite bound when the rank falls in +Inf', () => {
-    expect(quantileFromBuckets(0.95, [{ le: 5, count: 90 }, { le: inf, count: 100 }])).toBe(5);
+    expect(
+      quantileFromBuckets(0.95, [
+        { le: 5, count: 90 },
+        { le: inf, count: 100 },
+      ]),
+    ).toBe(5);
   });
 
   it('stays at or under a bucket bound exactly when 95 % of observations are at or under it', () => {
-    const at = (under: number) => quantileFromBuckets(0.95, [{ le: 0.2, count: under }, { le: 0.5, count: 100 }, { le: inf, count: 100 }]) ?? NaN;
+    const at = (under: number) =>
+      quantileFromBuckets(0.95, [
+        { le: 0.2, count: under },
+        { le: 0.5, count: 100 },
+        { le: inf, count: 100 },
+      ]) ?? NaN;
     expect(at(95)).toBeLessThanOrEqual(0.2);
     expect(at(94)).toBeGreaterThan(0.2);
   });
 
   it('is null with no observations and refuses a quantile outside (0, 1]', () => {
     expect(quantileFromBuckets(0.95, [])).toBeNull();
-    expect(quantileFromBuckets(0.95, [{ le: 0.1, count: 0 }, { le: inf, count: 0 }])).toBeNull();
+    expect(
+      quantileFromBuckets(0.95, [
+        { le: 0.1, count: 0 },
+        { le: inf, count: 0 },
+      ]),
+    ).toBeNull();
     expect(() => quantileFromBuckets(1.5, [])).toThrow(RangeError);
     expect(() => quantileFromBuckets(0, [])).toThrow(RangeError);
   });
@@ -67,9 +87,13 @@ describe('reading prom-client instruments', () => {
 
   it('measures the API p95 from the process histogram, without SSE streams, and says when there is no data', async () => {
     const metrics = createMetrics();
-    expect(await apiResponseTimeP95(metrics)).toMatchObject({ value: null, detail: expect.stringMatching(/no API request/) });
+    expect(await apiResponseTimeP95(metrics)).toMatchObject({
+      value: null,
+      detail: expect.stringMatching(/no API request/),
+    });
     // 19 requests of 6 ms and one slow one: rank 19 of 20 is the last of the 19 in (5 ms, 10 ms], so the bucket's top.
-    for (let i = 0; i < 19; i++) metrics.httpRequestDuration.observe({ method: 'GET', route: '/api/agents', status: '200' }, 0.006);
+    for (let i = 0; i < 19; i++)
+      metrics.httpRequestDuration.observe({ method: 'GET', route: '/api/agents', status: '200' }, 0.006);
     metrics.httpRequestDuration.observe({ method: 'GET', route: '/api/agents', status: '200' }, 0.3);
     metrics.httpRequestDuration.observe({ method: 'GET', route: '/api/workflows/:id/events', status: '200' }, 60);
     const m = await apiResponseTimeP95(metrics);
@@ -124,7 +148,12 @@ describe('rates and targets', () => {
 
   it('defines the seven KPIs of ARCHITECTURE §8 and judge agreement (issue 15) with their targets', () => {
     expect(KPI_NAMES).toHaveLength(8);
-    const targets = Object.fromEntries(KPI_NAMES.map((n) => [n, `${KPI_DEFINITIONS[n].comparator} ${KPI_DEFINITIONS[n].target} ${KPI_DEFINITIONS[n].unit}`]));
+    const targets = Object.fromEntries(
+      KPI_NAMES.map((n) => [
+        n,
+        `${KPI_DEFINITIONS[n].comparator} ${KPI_DEFINITIONS[n].target} ${KPI_DEFINITIONS[n].unit}`,
+      ]),
+    );
     expect(targets).toEqual({
       api_response_time_p95: '<= 200 ms',
       error_rate: '<= 0.1 %',
@@ -138,8 +167,24 @@ describe('rates and targets', () => {
   });
 
   it('evaluates a measurement into the KPI the API reports', () => {
-    const kpi = evaluateKpi('exam_pass_rate', { value: 75, window: 'last 30 days', source: 'exams', detail: '3 of 4 exams passed' });
-    expect(kpi).toEqual({ name: 'exam_pass_rate', label: 'Exam pass rate', unit: '%', target: 80, comparator: '>=', value: 75, met: false, window: 'last 30 days', source: 'exams', detail: '3 of 4 exams passed' });
+    const kpi = evaluateKpi('exam_pass_rate', {
+      value: 75,
+      window: 'last 30 days',
+      source: 'exams',
+      detail: '3 of 4 exams passed',
+    });
+    expect(kpi).toEqual({
+      name: 'exam_pass_rate',
+      label: 'Exam pass rate',
+      unit: '%',
+      target: 80,
+      comparator: '>=',
+      value: 75,
+      met: false,
+      window: 'last 30 days',
+      source: 'exams',
+      detail: '3 of 4 exams passed',
+    });
     expect(evaluateKpi('exam_pass_rate', { value: null, window: 'w', source: 's', detail: 'no exam' }).met).toBeNull();
   });
 });

@@ -22,7 +22,16 @@ describe('weakestCategories', () => {
 });
 
 describe('proposal candidates', () => {
-  const f = (over: Partial<FindingForProposal>): FindingForProposal => ({ id: 'f', agentId: 'guardian', kind: 'security', severity: 'high', status: 'open', triageVerdict: null, proposed: false, ...over });
+  const f = (over: Partial<FindingForProposal>): FindingForProposal => ({
+    id: 'f',
+    agentId: 'guardian',
+    kind: 'security',
+    severity: 'high',
+    status: 'open',
+    triageVerdict: null,
+    proposed: false,
+    ...over,
+  });
 
   it('needs an open, unproposed finding not triaged as a false positive', () => {
     expect(isActionable(f({}))).toBe(true);
@@ -40,7 +49,12 @@ describe('proposal candidates', () => {
   });
 
   it('picks the most severe actionable finding, the first on ties', () => {
-    const findings = [f({ id: 'a', severity: 'medium' }), f({ id: 'b', severity: 'critical', triageVerdict: 'false_positive' }), f({ id: 'c', severity: 'high' }), f({ id: 'd', severity: 'high' })];
+    const findings = [
+      f({ id: 'a', severity: 'medium' }),
+      f({ id: 'b', severity: 'critical', triageVerdict: 'false_positive' }),
+      f({ id: 'c', severity: 'high' }),
+      f({ id: 'd', severity: 'high' }),
+    ];
     expect(bestProposalCandidate(findings)?.id).toBe('c');
     expect(bestProposalCandidate([f({ status: 'resolved' })])).toBeNull();
   });

@@ -15,7 +15,18 @@ describe('levels and ranks', () => {
 
   it('names ranks at 1, 5, 10, 20, 30, 40 and 50', () => {
     expect([1, 4, 5, 9, 10, 19, 20, 30, 40, 49, 50, 70].map(rankForLevel)).toEqual([
-      'Recruit', 'Recruit', 'Initiate', 'Initiate', 'Adept', 'Adept', 'Veteran', 'Elite', 'Master', 'Master', 'Legend', 'Legend',
+      'Recruit',
+      'Recruit',
+      'Initiate',
+      'Initiate',
+      'Adept',
+      'Adept',
+      'Veteran',
+      'Elite',
+      'Master',
+      'Master',
+      'Legend',
+      'Legend',
     ]);
   });
 });

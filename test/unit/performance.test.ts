@@ -1,4 +1,10 @@
-import { collectRepeats, parseBenchOutput, performanceVerdict, recoveredFrom, type PerformanceRules } from '../../src/domain/performance';
+import {
+  collectRepeats,
+  parseBenchOutput,
+  performanceVerdict,
+  recoveredFrom,
+  type PerformanceRules,
+} from '../../src/domain/performance';
 import { median } from '../../src/domain/custody';
 
 const RULES: PerformanceRules = { minBaseline: 3, regressionPct: 20, noiseK: 3 };
@@ -8,14 +14,17 @@ const RULES: PerformanceRules = { minBaseline: 3, regressionPct: 20, noiseK: 3 }
  * suites ran (ms, in order): the jitter a same-commit re-run really sees — up to 1.9× between two runs.
  */
 const MEASURED: Record<string, number[]> = {
-  countDuplicates: [632, 800.2, 494.1, 605.7, 795.8, 847.2, 811.1, 871.7, 707.8, 632, 568.5, 795.8, 814.9, 804.3, 818.4, 946.2],
+  countDuplicates: [
+    632, 800.2, 494.1, 605.7, 795.8, 847.2, 811.1, 871.7, 707.8, 632, 568.5, 795.8, 814.9, 804.3, 818.4, 946.2,
+  ],
   median: [118, 79, 71.4, 94.1, 124, 129.7, 120.7, 92.9, 121.5, 94.4, 103.8, 149, 114.9, 113.1, 120.8, 187],
 };
 
 /** Every (5 earlier samples, 3 repeats now) window of a series, as Conquest would see them in successive runs. */
 function windows(series: number[]): Array<{ baseline: number[]; repeats: number[] }> {
   const out = [];
-  for (let i = 0; i + 8 <= series.length; i++) out.push({ baseline: series.slice(i, i + 5), repeats: series.slice(i + 5, i + 8) });
+  for (let i = 0; i + 8 <= series.length; i++)
+    out.push({ baseline: series.slice(i, i + 5), repeats: series.slice(i + 5, i + 8) });
   return out;
 }
 
@@ -44,16 +53,25 @@ describe('performance verdicts that do not cry wolf', () => {
 
   it.each(Object.keys(MEASURED))('a real 2× slowdown of %s regresses in every window of the same jitter', (name) => {
     for (const { baseline, repeats } of windows(MEASURED[name] ?? [])) {
-      const verdict = performanceVerdict(baseline, repeats.map((ms) => ms * 2), RULES);
+      const verdict = performanceVerdict(
+        baseline,
+        repeats.map((ms) => ms * 2),
+        RULES,
+      );
       expect(verdict).toMatchObject({ regressed: true, reason: 'regressed', baselineSamples: 5 });
       expect(verdict.why).toMatch(/beyond 20 % and the measured noise/);
     }
   });
 
   /** Same-commit runs drawn from a jitter model: `sd` relative noise, a `spike` share of runs slowed by +30–70 %. */
-  function simulate(sd: number, spike: number, trials: number): { falseAlarms: number; oldRuleFalseAlarms: number; slowdownsCaught: number } {
+  function simulate(
+    sd: number,
+    spike: number,
+    trials: number,
+  ): { falseAlarms: number; oldRuleFalseAlarms: number; slowdownsCaught: number } {
     const next = random(13);
-    const sample = () => 100 * (1 + (next() + next() + next() - 1.5) * sd * 2) * (next() < spike ? 1.3 + next() * 0.4 : 1);
+    const sample = () =>
+      100 * (1 + (next() + next() + next() - 1.5) * sd * 2) * (next() < spike ? 1.3 + next() * 0.4 : 1);
     const draws = (n: number) => Array.from({ length: n }, sample);
     const result = { falseAlarms: 0, oldRuleFalseAlarms: 0, slowdownsCaught: 0 };
     for (let i = 0; i < trials; i++) {
@@ -61,7 +79,14 @@ describe('performance verdicts that do not cry wolf', () => {
       const repeats = draws(3);
       if (performanceVerdict(baseline, repeats, RULES).regressed) result.falseAlarms++;
       if ((repeats[0] ?? 0) > (baseline[4] ?? 0) * 1.2) result.oldRuleFalseAlarms++; // one run against the one before
-      if (performanceVerdict(baseline, repeats.map((ms) => ms * 2), RULES).regressed) result.slowdownsCaught++;
+      if (
+        performanceVerdict(
+          baseline,
+          repeats.map((ms) => ms * 2),
+          RULES,
+        ).regressed
+      )
+        result.slowdownsCaught++;
     }
     return result;
   }
@@ -70,7 +95,7 @@ describe('performance verdicts that do not cry wolf', () => {
     expect(simulate(0.05, 0, 2000)).toMatchObject({ falseAlarms: 0, slowdownsCaught: 2000 });
   });
 
-  it('on a contended machine (±10 % jitter, 5 % of runs spiked) false alarms drop from the old rule\'s ~13 % to under 2 %', () => {
+  it("on a contended machine (±10 % jitter, 5 % of runs spiked) false alarms drop from the old rule's ~13 % to under 2 %", () => {
     // Not zero: five baseline samples can look steadier than they are. Benchmarks run alone for this reason.
     const { falseAlarms, oldRuleFalseAlarms, slowdownsCaught } = simulate(0.1, 0.05, 2000);
     expect(oldRuleFalseAlarms / 2000).toBeGreaterThan(0.1);
@@ -79,37 +104,78 @@ describe('performance verdicts that do not cry wolf', () => {
   });
 
   it('never flags against a baseline of fewer than CONQUEST_MIN_BASELINE samples, and says so', () => {
-    expect(performanceVerdict([100], [300, 300, 300], RULES)).toMatchObject({ regressed: false, reason: 'insufficient_baseline', baselineMs: 100, change: 2, baselineSamples: 1 });
-    expect(performanceVerdict([100, 100], 1000, RULES)).toMatchObject({ regressed: false, reason: 'insufficient_baseline' });
-    expect(performanceVerdict([100, 100], 1000, RULES).why).toBe('2 earlier samples, 3 needed before a regression can be called');
-    expect(performanceVerdict([], 999)).toMatchObject({ baselineMs: null, currentMs: 999, change: null, regressed: false, reason: 'insufficient_baseline', baselineSamples: 0 });
+    expect(performanceVerdict([100], [300, 300, 300], RULES)).toMatchObject({
+      regressed: false,
+      reason: 'insufficient_baseline',
+      baselineMs: 100,
+      change: 2,
+      baselineSamples: 1,
+    });
+    expect(performanceVerdict([100, 100], 1000, RULES)).toMatchObject({
+      regressed: false,
+      reason: 'insufficient_baseline',
+    });
+    expect(performanceVerdict([100, 100], 1000, RULES).why).toBe(
+      '2 earlier samples, 3 needed before a regression can be called',
+    );
+    expect(performanceVerdict([], 999)).toMatchObject({
+      baselineMs: null,
+      currentMs: 999,
+      change: null,
+      regressed: false,
+      reason: 'insufficient_baseline',
+      baselineSamples: 0,
+    });
     expect(performanceVerdict([100, 100], 1000, { ...RULES, minBaseline: 2 })).toMatchObject({ regressed: true });
   });
 
   it('needs both the threshold and the noise: a noisy baseline absorbs +50 %, a steady one does not absorb +21 %', () => {
     const noisy = [100, 60, 140, 70, 130];
-    expect(performanceVerdict(noisy, [150, 150, 150], RULES)).toMatchObject({ regressed: false, reason: 'within_noise', baselineMs: 100, change: 0.5 });
+    expect(performanceVerdict(noisy, [150, 150, 150], RULES)).toMatchObject({
+      regressed: false,
+      reason: 'within_noise',
+      baselineMs: 100,
+      change: 0.5,
+    });
     const steady = [100, 100, 101, 99, 100];
-    expect(performanceVerdict(steady, [121, 121, 500], RULES)).toMatchObject({ regressed: true, reason: 'regressed', currentMs: 121 });
-    expect(performanceVerdict(steady, [119, 119, 119], RULES)).toMatchObject({ regressed: false, reason: 'within_threshold' });
+    expect(performanceVerdict(steady, [121, 121, 500], RULES)).toMatchObject({
+      regressed: true,
+      reason: 'regressed',
+      currentMs: 121,
+    });
+    expect(performanceVerdict(steady, [119, 119, 119], RULES)).toMatchObject({
+      regressed: false,
+      reason: 'within_threshold',
+    });
   });
 
   it('keeps the default rules when none are given: over 20 % and the noise of the last five samples', () => {
     expect(performanceVerdict([100, 100, 100, 100, 100], 120)).toMatchObject({ baselineMs: 100, regressed: false });
     expect(performanceVerdict([100, 100, 100, 100, 100], 120.1)).toMatchObject({ regressed: true });
     // Only the last five count: the slow early runs are out of the window.
-    expect(performanceVerdict([500, 500, 100, 100, 100, 100, 100], 130)).toMatchObject({ baselineMs: 100, regressed: true });
+    expect(performanceVerdict([500, 500, 100, 100, 100, 100, 100], 130)).toMatchObject({
+      baselineMs: 100,
+      regressed: true,
+    });
   });
 
   it('reads {"name","ms"} lines and ignores everything else', () => {
-    expect(parseBenchOutput('warming up\n{"name":"a","ms":12.5}\n{"name":"b"}\n{bad json\n{"name":"c","ms":-1}\n{"name":"d","ms":3}\n')).toEqual([
+    expect(
+      parseBenchOutput(
+        'warming up\n{"name":"a","ms":12.5}\n{"name":"b"}\n{bad json\n{"name":"c","ms":-1}\n{"name":"d","ms":3}\n',
+      ),
+    ).toEqual([
       { name: 'a', ms: 12.5 },
       { name: 'd', ms: 3 },
     ]);
   });
 
   it('gathers the repeats of one run per measure', () => {
-    const runs = ['{"name":"a","ms":1}\n{"name":"b","ms":5}', '{"name":"a","ms":2}', '{"name":"b","ms":6}\n{"name":"a","ms":3}'].map(parseBenchOutput);
+    const runs = [
+      '{"name":"a","ms":1}\n{"name":"b","ms":5}',
+      '{"name":"a","ms":2}',
+      '{"name":"b","ms":6}\n{"name":"a","ms":3}',
+    ].map(parseBenchOutput);
     expect(collectRepeats(runs)).toEqual([
       { name: 'a', repeats: [1, 2, 3] },
       { name: 'b', repeats: [5, 6] },

@@ -53,7 +53,11 @@ describe('skill regression', () => {
   });
 
   it('reports a drop of exactly 15 between the 10 before and the last 5', () => {
-    expect(detectRegression([...repeat(10, 80), ...repeat(5, 65)])).toEqual({ recentMean: 65, previousMean: 80, drop: 15 });
+    expect(detectRegression([...repeat(10, 80), ...repeat(5, 65)])).toEqual({
+      recentMean: 65,
+      previousMean: 80,
+      drop: 15,
+    });
   });
 
   it('does not report a drop of 14', () => {

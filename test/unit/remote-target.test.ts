@@ -8,9 +8,18 @@ import { configProblems } from '../helpers/config';
 const TOKEN = 'ghp_S3cretT0kenValue1234567890';
 
 describe('TARGET_REPO_URL', () => {
-  it.each(['file:///srv/git/lib.git', 'ssh://git@example.com/org/lib.git', 'git@example.com:org/lib.git', 'https://example.com/org/lib.git'])('accepts %s', (url) => {
+  it.each([
+    'file:///srv/git/lib.git',
+    'ssh://git@example.com/org/lib.git',
+    'git@example.com:org/lib.git',
+    'https://example.com/org/lib.git',
+  ])('accepts %s', (url) => {
     expect(gitUrlProblem(url)).toBeNull();
-    expect(loadConfig({ TARGET_REPO_URL: url, TARGET_REPO_BRANCH: 'release/2.x' }).target.remote).toMatchObject({ url, branch: 'release/2.x', fetchMinIntervalSeconds: 10 });
+    expect(loadConfig({ TARGET_REPO_URL: url, TARGET_REPO_BRANCH: 'release/2.x' }).target.remote).toMatchObject({
+      url,
+      branch: 'release/2.x',
+      fetchMinIntervalSeconds: 10,
+    });
   });
 
   it.each([
@@ -29,7 +38,10 @@ describe('TARGET_REPO_URL', () => {
   });
 
   it('is refused with TARGET_REPO_PATH, and the message never echoes the URL', () => {
-    const problems = configProblems({ TARGET_REPO_URL: 'https://example.com/org/lib.git', TARGET_REPO_PATH: '/srv/lib' });
+    const problems = configProblems({
+      TARGET_REPO_URL: 'https://example.com/org/lib.git',
+      TARGET_REPO_PATH: '/srv/lib',
+    });
     expect(problems).toEqual(['TARGET_REPO_URL: set TARGET_REPO_URL or TARGET_REPO_PATH, not both']);
     const bad = configProblems({ TARGET_REPO_URL: `https://x:${TOKEN}@example.com/lib.git` }).join('\n');
     expect(bad).toMatch(/TARGET_REPO_URL: must not carry credentials/);
@@ -37,16 +49,22 @@ describe('TARGET_REPO_URL', () => {
   });
 
   it('takes TARGET_REPO_BRANCH only with a URL, and only a plain branch name', () => {
-    expect(configProblems({ TARGET_REPO_BRANCH: 'main' })).toEqual([expect.stringMatching(/^TARGET_REPO_BRANCH: only applies with TARGET_REPO_URL/)]);
+    expect(configProblems({ TARGET_REPO_BRANCH: 'main' })).toEqual([
+      expect.stringMatching(/^TARGET_REPO_BRANCH: only applies with TARGET_REPO_URL/),
+    ]);
     for (const branch of ['-x', 'a..b', 'a b', 'x.lock', 'a/']) {
-      expect(configProblems({ TARGET_REPO_URL: 'file:///srv/lib.git', TARGET_REPO_BRANCH: branch })).toEqual([expect.stringMatching(/^TARGET_REPO_BRANCH: must be a plain branch name/)]);
+      expect(configProblems({ TARGET_REPO_URL: 'file:///srv/lib.git', TARGET_REPO_BRANCH: branch })).toEqual([
+        expect.stringMatching(/^TARGET_REPO_BRANCH: must be a plain branch name/),
+      ]);
     }
   });
 });
 
 describe('what is stored and logged of a remote', () => {
   it('redacts credentials, queries and fragments, and replaces text that is not a URL', () => {
-    expect(redactGitUrl(`https://u:${TOKEN}@example.com/org/lib.git?x=${TOKEN}#frag`)).toBe('https://example.com/org/lib.git');
+    expect(redactGitUrl(`https://u:${TOKEN}@example.com/org/lib.git?x=${TOKEN}#frag`)).toBe(
+      'https://example.com/org/lib.git',
+    );
     expect(redactGitUrl(`https://${TOKEN}@example.com/lib.git`)).toBe('https://example.com/lib.git');
     expect(redactGitUrl(`ssh://git:${TOKEN}@example.com/lib.git`)).toBe('ssh://git@example.com/lib.git');
     expect(redactGitUrl('git@example.com:org/lib.git')).toBe('git@example.com:org/lib.git');
@@ -54,11 +72,25 @@ describe('what is stored and logged of a remote', () => {
   });
 
   it('keys the repositories row and the mirror on the credential-free URL', () => {
-    const at = (url: string) => targetIdentity({ dataDir: '/data', target: { repoPath: undefined, testCmd: 'npm test', benchCmd: undefined, remote: { url, branch: undefined, fetchMinIntervalSeconds: 0, sshCommand: undefined } } });
-    expect(at('https://example.com/org/mocha.git')).toEqual({ key: 'https://example.com/org/mocha.git', name: 'mocha' });
+    const at = (url: string) =>
+      targetIdentity({
+        dataDir: '/data',
+        target: {
+          repoPath: undefined,
+          testCmd: 'npm test',
+          benchCmd: undefined,
+          remote: { url, branch: undefined, fetchMinIntervalSeconds: 0, sshCommand: undefined },
+        },
+      });
+    expect(at('https://example.com/org/mocha.git')).toEqual({
+      key: 'https://example.com/org/mocha.git',
+      name: 'mocha',
+    });
     expect(at(`https://u:${TOKEN}@example.com/org/mocha.git`).key).toBe('https://example.com/org/mocha.git');
     expect(gitUrlName('git@example.com:org/lib.git')).toBe('lib');
-    expect(mirrorDir('/data', `https://u:${TOKEN}@example.com/org/mocha.git`)).toBe(mirrorDir('/data', 'https://example.com/org/mocha.git'));
+    expect(mirrorDir('/data', `https://u:${TOKEN}@example.com/org/mocha.git`)).toBe(
+      mirrorDir('/data', 'https://example.com/org/mocha.git'),
+    );
     expect(mirrorDir('/data', 'https://example.com/org/mocha.git')).toMatch(/^\/data\/mirrors\/[0-9a-f]{16}\.git$/);
   });
 });
@@ -79,17 +111,32 @@ describe('the environment git reaches the remote with', () => {
   });
 
   it('uses the given user name, and refuses values that could inject a header', () => {
-    expect(authorizationHeader({ username: 'ci-bot', token: 't' })).toBe(`Authorization: Basic ${Buffer.from('ci-bot:t').toString('base64')}`);
+    expect(authorizationHeader({ username: 'ci-bot', token: 't' })).toBe(
+      `Authorization: Basic ${Buffer.from('ci-bot:t').toString('base64')}`,
+    );
     expect(() => authorizationHeader({ token: 'abc\r\nX-Evil: 1' })).toThrow(/malformed/);
     expect(() => authorizationHeader({ username: 'a:b', token: 't' })).toThrow(/malformed/);
     expect(() => authorizationHeader({ token: '' })).toThrow(/malformed/);
   });
 
   it('gives ssh the worker agent and a non-interactive ssh, and ignores https credentials', () => {
-    const env = remoteGitEnv({ url: 'git@example.com:org/lib.git', credentials: { token: TOKEN }, inherit: { SSH_AUTH_SOCK: '/run/agent.sock', OPENAI_API_KEY: 'sk-x' } });
-    expect(env).toEqual({ GIT_ALLOW_PROTOCOL: 'file:ssh:https', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', SSH_AUTH_SOCK: '/run/agent.sock' });
-    expect(remoteGitEnv({ url: 'ssh://git@example.com/lib.git', sshCommand: 'ssh -i /keys/deploy', inherit: {} }).GIT_SSH_COMMAND).toBe('ssh -i /keys/deploy');
-    expect(remoteGitEnv({ url: 'file:///srv/lib.git', credentials: { token: TOKEN } })).toEqual({ GIT_ALLOW_PROTOCOL: 'file:ssh:https' });
+    const env = remoteGitEnv({
+      url: 'git@example.com:org/lib.git',
+      credentials: { token: TOKEN },
+      inherit: { SSH_AUTH_SOCK: '/run/agent.sock', OPENAI_API_KEY: 'sk-x' },
+    });
+    expect(env).toEqual({
+      GIT_ALLOW_PROTOCOL: 'file:ssh:https',
+      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
+      SSH_AUTH_SOCK: '/run/agent.sock',
+    });
+    expect(
+      remoteGitEnv({ url: 'ssh://git@example.com/lib.git', sshCommand: 'ssh -i /keys/deploy', inherit: {} })
+        .GIT_SSH_COMMAND,
+    ).toBe('ssh -i /keys/deploy');
+    expect(remoteGitEnv({ url: 'file:///srv/lib.git', credentials: { token: TOKEN } })).toEqual({
+      GIT_ALLOW_PROTOCOL: 'file:ssh:https',
+    });
   });
 
   it('scrubs the token and its header form from text', () => {

@@ -1,18 +1,35 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { proposalWorkflowId, reviewShapeProblem } from '../../src/contracts';
-import { NO_REVIEW_KEY_MESSAGE, reviewSignatureProblem, reviewSigningKey, signReview } from '../../src/crypto/review-signature';
+import {
+  NO_REVIEW_KEY_MESSAGE,
+  reviewSignatureProblem,
+  reviewSigningKey,
+  signReview,
+} from '../../src/crypto/review-signature';
 
 const MINUTE = 60_000;
 const wf = proposalWorkflowId('7f1c2a9e-0000-4000-8000-000000000001');
 const now = Date.parse('2026-12-02T12:00:00.000Z');
 const key = randomBytes(32);
-const claims = { workflowId: wf, decision: 'approve' as const, reviewer: 'reviewer-ops', comment: '  Good catch.  ', issuedAt: new Date(now - MINUTE).toISOString() };
+const claims = {
+  workflowId: wf,
+  decision: 'approve' as const,
+  reviewer: 'reviewer-ops',
+  comment: '  Good catch.  ',
+  issuedAt: new Date(now - MINUTE).toISOString(),
+};
 
 describe('review signatures', () => {
   it('accepts a review signed with the key for this workflow, decision, reviewer and comment, within the max age', () => {
     const signed = signReview(key, claims);
-    expect(signed).toMatchObject({ decision: 'approve', reviewer: 'reviewer-ops', comment: 'Good catch.', issuedAt: claims.issuedAt, signature: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(signed).toMatchObject({
+      decision: 'approve',
+      reviewer: 'reviewer-ops',
+      comment: 'Good catch.',
+      issuedAt: claims.issuedAt,
+      signature: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(reviewSignatureProblem(key, wf, signed, now, 10 * MINUTE)).toBeUndefined();
     // The comment is compared normalized, as it is stored: a missing comment and an empty one are the same.
     const bare = signReview(key, { ...claims, comment: '' });
@@ -28,7 +45,9 @@ describe('review signatures', () => {
     expect(refused({ ...signed, issuedAt: new Date(now).toISOString() })).toMatch(/does not match/);
     expect(refused(signed, randomBytes(32))).toMatch(/does not match/);
     expect(refused(signed, key, proposalWorkflowId('7f1c2a9e-0000-4000-8000-000000000002'))).toMatch(/does not match/);
-    expect(refused({ ...signed, signature: signed.signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).toMatch(/does not match/);
+    expect(refused({ ...signed, signature: signed.signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).toMatch(
+      /does not match/,
+    );
     expect(refused({ ...signed, signature: undefined })).toMatch(/not signed/);
     expect(refused({ ...signed, signature: 'A'.repeat(64) })).toMatch(/malformed/);
     expect(refused({ ...signed, signature: signed.signature.slice(2) })).toMatch(/malformed/);
@@ -49,7 +68,9 @@ describe('review signatures', () => {
   it('derives the key from REVIEW_SIGNING_KEY, else DATA_ENCRYPTION_KEY; production refuses to start without either', () => {
     const secret = 'x'.repeat(40);
     const dataKey = randomBytes(32).toString('hex');
-    const own = reviewSigningKey(loadConfig({ NODE_ENV: 'production', REVIEW_SIGNING_KEY: secret, DATA_ENCRYPTION_KEY: dataKey }));
+    const own = reviewSigningKey(
+      loadConfig({ NODE_ENV: 'production', REVIEW_SIGNING_KEY: secret, DATA_ENCRYPTION_KEY: dataKey }),
+    );
     const derived = reviewSigningKey(loadConfig({ NODE_ENV: 'production', DATA_ENCRYPTION_KEY: dataKey }));
     expect(own.source).toBe('REVIEW_SIGNING_KEY');
     expect(derived.source).toBe('DATA_ENCRYPTION_KEY');

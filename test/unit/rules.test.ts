@@ -1,6 +1,13 @@
 import { loadConfig } from '../../src/config';
 import { RULE_VARS } from '../../src/config-rules';
-import { isBorderline, isOlympusExam, levelAfterExam, passMarkFor, selectCategory, xpDelta } from '../../src/domain/custody';
+import {
+  isBorderline,
+  isOlympusExam,
+  levelAfterExam,
+  passMarkFor,
+  selectCategory,
+  xpDelta,
+} from '../../src/domain/custody';
 import { proposalEligibility } from '../../src/domain/eligibility';
 import { detectRegression, updateRating } from '../../src/domain/ratings';
 import { DEFAULT_RULES, examRules } from '../../src/domain/rules';
@@ -40,12 +47,19 @@ describe('rules by configuration', () => {
   });
 
   it('takes an empty variable as unset, not as 0', () => {
-    expect(loadConfig({ CUSTODY_PASS_MARK: '', CUSTODY_XP_MULTIPLIERS: ' ' }).rules).toMatchObject({ passMark: 70, xpMultipliers: DEFAULT_RULES.xpMultipliers });
+    expect(loadConfig({ CUSTODY_PASS_MARK: '', CUSTODY_XP_MULTIPLIERS: ' ' }).rules).toMatchObject({
+      passMark: 70,
+      xpMultipliers: DEFAULT_RULES.xpMultipliers,
+    });
   });
 
   it('refuses to start on a pass mark outside 0–100, naming the variable', () => {
-    expect(configProblems({ CUSTODY_PASS_MARK: '101' })).toEqual(['CUSTODY_PASS_MARK: must be from 0 to 100 (got "101")']);
-    expect(configProblems({ CUSTODY_OLYMPUS_PASS_MARK: '-1' })).toEqual(['CUSTODY_OLYMPUS_PASS_MARK: must be from 0 to 100 (got "-1")']);
+    expect(configProblems({ CUSTODY_PASS_MARK: '101' })).toEqual([
+      'CUSTODY_PASS_MARK: must be from 0 to 100 (got "101")',
+    ]);
+    expect(configProblems({ CUSTODY_OLYMPUS_PASS_MARK: '-1' })).toEqual([
+      'CUSTODY_OLYMPUS_PASS_MARK: must be from 0 to 100 (got "-1")',
+    ]);
     expect(configProblems({ CUSTODY_PASS_MARK: 'seventy' })[0]).toMatch(/^CUSTODY_PASS_MARK: /);
   });
 
@@ -109,16 +123,27 @@ describe('domain functions under non-default rules', () => {
   it('pass marks, Olympus cadence and the borderline margin', () => {
     expect([passMarkFor(false, rules), passMarkFor(true, rules)]).toEqual([60, 85]);
     expect([3, 5, 6].map((n) => isOlympusExam(n, rules.olympusEvery))).toEqual([true, false, true]);
-    expect([57.99, 58, 62, 62.01].map((s) => isBorderline(s, 60, rules.borderlineMargin))).toEqual([false, true, true, false]);
+    expect([57.99, 58, 62, 62.01].map((s) => isBorderline(s, 60, rules.borderlineMargin))).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
     expect(isBorderline(65, 70, undefined)).toBe(true);
   });
 
   it('XP and the level gate', () => {
     expect(xpDelta({ passed: true, olympus: false, difficulty: 'advanced' }, rules)).toBe(40);
     // Only the last 2 results count: the failure 3 exams ago no longer holds the level.
-    expect(levelAfterExam({ level: 1, xp: 100, lastResults: [false, true, true], consecutiveFailures: 0 }, rules).leveledUp).toBe(true);
-    expect(levelAfterExam({ level: 1, xp: 100, lastResults: [false, true, true], consecutiveFailures: 0 }).held).toBe(true);
-    expect(levelAfterExam({ level: 1, xp: 100, lastResults: [true, true], consecutiveFailures: 1 }, rules).reason).toBe('1 consecutive failures (allows ≤ 0)');
+    expect(
+      levelAfterExam({ level: 1, xp: 100, lastResults: [false, true, true], consecutiveFailures: 0 }, rules).leveledUp,
+    ).toBe(true);
+    expect(levelAfterExam({ level: 1, xp: 100, lastResults: [false, true, true], consecutiveFailures: 0 }).held).toBe(
+      true,
+    );
+    expect(levelAfterExam({ level: 1, xp: 100, lastResults: [true, true], consecutiveFailures: 1 }, rules).reason).toBe(
+      '1 consecutive failures (allows ≤ 0)',
+    );
   });
 
   it('category selection window, Elo K and regression windows', () => {
@@ -140,12 +165,23 @@ describe('domain functions under non-default rules', () => {
 
   it('eligibility limits', () => {
     const now = '2026-01-01T12:00:00.000Z';
-    const decision = proposalEligibility({ status: 'active', lastPassedAt: '2026-01-01T10:00:00.000Z', consecutiveFailures: 1, openProposals: 1, now }, rules);
+    const decision = proposalEligibility(
+      { status: 'active', lastPassedAt: '2026-01-01T10:00:00.000Z', consecutiveFailures: 1, openProposals: 1, now },
+      rules,
+    );
     expect(decision.checks.filter((c) => !c.ok).map((c) => c.detail)).toEqual([
       'last passed an exam 2.0 h ago (needs a pass within 1 h)',
       'has 1 consecutive failures (allows ≤ 0)',
       'has 1 open proposals (allows fewer than 1)',
     ]);
-    expect(proposalEligibility({ status: 'active', lastPassedAt: '2026-01-01T10:00:00.000Z', consecutiveFailures: 1, openProposals: 1, now }).eligible).toBe(true);
+    expect(
+      proposalEligibility({
+        status: 'active',
+        lastPassedAt: '2026-01-01T10:00:00.000Z',
+        consecutiveFailures: 1,
+        openProposals: 1,
+        now,
+      }).eligible,
+    ).toBe(true);
   });
 });

@@ -15,7 +15,8 @@ import { StoredSecret } from '../../src/db/entities';
 import { useTestOrm } from '../helpers/database';
 
 const hexKey = () => randomBytes(32).toString('hex');
-const keysOf = (key?: string, previous: string[] = []): EncryptionKeys => loadEncryptionKeys({ key, previousKeys: previous });
+const keysOf = (key?: string, previous: string[] = []): EncryptionKeys =>
+  loadEncryptionKeys({ key, previousKeys: previous });
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
     fn();
@@ -56,7 +57,11 @@ describe('sealing', () => {
       buf[0] = (buf[0] ?? 0) ^ 1;
       return buf.toString('base64');
     };
-    for (const tampered of [[v, id, iv, tag, flip(ct)], [v, id, flip(iv), tag, ct], [v, id, iv, flip(tag), ct]]) {
+    for (const tampered of [
+      [v, id, iv, tag, flip(ct)],
+      [v, id, flip(iv), tag, ct],
+      [v, id, iv, flip(tag), ct],
+    ]) {
       expect(codeOf(() => openSecret(keys, tampered.join(':')))).toBe('undecryptable');
     }
     expect(codeOf(() => openSecret(keys, sealed, 'another-row'))).toBe('undecryptable');
@@ -102,12 +107,20 @@ describe('stored secrets', () => {
     expect(await getStoredSecret(em(), keys, 'provider_key')).toBe('sk-very-secret-value');
     expect(await getStoredSecret(em(), keys, 'missing')).toBeNull();
     // A ciphertext copied onto another row does not open there.
-    await em().insert(StoredSecret, { name: 'copied', ciphertext: row.ciphertext, keyId: row.keyId, updatedBy: null, updatedAt: new Date() });
+    await em().insert(StoredSecret, {
+      name: 'copied',
+      ciphertext: row.ciphertext,
+      keyId: row.keyId,
+      updatedBy: null,
+      updatedAt: new Date(),
+    });
     await expect(getStoredSecret(em(), keys, 'copied')).rejects.toMatchObject({ code: 'undecryptable' });
   });
 
   it('never stores a secret without DATA_ENCRYPTION_KEY', async () => {
-    await expect(setStoredSecret(em(), keysOf(undefined), 'provider_key', 'plain', null)).rejects.toMatchObject({ code: 'not_configured' });
+    await expect(setStoredSecret(em(), keysOf(undefined), 'provider_key', 'plain', null)).rejects.toMatchObject({
+      code: 'not_configured',
+    });
     expect(await em().count(StoredSecret, {})).toBe(0);
   });
 
@@ -122,7 +135,9 @@ describe('stored secrets', () => {
 
     expect(await rotateSecrets(em(), next)).toEqual({ resealed: 2, current: 1, unreadable: ['lost'] });
     const rows = await em().find(StoredSecret, { name: { $in: ['a', 'b', 'c'] } });
-    expect(rows.every((r) => r.keyId === next.current?.id && r.ciphertext.split(':')[1] === next.current?.id)).toBe(true);
+    expect(rows.every((r) => r.keyId === next.current?.id && r.ciphertext.split(':')[1] === next.current?.id)).toBe(
+      true,
+    );
     // The old key is no longer needed for them.
     const withoutOld = keysOf(next.current?.key.toString('hex'));
     expect(await getStoredSecret(em(), withoutOld, 'a')).toBe('value a');

@@ -12,7 +12,11 @@ function capture(level: string): { logger: winston.Logger; lines: string[] } {
       done();
     },
   });
-  const logger = winston.createLogger({ level, format: winston.format.printf(({ level: l, message }) => `${l} ${String(message)}`), transports: [new winston.transports.Stream({ stream })] });
+  const logger = winston.createLogger({
+    level,
+    format: winston.format.printf(({ level: l, message }) => `${l} ${String(message)}`),
+    transports: [new winston.transports.Stream({ stream })],
+  });
   return { logger, lines };
 }
 
@@ -26,7 +30,11 @@ describe("the workflow bundler's output (npm run dev, test workers)", () => {
       bundler.warn('a module the bundle ignores');
       bundler.error('webpack compiled with 1 error');
       const expected = ['warn a module the bundle ignores', 'error webpack compiled with 1 error'];
-      if (level === 'debug') expected.unshift('debug asset workflow-bundle.js 2.91 MiB [emitted]\nwebpack compiled successfully', 'debug Workflow bundle created');
+      if (level === 'debug')
+        expected.unshift(
+          'debug asset workflow-bundle.js 2.91 MiB [emitted]\nwebpack compiled successfully',
+          'debug Workflow bundle created',
+        );
       expect(lines).toEqual(expected);
     }
   });
@@ -37,8 +45,12 @@ describe("the Temporal SDK's start and stop chatter", () => {
     expect(sdkLevel({ level: 'INFO', message: 'Worker state changed', meta: { state: 'RUNNING' } })).toBe('debug');
     expect(sdkLevel({ level: 'INFO', message: 'Worker state changed', meta: { state: 'DRAINING' } })).toBe('debug');
     expect(sdkLevel({ level: 'INFO', message: 'Worker state changed', meta: { state: 'FAILED' } })).toBe('info');
-    expect(sdkLevel({ level: 'INFO', message: 'No Nexus services registered, not polling for Nexus tasks' })).toBe('debug');
-    expect(sdkLevel({ level: 'WARN', message: 'No workflows registered, not polling for workflow tasks' })).toBe('debug');
+    expect(sdkLevel({ level: 'INFO', message: 'No Nexus services registered, not polling for Nexus tasks' })).toBe(
+      'debug',
+    );
+    expect(sdkLevel({ level: 'WARN', message: 'No workflows registered, not polling for workflow tasks' })).toBe(
+      'debug',
+    );
     expect(sdkLevel({ level: 'WARN', message: 'Activity heartbeat timed out' })).toBe('warn');
     expect(sdkLevel({ level: 'ERROR', message: 'Worker failed' })).toBe('error');
     expect(sdkLevel({ level: 'TRACE', message: 'poll' })).toBe('silly');

@@ -8,7 +8,15 @@ import { activitiesFor, tuningOptions } from '../../src/temporal/worker';
 function allActivities() {
   const unused = {} as never;
   const config = loadConfig({ LOG_LEVEL: 'error' });
-  const deps: ActivityDeps = { config, orm: unused, logger: createLogger(config.log), metrics: unused, llm: unused, sandbox: unused, temporal: unused };
+  const deps: ActivityDeps = {
+    config,
+    orm: unused,
+    logger: createLogger(config.log),
+    metrics: unused,
+    llm: unused,
+    sandbox: unused,
+    temporal: unused,
+  };
   return createActivities(deps);
 }
 
@@ -19,10 +27,14 @@ describe('task queues', () => {
 
   it('derives the kind queues from the base queue', () => {
     expect(activityQueues('lvlup')).toEqual({ workflows: 'lvlup', llm: 'lvlup-llm', sandbox: 'lvlup-sandbox' });
-    expect(activityQueues('test-1a2b')).toEqual({ workflows: 'test-1a2b', llm: 'test-1a2b-llm', sandbox: 'test-1a2b-sandbox' });
+    expect(activityQueues('test-1a2b')).toEqual({
+      workflows: 'test-1a2b',
+      llm: 'test-1a2b-llm',
+      sandbox: 'test-1a2b-sandbox',
+    });
   });
 
-  it('routes an exam item\'s grading by its kind and an unclassified activity to the workflow\'s queue', () => {
+  it("routes an exam item's grading by its kind and an unclassified activity to the workflow's queue", () => {
     expect(queueKindOf('custodyGradeItem', 'code')).toBe('sandbox');
     expect(queueKindOf('custodyGradeItem', 'open')).toBe('llm');
     expect(queueKindOf('custodyAnswerItem')).toBe('llm');
@@ -32,13 +44,32 @@ describe('task queues', () => {
     expect(queueKindOf('toString')).toBe('workflows');
   });
 
-  it('registers on each kind\'s worker the activities of its kind; the workflows worker also those of the other kinds polled in its process', () => {
+  it("registers on each kind's worker the activities of its kind; the workflows worker also those of the other kinds polled in its process", () => {
     const activities = allActivities();
-    const names = (kind: (typeof QUEUE_KINDS)[number], polled: readonly (typeof QUEUE_KINDS)[number][]) => Object.keys(activitiesFor(kind, polled, activities));
-    expect(names('llm', ['llm'])).toEqual(expect.arrayContaining(['llmComplete', 'custodyGenerateItems', 'custodyAnswerItem', 'custodyGradeItem', 'proposalDraft']));
+    const names = (kind: (typeof QUEUE_KINDS)[number], polled: readonly (typeof QUEUE_KINDS)[number][]) =>
+      Object.keys(activitiesFor(kind, polled, activities));
+    expect(names('llm', ['llm'])).toEqual(
+      expect.arrayContaining([
+        'llmComplete',
+        'custodyGenerateItems',
+        'custodyAnswerItem',
+        'custodyGradeItem',
+        'proposalDraft',
+      ]),
+    );
     expect(names('llm', ['llm'])).not.toContain('custodyPlan');
     expect(names('sandbox', ['sandbox']).sort()).toEqual(
-      ['conquestMeasure', 'custodyGradeItem', 'guardianScan', 'proposalApply', 'proposalScan', 'proposalTest', 'proposalValidate', 'sandboxExperiment', 'sandboxRunTests'].sort(),
+      [
+        'conquestMeasure',
+        'custodyGradeItem',
+        'guardianScan',
+        'proposalApply',
+        'proposalScan',
+        'proposalTest',
+        'proposalValidate',
+        'sandboxExperiment',
+        'sandboxRunTests',
+      ].sort(),
     );
     expect(names('workflows', ['workflows'])).not.toEqual(expect.arrayContaining(['llmComplete']));
     expect(names('workflows', ['workflows']).every((n) => queueKindOf(n) === 'workflows')).toBe(true);
@@ -49,7 +80,12 @@ describe('task queues', () => {
 describe('worker tuning', () => {
   it('caps activity pollers at the slots, and gives workflow pollers, the cache and eager slots to the workflows worker only', () => {
     const tuning = { activityPollers: 8, workflowPollers: 4, maxCachedWorkflows: 50, eagerActivities: 3 };
-    expect(tuningOptions('workflows', 100, tuning)).toEqual({ maxConcurrentActivityTaskPolls: 8, maxConcurrentWorkflowTaskPolls: 4, maxCachedWorkflows: 50, maxEagerActivityReservationsPerWorkflowTask: 3 });
+    expect(tuningOptions('workflows', 100, tuning)).toEqual({
+      maxConcurrentActivityTaskPolls: 8,
+      maxConcurrentWorkflowTaskPolls: 4,
+      maxCachedWorkflows: 50,
+      maxEagerActivityReservationsPerWorkflowTask: 3,
+    });
     expect(tuningOptions('sandbox', 2, tuning)).toEqual({ maxConcurrentActivityTaskPolls: 2 });
     expect(tuningOptions('llm', 50, {})).toEqual({});
   });

@@ -31,13 +31,15 @@ describe('Temporal CLI provisioning', () => {
   it('uses `temporal` on PATH before the cache', async () => {
     const onPath = await executable(path.join(tmp, 'bin'), 'temporal');
     await executable(path.join(tmp, 'cache'), 'temporal');
-    await expect(resolveTemporalCli({ cacheDir: path.join(tmp, 'cache'), env: { PATH: path.join(tmp, 'bin') }, logger })).resolves.toBe(
-      onPath,
-    );
+    await expect(
+      resolveTemporalCli({ cacheDir: path.join(tmp, 'cache'), env: { PATH: path.join(tmp, 'bin') }, logger }),
+    ).resolves.toBe(onPath);
   });
 
   it('uses the cached build when nothing else is there', async () => {
     const cached = await executable(path.join(tmp, 'cache'), 'temporal');
-    await expect(resolveTemporalCli({ cacheDir: path.join(tmp, 'cache'), env: { PATH: '' }, logger })).resolves.toBe(cached);
+    await expect(resolveTemporalCli({ cacheDir: path.join(tmp, 'cache'), env: { PATH: '' }, logger })).resolves.toBe(
+      cached,
+    );
   });
 });

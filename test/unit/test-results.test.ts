@@ -10,7 +10,8 @@ import { summarize } from '../../activities/experiments/run';
  * in test/strings*. Each `*.report.stdout` is `npm test -- <reporterArgs>` with `reporterEnv`. Captured under /tmp/cap.
  */
 const FIXTURES = path.resolve(__dirname, '../fixtures/runner-output');
-const read = (name: string): string => (existsSync(path.join(FIXTURES, name)) ? readFileSync(path.join(FIXTURES, name), 'utf8') : '');
+const read = (name: string): string =>
+  existsSync(path.join(FIXTURES, name)) ? readFileSync(path.join(FIXTURES, name), 'utf8') : '';
 const output = (name: string): string => `${read(`${name}.stdout`)}\n${read(`${name}.stderr`)}`;
 
 describe('detectRunner', () => {
@@ -44,11 +45,23 @@ describe('detectRunner', () => {
   });
 
   it('falls back to the one runner among the dependencies, else unknown', () => {
-    expect(detectRunner({ scripts: { test: 'make test' }, devDependencies: { mocha: '^11.0.0', chai: '^5.0.0' } }, 'npm test')).toBe('mocha');
-    expect(detectRunner({ scripts: { test: 'make test' }, devDependencies: { mocha: '^11.0.0', jest: '^30.0.0' } }, 'npm test')).toBe('unknown');
+    expect(
+      detectRunner(
+        { scripts: { test: 'make test' }, devDependencies: { mocha: '^11.0.0', chai: '^5.0.0' } },
+        'npm test',
+      ),
+    ).toBe('mocha');
+    expect(
+      detectRunner(
+        { scripts: { test: 'make test' }, devDependencies: { mocha: '^11.0.0', jest: '^30.0.0' } },
+        'npm test',
+      ),
+    ).toBe('unknown');
     expect(detectRunner({}, 'npm test')).toBe('unknown');
     // Words that merely contain a runner's name are not the runner.
-    expect(detectRunner({ scripts: { test: 'mochawesome-merge && tapestry && --reporter=tap' } }, 'npm test')).toBe('unknown');
+    expect(detectRunner({ scripts: { test: 'mochawesome-merge && tapestry && --reporter=tap' } }, 'npm test')).toBe(
+      'unknown',
+    );
   });
 });
 
@@ -78,18 +91,41 @@ describe('parseTestCounts on real runner output', () => {
 
   it('tape: counts TAP assertions, a `# SKIP` one as skipped (tape itself counts it as a pass)', () => {
     // tape prints `# tests 5 / # pass 4 / # fail 1`; the points are 3 ok, 1 ok # SKIP, 1 not ok.
-    expect(parseTestCounts('tape', output('tp'))).toEqual({ runner: 'tape', counts: { tests: 5, pass: 3, fail: 1, skip: 1 } });
-    expect(parseTestCounts('unknown', output('tp'))).toEqual({ runner: 'tap', counts: { tests: 5, pass: 3, fail: 1, skip: 1 } });
+    expect(parseTestCounts('tape', output('tp'))).toEqual({
+      runner: 'tape',
+      counts: { tests: 5, pass: 3, fail: 1, skip: 1 },
+    });
+    expect(parseTestCounts('unknown', output('tp'))).toEqual({
+      runner: 'tap',
+      counts: { tests: 5, pass: 3, fail: 1, skip: 1 },
+    });
   });
 
   it('counts only leaf points of nested TAP, and a failing TODO as skipped', () => {
-    const tap = ['TAP version 14', '# Subtest: a', '    ok 1 - x', '    not ok 2 - y # TODO later', '    1..2', 'ok 1 - a', 'not ok 2 - b', '  ---', '  at: here', '  ...', 'ok 3 - c # SKIP', '1..3'].join('\n');
+    const tap = [
+      'TAP version 14',
+      '# Subtest: a',
+      '    ok 1 - x',
+      '    not ok 2 - y # TODO later',
+      '    1..2',
+      'ok 1 - a',
+      'not ok 2 - b',
+      '  ---',
+      '  at: here',
+      '  ...',
+      'ok 3 - c # SKIP',
+      '1..3',
+    ].join('\n');
     expect(parseTestCounts('tap', tap)).toEqual({ runner: 'tap', counts: { tests: 4, pass: 1, fail: 1, skip: 2 } });
   });
 
   it('strips colour codes (a runner that thinks it has a TTY)', () => {
-    const colored = '\u001b[2m      Tests \u001b[22m \u001b[1m\u001b[31m2 failed\u001b[39m\u001b[22m\u001b[2m | \u001b[22m\u001b[1m\u001b[32m10 passed\u001b[39m\u001b[22m\u001b[90m (12)\u001b[39m\n';
-    expect(parseTestCounts('vitest', colored)).toEqual({ runner: 'vitest', counts: { tests: 12, pass: 10, fail: 2, skip: 0 } });
+    const colored =
+      '\u001b[2m      Tests \u001b[22m \u001b[1m\u001b[31m2 failed\u001b[39m\u001b[22m\u001b[2m | \u001b[22m\u001b[1m\u001b[32m10 passed\u001b[39m\u001b[22m\u001b[90m (12)\u001b[39m\n';
+    expect(parseTestCounts('vitest', colored)).toEqual({
+      runner: 'vitest',
+      counts: { tests: 12, pass: 10, fail: 2, skip: 0 },
+    });
   });
 
   it('returns null when nothing countable was printed (a command that could not start)', () => {
@@ -135,7 +171,9 @@ describe('per-file durations from the machine-readable reporters', () => {
         { file: '/w/../etc/passwd', duration: 1 },
       ],
     });
-    expect(parseFileDurations('mocha', `\n> test\n> mocha --reporter json\n\nsome console.log\n${report}\n`, '/w')).toEqual([{ file: 'test/a.js', ms: 12 }]);
+    expect(
+      parseFileDurations('mocha', `\n> test\n> mocha --reporter json\n\nsome console.log\n${report}\n`, '/w'),
+    ).toEqual([{ file: 'test/a.js', ms: 12 }]);
   });
 
   it('gives nothing for unreadable reports or runners without one', () => {
@@ -160,8 +198,22 @@ describe('summarize (a sandboxed test run onto the stored TestRunSummary)', () =
   });
 
   it('reads jest counts from stderr and mocha counts from stdout', () => {
-    expect(summarize(run(read('je.stdout'), read('je.stderr'), 1))).toMatchObject({ ok: false, tests: 7, pass: 4, fail: 1, skip: 2, runner: 'jest', durationMs: 1234 });
-    expect(summarize(run(read('mo.stdout'), '', 1), 'mocha')).toMatchObject({ tests: 7, pass: 4, fail: 1, skip: 2, runner: 'mocha' });
+    expect(summarize(run(read('je.stdout'), read('je.stderr'), 1))).toMatchObject({
+      ok: false,
+      tests: 7,
+      pass: 4,
+      fail: 1,
+      skip: 2,
+      runner: 'jest',
+      durationMs: 1234,
+    });
+    expect(summarize(run(read('mo.stdout'), '', 1), 'mocha')).toMatchObject({
+      tests: 7,
+      pass: 4,
+      fail: 1,
+      skip: 2,
+      runner: 'mocha',
+    });
   });
 
   it('has null counts and keeps the reason in the tail when the runner could not start', () => {

@@ -1,4 +1,10 @@
-import { neutralizeUntrusted, untrusted, untrustedBoundary, UNTRUSTED_DATA_RULE, withUntrustedRule } from '../../src/llm/untrusted';
+import {
+  neutralizeUntrusted,
+  untrusted,
+  untrustedBoundary,
+  UNTRUSTED_DATA_RULE,
+  withUntrustedRule,
+} from '../../src/llm/untrusted';
 import { untrustedBlocks } from '../helpers/llm';
 
 const INJECTION = [
@@ -14,8 +20,12 @@ describe('untrusted blocks', () => {
     const block = untrusted('file src/x.js', 'const a = 1;');
     const boundary = untrustedBoundary('file src/x.js', 'const a = 1;');
     expect(boundary).toMatch(/^[0-9a-f]{32}$/);
-    expect(block).toBe(`<<<UNTRUSTED-DATA ${boundary} file src/x.js>>>\nconst a = 1;\n<<<END UNTRUSTED-DATA ${boundary}>>>`);
-    expect(untrustedBlocks(`before\n${block}\nafter`)).toEqual([{ boundary, label: 'file src/x.js', content: 'const a = 1;' }]);
+    expect(block).toBe(
+      `<<<UNTRUSTED-DATA ${boundary} file src/x.js>>>\nconst a = 1;\n<<<END UNTRUSTED-DATA ${boundary}>>>`,
+    );
+    expect(untrustedBlocks(`before\n${block}\nafter`)).toEqual([
+      { boundary, label: 'file src/x.js', content: 'const a = 1;' },
+    ]);
   });
 
   it('gives the same prompt the same boundary (cache and answer reuse keep working) and other content another', () => {
@@ -37,7 +47,9 @@ describe('untrusted blocks', () => {
 
   it('neutralizes any occurrence of the boundary itself', () => {
     const boundary = 'a'.repeat(32);
-    expect(neutralizeUntrusted(`x ${boundary} y ${boundary}`, boundary)).toBe('x [boundary removed] y [boundary removed]');
+    expect(neutralizeUntrusted(`x ${boundary} y ${boundary}`, boundary)).toBe(
+      'x [boundary removed] y [boundary removed]',
+    );
   });
 
   it('keeps a label on one line, without angle brackets, bounded', () => {

@@ -35,7 +35,15 @@ describe('addressProblem', () => {
     expect(addressProblem(address)).toContain(reason);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '100.63.255.255', '100.128.0.0', '172.32.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])('allows the public address %s', (address) => {
+  it.each([
+    '93.184.216.34',
+    '8.8.8.8',
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.32.0.1',
+    '2606:4700::1111',
+    '::ffff:8.8.8.8',
+  ])('allows the public address %s', (address) => {
     expect(addressProblem(address)).toBeNull();
   });
 });
@@ -58,7 +66,9 @@ describe('webhookUrlProblem', () => {
     'https://100.100.100.200/hook',
     'https://[fd00:ec2::254]/hook',
   ])('refuses %s, numeric forms normalized', async (url) => {
-    expect(await webhookUrlProblem(url, { allowPrivate: false, resolve: nothingResolves })).toMatch(/ is an? .+ address; set WEBHOOK_ALLOW_PRIVATE=true/);
+    expect(await webhookUrlProblem(url, { allowPrivate: false, resolve: nothingResolves })).toMatch(
+      / is an? .+ address; set WEBHOOK_ALLOW_PRIVATE=true/,
+    );
   });
 
   it('refuses a name that resolves to a private address, if any of its addresses is one', async () => {
@@ -72,12 +82,16 @@ describe('webhookUrlProblem', () => {
   });
 
   it('refuses localhost through the system resolver', async () => {
-    expect(await webhookUrlProblem('http://localhost:9/hook', { allowPrivate: false })).toMatch(/^localhost resolves to .*loopback/);
+    expect(await webhookUrlProblem('http://localhost:9/hook', { allowPrivate: false })).toMatch(
+      /^localhost resolves to .*loopback/,
+    );
   });
 
   it('accepts a public address, a name that does not resolve yet, and anything with WEBHOOK_ALLOW_PRIVATE', async () => {
     expect(await webhookUrlProblem('https://93.184.216.34/in', { allowPrivate: false })).toBeNull();
-    expect(await webhookUrlProblem('https://hooks.example.com/in', { allowPrivate: false, resolve: nothingResolves })).toBeNull();
+    expect(
+      await webhookUrlProblem('https://hooks.example.com/in', { allowPrivate: false, resolve: nothingResolves }),
+    ).toBeNull();
     expect(await webhookUrlProblem('http://127.0.0.1/in', { allowPrivate: true })).toBeNull();
   });
 });
@@ -104,21 +118,29 @@ describe('postWebhook destination checks', () => {
   const post = (url: string, allowPrivate: boolean, resolve?: Resolver) =>
     postWebhook({ url, secret: null, body: '{}', deliveryId: 'd-1', allowPrivate, resolve, timeoutMs: 5000 });
 
-  it.each(['127.0.0.1', '0x7f000001', '2130706433', '[::ffff:127.0.0.1]'])('refuses the loopback literal %s without connecting', async (host) => {
-    const res = await post(`http://${host}:${port}/hook`, false);
-    expect(res).toMatchObject({ outcome: 'rejected', statusCode: null });
-    expect(res.error).toMatch(/^refused: .*loopback address/);
-    expect(received).toBe(0);
-  });
+  it.each(['127.0.0.1', '0x7f000001', '2130706433', '[::ffff:127.0.0.1]'])(
+    'refuses the loopback literal %s without connecting',
+    async (host) => {
+      const res = await post(`http://${host}:${port}/hook`, false);
+      expect(res).toMatchObject({ outcome: 'rejected', statusCode: null });
+      expect(res.error).toMatch(/^refused: .*loopback address/);
+      expect(received).toBe(0);
+    },
+  );
 
   it('checks the address it connects to: a name whose DNS answer turned private after it was saved is refused (rebinding)', async () => {
     let answers = 0;
     // First answer public (what the save-time check saw), then loopback (what a rebinding server answers next).
-    const rebinding: Resolver = async () => (answers++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
-    expect(await webhookUrlProblem(`http://rebind.test:${port}/hook`, { allowPrivate: false, resolve: rebinding })).toBeNull();
+    const rebinding: Resolver = async () =>
+      answers++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }];
+    expect(
+      await webhookUrlProblem(`http://rebind.test:${port}/hook`, { allowPrivate: false, resolve: rebinding }),
+    ).toBeNull();
     const res = await post(`http://rebind.test:${port}/hook`, false, rebinding);
     expect(res.outcome).toBe('rejected');
-    expect(res.error).toBe('refused: rebind.test resolves to 127.0.0.1, a loopback address; set WEBHOOK_ALLOW_PRIVATE=true to allow private destinations');
+    expect(res.error).toBe(
+      'refused: rebind.test resolves to 127.0.0.1, a loopback address; set WEBHOOK_ALLOW_PRIVATE=true to allow private destinations',
+    );
     expect(received).toBe(0);
   });
 

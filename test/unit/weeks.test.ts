@@ -1,4 +1,12 @@
-import { budgetMonthsOfWeek, isWeekStart, lastEndedWeekStart, parseIsoDate, weekBounds, weekHasEnded, weekStartOf } from '../../src/domain/weeks';
+import {
+  budgetMonthsOfWeek,
+  isWeekStart,
+  lastEndedWeekStart,
+  parseIsoDate,
+  weekBounds,
+  weekHasEnded,
+  weekStartOf,
+} from '../../src/domain/weeks';
 
 it('parses real calendar dates only', () => {
   expect(parseIsoDate('2026-11-16')?.toISOString()).toBe('2026-11-16T00:00:00.000Z');
@@ -27,7 +35,10 @@ it('takes the week that has just ended as the default report week', () => {
 });
 
 it('bounds a week as [Monday, next Monday) in UTC and refuses other days', () => {
-  expect(weekBounds('2025-12-29')).toEqual({ from: new Date('2025-12-29T00:00:00Z'), to: new Date('2026-01-05T00:00:00Z') });
+  expect(weekBounds('2025-12-29')).toEqual({
+    from: new Date('2025-12-29T00:00:00Z'),
+    to: new Date('2026-01-05T00:00:00Z'),
+  });
   expect(() => weekBounds('2025-12-30')).toThrow(RangeError);
 });
 

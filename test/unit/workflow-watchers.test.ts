@@ -1,4 +1,8 @@
-import { WorkflowWatchers, type WorkflowSubscriber, type WorkflowUpdate } from '../../src/api/routes/workflows/watchers';
+import {
+  WorkflowWatchers,
+  type WorkflowSubscriber,
+  type WorkflowUpdate,
+} from '../../src/api/routes/workflows/watchers';
 import { createLogger } from '../../src/logger';
 
 const POLL_MS = 20;
@@ -73,7 +77,8 @@ it('gives a stream that joins a running loop the latest state at once, and ends 
   // The workflow ends; its last query fails (no worker), so the last progress known goes with the end.
   state.set('wf-2', { status: 'COMPLETED', progress: null });
   await sleep(POLL_MS * 3);
-  for (const r of [early, late]) expect(r.events.at(-1)).toEqual({ event: 'end', update: { status: 'COMPLETED', progress: { step: 'grade' } } });
+  for (const r of [early, late])
+    expect(r.events.at(-1)).toEqual({ event: 'end', update: { status: 'COMPLETED', progress: { step: 'grade' } } });
   expect(watchers.running).toBe(0);
   const atEnd = reads.get('wf-2');
   await sleep(POLL_MS * 3);
@@ -82,7 +87,11 @@ it('gives a stream that joins a running loop the latest state at once, and ends 
 
 it('keeps one loop per workflow id', async () => {
   const { reads, watchers } = fakeTemporal();
-  const leave = [watchers.subscribe('a', recorder().subscriber), watchers.subscribe('b', recorder().subscriber), watchers.subscribe('a', recorder().subscriber)];
+  const leave = [
+    watchers.subscribe('a', recorder().subscriber),
+    watchers.subscribe('b', recorder().subscriber),
+    watchers.subscribe('a', recorder().subscriber),
+  ];
   expect(watchers.running).toBe(2);
   await sleep(POLL_MS * 5);
   expect(reads.get('a')).toBeLessThanOrEqual(6);

@@ -20,8 +20,12 @@ interface Update {
 
 /** An API error in plain words, for the start forms' alert region; a 400's per-field problems are listed. */
 export function plainError(err: unknown): string {
-  if (!(err instanceof ApiError)) return `The request did not reach the API: ${err instanceof Error ? err.message : String(err)}.`;
-  const fields = err.details.length > 0 ? ` (${err.details.map((d) => (d.field && d.field !== '(body)' ? `${d.field}: ${d.message}` : d.message)).join('; ')})` : '';
+  if (!(err instanceof ApiError))
+    return `The request did not reach the API: ${err instanceof Error ? err.message : String(err)}.`;
+  const fields =
+    err.details.length > 0
+      ? ` (${err.details.map((d) => (d.field && d.field !== '(body)' ? `${d.field}: ${d.message}` : d.message)).join('; ')})`
+      : '';
   switch (err.status) {
     case 400:
       return `The API refused the input: ${err.message}${fields}. Correct it and start again.`;
@@ -68,7 +72,12 @@ export function startForm(
   },
 ): HTMLElement {
   // Below operator the control is replaced by the reason: nothing to click that the API would refuse.
-  if (!ctx.can('operator')) return h('p', { class: 'muted needs-operator', 'data-action': spec.action }, `${spec.label}: needs an operator key; you are signed in as ${ctx.me.role}.`);
+  if (!ctx.can('operator'))
+    return h(
+      'p',
+      { class: 'muted needs-operator', 'data-action': spec.action },
+      `${spec.label}: needs an operator key; you are signed in as ${ctx.me.role}.`,
+    );
   const button = h('button', { type: 'submit' }, spec.label);
   const alert = h('div', { class: 'start-error', role: 'alert' });
   const result = h('div', { class: 'run-result' });
@@ -116,12 +125,25 @@ export function followWorkflow(
   result?: (s: Started) => Promise<Child>,
 ): { element: HTMLElement; stop(): void } {
   const status = h('span', { class: 'wf-status' }, badge('starting'));
-  const progress = h('div', { class: 'progress', role: 'status', 'aria-live': 'polite' }, 'Waiting for the first progress report…');
+  const progress = h(
+    'div',
+    { class: 'progress', role: 'status', 'aria-live': 'polite' },
+    'Waiting for the first progress report…',
+  );
   const outcome = h('div', { class: 'outcome' });
   const box = h(
     'div',
     { class: 'card run', 'data-workflow-id': started.workflowId, 'data-state': 'running' },
-    h('p', {}, h('strong', {}, 'Started '), h('code', { class: 'workflow-id' }, started.workflowId), ' · ', status, ' · ', workflowLink(ctx.config, started.workflowId)),
+    h(
+      'p',
+      {},
+      h('strong', {}, 'Started '),
+      h('code', { class: 'workflow-id' }, started.workflowId),
+      ' · ',
+      status,
+      ' · ',
+      workflowLink(ctx.config, started.workflowId),
+    ),
     progress,
     outcome,
   );
@@ -140,11 +162,25 @@ export function followWorkflow(
         controller.abort(); // the server closed the stream; a reconnect would only repeat the end
         box.dataset.state = update.status.toLowerCase();
         const recorded = h('div', { class: 'recorded' });
-        fill(outcome, h('h3', {}, 'Outcome: ', badge(update.status.toLowerCase())), detailList(update.progress?.detail), recorded, h('p', { class: 'links' }, links?.(started, update) ?? []));
+        fill(
+          outcome,
+          h('h3', {}, 'Outcome: ', badge(update.status.toLowerCase())),
+          detailList(update.progress?.detail),
+          recorded,
+          h('p', { class: 'links' }, links?.(started, update) ?? []),
+        );
         if (result) {
           result(started).then(
             (child) => fill(recorded, child),
-            (err: unknown) => fill(recorded, h('p', { class: 'muted' }, `What it recorded could not be read: ${err instanceof Error ? err.message : String(err)}`)),
+            (err: unknown) =>
+              fill(
+                recorded,
+                h(
+                  'p',
+                  { class: 'muted' },
+                  `What it recorded could not be read: ${err instanceof Error ? err.message : String(err)}`,
+                ),
+              ),
           );
         }
         onEnd?.(started, update);
@@ -162,7 +198,8 @@ export function fill(el: HTMLElement, ...children: Child[]): void {
 }
 
 function progressLine(u: Update): Child {
-  if (u.progress === null) return h('p', { class: 'muted' }, `Temporal status ${u.status}; no worker answered the progress query yet.`);
+  if (u.progress === null)
+    return h('p', { class: 'muted' }, `Temporal status ${u.status}; no worker answered the progress query yet.`);
   const p = u.progress;
   return h(
     'p',
@@ -179,12 +216,19 @@ function progressLine(u: Update): Child {
  * A record as a definition list, field by field: a nested record becomes a nested list (two levels deep, then compact
  * JSON), a list of plain values is joined, a long text (an output tail) is one click away.
  */
-export function detailList(detail: Record<string, unknown> | null | undefined, labels: Record<string, string> = {}, depth = 0): HTMLElement | null {
+export function detailList(
+  detail: Record<string, unknown> | null | undefined,
+  labels: Record<string, string> = {},
+  depth = 0,
+): HTMLElement | null {
   if (detail === null || detail === undefined || Object.keys(detail).length === 0) return null;
   return h(
     'dl',
     { class: 'fields-list' },
-    Object.entries(detail).map(([k, v]) => [h('dt', {}, labels[k] ?? k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')), h('dd', { 'data-field': k }, value(v, depth))]),
+    Object.entries(detail).map(([k, v]) => [
+      h('dt', {}, labels[k] ?? k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')),
+      h('dd', { 'data-field': k }, value(v, depth)),
+    ]),
   );
 }
 
@@ -192,11 +236,19 @@ function value(v: unknown, depth: number): Child {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'boolean') return badge(v ? 'yes' : 'no');
   if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return v.length > 160 || v.includes('\n') ? h('details', {}, h('summary', {}, `${v.split('\n')[0]?.slice(0, 80) ?? ''}…`), h('pre', { class: 'text' }, v)) : v;
+  if (typeof v === 'string')
+    return v.length > 160 || v.includes('\n')
+      ? h('details', {}, h('summary', {}, `${v.split('\n')[0]?.slice(0, 80) ?? ''}…`), h('pre', { class: 'text' }, v))
+      : v;
   if (Array.isArray(v)) {
     if (v.length === 0) return 'none';
     if (v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.join(', ');
-    return h('details', {}, h('summary', {}, `${v.length} item(s)`), h('pre', { class: 'json' }, JSON.stringify(v, null, 2)));
+    return h(
+      'details',
+      {},
+      h('summary', {}, `${v.length} item(s)`),
+      h('pre', { class: 'json' }, JSON.stringify(v, null, 2)),
+    );
   }
   if (typeof v === 'object' && depth < 2) return detailList(v as Record<string, unknown>, {}, depth + 1) ?? '—';
   return h('code', {}, JSON.stringify(v));
@@ -208,7 +260,11 @@ export function field(text: string, control: HTMLElement): HTMLElement {
 }
 
 /** A `<select>` with a first "any" option (value ''). */
-export function select(name: string, options: Array<string | [value: string, text: string]>, opts: { value?: string; any?: string } = {}): HTMLSelectElement {
+export function select(
+  name: string,
+  options: Array<string | [value: string, text: string]>,
+  opts: { value?: string; any?: string } = {},
+): HTMLSelectElement {
   return h(
     'select',
     { name },

@@ -48,15 +48,27 @@ export function whenUnauthorized(fn: () => void): void {
 }
 
 /** Calls `/api<path>` with the key; answers the parsed JSON or throws ApiError with the API's error code and message. */
-export async function api<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
+): Promise<T> {
   const headers: Record<string, string> = { Authorization: `Bearer ${session.key() ?? ''}` };
   if (init.body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`/api${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: init.signal });
+  const res = await fetch(`/api${path}`, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: init.signal,
+  });
   const body: unknown = res.headers.get('Content-Type')?.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
     const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     if (res.status === 401) onUnauthorized();
-    const details = Array.isArray(error?.details) ? (error.details as Array<{ field?: unknown; message?: unknown }>).filter((d) => typeof d?.message === 'string').map((d) => ({ field: String(d.field ?? ''), message: String(d.message) })) : [];
+    const details = Array.isArray(error?.details)
+      ? (error.details as Array<{ field?: unknown; message?: unknown }>)
+          .filter((d) => typeof d?.message === 'string')
+          .map((d) => ({ field: String(d.field ?? ''), message: String(d.message) }))
+      : [];
     throw new ApiError(res.status, error?.code ?? 'error', error?.message ?? `HTTP ${res.status}`, details);
   }
   return body as T;
@@ -71,11 +83,18 @@ export async function loadConsoleConfig(): Promise<ConsoleConfig> {
  * Reads a Server-Sent Events stream with fetch (EventSource cannot send the Authorization header) and calls `onEvent`
  * for each event until `signal` aborts. Reconnects after a drop, resuming after the last event id.
  */
-export async function stream(path: string, onEvent: (event: string, data: string, id: string | null) => void, signal: AbortSignal): Promise<void> {
+export async function stream(
+  path: string,
+  onEvent: (event: string, data: string, id: string | null) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let lastId: string | null = null;
   while (!signal.aborted) {
     try {
-      const headers: Record<string, string> = { Authorization: `Bearer ${session.key() ?? ''}`, Accept: 'text/event-stream' };
+      const headers: Record<string, string> = {
+        Authorization: `Bearer ${session.key() ?? ''}`,
+        Accept: 'text/event-stream',
+      };
       if (lastId !== null) headers['Last-Event-ID'] = lastId;
       const res = await fetch(`/api${path}`, { headers, signal });
       if (res.status === 401) return onUnauthorized();

@@ -15,12 +15,14 @@ export function fieldErrors(err: unknown): Map<string, string> {
 export function plainError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.status === 400) return `Not accepted: ${err.message}.`;
-    if (err.status === 403) return 'Your key’s role is not allowed to do this; ask an admin for a key with the role it needs.';
+    if (err.status === 403)
+      return 'Your key’s role is not allowed to do this; ask an admin for a key with the role it needs.';
     if (err.status === 404) return `Not found: ${err.message}.`;
     if (err.status === 409) return `Refused: ${err.message}.`;
     if (err.status === 429) return 'Too many requests from this key: wait a moment and try again.';
     if (err.status === 503) return `The service is unavailable (${err.message}); try again shortly.`;
-    if (err.status >= 500) return `The server failed (${err.status}: ${err.message}). Try again; if it keeps failing, the API logs say why.`;
+    if (err.status >= 500)
+      return `The server failed (${err.status}: ${err.message}). Try again; if it keeps failing, the API logs say why.`;
     return `${err.message} (HTTP ${err.status}).`;
   }
   if (err instanceof TypeError) return 'The API could not be reached: check the connection and try again.';
@@ -39,7 +41,11 @@ export function outcome(): { el: HTMLElement; done(text: string): void; failed(e
 }
 
 /** A labelled form field: the label wraps its text and the control, with a hint and an error line tied by aria-describedby. */
-export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): { el: HTMLElement; setError(message: string | null): void } {
+export function field(
+  label: string,
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
+  hint?: string,
+): { el: HTMLElement; setError(message: string | null): void } {
   const id = `f-${control.name}-${Math.random().toString(36).slice(2, 8)}`;
   const hintEl = hint ? h('span', { class: 'hint', id: `${id}-hint` }, hint) : null;
   const errorEl = h('span', { class: 'error field-error', id: `${id}-error` });

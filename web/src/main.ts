@@ -1,5 +1,15 @@
 import './style.css';
-import { ApiError, api, loadConsoleConfig, session, whenUnauthorized, type ConsoleConfig, type Me, type Role, type SystemState } from './api';
+import {
+  ApiError,
+  api,
+  loadConsoleConfig,
+  session,
+  whenUnauthorized,
+  type ConsoleConfig,
+  type Me,
+  type Role,
+  type SystemState,
+} from './api';
 import { canAct, type PageContext } from './context';
 import { badge, h } from './dom';
 import { agentsPage } from './pages/agents';
@@ -34,8 +44,18 @@ const ROUTES: Array<{ pattern: RegExp; title: string; page: Page; nav?: string; 
   { pattern: /^cycles$/, title: 'Cycles', page: runsPage('/imperium/cycles', 'Learning cycles'), nav: '#/cycles' },
   { pattern: /^scans$/, title: 'Scans', page: runsPage('/guardian/scans', 'Guardian scans'), nav: '#/scans' },
   { pattern: /^findings$/, title: 'Findings', page: findingsPage, nav: '#/findings' },
-  { pattern: /^experiments$/, title: 'Experiments', page: runsPage('/sandbox/experiments', 'Sandbox experiments'), nav: '#/experiments' },
-  { pattern: /^analyses$/, title: 'Analyses', page: runsPage('/conquest/analyses', 'Conquest analyses'), nav: '#/analyses' },
+  {
+    pattern: /^experiments$/,
+    title: 'Experiments',
+    page: runsPage('/sandbox/experiments', 'Sandbox experiments'),
+    nav: '#/experiments',
+  },
+  {
+    pattern: /^analyses$/,
+    title: 'Analyses',
+    page: runsPage('/conquest/analyses', 'Conquest analyses'),
+    nav: '#/analyses',
+  },
   { pattern: /^performance$/, title: 'Performance', page: performancePage, nav: '#/performance' },
   { pattern: /^notifications$/, title: 'Notifications', page: notificationsPage, nav: '#/notifications' },
   { pattern: /^schedules$/, title: 'Schedules', page: schedulesPage, nav: '#/schedules', group: 'operate' },
@@ -60,9 +80,23 @@ function signIn(message?: string): void {
   me = null;
   unread?.stop();
   unread = null;
-  const input = h('input', { type: 'password', name: 'key', autocomplete: 'off', placeholder: 'lvl_…', required: true, 'aria-label': 'API key' });
+  const input = h('input', {
+    type: 'password',
+    name: 'key',
+    autocomplete: 'off',
+    placeholder: 'lvl_…',
+    required: true,
+    'aria-label': 'API key',
+  });
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
-  const form = h('form', { class: 'signin' }, h('h1', {}, 'Lvl_UP console'), h('label', {}, 'API key', input), h('button', { type: 'submit' }, 'Sign in'), error);
+  const form = h(
+    'form',
+    { class: 'signin' },
+    h('h1', {}, 'Lvl_UP console'),
+    h('label', {}, 'API key', input),
+    h('button', { type: 'submit' }, 'Sign in'),
+    error,
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     session.set(input.value.trim());
@@ -89,14 +123,50 @@ async function render(): Promise<void> {
   const [route = '', queryString = ''] = location.hash.replace(/^#\/?/, '').split('?');
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(route) })).find((x) => x.m !== null);
   const main = h('main', {}, h('p', { class: 'muted' }, 'Loading…'));
-  const signOut = h('button', { type: 'button', class: 'link', onclick: () => { session.clear(); signIn(); } }, 'Sign out');
+  const signOut = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link',
+      onclick: () => {
+        session.clear();
+        signIn();
+      },
+    },
+    'Sign out',
+  );
   const visible = ROUTES.filter((r) => r.nav && (r.role === undefined || canAct(me as Me, r.role)));
-  const link = (r: (typeof ROUTES)[number]) => h('a', { href: r.nav ?? '#', class: r === match?.r ? 'active' : null, 'aria-current': r === match?.r ? 'page' : null }, r.title, r.nav === '#/notifications' ? unread?.element : null);
+  const link = (r: (typeof ROUTES)[number]) =>
+    h(
+      'a',
+      { href: r.nav ?? '#', class: r === match?.r ? 'active' : null, 'aria-current': r === match?.r ? 'page' : null },
+      r.title,
+      r.nav === '#/notifications' ? unread?.element : null,
+    );
   const nav = h(
     'nav',
     { 'aria-label': 'Console' },
-    h('div', { class: 'nav-row' }, h('strong', {}, 'Lvl_UP'), visible.filter((r) => r.group === undefined).map(link), sandboxIndicator(), h('span', { class: 'who' }, `${me.name} · `, h('span', { class: 'role', 'data-role': me.role }, me.role), ' ', signOut)),
-    h('div', { class: 'nav-row nav-operate' }, h('span', { class: 'nav-group' }, 'Operate'), visible.filter((r) => r.group === 'operate').map(link)),
+    h(
+      'div',
+      { class: 'nav-row' },
+      h('strong', {}, 'Lvl_UP'),
+      visible.filter((r) => r.group === undefined).map(link),
+      sandboxIndicator(),
+      h(
+        'span',
+        { class: 'who' },
+        `${me.name} · `,
+        h('span', { class: 'role', 'data-role': me.role }, me.role),
+        ' ',
+        signOut,
+      ),
+    ),
+    h(
+      'div',
+      { class: 'nav-row nav-operate' },
+      h('span', { class: 'nav-group' }, 'Operate'),
+      visible.filter((r) => r.group === 'operate').map(link),
+    ),
   );
   root.replaceChildren(nav, main);
   if (match === undefined || match.m === null) {
@@ -105,7 +175,15 @@ async function render(): Promise<void> {
   }
   document.title = `${match.r.title} · Lvl_UP`;
   const signedIn = me;
-  const ctx: PageContext = { me: signedIn, config, params: match.m.slice(1).map((p) => decodeURIComponent(p ?? '')), query: new URLSearchParams(queryString), can: (role) => canAct(signedIn, role), onLeave: (fn) => leave.push(fn), reload: () => void render() };
+  const ctx: PageContext = {
+    me: signedIn,
+    config,
+    params: match.m.slice(1).map((p) => decodeURIComponent(p ?? '')),
+    query: new URLSearchParams(queryString),
+    can: (role) => canAct(signedIn, role),
+    onLeave: (fn) => leave.push(fn),
+    reload: () => void render(),
+  };
   try {
     main.replaceChildren(await match.r.page(ctx));
   } catch (err) {
@@ -121,7 +199,9 @@ function sandboxIndicator(): HTMLElement {
   const holder = h('span', { class: 'sandbox-mode', title: 'sandbox isolation of the live workers' }, 'sandbox: …');
   void api<SystemState>('/system').then(
     (s) => {
-      const warnings = s.sandbox.workers.flatMap((w) => (Array.isArray(w.sandbox.warnings) ? w.sandbox.warnings.map(String) : []));
+      const warnings = s.sandbox.workers.flatMap((w) =>
+        Array.isArray(w.sandbox.warnings) ? w.sandbox.warnings.map(String) : [],
+      );
       holder.replaceChildren('sandbox: ', badge(s.sandbox.isolation));
       holder.title = [`${s.sandbox.workers.length} live worker(s)`, ...new Set(warnings)].join('\n');
     },

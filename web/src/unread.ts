@@ -35,9 +35,13 @@ export function unreadBadge(): { element: HTMLElement; stop(): void } {
   window.addEventListener(CHANGED, onChanged);
   const timer = setInterval(count, 60_000);
   count();
-  void stream('/notifications/stream', (event) => {
-    if (event === 'notification') count();
-  }, controller.signal);
+  void stream(
+    '/notifications/stream',
+    (event) => {
+      if (event === 'notification') count();
+    },
+    controller.signal,
+  );
   return {
     element,
     stop: () => {

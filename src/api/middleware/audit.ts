@@ -48,12 +48,18 @@ export function auditLog(orm: MikroORM, logger: Logger, store?: RateLimitStore):
       status = toHttpError(err).status;
       throw err;
     } finally {
-      if ((MUTATING.has(ctx.method) || REFUSALS.has(status)) && (status !== 429 || (await firstInWindow(ctx)))) await write(orm, logger, ctx, status);
+      if ((MUTATING.has(ctx.method) || REFUSALS.has(status)) && (status !== 429 || (await firstInWindow(ctx))))
+        await write(orm, logger, ctx, status);
     }
   };
 }
 
-async function write(orm: MikroORM, logger: Logger, ctx: Parameters<Middleware<AppState>>[0], status: number): Promise<void> {
+async function write(
+  orm: MikroORM,
+  logger: Logger,
+  ctx: Parameters<Middleware<AppState>>[0],
+  status: number,
+): Promise<void> {
   const route: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   const params = (ctx as { params?: Record<string, string> }).params ?? {};
   const row = new AuditLog({

@@ -48,7 +48,8 @@ export function requireRole(role: ApiKeyRole): Middleware<AppState> {
   return async (ctx, next) => {
     const auth = ctx.state.auth;
     if (auth === undefined) throw unauthorized();
-    if (ROLE_RANK[auth.role] < ROLE_RANK[role]) throw forbidden(`this action needs the ${role} role; the key has ${auth.role}`);
+    if (ROLE_RANK[auth.role] < ROLE_RANK[role])
+      throw forbidden(`this action needs the ${role} role; the key has ${auth.role}`);
     // A body that could not be parsed is answered now, after the role check (a 403 comes first).
     if (ctx.state.bodyError !== undefined) throw ctx.state.bodyError;
     await next();

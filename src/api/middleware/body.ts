@@ -37,10 +37,18 @@ export function parseJsonBody(limitBytes: number): Middleware<AppState> {
 function bodyError(err: unknown, encoding: string): unknown {
   const status = typeof err === 'object' && err !== null && 'status' in err ? err.status : undefined;
   if (status === 415 && err instanceof Error && err.message.startsWith('Unsupported Content-Encoding')) {
-    return new HttpError(415, 'unsupported_encoding', `unsupported Content-Encoding "${encoding.slice(0, 40)}"; use one of ${BODY_ENCODINGS.join(', ')}`);
+    return new HttpError(
+      415,
+      'unsupported_encoding',
+      `unsupported Content-Encoding "${encoding.slice(0, 40)}"; use one of ${BODY_ENCODINGS.join(', ')}`,
+    );
   }
   // Errors the parser classified (invalid JSON 400, too large 413, …): the error handler maps them.
   if (typeof status === 'number' && status >= 400 && status < 500) return err;
   // No status: the decoder failed on the bytes sent (zlib "incorrect header check", "unexpected end of file", …).
-  return new HttpError(400, 'invalid_body', `the request body could not be decoded${encoding ? ` as Content-Encoding "${encoding.slice(0, 40)}"` : ''}`);
+  return new HttpError(
+    400,
+    'invalid_body',
+    `the request body could not be decoded${encoding ? ` as Content-Encoding "${encoding.slice(0, 40)}"` : ''}`,
+  );
 }

@@ -17,7 +17,8 @@ export function errorHandler(logger: Logger): Middleware<AppState> {
       if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', 'no such route');
       // The routers answer a method a path does not serve with a bare 405, and one they serve nowhere (PROPFIND) with a
       // bare 501: both are the caller's mistake, so both are a 405 in the error shape, with the Allow header.
-      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) throw methodNotAllowed(ctx.method, ctx.response.get('Allow'));
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null)
+        throw methodNotAllowed(ctx.method, ctx.response.get('Allow'));
     } catch (err) {
       const httpError = toHttpError(err);
       if (httpError.status >= 500) {
@@ -34,7 +35,13 @@ export function errorHandler(logger: Logger): Middleware<AppState> {
 
 function methodNotAllowed(method: string, allow: string): HttpError {
   if (allow === '') return new HttpError(404, 'not_found', 'no such route');
-  return new HttpError(405, 'method_not_allowed', `${method.slice(0, 20)} is not allowed here; allowed: ${allow}`, undefined, { Allow: allow });
+  return new HttpError(
+    405,
+    'method_not_allowed',
+    `${method.slice(0, 20)} is not allowed here; allowed: ${allow}`,
+    undefined,
+    { Allow: allow },
+  );
 }
 
 /** Maps any thrown value to the HttpError it answers as; shared with the middleware that records the final status. */
@@ -43,14 +50,23 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof ZodError) {
     const details = err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
     const first = details[0];
-    return new HttpError(400, 'invalid_request', first ? `${first.field}: ${first.message}` : 'invalid request', details);
+    return new HttpError(
+      400,
+      'invalid_request',
+      first ? `${first.field}: ${first.message}` : 'invalid request',
+      details,
+    );
   }
   if (err instanceof NotFoundError) return new HttpError(404, 'not_found', 'not found');
   if (err instanceof UniqueConstraintViolationException) return new HttpError(409, 'conflict', 'already exists');
-  if (isConnectionError(err)) return new HttpError(503, 'service_unavailable', 'the database is unavailable', undefined, { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
+  if (isConnectionError(err))
+    return new HttpError(503, 'service_unavailable', 'the database is unavailable', undefined, {
+      'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
   const status = statusOf(err);
   if (status === 413) return new HttpError(413, 'payload_too_large', 'request body is too large');
-  if (status === 400 && err instanceof SyntaxError) return new HttpError(400, 'invalid_json', 'request body is not valid JSON');
+  if (status === 400 && err instanceof SyntaxError)
+    return new HttpError(400, 'invalid_json', 'request body is not valid JSON');
   if (status === 415) return new HttpError(415, 'unsupported_media_type', 'unsupported content type');
   if (status !== undefined && status >= 400 && status < 500) {
     // Body parser errors (malformed JSON and the like) carry an `expose`d status; their message is safe to show.
@@ -73,7 +89,17 @@ const DATABASE_RETRY_AFTER_SECONDS = 2;
  * Socket errors, SQLSTATE class 08 (connection exception), 57P01–57P03 (the server ended the connection: an
  * administrator's `pg_terminate_backend`, a restart, a crash, still starting) and 3D000 (no such database).
  */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '3D000']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '3D000',
+]);
 /** node-postgres ends a query on a connection that died under it with this message and no code. */
 const CONNECTION_ENDED = /Connection terminated( unexpectedly)?$|Client has encountered a connection error/;
 

@@ -16,7 +16,11 @@ export function httpMetrics(metrics: Metrics): Middleware<AppState> {
       throw err;
     } finally {
       const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-      const labels = { method: ctx.method, route: typeof matched === 'string' ? matched : 'unmatched', status: String(status) };
+      const labels = {
+        method: ctx.method,
+        route: typeof matched === 'string' ? matched : 'unmatched',
+        status: String(status),
+      };
       end(labels);
       metrics.httpRequests.inc(labels);
     }

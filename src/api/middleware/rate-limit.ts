@@ -22,7 +22,11 @@ export function rateLimit(store: RateLimitStore, opts: { max: number; windowMs: 
  * so guessing keys costs neither a database query nor a chance. Counted in the shared store (Redis when configured), so
  * the limit holds across API processes. `max` 0 turns it off.
  */
-export function limitAuthFailures(store: RateLimitStore, opts: { max: number; windowMs: number }, authenticate: Middleware<AppState>): Middleware<AppState> {
+export function limitAuthFailures(
+  store: RateLimitStore,
+  opts: { max: number; windowMs: number },
+  authenticate: Middleware<AppState>,
+): Middleware<AppState> {
   if (opts.max === 0) return authenticate;
   return async (ctx, next) => {
     const subject = `authfail:${ctx.ip}`;

@@ -4,7 +4,12 @@ import { docOf, type RouteDoc } from './doc';
 
 /** The parts of a koa-router `Router` the generator reads: its layers (one per `router.get(…)` and the like). */
 export interface RouterLike {
-  stack: ReadonlyArray<{ path: string | RegExp; methods: readonly string[]; paramNames: ReadonlyArray<{ name: string | number }>; stack: readonly unknown[] }>;
+  stack: ReadonlyArray<{
+    path: string | RegExp;
+    methods: readonly string[];
+    paramNames: ReadonlyArray<{ name: string | number }>;
+    stack: readonly unknown[];
+  }>;
 }
 
 /** One method × path of a router, with its `doc()` metadata when it has some. */
@@ -23,7 +28,10 @@ export interface OpenApiInfo {
   description?: string;
   license?: { name: string; identifier?: string; url?: string };
 }
-export type OpenApiDocument = Record<string, unknown> & { openapi: string; paths: Record<string, Record<string, OpenApiOperation>> };
+export type OpenApiDocument = Record<string, unknown> & {
+  openapi: string;
+  paths: Record<string, Record<string, OpenApiOperation>>;
+};
 export interface OpenApiOperation {
   operationId: string;
   summary: string;
@@ -52,7 +60,11 @@ export const API_INFO: OpenApiInfo = {
 
 /** The one error shape of every failure (ARCHITECTURE §5). */
 const errorBody = z.object({
-  error: z.object({ code: z.string().describe('stable, machine-readable'), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: z.string().describe('stable, machine-readable'),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
 });
 
 const ERROR_RESPONSES = {
@@ -64,7 +76,10 @@ const ERROR_RESPONSES = {
   413: ['PayloadTooLarge', 'the body is larger than API_BODY_LIMIT_BYTES'],
   415: ['UnsupportedMediaType', 'a body in an unsupported content encoding or charset'],
   429: ['TooManyRequests', 'rate limited; retry after `Retry-After` seconds'],
-  503: ['ServiceUnavailable', 'a dependency (the database, Temporal) is unavailable; retry after `Retry-After` seconds when given'],
+  503: [
+    'ServiceUnavailable',
+    'a dependency (the database, Temporal) is unavailable; retry after `Retry-After` seconds when given',
+  ],
 } as const;
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
 /** The methods whose body the body parser reads (a malformed, oversized or undecodable body fails them). */
@@ -89,7 +104,12 @@ export function routesOf(routers: readonly RouterLike[]): RouteEntry[] {
         ? []
         : layer.methods
             .filter((m) => m !== 'HEAD')
-            .map((method) => ({ method, path: layer.path as string, paramNames: layer.paramNames.map((p) => String(p.name)), doc: docOf(layer.stack) })),
+            .map((method) => ({
+              method,
+              path: layer.path as string,
+              paramNames: layer.paramNames.map((p) => String(p.name)),
+              doc: docOf(layer.stack),
+            })),
     ),
   );
 }
@@ -114,9 +134,14 @@ export function buildOpenApiDocument(routers: readonly RouterLike[], info: OpenA
     security: [{ bearer: [] }],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`' },
+      },
       // The response schemas that name themselves (`.meta({ id })`), for client generators to name their types after.
-      schemas: { Error: jsonSchema(errorBody, 'output'), ...Object.fromEntries([...named].sort(([a], [b]) => a.localeCompare(b))) },
+      schemas: {
+        Error: jsonSchema(errorBody, 'output'),
+        ...Object.fromEntries([...named].sort(([a], [b]) => a.localeCompare(b))),
+      },
       // The shared error responses some operation refers to.
       responses: Object.fromEntries(
         Object.entries(ERROR_RESPONSES)
@@ -125,7 +150,9 @@ export function buildOpenApiDocument(routers: readonly RouterLike[], info: OpenA
             name,
             {
               description,
-              ...((status === '429' || status === '503') && { headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } } }),
+              ...((status === '429' || status === '503') && {
+                headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } },
+              }),
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
             },
           ]),
@@ -151,7 +178,10 @@ function operation(route: RouteEntry, named: NamedSchemas): OpenApiOperation {
     ...(doc?.role === 'public' && { security: [] }),
     ...(parameters.length > 0 && { parameters }),
     ...(body !== undefined && {
-      requestBody: { required: !body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(body, 'input') } } },
+      requestBody: {
+        required: !body.safeParse(undefined).success,
+        content: { 'application/json': { schema: jsonSchema(body, 'input') } },
+      },
     }),
     responses: responses(route, named),
   };
@@ -160,7 +190,10 @@ function operation(route: RouteEntry, named: NamedSchemas): OpenApiOperation {
 /** One required parameter per `:param` of the path, typed by `doc.params` where it names it. */
 function pathParameters(route: RouteEntry): OpenApiParameter[] {
   const documented = route.doc?.params ? objectParameters(route.doc.params, 'path') : [];
-  return route.paramNames.map((name) => ({ ...(documented.find((p) => p.name === name) ?? { name, in: 'path', schema: { type: 'string' } }), required: true }));
+  return route.paramNames.map((name) => ({
+    ...(documented.find((p) => p.name === name) ?? { name, in: 'path', schema: { type: 'string' } }),
+    required: true,
+  }));
 }
 
 /** A zod object's properties as parameters (a non-object schema yields none: there is nothing to name). */
@@ -188,10 +221,10 @@ function responses(route: RouteEntry, named: NamedSchemas): Record<string, unkno
         : mediaType !== undefined
           ? { [mediaType]: { schema: { type: 'string' } } }
           : schema !== undefined
-          ? { 'application/json': { schema: componentized(jsonSchema(schema, 'output'), named) } }
-          : Number(status) >= 400
-            ? { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
-            : undefined;
+            ? { 'application/json': { schema: componentized(jsonSchema(schema, 'output'), named) } }
+            : Number(status) >= 400
+              ? { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
+              : undefined;
     out[status] = { description, ...(content !== undefined && { content }) };
   }
   const own = doc?.errors ?? {};
@@ -215,7 +248,8 @@ function errorStatuses({ method, paramNames, doc }: RouteEntry): ErrorStatus[] {
   const secured = role !== 'public';
   const own = Object.keys(doc?.errors ?? {}).map(Number);
   const statuses = new Set<ErrorStatus>();
-  if (doc?.params !== undefined || doc?.query !== undefined || doc?.body !== undefined || BODY_METHODS.has(method)) statuses.add(400);
+  if (doc?.params !== undefined || doc?.query !== undefined || doc?.body !== undefined || BODY_METHODS.has(method))
+    statuses.add(400);
   if (secured) statuses.add(401);
   if (secured && role !== 'viewer') statuses.add(403);
   if (paramNames.length > 0 || own.includes(404)) statuses.add(404);
@@ -231,8 +265,12 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
   delete json.$schema; // the document's `jsonSchemaDialect` says it once
   // An integer's implied ±2^53 bounds say nothing a client needs; they are left out.
-  const implied = (key: string, value: unknown) => (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) || (key === 'maximum' && value === Number.MAX_SAFE_INTEGER);
-  return JSON.parse(JSON.stringify(json, (key, value: unknown) => (implied(key, value) ? undefined : value))) as JsonSchema;
+  const implied = (key: string, value: unknown) =>
+    (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) ||
+    (key === 'maximum' && value === Number.MAX_SAFE_INTEGER);
+  return JSON.parse(
+    JSON.stringify(json, (key, value: unknown) => (implied(key, value) ? undefined : value)),
+  ) as JsonSchema;
 }
 
 /** Schemas by their `.meta({ id })`, gathered into `components.schemas`. */
@@ -243,12 +281,14 @@ type NamedSchemas = Map<string, JsonSchema>;
  * `#/$defs/<id>` references pointed there. Two different schemas under one id would make the document lie: it throws.
  */
 function componentized(json: JsonSchema, named: NamedSchemas): JsonSchema {
-  const retarget = (value: JsonSchema): JsonSchema => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+  const retarget = (value: JsonSchema): JsonSchema =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
   const { $defs, ...rest } = json as JsonSchema & { $defs?: Record<string, JsonSchema> };
   for (const [id, def] of Object.entries($defs ?? {})) {
     const schema = retarget(def);
     const known = named.get(id);
-    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(schema)) throw new Error(`two different response schemas are named "${id}"`);
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(schema))
+      throw new Error(`two different response schemas are named "${id}"`);
     named.set(id, schema);
   }
   return retarget(rest);

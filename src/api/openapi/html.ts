@@ -25,8 +25,11 @@ interface Row {
  */
 export function renderDocsPage(document: OpenApiDocument): string {
   const info = document.info as { title: string; version: string; description?: string };
-  const rows: Row[] = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));
-  const sharedResponses = ((document.components as { responses?: Record<string, { description: string }> } | undefined)?.responses ?? {});
+  const rows: Row[] = Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ method, path, op })),
+  );
+  const sharedResponses =
+    (document.components as { responses?: Record<string, { description: string }> } | undefined)?.responses ?? {};
   const byTag = new Map<string, Row[]>();
   for (const row of rows) {
     const tag = row.op.tags[0] ?? 'other';
@@ -59,7 +62,13 @@ ${responsesList(op.responses, sharedResponses)}
 }
 
 function parameterRow(p: OpenApiParameter): string[] {
-  return [`<code>${esc(p.name)}</code>`, esc(p.in), p.required ? 'required' : 'optional', esc(summarize(p.schema)), esc(p.description ?? '')];
+  return [
+    `<code>${esc(p.name)}</code>`,
+    esc(p.in),
+    p.required ? 'required' : 'optional',
+    esc(summarize(p.schema)),
+    esc(p.description ?? ''),
+  ];
 }
 
 function bodyTable(schema: JsonSchema, required: boolean): string {
@@ -84,7 +93,10 @@ ${rows.map((cells) => `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`).
 }
 
 /** Status and description of each response; a shared one (`$ref`) by the description of its component. */
-function responsesList(responses: Record<string, unknown>, sharedResponses: Record<string, { description: string }>): string {
+function responsesList(
+  responses: Record<string, unknown>,
+  sharedResponses: Record<string, { description: string }>,
+): string {
   const items = Object.entries(responses).map(([status, response]) => {
     const r = response as { description?: string; $ref?: string };
     const description = r.description ?? sharedResponses[r.$ref?.split('/').pop() ?? '']?.description ?? '';

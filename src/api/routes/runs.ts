@@ -39,20 +39,43 @@ export function startAgentRun(
   return async (ctx) => {
     const agent = await (orm.em as EntityManager).findOneOrFail(Agent, { id: spec.agentId });
     if (agent.status === 'paused') throw conflict(`agent ${spec.agentId} is paused`);
-    const workflowId = typeof spec.workflowId === 'function' ? spec.workflowId() : agentRunWorkflowId(spec.workflowId, randomUUID());
-    const input: AgentRunInput & LearningCycleInput = { trigger: 'api', requestedBy: ctx.state.auth?.name, timeouts: activityTimeouts(config) };
-    const { run, created } = await storeAgentRun(orm.em.fork() as EntityManager, { runId: randomUUID(), workflowId, agentId: spec.agentId, kind: spec.kind, trigger: input.trigger, requestedBy: input.requestedBy });
+    const workflowId =
+      typeof spec.workflowId === 'function' ? spec.workflowId() : agentRunWorkflowId(spec.workflowId, randomUUID());
+    const input: AgentRunInput & LearningCycleInput = {
+      trigger: 'api',
+      requestedBy: ctx.state.auth?.name,
+      timeouts: activityTimeouts(config),
+    };
+    const { run, created } = await storeAgentRun(orm.em.fork() as EntityManager, {
+      runId: randomUUID(),
+      workflowId,
+      agentId: spec.agentId,
+      kind: spec.kind,
+      trigger: input.trigger,
+      requestedBy: input.requestedBy,
+    });
     if (!created) throw conflict(`workflow ${workflowId} already has a run`, { workflowId, runId: run.id });
     try {
-      await temporal.workflow.start(spec.workflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [input], workflowExecutionTimeout: `${config.workflowTimeouts.runSeconds}s` });
+      await temporal.workflow.start(spec.workflowType, {
+        taskQueue: config.temporal.taskQueue,
+        workflowId,
+        args: [input],
+        workflowExecutionTimeout: `${config.workflowTimeouts.runSeconds}s`,
+      });
     } catch (err) {
       await finishRun(orm, run.id, 'failed', {}, `the workflow could not be started: ${(err as Error).message}`);
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`workflow ${workflowId} is already running`, { workflowId });
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw conflict(`workflow ${workflowId} is already running`, { workflowId });
       throw err;
     }
     ctx.state.auditTarget = `workflow:${workflowId}`;
     ctx.status = 202;
-    ctx.body = { workflowId, runId: run.id, statusUrl: `/api/workflows/${workflowId}`, ...spec.links?.(workflowId) } satisfies z.infer<typeof startedRunResponse>;
+    ctx.body = {
+      workflowId,
+      runId: run.id,
+      statusUrl: `/api/workflows/${workflowId}`,
+      ...spec.links?.(workflowId),
+    } satisfies z.infer<typeof startedRunResponse>;
   };
 }
 
@@ -60,7 +83,11 @@ export function startAgentRun(
 export function listAgentRuns(orm: MikroORM, kind: AgentRunKind): (ctx: AppContext) => Promise<void> {
   return async (ctx) => {
     const q = parse(listRunsQuery, ctx.query);
-    const [runs, total] = await (orm.em as EntityManager).findAndCount(AgentRun, { kind, ...(q.status && { status: q.status }) }, { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset });
+    const [runs, total] = await (orm.em as EntityManager).findAndCount(
+      AgentRun,
+      { kind, ...(q.status && { status: q.status }) },
+      { orderBy: { startedAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset },
+    );
     ctx.body = page(runs.map(presentRun), total, q);
   };
 }
@@ -69,7 +96,10 @@ export function listAgentRuns(orm: MikroORM, kind: AgentRunKind): (ctx: AppConte
 export function getAgentRun(orm: MikroORM, kind: AgentRunKind, label: string): (ctx: AppContext) => Promise<void> {
   return async (ctx) => {
     const { id } = parse(runIdParams, ctx.params);
-    const run = await (orm.em as EntityManager).findOne(AgentRun, { kind, ...(UUID.test(id) ? { id } : { workflowId: id }) });
+    const run = await (orm.em as EntityManager).findOne(AgentRun, {
+      kind,
+      ...(UUID.test(id) ? { id } : { workflowId: id }),
+    });
     if (run === null) throw notFound(`${label} "${id}"`);
     ctx.body = presentRun(run);
   };

@@ -63,7 +63,22 @@ export class Exam {
   /** How far the judge stands from the answering model (also in `models`; a column so it can be filtered). */
   judgeIndependence: JudgeIndependence | null = null;
 
-  constructor(init: Omit<Exam, 'status' | 'steps' | 'score' | 'borderline' | 'outcome' | 'error' | 'startedAt' | 'completedAt' | 'rules' | 'models' | 'judgeIndependence'>) {
+  constructor(
+    init: Omit<
+      Exam,
+      | 'status'
+      | 'steps'
+      | 'score'
+      | 'borderline'
+      | 'outcome'
+      | 'error'
+      | 'startedAt'
+      | 'completedAt'
+      | 'rules'
+      | 'models'
+      | 'judgeIndependence'
+    >,
+  ) {
     this.id = init.id;
     this.workflowId = init.workflowId;
     this.agentId = init.agentId;
@@ -86,7 +101,10 @@ export const ExamSchema = new EntitySchema<Exam>({
     { properties: ['agentId', 'startedAt'] },
     { properties: ['agentId', 'category', 'completedAt'] },
     // GET /custody/tests: newest first (issue 17: read in index order, no sort).
-    { name: 'exams_list_order_index', expression: `create index "exams_list_order_index" on "exams" ("started_at" desc, "id")` },
+    {
+      name: 'exams_list_order_index',
+      expression: `create index "exams_list_order_index" on "exams" ("started_at" desc, "id")`,
+    },
   ],
   properties: {
     id: { type: 'uuid', primary: true },
@@ -173,7 +191,9 @@ export class ExamItem {
   gradedAt: Date | null = null;
   createdAt: Date = new Date();
 
-  constructor(init: Pick<ExamItem, 'examId' | 'position' | 'kind' | 'prompt' | 'normalizedPrompt' | 'rubric' | 'hiddenTests'>) {
+  constructor(
+    init: Pick<ExamItem, 'examId' | 'position' | 'kind' | 'prompt' | 'normalizedPrompt' | 'rubric' | 'hiddenTests'>,
+  ) {
     this.examId = init.examId;
     this.position = init.position;
     this.kind = init.kind;

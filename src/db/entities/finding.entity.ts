@@ -53,7 +53,23 @@ export class Finding {
   dismissedBy: string | null = null;
   dismissReason: string | null = null;
 
-  constructor(init: Pick<Finding, 'repositoryId' | 'agentId' | 'kind' | 'tool' | 'rule' | 'severity' | 'title' | 'message' | 'file' | 'line' | 'fingerprint' | 'firstRunId'> & { data?: Record<string, unknown> }) {
+  constructor(
+    init: Pick<
+      Finding,
+      | 'repositoryId'
+      | 'agentId'
+      | 'kind'
+      | 'tool'
+      | 'rule'
+      | 'severity'
+      | 'title'
+      | 'message'
+      | 'file'
+      | 'line'
+      | 'fingerprint'
+      | 'firstRunId'
+    > & { data?: Record<string, unknown> },
+  ) {
     this.repositoryId = init.repositoryId;
     this.agentId = init.agentId;
     this.kind = init.kind;
@@ -108,7 +124,11 @@ export const FindingSchema = new EntitySchema<Finding>({
     openedRunId: { type: 'uuid' },
     firstSeenAt: ts,
     lastSeenAt: ts,
-    severityRank: { type: 'smallint', generated: `(case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end) stored`, nullable: true },
+    severityRank: {
+      type: 'smallint',
+      generated: `(case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end) stored`,
+      nullable: true,
+    },
     resolvedAt: { ...ts, nullable: true },
     dismissedAt: { ...ts, nullable: true },
     dismissedBy: { type: 'string', length: 100, nullable: true },

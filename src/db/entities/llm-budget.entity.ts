@@ -8,7 +8,12 @@ export class LlmBudget {
   updatedAt: Date = new Date();
   updatedBy: string | null;
 
-  constructor(init: { scope: string; monthlyTokens: number | null; monthlyUsd: number | null; updatedBy?: string | null }) {
+  constructor(init: {
+    scope: string;
+    monthlyTokens: number | null;
+    monthlyUsd: number | null;
+    updatedBy?: string | null;
+  }) {
     this.scope = init.scope;
     this.monthlyTokens = init.monthlyTokens;
     this.monthlyUsd = init.monthlyUsd;

@@ -21,9 +21,27 @@ export const PROPOSAL_STATES = [
   'cancelled',
 ] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
-export const TERMINAL_PROPOSAL_STATES: readonly ProposalState[] = ['applied', 'rejected', 'expired', 'invalid', 'failed_tests', 'blocked', 'ineligible', 'apply_failed', 'failed', 'cancelled'];
+export const TERMINAL_PROPOSAL_STATES: readonly ProposalState[] = [
+  'applied',
+  'rejected',
+  'expired',
+  'invalid',
+  'failed_tests',
+  'blocked',
+  'ineligible',
+  'apply_failed',
+  'failed',
+  'cancelled',
+];
 /** States that count as an agent's open proposals for eligibility. */
-export const OPEN_PROPOSAL_STATES: readonly ProposalState[] = ['drafting', 'validating', 'testing', 'reviewing', 'awaiting_review', 'applying'];
+export const OPEN_PROPOSAL_STATES: readonly ProposalState[] = [
+  'drafting',
+  'validating',
+  'testing',
+  'reviewing',
+  'awaiting_review',
+  'applying',
+];
 
 export interface ProposalReview {
   decision: 'approve' | 'reject';
@@ -69,7 +87,9 @@ export class Proposal {
   updatedAt: Date = new Date();
   completedAt: Date | null = null;
 
-  constructor(init: Pick<Proposal, 'workflowId' | 'agentId' | 'findingId' | 'goal' | 'trigger' | 'requestedBy'> & { id?: string }) {
+  constructor(
+    init: Pick<Proposal, 'workflowId' | 'agentId' | 'findingId' | 'goal' | 'trigger' | 'requestedBy'> & { id?: string },
+  ) {
     if (init.id !== undefined) this.id = init.id;
     this.workflowId = init.workflowId;
     this.agentId = init.agentId;
@@ -110,7 +130,10 @@ export const ProposalSchema = new EntitySchema<Proposal>({
     { properties: ['diffHash'] },
     { properties: ['findingId'] },
     // GET /proposals: newest first (issue 17: read in index order, no sort).
-    { name: 'proposals_list_order_index', expression: `create index "proposals_list_order_index" on "proposals" ("created_at" desc, "id")` },
+    {
+      name: 'proposals_list_order_index',
+      expression: `create index "proposals_list_order_index" on "proposals" ("created_at" desc, "id")`,
+    },
   ],
   properties: {
     id: { type: 'uuid', primary: true },

@@ -70,7 +70,12 @@ export class TokenUsageEvent {
   /** While an `unknown` row's request is in flight, stamped every few seconds by the process waiting for it. */
   seenAt: Date | null = null;
 
-  constructor(init: Omit<TokenUsageEvent, 'id' | 'at' | 'callKey' | 'reuseKey' | 'answer' | 'seenAt' | 'costUnknown' | 'usageEstimated'> & { at?: Date; callKey?: string | null; costUnknown?: boolean; usageEstimated?: boolean }) {
+  constructor(
+    init: Omit<
+      TokenUsageEvent,
+      'id' | 'at' | 'callKey' | 'reuseKey' | 'answer' | 'seenAt' | 'costUnknown' | 'usageEstimated'
+    > & { at?: Date; callKey?: string | null; costUnknown?: boolean; usageEstimated?: boolean },
+  ) {
     this.at = init.at ?? new Date();
     this.month = init.month;
     this.agentId = init.agentId;

@@ -10,7 +10,12 @@ import type { ProviderClient, ProviderReply, ProviderRequest } from '../types';
  * it is not sent; it still keys the cache. SDK retries are off: Temporal is the one retry layer.
  */
 export function anthropicProvider(opts: { apiKey?: string; baseUrl?: string; timeoutMs: number }): ProviderClient {
-  const client = new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseUrl, maxRetries: 0, timeout: opts.timeoutMs + 1000 });
+  const client = new Anthropic({
+    apiKey: opts.apiKey,
+    baseURL: opts.baseUrl,
+    maxRetries: 0,
+    timeout: opts.timeoutMs + 1000,
+  });
   return {
     provider: 'anthropic',
     async complete(req: ProviderRequest): Promise<ProviderReply> {
@@ -35,8 +40,11 @@ export function anthropicProvider(opts: { apiKey?: string; baseUrl?: string; tim
         params.tools = [tool];
         params.tool_choice = { type: 'tool', name: tool.name };
       }
-      const res = await withDeadline('anthropic', req, opts.timeoutMs, (options) => client.messages.create(params, options));
-      if (!Array.isArray(res?.content)) throw new LlmError(LLM_ERROR_TYPES.unavailable, 'anthropic answered without content');
+      const res = await withDeadline('anthropic', req, opts.timeoutMs, (options) =>
+        client.messages.create(params, options),
+      );
+      if (!Array.isArray(res?.content))
+        throw new LlmError(LLM_ERROR_TYPES.unavailable, 'anthropic answered without content');
       const toolUse = res.content.find((b) => b.type === 'tool_use');
       const text = res.content
         .filter((b) => b.type === 'text')

@@ -5,8 +5,10 @@ import { LlmError, LLM_ERROR_TYPES } from '../errors';
 
 type SdkApiError = InstanceType<typeof OpenAI.APIError> | InstanceType<typeof Anthropic.APIError>;
 
-const isApiError = (err: unknown): err is SdkApiError => err instanceof OpenAI.APIError || err instanceof Anthropic.APIError;
-const isTimeout = (err: unknown) => err instanceof OpenAI.APIConnectionTimeoutError || err instanceof Anthropic.APIConnectionTimeoutError;
+const isApiError = (err: unknown): err is SdkApiError =>
+  err instanceof OpenAI.APIError || err instanceof Anthropic.APIError;
+const isTimeout = (err: unknown) =>
+  err instanceof OpenAI.APIConnectionTimeoutError || err instanceof Anthropic.APIConnectionTimeoutError;
 const isAbort = (err: unknown) => err instanceof OpenAI.APIUserAbortError || err instanceof Anthropic.APIUserAbortError;
 
 /**
@@ -16,18 +18,24 @@ const isAbort = (err: unknown) => err instanceof OpenAI.APIUserAbortError || err
  */
 export function classifyProviderError(err: unknown, provider: LlmProvider): unknown {
   if (err instanceof LlmError || isAbort(err)) return err;
-  if (isTimeout(err)) return new LlmError(LLM_ERROR_TYPES.timeout, `${provider} did not answer in time`, { cause: err });
+  if (isTimeout(err))
+    return new LlmError(LLM_ERROR_TYPES.timeout, `${provider} did not answer in time`, { cause: err });
   if (!isApiError(err) || err.status === undefined) {
     // A dropped connection, or a body that is not the JSON the SDK expects.
     const why = err instanceof Error ? err.message : String(err);
-    return new LlmError(LLM_ERROR_TYPES.unavailable, `${provider} could not be reached or answered unreadably: ${why}`, { cause: err });
+    return new LlmError(
+      LLM_ERROR_TYPES.unavailable,
+      `${provider} could not be reached or answered unreadably: ${why}`,
+      { cause: err },
+    );
   }
   const status = err.status;
   const retryAfterMs = parseRetryAfter(err.headers);
   const detail = `${provider} answered ${status}: ${err.message}`;
   if (isQuotaExhausted(err)) return new LlmError(LLM_ERROR_TYPES.quotaExhausted, detail, { status, cause: err });
   if (status === 429) return new LlmError(LLM_ERROR_TYPES.rateLimited, detail, { status, retryAfterMs, cause: err });
-  if (status === 408 || status >= 500) return new LlmError(LLM_ERROR_TYPES.unavailable, detail, { status, retryAfterMs, cause: err });
+  if (status === 408 || status >= 500)
+    return new LlmError(LLM_ERROR_TYPES.unavailable, detail, { status, retryAfterMs, cause: err });
   return new LlmError(LLM_ERROR_TYPES.rejected, detail, { status, cause: err });
 }
 

@@ -19,7 +19,10 @@ export async function withDeadline<T>(
   const deadline = AbortSignal.timeout(timeoutMs);
   const { signal } = req;
   try {
-    return await call({ signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]), timeout: timeoutMs + 1000 });
+    return await call({
+      signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]),
+      timeout: timeoutMs + 1000,
+    });
   } catch (err) {
     if (deadline.aborted && !signal?.aborted) {
       throw new LlmError(LLM_ERROR_TYPES.timeout, `${provider} did not answer within ${timeoutMs} ms`, { cause: err });

@@ -33,7 +33,9 @@ export function openAiProvider(opts: { apiKey?: string; baseUrl?: string; timeou
           },
         }),
       };
-      const res = await withDeadline('openai', req, opts.timeoutMs, (options) => client.chat.completions.create(params, options));
+      const res = await withDeadline('openai', req, opts.timeoutMs, (options) =>
+        client.chat.completions.create(params, options),
+      );
       const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
       if (choice === undefined) throw new LlmError(LLM_ERROR_TYPES.unavailable, 'openai answered without choices');
       return {

@@ -19,19 +19,31 @@ export const ESLINT_RULES: Readonly<Record<string, { severity: Severity; title: 
   'security/detect-child-process': { severity: 'high', title: 'Child process call (command injection risk)' },
   'security/detect-eval-with-expression': { severity: 'high', title: 'eval() of an expression (code injection)' },
   'security/detect-non-literal-require': { severity: 'high', title: 'require() of a non-literal path' },
-  'security/detect-non-literal-fs-filename': { severity: 'high', title: 'File-system path from a non-literal (path traversal)' },
+  'security/detect-non-literal-fs-filename': {
+    severity: 'high',
+    title: 'File-system path from a non-literal (path traversal)',
+  },
   'security/detect-bidi-characters': { severity: 'high', title: 'Bidirectional control characters (Trojan Source)' },
   'lvlup/sql-concatenation': { severity: 'high', title: 'SQL built from non-literal values (SQL injection)' },
   'security/detect-unsafe-regex': { severity: 'medium', title: 'Regular expression open to ReDoS' },
   'security/detect-non-literal-regexp': { severity: 'medium', title: 'RegExp from a non-literal (ReDoS)' },
   'security/detect-possible-timing-attacks': { severity: 'medium', title: 'Comparison open to a timing attack' },
-  'security/detect-pseudoRandomBytes': { severity: 'medium', title: 'crypto.pseudoRandomBytes (not cryptographically secure)' },
-  'security/detect-no-csrf-before-method-override': { severity: 'medium', title: 'CSRF check bypassable by methodOverride' },
+  'security/detect-pseudoRandomBytes': {
+    severity: 'medium',
+    title: 'crypto.pseudoRandomBytes (not cryptographically secure)',
+  },
+  'security/detect-no-csrf-before-method-override': {
+    severity: 'medium',
+    title: 'CSRF check bypassable by methodOverride',
+  },
   'security/detect-buffer-noassert': { severity: 'medium', title: 'Buffer read/write with noAssert' },
   'security/detect-new-buffer': { severity: 'medium', title: 'new Buffer() from a non-literal' },
   'security/detect-disable-mustache-escape': { severity: 'medium', title: 'Template escaping disabled (XSS)' },
   'security/detect-invisible-characters': { severity: 'medium', title: 'Invisible characters in source' },
-  'security/detect-object-injection': { severity: 'low', title: 'Bracket access with a variable key (object injection)' },
+  'security/detect-object-injection': {
+    severity: 'low',
+    title: 'Bracket access with a variable key (object injection)',
+  },
 };
 
 /**
@@ -58,13 +70,20 @@ function scannerConfig(): Linter.Config[] {
  */
 export async function scanEslint(dir: string, walk: Promise<FileWalk>, timeoutMs: number): Promise<ToolOutcome> {
   const deadline = performance.now() + timeoutMs;
-  const eslint = new ESLint({ cwd: dir, overrideConfigFile: true, overrideConfig: scannerConfig(), allowInlineConfig: false, warnIgnored: false });
+  const eslint = new ESLint({
+    cwd: dir,
+    overrideConfigFile: true,
+    overrideConfig: scannerConfig(),
+    allowInlineConfig: false,
+    warnIgnored: false,
+  });
   const { files } = await walk;
   const findings: FindingDraft[] = [];
   let linted = 0;
   let unparsable = 0;
   for (const file of files.filter((f) => JS_EXTENSION.test(f.relative))) {
-    if (performance.now() > deadline) throw new Error(`eslint timed out after ${timeoutMs} ms (${linted} files linted)`);
+    if (performance.now() > deadline)
+      throw new Error(`eslint timed out after ${timeoutMs} ms (${linted} files linted)`);
     const source = await readFile(file.absolute, 'utf8');
     if (source.includes('\0')) continue;
     for (const result of await eslint.lintText(source, { filePath: file.absolute })) {

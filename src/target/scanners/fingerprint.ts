@@ -22,7 +22,9 @@ export function withFingerprints(drafts: readonly FindingDraft[]): RawFinding[] 
     const key = [finding.tool, finding.rule, finding.file ?? '', normalizeSnippet(snippet)].join('\0');
     const occurrence = seen.get(key) ?? 0;
     seen.set(key, occurrence + 1);
-    const fingerprint = createHash('sha256').update(occurrence === 0 ? key : `${key}\0${occurrence}`).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(occurrence === 0 ? key : `${key}\0${occurrence}`)
+      .digest('hex');
     return { ...finding, fingerprint };
   });
 }

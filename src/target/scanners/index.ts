@@ -27,20 +27,28 @@ export async function runSecurityScanners(dir: string, opts: ScanOptions = {}): 
     runTool('secretlint', () => scanSecrets(walk, timeoutMs)),
     runTool('eslint-security', () => scanEslint(dir, walk, timeoutMs)),
     runTool('npm-audit', () =>
-      opts.npmAudit === false ? Promise.resolve({ status: 'unavailable', detail: 'disabled', findings: [] }) : scanNpmAudit(dir, timeoutMs, opts.npmRegistry),
+      opts.npmAudit === false
+        ? Promise.resolve({ status: 'unavailable', detail: 'disabled', findings: [] })
+        : scanNpmAudit(dir, timeoutMs, opts.npmRegistry),
     ),
   ]);
   const findings = withFingerprints(runs.flatMap((r) => r.drafts)).sort(byLocation);
   return { findings, tools: runs.map((r) => r.run) };
 }
 
-async function runTool(tool: ScannerTool, scan: () => Promise<ToolOutcome>): Promise<{ run: ToolRun; drafts: FindingDraft[] }> {
+async function runTool(
+  tool: ScannerTool,
+  scan: () => Promise<ToolOutcome>,
+): Promise<{ run: ToolRun; drafts: FindingDraft[] }> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   try {
     const outcome = await scan();
     const drafts = [...outcome.findings].sort(byLocation);
-    return { run: { tool, status: outcome.status, detail: outcome.detail, durationMs: elapsed(), findings: drafts.length }, drafts };
+    return {
+      run: { tool, status: outcome.status, detail: outcome.detail, durationMs: elapsed(), findings: drafts.length },
+      drafts,
+    };
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     return { run: { tool, status: 'error', detail, durationMs: elapsed(), findings: 0 }, drafts: [] };

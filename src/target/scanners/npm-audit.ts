@@ -7,7 +7,13 @@ import { z } from 'zod';
 import type { FindingDraft, Severity, ToolOutcome } from './types';
 
 /** npm's severities onto ours: `moderate` is medium, `info` is low. */
-const NPM_SEVERITY: Readonly<Record<string, Severity>> = { critical: 'critical', high: 'high', moderate: 'medium', low: 'low', info: 'low' };
+const NPM_SEVERITY: Readonly<Record<string, Severity>> = {
+  critical: 'critical',
+  high: 'high',
+  moderate: 'medium',
+  low: 'low',
+  info: 'low',
+};
 
 /** An npm error that means "the registry cannot audit from here", not a defect of the scan. */
 const UNREACHABLE =
@@ -26,13 +32,20 @@ const advisory = z.object({
 const auditReport = z.object({
   vulnerabilities: z.record(
     z.string(),
-    z.object({ name: z.string(), isDirect: z.boolean().optional(), via: z.array(z.union([z.string(), advisory])), fixAvailable: z.unknown() }),
+    z.object({
+      name: z.string(),
+      isDirect: z.boolean().optional(),
+      via: z.array(z.union([z.string(), advisory])),
+      fixAvailable: z.unknown(),
+    }),
   ),
 });
 const auditError = z.object({
   message: z.string().optional(),
   statusCode: z.number().optional(),
-  error: z.object({ code: z.string().nullish(), summary: z.string().nullish(), detail: z.string().nullish() }).optional(),
+  error: z
+    .object({ code: z.string().nullish(), summary: z.string().nullish(), detail: z.string().nullish() })
+    .optional(),
 });
 
 interface NpmRun {
@@ -56,7 +69,11 @@ const AUDITED_FILES = ['package.json', 'package-lock.json'] as const;
  * not implement the audit endpoint. Throws for a manifest or lockfile that is not a regular file (a symlink out of the
  * worktree) and for output it cannot understand.
  */
-export async function scanNpmAudit(dir: string, timeoutMs: number, registry: string = DEFAULT_NPM_REGISTRY): Promise<ToolOutcome> {
+export async function scanNpmAudit(
+  dir: string,
+  timeoutMs: number,
+  registry: string = DEFAULT_NPM_REGISTRY,
+): Promise<ToolOutcome> {
   if (!existsSync(path.join(dir, 'package-lock.json'))) return unavailable('no package-lock.json');
   const run = await inCleanDirectory(dir, (clean) => runNpmAudit(clean, timeoutMs, registry));
   if (run.error?.code === 'ENOENT') return unavailable('npm is not installed');
@@ -64,8 +81,14 @@ export async function scanNpmAudit(dir: string, timeoutMs: number, registry: str
   const json = parseJson(run.stdout);
   const report = auditReport.safeParse(json);
   if (report.success) {
-    const findings = Object.values(report.data.vulnerabilities).flatMap((v) => toDrafts(v.via, v.isDirect, v.fixAvailable));
-    return { status: 'ok', detail: `${findings.length} advisories in ${Object.keys(report.data.vulnerabilities).length} vulnerable packages`, findings };
+    const findings = Object.values(report.data.vulnerabilities).flatMap((v) =>
+      toDrafts(v.via, v.isDirect, v.fixAvailable),
+    );
+    return {
+      status: 'ok',
+      detail: `${findings.length} advisories in ${Object.keys(report.data.vulnerabilities).length} vulnerable packages`,
+      findings,
+    };
   }
   const failure = auditError.safeParse(json);
   const reason = failure.success ? describe(failure.data) : '';
@@ -115,11 +138,20 @@ function npmEnv(clean: string): NodeJS.ProcessEnv {
 function runNpmAudit(clean: string, timeoutMs: number, registry: string): Promise<NpmRun> {
   const args = ['audit', '--json', '--omit=dev', '--registry', registry];
   return new Promise((resolve) => {
-    execFile('npm', args, { cwd: clean, env: npmEnv(clean), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    execFile(
+      'npm',
+      args,
+      { cwd: clean, env: npmEnv(clean), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ error, stdout, stderr }),
+    );
   });
 }
 
-function toDrafts(via: z.infer<typeof auditReport>['vulnerabilities'][string]['via'], isDirect: boolean | undefined, fixAvailable: unknown): FindingDraft[] {
+function toDrafts(
+  via: z.infer<typeof auditReport>['vulnerabilities'][string]['via'],
+  isDirect: boolean | undefined,
+  fixAvailable: unknown,
+): FindingDraft[] {
   // A string in `via` names another vulnerable package, whose own entry carries the advisory.
   return via.flatMap((a) => {
     if (typeof a === 'string') return [];
@@ -141,7 +173,9 @@ function toDrafts(via: z.infer<typeof auditReport>['vulnerabilities'][string]['v
 }
 
 function describe(e: z.infer<typeof auditError>): string {
-  return [e.error?.code, e.message ?? e.error?.summary].filter((s) => s !== undefined && s !== null && s !== '').join(': ');
+  return [e.error?.code, e.message ?? e.error?.summary]
+    .filter((s) => s !== undefined && s !== null && s !== '')
+    .join(': ');
 }
 
 function parseJson(text: string): unknown {

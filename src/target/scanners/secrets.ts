@@ -13,7 +13,9 @@ const MASK = '****';
  * database connection strings…) is `high`.
  */
 const CRITICAL_RULES: ReadonlySet<string> = new Set(
-  ['aws', 'gcp', 'azure', 'privatekey', 'cloudflare', 'databricks', 'hashicorp-vault'].map((r) => `@secretlint/secretlint-rule-${r}`),
+  ['aws', 'gcp', 'azure', 'privatekey', 'cloudflare', 'databricks', 'hashicorp-vault'].map(
+    (r) => `@secretlint/secretlint-rule-${r}`,
+  ),
 );
 
 /** The severity of a secretlint rule id (see CRITICAL_RULES). */
@@ -115,7 +117,11 @@ function runWorker(files: ScannedFile[], timeoutMs: number): Promise<z.infer<typ
     files,
   };
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxOldGenerationSizeMb: 512 } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData,
+      resourceLimits: { maxOldGenerationSizeMb: 512 },
+    });
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`secretlint timed out after ${timeoutMs} ms`));

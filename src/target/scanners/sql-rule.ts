@@ -30,7 +30,10 @@ function concatOperands(node: Operand, out: Operand[] = []): Operand[] {
 function pieceOf(node: Operand): Piece {
   if (node.type === 'Literal') return { text: String(node.value), dynamic: false };
   if (node.type === 'TemplateLiteral') {
-    return { text: node.quasis.map((q) => q.value.cooked ?? q.value.raw).join(HOLE), dynamic: node.expressions.length > 0 };
+    return {
+      text: node.quasis.map((q) => q.value.cooked ?? q.value.raw).join(HOLE),
+      dynamic: node.expressions.length > 0,
+    };
   }
   return { text: HOLE, dynamic: true };
 }
@@ -47,8 +50,10 @@ export const sqlConcatenationRule: Rule.RuleModule = {
     docs: { description: 'Disallow SQL statements built by string concatenation or template interpolation' },
     schema: [],
     messages: {
-      concatenation: 'SQL statement built by concatenating a non-literal value: use a parameterized query ($1 + values).',
-      template: 'SQL statement built by interpolating values into a template literal: use a parameterized query ($1 + values).',
+      concatenation:
+        'SQL statement built by concatenating a non-literal value: use a parameterized query ($1 + values).',
+      template:
+        'SQL statement built by interpolating values into a template literal: use a parameterized query ($1 + values).',
     },
   },
   create(context) {
@@ -57,10 +62,12 @@ export const sqlConcatenationRule: Rule.RuleModule = {
         if (node.operator !== '+' || isConcat(node.parent)) return;
         const pieces = concatOperands(node).map(pieceOf);
         if (!pieces.some((p) => p.dynamic)) return;
-        if (SQL_STATEMENT.test(pieces.map((p) => p.text).join(''))) context.report({ node, messageId: 'concatenation' });
+        if (SQL_STATEMENT.test(pieces.map((p) => p.text).join('')))
+          context.report({ node, messageId: 'concatenation' });
       },
       TemplateLiteral(node) {
-        if (node.expressions.length === 0 || isConcat(node.parent) || node.parent.type === 'TaggedTemplateExpression') return;
+        if (node.expressions.length === 0 || isConcat(node.parent) || node.parent.type === 'TaggedTemplateExpression')
+          return;
         if (SQL_STATEMENT.test(pieceOf(node).text)) context.report({ node, messageId: 'template' });
       },
     };

@@ -45,7 +45,8 @@ const toLocal = (iso: string | null): string => {
  * name, key prefix, method, path prefix, status and a time range.
  */
 export async function auditPage(ctx: PageContext): Promise<HTMLElement> {
-  if (!ctx.can('admin')) return h('section', {}, h('h1', {}, 'Audit log'), h('p', { class: 'muted' }, 'The audit log needs an admin key.'));
+  if (!ctx.can('admin'))
+    return h('section', {}, h('h1', {}, 'Audit log'), h('p', { class: 'muted' }, 'The audit log needs an admin key.'));
   const filters = new URLSearchParams();
   for (const f of FILTERS) {
     const v = ctx.query.get(f);
@@ -56,9 +57,25 @@ export async function auditPage(ctx: PageContext): Promise<HTMLElement> {
   q.set('offset', ctx.query.get('offset') ?? '0');
   const data = await api<Page<AuditEntry>>(`/audit?${q.toString()}`);
   const controls = FILTERS.map((f) => {
-    if (f === 'method') return h('select', { name: f }, METHODS.map((m) => h('option', { value: m, selected: (filters.get(f) ?? '').toUpperCase() === m }, m === '' ? 'any' : m)));
-    if (f === 'from' || f === 'to') return h('input', { type: 'datetime-local', name: f, value: toLocal(filters.get(f)) });
-    return h('input', { type: f === 'status' ? 'number' : 'text', name: f, value: filters.get(f) ?? '', placeholder: LABELS[f][1], size: f === 'path' ? 22 : f === 'status' ? 6 : 12, min: f === 'status' ? 100 : null, max: f === 'status' ? 599 : null });
+    if (f === 'method')
+      return h(
+        'select',
+        { name: f },
+        METHODS.map((m) =>
+          h('option', { value: m, selected: (filters.get(f) ?? '').toUpperCase() === m }, m === '' ? 'any' : m),
+        ),
+      );
+    if (f === 'from' || f === 'to')
+      return h('input', { type: 'datetime-local', name: f, value: toLocal(filters.get(f)) });
+    return h('input', {
+      type: f === 'status' ? 'number' : 'text',
+      name: f,
+      value: filters.get(f) ?? '',
+      placeholder: LABELS[f][1],
+      size: f === 'path' ? 22 : f === 'status' ? 6 : 12,
+      min: f === 'status' ? 100 : null,
+      max: f === 'status' ? 599 : null,
+    });
   });
   const form = h(
     'form',
@@ -68,7 +85,12 @@ export async function auditPage(ctx: PageContext): Promise<HTMLElement> {
       c.id = `audit-${f}`;
       return h('div', { class: 'field' }, h('label', { for: c.id }, LABELS[f][0]), c);
     }),
-    h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Filter'), filters.size > 0 ? h('a', { href: '#/audit' }, 'clear') : null),
+    h(
+      'div',
+      { class: 'field' },
+      h('button', { type: 'submit' }, 'Filter'),
+      filters.size > 0 ? h('a', { href: '#/audit' }, 'clear') : null,
+    ),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -79,7 +101,10 @@ export async function auditPage(ctx: PageContext): Promise<HTMLElement> {
     }
     location.hash = `#/audit?${next.toString()}`;
   });
-  const empty = filters.size > 0 ? 'No entry matches these filters.' : 'No entry yet: every mutating call (start, pause, review, budget) and every refused key is recorded here as it happens.';
+  const empty =
+    filters.size > 0
+      ? 'No entry matches these filters.'
+      : 'No entry yet: every mutating call (start, pause, review, budget) and every refused key is recorded here as it happens.';
   return h(
     'section',
     {},

@@ -37,30 +37,53 @@ export async function budgetsPage(ctx: PageContext): Promise<HTMLElement> {
       h(
         'div',
         {},
-        h('p', { class: 'muted' }, `Month ${month} (UTC). A call that would go over a limit is refused before it reaches the provider; the limits reset on the 1st.`),
-      items.every((b) => b.source === 'none') ? h('p', { class: 'empty' }, 'No budget is set: LLM spend is unlimited. ' + (ctx.can('admin') ? 'Set a global limit below to cap the month.' : 'An admin can set limits here.')) : null,
-      h(
-        'table',
-        { class: 'budgets' },
-        h('caption', { class: 'sr-only' }, `Budgets and spend for ${month}`),
-        h('thead', {}, h('tr', {}, ['scope', 'tokens used', 'dollars used', 'limit from', 'last set'].map((x) => h('th', { scope: 'col' }, x)))),
         h(
-          'tbody',
-          {},
-          items.map((b) =>
+          'p',
+          { class: 'muted' },
+          `Month ${month} (UTC). A call that would go over a limit is refused before it reaches the provider; the limits reset on the 1st.`,
+        ),
+        items.every((b) => b.source === 'none')
+          ? h(
+              'p',
+              { class: 'empty' },
+              'No budget is set: LLM spend is unlimited. ' +
+                (ctx.can('admin') ? 'Set a global limit below to cap the month.' : 'An admin can set limits here.'),
+            )
+          : null,
+        h(
+          'table',
+          { class: 'budgets' },
+          h('caption', { class: 'sr-only' }, `Budgets and spend for ${month}`),
+          h(
+            'thead',
+            {},
             h(
               'tr',
-              { 'data-scope': b.scope },
-              h('th', { scope: 'row' }, b.scope),
-              h('td', {}, used(b.usedTokens, b.monthlyTokens, b.usedTokensPct, '')),
-              h('td', {}, used(b.usedUsd, b.monthlyUsd, b.usedUsdPct, '$')),
-              h('td', {}, SOURCE[b.source]),
-              h('td', {}, b.updatedAt ? `${fmtDate(b.updatedAt)}${b.updatedBy ? ` by ${b.updatedBy}` : ''}` : '—'),
+              {},
+              ['scope', 'tokens used', 'dollars used', 'limit from', 'last set'].map((x) =>
+                h('th', { scope: 'col' }, x),
+              ),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            items.map((b) =>
+              h(
+                'tr',
+                { 'data-scope': b.scope },
+                h('th', { scope: 'row' }, b.scope),
+                h('td', {}, used(b.usedTokens, b.monthlyTokens, b.usedTokensPct, '')),
+                h('td', {}, used(b.usedUsd, b.monthlyUsd, b.usedUsdPct, '$')),
+                h('td', {}, SOURCE[b.source]),
+                h('td', {}, b.updatedAt ? `${fmtDate(b.updatedAt)}${b.updatedBy ? ` by ${b.updatedBy}` : ''}` : '—'),
+              ),
             ),
           ),
         ),
-      ),
-        ctx.can('admin') ? editForm(items, status, show, chosen) : h('p', { class: 'muted' }, 'Only an admin key can change the budgets.'),
+        ctx.can('admin')
+          ? editForm(items, status, show, chosen)
+          : h('p', { class: 'muted' }, 'Only an admin key can change the budgets.'),
       ),
     );
   };
@@ -72,13 +95,41 @@ function used(value: number, limit: number | null, pct: number | null, unit: str
   const digits = unit === '$' ? 2 : 0;
   if (limit === null) return `${unit}${fmtNum(value, digits)} (no limit)`;
   const cls = value >= limit ? 'over' : pct !== null && pct >= 80 ? 'near' : 'ok';
-  return h('span', { class: `budget ${cls}` }, h('meter', { min: 0, max: limit || 1, value: Math.min(value, limit), low: limit * 0.8, high: limit * 0.95, optimum: 0, 'aria-label': `${pct ?? 0} % used` }), ` ${unit}${fmtNum(value, digits)} of ${unit}${fmtNum(limit, digits)}${pct === null ? '' : ` (${pct} %)`}`);
+  return h(
+    'span',
+    { class: `budget ${cls}` },
+    h('meter', {
+      min: 0,
+      max: limit || 1,
+      value: Math.min(value, limit),
+      low: limit * 0.8,
+      high: limit * 0.95,
+      optimum: 0,
+      'aria-label': `${pct ?? 0} % used`,
+    }),
+    ` ${unit}${fmtNum(value, digits)} of ${unit}${fmtNum(limit, digits)}${pct === null ? '' : ` (${pct} %)`}`,
+  );
 }
 
 /** The admin's form: pick a scope (its current limits fill in), change them, save; errors stay by their fields. */
-function editForm(items: Budget[], status: ReturnType<typeof outcome>, refresh: () => Promise<void>, chosen: { scope: string }): HTMLElement {
-  const scope = h('select', { name: 'scope' }, items.map((b) => h('option', { value: b.scope, selected: b.scope === chosen.scope }, b.scope)));
-  const tokens = h('input', { type: 'text', inputmode: 'numeric', name: 'monthlyTokens', autocomplete: 'off', size: 16 });
+function editForm(
+  items: Budget[],
+  status: ReturnType<typeof outcome>,
+  refresh: () => Promise<void>,
+  chosen: { scope: string },
+): HTMLElement {
+  const scope = h(
+    'select',
+    { name: 'scope' },
+    items.map((b) => h('option', { value: b.scope, selected: b.scope === chosen.scope }, b.scope)),
+  );
+  const tokens = h('input', {
+    type: 'text',
+    inputmode: 'numeric',
+    name: 'monthlyTokens',
+    autocomplete: 'off',
+    size: 16,
+  });
   const usd = h('input', { type: 'text', inputmode: 'decimal', name: 'monthlyUsd', autocomplete: 'off', size: 12 });
   const scopeField = field('Scope', scope, 'global, one agent or one provider');
   const tokensField = field('Monthly token limit', tokens, 'a whole number; empty for no limit');
@@ -94,7 +145,15 @@ function editForm(items: Budget[], status: ReturnType<typeof outcome>, refresh: 
   scope.addEventListener('change', fill);
   fill();
   const save = h('button', { type: 'submit' }, 'Save budget');
-  const form = h('form', { class: 'budget-form', novalidate: true, 'aria-labelledby': 'budget-form-title' }, h('h2', { id: 'budget-form-title' }, 'Set a budget'), scopeField.el, tokensField.el, usdField.el, h('div', { class: 'actions' }, save));
+  const form = h(
+    'form',
+    { class: 'budget-form', novalidate: true, 'aria-labelledby': 'budget-form-title' },
+    h('h2', { id: 'budget-form-title' }, 'Set a budget'),
+    scopeField.el,
+    tokensField.el,
+    usdField.el,
+    h('div', { class: 'actions' }, save),
+  );
   const number = (text: string): number | null | 'invalid' => {
     const t = text.trim().replace(/[_\s,]/g, '');
     if (t === '') return null;
@@ -114,10 +173,15 @@ function editForm(items: Budget[], status: ReturnType<typeof outcome>, refresh: 
     }
     save.disabled = true;
     const target = scope.value;
-    void api(`/token-usage/budgets/${encodeURIComponent(target)}`, { method: 'PUT', body: { monthlyTokens, monthlyUsd } }).then(
+    void api(`/token-usage/budgets/${encodeURIComponent(target)}`, {
+      method: 'PUT',
+      body: { monthlyTokens, monthlyUsd },
+    }).then(
       async () => {
         await refresh();
-        status.done(`Saved the budget of ${target}: ${monthlyTokens === null ? 'no token limit' : `${fmtNum(monthlyTokens)} tokens`}, ${monthlyUsd === null ? 'no dollar limit' : `$${fmtNum(monthlyUsd, 2)}`} a month.`);
+        status.done(
+          `Saved the budget of ${target}: ${monthlyTokens === null ? 'no token limit' : `${fmtNum(monthlyTokens)} tokens`}, ${monthlyUsd === null ? 'no dollar limit' : `$${fmtNum(monthlyUsd, 2)}`} a month.`,
+        );
       },
       (err: unknown) => {
         save.disabled = false;

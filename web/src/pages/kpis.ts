@@ -20,7 +20,8 @@ interface Kpis {
   items: Kpi[];
 }
 
-const figure = (v: number, unit: Kpi['unit']) => (unit === 'alpha' ? `α ${fmtNum(v, 3)}` : `${fmtNum(v, unit === 'ms' ? 1 : 2)} ${unit}`);
+const figure = (v: number, unit: Kpi['unit']) =>
+  unit === 'alpha' ? `α ${fmtNum(v, 3)}` : `${fmtNum(v, unit === 'ms' ? 1 : 2)} ${unit}`;
 
 /** Every KPI of ARCHITECTURE §8 measured now: met, not met or no data, with its figure, its target and why. */
 export async function kpisPage(_ctx: PageContext): Promise<HTMLElement> {
@@ -30,15 +31,33 @@ export async function kpisPage(_ctx: PageContext): Promise<HTMLElement> {
     'section',
     {},
     h('h1', {}, 'KPIs'),
-    h('p', { class: 'kpi-summary' }, h('strong', {}, `${k.summary.met} met`), ` · ${k.summary.notMet} not met · ${k.summary.noData} without data`, h('span', { class: 'muted' }, ` — measured ${fmtDate(k.measuredAt)}`)),
+    h(
+      'p',
+      { class: 'kpi-summary' },
+      h('strong', {}, `${k.summary.met} met`),
+      ` · ${k.summary.notMet} not met · ${k.summary.noData} without data`,
+      h('span', { class: 'muted' }, ` — measured ${fmtDate(k.measuredAt)}`),
+    ),
     k.summary.noData === k.items.length
-      ? h('p', { class: 'empty' }, 'No KPI has data yet. The figures fill in as the API answers requests and the agents run: start an exam or a scan from the Agents page, or wait for the schedules.')
+      ? h(
+          'p',
+          { class: 'empty' },
+          'No KPI has data yet. The figures fill in as the API answers requests and the agents run: start an exam or a scan from the Agents page, or wait for the schedules.',
+        )
       : null,
     h(
       'table',
       { class: 'kpis' },
       h('caption', { class: 'sr-only' }, 'Each KPI with its state, figure, target and the reason'),
-      h('thead', {}, h('tr', {}, ['KPI', 'state', 'figure', 'target', 'why', 'window'].map((x) => h('th', { scope: 'col' }, x)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['KPI', 'state', 'figure', 'target', 'why', 'window'].map((x) => h('th', { scope: 'col' }, x)),
+        ),
+      ),
       h(
         'tbody',
         {},

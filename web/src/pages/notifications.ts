@@ -21,15 +21,31 @@ export async function notificationsPage(ctx: PageContext): Promise<HTMLElement> 
   const list = h('ul', { class: 'notifications' });
   const live = h('span', { class: 'live', role: 'status' }, 'connecting…');
   const item = (n: Notification): HTMLElement => {
-    const li = h('li', { class: n.read ? 'read' : 'unread', 'data-seq': n.seq }, badge(n.priority), ' ', h('strong', {}, n.title), ` · ${n.kind} · ${fmtDate(n.createdAt)}`, h('p', {}, n.message));
+    const li = h(
+      'li',
+      { class: n.read ? 'read' : 'unread', 'data-seq': n.seq },
+      badge(n.priority),
+      ' ',
+      h('strong', {}, n.title),
+      ` · ${n.kind} · ${fmtDate(n.createdAt)}`,
+      h('p', {}, n.message),
+    );
     if (!n.read && ctx.can('operator')) {
       li.append(
-        h('button', { type: 'button', class: 'small', onclick: async () => {
-          await api(`/notifications/${n.id}/read`, { method: 'POST' });
-          notificationsChanged();
-          li.className = 'read';
-          li.querySelector('button')?.remove();
-        } }, 'Mark read'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            onclick: async () => {
+              await api(`/notifications/${n.id}/read`, { method: 'POST' });
+              notificationsChanged();
+              li.className = 'read';
+              li.querySelector('button')?.remove();
+            },
+          },
+          'Mark read',
+        ),
       );
     }
     return li;
@@ -38,24 +54,41 @@ export async function notificationsPage(ctx: PageContext): Promise<HTMLElement> 
   const controller = new AbortController();
   ctx.onLeave(() => controller.abort());
   live.textContent = '● live';
-  void stream('/notifications/stream', (event, data) => {
-    if (event !== 'notification') return;
-    const n = JSON.parse(data) as Notification;
-    if (list.querySelector(`[data-seq="${n.seq}"]`) === null) list.prepend(item(n));
-  }, controller.signal);
+  void stream(
+    '/notifications/stream',
+    (event, data) => {
+      if (event !== 'notification') return;
+      const n = JSON.parse(data) as Notification;
+      if (list.querySelector(`[data-seq="${n.seq}"]`) === null) list.prepend(item(n));
+    },
+    controller.signal,
+  );
   const readAll = ctx.can('operator')
-    ? h('button', { type: 'button', onclick: async () => {
-        await api('/notifications/read-all', { method: 'POST' });
-        notificationsChanged();
-        ctx.reload();
-      } }, 'Mark all read')
+    ? h(
+        'button',
+        {
+          type: 'button',
+          onclick: async () => {
+            await api('/notifications/read-all', { method: 'POST' });
+            notificationsChanged();
+            ctx.reload();
+          },
+        },
+        'Mark all read',
+      )
     : null;
   return h(
     'section',
     {},
     h('h1', {}, 'Notifications ', live, ' ', readAll),
     weeklyReportCard(ctx),
-    items.length === 0 ? h('p', { class: 'muted empty-state' }, 'None yet; new ones appear here as they come — a finished scan, a failed exam, a proposal awaiting review. Start work from the Exams, Scans, Experiments, Analyses or Cycles page, or generate a weekly report above.') : null,
+    items.length === 0
+      ? h(
+          'p',
+          { class: 'muted empty-state' },
+          'None yet; new ones appear here as they come — a finished scan, a failed exam, a proposal awaiting review. Start work from the Exams, Scans, Experiments, Analyses or Cycles page, or generate a weekly report above.',
+        )
+      : null,
     list,
   );
 }

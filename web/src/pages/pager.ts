@@ -2,7 +2,11 @@ import type { Page } from '../api';
 import { h } from '../dom';
 
 /** Newer/older links over a paginated list (`?offset=` in the hash, next to the page's own filters). */
-export function pager(base: string, page: Page<unknown>['page'], filters: URLSearchParams = new URLSearchParams()): HTMLElement {
+export function pager(
+  base: string,
+  page: Page<unknown>['page'],
+  filters: URLSearchParams = new URLSearchParams(),
+): HTMLElement {
   const link = (offset: number, text: string) => {
     const q = new URLSearchParams(filters);
     q.set('offset', String(offset));

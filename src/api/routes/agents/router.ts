@@ -12,7 +12,14 @@ import { fromRow, readPage, readRows } from '../../../db/read';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { presentAgent, type AgentRatingView } from './presenter';
-import { agentIdParams, agentPageResponse, agentResponse, changeStatusBody, listAgentsQuery, setModelBody } from './schema';
+import {
+  agentIdParams,
+  agentPageResponse,
+  agentResponse,
+  changeStatusBody,
+  listAgentsQuery,
+  setModelBody,
+} from './schema';
 
 /** An agent's skill ratings (alias `t` for the agent) as a json array of `AgentRatingView`, ordered by category. */
 const RATINGS_JSON = `coalesce((select json_agg(json_build_object('category', r.category, 'rating', r.rating, 'examsCount', r.exams_count) order by r.category)
@@ -22,30 +29,50 @@ const RATINGS_JSON = `coalesce((select json_agg(json_build_object('category', r.
 export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/agents' });
 
-  router.get('/', doc({ summary: 'List agents with level, rank and skill ratings', role: 'viewer', query: listAgentsQuery, responses: { 200: { description: 'a page of agents', schema: agentPageResponse } } }), requireRole('viewer'), async (ctx) => {
-    const query = parse(listAgentsQuery, ctx.query);
-    // One round trip: the page, its total and each agent's ratings (json_agg) in one statement (issue 17).
-    const { rows, total } = await readPage(orm, Agent, {
-      where: query.status ? 't.status = ?' : 'true',
-      params: query.status ? [query.status] : [],
-      orderBy: 't.created_at asc, t.id asc',
-      limit: query.limit,
-      offset: query.offset,
-      extra: `, ${RATINGS_JSON} as __ratings`,
-    });
-    ctx.body = page(
-      rows.map(({ item, row }) => presentAgent(item, row.__ratings as AgentRatingView[])),
-      total,
-      query,
-    );
-  });
+  router.get(
+    '/',
+    doc({
+      summary: 'List agents with level, rank and skill ratings',
+      role: 'viewer',
+      query: listAgentsQuery,
+      responses: { 200: { description: 'a page of agents', schema: agentPageResponse } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const query = parse(listAgentsQuery, ctx.query);
+      // One round trip: the page, its total and each agent's ratings (json_agg) in one statement (issue 17).
+      const { rows, total } = await readPage(orm, Agent, {
+        where: query.status ? 't.status = ?' : 'true',
+        params: query.status ? [query.status] : [],
+        orderBy: 't.created_at asc, t.id asc',
+        limit: query.limit,
+        offset: query.offset,
+        extra: `, ${RATINGS_JSON} as __ratings`,
+      });
+      ctx.body = page(
+        rows.map(({ item, row }) => presentAgent(item, row.__ratings as AgentRatingView[])),
+        total,
+        query,
+      );
+    },
+  );
 
-  router.get('/:id', doc({ summary: 'Read one agent', role: 'viewer', params: agentIdParams, responses: { 200: { description: 'the agent', schema: agentResponse } } }), requireRole('viewer'), async (ctx) => {
-    const { id } = parse(agentIdParams, ctx.params);
-    const [row] = await readRows(orm, `select t.*, ${RATINGS_JSON} as __ratings from agents t where t.id = ?`, [id]);
-    if (row === undefined) throw notFound(`agent "${id}"`);
-    ctx.body = presentAgent(fromRow(orm, Agent, row), row.__ratings as AgentRatingView[]);
-  });
+  router.get(
+    '/:id',
+    doc({
+      summary: 'Read one agent',
+      role: 'viewer',
+      params: agentIdParams,
+      responses: { 200: { description: 'the agent', schema: agentResponse } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const { id } = parse(agentIdParams, ctx.params);
+      const [row] = await readRows(orm, `select t.*, ${RATINGS_JSON} as __ratings from agents t where t.id = ?`, [id]);
+      if (row === undefined) throw notFound(`agent "${id}"`);
+      ctx.body = presentAgent(fromRow(orm, Agent, row), row.__ratings as AgentRatingView[]);
+    },
+  );
 
   const changeStatus = (status: AgentStatus) =>
     async function (ctx: RouterContext<AppState>) {
@@ -56,18 +83,43 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
       ctx.state.auditTarget = `agent:${agent.id}`;
       if (agent.status !== status) {
         agent.status = status;
-        agent.statusReason = reason ?? `${status === 'paused' ? 'paused' : 'resumed'} by ${ctx.state.auth?.name ?? 'unknown'}`;
+        agent.statusReason =
+          reason ?? `${status === 'paused' ? 'paused' : 'resumed'} by ${ctx.state.auth?.name ?? 'unknown'}`;
         agent.statusChangedAt = new Date();
         await em.flush();
       }
       ctx.body = presentAgent(agent, await em.find(AgentSkillRating, { agentId: agent.id }));
     };
 
-  const changeStatusDoc = (summary: string) => doc({ summary, role: 'operator', params: agentIdParams, body: changeStatusBody, responses: { 200: { description: 'the agent', schema: agentResponse } } });
-  router.post('/:id/pause', changeStatusDoc("Pause an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('paused'));
-  router.post('/:id/resume', changeStatusDoc("Resume an agent's scheduled work (idempotent)"), requireRole('operator'), changeStatus('active'));
+  const changeStatusDoc = (summary: string) =>
+    doc({
+      summary,
+      role: 'operator',
+      params: agentIdParams,
+      body: changeStatusBody,
+      responses: { 200: { description: 'the agent', schema: agentResponse } },
+    });
+  router.post(
+    '/:id/pause',
+    changeStatusDoc("Pause an agent's scheduled work (idempotent)"),
+    requireRole('operator'),
+    changeStatus('paused'),
+  );
+  router.post(
+    '/:id/resume',
+    changeStatusDoc("Resume an agent's scheduled work (idempotent)"),
+    requireRole('operator'),
+    changeStatus('active'),
+  );
 
-  const modelDoc = (summary: string, body?: typeof setModelBody) => doc({ summary, role: 'admin', params: agentIdParams, ...(body && { body }), responses: { 200: { description: 'the agent', schema: agentResponse } } });
+  const modelDoc = (summary: string, body?: typeof setModelBody) =>
+    doc({
+      summary,
+      role: 'admin',
+      params: agentIdParams,
+      ...(body && { body }),
+      responses: { 200: { description: 'the agent', schema: agentResponse } },
+    });
   const setModel = (read: (ctx: RouterContext<AppState>) => { provider: LlmProvider; model: string } | null) =>
     async function (ctx: RouterContext<AppState>) {
       const { id } = parse(agentIdParams, ctx.params);
@@ -84,11 +136,19 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
     };
   router.put(
     '/:id/model',
-    modelDoc("Set the agent's own model for its LLM calls (study, triage, experiments, explanations, drafts, exam answers)", setModelBody),
+    modelDoc(
+      "Set the agent's own model for its LLM calls (study, triage, experiments, explanations, drafts, exam answers)",
+      setModelBody,
+    ),
     requireRole('admin'),
     setModel((ctx) => parse(setModelBody, ctx.request.body)),
   );
-  router.delete('/:id/model', modelDoc("Clear the agent's own model: back to LLM_PROFILE_<AGENT>, else the primary profile"), requireRole('admin'), setModel(() => null));
+  router.delete(
+    '/:id/model',
+    modelDoc("Clear the agent's own model: back to LLM_PROFILE_<AGENT>, else the primary profile"),
+    requireRole('admin'),
+    setModel(() => null),
+  );
   return router;
 }
 

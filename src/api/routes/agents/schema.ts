@@ -27,32 +27,41 @@ export const setModelBody = z
   .strict();
 
 /** An agent as the API shows it (`presentAgent`). */
-export const agentResponse = z.object({
-  id: z.enum(AGENT_IDS),
-  name: z.string(),
-  role: z.string(),
-  description: z.string(),
-  status: z.enum(AGENT_STATUSES),
-  statusReason: z.string().nullable(),
-  statusChangedAt: nullableTimestamp,
-  level: z.number().int(),
-  rank: z.string(),
-  xp: z.number().int(),
-  xpForNextLevel: z.number().int(),
-  levelAllowedByXp: z.number().int().describe('the level the XP alone would allow; above `level` while a level-up is held'),
-  levelHoldReason: z.string().nullable(),
-  custody: z.object({
-    examsTaken: z.number().int(),
-    examsPassed: z.number().int(),
-    examsFailed: z.number().int(),
-    consecutivePasses: z.number().int(),
-    consecutiveFailures: z.number().int(),
-    lastExamAt: nullableTimestamp,
-    lastPassedAt: nullableTimestamp,
-  }),
-  skillRatings: z.record(z.string(), z.object({ rating: z.number(), exams: z.number().int() })).describe('by exam category'),
-  llmProfile: z.object({ provider: z.string().nullable(), model: z.string().nullable() }).describe("the agent's own model; nulls: the configured default"),
-  updatedAt: timestamp,
-}).meta({ id: 'Agent' });
+export const agentResponse = z
+  .object({
+    id: z.enum(AGENT_IDS),
+    name: z.string(),
+    role: z.string(),
+    description: z.string(),
+    status: z.enum(AGENT_STATUSES),
+    statusReason: z.string().nullable(),
+    statusChangedAt: nullableTimestamp,
+    level: z.number().int(),
+    rank: z.string(),
+    xp: z.number().int(),
+    xpForNextLevel: z.number().int(),
+    levelAllowedByXp: z
+      .number()
+      .int()
+      .describe('the level the XP alone would allow; above `level` while a level-up is held'),
+    levelHoldReason: z.string().nullable(),
+    custody: z.object({
+      examsTaken: z.number().int(),
+      examsPassed: z.number().int(),
+      examsFailed: z.number().int(),
+      consecutivePasses: z.number().int(),
+      consecutiveFailures: z.number().int(),
+      lastExamAt: nullableTimestamp,
+      lastPassedAt: nullableTimestamp,
+    }),
+    skillRatings: z
+      .record(z.string(), z.object({ rating: z.number(), exams: z.number().int() }))
+      .describe('by exam category'),
+    llmProfile: z
+      .object({ provider: z.string().nullable(), model: z.string().nullable() })
+      .describe("the agent's own model; nulls: the configured default"),
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Agent' });
 
 export const agentPageResponse = pageOf(agentResponse);

@@ -13,18 +13,33 @@ import { auditPageResponse, listAuditQuery } from './schema';
 export function auditRouter({ orm }: { orm: MikroORM }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/audit' });
 
-  router.get('/', doc({ summary: 'The audit log, newest first: mutating calls and refusals (401, 403, 429)', role: 'admin', query: listAuditQuery, responses: { 200: { description: 'a page of audit entries', schema: auditPageResponse } } }), requireRole('admin'), async (ctx) => {
-    const q = parse(listAuditQuery, ctx.query);
-    const where: FilterQuery<AuditLog> = {};
-    if (q.actor !== undefined) where.actorName = q.actor;
-    if (q.keyPrefix !== undefined) where.keyPrefix = { $like: `${escapeLike(q.keyPrefix)}%` };
-    if (q.method !== undefined) where.method = q.method;
-    if (q.path !== undefined) where.path = { $like: `${escapeLike(q.path)}%` };
-    if (q.status !== undefined) where.status = q.status;
-    if (q.from || q.to) where.at = { ...(q.from && { $gte: new Date(q.from) }), ...(q.to && { $lt: new Date(q.to) }) };
-    const [rows, total] = await (orm.em as EntityManager).findAndCount(AuditLog, where, { orderBy: { at: 'desc', id: 'desc' }, limit: q.limit, offset: q.offset });
-    ctx.body = page(rows.map(presentAuditEntry), total, q);
-  });
+  router.get(
+    '/',
+    doc({
+      summary: 'The audit log, newest first: mutating calls and refusals (401, 403, 429)',
+      role: 'admin',
+      query: listAuditQuery,
+      responses: { 200: { description: 'a page of audit entries', schema: auditPageResponse } },
+    }),
+    requireRole('admin'),
+    async (ctx) => {
+      const q = parse(listAuditQuery, ctx.query);
+      const where: FilterQuery<AuditLog> = {};
+      if (q.actor !== undefined) where.actorName = q.actor;
+      if (q.keyPrefix !== undefined) where.keyPrefix = { $like: `${escapeLike(q.keyPrefix)}%` };
+      if (q.method !== undefined) where.method = q.method;
+      if (q.path !== undefined) where.path = { $like: `${escapeLike(q.path)}%` };
+      if (q.status !== undefined) where.status = q.status;
+      if (q.from || q.to)
+        where.at = { ...(q.from && { $gte: new Date(q.from) }), ...(q.to && { $lt: new Date(q.to) }) };
+      const [rows, total] = await (orm.em as EntityManager).findAndCount(AuditLog, where, {
+        orderBy: { at: 'desc', id: 'desc' },
+        limit: q.limit,
+        offset: q.offset,
+      });
+      ctx.body = page(rows.map(presentAuditEntry), total, q);
+    },
+  );
 
   return router;
 }

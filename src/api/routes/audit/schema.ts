@@ -6,7 +6,9 @@ import { text } from '../../text';
 /** `GET /audit` filters; all optional, combined with AND. */
 export const listAuditQuery = paginationQuery.extend({
   actor: text(100, { trim: false }).optional().describe("the key's name, exactly"),
-  keyPrefix: text(10, { trim: false }).optional().describe('the first characters of the key presented (matches keys starting with it)'),
+  keyPrefix: text(10, { trim: false })
+    .optional()
+    .describe('the first characters of the key presented (matches keys starting with it)'),
   method: text(10, { trim: false })
     .regex(/^[A-Za-z]+$/, 'must be an HTTP method such as POST')
     .transform((m) => m.toUpperCase())

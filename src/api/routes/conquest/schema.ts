@@ -26,7 +26,15 @@ export const performanceResponse = z.object({
           at: timestamp,
         })
         .nullable(),
-      samples: z.array(z.object({ ms: z.number(), commit: z.string(), source: z.enum(['bench', 'tests']), runId: z.string(), at: timestamp })),
+      samples: z.array(
+        z.object({
+          ms: z.number(),
+          commit: z.string(),
+          source: z.enum(['bench', 'tests']),
+          runId: z.string(),
+          at: timestamp,
+        }),
+      ),
     }),
   ),
 });

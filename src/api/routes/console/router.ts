@@ -11,10 +11,23 @@ import { consoleConfigResponse } from './schema';
  */
 export function consoleRouter({ config }: { config: Config }): Router<AppState> {
   const router = new Router<AppState>();
-  const body = { temporalUiUrl: config.temporal.uiUrl ?? null, temporalUiPort: config.temporal.uiPort, namespace: config.temporal.namespace } satisfies z.infer<typeof consoleConfigResponse>;
-  router.get('/console-config.json', doc({ summary: "The web console's settings: the Temporal UI's address and namespace", role: 'public', tags: ['system'], responses: { 200: { description: 'the settings', schema: consoleConfigResponse } } }), (ctx) => {
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.body = body;
-  });
+  const body = {
+    temporalUiUrl: config.temporal.uiUrl ?? null,
+    temporalUiPort: config.temporal.uiPort,
+    namespace: config.temporal.namespace,
+  } satisfies z.infer<typeof consoleConfigResponse>;
+  router.get(
+    '/console-config.json',
+    doc({
+      summary: "The web console's settings: the Temporal UI's address and namespace",
+      role: 'public',
+      tags: ['system'],
+      responses: { 200: { description: 'the settings', schema: consoleConfigResponse } },
+    }),
+    (ctx) => {
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = body;
+    },
+  );
   return router;
 }

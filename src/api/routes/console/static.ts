@@ -24,7 +24,16 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const TYPES: Record<string, string> = { '.html': 'html', '.js': 'application/javascript', '.css': 'css', '.svg': 'image/svg+xml', '.png': 'png', '.ico': 'image/x-icon', '.json': 'json', '.map': 'json' };
+const TYPES: Record<string, string> = {
+  '.html': 'html',
+  '.js': 'application/javascript',
+  '.css': 'css',
+  '.svg': 'image/svg+xml',
+  '.png': 'png',
+  '.ico': 'image/x-icon',
+  '.json': 'json',
+  '.map': 'json',
+};
 const HASHED = /^\/assets\/[^/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 
 /**
@@ -54,5 +63,8 @@ export function consoleAssets(dir: string = WEB_DIR): Middleware<AppState> {
 }
 
 async function isFile(file: string): Promise<boolean> {
-  return stat(file).then((s) => s.isFile(), () => false);
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

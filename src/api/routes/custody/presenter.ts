@@ -31,14 +31,26 @@ export function presentExamSummary(e: Exam): z.infer<typeof examSummaryResponse>
     startedAt: e.startedAt.toISOString(),
     completedAt: e.completedAt?.toISOString() ?? null,
     // Who examined, answered and judged, and how independent the judge is (null on exams planned before they were recorded).
-    models: e.models === null ? null : { examiner: e.models.examiner, answerer: e.models.answerer, judge: e.models.judge, auditJudge: e.models.auditJudge },
+    models:
+      e.models === null
+        ? null
+        : {
+            examiner: e.models.examiner,
+            answerer: e.models.answerer,
+            judge: e.models.judge,
+            auditJudge: e.models.auditJudge,
+          },
     judgeIndependence: e.judgeIndependence,
     examinerIndependence: e.models?.examinerIndependence ?? null,
   };
 }
 
 /** The whole exam, with the rules it was planned under and is scored by. Hidden tests stay hidden while the exam runs. */
-export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number }): z.infer<typeof examResponse> {
+export function presentExam(
+  e: Exam,
+  items: ExamItem[],
+  usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number },
+): z.infer<typeof examResponse> {
   const finished = e.status !== 'running';
   return {
     ...presentExamSummary(e),
@@ -64,7 +76,11 @@ export function presentExam(e: Exam, items: ExamItem[], usage: { inputTokens: nu
   };
 }
 
-export function presentLeader(a: Agent, position: number, avgRating: number | null): z.infer<typeof leaderboardResponse>['items'][number] {
+export function presentLeader(
+  a: Agent,
+  position: number,
+  avgRating: number | null,
+): z.infer<typeof leaderboardResponse>['items'][number] {
   return {
     position,
     agentId: a.id,
@@ -83,9 +99,20 @@ export function presentLeader(a: Agent, position: number, avgRating: number | nu
 }
 
 /** One rule as `GET /api/custody/rules` shows it: its effective value, the spec's default and the variable that sets it. */
-interface RuleView { rule: string; env: string; value: unknown; default: unknown; meaning: string }
+interface RuleView {
+  rule: string;
+  env: string;
+  value: unknown;
+  default: unknown;
+  meaning: string;
+}
 
-function ruleViews<R extends object>(prefix: string, vars: Readonly<Record<keyof R, { env: string; meaning: string }>>, values: R, defaults: R): RuleView[] {
+function ruleViews<R extends object>(
+  prefix: string,
+  vars: Readonly<Record<keyof R, { env: string; meaning: string }>>,
+  values: R,
+  defaults: R,
+): RuleView[] {
   return (Object.keys(vars) as Array<keyof R>).map((key) => ({
     rule: `${prefix}${String(key)}`,
     env: vars[key].env,
@@ -98,7 +125,10 @@ function ruleViews<R extends object>(prefix: string, vars: Readonly<Record<keyof
 /** The effective rules of §3.1 (custody, eligibility) and §3.5 (Conquest), each with the variable that sets it. */
 export function presentRules(rules: Rules, conquest: PerformanceRules): z.infer<typeof rulesResponse> {
   return {
-    items: [...ruleViews('', RULE_VARS, rules, DEFAULT_RULES), ...ruleViews('conquest.', CONQUEST_RULE_VARS, conquest, DEFAULT_PERFORMANCE_RULES)],
+    items: [
+      ...ruleViews('', RULE_VARS, rules, DEFAULT_RULES),
+      ...ruleViews('conquest.', CONQUEST_RULE_VARS, conquest, DEFAULT_PERFORMANCE_RULES),
+    ],
   };
 }
 
@@ -112,7 +142,8 @@ export function presentJudges(agreements: JudgeAgreement[], judges: Config['judg
     items: agreements.map((a) => ({
       model: a.model,
       pairs: a.pairs,
-      meanAbsoluteDifference: a.meanAbsoluteDifference === null ? null : Math.round(a.meanAbsoluteDifference * 100) / 100,
+      meanAbsoluteDifference:
+        a.meanAbsoluteDifference === null ? null : Math.round(a.meanAbsoluteDifference * 100) / 100,
       alpha: a.alpha === null ? null : Math.round(a.alpha * 1000) / 1000,
       belowThreshold: agreementTooLow(a, judges.minAlpha, judges.minPairs),
     })),

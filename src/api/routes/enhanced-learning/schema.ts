@@ -11,11 +11,29 @@ export const skillsResponse = z.object({
       category: z.string(),
       rating: z.number().nullable().describe('null before its first graded exam'),
       exams: z.number().int(),
-      history: z.array(z.object({ examId: z.string(), at: timestamp, score: z.number(), ratingBefore: z.number(), ratingAfter: z.number() })).describe('oldest first'),
+      history: z
+        .array(
+          z.object({
+            examId: z.string(),
+            at: timestamp,
+            score: z.number(),
+            ratingBefore: z.number(),
+            ratingAfter: z.number(),
+          }),
+        )
+        .describe('oldest first'),
     }),
   ),
 });
 
 export const regressionsResponse = z.object({
-  items: z.array(z.object({ agentId: z.string(), category: z.string(), recentMean: z.number(), previousMean: z.number(), drop: z.number() })),
+  items: z.array(
+    z.object({
+      agentId: z.string(),
+      category: z.string(),
+      recentMean: z.number(),
+      previousMean: z.number(),
+      drop: z.number(),
+    }),
+  ),
 });

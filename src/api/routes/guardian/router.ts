@@ -26,27 +26,98 @@ export function guardianRouter(deps: { orm: MikroORM; temporal: Client; config: 
   const router = new Router<AppState>({ prefix: '/guardian' });
   const em = () => orm.em as EntityManager;
 
-  router.post('/scans', doc({ summary: 'Start a Guardian security scan', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL', schema: startedRunResponse } }, errors: { 409: startRunConflict } }), requireRole('operator'), startAgentRun(deps, { agentId: 'guardian', kind: 'guardian_scan', workflowType: GUARDIAN_SCAN_WORKFLOW, workflowId: 'guardian-scan' }));
-  router.get('/scans', doc({ summary: 'List Guardian scans, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of scans', schema: runPageResponse } } }), requireRole('viewer'), listAgentRuns(orm, 'guardian_scan'));
+  router.post(
+    '/scans',
+    doc({
+      summary: 'Start a Guardian security scan',
+      role: 'operator',
+      responses: {
+        202: {
+          description: 'started: the run id (the run is recorded from now on), the workflow id and its status URL',
+          schema: startedRunResponse,
+        },
+      },
+      errors: { 409: startRunConflict },
+    }),
+    requireRole('operator'),
+    startAgentRun(deps, {
+      agentId: 'guardian',
+      kind: 'guardian_scan',
+      workflowType: GUARDIAN_SCAN_WORKFLOW,
+      workflowId: 'guardian-scan',
+    }),
+  );
+  router.get(
+    '/scans',
+    doc({
+      summary: 'List Guardian scans, newest first',
+      role: 'viewer',
+      query: listRunsQuery,
+      responses: { 200: { description: 'a page of scans', schema: runPageResponse } },
+    }),
+    requireRole('viewer'),
+    listAgentRuns(orm, 'guardian_scan'),
+  );
 
-  router.get('/findings', doc({ summary: 'List security findings, most severe first', role: 'viewer', query: listFindingsQuery, responses: { 200: { description: 'a page of findings', schema: findingPageResponse } } }), requireRole('viewer'), async (ctx) => {
-    const q = parse(listFindingsQuery, ctx.query);
-    const filters = sqlFilters([['t.kind', 'security'], ['t.severity', q.severity], ['t.status', q.status], ['t.tool', q.tool]]);
-    const { rows, total } = await readPage(orm, Finding, { ...filters, orderBy: LIST_ORDER, limit: q.limit, offset: q.offset });
-    ctx.body = page(rows.map(({ item }) => presentFinding(item)), total, q);
-  });
+  router.get(
+    '/findings',
+    doc({
+      summary: 'List security findings, most severe first',
+      role: 'viewer',
+      query: listFindingsQuery,
+      responses: { 200: { description: 'a page of findings', schema: findingPageResponse } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const q = parse(listFindingsQuery, ctx.query);
+      const filters = sqlFilters([
+        ['t.kind', 'security'],
+        ['t.severity', q.severity],
+        ['t.status', q.status],
+        ['t.tool', q.tool],
+      ]);
+      const { rows, total } = await readPage(orm, Finding, {
+        ...filters,
+        orderBy: LIST_ORDER,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      ctx.body = page(
+        rows.map(({ item }) => presentFinding(item)),
+        total,
+        q,
+      );
+    },
+  );
 
-  router.post('/findings/:id/dismiss', doc({ summary: 'Dismiss a finding with a reason', role: 'operator', params: findingParams, body: dismissBody, responses: { 200: { description: 'the dismissed finding', schema: findingResponse } }, errors: { 409: 'the finding is already resolved' } }), requireRole('operator'), async (ctx) => {
-    const { id } = parse(findingParams, ctx.params);
-    const { reason } = parse(dismissBody, ctx.request.body);
-    const finding = await em().findOne(Finding, { id });
-    if (finding === null) throw notFound(`finding "${id}"`);
-    ctx.state.auditTarget = `finding:${id}`;
-    if (finding.status === 'resolved') throw conflict('the finding is already resolved');
-    Object.assign(finding, { status: 'dismissed', dismissedAt: new Date(), dismissedBy: ctx.state.auth?.name ?? null, dismissReason: reason });
-    await em().flush();
-    ctx.body = presentFinding(finding);
-  });
+  router.post(
+    '/findings/:id/dismiss',
+    doc({
+      summary: 'Dismiss a finding with a reason',
+      role: 'operator',
+      params: findingParams,
+      body: dismissBody,
+      responses: { 200: { description: 'the dismissed finding', schema: findingResponse } },
+      errors: { 409: 'the finding is already resolved' },
+    }),
+    requireRole('operator'),
+    async (ctx) => {
+      const { id } = parse(findingParams, ctx.params);
+      const { reason } = parse(dismissBody, ctx.request.body);
+      const finding = await em().findOne(Finding, { id });
+      if (finding === null) throw notFound(`finding "${id}"`);
+      ctx.state.auditTarget = `finding:${id}`;
+      if (finding.status === 'resolved') throw conflict('the finding is already resolved');
+      Object.assign(finding, {
+        status: 'dismissed',
+        dismissedAt: new Date(),
+        dismissedBy: ctx.state.auth?.name ?? null,
+        dismissReason: reason,
+      });
+      await em().flush();
+      ctx.body = presentFinding(finding);
+    },
+  );
 
   return router;
 }

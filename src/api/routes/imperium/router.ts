@@ -9,7 +9,14 @@ import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
 import { getAgentRun, listAgentRuns, startAgentRun } from '../runs';
-import { listRunsQuery, runIdParams, runPageResponse, runResponse, startedRunResponse, startRunConflict } from '../runs.schema';
+import {
+  listRunsQuery,
+  runIdParams,
+  runPageResponse,
+  runResponse,
+  startedRunResponse,
+  startRunConflict,
+} from '../runs.schema';
 import { knowledgePageResponse, knowledgeQuery } from './schema';
 
 interface NoteRow {
@@ -34,7 +41,18 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
 
   router.post(
     '/cycles',
-    doc({ summary: 'Start a learning cycle', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id, its status URL and the cycle URL', schema: startedRunResponse } }, errors: { 409: startRunConflict } }),
+    doc({
+      summary: 'Start a learning cycle',
+      role: 'operator',
+      responses: {
+        202: {
+          description:
+            'started: the run id (the run is recorded from now on), the workflow id, its status URL and the cycle URL',
+          schema: startedRunResponse,
+        },
+      },
+      errors: { 409: startRunConflict },
+    }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'imperium',
@@ -44,35 +62,68 @@ export function imperiumRouter(deps: { orm: MikroORM; temporal: Client; config: 
       links: (workflowId) => ({ cycleUrl: `/api/imperium/cycles/${workflowId}` }),
     }),
   );
-  router.get('/cycles', doc({ summary: 'List learning cycles, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of cycles', schema: runPageResponse } } }), requireRole('viewer'), listAgentRuns(orm, 'learning_cycle'));
-  router.get('/cycles/:id', doc({ summary: "Read one learning cycle (by id or workflow id) with every step's outcome, timing and cost", role: 'viewer', params: runIdParams, responses: { 200: { description: 'the cycle', schema: runResponse } } }), requireRole('viewer'), getAgentRun(orm, 'learning_cycle', 'learning cycle'));
+  router.get(
+    '/cycles',
+    doc({
+      summary: 'List learning cycles, newest first',
+      role: 'viewer',
+      query: listRunsQuery,
+      responses: { 200: { description: 'a page of cycles', schema: runPageResponse } },
+    }),
+    requireRole('viewer'),
+    listAgentRuns(orm, 'learning_cycle'),
+  );
+  router.get(
+    '/cycles/:id',
+    doc({
+      summary: "Read one learning cycle (by id or workflow id) with every step's outcome, timing and cost",
+      role: 'viewer',
+      params: runIdParams,
+      responses: { 200: { description: 'the cycle', schema: runResponse } },
+    }),
+    requireRole('viewer'),
+    getAgentRun(orm, 'learning_cycle', 'learning cycle'),
+  );
 
-  router.get('/knowledge', doc({ summary: "The agents' knowledge notes, full-text searchable", role: 'viewer', query: knowledgeQuery, responses: { 200: { description: 'a page of notes, best match first', schema: knowledgePageResponse } } }), requireRole('viewer'), async (ctx) => {
-    const q = parse(knowledgeQuery, ctx.query);
-    const document = `to_tsvector('english', title || ' ' || body)`;
-    const filters = [...(q.agent ? ['agent_id = ?'] : []), ...(q.q ? [`${document} @@ websearch_to_tsquery('english', ?)`] : [])];
-    const params: unknown[] = [...(q.agent ? [q.agent] : []), ...(q.q ? [q.q] : [])];
-    const rows = (await (orm.em as EntityManager).getConnection().execute(
-      `select id, agent_id, category, title, body, sources, created_at,
+  router.get(
+    '/knowledge',
+    doc({
+      summary: "The agents' knowledge notes, full-text searchable",
+      role: 'viewer',
+      query: knowledgeQuery,
+      responses: { 200: { description: 'a page of notes, best match first', schema: knowledgePageResponse } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const q = parse(knowledgeQuery, ctx.query);
+      const document = `to_tsvector('english', title || ' ' || body)`;
+      const filters = [
+        ...(q.agent ? ['agent_id = ?'] : []),
+        ...(q.q ? [`${document} @@ websearch_to_tsquery('english', ?)`] : []),
+      ];
+      const params: unknown[] = [...(q.agent ? [q.agent] : []), ...(q.q ? [q.q] : [])];
+      const rows = (await (orm.em as EntityManager).getConnection().execute(
+        `select id, agent_id, category, title, body, sources, created_at,
               ${q.q ? `ts_rank(${document}, websearch_to_tsquery('english', ?))` : 'null'} as rank, count(*) over () as total
          from knowledge_notes ${filters.length > 0 ? `where ${filters.join(' and ')}` : ''}
         order by rank desc nulls last, created_at desc, id limit ? offset ?`,
-      [...(q.q ? [q.q] : []), ...params, q.limit, q.offset],
-    )) as NoteRow[];
-    ctx.body = {
-      items: rows.map((r) => ({
-        id: r.id,
-        agentId: r.agent_id,
-        category: r.category,
-        title: r.title,
-        body: r.body,
-        sources: r.sources,
-        createdAt: new Date(r.created_at).toISOString(),
-        rank: r.rank === null ? null : Math.round(Number(r.rank) * 1000) / 1000,
-      })),
-      page: { limit: q.limit, offset: q.offset, total: Number(rows[0]?.total ?? 0) },
-    } satisfies z.infer<typeof knowledgePageResponse>;
-  });
+        [...(q.q ? [q.q] : []), ...params, q.limit, q.offset],
+      )) as NoteRow[];
+      ctx.body = {
+        items: rows.map((r) => ({
+          id: r.id,
+          agentId: r.agent_id,
+          category: r.category,
+          title: r.title,
+          body: r.body,
+          sources: r.sources,
+          createdAt: new Date(r.created_at).toISOString(),
+          rank: r.rank === null ? null : Math.round(Number(r.rank) * 1000) / 1000,
+        })),
+        page: { limit: q.limit, offset: q.offset, total: Number(rows[0]?.total ?? 0) },
+      } satisfies z.infer<typeof knowledgePageResponse>;
+    },
+  );
 
   return router;
 }

@@ -7,12 +7,29 @@ import type { Metrics } from '../../../metrics';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
-import { apiResponseTimeP95, backgroundTaskSuccess, cacheHitRate, dbQueryTime, errorRate, examPassRate, judgeAgreementKpi, proposalApprovalRate } from './measure';
+import {
+  apiResponseTimeP95,
+  backgroundTaskSuccess,
+  cacheHitRate,
+  dbQueryTime,
+  errorRate,
+  examPassRate,
+  judgeAgreementKpi,
+  proposalApprovalRate,
+} from './measure';
 import { presentKpi, presentSummary } from './presenter';
 import { kpisResponse } from './schema';
 
 /** `/kpis`: every KPI of ARCHITECTURE §8 measured live against its target (viewer). */
-export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: Metrics; config: Config }): Router<AppState> {
+export function kpisRouter({
+  orm,
+  metrics,
+  config,
+}: {
+  orm: MikroORM;
+  metrics: Metrics;
+  config: Config;
+}): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/kpis' });
 
   router.get(
@@ -20,7 +37,13 @@ export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: M
     doc({
       summary: 'The KPIs (ARCHITECTURE §8) measured now against their targets; `met: null` where there is no data yet',
       role: 'viewer',
-      responses: { 200: { description: 'every KPI with its value, target and whether it is met, and how many are met, missed or without data', schema: kpisResponse } },
+      responses: {
+        200: {
+          description:
+            'every KPI with its value, target and whether it is met, and how many are met, missed or without data',
+          schema: kpisResponse,
+        },
+      },
     }),
     requireRole('viewer'),
     async (ctx) => {
@@ -35,7 +58,11 @@ export function kpisRouter({ orm, metrics, config }: { orm: MikroORM; metrics: M
         evaluateKpi('proposal_approval_rate', await proposalApprovalRate(em)),
         evaluateKpi('judge_agreement', await judgeAgreementKpi(em, config.judges), config.judges.minAlpha),
       ];
-      ctx.body = { measuredAt: new Date().toISOString(), summary: presentSummary(kpis), items: kpis.map(presentKpi) } satisfies z.infer<typeof kpisResponse>;
+      ctx.body = {
+        measuredAt: new Date().toISOString(),
+        summary: presentSummary(kpis),
+        items: kpis.map(presentKpi),
+      } satisfies z.infer<typeof kpisResponse>;
     },
   );
 

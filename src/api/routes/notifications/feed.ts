@@ -155,13 +155,9 @@ export class NotificationFeed {
    * alone would make a number spent after it (a dedupe conflict, a deleted row) hold the first new one back.
    */
   private async currentSeq(): Promise<bigint> {
-    const row = await this.orm.em
-      .getConnection()
-      .execute<{ seq: string }>(
-        `select greatest(coalesce(pg_sequence_last_value(pg_get_serial_sequence('notifications', 'seq')::regclass), 0), coalesce((select max(seq) from notifications), 0))::text as seq`,
-        [],
-        'get',
-      );
+    const row = await this.orm.em.getConnection().execute<{
+      seq: string;
+    }>(`select greatest(coalesce(pg_sequence_last_value(pg_get_serial_sequence('notifications', 'seq')::regclass), 0), coalesce((select max(seq) from notifications), 0))::text as seq`, [], 'get');
     return BigInt(row.seq);
   }
 }

@@ -49,11 +49,24 @@ export function presentProposal(p: Proposal, events: ProposalEvent[]): z.infer<t
     guardianReview: p.guardianReview,
     review: p.review,
     error: p.error,
-    timeline: events.map((e) => ({ seq: e.seq, state: e.state, detail: e.detail, data: e.data, at: e.at.toISOString() })),
+    timeline: events.map((e) => ({
+      seq: e.seq,
+      state: e.state,
+      detail: e.detail,
+      data: e.data,
+      at: e.at.toISOString(),
+    })),
   };
 }
 
 /** One shape for a review's answer, whether the workflow carried it out now or the row shows it was already done. */
 export function presentReviewOutcome(o: ReviewOutcome): z.infer<typeof reviewOutcomeResponse> {
-  return { proposalId: o.proposalId, decision: o.decision, status: o.status, commit: o.commit ?? null, branch: o.branch ?? null, reason: o.reason ?? null };
+  return {
+    proposalId: o.proposalId,
+    decision: o.decision,
+    status: o.status,
+    commit: o.commit ?? null,
+    branch: o.branch ?? null,
+    reason: o.reason ?? null,
+  };
 }

@@ -13,10 +13,23 @@ import { doc } from '../../openapi/doc';
 import { page } from '../../pagination';
 import type { AppState } from '../../types';
 import { parse } from '../../validate';
-import { listWeeklyReportsQuery, startedWeeklyReportResponse, startWeeklyReportBody, weeklyReportPageResponse } from './schema';
+import {
+  listWeeklyReportsQuery,
+  startedWeeklyReportResponse,
+  startWeeklyReportBody,
+  weeklyReportPageResponse,
+} from './schema';
 
 /** `/reports/weekly`: start a week's report (operator); the stored reports, newest week first (viewer). */
-export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
+export function reportsRouter({
+  orm,
+  temporal,
+  config,
+}: {
+  orm: MikroORM;
+  temporal: Client;
+  config: Config;
+}): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/reports' });
 
   router.post(
@@ -25,7 +38,12 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
       summary: 'Start the weekly report of a week (default: the week that has just ended)',
       role: 'operator',
       body: startWeeklyReportBody,
-      responses: { 202: { description: 'started: the workflow id, its status URL and the week', schema: startedWeeklyReportResponse } },
+      responses: {
+        202: {
+          description: 'started: the workflow id, its status URL and the week',
+          schema: startedWeeklyReportResponse,
+        },
+      },
       errors: { 409: 'that week’s report is running' },
     }),
     requireRole('operator'),
@@ -35,13 +53,20 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
       const input: WeeklyReportInput = { weekStart, trigger: 'api', requestedBy: ctx.state.auth?.name };
       ctx.state.auditTarget = `workflow:${workflowId}`;
       try {
-        await temporal.workflow.start(WEEKLY_REPORT_WORKFLOW, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
+        await temporal.workflow.start(WEEKLY_REPORT_WORKFLOW, {
+          taskQueue: config.temporal.taskQueue,
+          workflowId,
+          args: [input],
+        });
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`the report of the week of ${weekStart} is already running`, { workflowId });
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          throw conflict(`the report of the week of ${weekStart} is already running`, { workflowId });
         throw err;
       }
       ctx.status = 202;
-      ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}`, weekStart } satisfies z.infer<typeof startedWeeklyReportResponse>;
+      ctx.body = { workflowId, statusUrl: `/api/workflows/${workflowId}`, weekStart } satisfies z.infer<
+        typeof startedWeeklyReportResponse
+      >;
     },
   );
 
@@ -59,7 +84,11 @@ export function reportsRouter({ orm, temporal, config }: { orm: MikroORM; tempor
       const [rows, total] = await (orm.em as EntityManager).findAndCount(
         Notification,
         { kind: 'weekly_report' },
-        { orderBy: { [raw(`data->>'weekStart'`)]: 'desc', createdAt: 'desc', id: 'asc' }, limit: q.limit, offset: q.offset },
+        {
+          orderBy: { [raw(`data->>'weekStart'`)]: 'desc', createdAt: 'desc', id: 'asc' },
+          limit: q.limit,
+          offset: q.offset,
+        },
       );
       ctx.body = page(rows.map(presentReport), total, q);
     },

@@ -7,7 +7,14 @@ import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
 import type { AppState } from '../../types';
 import { getAgentRun, listAgentRuns, startAgentRun } from '../runs';
-import { listRunsQuery, runIdParams, runPageResponse, runResponse, startedRunResponse, startRunConflict } from '../runs.schema';
+import {
+  listRunsQuery,
+  runIdParams,
+  runPageResponse,
+  runResponse,
+  startedRunResponse,
+  startRunConflict,
+} from '../runs.schema';
 
 /** `/sandbox`: start an experiment (operator), list and read experiments (viewer). */
 export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: Config }): Router<AppState> {
@@ -16,7 +23,18 @@ export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: C
 
   router.post(
     '/experiments',
-    doc({ summary: 'Start a Sandbox experiment', role: 'operator', responses: { 202: { description: 'started: the run id (the run is recorded from now on), the workflow id, its status URL and the experiment URL', schema: startedRunResponse } }, errors: { 409: startRunConflict } }),
+    doc({
+      summary: 'Start a Sandbox experiment',
+      role: 'operator',
+      responses: {
+        202: {
+          description:
+            'started: the run id (the run is recorded from now on), the workflow id, its status URL and the experiment URL',
+          schema: startedRunResponse,
+        },
+      },
+      errors: { 409: startRunConflict },
+    }),
     requireRole('operator'),
     startAgentRun(deps, {
       agentId: 'sandbox',
@@ -26,9 +44,29 @@ export function sandboxRouter(deps: { orm: MikroORM; temporal: Client; config: C
       links: (workflowId) => ({ experimentUrl: `/api/sandbox/experiments/${workflowId}` }),
     }),
   );
-  router.get('/experiments', doc({ summary: 'List Sandbox experiments, newest first', role: 'viewer', query: listRunsQuery, responses: { 200: { description: 'a page of experiments', schema: runPageResponse } } }), requireRole('viewer'), listAgentRuns(orm, 'sandbox_experiment'));
+  router.get(
+    '/experiments',
+    doc({
+      summary: 'List Sandbox experiments, newest first',
+      role: 'viewer',
+      query: listRunsQuery,
+      responses: { 200: { description: 'a page of experiments', schema: runPageResponse } },
+    }),
+    requireRole('viewer'),
+    listAgentRuns(orm, 'sandbox_experiment'),
+  );
 
-  router.get('/experiments/:id', doc({ summary: 'Read one experiment (by id or workflow id)', role: 'viewer', params: runIdParams, responses: { 200: { description: 'the experiment', schema: runResponse } } }), requireRole('viewer'), getAgentRun(orm, 'sandbox_experiment', 'experiment'));
+  router.get(
+    '/experiments/:id',
+    doc({
+      summary: 'Read one experiment (by id or workflow id)',
+      role: 'viewer',
+      params: runIdParams,
+      responses: { 200: { description: 'the experiment', schema: runResponse } },
+    }),
+    requireRole('viewer'),
+    getAgentRun(orm, 'sandbox_experiment', 'experiment'),
+  );
 
   return router;
 }

@@ -19,30 +19,52 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
     return temporal.schedule.getHandle(id);
   };
 
-  router.get('/', doc({ summary: 'The recurring workflows with their state, next and recent runs', role: 'viewer', responses: { 200: { description: 'the schedules', schema: schedulesResponse } } }), requireRole('viewer'), async (ctx) => {
-    const items: z.infer<typeof schedulesResponse>['items'] = [];
-    for (const def of definitions()) {
-      try {
-        const d = await temporal.schedule.getHandle(def.id).describe();
-        items.push({
-          id: def.id,
-          workflowType: def.workflowType,
-          intervalSeconds: def.intervalSeconds ?? null,
-          calendar: def.calendar ?? null,
-          note: def.note,
-          exists: true,
-          paused: d.state.paused,
-          pauseNote: d.state.note ?? null,
-          nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
-          recentRuns: d.info.recentActions.slice(-5).map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
-        });
-      } catch (err) {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-        items.push({ id: def.id, workflowType: def.workflowType, intervalSeconds: def.intervalSeconds ?? null, calendar: def.calendar ?? null, note: def.note, exists: false, paused: null, pauseNote: null, nextRuns: [], recentRuns: [] });
+  router.get(
+    '/',
+    doc({
+      summary: 'The recurring workflows with their state, next and recent runs',
+      role: 'viewer',
+      responses: { 200: { description: 'the schedules', schema: schedulesResponse } },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const items: z.infer<typeof schedulesResponse>['items'] = [];
+      for (const def of definitions()) {
+        try {
+          const d = await temporal.schedule.getHandle(def.id).describe();
+          items.push({
+            id: def.id,
+            workflowType: def.workflowType,
+            intervalSeconds: def.intervalSeconds ?? null,
+            calendar: def.calendar ?? null,
+            note: def.note,
+            exists: true,
+            paused: d.state.paused,
+            pauseNote: d.state.note ?? null,
+            nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+            recentRuns: d.info.recentActions
+              .slice(-5)
+              .map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+          });
+        } catch (err) {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+          items.push({
+            id: def.id,
+            workflowType: def.workflowType,
+            intervalSeconds: def.intervalSeconds ?? null,
+            calendar: def.calendar ?? null,
+            note: def.note,
+            exists: false,
+            paused: null,
+            pauseNote: null,
+            nextRuns: [],
+            recentRuns: [],
+          });
+        }
       }
-    }
-    ctx.body = { items } satisfies z.infer<typeof schedulesResponse>;
-  });
+      ctx.body = { items } satisfies z.infer<typeof schedulesResponse>;
+    },
+  );
 
   const act = (action: 'pause' | 'unpause' | 'trigger') =>
     async function (ctx: RouterContext<AppState>) {
@@ -61,7 +83,14 @@ export function schedulesRouter({ temporal, config }: { temporal: Client; config
       }
       ctx.body = { id, action, done: true } satisfies z.infer<typeof scheduleActionResponse>;
     };
-  const actDoc = (summary: string) => doc({ summary, role: 'operator', params: scheduleIdParams, body: scheduleActionBody, responses: { 200: { description: 'the action was done', schema: scheduleActionResponse } } });
+  const actDoc = (summary: string) =>
+    doc({
+      summary,
+      role: 'operator',
+      params: scheduleIdParams,
+      body: scheduleActionBody,
+      responses: { 200: { description: 'the action was done', schema: scheduleActionResponse } },
+    });
   router.post('/:id/pause', actDoc('Pause a schedule'), requireRole('operator'), act('pause'));
   router.post('/:id/unpause', actDoc('Unpause a schedule'), requireRole('operator'), act('unpause'));
   router.post('/:id/trigger', actDoc("Trigger a schedule's workflow now"), requireRole('operator'), act('trigger'));

@@ -4,7 +4,11 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
 import { loadEncryptionKeys, SecretsError } from '../../../crypto/secrets';
 import { webhookUrlProblem } from '../../../notifications/webhook-address';
-import { clearWebhookSettings, describeWebhookSettings, saveWebhookSettings } from '../../../notifications/webhook-settings';
+import {
+  clearWebhookSettings,
+  describeWebhookSettings,
+  saveWebhookSettings,
+} from '../../../notifications/webhook-settings';
 import { badRequest, HttpError } from '../../errors';
 import { requireRole } from '../../middleware/auth';
 import { doc } from '../../openapi/doc';
@@ -24,13 +28,21 @@ const secretsErrors: Middleware<AppState> = async (_ctx, next) => {
   } catch (err) {
     if (!(err instanceof SecretsError)) throw err;
     if (err.code === 'not_configured') throw new HttpError(503, 'encryption_not_configured', err.message);
-    throw new HttpError(503, 'secret_unreadable', `${err.message}. DELETE /api/settings/webhook and set it again, or configure the key that sealed it.`);
+    throw new HttpError(
+      503,
+      'secret_unreadable',
+      `${err.message}. DELETE /api/settings/webhook and set it again, or configure the key that sealed it.`,
+    );
   }
 };
 
-const settingsDoc = { 200: { description: 'the webhook settings (never the secret)', schema: webhookSettingsResponse } };
+const settingsDoc = {
+  200: { description: 'the webhook settings (never the secret)', schema: webhookSettingsResponse },
+};
 /** What `secretsErrors` answers. */
-const secretsErrorsDoc = { 503: '`encryption_not_configured` without DATA_ENCRYPTION_KEY, or `secret_unreadable`: the stored secret was sealed under a key this server does not have' };
+const secretsErrorsDoc = {
+  503: '`encryption_not_configured` without DATA_ENCRYPTION_KEY, or `secret_unreadable`: the stored secret was sealed under a key this server does not have',
+};
 
 /**
  * `/settings`: the webhook notifications are POSTed to, and the remote target's credentials (admin; audited; secrets
@@ -44,7 +56,12 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
 
   router.get(
     '/webhook',
-    doc({ summary: 'The webhook notifications are POSTed to, and where that setting comes from', role: 'admin', responses: settingsDoc, errors: secretsErrorsDoc }),
+    doc({
+      summary: 'The webhook notifications are POSTed to, and where that setting comes from',
+      role: 'admin',
+      responses: settingsDoc,
+      errors: secretsErrorsDoc,
+    }),
     requireRole('admin'),
     secretsErrors,
     async (ctx) => {
@@ -55,7 +72,8 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
   router.put(
     '/webhook',
     doc({
-      summary: 'Set the webhook URL and/or its signing secret (overrides WEBHOOK_URL/WEBHOOK_SECRET; url null turns webhooks off); needs DATA_ENCRYPTION_KEY',
+      summary:
+        'Set the webhook URL and/or its signing secret (overrides WEBHOOK_URL/WEBHOOK_SECRET; url null turns webhooks off); needs DATA_ENCRYPTION_KEY',
       role: 'admin',
       body: putWebhookBody,
       responses: settingsDoc,
@@ -72,14 +90,19 @@ export function settingsRouter({ orm, config }: { orm: MikroORM; config: Config 
         if (problem !== null) throw badRequest(`url: ${problem}`, [{ field: 'url', message: problem }]);
       }
       const saved = await saveWebhookSettings(em(), keys, body, ctx.state.auth?.name ?? null);
-      if (!saved.ok) throw badRequest(`${saved.field}: ${saved.message}`, [{ field: saved.field, message: saved.message }]);
+      if (!saved.ok)
+        throw badRequest(`${saved.field}: ${saved.message}`, [{ field: saved.field, message: saved.message }]);
       ctx.body = await show();
     },
   );
 
   router.delete(
     '/webhook',
-    doc({ summary: 'Remove the webhook set through the API (deliveries fall back to WEBHOOK_URL/WEBHOOK_SECRET)', role: 'admin', responses: settingsDoc }),
+    doc({
+      summary: 'Remove the webhook set through the API (deliveries fall back to WEBHOOK_URL/WEBHOOK_SECRET)',
+      role: 'admin',
+      responses: settingsDoc,
+    }),
     requireRole('admin'),
     async (ctx) => {
       ctx.state.auditTarget = 'settings:webhook';

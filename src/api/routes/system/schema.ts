@@ -3,8 +3,16 @@ import { API_KEY_ROLES } from '../../../db/entities';
 import { QUEUE_KINDS } from '../../../contracts';
 
 const upDown = z.enum(['up', 'down']);
-const queues = z.object(Object.fromEntries(QUEUE_KINDS.map((k) => [k, z.object({ queue: z.string(), workers: z.number().int() })])) as Record<(typeof QUEUE_KINDS)[number], z.ZodObject<{ queue: z.ZodString; workers: z.ZodNumber }>>).describe('the live workers polling each task queue');
-const isolation = z.string().describe('the isolation mode the live workers run target code under (`bwrap`, `process`), `mixed` or `unknown`');
+const queues = z
+  .object(
+    Object.fromEntries(
+      QUEUE_KINDS.map((k) => [k, z.object({ queue: z.string(), workers: z.number().int() })]),
+    ) as Record<(typeof QUEUE_KINDS)[number], z.ZodObject<{ queue: z.ZodString; workers: z.ZodNumber }>>,
+  )
+  .describe('the live workers polling each task queue');
+const isolation = z
+  .string()
+  .describe('the isolation mode the live workers run target code under (`bwrap`, `process`), `mixed` or `unknown`');
 
 export const healthResponse = z.object({ status: z.literal('ok') });
 
@@ -27,7 +35,9 @@ export const systemResponse = z.object({
         pid: z.number().int(),
         taskQueue: z.string().describe('the task queues it polls, comma-separated'),
         queues: z.array(z.string()),
-        sandbox: z.record(z.string(), z.unknown()).describe('its sandbox isolation and limits; empty for a worker that runs no target code'),
+        sandbox: z
+          .record(z.string(), z.unknown())
+          .describe('its sandbox isolation and limits; empty for a worker that runs no target code'),
         startedAt: z.string(),
         seenAt: z.string(),
       }),
@@ -36,7 +46,14 @@ export const systemResponse = z.object({
   queues,
   llm: z.object({
     providers: z.array(z.enum(['openai', 'anthropic'])).describe('the providers configured'),
-    profiles: z.object({ primary: z.string().nullable(), fallback: z.string().nullable(), examiner: z.string().nullable(), judge: z.string().nullable() }).describe('each as `provider:model`'),
+    profiles: z
+      .object({
+        primary: z.string().nullable(),
+        fallback: z.string().nullable(),
+        examiner: z.string().nullable(),
+        judge: z.string().nullable(),
+      })
+      .describe('each as `provider:model`'),
   }),
 });
 

@@ -28,7 +28,8 @@ export function presentEvent(e: TokenUsageEvent): z.infer<typeof usageEventRespo
 
 /** A budget with what its month has used: percentages are of the limit, null when there is none. */
 export function presentBudget(b: BudgetState): z.infer<typeof budgetResponse> {
-  const pct = (used: number, limit: number | null) => (limit === null || limit === 0 ? null : Math.round((used / limit) * 1000) / 10);
+  const pct = (used: number, limit: number | null) =>
+    limit === null || limit === 0 ? null : Math.round((used / limit) * 1000) / 10;
   return {
     scope: b.scope,
     monthlyTokens: b.monthlyTokens,
@@ -46,7 +47,15 @@ export function presentBudget(b: BudgetState): z.infer<typeof budgetResponse> {
 export function presentTotals(t: UsageTotals): z.infer<typeof usageTotalsResponse> {
   const { calls, cacheHits, inputTokens, outputTokens, costUsd, unknownCostCalls, estimatedUsageCalls } = t;
   // With unknownCostCalls > 0, costUsd is a lower bound: those calls are left out, not counted as free.
-  return { calls, cacheHits, inputTokens, outputTokens, costUsd: round6(costUsd), unknownCostCalls, estimatedUsageCalls };
+  return {
+    calls,
+    cacheHits,
+    inputTokens,
+    outputTokens,
+    costUsd: round6(costUsd),
+    unknownCostCalls,
+    estimatedUsageCalls,
+  };
 }
 
 function round6(n: number): number {

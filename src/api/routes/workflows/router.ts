@@ -1,5 +1,11 @@
 import Router from '@koa/router';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionStatusName, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionStatusName,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { z } from 'zod';
 import { progressQuery, type WorkflowProgress } from '../../../contracts';
 import type { Logger } from '../../../logger';
@@ -13,11 +19,19 @@ import { workflowResponse } from './schema';
 import { text } from '../../text';
 import { WorkflowWatchers } from './watchers';
 
-export const workflowIdParams = z.object({ id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a workflow id') });
+export const workflowIdParams = z.object({
+  id: text(255, { trim: false }).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a workflow id'),
+});
 
 const QUERY_TIMEOUT_MS = 3000;
 const EVENTS_POLL_MS = 400;
-const TERMINAL: ReadonlySet<WorkflowExecutionStatusName> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
+const TERMINAL: ReadonlySet<WorkflowExecutionStatusName> = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'TERMINATED',
+  'TIMED_OUT',
+]);
 
 const allWatchers = new Set<WorkflowWatchers<WorkflowProgress>>();
 
@@ -30,7 +44,15 @@ export function workflowPollersRunning(): number {
  * `/workflows/:id`: Temporal's status of any workflow plus its `progress` query, once or as a stream of Server-Sent
  * Events until the workflow ends (viewer). The streams of one workflow share one poll loop.
  */
-export function workflowsRouter({ temporal, logger, streams }: { temporal: Client; logger: Logger; streams: SseStreams }): Router<AppState> {
+export function workflowsRouter({
+  temporal,
+  logger,
+  streams,
+}: {
+  temporal: Client;
+  logger: Logger;
+  streams: SseStreams;
+}): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/workflows' });
   const watchers = new WorkflowWatchers<WorkflowProgress>({
     read: async (id) => {
@@ -44,23 +66,38 @@ export function workflowsRouter({ temporal, logger, streams }: { temporal: Clien
   });
   allWatchers.add(watchers);
 
-  router.get('/:id', doc({ summary: "Read a workflow's Temporal status and its progress", role: 'viewer', params: workflowIdParams, responses: { 200: { description: 'the status and the `progress` query (null when no worker answers)', schema: workflowResponse } } }), requireRole('viewer'), async (ctx) => {
-    const { id } = parse(workflowIdParams, ctx.params);
-    const handle = temporal.workflow.getHandle(id);
-    const description = await describeWorkflow(handle, id);
-    const progress = await queryProgress(temporal, handle);
-    ctx.body = {
-      workflowId: description.workflowId,
-      runId: description.runId,
-      type: description.type,
-      status: description.status.name,
-      taskQueue: description.taskQueue,
-      startTime: description.startTime.toISOString(),
-      closeTime: description.closeTime?.toISOString() ?? null,
-      historyLength: description.historyLength,
-      progress,
-    } satisfies z.infer<typeof workflowResponse>;
-  });
+  router.get(
+    '/:id',
+    doc({
+      summary: "Read a workflow's Temporal status and its progress",
+      role: 'viewer',
+      params: workflowIdParams,
+      responses: {
+        200: {
+          description: 'the status and the `progress` query (null when no worker answers)',
+          schema: workflowResponse,
+        },
+      },
+    }),
+    requireRole('viewer'),
+    async (ctx) => {
+      const { id } = parse(workflowIdParams, ctx.params);
+      const handle = temporal.workflow.getHandle(id);
+      const description = await describeWorkflow(handle, id);
+      const progress = await queryProgress(temporal, handle);
+      ctx.body = {
+        workflowId: description.workflowId,
+        runId: description.runId,
+        type: description.type,
+        status: description.status.name,
+        taskQueue: description.taskQueue,
+        startTime: description.startTime.toISOString(),
+        closeTime: description.closeTime?.toISOString() ?? null,
+        historyLength: description.historyLength,
+        progress,
+      } satisfies z.infer<typeof workflowResponse>;
+    },
+  );
 
   router.get(
     '/:id/events',
@@ -69,7 +106,12 @@ export function workflowsRouter({ temporal, logger, streams }: { temporal: Clien
       role: 'viewer',
       params: workflowIdParams,
       stream: true,
-      responses: { 200: { description: '`progress` events `{status, progress}` (as in a `Workflow`) whenever either changes, then one `end` event with the terminal status and the last progress; `: ping` comments in between' } },
+      responses: {
+        200: {
+          description:
+            '`progress` events `{status, progress}` (as in a `Workflow`) whenever either changes, then one `end` event with the terminal status and the last progress; `: ping` comments in between',
+        },
+      },
     }),
     requireRole('viewer'),
     async (ctx) => {

@@ -101,7 +101,8 @@ export class WorkflowWatchers<P = unknown> {
           return;
         }
       } catch (err) {
-        if (!failing) log.warn('cannot read the workflow for its event stream; retrying', { workflowId, err: String(err) });
+        if (!failing)
+          log.warn('cannot read the workflow for its event stream; retrying', { workflowId, err: String(err) });
         failing = true;
       }
       await pause(this.opts.pollMs, watch.stop.signal);
