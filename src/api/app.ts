@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     limitAuthFailures(deps.rateLimitStore, config.api.authFailureLimit, authenticate(orm)),
     ...(config.api.rateLimit.enabled ? [rateLimit(deps.rateLimitStore, config.api.rateLimit)] : []),
     parseJsonBody(config.api.bodyLimitBytes),
-    lazyRequestContext(orm.em),
+    lazyRequestContext(orm),
   ]);
   app.use((ctx, next) => (isApiPath(ctx.path) ? guard(ctx, next) : next()));
 

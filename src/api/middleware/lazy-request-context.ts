@@ -36,6 +36,7 @@ class LazyForks extends Map<string, EntityManager> {
 // `orm.em` consults, reads it).
 const storage = (RequestContext as unknown as { storage: AsyncLocalStorage<RequestContext> }).storage;
 
-export function lazyRequestContext(em: EntityManager): Middleware<AppState> {
-  return (_ctx, next) => storage.run(new RequestContext(new LazyForks(em)), next);
+/** `orm.em` is read per request, not when the app is built (the OpenAPI build mounts the app with no ORM behind it). */
+export function lazyRequestContext(orm: { em: EntityManager }): Middleware<AppState> {
+  return (_ctx, next) => storage.run(new RequestContext(new LazyForks(orm.em)), next);
 }
