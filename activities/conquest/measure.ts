@@ -81,13 +81,15 @@ export async function measureTarget(
     const previous = (await em
       .getConnection()
       .execute(
-        'select ms from performance_samples where repository_id = ? and name = ? and run_id <> ? order by at desc limit 5',
+        'select ms, commit from performance_samples where repository_id = ? and name = ? and run_id <> ? order by at desc limit 5',
         [repo.id, measure.name, runId],
-      )) as Array<{ ms: number }>;
+      )) as Array<{ ms: number; commit: string }>;
+    const baseline = [...previous].reverse();
     const verdict = performanceVerdict(
-      previous.map((p) => Number(p.ms)).reverse(),
+      baseline.map((p) => Number(p.ms)),
       measure.repeats,
       deps.config.conquest,
+      { current: commit, previous: baseline.map((p) => p.commit) },
     );
     samples.push({ name: measure.name, repeats: measure.repeats, ...verdict });
     await em

@@ -5,6 +5,8 @@ import { median } from './custody';
  * samples to know its usual time, and the current figure (the median of several repeats in one run) is both more than
  * the threshold above the baseline median and beyond the baseline's own noise — its median plus k robust standard
  * deviations (MAD × 1.4826). A same-commit re-run on a busy machine then stays within noise; a real slowdown does not.
+ * And a regression is a slowdown between commits: when every baseline sample was measured at the commit measured now,
+ * nothing in the code changed, so a figure beyond threshold and noise says the machine was busier (`same_commit`).
  */
 export const PERFORMANCE_BASELINE_RUNS = 5;
 /** The default threshold as a ratio (CONQUEST_REGRESSION_PCT / 100). */
@@ -27,7 +29,18 @@ export const DEFAULT_PERFORMANCE_RULES: Readonly<PerformanceRules> = Object.free
   noiseK: 3,
 });
 
-export type PerformanceReason = 'insufficient_baseline' | 'within_threshold' | 'within_noise' | 'regressed';
+export type PerformanceReason =
+  | 'insufficient_baseline'
+  | 'within_threshold'
+  | 'within_noise'
+  | 'same_commit'
+  | 'regressed';
+
+/** Where the figures were measured: this run's commit and each baseline sample's (oldest first, as `previousMs`). */
+export interface PerformanceCommits {
+  current: string;
+  previous: readonly string[];
+}
 
 export interface PerformanceVerdict {
   baselineMs: number | null;
@@ -47,12 +60,14 @@ export interface PerformanceVerdict {
 
 /**
  * Compares this run's figure (one number, or its repeats, whose median counts) with the last five earlier samples
- * (oldest first). Throws RangeError when `current` is an empty list.
+ * (oldest first). With `commits`, a figure beyond threshold and noise is `same_commit`, not `regressed`, when all of the
+ * baseline was measured at the current commit. Throws RangeError when `current` is an empty list.
  */
 export function performanceVerdict(
   previousMs: readonly number[],
   current: number | readonly number[],
   rules: PerformanceRules = DEFAULT_PERFORMANCE_RULES,
+  commits?: PerformanceCommits,
 ): PerformanceVerdict {
   const currentMs = typeof current === 'number' ? current : median(current);
   const recent = previousMs.slice(-PERFORMANCE_BASELINE_RUNS);
@@ -91,6 +106,15 @@ export function performanceVerdict(
       regressed: false,
       reason: 'within_noise',
       why: `${shown}: within the measured noise (up to ${fmt(noiseCeilingMs)} ms)`,
+    };
+  }
+  const baselineCommits = commits?.previous.slice(-PERFORMANCE_BASELINE_RUNS) ?? [];
+  if (commits !== undefined && baselineCommits.length === n && baselineCommits.every((c) => c === commits.current)) {
+    return {
+      ...base,
+      regressed: false,
+      reason: 'same_commit',
+      why: `${shown}: beyond ${rules.regressionPct} % and the measured noise, but its ${n} baseline runs measured this same commit: the machine, not the code, changed`,
     };
   }
   return {

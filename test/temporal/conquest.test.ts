@@ -78,6 +78,10 @@ async function analyseRepeatedly(env: Record<string, string>, times: number): Pr
   }
 }
 
+/** A developer's commit on the target's branch. */
+const commitAs = (name: string, repo: string, args: string[]) =>
+  git(repo, ['-c', `user.name=${name}`, '-c', `user.email=${name}@example.com`, 'commit', ...args]);
+
 async function analyse(env: Record<string, string> = {}): Promise<ConquestAnalysisResult> {
   const [result] = await analyseRepeatedly(env, 1);
   if (result === undefined) throw new Error('no analysis result');
@@ -107,15 +111,7 @@ it('measures the example target in the sandbox, detects the slowed function as a
       'function countDuplicates(values) {\n  for (let k = 0; k < 3; k++) countDuplicatesOnce(values);\n  return countDuplicatesOnce(values);\n}\n\nfunction countDuplicatesOnce(values) {',
     ),
   );
-  await git(repo, [
-    '-c',
-    'user.name=dev',
-    '-c',
-    'user.email=dev@example.com',
-    'commit',
-    '-qam',
-    'slow down countDuplicates',
-  ]);
+  await commitAs('dev', repo, ['-qam', 'slow down countDuplicates']);
 
   const second = await analyse(QUICK_RULES);
   expect(second.regressions).toContain('countDuplicates');
@@ -236,8 +232,14 @@ it('never calls a regression when the same commit is measured again: runs alone,
 it('resolves a regression finding when a later measurement is back within the threshold of where it regressed from', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lvlup-conquest-recover-'));
   const benchAt = (ms: number) => `node -e "console.log(JSON.stringify({name:'steady',ms:${ms}}))"`;
-  const run = async (ms: number) =>
-    (
+  const repo = path.join(dir, 'target');
+  let runs = 0;
+  const run = async (ms: number) => {
+    // Each figure is a new commit's (a regression is a slowdown between commits): the bench prints what it is told.
+    if (runs++ > 0) {
+      await commitAs('dev', repo, ['--allow-empty', '-qm', `${ms} ms`]);
+    }
+    return (
       await analyseRepeatedly(
         {
           ...QUICK_RULES,
@@ -250,6 +252,7 @@ it('resolves a regression finding when a later measurement is back within the th
         1,
       )
     )[0];
+  };
   const regression = () =>
     em().findOneOrFail(Finding, { kind: 'performance', rule: 'regression', data: { measure: 'steady' } });
   try {

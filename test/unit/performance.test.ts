@@ -149,6 +149,28 @@ describe('performance verdicts that do not cry wolf', () => {
     });
   });
 
+  it('calls a slowdown between commits, never one at the commit its whole baseline measured (a busier machine)', () => {
+    // Seen in CI: four analyses of one commit while other suites ran; the fourth measured both measures +30 % over a
+    // three-sample baseline whose spread happened to be tiny, and two regressions were called on unchanged code.
+    const steady = [100, 101, 100];
+    const same = { current: 'a1', previous: ['a1', 'a1', 'a1'] };
+    expect(performanceVerdict(steady, [130, 131, 129], RULES, same)).toMatchObject({
+      regressed: false,
+      reason: 'same_commit',
+      currentMs: 130,
+    });
+    expect(performanceVerdict(steady, [130, 131, 129], RULES, same).why).toMatch(/same commit/);
+    // Any baseline sample from other code and the rule judges as before.
+    expect(
+      performanceVerdict(steady, [130, 131, 129], RULES, { current: 'a1', previous: ['a0', 'a1', 'a1'] }),
+    ).toMatchObject({ regressed: true, reason: 'regressed' });
+    expect(
+      performanceVerdict(steady, [130, 131, 129], RULES, { current: 'b2', previous: ['a1', 'a1', 'a1'] }),
+    ).toMatchObject({ regressed: true, reason: 'regressed' });
+    // Still below threshold or noise says so first.
+    expect(performanceVerdict(steady, [110, 110, 110], RULES, same)).toMatchObject({ reason: 'within_threshold' });
+  });
+
   it('keeps the default rules when none are given: over 20 % and the noise of the last five samples', () => {
     expect(performanceVerdict([100, 100, 100, 100, 100], 120)).toMatchObject({ baselineMs: 100, regressed: false });
     expect(performanceVerdict([100, 100, 100, 100, 100], 120.1)).toMatchObject({ regressed: true });

@@ -88,6 +88,7 @@ export function conquestRouter(deps: { orm: MikroORM; temporal: Client; config: 
                     samples.slice(0, -1).map((s) => s.ms),
                     latest.ms,
                     deps.config.conquest,
+                    { current: latest.commit, previous: samples.slice(0, -1).map((s) => s.commit) },
                   ),
                   commit: latest.commit,
                   at: latest.at.toISOString(),

@@ -18,7 +18,7 @@ export const performanceResponse = z.object({
           currentMs: z.number(),
           change: z.number().nullable().describe('(current − baseline) / baseline'),
           regressed: z.boolean(),
-          reason: z.enum(['insufficient_baseline', 'within_threshold', 'within_noise', 'regressed']),
+          reason: z.enum(['insufficient_baseline', 'within_threshold', 'within_noise', 'same_commit', 'regressed']),
           baselineSamples: z.number().int(),
           noiseCeilingMs: z.number().nullable(),
           why: z.string(),
