@@ -11,7 +11,8 @@ import { createApiKey } from '../src/auth/api-keys';
 
 /**
  * Child process of the API benches (bench/api.bench.ts, bench/run.ts, bench/profile.ts): a bare Koa route and the
- * full API, each on its own port. Prints one JSON line `{ bare, api, key }` (api is the origin) when listening.
+ * full API (and the same without the agents cache), each on its own port. Prints one JSON line
+ * `{ bare, api, apiNoCache, key }` (origins) when listening.
  *
  * When started with an IPC channel it also answers `{ cmd: 'idle' }` (replies `{ idle: true }` once no request is in
  * flight: load left over from the previous route is drained), `{ cmd: 'capture' }` (record the SQL statements of the
@@ -65,6 +66,13 @@ async function main(): Promise<void> {
   const orm = await createOrm(config.database);
   const { key } = await createApiKey(orm.em.fork(), { name: `bench-${Date.now()}`, role: 'viewer' });
   const api = await startApi({ config, orm, logger: createLogger(config.log), metrics: createMetrics() });
+  // The same API without the agents cache, to measure what the cache buys.
+  const apiNoCache = await startApi({
+    config: { ...config, api: { ...config.api, agentsCache: false } },
+    orm,
+    logger: createLogger(config.log),
+    metrics: createMetrics(),
+  });
   const barePort = (bareServer.address() as { port: number }).port;
   process.on('message', (msg: { cmd?: string }) => {
     if (msg.cmd === 'idle') {
@@ -83,6 +91,8 @@ async function main(): Promise<void> {
       process.exit(0);
     }
   });
-  process.stdout.write(`${JSON.stringify({ bare: `http://127.0.0.1:${barePort}/`, api: api.url, key })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bare: `http://127.0.0.1:${barePort}/`, api: api.url, apiNoCache: apiNoCache.url, key })}\n`,
+  );
 }
 void main();

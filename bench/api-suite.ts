@@ -10,6 +10,8 @@ export interface BenchServer {
   bare: string;
   /** The full API's origin. */
   api: string;
+  /** The same API with AGENTS_CACHE off. */
+  apiNoCache: string;
   /** A viewer API key. */
   key: string;
   child: ChildProcess;
@@ -17,8 +19,8 @@ export interface BenchServer {
   now(): Promise<number>;
   /** Resolves once the server has no request in flight (what the previous load left queued has drained). */
   idle(): Promise<void>;
-  /** Sends one GET through the full stack and returns the SQL statements it ran, in order. */
-  captureQueries(route: string): Promise<Array<{ text: string; values: unknown[] }>>;
+  /** Sends one GET through the full stack (`origin`: api by default) and returns the SQL statements it ran, in order. */
+  captureQueries(route: string, origin?: string): Promise<Array<{ text: string; values: unknown[] }>>;
   /** A clean exit (the child calls process.exit, which lets `--cpu-prof` write its profile). */
   close(): Promise<void>;
 }
@@ -42,7 +44,7 @@ export async function startBenchServer(env: NodeJS.ProcessEnv, nodeArgs: string[
     new Promise<string>((resolve) => createInterface({ input: stdout }).once('line', resolve)),
     exited.then((code) => Promise.reject(new Error(`bench API server exited (code ${code}) before listening`))),
   ]);
-  const target = JSON.parse(line) as { bare: string; api: string; key: string };
+  const target = JSON.parse(line) as { bare: string; api: string; apiNoCache: string; key: string };
   const ask = <T>(cmd: string, field: string) =>
     new Promise<T>((resolve) => {
       const onMessage = (msg: Record<string, unknown>) => {
@@ -60,10 +62,10 @@ export async function startBenchServer(env: NodeJS.ProcessEnv, nodeArgs: string[
     async idle() {
       await ask<boolean>('idle', 'idle');
     },
-    async captureQueries(route) {
+    async captureQueries(route, origin = target.api) {
       await ask<boolean>('idle', 'idle');
       await ask<boolean>('capture', 'capturing');
-      const res = await fetch(`${target.api}${route}`, {
+      const res = await fetch(`${origin}${route}`, {
         headers: { Authorization: `Bearer ${target.key}`, 'x-bench-capture': '1' },
       });
       await res.arrayBuffer();

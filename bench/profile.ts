@@ -8,7 +8,8 @@ import { positiveInt } from './llm';
 
 /**
  * `npm run bench:profile`: the bench API server (bench/api-server.ts) under `node --cpu-prof` while autocannon drives
- * `GET /api/agents` (BENCH_CONNECTIONS, default 50, for BENCH_DURATION_S, default 10, after 2 s of warm-up); then
+ * `GET BENCH_PROFILE_ROUTE` (default `/api/agents`; `BENCH_PROFILE_CACHE=off` sends it to the API without the agents
+ * cache) at BENCH_CONNECTIONS (default 50) for BENCH_DURATION_S (default 10), after 2 s of warm-up; then
  * the profile summarized: top 20 functions by self time, top 20 by total time, and per component (each middleware
  * file, other app files, npm packages, node core, GC). The .cpuprofile is kept (its path is printed) for DevTools.
  * Database: lvlup_bench_api beside DATABASE_URL's (created and migrated).
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
   const url = await migratedBenchDatabase('lvlup_bench_api');
   const dir = await mkdtemp(path.join(tmpdir(), 'lvlup-profile-'));
   const server = await startBenchServer({ ...process.env, DATABASE_URL: url }, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  const target = `${server.api}/api/agents`;
+  const origin = process.env.BENCH_PROFILE_CACHE === 'off' ? server.apiNoCache : server.api;
+  const target = `${origin}${process.env.BENCH_PROFILE_ROUTE ?? '/api/agents'}`;
   const headers = { Authorization: `Bearer ${server.key}` };
   let result;
   let window;
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   }
   const out = process.stdout;
   out.write(
-    `\nGET /api/agents, ${connections} connections, ${duration} s: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`,
+    `\nGET ${target}, ${connections} connections, ${duration} s: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`,
   );
   out.write(`profile ${path.join(dir, file)}: ${(summary.sampled / 1000).toFixed(0)} ms sampled (${scope})\n\n`);
   out.write(formatEntries('top 20 functions by self time', summary.functions, summary.sampled, 20));

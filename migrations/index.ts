@@ -23,6 +23,7 @@ import { Migration20261202100500_LedgerCostUnknown } from './Migration2026120210
 import { Migration20261202141500_LedgerInFlight } from './Migration20261202141500_LedgerInFlight';
 import { Migration20261202142246_AuditKeyPrefix } from './Migration20261202142246_AuditKeyPrefix';
 import { Migration20261202193000_ReadCountsRollups } from './Migration20261202193000_ReadCountsRollups';
+import { Migration20261203080000_AgentsChangeFeed } from './Migration20261203080000_AgentsChangeFeed';
 
 /**
  * Every committed migration, in order. Listed explicitly so compiled builds, ts-node and jest all run the same set
@@ -56,4 +57,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202141500_LedgerInFlight', class: Migration20261202141500_LedgerInFlight },
   { name: 'Migration20261202142246_AuditKeyPrefix', class: Migration20261202142246_AuditKeyPrefix },
   { name: 'Migration20261202193000_ReadCountsRollups', class: Migration20261202193000_ReadCountsRollups },
+  { name: 'Migration20261203080000_AgentsChangeFeed', class: Migration20261203080000_AgentsChangeFeed },
 ];

@@ -71,6 +71,7 @@ const envSchema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   CORS_ORIGINS: csv,
   SECURITY_HEADERS: bool(true),
+  AGENTS_CACHE: bool(true),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_000_000),
   TRUST_PROXY: bool(false),
   RATE_LIMIT_ENABLED: bool(true),
@@ -328,6 +329,8 @@ function toConfig(e: z.infer<typeof envSchema>) {
       port: e.API_PORT,
       corsOrigins: e.CORS_ORIGINS,
       securityHeaders: e.SECURITY_HEADERS,
+      /** `GET /api/agents` answered from memory, kept until PostgreSQL notifies a change (src/db/table-cache.ts). */
+      agentsCache: e.AGENTS_CACHE,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       trustProxy: e.TRUST_PROXY,
       adminApiKey: e.ADMIN_API_KEY,

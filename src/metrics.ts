@@ -13,6 +13,7 @@ export interface Metrics {
   llmCacheHits: Counter<'provider' | 'model' | 'purpose'>;
   llmReusedAnswers: Counter<'provider' | 'model' | 'purpose'>;
   dbQueryDuration: Histogram<'kind'>;
+  apiCacheReads: Counter<'cache' | 'result'>;
 }
 
 /** Creates the registry (with Node's default metrics) and every instrument the application records. */
@@ -79,6 +80,12 @@ export function createMetrics(): Metrics {
       help: 'Duration of the SQL statements this process sent to PostgreSQL (real queries, from sending to the answer), by kind',
       labelNames: ['kind'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    apiCacheReads: new Counter({
+      name: 'api_cache_reads_total',
+      help: 'Reads of an in-process API cache: hit (from memory), miss (loaded and kept), bypass (its change feed is down)',
+      labelNames: ['cache', 'result'] as const,
       registers: [registry],
     }),
   };

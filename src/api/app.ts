@@ -14,6 +14,7 @@ import { parseJsonBody } from './middleware/body';
 import { errorHandler } from './middleware/error-handler';
 import { httpMetrics } from './middleware/http-metrics';
 import type { RateLimitStore } from '../rate-limit-store';
+import type { TableCache } from '../db/table-cache';
 import { limitAuthFailures, rateLimit } from './middleware/rate-limit';
 import { lazyRequestContext } from './middleware/lazy-request-context';
 import { requestContext } from './middleware/request-context';
@@ -48,6 +49,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   rateLimitStore: RateLimitStore;
+  /** The agents list's cache (started and closed by `listen`); without it every read goes to the database. */
+  agentsCache?: TableCache;
 }
 
 /** Builds the Koa application (never listens): the middleware chain of STYLE.md, then `/api` routers. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { instrumentQueries } from '../db/query-metrics';
+import { TableCache } from '../db/table-cache';
 import { createApp, type AppDeps } from './app';
 import type { AppState } from './types';
 
@@ -43,28 +44,48 @@ const STREAM_GRACE_MS = 2000;
  * a short grace, closes what is still open (SSE streams never finish on their own).
  */
 export async function listen(deps: AppDeps, host: string, port: number): Promise<RunningApi> {
-  const app = createApp(deps);
+  const agentsCache =
+    deps.agentsCache ??
+    (deps.config.api.agentsCache
+      ? new TableCache({
+          connectionString: deps.config.database.url,
+          logger: deps.logger.child({ component: 'cache' }),
+          onRead: (result) => deps.metrics.apiCacheReads.inc({ cache: 'agents', result }),
+        })
+      : undefined);
+  agentsCache?.start();
+  const app = createApp({ ...deps, agentsCache });
   instrumentQueries(deps.orm, deps.metrics.dbQueryDuration);
   const server = app.listen(port, host);
   server.on('clientError', answerClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await agentsCache?.close();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   return {
     app,
     server,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        const cut = setTimeout(() => server.closeAllConnections(), STREAM_GRACE_MS).unref();
-        server.close((err) => {
-          clearTimeout(cut);
-          if (err) reject(err);
-          else resolve();
+    close: async () => {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const cut = setTimeout(() => server.closeAllConnections(), STREAM_GRACE_MS).unref();
+          server.close((err) => {
+            clearTimeout(cut);
+            if (err) reject(err);
+            else resolve();
+          });
+          server.closeIdleConnections();
         });
-        server.closeIdleConnections();
-      }),
+      } finally {
+        await agentsCache?.close();
+      }
+    },
   };
 }

@@ -12,6 +12,10 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     API_PORT: '0',
     LOG_LEVEL: 'error',
     LOG_FORMAT: 'json',
+    // Tests write agents with their own entity manager and read them back through the API at once: the agents cache
+    // would serve them the answer from before until the change notification lands (milliseconds). Its own tests, the
+    // production-shape test and the bench run it on (the default).
+    AGENTS_CACHE: 'false',
     ...overrides,
   });
 }

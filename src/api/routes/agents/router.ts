@@ -2,6 +2,7 @@ import Router, { type RouterContext } from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
 import { Agent, AgentSkillRating } from '../../../db/entities';
+import type { TableCache } from '../../../db/table-cache';
 import type { AgentStatus } from '../../../domain/agents';
 import type { LlmProvider } from '../../../domain/llm';
 import { badRequest, notFound } from '../../errors';
@@ -25,8 +26,19 @@ import {
 const RATINGS_JSON = `coalesce((select json_agg(json_build_object('category', r.category, 'rating', r.rating, 'examsCount', r.exams_count) order by r.category)
   from agent_skill_ratings r where r.agent_id = t.id), '[]'::json)`;
 
+/** What the agents list reads, for its cache's invalidation. */
+const AGENT_TABLES = ['agents', 'agent_skill_ratings'] as const;
+
 /** `/agents`: list and read agents (viewer); pause and resume their scheduled work (operator); set their own model (admin). */
-export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config }): Router<AppState> {
+export function agentsRouter({
+  orm,
+  config,
+  agentsCache,
+}: {
+  orm: MikroORM;
+  config: Config;
+  agentsCache?: TableCache;
+}): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/agents' });
 
   router.get(
@@ -40,20 +52,26 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
     requireRole('viewer'),
     async (ctx) => {
       const query = parse(listAgentsQuery, ctx.query);
-      // One round trip: the page, its total and each agent's ratings (json_agg) in one statement (issue 17).
-      const { rows, total } = await readPage(orm, Agent, {
-        where: query.status ? 't.status = ?' : 'true',
-        params: query.status ? [query.status] : [],
-        orderBy: 't.created_at asc, t.id asc',
-        limit: query.limit,
-        offset: query.offset,
-        extra: `, ${RATINGS_JSON} as __ratings`,
-      });
-      ctx.body = page(
-        rows.map(({ item, row }) => presentAgent(item, row.__ratings as AgentRatingView[])),
-        total,
-        query,
-      );
+      const load = async () => {
+        // One round trip: the page, its total and each agent's ratings (json_agg) in one statement (issue 17).
+        const { rows, total } = await readPage(orm, Agent, {
+          where: query.status ? 't.status = ?' : 'true',
+          params: query.status ? [query.status] : [],
+          orderBy: 't.created_at asc, t.id asc',
+          limit: query.limit,
+          offset: query.offset,
+          extra: `, ${RATINGS_JSON} as __ratings`,
+        });
+        return page(
+          rows.map(({ item, row }) => presentAgent(item, row.__ratings as AgentRatingView[])),
+          total,
+          query,
+        );
+      };
+      // The answer depends on these two tables only: kept in memory until PostgreSQL notifies a change to either.
+      ctx.body = agentsCache
+        ? await agentsCache.read(`list:${query.status ?? ''}:${query.limit}:${query.offset}`, AGENT_TABLES, load)
+        : await load();
     },
   );
 
@@ -87,6 +105,7 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
           reason ?? `${status === 'paused' ? 'paused' : 'resumed'} by ${ctx.state.auth?.name ?? 'unknown'}`;
         agent.statusChangedAt = new Date();
         await em.flush();
+        agentsCache?.invalidate('agents'); // this process's next read sees it without waiting for the notification
       }
       ctx.body = presentAgent(agent, await em.find(AgentSkillRating, { agentId: agent.id }));
     };
@@ -132,6 +151,7 @@ export function agentsRouter({ orm, config }: { orm: MikroORM; config: Config })
       ctx.state.auditTarget = `agent:${agent.id}:model=${chosen === null ? 'cleared' : `${chosen.provider}:${chosen.model}`}`;
       Object.assign(agent, { llmProvider: chosen?.provider ?? null, llmModel: chosen?.model ?? null });
       await em.flush();
+      agentsCache?.invalidate('agents');
       ctx.body = presentAgent(agent, await em.find(AgentSkillRating, { agentId: agent.id }));
     };
   router.put(
