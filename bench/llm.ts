@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../src/config';
 import { createOrm, ensureDatabase, runMigrations } from '../src/db/orm';
+import { preparedQuery } from '../src/db/prepared';
 import { scopesFor } from '../src/domain/llm';
 import { createLlmGateway } from '../src/llm';
 import { cacheKey } from '../src/llm/structured';
@@ -43,6 +44,8 @@ export interface LlmBenchResult {
   /** Database statements per call: through the gateway (cache off), and a cache hit (its row written in the background). */
   gatewayTrips: number;
   hitTrips: number;
+  /** One PostgreSQL round trip as the gateway makes them (a prepared `select 1` on the ORM's pool): its floor per statement. */
+  dbRoundTrip: Stats;
 }
 
 async function main(): Promise<void> {
@@ -125,7 +128,20 @@ export async function runLlmBench(opts: {
     const hitTrips = roundTrips.perCall(opts.warmup + opts.iterations);
     if (fake.requests.length !== sentBefore) throw new Error('cache hit scenario: a request reached the server');
 
-    return { direct, gateway, cacheHit, iterations: opts.iterations, warmup: opts.warmup, gatewayTrips, hitTrips };
+    const dbRoundTrip = await measure(async () => {
+      await preparedQuery(orm, 'select 1 as one', []);
+    });
+
+    return {
+      direct,
+      gateway,
+      cacheHit,
+      iterations: opts.iterations,
+      warmup: opts.warmup,
+      gatewayTrips,
+      hitTrips,
+      dbRoundTrip,
+    };
   } finally {
     if (usageRowsBefore !== undefined) {
       await cleanUp(orm.em.fork() as EntityManager, usageRowsBefore, cachedMessages).catch((err: Error) =>
@@ -157,7 +173,16 @@ async function measureCalls(call: (i: number) => Promise<void>, warmup: number, 
   };
 }
 
-function report({ direct, gateway, cacheHit, warmup, iterations, gatewayTrips, hitTrips }: LlmBenchResult): void {
+function report({
+  direct,
+  gateway,
+  cacheHit,
+  warmup,
+  iterations,
+  gatewayTrips,
+  hitTrips,
+  dbRoundTrip,
+}: LlmBenchResult): void {
   const ms = (v: number) => v.toFixed(3).padStart(8);
   const rows = [
     ['direct OpenAI SDK call', direct],
@@ -170,7 +195,7 @@ function report({ direct, gateway, cacheHit, warmup, iterations, gatewayTrips, h
   for (const [name, s] of rows) out.write(`${name.padEnd(26)} ${ms(s.mean)} ${ms(s.p50)} ${ms(s.p99)} ${ms(s.max)}\n`);
   const overhead = { p50: gateway.p50 - direct.p50, p99: gateway.p99 - direct.p99, mean: gateway.mean - direct.mean };
   out.write(
-    `\ndatabase statements per call: gateway ${gatewayTrips.toFixed(2)}, cache hit ${hitTrips.toFixed(2)} (written in the background)\n`,
+    `\ndatabase statements per call: gateway ${gatewayTrips.toFixed(2)}, cache hit ${hitTrips.toFixed(2)} (written in the background); one round trip (prepared select 1 on the pool) p50 ${dbRoundTrip.p50.toFixed(3)} ms\n`,
   );
   out.write(
     `\ngateway overhead (gateway − direct): mean ${overhead.mean.toFixed(3)} ms, p50 ${overhead.p50.toFixed(3)} ms, p99 ${overhead.p99.toFixed(3)} ms\n\n`,

@@ -87,6 +87,10 @@ async function llm(): Promise<void> {
       pass: r.cacheHit.p50 <= LLM_GOALS.cacheHitP50Ms,
     },
   );
+  // What the overhead is made of: the gateway's statements per call, each at least one PostgreSQL round trip.
+  notes.push(
+    `LLM gateway: ${f(r.gatewayTrips, 2)} database statements per call (cache off); one round trip on its pool (prepared select 1) p50 ${f(r.dbRoundTrip.p50, 3)} ms, p99 ${f(r.dbRoundTrip.p99, 3)} ms: a floor of ${f(r.gatewayTrips * r.dbRoundTrip.p50, 3)} ms of the +${f(over50)} ms p50 overhead`,
+  );
 }
 
 async function workflows(): Promise<void> {
