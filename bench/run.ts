@@ -89,7 +89,7 @@ async function llm(): Promise<void> {
   );
   // What the overhead is made of: the gateway's statements per call, each at least one PostgreSQL round trip.
   notes.push(
-    `LLM gateway: ${f(r.gatewayTrips, 2)} database statements per call (cache off); one round trip on its pool (prepared select 1) p50 ${f(r.dbRoundTrip.p50, 3)} ms, p99 ${f(r.dbRoundTrip.p99, 3)} ms: a floor of ${f(r.gatewayTrips * r.dbRoundTrip.p50, 3)} ms of the +${f(over50)} ms p50 overhead`,
+    `LLM gateway (cache off): ${f(r.gatewayTrips, 2)} database statements per call, answered in ${f(r.gatewayDbMs, 3)} ms per call (mean, sent → answered: the reservation and the settle, each a committed transaction) of the +${f(over50)} ms p50 overhead; one bare round trip on the same pool (prepared select 1) p50 ${f(r.dbRoundTrip.p50, 3)} ms`,
   );
 }
 

@@ -14,7 +14,7 @@ import { createLogger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
 import { createSandbox } from '../src/sandbox';
 import { resolveTemporalCli } from '../src/temporal/cli';
-import { EAGER_ACTIVITIES, startDevServer } from '../src/temporal/dev-server';
+import { EAGER_ACTIVITIES, ONE_PARTITION, startDevServer } from '../src/temporal/dev-server';
 import { createKindWorkers } from '../src/temporal/worker';
 import { startFakeOpenAI } from '../test/fakes/llm-servers';
 
@@ -92,7 +92,10 @@ export async function runWorkflowBench(opts: {
   fake.when('strict, fair judge', { json: { criteria: [{ id: 'c1', score: 9, reason: 'good' }] } });
 
   // BENCH_EAGER=0 runs the server without eager activity execution, to compare.
-  const dynamicConfig = process.env.BENCH_EAGER === '0' ? {} : EAGER_ACTIVITIES;
+  const dynamicConfig = {
+    ...(process.env.BENCH_EAGER === '0' ? {} : EAGER_ACTIVITIES),
+    ...(process.env.BENCH_PARTITIONS === '1' ? ONE_PARTITION : {}),
+  };
   const server = await startDevServer({
     cliPath: await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger: QUIET }),
     port: await freePort(),

@@ -2,7 +2,6 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import compose from 'koa-compose';
 import cors from '@koa/cors';
-import helmet from 'koa-helmet';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
@@ -18,6 +17,7 @@ import type { TableCache } from '../db/table-cache';
 import { limitAuthFailures, rateLimit } from './middleware/rate-limit';
 import { lazyRequestContext } from './middleware/lazy-request-context';
 import { requestContext } from './middleware/request-context';
+import { securityHeaders } from './middleware/security-headers';
 import { isApiPath } from './api-path';
 import { API_INFO, lazyOpenApiDocument } from './openapi/generate';
 import { agentsRouter } from './routes/agents/router';
@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(errorHandler(httpLogger));
   app.use(requestContext(httpLogger));
   app.use(httpMetrics(deps.metrics));
-  if (config.api.securityHeaders) app.use(helmet());
+  if (config.api.securityHeaders) app.use(securityHeaders());
   app.use(
     cors({
       origin: (ctx) => (config.api.corsOrigins.includes(ctx.get('Origin')) ? ctx.get('Origin') : ''),

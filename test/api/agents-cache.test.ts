@@ -70,6 +70,9 @@ it('answers a repeated read from memory, without a statement, with the same JSON
   expect(sent.filter((sql) => /agents/.test(sql))).toEqual([]);
   expect(second).toEqual(first);
   expect((await reads()).hit).toBe(before.hit + 1);
+  const res = await api.request('GET', '/api/agents', { key: viewer });
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(res.text)));
   // Another page or filter is another answer, loaded once.
   expect((await agents('?status=paused')).items).toEqual([]);
 });

@@ -1,3 +1,6 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import helmet from 'helmet';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testConfig } from '../helpers/config';
 import { startTestApi, type TestApi } from '../helpers/api';
@@ -120,6 +123,20 @@ describe('input and limits', () => {
     expect(allowed.headers.get('x-content-type-options')).toBe('nosniff');
     const other = await api.request('GET', '/healthz', { headers: { Origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // Every header helmet itself sets on a plain Node response, with its value (they are worked out once at startup).
+    const reference = http.createServer((req, res) => helmet()(req, res, () => res.end('ok')));
+    await new Promise<void>((resolve) => reference.listen(0, '127.0.0.1', resolve));
+    try {
+      const helmetHeaders = (await fetch(`http://127.0.0.1:${(reference.address() as AddressInfo).port}/`)).headers;
+      const expected = [...helmetHeaders].filter(
+        ([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name),
+      );
+      expect(expected.length).toBeGreaterThan(8);
+      for (const res of [allowed, await api.request('GET', '/api/agents', { key: viewer })])
+        expect(expected.filter(([name, value]) => res.headers.get(name) !== value)).toEqual([]);
+    } finally {
+      reference.close();
+    }
   });
 
   it('exposes request metrics by route template', async () => {

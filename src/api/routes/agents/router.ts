@@ -68,10 +68,18 @@ export function agentsRouter({
           query,
         );
       };
-      // The answer depends on these two tables only: kept in memory until PostgreSQL notifies a change to either.
-      ctx.body = agentsCache
-        ? await agentsCache.read(`list:${query.status ?? ''}:${query.limit}:${query.offset}`, AGENT_TABLES, load)
-        : await load();
+      if (agentsCache === undefined) {
+        ctx.body = await load();
+        return;
+      }
+      // The answer depends on these two tables only: kept in memory, serialized, until PostgreSQL notifies a change to
+      // either (serializing the page was 12 % of a cached request's CPU in bench:profile).
+      ctx.type = 'application/json';
+      ctx.body = await agentsCache.read(
+        `list:${query.status ?? ''}:${query.limit}:${query.offset}`,
+        AGENT_TABLES,
+        async () => Buffer.from(JSON.stringify(await load())),
+      );
     },
   );
 
