@@ -8,11 +8,13 @@ import { createLogger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
 import { startApi } from '../src/bin/processes';
 import { createApiKey } from '../src/auth/api-keys';
+import { securityHeaders } from '../src/api/middleware/security-headers';
 
 /**
  * Child process of the API benches (bench/api.bench.ts, bench/run.ts, bench/profile.ts): a bare Koa route and the
- * full API (and the same without the agents cache), each on its own port. Prints one JSON line
- * `{ bare, api, apiNoCache, key }` (origins) when listening.
+ * full API (and the same without the agents cache), each on its own port, and bare Koa answering any path with the
+ * bytes the API answers it (and the security headers). Prints one JSON line `{ bare, sameBytes, api, apiNoCache, key }`
+ * (origins; bare is a URL) when listening.
  *
  * When started with an IPC channel it also answers `{ cmd: 'idle' }` (replies `{ idle: true }` once no request is in
  * flight: load left over from the previous route is drained), `{ cmd: 'capture' }` (record the SQL statements of the
@@ -74,6 +76,27 @@ async function main(): Promise<void> {
     metrics: createMetrics(),
   });
   const barePort = (bareServer.address() as { port: number }).port;
+  // The floor of each route: bare Koa sending that route's very bytes (fetched once from the API, on the first request
+  // for its path) with the same security headers, and nothing else (no auth, metrics, routing, database).
+  const bytesOf = new Map<string, Promise<Buffer>>();
+  const sameBytes = new Koa();
+  sameBytes.use(securityHeaders());
+  sameBytes.use(async (ctx) => {
+    const url = ctx.url;
+    let bytes = bytesOf.get(url);
+    if (bytes === undefined) {
+      bytes = fetch(`${api.url}${url}`, { headers: { Authorization: `Bearer ${key}` } }).then(async (res) => {
+        if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+        return Buffer.from(await res.arrayBuffer());
+      });
+      bytesOf.set(url, bytes);
+    }
+    ctx.type = 'application/json';
+    ctx.body = await bytes;
+  });
+  const sameBytesServer = sameBytes.listen(0, '127.0.0.1');
+  await new Promise((r) => sameBytesServer.once('listening', r));
+  const sameBytesPort = (sameBytesServer.address() as { port: number }).port;
   process.on('message', (msg: { cmd?: string }) => {
     if (msg.cmd === 'idle') {
       const check = () => (inFlight === 0 ? process.send?.({ idle: true }) : setTimeout(check, 20));
@@ -92,7 +115,7 @@ async function main(): Promise<void> {
     }
   });
   process.stdout.write(
-    `${JSON.stringify({ bare: `http://127.0.0.1:${barePort}/`, api: api.url, apiNoCache: apiNoCache.url, key })}\n`,
+    `${JSON.stringify({ bare: `http://127.0.0.1:${barePort}/`, sameBytes: `http://127.0.0.1:${sameBytesPort}`, api: api.url, apiNoCache: apiNoCache.url, key })}\n`,
   );
 }
 void main();

@@ -8,6 +8,8 @@ import type { Client } from 'pg';
 export interface BenchServer {
   /** The bare Koa route. */
   bare: string;
+  /** Origin of bare Koa answering a path with the API's bytes for it and the security headers (a route's floor). */
+  sameBytes: string;
   /** The full API's origin. */
   api: string;
   /** The same API with AGENTS_CACHE off. */
@@ -44,7 +46,13 @@ export async function startBenchServer(env: NodeJS.ProcessEnv, nodeArgs: string[
     new Promise<string>((resolve) => createInterface({ input: stdout }).once('line', resolve)),
     exited.then((code) => Promise.reject(new Error(`bench API server exited (code ${code}) before listening`))),
   ]);
-  const target = JSON.parse(line) as { bare: string; api: string; apiNoCache: string; key: string };
+  const target = JSON.parse(line) as {
+    bare: string;
+    sameBytes: string;
+    api: string;
+    apiNoCache: string;
+    key: string;
+  };
   const ask = <T>(cmd: string, field: string) =>
     new Promise<T>((resolve) => {
       const onMessage = (msg: Record<string, unknown>) => {

@@ -178,6 +178,7 @@ async function api(): Promise<void> {
     await seedTo(db, 0, 1);
     const small = await table(1);
     apiRows('1×', small.bare, small.results);
+    await floors(server, small.results, duration, connections);
     progress(`seeding to ${BIG_SCALE}×`);
     await seedTo(db, 1, BIG_SCALE);
     const big = await table(BIG_SCALE);
@@ -223,6 +224,36 @@ async function api(): Promise<void> {
     await server.close();
     await db.end();
   }
+}
+
+/**
+ * Each route's floor at 1×: bare Koa sending that route's bytes with the same security headers (no auth, metrics,
+ * routing, database). Route ÷ floor is what our stack costs; floor ÷ bare is what the response itself costs.
+ */
+async function floors(
+  server: Awaited<ReturnType<typeof startBenchServer>>,
+  results: Map<string, LoadResult>,
+  duration: number,
+  connections: number,
+): Promise<void> {
+  const lines: string[] = [];
+  const seen = new Map<string, LoadResult>();
+  for (const route of ROUTES) {
+    const r = results.get(route.name);
+    if (r === undefined || r.completed === 0) continue;
+    let floor = seen.get(route.path);
+    if (floor === undefined) {
+      await server.idle();
+      floor = await load(`${server.sameBytes}${route.path}`, { duration, connections });
+      seen.set(route.path, floor);
+    }
+    lines.push(
+      `  ${route.name.padEnd(26)} ${f(r.reqPerSec, 0).padStart(6)} req/s = ${f(r.reqPerSec / floor.reqPerSec, 2)}× of ${f(floor.reqPerSec, 0).padStart(6)} req/s (p99 ${f(floor.p99, 0)} ms)`,
+    );
+  }
+  notes.push(
+    `Each route at 1× against bare Koa sending the same bytes with the same security headers (its floor: no auth, metrics, routing or database):\n${lines.join('\n')}`,
+  );
 }
 
 function apiRows(scale: string, bare: LoadResult, results: Map<string, LoadResult>): void {
