@@ -12,6 +12,9 @@ const MAX_AGE_MS = 30_000;
 
 export type TableCacheResult = 'hit' | 'miss' | 'bypass';
 
+/** What the agents' answers read (the list, one agent, the leaderboard): their cache entries' invalidation. */
+export const AGENT_TABLES = ['agents', 'agent_skill_ratings'] as const;
+
 /**
  * Read-through cache of answers that depend only on some tables (the agents list: `agents`, `agent_skill_ratings`),
  * kept until PostgreSQL says one of those tables changed. Writers' statement triggers `pg_notify` on commit (migration

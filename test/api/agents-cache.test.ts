@@ -77,6 +77,31 @@ it('answers a repeated read from memory, without a statement, with the same JSON
   expect((await agents('?status=paused')).items).toEqual([]);
 });
 
+it('serves one agent and the leaderboard the same way (they read the same two tables); a 404 is never kept', async () => {
+  for (const path of ['/api/agents/guardian', '/api/custody/leaderboard']) {
+    const first = await api.request('GET', path, { key: viewer });
+    expect(first.status).toBe(200);
+    const before = await reads();
+    sent.length = 0;
+    const second = await api.request('GET', path, { key: viewer });
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(sent).toEqual([]);
+    expect((await reads()).hit).toBe(before.hit + 1);
+  }
+  const xp = (await xpOf('guardian')) ?? 0;
+  await writer.query('update agents set xp = xp + 5 where id = $1', ['guardian']);
+  await waitFor('the new XP on the agent and the leaderboard', 5_000, async () => {
+    const one = (await api.request('GET', '/api/agents/guardian', { key: viewer })).body as { xp: number };
+    const board = (await api.request('GET', '/api/custody/leaderboard', { key: viewer })).body as {
+      items: Array<{ agentId: string; xp: number }>;
+    };
+    return one.xp === xp + 5 && board.items.find((i) => i.agentId === 'guardian')?.xp === xp + 5;
+  });
+  for (let i = 0; i < 2; i++)
+    expect((await api.request('GET', '/api/agents/nobody', { key: viewer })).status).toBe(404);
+});
+
 it("shows another process's committed change to an agent or its ratings once PostgreSQL's notification lands", async () => {
   const xp = (await xpOf('guardian')) ?? 0;
   await writer.query('update agents set xp = xp + 7 where id = $1', ['guardian']);

@@ -2,7 +2,8 @@ import Router, { type RouterContext } from '@koa/router';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../../../config';
 import { Agent, AgentSkillRating } from '../../../db/entities';
-import type { TableCache } from '../../../db/table-cache';
+import { AGENT_TABLES, type TableCache } from '../../../db/table-cache';
+import { answerCached } from '../../cached';
 import type { AgentStatus } from '../../../domain/agents';
 import type { LlmProvider } from '../../../domain/llm';
 import { badRequest, notFound } from '../../errors';
@@ -25,9 +26,6 @@ import {
 /** An agent's skill ratings (alias `t` for the agent) as a json array of `AgentRatingView`, ordered by category. */
 const RATINGS_JSON = `coalesce((select json_agg(json_build_object('category', r.category, 'rating', r.rating, 'examsCount', r.exams_count) order by r.category)
   from agent_skill_ratings r where r.agent_id = t.id), '[]'::json)`;
-
-/** What the agents list reads, for its cache's invalidation. */
-const AGENT_TABLES = ['agents', 'agent_skill_ratings'] as const;
 
 /** `/agents`: list and read agents (viewer); pause and resume their scheduled work (operator); set their own model (admin). */
 export function agentsRouter({
@@ -68,17 +66,13 @@ export function agentsRouter({
           query,
         );
       };
-      if (agentsCache === undefined) {
-        ctx.body = await load();
-        return;
-      }
-      // The answer depends on these two tables only: kept in memory, serialized, until PostgreSQL notifies a change to
-      // either (serializing the page was 12 % of a cached request's CPU in bench:profile).
-      ctx.type = 'application/json';
-      ctx.body = await agentsCache.read(
-        `list:${query.status ?? ''}:${query.limit}:${query.offset}`,
+      // The answer depends on two tables only: kept in memory until PostgreSQL notifies a change to either.
+      await answerCached(
+        ctx,
+        agentsCache,
+        `agents:${query.status ?? ''}:${query.limit}:${query.offset}`,
         AGENT_TABLES,
-        async () => Buffer.from(JSON.stringify(await load())),
+        load,
       );
     },
   );
@@ -94,9 +88,13 @@ export function agentsRouter({
     requireRole('viewer'),
     async (ctx) => {
       const { id } = parse(agentIdParams, ctx.params);
-      const [row] = await readRows(orm, `select t.*, ${RATINGS_JSON} as __ratings from agents t where t.id = ?`, [id]);
-      if (row === undefined) throw notFound(`agent "${id}"`);
-      ctx.body = presentAgent(fromRow(orm, Agent, row), row.__ratings as AgentRatingView[]);
+      await answerCached(ctx, agentsCache, `agent:${id}`, AGENT_TABLES, async () => {
+        const [row] = await readRows(orm, `select t.*, ${RATINGS_JSON} as __ratings from agents t where t.id = ?`, [
+          id,
+        ]);
+        if (row === undefined) throw notFound(`agent "${id}"`);
+        return presentAgent(fromRow(orm, Agent, row), row.__ratings as AgentRatingView[]);
+      });
     },
   );
 

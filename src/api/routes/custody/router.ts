@@ -10,6 +10,8 @@ import { judgeAgreement } from '../../../db/judge-agreement';
 import { activityTimeouts } from '../../../temporal/activity-timeouts';
 import { storeExamPlan, type ExamRefusal } from '../../../db/exam-plan';
 import { Agent, Exam, ExamItem } from '../../../db/entities';
+import { AGENT_TABLES, type TableCache } from '../../../db/table-cache';
+import { answerCached } from '../../cached';
 import { fromRow, readPage, readRows, sqlFilters } from '../../../db/read';
 import { AGENT_CATEGORIES, AGENT_IDS, EXAM_CATEGORIES } from '../../../domain/agents';
 import {
@@ -49,10 +51,13 @@ export function custodyRouter({
   orm,
   temporal,
   config,
+  agentsCache,
 }: {
   orm: MikroORM;
   temporal: Client;
   config: Config;
+  /** The leaderboard reads only the agents and their ratings: served from the agents cache when there is one. */
+  agentsCache?: TableCache;
 }): Router<AppState> {
   const router = new Router<AppState>({ prefix: '/custody' });
   const em = () => orm.em as EntityManager;
@@ -212,17 +217,19 @@ export function custodyRouter({
     }),
     requireRole('viewer'),
     async (ctx) => {
-      // One round trip: the agents with their mean rating (null without ratings).
-      const rows = await readRows(
-        orm,
-        `select t.*, (select avg(r.rating) from agent_skill_ratings r where r.agent_id = t.id) as __avg
+      await answerCached(ctx, agentsCache, 'leaderboard', AGENT_TABLES, async () => {
+        // One round trip: the agents with their mean rating (null without ratings).
+        const rows = await readRows(
+          orm,
+          `select t.*, (select avg(r.rating) from agent_skill_ratings r where r.agent_id = t.id) as __avg
       from agents t order by t.level desc, t.xp desc, t.id asc`,
-      );
-      ctx.body = {
-        items: rows.map((r, i) =>
-          presentLeader(fromRow(orm, Agent, r), i + 1, r.__avg === null ? null : Number(r.__avg)),
-        ),
-      } satisfies z.infer<typeof leaderboardResponse>;
+        );
+        return {
+          items: rows.map((r, i) =>
+            presentLeader(fromRow(orm, Agent, r), i + 1, r.__avg === null ? null : Number(r.__avg)),
+          ),
+        } satisfies z.infer<typeof leaderboardResponse>;
+      });
     },
   );
 
