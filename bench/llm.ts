@@ -212,7 +212,6 @@ function report({
   check('cache hit p50', cacheHit.p50, LLM_GOALS.cacheHitP50Ms);
 }
 
-/** Counts the statements the ORM's connection runs (the gateway's database round trips). */
 /**
  * Statements sent, counted on knex's `query` event: MikroORM's `execute` and the prepared reads and writes
  * (src/db/prepared.ts) both announce each statement there. (Wrapping `execute` missed the prepared ones: 0 per call.)

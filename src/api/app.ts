@@ -49,7 +49,7 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   rateLimitStore: RateLimitStore;
-  /** The agents list's cache (started and closed by `listen`); without it every read goes to the database. */
+  /** The agents' answers' cache (`listen` makes, starts and closes it); without it every read goes to the database. */
   agentsCache?: TableCache;
 }
 

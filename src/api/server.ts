@@ -44,15 +44,13 @@ const STREAM_GRACE_MS = 2000;
  * a short grace, closes what is still open (SSE streams never finish on their own).
  */
 export async function listen(deps: AppDeps, host: string, port: number): Promise<RunningApi> {
-  const agentsCache =
-    deps.agentsCache ??
-    (deps.config.api.agentsCache
-      ? new TableCache({
-          connectionString: deps.config.database.url,
-          logger: deps.logger.child({ component: 'cache' }),
-          onRead: (result) => deps.metrics.apiCacheReads.inc({ cache: 'agents', result }),
-        })
-      : undefined);
+  const agentsCache = deps.config.api.agentsCache
+    ? new TableCache({
+        connectionString: deps.config.database.url,
+        logger: deps.logger.child({ component: 'cache' }),
+        onRead: (result) => deps.metrics.apiCacheReads.inc({ cache: 'agents', result }),
+      })
+    : undefined;
   agentsCache?.start();
   const app = createApp({ ...deps, agentsCache });
   instrumentQueries(deps.orm, deps.metrics.dbQueryDuration);

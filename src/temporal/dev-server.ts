@@ -21,14 +21,6 @@ export interface DevServerOptions {
 
 /** Lets the server hand a worker the activities a workflow task schedules on the worker's own queue in the task's reply. */
 export const EAGER_ACTIVITIES = { 'system.enableActivityEagerExecution': true } as const;
-/**
- * One partition per task queue (the server's default is 4): a task is matched by the poller waiting on its queue at
- * once instead of landing on a partition no poller is on and being forwarded. For one worker per queue, as in dev.
- */
-export const ONE_PARTITION = {
-  'matching.numTaskqueueReadPartitions': 1,
-  'matching.numTaskqueueWritePartitions': 1,
-} as const;
 
 export interface DevServer {
   address: string;
