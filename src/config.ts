@@ -329,7 +329,7 @@ function toConfig(e: z.infer<typeof envSchema>) {
       port: e.API_PORT,
       corsOrigins: e.CORS_ORIGINS,
       securityHeaders: e.SECURITY_HEADERS,
-      /** The agents list, one agent and the leaderboard from memory until PostgreSQL notifies a change (table-cache.ts). */
+      /** The agents list, one agent and the leaderboard from memory until PostgreSQL notifies a change. */
       agentsCache: e.AGENTS_CACHE,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       trustProxy: e.TRUST_PROXY,
